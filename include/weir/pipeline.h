@@ -1,0 +1,241 @@
+/* Pipelines: graphs of operators that stream blocks through bounded queues
+ * between per-operator worker pools. */
+#ifndef WEIR_PIPELINE_H
+#define WEIR_PIPELINE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "weir/export.h"
+#include "weir/block.h"
+#include "weir/arrow_abi.h"
+
+WEIR_BEGIN_DECLS
+
+typedef struct weir_pipeline weir_pipeline;
+typedef struct weir_op       weir_op;   /* a node; owned by its pipeline   */
+typedef struct weir_emit     weir_emit; /* where an operator puts output    */
+typedef struct weir_ctx      weir_ctx;  /* per-call context of an operator  */
+
+/* Log levels, most severe first. */
+enum {
+  WEIR_LOG_ERROR = 0,
+  WEIR_LOG_WARN,
+  WEIR_LOG_INFO,
+  WEIR_LOG_DEBUG
+};
+
+/* Receives one log line (no trailing newline), on any thread. */
+typedef void (*weir_log_fn)(void *user, int level, const char *msg);
+
+#define WEIR_PIPELINE_OPTIONS_VERSION 1
+
+/* Options of a pipeline. Fields after `progress` are weir's additions; a
+ * zero in any of them means its default. */
+typedef struct weir_pipeline_options {
+  unsigned version;          /* WEIR_PIPELINE_OPTIONS_VERSION */
+  int      num_cpus;         /* CPU slots for all pools; 0 = all cores     */
+  int      num_gpus;         /* 0 = all visible CUDA devices               */
+  size_t   memory_budget;    /* bytes of blocks in flight; 0 = default
+                                (a quarter of physical memory, at most
+                                4 GiB)                                      */
+  int      progress;         /* 1 = progress on stderr: redrawn lines on a
+                                terminal, a plain line every few seconds
+                                otherwise                                   */
+  int      summary;          /* 1 = print the statistics table to stderr at
+                                the end of a run                            */
+  uint64_t max_errored_blocks; /* input blocks whose operator call may fail
+                                (after retries) and be skipped, counted in
+                                `skipped_blocks`; 0 = none: the first
+                                failure ends the run                        */
+  double   stall_seconds;    /* no progress for this long is reported as a
+                                stall; 0 = 30 s, < 0 = never               */
+  int      stall_is_error;   /* 1 = a stall ends the run with WEIR_ESTALL  */
+  size_t   queue_max_bytes;  /* default bound of each input queue, bytes;
+                                0 = a share of the memory budget           */
+  size_t   queue_max_blocks; /* default bound of each input queue, blocks;
+                                0 = 64                                     */
+  int      log_level;        /* WEIR_LOG_*; 0 (ERROR) upwards. Messages at
+                                WARN are always logged; 0 = WARN           */
+  weir_log_fn log_fn;        /* NULL = stderr                               */
+  void    *log_user;
+  double   progress_interval; /* seconds between plain progress lines when
+                                stderr is not a terminal; 0 = 5           */
+  int      fixed_pools;      /* 1 = the adaptive scheduler does not resize
+                                pools: each runs min_workers workers        */
+} weir_pipeline_options;
+#define WEIR_PIPELINE_OPTIONS_INIT { WEIR_PIPELINE_OPTIONS_VERSION, 0, 0, 0, 0 }
+
+/* Creates an empty pipeline. `opts` may be NULL for the defaults; it is
+ * copied. */
+WEIR_EXTERN int  weir_pipeline_create(weir_pipeline **out,
+                                      const weir_pipeline_options *opts);
+/* Cancels a run in progress, waits for every worker, and frees the
+ * pipeline with all its operators. Accepts NULL. Must not be called while
+ * another thread is inside weir_pipeline_run() on `p` or holds an
+ * iterator of `p`. */
+WEIR_EXTERN void weir_pipeline_destroy(weir_pipeline *p);
+/* The text of the last error: which operator failed, and why. Valid until
+ * the next call on `p`; "" when there was none. */
+WEIR_EXTERN const char *weir_pipeline_errmsg(const weir_pipeline *p);
+
+#define WEIR_OP_DEF_VERSION 1
+
+/* A user operator. Each worker has its own state, so `process` needs no
+ * locking. `in` is borrowed for the call: take a reference to keep it.
+ * `init` runs on the worker's own thread before its first block; `destroy`
+ * runs once for every `init` that succeeded; `finish` runs once per worker
+ * at the end of the input (not after an error or a cancel) and may emit the
+ * blocks it kept back. Callbacks return WEIR_OK or a negative code; any
+ * other failure code is reported as WEIR_EOPERATOR. */
+typedef struct weir_op_def {
+  unsigned    version;       /* WEIR_OP_DEF_VERSION */
+  const char *name;
+  int  (*init)(void *user, int worker, void **state);      /* may be NULL */
+  int  (*process)(void *state, weir_block *in, weir_emit *out, weir_ctx *ctx);
+  int  (*finish)(void *state, weir_emit *out, weir_ctx *ctx); /* may be NULL */
+  void (*destroy)(void *state);                             /* may be NULL */
+} weir_op_def;
+
+/* Sends `b` downstream. Takes `b`, also on error. May block while the
+ * output queue is full (that is backpressure); returns WEIR_ECANCELED when
+ * the run is ending, and the caller should then return. */
+WEIR_EXTERN int weir_emit_block(weir_emit *out, weir_block *b);
+
+/* The context of the call in progress, from any callback that has an emit. */
+WEIR_EXTERN weir_ctx *weir_emit_ctx(weir_emit *out);
+WEIR_EXTERN int       weir_ctx_worker(const weir_ctx *ctx);
+/* 1 once the run is ending (cancel, error, limit reached): long calls poll
+ * it and return early. */
+WEIR_EXTERN int       weir_ctx_cancelled(const weir_ctx *ctx);
+/* The operator's name, for messages. */
+WEIR_EXTERN const char *weir_ctx_op_name(const weir_ctx *ctx);
+/* Sets the detail of the error the callback is about to return; it appears
+ * in weir_pipeline_errmsg() after the operator's name. printf-style. */
+WEIR_EXTERN void weir_ctx_set_errmsg(weir_ctx *ctx, const char *fmt, ...)
+#if defined(__GNUC__) || defined(__clang__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+/* Records that `rows` input rows were skipped on purpose under an error
+ * policy (a malformed line, a corrupt file), so they are accounted for. */
+WEIR_EXTERN void weir_ctx_count_skipped(weir_ctx *ctx, uint64_t rows);
+/* Logs through the pipeline's logger, prefixed with the operator's name. */
+WEIR_EXTERN void weir_ctx_log(weir_ctx *ctx, int level, const char *fmt, ...)
+#if defined(__GNUC__) || defined(__clang__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
+/* CUDA operators: the worker's stream (a cudaStream_t) and device index.
+ * NULL and -1 in a CPU operator. */
+WEIR_EXTERN void *weir_ctx_cuda_stream(const weir_ctx *ctx);
+WEIR_EXTERN int   weir_ctx_device(const weir_ctx *ctx);
+
+#define WEIR_OP_OPTIONS_VERSION 1
+
+typedef struct weir_op_options {
+  unsigned version;          /* WEIR_OP_OPTIONS_VERSION */
+  int      min_workers;      /* 0 = 1 */
+  int      max_workers;      /* 0 = as many as the scheduler likes */
+  double   num_cpus;         /* CPU slots one worker holds; default 1; 0 =
+                                a worker that waits (I/O) and holds none   */
+  double   num_gpus;         /* > 0 makes it a CUDA operator */
+  size_t   batch_rows;       /* re-block input to exactly this; 0 = as is */
+  int      max_retries;      /* re-run a failed call this often; default 0 */
+  int      preserve_order;   /* 1 = output in input order */
+  size_t   queue_max_bytes;  /* bound of the input queue in bytes; 0 = the
+                                pipeline's default                         */
+  size_t   queue_max_blocks; /* bound of the input queue in blocks; 0 = the
+                                pipeline's default                         */
+} weir_op_options;
+#define WEIR_OP_OPTIONS_INIT { WEIR_OP_OPTIONS_VERSION, 0, 0, 1.0, 0.0, 0, 0, 0 }
+
+/* Functions that return `weir_op *` return NULL on failure and leave the
+ * reason in weir_pipeline_errmsg(); a NULL `in` makes them fail too, so a
+ * chain of calls can be checked once at the end. `name` is copied; `opts`
+ * may be NULL and is copied. Operators are owned by the pipeline. */
+
+/* A source made of independent read tasks (a file each, say), run in
+ * parallel. `fn` is called once per task, on a worker thread, and emits
+ * the task's blocks; it returns WEIR_OK or an error. Tasks start in index
+ * order. */
+typedef int (*weir_read_fn)(void *user, size_t task, weir_emit *out);
+WEIR_EXTERN weir_op *weir_source(weir_pipeline *p, const char *name,
+                                 size_t num_tasks, weir_read_fn fn, void *user,
+                                 const weir_op_options *opts);
+/* A source reading the batches of an Arrow stream, which it moves in and
+ * releases when the run ends or the pipeline is destroyed. */
+WEIR_EXTERN weir_op *weir_source_arrow_stream(weir_pipeline *p,
+                                              const char *name,
+                                              struct ArrowArrayStream *stream);
+
+/* Transforms. A map_batches fn may emit 0..n blocks per input block; `in`
+ * is borrowed for the call. */
+typedef int (*weir_batch_fn)(void *user, weir_block *in, weir_emit *out);
+WEIR_EXTERN weir_op *weir_map_batches(weir_pipeline *p, weir_op *in,
+                                      const char *name, weir_batch_fn fn,
+                                      void *user, const weir_op_options *opts);
+/* An operator with per-worker state. `def` is copied (not the strings it
+ * points to, which must outlive the pipeline). */
+WEIR_EXTERN weir_op *weir_add_op(weir_pipeline *p, weir_op *in,
+                                 const weir_op_def *def, void *user,
+                                 const weir_op_options *opts);
+/* Re-blocks the stream into blocks of exactly `rows_per_block` rows (the
+ * last may be shorter), streaming: rows are sliced and concatenated, never
+ * all gathered. Keeps the input order. */
+WEIR_EXTERN weir_op *weir_repartition(weir_pipeline *p, weir_op *in,
+                                      size_t rows_per_block);
+/* Passes the first `rows` rows. Once satisfied no new source task starts,
+ * and running ones see weir_ctx_cancelled() become true. */
+WEIR_EXTERN weir_op *weir_limit(weir_pipeline *p, weir_op *in, uint64_t rows);
+/* Merges the streams of ins[0..n), in no particular order. */
+WEIR_EXTERN weir_op *weir_union(weir_pipeline *p, weir_op *const *ins,
+                                size_t n);
+
+/* An operator may feed several consumers (a fan-out): each gets every block
+ * by reference, without a copy. */
+
+WEIR_EXTERN const char *weir_op_name(const weir_op *op);
+/* Index of the operator in creation order, as weir_pipeline_op_stats()
+ * counts. */
+WEIR_EXTERN int         weir_op_index(const weir_op *op);
+
+/* Runs the pipeline to completion on this thread, dropping the blocks that
+ * `out` produces. Every operator upstream of `out` runs; with `out` NULL,
+ * every operator runs and each one without consumers is a sink. A pipeline
+ * runs once. Returns WEIR_OK or the error that ended the run. */
+WEIR_EXTERN int weir_pipeline_run(weir_pipeline *p, weir_op *out);
+
+#define WEIR_ITER_OPTIONS_VERSION 1
+
+typedef struct weir_iter weir_iter;
+typedef struct weir_iter_options {
+  unsigned version;          /* WEIR_ITER_OPTIONS_VERSION */
+  size_t   batch_rows;       /* exact rows per batch; 0 = blocks as they come */
+  int      drop_last;        /* 1 = drop a last batch shorter than batch_rows */
+  size_t   prefetch_batches; /* batches made ready in the background; 0 = 2 */
+  size_t   shuffle_buffer_rows; /* local shuffle; 0 = off */
+  uint64_t seed;             /* shuffle seed; same seed, same input order:
+                                same output order */
+} weir_iter_options;
+#define WEIR_ITER_OPTIONS_INIT { WEIR_ITER_OPTIONS_VERSION, 0, 0, 2, 0, 0 }
+
+/* Starts running the pipeline in the background and returns an iterator
+ * over the blocks of `out`. `opts` may be NULL. */
+WEIR_EXTERN int  weir_pipeline_iter(weir_pipeline *p, weir_op *out,
+                                    const weir_iter_options *opts,
+                                    weir_iter **it);
+/* Hands the next batch to `*out` (the caller owns it). WEIR_OK, WEIR_EOF at
+ * the end, or the error that ended the run. One thread at a time. */
+WEIR_EXTERN int  weir_iter_next(weir_iter *it, weir_block **out);
+/* Cancels the run if unfinished, waits for it, and frees the iterator.
+ * Accepts NULL. */
+WEIR_EXTERN void weir_iter_destroy(weir_iter *it);
+
+/* Ends a run in progress with WEIR_ECANCELED, within 100 ms. From any
+ * thread, also a signal handler's; harmless when nothing runs. */
+WEIR_EXTERN int  weir_pipeline_cancel(weir_pipeline *p);
+
+WEIR_END_DECLS
+
+#endif /* WEIR_PIPELINE_H */

@@ -1,0 +1,63 @@
+/* Statistics of a pipeline run, per operator and for the whole pipeline. */
+#ifndef WEIR_STATS_H
+#define WEIR_STATS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "weir/export.h"
+#include "weir/pipeline.h"
+
+WEIR_BEGIN_DECLS
+
+/* A snapshot of one operator's counters. May be taken while the pipeline
+ * runs (from any thread) and after it ended. */
+typedef struct weir_op_stats {
+  const char *name;          /* valid while the pipeline lives */
+  uint64_t rows_in, rows_out, blocks_in, blocks_out, bytes_in, bytes_out;
+  uint64_t tasks, errors, retries, skipped_blocks;
+  double   busy_seconds;     /* summed over workers */
+  int      workers, workers_peak;
+  size_t   queue_bytes_peak;
+  /* weir's additions */
+  uint64_t skipped_rows;     /* rows skipped under an error policy */
+  size_t   queue_bytes;      /* bytes in the input queue now */
+  size_t   queue_blocks;     /* blocks in the input queue now */
+  size_t   queue_blocks_peak;
+  double   blocked_seconds;  /* summed over workers: waiting on a full
+                                output queue */
+  double   cpu_seconds;      /* thread CPU time used by the workers */
+  double   wall_seconds;     /* from the first task started to the last
+                                ended */
+  uint64_t resizes;          /* pool size changes by the scheduler */
+  int      workers_min, workers_max;
+} weir_op_stats;
+
+/* Whole-pipeline counters. */
+typedef struct weir_pipeline_stats {
+  double   wall_seconds;         /* of the run so far */
+  size_t   bytes_in_flight;      /* now */
+  size_t   bytes_in_flight_peak;
+  size_t   memory_budget;
+  double   iter_blocked_seconds; /* consumer time spent waiting inside
+                                    weir_iter_next() */
+  uint64_t iter_batches;
+  int      stalls;               /* stalls reported */
+} weir_pipeline_stats;
+
+WEIR_EXTERN int weir_pipeline_num_ops(const weir_pipeline *p);
+/* Counters of operator `index` (creation order). WEIR_EINVAL for a bad
+ * index. */
+WEIR_EXTERN int weir_pipeline_op_stats(const weir_pipeline *p, int index,
+                                       weir_op_stats *out);
+WEIR_EXTERN int weir_pipeline_stats(const weir_pipeline *p,
+                                    weir_pipeline_stats *out);
+/* Every counter as a JSON object {"pipeline": {...}, "operators": [...]};
+ * the caller frees `*json` with free(). */
+WEIR_EXTERN int weir_pipeline_stats_json(const weir_pipeline *p, char **json);
+/* The end-of-run table (one row per operator), as text; free() it. */
+WEIR_EXTERN int weir_pipeline_stats_table(const weir_pipeline *p, char **text);
+
+WEIR_END_DECLS
+
+#endif /* WEIR_STATS_H */
