@@ -1,7 +1,10 @@
 /* Network back ends of weir's byte streams: HTTP(S) and S3 through one
  * libcurl multi handle driven by a libuv loop on its own thread.
  *
- * src/io/vfs.c dispatches "http://", "https://" and "s3://" URIs here. Every
+ * src/io/vfs.c dispatches "http://", "https://" and "s3://" URIs to the
+ * functions vfs.h declares (weir__net_list, weir__net_rstream_open,
+ * weir__net_wstream_open, weir__net_exists); they are thin wrappers over
+ * the finer-grained calls below, which tests and benchmarks also use. Every
  * function is callable from any thread; readers and writers are used by one
  * thread at a time. Builds without libcurl compile src/io/net/absent/, where
  * each function answers WEIR_ENOTSUP naming the URI's scheme.
@@ -15,9 +18,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Defined in src/io/vfs.h; repeated typedefs are valid C11. */
-typedef struct weir__io_config weir__io_config;
-typedef struct weir__object weir__object;
+#include "io/vfs.h"
 
 /* The settings of one request, resolved from a weir__io_config and the
  * AWS_* environment (see weir__net_options_from_config). Strings are
@@ -49,10 +50,11 @@ void weir__net_options_from_config(weir__net_options *o,
  * gives that object when it exists, otherwise every object whose key starts
  * with "key" (a prefix; "key/" is treated as a folder), following
  * ListObjectsV2 pages. `*objs` is malloc'd, with malloc'd uris, sorted by
- * uri; free with weir__net_objects_free. No object found is WEIR_ENOTFOUND. */
-int weir__net_list(const char *uri, const weir__net_options *o,
-                   weir__object **objs, size_t *n, char *err, size_t errlen);
-void weir__net_objects_free(weir__object *objs, size_t n);
+ * uri; free with weir__vfs_list_free. A missing http(s) object is
+ * WEIR_ENOTFOUND; an S3 prefix with no object gives zero objects. */
+int weir__net_list_opts(const char *uri, const weir__net_options *o,
+                        weir__object **objs, size_t *n, char *err,
+                        size_t errlen);
 
 /* The size of one object (HEAD), or UINT64_MAX when unknown. */
 int weir__net_stat(const char *uri, const weir__net_options *o,

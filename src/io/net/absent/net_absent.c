@@ -35,17 +35,44 @@ void weir__net_options_from_config(weir__net_options *o,
   memset(o, 0, sizeof *o);
 }
 
-int weir__net_list(const char *uri, const weir__net_options *o,
-                   weir__object **objs, size_t *n, char *err, size_t errlen) {
+int weir__net_list_opts(const char *uri, const weir__net_options *o,
+                        weir__object **objs, size_t *n, char *err,
+                        size_t errlen) {
   (void)o;
   *objs = NULL;
   *n = 0;
   return unsupported(uri, err, errlen);
 }
 
-void weir__net_objects_free(weir__object *objs, size_t n) {
-  (void)objs;
-  (void)n;
+int weir__net_list(const char *uri, const weir__io_config *cfg,
+                   weir__object **objs, size_t *n, char *err, size_t errlen) {
+  (void)cfg;
+  *objs = NULL;
+  *n = 0;
+  return unsupported(uri, err, errlen);
+}
+
+int weir__net_rstream_open(const char *uri, const weir__io_config *cfg,
+                           uint64_t offset, uint64_t length,
+                           weir__rstream **out, char *err, size_t errlen) {
+  (void)cfg;
+  (void)offset;
+  (void)length;
+  *out = NULL;
+  return unsupported(uri, err, errlen);
+}
+
+int weir__net_wstream_open(const char *uri, const weir__io_config *cfg,
+                           weir__wstream **out, char *err, size_t errlen) {
+  (void)cfg;
+  *out = NULL;
+  return unsupported(uri, err, errlen);
+}
+
+int weir__net_exists(const char *uri, const weir__io_config *cfg, char *err,
+                     size_t errlen) {
+  (void)cfg;
+  return unsupported(uri, err, errlen);
 }
 
 int weir__net_stat(const char *uri, const weir__net_options *o,
