@@ -4,6 +4,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <uv.h>
 
@@ -57,6 +58,7 @@ void weir__net_req_init(weir__net_req *rq, int method,
   rq->max_retries = !o || o->max_retries == 0 ? 5
                   : o->max_retries < 0 ? 0 : o->max_retries;
   rq->base_delay = o && o->retry_base_delay > 0 ? o->retry_base_delay : 0.1;
+  rq->stall_seconds = o && o->stall_seconds > 0 ? o->stall_seconds : 30;
   rq->content_length = -1;
   atomic_init(&rq->refs, 1);
 }
@@ -237,6 +239,11 @@ static void attempt_done(engine *e, weir__net_req *rq, CURLcode res) {
     return;
   }
   status_message(rq);
+  if (status == 412 && rq->resumed) {
+    size_t l = strlen(rq->errmsg);
+    snprintf(rq->errmsg + l, sizeof rq->errmsg - l,
+             ": the object changed while it was being read");
+  }
   finish(e, rq, status == 404 || status == 410 ? WEIR_ENOTFOUND : WEIR_EIO);
 }
 
@@ -267,6 +274,27 @@ static size_t on_write(char *p, size_t size, size_t nmemb, void *ud) {
     ((engine *)rq->engine)->active--;
   }
   return r;
+}
+
+/* Remembers the first strong ETag of a successful answer, so that a resume
+ * can insist on the same version of the object (If-Match). */
+static size_t on_header(char *p, size_t size, size_t nmemb, void *ud) {
+  weir__net_req *rq = ud;
+  size_t n = size * nmemb;
+  if (rq->etag[0] || n < 6 || strncasecmp(p, "etag:", 5) != 0) return n;
+  long status = 0;
+  curl_easy_getinfo(rq->easy, CURLINFO_RESPONSE_CODE, &status);
+  if (status < 200 || status >= 300) return n;
+  const char *v = p + 5, *end = p + n;
+  while (v < end && (*v == ' ' || *v == '\t')) v++;
+  while (end > v && (end[-1] == '\r' || end[-1] == '\n' || end[-1] == ' '))
+    end--;
+  size_t len = (size_t)(end - v);
+  if (len >= 2 && v[0] == '"' && len < sizeof rq->etag) {
+    memcpy(rq->etag, v, len);
+    rq->etag[len] = 0;
+  }
+  return n;
 }
 
 static size_t on_read(char *p, size_t size, size_t nmemb, void *ud) {
@@ -409,7 +437,9 @@ static void start_attempt(engine *e, weir__net_req *rq) {
   /* A stalled server (no byte for 30 s) is a timeout to retry; paused
    * transfers are exempt from this check in libcurl. */
   curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1L);
-  curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, 30L);
+  curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, rq->stall_seconds);
+  curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
+  curl_easy_setopt(h, CURLOPT_HEADERDATA, rq);
   curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
   curl_easy_setopt(h, CURLOPT_USERAGENT, "weir/0.1");
   if (rq->follow) {

@@ -35,6 +35,7 @@ struct weir__net_req {
   int max_requests;               /* engine bound this request asks for */
   int max_retries;                /* retries after the first attempt */
   double base_delay;              /* seconds before the first retry */
+  long stall_seconds;             /* low-speed timeout */
   FILE *upload;                   /* PUT body (borrowed) */
   uint64_t upload_size;
 
@@ -59,6 +60,8 @@ struct weir__net_req {
                                      in, whatever the transfer does next */
   int resumed;                    /* an attempt after the first asked for
                                      a range past what was received */
+  char etag[128];                 /* strong ETag of the first 2xx answer,
+                                     "" if none: resumes ask If-Match */
   char errbody[2048];             /* start of an error answer's body */
   size_t errbody_len;
   char errmsg[512];
