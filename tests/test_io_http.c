@@ -392,9 +392,10 @@ Test(http_faults, always_reset_fails_with_the_transport_error) {
   cr_assert_eq(rc, WEIR_EIO);
   const char *msg = weir__net_reader_errmsg(r);
   cr_assert(strstr(msg, url) && strstr(msg, "3 attempts"), "%s", msg);
-  /* What did arrive is a true prefix, never garbage. */
-  cr_assert_lt(n, sizeof data);
-  cr_assert(memcmp(got, data, n) == 0);
+  cr_assert(strstr(msg, "reset") || strstr(msg, "Recv failure") ||
+            strstr(msg, "partial"), "%s", msg);
+  cr_assert_eq(n, 0);
+  cr_assert_eq(atomic_load(&fs.requests), 3);
   free(got);
   weir__net_reader_close(r);
   fault_stop(&fs);

@@ -22,7 +22,7 @@
 enum {
   FAULT_RANDOM = 0,    /* resets, 500 and 429 at the rates below */
   FAULT_ALWAYS_500,
-  FAULT_ALWAYS_RESET,  /* headers, part of the body, then a reset */
+  FAULT_ALWAYS_RESET,  /* headers, then a reset before any body byte */
   FAULT_ALWAYS_403,
   FAULT_IGNORE_RANGE,  /* always 200 with the whole object */
   FAULT_STALL_ONCE,    /* first answer: part of the body, then silence
@@ -190,8 +190,15 @@ static inline void *fault_handle(void *arg) {
     } else if (reset) {
       /* Cut somewhere inside the body, after at least one byte when the
        * body is long enough that progress is possible. */
-      size_t cut = 1 + (size_t)(fault_rand(s) * (double)(n - 1));
+      size_t cut = mode == FAULT_ALWAYS_RESET
+                       ? 0 : 1 + (size_t)(fault_rand(s) * (double)(n - 1));
       fault_send(fd, s->data + a, cut);
+      if (once) {
+        /* Let the client read what was sent: a reset throws away what
+         * still sits unread in its socket buffer. */
+        struct timespec ts = { 0, 150 * 1000 * 1000 };
+        nanosleep(&ts, NULL);
+      }
       while (mode == FAULT_STALL_ONCE && !atomic_load(&s->stopping)) {
         struct timespec ts = { 0, 20 * 1000 * 1000 };
         nanosleep(&ts, NULL);

@@ -182,7 +182,7 @@ static void schedule_retry(engine *e, weir__net_req *rq, long retry_after) {
   /* Exponential backoff capped at 10 s, with "equal jitter": half fixed,
    * half random, so retries of many failed requests spread out. */
   double d = rq->base_delay;
-  for (int i = 1; i < rq->attempts && d < 10.0; i++) d *= 2;
+  for (int i = 1; i < rq->failures && d < 10.0; i++) d *= 2;
   if (d > 10.0) d = 10.0;
   d = d / 2 + rnd01(e) * d / 2;
   if (retry_after > 0) {
@@ -199,10 +199,11 @@ static void schedule_retry(engine *e, weir__net_req *rq, long retry_after) {
 /* A transfer attempt ended: succeed, retry, or fail with a message. */
 static void attempt_done(engine *e, weir__net_req *rq, CURLcode res) {
   long status = 0;
-  curl_off_t cl = -1, retry_after = 0;
+  curl_off_t cl = -1, retry_after = 0, got = 0;
   curl_easy_getinfo(rq->easy, CURLINFO_RESPONSE_CODE, &status);
   curl_easy_getinfo(rq->easy, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &cl);
   curl_easy_getinfo(rq->easy, CURLINFO_RETRY_AFTER, &retry_after);
+  curl_easy_getinfo(rq->easy, CURLINFO_SIZE_DOWNLOAD_T, &got);
   curl_multi_remove_handle(e->multi, rq->easy);
   curl_easy_cleanup(rq->easy);
   rq->easy = NULL;
@@ -226,7 +227,9 @@ static void attempt_done(engine *e, weir__net_req *rq, CURLcode res) {
     return;
   }
   int again = res != CURLE_OK ? retryable_curl(res) : retryable_status(status);
-  if (again && rq->attempts <= rq->max_retries) {
+  if (status >= 200 && status < 300 && got > 0) rq->failures = 0;
+  rq->failures++;
+  if (again && rq->failures <= rq->max_retries) {
     schedule_retry(e, rq, (long)retry_after);
     return;
   }
@@ -325,7 +328,9 @@ static void check_done(engine *e) {
 static void on_poll(uv_poll_t *h, int status, int events) {
   sockctx *c = h->data;
   int flags = 0, running;
-  if (status < 0) flags = CURL_CSELECT_ERR;
+  /* On a socket error (a reset) let libcurl read the socket, so the
+   * message says what happened rather than "select/poll returned error". */
+  if (status < 0) flags = CURL_CSELECT_IN | CURL_CSELECT_OUT;
   if (events & UV_READABLE) flags |= CURL_CSELECT_IN;
   if (events & UV_WRITABLE) flags |= CURL_CSELECT_OUT;
   curl_multi_socket_action(c->e->multi, c->fd, flags, &running);

@@ -56,6 +56,11 @@ struct weir__net_req {
   long status;                    /* HTTP status of the last attempt */
   int64_t content_length;         /* of the last answer; -1 unknown */
   int attempts;
+  int failures;                   /* failed attempts since the last one
+                                     that delivered bytes: the retry bound
+                                     and the backoff count these, so a long
+                                     download on a flaky link goes on while
+                                     it makes progress */
   int satisfied;                  /* set by on_data: all wanted bytes are
                                      in, whatever the transfer does next */
   int resumed;                    /* an attempt after the first asked for
