@@ -236,6 +236,12 @@ WEIR_EXTERN void weir_iter_destroy(weir_iter *it);
  * thread, also a signal handler's; harmless when nothing runs. */
 WEIR_EXTERN int  weir_pipeline_cancel(weir_pipeline *p);
 
+/* The code of the last error, matching weir_pipeline_errmsg(): the reason
+ * an operator constructor returned NULL (WEIR_ENOTSUP for a GPU operator
+ * in a build without CUDA, say) or the error that ended the run; WEIR_OK
+ * when there was none. */
+WEIR_EXTERN int  weir_pipeline_errcode(const weir_pipeline *p);
+
 WEIR_END_DECLS
 
 #endif /* WEIR_PIPELINE_H */
