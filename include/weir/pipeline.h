@@ -64,7 +64,9 @@ typedef struct weir_pipeline_options {
   int      fixed_pools;      /* 1 = the adaptive scheduler does not resize
                                 pools: each runs min_workers workers        */
 } weir_pipeline_options;
-#define WEIR_PIPELINE_OPTIONS_INIT { WEIR_PIPELINE_OPTIONS_VERSION, 0, 0, 0, 0 }
+#define WEIR_PIPELINE_OPTIONS_INIT                                             \
+  { WEIR_PIPELINE_OPTIONS_VERSION, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, NULL,      \
+    NULL, 0, 0 }
 
 /* Creates an empty pipeline. `opts` may be NULL for the defaults; it is
  * copied. */
@@ -148,7 +150,7 @@ typedef struct weir_op_options {
   size_t   queue_max_blocks; /* bound of the input queue in blocks; 0 = the
                                 pipeline's default                         */
 } weir_op_options;
-#define WEIR_OP_OPTIONS_INIT { WEIR_OP_OPTIONS_VERSION, 0, 0, 1.0, 0.0, 0, 0, 0 }
+#define WEIR_OP_OPTIONS_INIT { WEIR_OP_OPTIONS_VERSION, 0, 0, 1.0, 0.0, 0, 0, 0, 0, 0 }
 
 /* Functions that return `weir_op *` return NULL on failure and leave the
  * reason in weir_pipeline_errmsg(); a NULL `in` makes them fail too, so a
