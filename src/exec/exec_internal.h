@@ -56,7 +56,12 @@ struct weir_emit {
   weir_op *op;
   weir__call *call;
   weir_ctx *ctx;
+  const weir_block *in;      /* the call's input, or NULL */
+  size_t *in_left;           /* bytes of `in` still counted in flight */
 };
+
+/* Bytes of `out` that live in buffers `in` holds too (accounting.c). */
+size_t weir__shared_bytes(const weir_block *out, const weir_block *in);
 
 struct weir__worker {
   weir_op *op;
@@ -220,6 +225,12 @@ weir_op *weir__op_new(weir_pipeline *p, int kind, const char *name,
 /* Queues and flow (flow.c); all under p->mu unless said. */
 void weir__flight_add(weir_pipeline *p, size_t n);
 void weir__flight_sub(weir_pipeline *p, size_t n);
+/* Bytes in flight that are not parked. */
+size_t weir__live_bytes(const weir_pipeline *p);
+/* Moves bytes into (add) or out of (sub) the parked share of in_flight. */
+void weir__park(weir_pipeline *p, size_t add, size_t sub);
+/* 1 when a source must wait before adding `nb` bytes. */
+int weir__over_budget(const weir_pipeline *p, size_t nb);
 /* Puts `b` into every active consumer of `op` (or drops it at a sink),
  * waiting for room. Takes `b`. Returns WEIR_ECANCELED when the run ends or
  * op's consumers closed. Called with mu held; may wait on it. */

@@ -14,10 +14,30 @@ void weir__flight_add(weir_pipeline *p, size_t n) {
     p->in_flight_peak = p->in_flight;
 }
 
+size_t weir__live_bytes(const weir_pipeline *p) {
+  return p->in_flight > p->parked ? p->in_flight - p->parked : 0;
+}
+
 void weir__flight_sub(weir_pipeline *p, size_t n) {
   p->in_flight = n > p->in_flight ? 0 : p->in_flight - n;
-  if (p->budget_waiters && p->in_flight - (p->parked < p->in_flight ? p->parked : p->in_flight) < p->budget)
+  if (p->budget_waiters && (p->in_flight < p->budget || weir__live_bytes(p) == 0))
     pthread_cond_broadcast(&p->cv_budget);
+}
+
+void weir__park(weir_pipeline *p, size_t add, size_t sub) {
+  p->parked += add;
+  p->parked = sub > p->parked ? 0 : p->parked - sub;
+  if (add && p->budget_waiters && weir__live_bytes(p) == 0)
+    pthread_cond_broadcast(&p->cv_budget);
+}
+
+/* Sources wait while the blocks in flight would pass the budget. Bytes
+ * parked in a stage that needs more input to let them go (rows gathered
+ * for an exact batch, a shuffle buffer, outputs held for order) count
+ * too, but cannot hold a source back on their own: when nothing else is
+ * in flight a source may go on, or the pipeline could never finish. */
+int weir__over_budget(const weir_pipeline *p, size_t nb) {
+  return weir__live_bytes(p) > 0 && p->in_flight + nb > p->budget;
 }
 
 void weir__enqueue(weir_op *c, weir_block *b) {
@@ -75,10 +95,6 @@ static int queue_full(const weir_op *c, size_t nb) {
   return c->qblocks >= c->qmax_blocks || c->qbytes + nb > c->qmax_bytes;
 }
 
-static int over_budget(const weir_pipeline *p, size_t nb) {
-  size_t live = p->in_flight > p->parked ? p->in_flight - p->parked : 0;
-  return live > 0 && live + nb > p->budget;
-}
 
 int weir__push_out(weir_op *op, weir_block *b) {
   weir_pipeline *p = op->p;
@@ -106,7 +122,7 @@ int weir__push_out(weir_op *op, weir_block *b) {
       full->space_waiters--;
       continue;
     }
-    if (op->kind == WEIR__OP_SOURCE && over_budget(p, nb)) {
+    if (op->kind == WEIR__OP_SOURCE && weir__over_budget(p, nb)) {
       if (!blocked_since)
         blocked_since = weir__now();
       p->budget_waiters++;
@@ -169,6 +185,7 @@ static void drop_held(weir_op *op, weir__call *c) {
     free(n);
   }
   c->held_tail = NULL;
+  weir__park(op->p, 0, c->held_bytes);
   weir__flight_sub(op->p, c->held_bytes);
   c->held_bytes = 0;
 }
@@ -185,6 +202,7 @@ static int flush_held(weir_op *op, weir__call *c) {
     free(n);
     size_t nb = weir_block_nbytes(b);
     c->held_bytes = nb > c->held_bytes ? 0 : c->held_bytes - nb;
+    weir__park(op->p, 0, nb);
     weir__flight_sub(op->p, nb);
     if (rc == WEIR_OK)
       rc = weir__push_out(op, b);
@@ -253,7 +271,16 @@ int weir_emit_block(weir_emit *e, weir_block *b) {
   weir_op *op = e->op;
   weir_pipeline *p = op->p;
   int rc;
+  /* Memory the input already holds moves with the output instead of being
+   * counted twice (a pass-through, a slice, added columns). */
+  size_t shared = e->in_left && *e->in_left ? weir__shared_bytes(b, e->in) : 0;
   pthread_mutex_lock(&p->mu);
+  if (shared) {
+    if (shared > *e->in_left)
+      shared = *e->in_left;
+    *e->in_left -= shared;
+    weir__flight_sub(p, shared);
+  }
   weir__call *c = e->call;
   if (atomic_load(&p->ending) || op->closed) {
     weir_block_unref(&b);
@@ -274,6 +301,7 @@ int weir_emit_block(weir_emit *e, weir_block *b) {
       c->held_tail = n;
       c->held_bytes += nb;
       weir__flight_add(p, nb);
+      weir__park(p, nb, 0);
       rc = WEIR_OK;
     }
   } else {
@@ -302,7 +330,7 @@ static void drop_input(weir_op *op) {
   }
   for (size_t i = 0; i < op->nacc; i++) {
     size_t nb = weir_block_nbytes(op->acc[i]);
-    op->p->parked = nb > op->p->parked ? 0 : op->p->parked - nb;
+    weir__park(op->p, 0, nb);
     weir__flight_sub(op->p, nb);
     weir_block_unref(&op->acc[i]);
   }

@@ -24,6 +24,8 @@ typedef struct collect_state {
   uint64_t rng;
   weir_block **blocks;   /* blocks with rows still in the buffer */
   size_t *left;          /* rows of each block still in the buffer */
+  size_t *rows0;         /* rows of each block when it came in */
+  size_t bytes;          /* bytes of the blocks the buffer holds */
   size_t nblocks, blocks_cap;
   shuf_ent *ents;
   size_t nents, ents_cap;
@@ -40,8 +42,7 @@ static uint64_t splitmix(uint64_t *s) {
 static void park(weir_pipeline *p, size_t add, size_t sub) {
   pthread_mutex_lock(&p->mu);
   weir__flight_add(p, add);
-  p->parked += add;
-  p->parked = sub > p->parked ? 0 : p->parked - sub;
+  weir__park(p, add, sub);
   weir__flight_sub(p, sub);
   pthread_mutex_unlock(&p->mu);
 }
@@ -66,8 +67,65 @@ void weir__collect_destroy(void *state) {
     weir_block_unref(&s->blocks[i]);
   free(s->blocks);
   free(s->left);
+  free(s->rows0);
   free(s->ents);
   free(s);
+}
+
+/* Bytes the rows still in the buffer would take in blocks of their own. */
+static size_t useful_bytes(const collect_state *s) {
+  double u = 0;
+  for (size_t i = 0; i < s->nblocks; i++)
+    if (s->blocks[i])
+      u += (double)weir_block_nbytes(s->blocks[i]) * (double)s->left[i] / (double)s->rows0[i];
+  return (size_t)u;
+}
+
+/* Replaces every block of the buffer by a copy of its rows still there,
+ * keeping the entries' order (so a seed still gives one order). */
+static int compact(collect_state *s) {
+  size_t nb = s->nblocks, live = 0;
+  size_t *start = calloc(nb + 1, sizeof *start);
+  uint32_t *rows = malloc(s->nents * sizeof *rows);
+  uint32_t *newrow = malloc(s->nents * sizeof *newrow);
+  size_t *fill = calloc(nb, sizeof *fill);
+  if (!start || !rows || !newrow || !fill) {
+    free(start), free(rows), free(newrow), free(fill);
+    return WEIR_ENOMEM;
+  }
+  for (size_t i = 0; i < nb; i++)
+    start[i + 1] = start[i] + (s->blocks[i] ? s->left[i] : 0);
+  for (size_t j = 0; j < s->nents; j++) {
+    shuf_ent e = s->ents[j];
+    newrow[j] = (uint32_t)fill[e.block];
+    rows[start[e.block] + fill[e.block]++] = e.row;
+  }
+  int rc = WEIR_OK;
+  size_t *map = fill; /* reused: old block -> new block index */
+  size_t bytes = 0;
+  for (size_t i = 0; i < nb; i++) {
+    if (!s->blocks[i])
+      continue;
+    weir_block *c = NULL;
+    if (rc == WEIR_OK)
+      rc = weir_block_take(s->blocks[i], rows + start[i], s->left[i], &c);
+    weir_block_unref(&s->blocks[i]);
+    if (rc != WEIR_OK)
+      continue;
+    s->blocks[live] = c;
+    s->left[live] = s->rows0[live] = weir_block_num_rows(c);
+    bytes += weir_block_nbytes(c);
+    map[i] = live++;
+  }
+  if (rc == WEIR_OK)
+    for (size_t j = 0; j < s->nents; j++)
+      s->ents[j] = (shuf_ent){(uint32_t)map[s->ents[j].block], newrow[j]};
+  else
+    s->nents = 0, live = 0;
+  s->nblocks = live;
+  s->bytes = bytes;
+  free(start), free(rows), free(newrow), free(fill);
+  return rc;
 }
 
 /* Emits one batch of `k` rows drawn at random from the buffer. */
@@ -91,16 +149,25 @@ static int draw(weir_op *op, collect_state *s, size_t k, weir_emit *out) {
       weir_block_unref(&s->blocks[e.block]);
     }
   }
+  s->bytes -= freed;
+  if (rc == WEIR_OK && s->nents > 0 && s->bytes > 2 * useful_bytes(s) + 65536) {
+    /* Partly drawn blocks pin far more memory than the rows left in them:
+     * copy what remains into compact blocks. */
+    size_t before = s->bytes;
+    rc = compact(s);
+    if (before > s->bytes)
+      freed += before - s->bytes;
+    else
+      park(op->p, s->bytes - before, 0);
+  }
   weir_block *b = NULL;
   if (rc == WEIR_OK)
     rc = weir_block_concat(rows, n, &b);
   for (size_t i = 0; i < n; i++)
     weir_block_unref(&rows[i]);
   free(rows);
-  /* Compact the block table once most of it is spent. */
-  if (s->nents == 0) {
+  if (s->nents == 0)
     s->nblocks = 0;
-  }
   park(op->p, 0, freed);
   if (rc != WEIR_OK)
     return rc;
@@ -129,6 +196,10 @@ int weir__collect_process(weir_op *op, void *state, weir_block *in, weir_emit *o
     if (!nl)
       return WEIR_ENOMEM;
     s->left = nl;
+    size_t *nr = realloc(s->rows0, cap * sizeof *nr);
+    if (!nr)
+      return WEIR_ENOMEM;
+    s->rows0 = nr;
     s->blocks_cap = cap;
   }
   if (s->nents + rows > s->ents_cap) {
@@ -143,7 +214,8 @@ int weir__collect_process(weir_op *op, void *state, weir_block *in, weir_emit *o
   }
   uint32_t bi = (uint32_t)s->nblocks++;
   s->blocks[bi] = weir_block_ref(in);
-  s->left[bi] = rows;
+  s->left[bi] = s->rows0[bi] = rows;
+  s->bytes += weir_block_nbytes(in);
   for (size_t r = 0; r < rows; r++)
     s->ents[s->nents++] = (shuf_ent){bi, (uint32_t)r};
   park(op->p, weir_block_nbytes(in), 0);

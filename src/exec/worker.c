@@ -42,10 +42,6 @@ static int hold_all(const weir_op *op) {
   return op->opts.max_retries > 0 || op->p->opts.max_errored_blocks > 0;
 }
 
-static int source_over_budget(const weir_pipeline *p) {
-  size_t live = p->in_flight > p->parked ? p->in_flight - p->parked : 0;
-  return live > 0 && live >= p->budget;
-}
 
 static void acc_remove_front(weir_op *op) {
   memmove(op->acc, op->acc + 1, (op->nacc - 1) * sizeof *op->acc);
@@ -92,7 +88,7 @@ static int form_input(weir_op *op, task *t) {
       weir_block_unref(&b);
       return WEIR_ENOMEM;
     }
-    p->parked += nb;
+    weir__park(p, nb, 0);
     op->acc_rows += rows;
     op->acc_bytes += nb;
   }
@@ -110,7 +106,7 @@ static int form_input(weir_op *op, task *t) {
     size_t rows = weir_block_num_rows(h), nb = weir_block_nbytes(h);
     if (rows <= need) {
       acc_remove_front(op);
-      p->parked -= nb;
+      weir__park(p, 0, nb);
       op->acc_rows -= rows;
       op->acc_bytes -= nb;
       t->pieces[t->npieces++] = h;
@@ -127,7 +123,7 @@ static int form_input(weir_op *op, task *t) {
       size_t na = weir_block_nbytes(a), nr = weir_block_nbytes(r);
       op->acc[0] = r;
       weir_block_unref(&h);
-      p->parked = p->parked - nb + nr;
+      weir__park(p, nr, nb);
       op->acc_bytes = op->acc_bytes - nb + nr;
       op->acc_rows -= need;
       weir__flight_add(p, na + nr);
@@ -201,7 +197,7 @@ static void take(weir_op *op, weir__worker *w, task *t) {
         op->work_waiters--;
         continue;
       }
-      if (source_over_budget(p)) {
+      if (weir__over_budget(p, 0)) {
         p->budget_waiters++;
         pthread_cond_wait(&p->cv_budget, &p->mu);
         p->budget_waiters--;
@@ -332,8 +328,9 @@ static void run_task(weir_op *op, weir__worker *w, weir_ctx *ctx, task *t) {
       what = op->gpu ? "copying input to the device: " : "copying input to the host: ";
   }
   double t0 = weir__now(), c0 = weir__thread_cpu();
+  size_t in_left = t->in_bytes;
   for (int attempt = 0; rc == WEIR_OK; attempt++) {
-    weir_emit e = {op, t->call, ctx};
+    weir_emit e = {op, t->call, ctx, t->b, &in_left};
     ctx->has_errmsg = 0;
     rc = run_call(op, w, t, &e);
     if (rc == WEIR_OK && op->gpu)
@@ -344,6 +341,8 @@ static void run_task(weir_op *op, weir__worker *w, weir_ctx *ctx, task *t) {
     pthread_mutex_lock(&p->mu);
     op->st.retries++;
     weir__call_reset(op, t->call);
+    weir__flight_add(p, t->in_bytes - in_left); /* the input is whole again */
+    in_left = t->in_bytes;
     weir__log(p, WEIR_LOG_DEBUG, "operator '%s': retry %d of %d after %s", op->name,
               attempt + 1, op->opts.max_retries, weir_err_name(rc));
     pthread_mutex_unlock(&p->mu);
@@ -385,7 +384,7 @@ static void run_task(weir_op *op, weir__worker *w, weir_ctx *ctx, task *t) {
   } else {
     weir__call_end(op, t->call, rc == WEIR_OK);
   }
-  weir__flight_sub(p, t->in_bytes);
+  weir__flight_sub(p, in_left);
   op->busy--;
   p->progress_count++;
   pthread_mutex_unlock(&p->mu);
@@ -409,7 +408,7 @@ static void run_finish(weir_op *op, weir__worker *w, weir_ctx *ctx) {
   }
   op->busy++;
   pthread_mutex_unlock(&p->mu);
-  weir_emit e = {op, c, ctx};
+  weir_emit e = {op, c, ctx, NULL, NULL};
   ctx->has_errmsg = 0;
   double t0 = weir__now(), c0 = weir__thread_cpu();
   int rc = op->kind == WEIR__OP_COLLECT ? weir__collect_finish(op, w->state, &e)
