@@ -54,7 +54,8 @@ WEIR_EXTERN int weir_cuda_block_to_host(const weir_block *b, weir_block **out);
 WEIR_EXTERN size_t weir_cuda_empty_cache(void);
 
 /* Bytes of device memory weir's pool holds on `device` (in use and cached),
- * and of those the bytes in use; 0 for a device it never used. */
+ * and of those the bytes in use; 0 for a device it never used. WEIR_ENODEV
+ * for a device that does not exist, WEIR_ENOTSUP without CUDA. */
 WEIR_EXTERN int weir_cuda_memory_stats(int device, size_t *reserved,
                                        size_t *in_use);
 
@@ -67,9 +68,12 @@ WEIR_EXTERN int weir_cuda_memory_stats(int device, size_t *reserved,
  * `opts` NULL) they run the CPU version, which gives the same results (the
  * tolerance is stated with each). Creating the GPU version fails (NULL,
  * reason in weir_pipeline_errmsg()) with WEIR_ENOTSUP in a build without
- * CUDA and WEIR_ENODEV when no device is visible. A block whose column is
- * missing or has another type or shape ends the run with WEIR_EINVAL and a
- * message naming the column. */
+ * CUDA and WEIR_ENODEV when no device is visible. A block without the
+ * column ends the run with WEIR_ENOTFOUND, one whose column has another
+ * type or shape (or null images) with WEIR_EINVAL, and
+ * weir_pipeline_errmsg() names the operator and the column.
+ * weir_read_images() gives images of different sizes in different blocks:
+ * resize them first, so that the operators downstream see one shape. */
 
 /* uint8 HWC with C = 3 -> float32 CHW [3, H, W]:
  *   out[c][y][x] = (in[y][x][c] / 255 - mean[c]) / std[c]
