@@ -9,6 +9,7 @@
 #include "weir/export.h"
 #include "weir/block.h"
 #include "weir/pipeline.h"
+#include "weir/arrow_device.h"
 
 WEIR_BEGIN_DECLS
 

@@ -226,3 +226,47 @@ weir__buffer *weir__cuda_buffer_share(weir__buffer *inner,
   buf->device_id = inner->device_id;
   return buf;
 }
+
+/* The event an Arrow device export hands out: one wait on the calling
+ * thread's stream for every column's ready event, then a record. */
+int weir__cuda_sync_event_new(const weir_block *b, void **holder) {
+  *holder = NULL;
+  cudaEvent_t *ev = malloc(sizeof *ev);
+  if (!ev) return weir__set_last_error(WEIR_ENOMEM, "out of memory");
+  int old = -1, device = -1;
+  cudaGetDevice(&old);
+  cudaError_t e = cudaSuccess;
+  for (size_t i = 0; i < b->num_columns && e == cudaSuccess; i++) {
+    const weir__column *c = &b->cols[i];
+    if (c->device != WEIR_DEVICE_CUDA) continue;
+    if (device < 0) {
+      device = c->device_id;
+      if ((e = cudaSetDevice(device)) != cudaSuccess) break;
+      if ((e = cudaEventCreateWithFlags(ev, cudaEventDisableTiming |
+                                                cudaEventBlockingSync)) !=
+          cudaSuccess) {
+        device = -2; /* no event to destroy */
+        break;
+      }
+    }
+    cudaEvent_t ready = weir__cuda_buffer_ready(c->data_buf);
+    if (!ready) ready = (cudaEvent_t)c->ready_event;
+    if (ready) e = cudaStreamWaitEvent(cudaStreamPerThread, ready, 0);
+  }
+  if (e == cudaSuccess && device >= 0) e = cudaEventRecord(*ev, cudaStreamPerThread);
+  if (old >= 0 && device >= 0 && old != device) cudaSetDevice(old);
+  if (e != cudaSuccess || device < 0) {
+    if (device >= 0) cudaEventDestroy(*ev);
+    free(ev);
+    return e != cudaSuccess ? weir__cuda_fail(e, "arrow device export")
+                            : weir__set_last_error(WEIR_EINVAL, "no device column");
+  }
+  *holder = ev;
+  return WEIR_OK;
+}
+
+void weir__cuda_sync_event_free(void *holder) {
+  if (!holder) return;
+  cudaEventDestroy(*(cudaEvent_t *)holder);
+  free(holder);
+}

@@ -112,3 +112,12 @@ int weir__resize_cuda(const uint8_t *in, uint8_t *out, size_t n, int h, int w,
   (void)stream;
   return weir__set_last_error(WEIR_ENOTSUP, "resize kernel: %s", NOT_BUILT);
 }
+
+int weir__cuda_sync_event_new(const struct weir_block *b, void **holder) {
+  (void)b;
+  *holder = NULL;
+  return weir__set_last_error(WEIR_ENOTSUP,
+                              "block has device columns, but %s", NOT_BUILT);
+}
+
+void weir__cuda_sync_event_free(void *holder) { (void)holder; }
