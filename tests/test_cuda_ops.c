@@ -209,3 +209,80 @@ Test(cuda_ops, blocks_stay_on_the_device_between_gpu_operators) {
   cr_assert_eq(weir_pipeline_run(p, chk), WEIR_OK, "%s", weir_pipeline_errmsg(p));
   weir_pipeline_destroy(p);
 }
+
+/* ---- Device loader ------------------------------------------------------ */
+
+Test(cuda_ops, loader_without_a_device_says_why) {
+  if (weir_cuda_built() && weir_cuda_device_count() > 0)
+    cr_skip_test("a CUDA device is present; the GPU tests cover this build");
+  weir_pipeline *p;
+  cr_assert_eq(weir_pipeline_create(&p, NULL), WEIR_OK);
+  weir_op *src = weir_source(p, "images", 1, read_images, NULL, NULL);
+  weir_iter *it;
+  cr_assert_eq(weir_pipeline_iter(p, src, NULL, &it), WEIR_OK);
+  weir_cuda_loader *l = (void *)1;
+  int rc = weir_cuda_loader_create(p, it, 0, 2, &l);
+  cr_assert_eq(rc, weir_cuda_built() ? WEIR_ENODEV : WEIR_ENOTSUP);
+  cr_assert_null(l);
+  cr_assert_neq(weir_last_errmsg()[0], '\0', "a message says why");
+  weir_cuda_loader_destroy(NULL);
+  weir_iter_destroy(it);
+  weir_pipeline_destroy(p);
+}
+
+Test(cuda_ops, loader_delivers_every_batch_on_the_device) {
+  need_gpu();
+  weir_pipeline *p;
+  cr_assert_eq(weir_pipeline_create(&p, NULL), WEIR_OK);
+  weir_op *src = weir_source(p, "images", TASKS, read_images, NULL, NULL);
+  weir_iter *it;
+  cr_assert_eq(weir_pipeline_iter(p, src, NULL, &it), WEIR_OK);
+  weir_cuda_loader *l;
+  cr_assert_eq(weir_cuda_loader_create(p, it, 0, 2, &l), WEIR_OK, "%s", weir_last_errmsg());
+  weir_block *d;
+  int rc, seen[TASKS * ROWS] = {0};
+  size_t rows = 0;
+  uint8_t img[H * W * 3];
+  while ((rc = weir_cuda_loader_next(l, &d)) == WEIR_OK) {
+    weir_column c;
+    weir_block_column(d, (size_t)weir_block_column_index(d, "image"), &c);
+    cr_assert_eq(c.device, WEIR_DEVICE_CUDA);
+    cr_assert_not_null(c.ready_event);
+    weir_block *h;
+    cr_assert_eq(weir_cuda_block_to_host(d, &h), WEIR_OK, "%s", weir_last_errmsg());
+    weir_column hc, ids;
+    weir_block_column(h, (size_t)weir_block_column_index(h, "image"), &hc);
+    weir_block_column(h, (size_t)weir_block_column_index(h, "id"), &ids);
+    for (size_t r = 0; r < hc.length; r++, rows++) {
+      int64_t id = ((const int64_t *)ids.data)[r];
+      cr_assert(!seen[id]);
+      seen[id] = 1;
+      fill_random(img, sizeof img, (unsigned)id + 1);
+      cr_assert_eq(memcmp((const uint8_t *)hc.data + r * sizeof img, img, sizeof img), 0);
+    }
+    weir_block_unref(&h);
+    weir_block_unref(&d);
+  }
+  cr_assert_eq(rc, WEIR_EOF, "%s", weir_last_errmsg());
+  cr_assert_eq(rows, (size_t)TASKS * ROWS);
+  weir_cuda_loader_destroy(l);
+  weir_iter_destroy(it);
+  weir_pipeline_destroy(p);
+}
+
+Test(cuda_ops, loader_destroyed_early_does_not_hang) {
+  need_gpu();
+  weir_pipeline *p;
+  cr_assert_eq(weir_pipeline_create(&p, NULL), WEIR_OK);
+  weir_op *src = weir_source(p, "images", 50, read_images, NULL, NULL);
+  weir_iter *it;
+  cr_assert_eq(weir_pipeline_iter(p, src, NULL, &it), WEIR_OK);
+  weir_cuda_loader *l;
+  cr_assert_eq(weir_cuda_loader_create(p, it, 0, 1, &l), WEIR_OK);
+  weir_block *d;
+  cr_assert_eq(weir_cuda_loader_next(l, &d), WEIR_OK);
+  weir_block_unref(&d);
+  weir_cuda_loader_destroy(l);
+  weir_iter_destroy(it);
+  weir_pipeline_destroy(p);
+}
