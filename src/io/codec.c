@@ -102,6 +102,11 @@ static long read_zstd(weir__dstream *d, void *buf, size_t len) {
   for (;;) {
     int rc = refill(d);
     if (rc < 0) return rc;
+    if (d->ipos == d->ilen && d->in_eof && d->zlast == 0) {
+      /* A frame ended exactly at the end of the input. */
+      d->done = 1;
+      return 0;
+    }
     /* Called with empty input too: the decoder may still hold output. */
     ZSTD_inBuffer ib = {d->ibuf, d->ilen, d->ipos};
     size_t r = ZSTD_decompressStream(d->zd, &ob, &ib);
