@@ -404,7 +404,7 @@ static void start_attempt(engine *e, weir__net_req *rq) {
   curl_easy_setopt(h, CURLOPT_ERRORBUFFER, rq->curlerr);
   curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_write);
   curl_easy_setopt(h, CURLOPT_WRITEDATA, rq);
-  curl_easy_setopt(h, CURLOPT_BUFFERSIZE, 256L * 1024);
+  curl_easy_setopt(h, CURLOPT_BUFFERSIZE, 512L * 1024);
   curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, 15L);
   /* A stalled server (no byte for 30 s) is a timeout to retry; paused
    * transfers are exempt from this check in libcurl. */

@@ -28,6 +28,9 @@ struct weir__net_reader {
   uint64_t pos;                /* object offset of the next byte the
                                   current attempt delivers */
   int first_chunk;             /* the current attempt has sent nothing */
+  char *direct;                /* a consumer waits on an empty ring with
+                                  this buffer: fill it without the ring */
+  size_t direct_cap, direct_len;
   char errmsg[512];
 };
 
@@ -73,6 +76,28 @@ static size_t reader_data(weir__net_req *rq, const char *p, size_t n) {
   size_t k = n - (size_t)skip;
   if (r->length != UINT64_MAX && r->got + k > r->length)
     k = (size_t)(r->length - r->got);
+  if (r->direct && r->len == 0) {
+    /* The consumer is waiting with its own buffer: copy straight into it,
+     * saving a copy through the ring. The rest of the chunk fits in the
+     * (empty) ring, so the chunk is taken whole, as libcurl requires. */
+    size_t d = k < r->direct_cap ? k : r->direct_cap;
+    if (k - d <= r->cap) {
+      memcpy(r->direct, src, d);
+      r->direct_len = d;
+      r->direct = NULL;
+      src += d;
+      k -= d;
+      r->got += d;
+      if (k == 0) {
+        r->pos += n;
+        if (r->length != UINT64_MAX && r->got >= r->length)
+          rq->satisfied = 1;
+        pthread_cond_signal(&r->cv);
+        pthread_mutex_unlock(&r->mu);
+        return rq->satisfied && d < n - (size_t)skip ? 0 : n;
+      }
+    }
+  }
   if (r->cap - r->len < k) {
     if (k > r->cap && r->len == 0) {
       /* A chunk larger than the ring cannot wait for room: grow. */
@@ -102,7 +127,7 @@ static size_t reader_data(weir__net_req *rq, const char *p, size_t n) {
   pthread_cond_signal(&r->cv);
   pthread_mutex_unlock(&r->mu);
   /* Everything wanted is in: stop the transfer rather than read on. */
-  return rq->satisfied && k < n - (size_t)skip ? 0 : n;
+  return rq->satisfied && (size_t)(src + k - p) < n ? 0 : n;
 }
 
 static void reader_done(weir__net_req *rq) {
@@ -172,7 +197,20 @@ long weir__net_reader_read(weir__net_reader *r, void *buf, size_t len) {
   if (len == 0) return 0;
   if (len > (size_t)LONG_MAX) len = (size_t)LONG_MAX;
   pthread_mutex_lock(&r->mu);
-  while (r->len == 0 && !r->done) pthread_cond_wait(&r->cv, &r->mu);
+  if (r->len == 0 && !r->done) {
+    r->direct = buf;
+    r->direct_cap = len;
+    r->direct_len = 0;
+    while (r->direct_len == 0 && r->len == 0 && !r->done)
+      pthread_cond_wait(&r->cv, &r->mu);
+    r->direct = NULL;
+    if (r->direct_len > 0) {
+      size_t k = r->direct_len;
+      r->direct_len = 0;
+      pthread_mutex_unlock(&r->mu);
+      return (long)k;
+    }
+  }
   if (r->len == 0) {
     int rc = r->rq.rc;
     pthread_mutex_unlock(&r->mu);

@@ -275,7 +275,7 @@ int weir__s3_list(const weir__s3_target *t, const char *prefix,
     free(ov.v);
     return rc;
   }
-  qsort(ov.v, ov.n, sizeof *ov.v, cmp_obj);
+  if (ov.n > 1) qsort(ov.v, ov.n, sizeof *ov.v, cmp_obj);
   *objs = ov.v;
   *n = ov.n;
   return WEIR_OK;

@@ -155,6 +155,12 @@ int weir__s3_req_setup(weir__net_req *rq, const weir__s3_target *t,
     rq->user = strdup(t->access_key);
     rq->pass = strdup(t->secret_key);
     if (!rq->user || !rq->pass) return WEIR_ENOMEM;
+    /* S3 requires this header, and libcurl signs its value as the payload
+     * hash; an unsigned payload lets uploads stream from a file. */
+    struct curl_slist *l0 = curl_slist_append(
+        rq->headers, "x-amz-content-sha256: UNSIGNED-PAYLOAD");
+    if (!l0) return WEIR_ENOMEM;
+    rq->headers = l0;
     if (t->session_token) {
       char *h = NULL;
       if (weir__net_appendf(&h, "x-amz-security-token: %s",
