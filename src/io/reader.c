@@ -1,5 +1,6 @@
 /* Shared plumbing of file readers: options, listing into read tasks, and
  * the source op that owns the reader. */
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,6 +9,7 @@
 #include "core/block_internal.h"
 #include "io/codec.h"
 #include "io/reader.h"
+#include "exec/exec_internal.h"
 
 static char *dup_or_null(const char *s) { return s ? strdup(s) : NULL; }
 
@@ -63,6 +65,17 @@ int weir__reader_create(weir__reader **out, const char *kind, const char *uri,
     snprintf(err, errlen, "read_%s: unknown on_error %d", kind, o->on_error);
     weir__reader_free(r);
     return WEIR_EINVAL;
+  }
+  if (r->o.columns) {
+    /* A bad spec fails when the reader is made, not in the middle of a
+     * run. */
+    weir__schema check;
+    int rc = weir__schema_parse(r->o.columns, &check, err, errlen);
+    if (rc != WEIR_OK) {
+      weir__reader_free(r);
+      return rc;
+    }
+    weir__schema_free(&check);
   }
   int rc = weir__vfs_list(uri, &r->cfg, &r->objs, &r->nobjs, err, errlen);
   if (rc != WEIR_OK) {
@@ -142,4 +155,13 @@ int weir__path_column(weir__colacc *acc, const char *uri, weir_block *b,
   weir_block_unref(&b);
   *out = rc == WEIR_OK ? nb : NULL;
   return rc;
+}
+
+weir_op *weir__reader_fail(weir_pipeline *p, int rc, const char *fmt, ...) {
+  char msg[1024];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(msg, sizeof msg, fmt, ap);
+  va_end(ap);
+  return weir__op_fail(p, rc, "%s", msg);
 }

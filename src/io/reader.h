@@ -53,10 +53,6 @@ void weir__reader_free(void *r);
 weir_op *weir__reader_source(weir_pipeline *p, weir__reader *r,
                              const char *name, weir_read_fn fn);
 
-/* Ties `arg` to the pipeline's lifetime: `fn(arg)` runs when the pipeline
- * is destroyed (exec provides it). */
-void weir__op_set_cleanup(weir_op *op, void (*fn)(void *), void *arg);
-
 /* Replaces `*b` (taken) by the block with a `path` column of `uri`
  * added, built in `acc` (a STRING accumulator kept by the caller). */
 int weir__path_column(weir__colacc *acc, const char *uri, weir_block *b,

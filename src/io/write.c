@@ -17,6 +17,7 @@
 #include "io/reader.h"
 #include "io/vfs.h"
 #include "io/writefmt.h"
+#include "exec/exec_internal.h"
 
 typedef struct sink_cfg {
   const weir__fmt *fmt;
