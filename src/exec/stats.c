@@ -156,7 +156,7 @@ int weir_pipeline_stats_table(const weir_pipeline *p, char **text) {
   for (size_t i = 0; i < p->nops; i++) {
     weir_op_stats s;
     weir__op_snapshot(p->ops[i], &s);
-    char q[32], w[16];
+    char q[32], w[48];
     human_bytes(q, sizeof q, (double)s.queue_bytes_peak);
     if (s.resizes)
       snprintf(w, sizeof w, "%d/%llu", s.workers_peak, (unsigned long long)s.resizes);
