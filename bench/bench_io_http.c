@@ -126,6 +126,15 @@ int main(int argc, char **argv) {
   int conc = argc > 3 ? atoi(argv[3]) : 16;
   int rounds = argc > 4 ? atoi(argv[4]) : 3;
   size_t size = mb << 20;
+  uint64_t probe_size;
+  char probe_err[256];
+  weir__net_options probe = { 0 };
+  probe.max_retries = -1;
+  if (weir__net_stat("http://127.0.0.1:1/", &probe, &probe_size, probe_err,
+                     sizeof probe_err) == WEIR_ENOTSUP) {
+    printf("bench_io_http: skipped: %s\n", probe_err);
+    return 0;
+  }
   char *curl = srv_which("curl");
   if (!curl) {
     printf("bench_io_http: skipped: the curl CLI is not installed\n");

@@ -205,6 +205,10 @@ static int column_to_device(weir__gpu_worker *w, const weir__column *src,
   }
   if (src->type != WEIR_TYPE_TENSOR || src->device != WEIR_DEVICE_CPU) {
     if (src->device == WEIR_DEVICE_CUDA && src->type == WEIR_TYPE_TENSOR) {
+      if (src->null_count)
+        return weir__set_last_error(WEIR_ENOTSUP,
+            "column '%s': moving a tensor column with nulls between devices",
+            src->name);
       if ((rc = weir__column_copy_meta(dst, src))) return rc;
       dst->length = src->length;
       size_t bytes = src->length * weir__column_row_bytes(src);
@@ -212,10 +216,6 @@ static int column_to_device(weir__gpu_worker *w, const weir__column *src,
       dst->data = dst->data_buf->data;
       dst->device_id = w->device;
       dst->ready_event = weir__cuda_buffer_ready(dst->data_buf);
-      if (src->null_count)
-        return weir__set_last_error(WEIR_ENOTSUP,
-            "column '%s': moving a tensor column with nulls between devices",
-            src->name);
       return WEIR_OK;
     }
     /* Strings, numbers, paths: they stay on the host. */

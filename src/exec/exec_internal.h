@@ -157,7 +157,16 @@ struct weir_op {
   weir_op_stats st;
   double first_start, last_end;
   uint64_t last_progress_rows;
+
+  /* Runs when the op is freed: built-in readers and writers free the
+   * state their `user` pointer holds (weir__op_set_cleanup). */
+  void (*cleanup)(void *);
+  void *cleanup_arg;
 };
+
+/* Ties `arg` to the op's lifetime: `fn(arg)` runs when the pipeline frees
+ * the op, after its workers are gone. */
+void weir__op_set_cleanup(weir_op *op, void (*fn)(void *), void *arg);
 
 struct weir_pipeline {
   weir_pipeline_options opts;

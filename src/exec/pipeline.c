@@ -76,7 +76,14 @@ static void op_free(weir_op *op) {
   free(op->ins);
   free(op->outs);
   free(op->name);
+  if (op->cleanup)
+    op->cleanup(op->cleanup_arg);
   free(op);
+}
+
+void weir__op_set_cleanup(weir_op *op, void (*fn)(void *), void *arg) {
+  op->cleanup = fn;
+  op->cleanup_arg = arg;
 }
 
 void weir_pipeline_destroy(weir_pipeline *p) {

@@ -3,3 +3,4 @@
  * CPU fallbacks work everywhere. */
 #include "cuda/host/pool.c"
 #include "cuda/host/image_cpu.c"
+#include "cuda/host/ops.c"

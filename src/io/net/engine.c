@@ -4,6 +4,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <uv.h>
 
@@ -57,6 +58,7 @@ void weir__net_req_init(weir__net_req *rq, int method,
   rq->max_retries = !o || o->max_retries == 0 ? 5
                   : o->max_retries < 0 ? 0 : o->max_retries;
   rq->base_delay = o && o->retry_base_delay > 0 ? o->retry_base_delay : 0.1;
+  rq->stall_seconds = o && o->stall_seconds > 0 ? o->stall_seconds : 30;
   rq->content_length = -1;
   atomic_init(&rq->refs, 1);
 }
@@ -180,7 +182,7 @@ static void schedule_retry(engine *e, weir__net_req *rq, long retry_after) {
   /* Exponential backoff capped at 10 s, with "equal jitter": half fixed,
    * half random, so retries of many failed requests spread out. */
   double d = rq->base_delay;
-  for (int i = 1; i < rq->attempts && d < 10.0; i++) d *= 2;
+  for (int i = 1; i < rq->failures && d < 10.0; i++) d *= 2;
   if (d > 10.0) d = 10.0;
   d = d / 2 + rnd01(e) * d / 2;
   if (retry_after > 0) {
@@ -197,10 +199,11 @@ static void schedule_retry(engine *e, weir__net_req *rq, long retry_after) {
 /* A transfer attempt ended: succeed, retry, or fail with a message. */
 static void attempt_done(engine *e, weir__net_req *rq, CURLcode res) {
   long status = 0;
-  curl_off_t cl = -1, retry_after = 0;
+  curl_off_t cl = -1, retry_after = 0, got = 0;
   curl_easy_getinfo(rq->easy, CURLINFO_RESPONSE_CODE, &status);
   curl_easy_getinfo(rq->easy, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &cl);
   curl_easy_getinfo(rq->easy, CURLINFO_RETRY_AFTER, &retry_after);
+  curl_easy_getinfo(rq->easy, CURLINFO_SIZE_DOWNLOAD_T, &got);
   curl_multi_remove_handle(e->multi, rq->easy);
   curl_easy_cleanup(rq->easy);
   rq->easy = NULL;
@@ -224,7 +227,9 @@ static void attempt_done(engine *e, weir__net_req *rq, CURLcode res) {
     return;
   }
   int again = res != CURLE_OK ? retryable_curl(res) : retryable_status(status);
-  if (again && rq->attempts <= rq->max_retries) {
+  if (status >= 200 && status < 300 && got > 0) rq->failures = 0;
+  rq->failures++;
+  if (again && rq->failures <= rq->max_retries) {
     schedule_retry(e, rq, (long)retry_after);
     return;
   }
@@ -237,6 +242,11 @@ static void attempt_done(engine *e, weir__net_req *rq, CURLcode res) {
     return;
   }
   status_message(rq);
+  if (status == 412 && rq->resumed) {
+    size_t l = strlen(rq->errmsg);
+    snprintf(rq->errmsg + l, sizeof rq->errmsg - l,
+             ": the object changed while it was being read");
+  }
   finish(e, rq, status == 404 || status == 410 ? WEIR_ENOTFOUND : WEIR_EIO);
 }
 
@@ -269,6 +279,27 @@ static size_t on_write(char *p, size_t size, size_t nmemb, void *ud) {
   return r;
 }
 
+/* Remembers the first strong ETag of a successful answer, so that a resume
+ * can insist on the same version of the object (If-Match). */
+static size_t on_header(char *p, size_t size, size_t nmemb, void *ud) {
+  weir__net_req *rq = ud;
+  size_t n = size * nmemb;
+  if (rq->etag[0] || n < 6 || strncasecmp(p, "etag:", 5) != 0) return n;
+  long status = 0;
+  curl_easy_getinfo(rq->easy, CURLINFO_RESPONSE_CODE, &status);
+  if (status < 200 || status >= 300) return n;
+  const char *v = p + 5, *end = p + n;
+  while (v < end && (*v == ' ' || *v == '\t')) v++;
+  while (end > v && (end[-1] == '\r' || end[-1] == '\n' || end[-1] == ' '))
+    end--;
+  size_t len = (size_t)(end - v);
+  if (len >= 2 && v[0] == '"' && len < sizeof rq->etag) {
+    memcpy(rq->etag, v, len);
+    rq->etag[len] = 0;
+  }
+  return n;
+}
+
 static size_t on_read(char *p, size_t size, size_t nmemb, void *ud) {
   weir__net_req *rq = ud;
   size_t n = fread(p, 1, size * nmemb, rq->upload);
@@ -297,7 +328,9 @@ static void check_done(engine *e) {
 static void on_poll(uv_poll_t *h, int status, int events) {
   sockctx *c = h->data;
   int flags = 0, running;
-  if (status < 0) flags = CURL_CSELECT_ERR;
+  /* On a socket error (a reset) let libcurl read the socket, so the
+   * message says what happened rather than "select/poll returned error". */
+  if (status < 0) flags = CURL_CSELECT_IN | CURL_CSELECT_OUT;
   if (events & UV_READABLE) flags |= CURL_CSELECT_IN;
   if (events & UV_WRITABLE) flags |= CURL_CSELECT_OUT;
   curl_multi_socket_action(c->e->multi, c->fd, flags, &running);
@@ -409,7 +442,9 @@ static void start_attempt(engine *e, weir__net_req *rq) {
   /* A stalled server (no byte for 30 s) is a timeout to retry; paused
    * transfers are exempt from this check in libcurl. */
   curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1L);
-  curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, 30L);
+  curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, rq->stall_seconds);
+  curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
+  curl_easy_setopt(h, CURLOPT_HEADERDATA, rq);
   curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
   curl_easy_setopt(h, CURLOPT_USERAGENT, "weir/0.1");
   if (rq->follow) {

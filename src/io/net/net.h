@@ -39,6 +39,9 @@ typedef struct weir__net_options {
                                  0 = the server's default (1000). Tests
                                  set it small to exercise paging. */
   double retry_base_delay;    /* seconds before the first retry; 0 = 0.1 */
+  int stall_seconds;          /* a transfer that receives nothing for this
+                                 long (while not paused) is a timeout, and
+                                 retried; 0 = 30 */
 } weir__net_options;
 
 /* 1 when `uri` is one of ours: http://, https:// or s3://. */

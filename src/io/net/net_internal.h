@@ -35,6 +35,7 @@ struct weir__net_req {
   int max_requests;               /* engine bound this request asks for */
   int max_retries;                /* retries after the first attempt */
   double base_delay;              /* seconds before the first retry */
+  long stall_seconds;             /* low-speed timeout */
   FILE *upload;                   /* PUT body (borrowed) */
   uint64_t upload_size;
 
@@ -55,10 +56,17 @@ struct weir__net_req {
   long status;                    /* HTTP status of the last attempt */
   int64_t content_length;         /* of the last answer; -1 unknown */
   int attempts;
+  int failures;                   /* failed attempts since the last one
+                                     that delivered bytes: the retry bound
+                                     and the backoff count these, so a long
+                                     download on a flaky link goes on while
+                                     it makes progress */
   int satisfied;                  /* set by on_data: all wanted bytes are
                                      in, whatever the transfer does next */
   int resumed;                    /* an attempt after the first asked for
                                      a range past what was received */
+  char etag[128];                 /* strong ETag of the first 2xx answer,
+                                     "" if none: resumes ask If-Match */
   char errbody[2048];             /* start of an error answer's body */
   size_t errbody_len;
   char errmsg[512];

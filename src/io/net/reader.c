@@ -28,6 +28,7 @@ struct weir__net_reader {
   uint64_t pos;                /* object offset of the next byte the
                                   current attempt delivers */
   int first_chunk;             /* the current attempt has sent nothing */
+  struct curl_slist *resume_headers;  /* rq->headers + If-Match */
   char *direct;                /* a consumer waits on an empty ring with
                                   this buffer: fill it without the ring */
   size_t direct_cap, direct_len;
@@ -41,7 +42,26 @@ static int reader_prepare(weir__net_req *rq, CURL *easy) {
   pthread_mutex_unlock(&r->mu);
   if (r->length != UINT64_MAX && got >= r->length) return 1;
   uint64_t start = r->offset + got;
-  if (got > 0) rq->resumed = 1;
+  if (got > 0) {
+    rq->resumed = 1;
+    /* Splicing two versions of an object would be silent corruption:
+     * resume only from the version already partly read. */
+    if (rq->etag[0] && !r->resume_headers) {
+      char h[160];
+      snprintf(h, sizeof h, "If-Match: %s", rq->etag);
+      struct curl_slist *l = NULL, *x;
+      for (struct curl_slist *i = rq->headers; i; i = i->next) {
+        x = curl_slist_append(l, i->data);
+        if (!x) break;
+        l = x;
+      }
+      x = curl_slist_append(l, h);
+      if (x) r->resume_headers = x;
+      else curl_slist_free_all(l);
+    }
+    if (r->resume_headers)
+      curl_easy_setopt(easy, CURLOPT_HTTPHEADER, r->resume_headers);
+  }
   r->pos = start;
   r->first_chunk = 1;
   if (start > 0 || r->length != UINT64_MAX) {
@@ -143,6 +163,7 @@ static void reader_done(weir__net_req *rq) {
 static void reader_destroy(weir__net_req *rq) {
   weir__net_reader *r = (weir__net_reader *)rq;
   weir__net_req_clear(rq);
+  curl_slist_free_all(r->resume_headers);
   pthread_cond_destroy(&r->cv);
   pthread_mutex_destroy(&r->mu);
   free(r->ring);
