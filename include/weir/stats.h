@@ -50,8 +50,8 @@ WEIR_EXTERN int weir_pipeline_num_ops(const weir_pipeline *p);
  * index. */
 WEIR_EXTERN int weir_pipeline_op_stats(const weir_pipeline *p, int index,
                                        weir_op_stats *out);
-WEIR_EXTERN int weir_pipeline_stats(const weir_pipeline *p,
-                                    weir_pipeline_stats *out);
+WEIR_EXTERN int weir_pipeline_get_stats(const weir_pipeline *p,
+                                        weir_pipeline_stats *out);
 /* Every counter as a JSON object {"pipeline": {...}, "operators": [...]};
  * the caller frees `*json` with free(). */
 WEIR_EXTERN int weir_pipeline_stats_json(const weir_pipeline *p, char **json);

@@ -1,0 +1,55 @@
+/* Reference-counted byte buffers that blocks share instead of copying. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/block_internal.h"
+
+/* Aligned to 64 bytes, as Arrow recommends, so SIMD loops and consumers
+ * that require alignment can use exported buffers directly. */
+#define WEIR__BUFFER_ALIGN 64
+
+static void free_aligned(void *opaque, void *data, size_t size) {
+  (void)opaque;
+  (void)size;
+  free(data);
+}
+
+weir__buffer *weir__buffer_alloc(size_t size) {
+  size_t rounded = (size + WEIR__BUFFER_ALIGN - 1) & ~(size_t)(WEIR__BUFFER_ALIGN - 1);
+  if (rounded < size) return NULL; /* overflow */
+  if (rounded == 0) rounded = WEIR__BUFFER_ALIGN;
+  void *data = aligned_alloc(WEIR__BUFFER_ALIGN, rounded);
+  if (!data) return NULL;
+  memset(data, 0, rounded);
+  weir__buffer *buf = weir__buffer_wrap(data, size, free_aligned, NULL);
+  if (!buf) free(data);
+  return buf;
+}
+
+weir__buffer *weir__buffer_wrap(void *data, size_t size,
+                                weir__buffer_release_fn release, void *opaque) {
+  weir__buffer *buf = malloc(sizeof *buf);
+  if (!buf) return NULL;
+  atomic_init(&buf->refs, 1);
+  buf->data = data;
+  buf->size = size;
+  buf->release = release;
+  buf->opaque = opaque;
+  buf->device = WEIR_DEVICE_CPU;
+  buf->device_id = 0;
+  return buf;
+}
+
+weir__buffer *weir__buffer_ref(weir__buffer *buf) {
+  if (buf) atomic_fetch_add_explicit(&buf->refs, 1, memory_order_relaxed);
+  return buf;
+}
+
+void weir__buffer_unref(weir__buffer *buf) {
+  if (!buf) return;
+  /* acq_rel makes every write by other owners visible to the thread that
+   * frees (a fence would do too, but ThreadSanitizer does not model it). */
+  if (atomic_fetch_sub_explicit(&buf->refs, 1, memory_order_acq_rel) != 1) return;
+  if (buf->release) buf->release(buf->opaque, buf->data, buf->size);
+  free(buf);
+}

@@ -1,0 +1,98 @@
+/* Network back ends of weir's byte streams: HTTP(S) and S3 through one
+ * libcurl multi handle driven by a libuv loop on its own thread.
+ *
+ * src/io/vfs.c dispatches "http://", "https://" and "s3://" URIs to the
+ * functions vfs.h declares (weir__net_list, weir__net_rstream_open,
+ * weir__net_wstream_open, weir__net_exists); they are thin wrappers over
+ * the finer-grained calls below, which tests and benchmarks also use. Every
+ * function is callable from any thread; readers and writers are used by one
+ * thread at a time. Builds without libcurl compile src/io/net/absent/, where
+ * each function answers WEIR_ENOTSUP naming the URI's scheme.
+ *
+ * Error messages (the `err` buffers and weir__net_reader_errmsg) carry the
+ * method, the URL with its userinfo and query string removed, and the HTTP
+ * status or the transport failure; never a credential. */
+#ifndef WEIR_IO_NET_NET_H
+#define WEIR_IO_NET_NET_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "io/vfs.h"
+
+/* The settings of one request, resolved from a weir__io_config and the
+ * AWS_* environment (see weir__net_options_from_config). Strings are
+ * borrowed. */
+typedef struct weir__net_options {
+  const char *s3_endpoint;    /* NULL = $AWS_ENDPOINT_URL, else AWS */
+  const char *s3_region;      /* NULL = $AWS_REGION, $AWS_DEFAULT_REGION,
+                                 else us-east-1 */
+  const char *s3_access_key;  /* NULL = $AWS_ACCESS_KEY_ID */
+  const char *s3_secret_key;  /* NULL = $AWS_SECRET_ACCESS_KEY */
+  const char *s3_session_token; /* NULL = $AWS_SESSION_TOKEN */
+  int max_requests;           /* concurrent transfers; 0 = 16 */
+  int max_retries;            /* 0 = 5, < 0 = none */
+  int list_page_size;         /* S3 max-keys per ListObjectsV2 page;
+                                 0 = the server's default (1000). Tests
+                                 set it small to exercise paging. */
+  double retry_base_delay;    /* seconds before the first retry; 0 = 0.1 */
+} weir__net_options;
+
+/* 1 when `uri` is one of ours: http://, https:// or s3://. */
+int weir__net_handles(const char *uri);
+
+/* Fills `o` from `cfg` (may be NULL: all defaults). */
+void weir__net_options_from_config(weir__net_options *o,
+                                   const weir__io_config *cfg);
+
+/* Lists the objects under `uri`. An http(s) URL is one object, sized by a
+ * HEAD request (UINT64_MAX when the server does not say). s3://bucket/key
+ * gives that object when it exists, otherwise every object whose key starts
+ * with "key" (a prefix; "key/" is treated as a folder), following
+ * ListObjectsV2 pages. `*objs` is malloc'd, with malloc'd uris, sorted by
+ * uri; free with weir__vfs_list_free. A missing http(s) object is
+ * WEIR_ENOTFOUND; an S3 prefix with no object gives zero objects. */
+int weir__net_list_opts(const char *uri, const weir__net_options *o,
+                        weir__object **objs, size_t *n, char *err,
+                        size_t errlen);
+
+/* The size of one object (HEAD), or UINT64_MAX when unknown. */
+int weir__net_stat(const char *uri, const weir__net_options *o,
+                   uint64_t *size, char *err, size_t errlen);
+
+/* A sequential reader over bytes [offset, offset + length) of an object;
+ * length UINT64_MAX reads to the end. The transfer starts at once and runs
+ * on the network thread into a bounded buffer; it pauses while the buffer
+ * is full, and after a reset mid-body it resumes with a Range request from
+ * the first byte not yet received. Open returns once the transfer has been
+ * queued; an HTTP error shows up on the first read. */
+typedef struct weir__net_reader weir__net_reader;
+int  weir__net_reader_open(const char *uri, const weir__net_options *o,
+                           uint64_t offset, uint64_t length,
+                           weir__net_reader **out, char *err, size_t errlen);
+/* Blocks until bytes are there: > 0 bytes read, 0 at the end, < 0 a
+ * WEIR_E* code (the message is in weir__net_reader_errmsg). */
+long weir__net_reader_read(weir__net_reader *r, void *buf, size_t len);
+const char *weir__net_reader_errmsg(const weir__net_reader *r);
+/* Stops the transfer if it still runs and frees the reader. Accepts NULL. */
+void weir__net_reader_close(weir__net_reader *r);
+
+/* A writer that uploads on commit: bytes go to an unlinked temporary file,
+ * commit PUTs it (with retries) to an http(s) URL or an S3 key, so a failed
+ * run never leaves a partial object. Abort (or close without commit)
+ * discards everything. */
+typedef struct weir__net_writer weir__net_writer;
+int  weir__net_writer_open(const char *uri, const weir__net_options *o,
+                           weir__net_writer **out, char *err, size_t errlen);
+int  weir__net_writer_write(weir__net_writer *w, const void *buf, size_t len,
+                            char *err, size_t errlen);
+/* Uploads and frees the writer, also on error. */
+int  weir__net_writer_commit(weir__net_writer *w, char *err, size_t errlen);
+/* Frees the writer without uploading. Accepts NULL. */
+void weir__net_writer_abort(weir__net_writer *w);
+
+/* Stops the network thread and frees its state; the next call starts a
+ * fresh one. For tests and leak checkers; every reader must be closed. */
+void weir__net_shutdown(void);
+
+#endif /* WEIR_IO_NET_NET_H */
