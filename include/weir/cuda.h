@@ -1,8 +1,15 @@
-/* CUDA: device discovery and the built-in GPU operators. */
+/* CUDA: device discovery, device blocks for custom GPU operators, and the
+ * built-in GPU operators. */
 #ifndef WEIR_CUDA_H
 #define WEIR_CUDA_H
 
+#include <stddef.h>
+#include <stdint.h>
+
 #include "weir/export.h"
+#include "weir/block.h"
+#include "weir/pipeline.h"
+#include "weir/arrow_device.h"
 
 WEIR_BEGIN_DECLS
 
@@ -10,8 +17,122 @@ WEIR_BEGIN_DECLS
 WEIR_EXTERN int weir_cuda_built(void);
 
 /* Number of usable CUDA devices: 0 when none is present or the build has
- * no CUDA. Does not create a CUDA context. */
+ * no CUDA. Does not create a CUDA context, but it does load the driver:
+ * a process that forks children which use CUDA should ask after forking.
+ * Any thread. */
 WEIR_EXTERN int weir_cuda_device_count(void);
+
+/* ---- Device blocks in custom GPU operators ------------------------------
+ *
+ * A GPU operator (num_gpus > 0) receives its input with every TENSOR column
+ * on its device and queues kernels on weir_ctx_cuda_stream(ctx). To emit
+ * device results, it allocates them here: the memory comes from a pool per
+ * device that grows and is reused, and goes back to it when the last block
+ * using it is released, ordered after the work queued on the stream that
+ * used it last. The kernels that fill the tensor must be queued on the
+ * context's stream; readers downstream wait for them through the column's
+ * `ready_event`, never the host. */
+
+/* A new block of `rows` rows with one TENSOR column `name` ([rows, shape])
+ * on the context's device; `*data` receives the device pointer to fill.
+ * Only inside a callback of a GPU operator, on its worker thread.
+ * WEIR_EINVAL outside a GPU operator or for a bad dtype or shape,
+ * WEIR_ENOMEM when the device is full, WEIR_ENOTSUP without CUDA. Combine
+ * it with host columns of the input through weir_block_add_columns(). */
+WEIR_EXTERN int weir_cuda_tensor_block(weir_ctx *ctx, const char *name,
+                                       int dtype, int ndim,
+                                       const int64_t *shape, size_t rows,
+                                       weir_block **out, void **data);
+
+/* A block equal to `b` with every device column copied to host memory
+ * (host columns are shared); waits for the copies. A block already on the
+ * host is returned as a new reference. Borrows `b`. WEIR_ENOTSUP for a
+ * device block in a build without CUDA. Any thread. */
+WEIR_EXTERN int weir_cuda_block_to_host(const weir_block *b, weir_block **out);
+
+/* Declares that work queued on `stream` (a cudaStream_t) reads or writes
+ * the device columns of `b`, so that when their memory is freed it is
+ * reused only after that work: call it after queuing kernels on a stream
+ * of your own over a block you then release (as PyTorch's record_stream).
+ * The stream must outlive the block's device buffers. Not needed on the
+ * context's stream inside a GPU operator. Any thread. */
+WEIR_EXTERN int weir_cuda_block_record_stream(const weir_block *b,
+                                              void *stream);
+
+/* ---- Batches on the device for a training loop --------------------------
+ *
+ * A loader pulls batches from an iterator on a thread of its own, copies
+ * their TENSOR columns to `device` through pinned staging buffers on a
+ * stream of its own, and keeps `prefetch` of them ready ahead of the
+ * caller, so that the copy of the next batch overlaps the step on the
+ * current one. Each batch's device columns carry a `ready_event` the
+ * caller's stream waits on (cudaStreamWaitEvent) before reading; a caller
+ * that then releases the batch while its kernels still run declares its
+ * stream with weir_cuda_block_record_stream(). Host columns stay on the
+ * host. */
+typedef struct weir_cuda_loader weir_cuda_loader;
+
+/* Starts loading from `it`, an iterator of `p`, which the loader borrows:
+ * the caller destroys the iterator after the loader. `prefetch` 0 means 2.
+ * WEIR_ENODEV for a device that is not there, WEIR_ENOTSUP without CUDA.
+ * Destroying the loader before the end cancels the run of `p`. */
+WEIR_EXTERN int weir_cuda_loader_create(weir_pipeline *p, weir_iter *it,
+                                        int device,
+                                        size_t prefetch,
+                                        weir_cuda_loader **out);
+/* The next batch, on the device (the caller owns it): WEIR_OK, WEIR_EOF at
+ * the end, or the error of the run or of the copy. One thread at a time. */
+WEIR_EXTERN int weir_cuda_loader_next(weir_cuda_loader *l, weir_block **out);
+/* Stops the loader and frees it with the batches it holds. Accepts NULL. */
+WEIR_EXTERN void weir_cuda_loader_destroy(weir_cuda_loader *l);
+
+/* Gives the device memory and pinned host memory that the pools hold
+ * cached (not in use) back to CUDA; returns the bytes freed. Any thread. */
+WEIR_EXTERN size_t weir_cuda_empty_cache(void);
+
+/* Bytes of device memory weir's pool holds on `device` (in use and cached),
+ * and of those the bytes in use; 0 for a device it never used. WEIR_ENODEV
+ * for a device that does not exist, WEIR_ENOTSUP without CUDA. */
+WEIR_EXTERN int weir_cuda_memory_stats(int device, size_t *reserved,
+                                       size_t *in_use);
+
+/* ---- Built-in GPU operators ---------------------------------------------
+ *
+ * Both take images as a TENSOR column of uint8 [H, W, C] (HWC, as
+ * weir_read_images() and weir_read_video() give them) and replace that
+ * column, keeping the others. With `opts->num_gpus > 0` they run on CUDA
+ * stream workers and their output stays on the device; with num_gpus 0 (or
+ * `opts` NULL) they run the CPU version, which gives the same results (the
+ * tolerance is stated with each). Creating the GPU version fails (NULL,
+ * reason in weir_pipeline_errmsg()) with WEIR_ENOTSUP in a build without
+ * CUDA and WEIR_ENODEV when no device is visible. A block without the
+ * column ends the run with WEIR_ENOTFOUND, one whose column has another
+ * type or shape (or null images) with WEIR_EINVAL, and
+ * weir_pipeline_errmsg() names the operator and the column.
+ * weir_read_images() gives images of different sizes in different blocks:
+ * resize them first, so that the operators downstream see one shape. */
+
+/* uint8 HWC with C = 3 -> float32 CHW [3, H, W]:
+ *   out[c][y][x] = (in[y][x][c] / 255 - mean[c]) / std[c]
+ * (torchvision's ToTensor then Normalize: mean and std in units of the
+ * 0..1 range, e.g. 0.485 0.456 0.406 / 0.229 0.224 0.225). The CPU and GPU
+ * versions are bit-identical; both differ from the formula above evaluated
+ * in double precision by at most 1e-5 relative. WEIR_EINVAL (NULL) for a
+ * std that is not positive and finite. */
+WEIR_EXTERN weir_op *weir_gpu_normalize(weir_pipeline *p, weir_op *in,
+                                        const char *column,
+                                        const float mean[3],
+                                        const float std[3],
+                                        const weir_op_options *opts);
+
+/* uint8 HWC [H, W, C] (any C >= 1) -> uint8 [height, width, C]
+ * by bilinear interpolation with half-pixel centres (OpenCV INTER_LINEAR,
+ * PyTorch align_corners=False, no antialiasing), rounded to nearest. CPU
+ * and GPU results are equal to within 1 (one uint8 step); in practice they
+ * are identical. */
+WEIR_EXTERN weir_op *weir_gpu_resize(weir_pipeline *p, weir_op *in,
+                                     const char *column, int height,
+                                     int width, const weir_op_options *opts);
 
 WEIR_END_DECLS
 

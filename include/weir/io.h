@@ -54,7 +54,20 @@ typedef struct weir_write_options {
   const char *s3_region;
   const char *s3_access_key;
   const char *s3_secret_key;
+  /* weir's additions */
+  int         compression;      /* WEIR_COMPRESS_*: codec of the shards of a
+                                   folder output. A file uri ending in .zst
+                                   or .gz names its own. Block files are
+                                   always zstd inside. */
+  int         max_retries;      /* network retries; 0 = 5, < 0 = none */
 } weir_write_options;
+
+/* Codecs of text outputs. */
+enum {
+  WEIR_COMPRESS_NONE = 0,
+  WEIR_COMPRESS_ZSTD = 1,
+  WEIR_COMPRESS_GZIP = 2
+};
 #define WEIR_WRITE_OPTIONS_INIT { WEIR_WRITE_OPTIONS_VERSION, 0, 0, 0, 0 }
 
 WEIR_EXTERN weir_op *weir_read_jsonl (weir_pipeline *p, const char *uri, const weir_read_options *o);
@@ -63,7 +76,22 @@ WEIR_EXTERN weir_op *weir_read_text  (weir_pipeline *p, const char *uri, const w
 WEIR_EXTERN weir_op *weir_read_binary(weir_pipeline *p, const char *uri, const weir_read_options *o);
 WEIR_EXTERN weir_op *weir_read_blocks(weir_pipeline *p, const char *uri, const weir_read_options *o);
 
-/* Writers are sinks: run the pipeline on the op they return. */
+/* Writers are sinks: run the pipeline on the op they return; it emits
+ * nothing. `uri` is a folder (or an s3:// / http(s) prefix) that receives
+ * shards part-00000.jsonl, part-00001.jsonl... (".csv", ".weir", plus
+ * ".zst"/".gz" per `compression`), or a file name ending in the format's
+ * suffix: then that one file is written when no shard limit is set, and
+ * shards <name>-00000<suffix>... otherwise. Rows are written in input
+ * order (the sink asks for order upstream), so shard k always holds the
+ * same rows: [k * shard_rows, (k + 1) * shard_rows) with shard_rows, or
+ * the rows that fill shard_bytes of uncompressed output with shard_bytes.
+ * Each shard is written under a hidden temporary name and renamed when
+ * complete. With `resume`, shards that already exist are kept and their
+ * rows skipped; without it, a local output's shards left over from an
+ * earlier, longer run are removed at the end, so the folder holds exactly
+ * this run's output. Types: JSONL writes BINARY as base64 strings and
+ * TENSOR rows as nested arrays; CSV writes nulls as empty fields; block
+ * files keep everything. Device (CUDA) columns are copied to the host. */
 WEIR_EXTERN weir_op *weir_write_jsonl (weir_pipeline *p, weir_op *in, const char *uri, const weir_write_options *o);
 WEIR_EXTERN weir_op *weir_write_csv   (weir_pipeline *p, weir_op *in, const char *uri, const weir_write_options *o);
 WEIR_EXTERN weir_op *weir_write_blocks(weir_pipeline *p, weir_op *in, const char *uri, const weir_write_options *o);

@@ -64,7 +64,9 @@ typedef struct weir_pipeline_options {
   int      fixed_pools;      /* 1 = the adaptive scheduler does not resize
                                 pools: each runs min_workers workers        */
 } weir_pipeline_options;
-#define WEIR_PIPELINE_OPTIONS_INIT { WEIR_PIPELINE_OPTIONS_VERSION, 0, 0, 0, 0 }
+#define WEIR_PIPELINE_OPTIONS_INIT                                             \
+  { WEIR_PIPELINE_OPTIONS_VERSION, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, NULL,      \
+    NULL, 0, 0 }
 
 /* Creates an empty pipeline. `opts` may be NULL for the defaults; it is
  * copied. */
@@ -148,7 +150,7 @@ typedef struct weir_op_options {
   size_t   queue_max_blocks; /* bound of the input queue in blocks; 0 = the
                                 pipeline's default                         */
 } weir_op_options;
-#define WEIR_OP_OPTIONS_INIT { WEIR_OP_OPTIONS_VERSION, 0, 0, 1.0, 0.0, 0, 0, 0 }
+#define WEIR_OP_OPTIONS_INIT { WEIR_OP_OPTIONS_VERSION, 0, 0, 1.0, 0.0, 0, 0, 0, 0, 0 }
 
 /* Functions that return `weir_op *` return NULL on failure and leave the
  * reason in weir_pipeline_errmsg(); a NULL `in` makes them fail too, so a
@@ -235,6 +237,12 @@ WEIR_EXTERN void weir_iter_destroy(weir_iter *it);
 /* Ends a run in progress with WEIR_ECANCELED, within 100 ms. From any
  * thread, also a signal handler's; harmless when nothing runs. */
 WEIR_EXTERN int  weir_pipeline_cancel(weir_pipeline *p);
+
+/* The code of the last error, matching weir_pipeline_errmsg(): the reason
+ * an operator constructor returned NULL (WEIR_ENOTSUP for a GPU operator
+ * in a build without CUDA, say) or the error that ended the run; WEIR_OK
+ * when there was none. */
+WEIR_EXTERN int  weir_pipeline_errcode(const weir_pipeline *p);
 
 WEIR_END_DECLS
 

@@ -30,12 +30,18 @@ typedef struct weir__net_options {
   const char *s3_access_key;  /* NULL = $AWS_ACCESS_KEY_ID */
   const char *s3_secret_key;  /* NULL = $AWS_SECRET_ACCESS_KEY */
   const char *s3_session_token; /* NULL = $AWS_SESSION_TOKEN */
-  int max_requests;           /* concurrent transfers; 0 = 16 */
+  int max_requests;           /* transfers moving data at once; 0 = 16.
+                                 One paused because its reader is behind
+                                 gives its slot back, so a thread reading
+                                 many readers in turn cannot deadlock. */
   int max_retries;            /* 0 = 5, < 0 = none */
   int list_page_size;         /* S3 max-keys per ListObjectsV2 page;
                                  0 = the server's default (1000). Tests
                                  set it small to exercise paging. */
   double retry_base_delay;    /* seconds before the first retry; 0 = 0.1 */
+  int stall_seconds;          /* a transfer that receives nothing for this
+                                 long (while not paused) is a timeout, and
+                                 retried; 0 = 30 */
 } weir__net_options;
 
 /* 1 when `uri` is one of ours: http://, https:// or s3://. */
@@ -90,6 +96,10 @@ int  weir__net_writer_write(weir__net_writer *w, const void *buf, size_t len,
 int  weir__net_writer_commit(weir__net_writer *w, char *err, size_t errlen);
 /* Frees the writer without uploading. Accepts NULL. */
 void weir__net_writer_abort(weir__net_writer *w);
+
+/* A malloc'd copy of `url` without userinfo and with any query replaced by
+ * "?...", fit for messages; NULL when out of memory. */
+char *weir__net_redact(const char *url);
 
 /* Stops the network thread and frees its state; the next call starts a
  * fresh one. For tests and leak checkers; every reader must be closed. */

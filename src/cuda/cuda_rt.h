@@ -1,0 +1,74 @@
+/* Shared state of the CUDA component's runtime side (compiled only with the
+ * toolkit): per-device memory pools, device buffers, GPU workers. */
+#ifndef WEIR_CUDA_CUDA_RT_H
+#define WEIR_CUDA_CUDA_RT_H
+
+#include <cuda_runtime_api.h>
+#include <stdatomic.h>
+
+#include "core/block_internal.h"
+#include "cuda/cuda_internal.h"
+
+#define WEIR__CUDA_MAX_DEVICES 64
+
+/* Records `err` with a message naming the CUDA error and returns the weir
+ * code: WEIR_ENOMEM for allocation failures, WEIR_ENODEV for a missing or
+ * unusable device or driver, WEIR_EOPERATOR (a kernel or copy failed)
+ * otherwise. */
+int weir__cuda_fail(cudaError_t err, const char *what);
+
+/* The memory pool of `device` (created on first use), or NULL for a bad
+ * device index or when the pool cannot be set up. */
+weir__pool *weir__cuda_device_pool(int device);
+/* The process's pool of pinned host memory, for staging copies. */
+weir__pool *weir__cuda_pinned_pool(void);
+
+/* A reference-counted stream, so device buffers shared with a worker can
+ * order their release on its stream even after the worker is gone. */
+typedef struct weir__stream_ref {
+  atomic_long refs;
+  cudaStream_t stream;
+  int device;
+} weir__stream_ref;
+
+typedef struct weir__gpu_worker {
+  int device;
+  weir__stream_ref *sref;
+  cudaStream_t stream;       /* sref->stream */
+  cudaEvent_t done;          /* blocking-sync: sync() sleeps on it */
+  /* Pinned staging ring: host bytes are copied into slot k while slot k-1
+   * is on its way to the device; a slot is reused once its event fired. */
+  int nstage;
+  size_t stage_bytes;
+  weir__pool_block *stage[4];
+  cudaEvent_t stage_ev[4];
+  int stage_busy[4];
+  int stage_next;
+} weir__gpu_worker;
+
+/* The GPU worker running on this thread, or NULL. */
+weir__gpu_worker *weir__cuda_current_worker(void);
+
+/* A device buffer of `bytes` from `device`'s pool, usable on `stream` (the
+ * pool orders it after its last use). With `producer` non-NULL the buffer's
+ * ready event is recorded on the producer stream lazily: by the first
+ * reader, the producer's next sync, or its release. */
+int weir__cuda_buffer_new(int device, size_t bytes, cudaStream_t stream,
+                          cudaStream_t producer, weir__buffer **out);
+/* The ready event of a device buffer made by weir__cuda_buffer_new (or a
+ * share of one), recorded by now if it was pending; NULL for others. */
+cudaEvent_t weir__cuda_buffer_ready(weir__buffer *buf);
+/* The ready event of such a buffer as it is, without recording it. */
+cudaEvent_t weir__cuda_buffer_event(weir__buffer *buf);
+/* Records the pending ready events of buffers produced on `stream`. */
+void weir__cuda_resolve_pending(cudaStream_t stream);
+/* A buffer sharing the bytes of device buffer `inner` for a reader on
+ * `sref`'s stream: when released, it gives `inner` back only after the work
+ * queued on that stream so far is done. */
+weir__buffer *weir__cuda_buffer_share(weir__buffer *inner,
+                                      weir__stream_ref *sref);
+
+weir__stream_ref *weir__stream_ref_new(int device);
+void weir__stream_ref_unref(weir__stream_ref *s);
+
+#endif /* WEIR_CUDA_CUDA_RT_H */

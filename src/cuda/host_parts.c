@@ -1,0 +1,6 @@
+/* Compiles the CUDA component's host-only parts (memory pool bookkeeping,
+ * CPU image kernels, the built-in operators), which builds without CUDA
+ * compile too, through src/cuda/absent/host_parts.c. */
+#include "cuda/host/pool.c"
+#include "cuda/host/image_cpu.c"
+#include "cuda/host/ops.c"

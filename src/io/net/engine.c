@@ -1,0 +1,755 @@
+/* The network engine: one libcurl multi handle driven by a libuv loop on its
+ * own thread, running many transfers at once under a bound, with retries
+ * (exponential backoff and jitter) for resets, timeouts, 5xx and 429. */
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <uv.h>
+
+#include "weir/error.h"
+#include "io/net/net_internal.h"
+
+enum { ST_NEW = 0, ST_PENDING, ST_ACTIVE, ST_DELAYED, ST_DONE };
+enum { CMD_SUBMIT = 0, CMD_UNPAUSE, CMD_CANCEL, CMD_STOP };
+
+typedef struct cmd {
+  int op;
+  weir__net_req *rq;
+  struct cmd *next;
+} cmd;
+
+typedef struct engine {
+  uv_loop_t loop;
+  uv_async_t wake;
+  uv_timer_t curl_timer;     /* curl's own timeouts */
+  uv_timer_t retry_timer;    /* the earliest delayed retry */
+  uv_thread_t thread;
+  CURLM *multi;
+  pthread_mutex_t lock;      /* guards cmds */
+  cmd *cmds, *cmds_tail;
+  /* Network thread only: */
+  weir__net_req *pending, *pending_tail;  /* waiting for a slot */
+  weir__net_req *delayed;                 /* waiting to retry */
+  int active;
+  int max_active;
+  uint64_t rng;
+} engine;
+
+typedef struct sockctx {
+  uv_poll_t poll;
+  curl_socket_t fd;
+  engine *e;
+} sockctx;
+
+static pthread_mutex_t g_lock = PTHREAD_MUTEX_INITIALIZER;
+static engine *g_engine;
+static pthread_once_t g_once = PTHREAD_ONCE_INIT;
+static int g_curl_ok;
+
+/* ---- Requests ----------------------------------------------------------- */
+
+void weir__net_req_init(weir__net_req *rq, int method,
+                        const weir__net_options *o) {
+  memset(rq, 0, sizeof *rq);
+  rq->method = method;
+  rq->max_requests = o && o->max_requests > 0 ? o->max_requests : 16;
+  rq->max_retries = !o || o->max_retries == 0 ? 5
+                  : o->max_retries < 0 ? 0 : o->max_retries;
+  rq->base_delay = o && o->retry_base_delay > 0 ? o->retry_base_delay : 0.1;
+  rq->stall_seconds = o && o->stall_seconds > 0 ? o->stall_seconds : 30;
+  rq->content_length = -1;
+  atomic_init(&rq->refs, 1);
+}
+
+void weir__net_req_clear(weir__net_req *rq) {
+  free(rq->url);
+  free(rq->shown);
+  curl_slist_free_all(rq->headers);
+  free(rq->sigv4);
+  if (rq->pass) memset(rq->pass, 0, strlen(rq->pass));
+  free(rq->user);
+  free(rq->pass);
+  rq->url = rq->shown = rq->sigv4 = rq->user = rq->pass = NULL;
+  rq->headers = NULL;
+}
+
+void weir__net_req_release(weir__net_req *rq) {
+  if (rq && atomic_fetch_sub(&rq->refs, 1) == 1 && rq->destroy)
+    rq->destroy(rq);
+}
+
+/* ---- Completion ----------------------------------------------------------- */
+
+typedef struct waiter {
+  pthread_mutex_t mu;
+  pthread_cond_t cv;
+  int done;
+} waiter;
+
+static void finish(engine *e, weir__net_req *rq, int rc) {
+  (void)e;
+  rq->state = ST_DONE;
+  rq->rc = rc;
+  if (rq->on_done) rq->on_done(rq);
+  waiter *w = rq->waiter;
+  if (w) {
+    pthread_mutex_lock(&w->mu);
+    w->done = 1;
+    pthread_cond_signal(&w->cv);
+    pthread_mutex_unlock(&w->mu);
+  }
+  weir__net_req_release(rq);    /* the engine's reference */
+}
+
+static const char *method_name(int m) {
+  return m == WEIR__NET_HEAD ? "HEAD" : m == WEIR__NET_PUT ? "PUT" : "GET";
+}
+
+/* Pulls <Code> and <Message> out of an S3 error body, so a 403 says
+ * "SignatureDoesNotMatch" rather than only the number. */
+static void xml_field(const char *body, const char *tag, char *out,
+                      size_t outlen) {
+  char open[32], close[32];
+  snprintf(open, sizeof open, "<%s>", tag);
+  snprintf(close, sizeof close, "</%s>", tag);
+  out[0] = 0;
+  const char *a = strstr(body, open);
+  if (!a) return;
+  a += strlen(open);
+  const char *b = strstr(a, close);
+  if (!b) return;
+  size_t n = (size_t)(b - a);
+  if (n >= outlen) n = outlen - 1;
+  memcpy(out, a, n);
+  out[n] = 0;
+}
+
+static void status_message(weir__net_req *rq) {
+  char code[96], msg[200];
+  rq->errbody[rq->errbody_len < sizeof rq->errbody ? rq->errbody_len
+                                                   : sizeof rq->errbody - 1] = 0;
+  xml_field(rq->errbody, "Code", code, sizeof code);
+  xml_field(rq->errbody, "Message", msg, sizeof msg);
+  int n = snprintf(rq->errmsg, sizeof rq->errmsg, "%s %s: HTTP %ld",
+                   method_name(rq->method), rq->shown, rq->status);
+  if (n > 0 && (size_t)n < sizeof rq->errmsg && code[0])
+    n += snprintf(rq->errmsg + n, sizeof rq->errmsg - (size_t)n, " %s%s%s",
+                  code, msg[0] ? ": " : "", msg);
+  if (n > 0 && (size_t)n < sizeof rq->errmsg && rq->attempts > 1)
+    snprintf(rq->errmsg + n, sizeof rq->errmsg - (size_t)n,
+             " (after %d attempts)", rq->attempts);
+}
+
+static int retryable_curl(CURLcode c) {
+  switch (c) {
+  case CURLE_COULDNT_CONNECT:
+  case CURLE_OPERATION_TIMEDOUT:
+  case CURLE_RECV_ERROR:
+  case CURLE_SEND_ERROR:
+  case CURLE_GOT_NOTHING:
+  case CURLE_PARTIAL_FILE:
+  case CURLE_HTTP2:
+  case CURLE_HTTP2_STREAM:
+  case CURLE_SSL_CONNECT_ERROR:
+  case CURLE_WEIRD_SERVER_REPLY:
+  case CURLE_COULDNT_RESOLVE_HOST:
+    return 1;
+  default:
+    return 0;
+  }
+}
+
+static int retryable_status(long s) {
+  return s >= 500 || s == 429 || s == 408;
+}
+
+static double now_s(void) { return (double)uv_hrtime() / 1e9; }
+
+/* xorshift: jitter needs no quality, only to differ between requests. */
+static double rnd01(engine *e) {
+  e->rng ^= e->rng << 13;
+  e->rng ^= e->rng >> 7;
+  e->rng ^= e->rng << 17;
+  return (double)(e->rng >> 11) / 9007199254740992.0;
+}
+
+static void arm_retry_timer(engine *e);
+static void pump(engine *e);
+
+static void schedule_retry(engine *e, weir__net_req *rq, long retry_after) {
+  /* Exponential backoff capped at 10 s, with "equal jitter": half fixed,
+   * half random, so retries of many failed requests spread out. */
+  double d = rq->base_delay;
+  for (int i = 1; i < rq->failures && d < 10.0; i++) d *= 2;
+  if (d > 10.0) d = 10.0;
+  d = d / 2 + rnd01(e) * d / 2;
+  if (retry_after > 0) {
+    double ra = retry_after > 30 ? 30.0 : (double)retry_after;
+    if (ra > d) d = ra;
+  }
+  rq->due = now_s() + d;
+  rq->state = ST_DELAYED;
+  rq->next = e->delayed;
+  e->delayed = rq;
+  arm_retry_timer(e);
+}
+
+/* A transfer attempt ended: succeed, retry, or fail with a message. */
+static void attempt_done(engine *e, weir__net_req *rq, CURLcode res) {
+  long status = 0;
+  curl_off_t cl = -1, retry_after = 0, got = 0;
+  curl_easy_getinfo(rq->easy, CURLINFO_RESPONSE_CODE, &status);
+  curl_easy_getinfo(rq->easy, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &cl);
+  curl_easy_getinfo(rq->easy, CURLINFO_RETRY_AFTER, &retry_after);
+  curl_easy_getinfo(rq->easy, CURLINFO_SIZE_DOWNLOAD_T, &got);
+  curl_multi_remove_handle(e->multi, rq->easy);
+  curl_easy_cleanup(rq->easy);
+  rq->easy = NULL;
+  if (!rq->paused) e->active--;
+  rq->paused = 0;
+  rq->status = status;
+  rq->content_length = cl;
+
+  if (rq->satisfied) {
+    finish(e, rq, WEIR_OK);
+    return;
+  }
+  if (res == CURLE_OK && status < 300) {
+    finish(e, rq, WEIR_OK);
+    return;
+  }
+  /* A resume asked for bytes past the end: the object ended exactly where
+   * the earlier attempt was cut off. */
+  if (res == CURLE_OK && status == 416 && rq->resumed) {
+    finish(e, rq, WEIR_OK);
+    return;
+  }
+  int again = res != CURLE_OK ? retryable_curl(res) : retryable_status(status);
+  if (status >= 200 && status < 300 && got > 0) rq->failures = 0;
+  rq->failures++;
+  if (again && rq->failures <= rq->max_retries) {
+    schedule_retry(e, rq, (long)retry_after);
+    return;
+  }
+  if (res != CURLE_OK) {
+    snprintf(rq->errmsg, sizeof rq->errmsg, "%s %s: %s (after %d attempt%s)",
+             method_name(rq->method), rq->shown,
+             rq->curlerr[0] ? rq->curlerr : curl_easy_strerror(res),
+             rq->attempts, rq->attempts == 1 ? "" : "s");
+    finish(e, rq, WEIR_EIO);
+    return;
+  }
+  status_message(rq);
+  if (status == 412 && rq->resumed) {
+    size_t l = strlen(rq->errmsg);
+    snprintf(rq->errmsg + l, sizeof rq->errmsg - l,
+             ": the object changed while it was being read");
+  }
+  finish(e, rq, status == 404 || status == 410 ? WEIR_ENOTFOUND : WEIR_EIO);
+}
+
+/* ---- curl callbacks ------------------------------------------------------ */
+
+static size_t on_write(char *p, size_t size, size_t nmemb, void *ud) {
+  weir__net_req *rq = ud;
+  size_t n = size * nmemb;
+  long status = 0;
+  curl_easy_getinfo(rq->easy, CURLINFO_RESPONSE_CODE, &status);
+  rq->status = status;
+  if (status >= 300) {
+    /* Keep the start of an error answer for its message; never pass it on
+     * as data. */
+    size_t room = sizeof rq->errbody - 1 - rq->errbody_len;
+    size_t k = n < room ? n : room;
+    memcpy(rq->errbody + rq->errbody_len, p, k);
+    rq->errbody_len += k;
+    return n;
+  }
+  if (!rq->on_data) return n;
+  size_t r = rq->on_data(rq, p, n);
+  if (r == CURL_WRITEFUNC_PAUSE && !rq->paused) {
+    /* A paused transfer gives its slot back: it waits for its consumer,
+     * and a consumer may be waiting for a transfer still queued behind
+     * it. The bound is on transfers moving data. */
+    rq->paused = 1;
+    ((engine *)rq->engine)->active--;
+  }
+  return r;
+}
+
+/* Remembers the first strong ETag of a successful answer, so that a resume
+ * can insist on the same version of the object (If-Match). */
+static size_t on_header(char *p, size_t size, size_t nmemb, void *ud) {
+  weir__net_req *rq = ud;
+  size_t n = size * nmemb;
+  if (rq->etag[0] || n < 6 || strncasecmp(p, "etag:", 5) != 0) return n;
+  long status = 0;
+  curl_easy_getinfo(rq->easy, CURLINFO_RESPONSE_CODE, &status);
+  if (status < 200 || status >= 300) return n;
+  const char *v = p + 5, *end = p + n;
+  while (v < end && (*v == ' ' || *v == '\t')) v++;
+  while (end > v && (end[-1] == '\r' || end[-1] == '\n' || end[-1] == ' '))
+    end--;
+  size_t len = (size_t)(end - v);
+  if (len >= 2 && v[0] == '"' && len < sizeof rq->etag) {
+    memcpy(rq->etag, v, len);
+    rq->etag[len] = 0;
+  }
+  return n;
+}
+
+static size_t on_read(char *p, size_t size, size_t nmemb, void *ud) {
+  weir__net_req *rq = ud;
+  size_t n = fread(p, 1, size * nmemb, rq->upload);
+  if (n == 0 && ferror(rq->upload)) return CURL_READFUNC_ABORT;
+  return n;
+}
+
+static int on_seek(void *ud, curl_off_t off, int origin) {
+  weir__net_req *rq = ud;
+  return fseeko(rq->upload, (off_t)off, origin) == 0 ? CURL_SEEKFUNC_OK
+                                                     : CURL_SEEKFUNC_FAIL;
+}
+
+static void check_done(engine *e) {
+  CURLMsg *m;
+  int left;
+  while ((m = curl_multi_info_read(e->multi, &left))) {
+    if (m->msg != CURLMSG_DONE) continue;
+    weir__net_req *rq = NULL;
+    curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&rq);
+    attempt_done(e, rq, m->data.result);
+  }
+  pump(e);
+}
+
+static void on_poll(uv_poll_t *h, int status, int events) {
+  sockctx *c = h->data;
+  int flags = 0, running;
+  /* On a socket error (a reset) let libcurl read the socket, so the
+   * message says what happened rather than "select/poll returned error". */
+  if (status < 0) flags = CURL_CSELECT_IN | CURL_CSELECT_OUT;
+  if (events & UV_READABLE) flags |= CURL_CSELECT_IN;
+  if (events & UV_WRITABLE) flags |= CURL_CSELECT_OUT;
+  curl_multi_socket_action(c->e->multi, c->fd, flags, &running);
+  check_done(c->e);
+}
+
+static void free_sockctx(uv_handle_t *h) { free(h->data); }
+
+static int on_socket(CURL *easy, curl_socket_t s, int what, void *userp,
+                     void *socketp) {
+  (void)easy;
+  engine *e = userp;
+  sockctx *c = socketp;
+  if (what == CURL_POLL_REMOVE) {
+    if (c) {
+      uv_poll_stop(&c->poll);
+      uv_close((uv_handle_t *)&c->poll, free_sockctx);
+      curl_multi_assign(e->multi, s, NULL);
+    }
+    return 0;
+  }
+  if (!c) {
+    c = calloc(1, sizeof *c);
+    if (!c) return -1;
+    c->fd = s;
+    c->e = e;
+    if (uv_poll_init_socket(&e->loop, &c->poll, s) != 0) {
+      free(c);
+      return -1;
+    }
+    c->poll.data = c;
+    curl_multi_assign(e->multi, s, c);
+  }
+  int ev = 0;
+  if (what & CURL_POLL_IN) ev |= UV_READABLE;
+  if (what & CURL_POLL_OUT) ev |= UV_WRITABLE;
+  uv_poll_start(&c->poll, ev, on_poll);
+  return 0;
+}
+
+static void on_curl_timer(uv_timer_t *t) {
+  engine *e = t->data;
+  int running;
+  curl_multi_socket_action(e->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+  check_done(e);
+}
+
+static int on_timer_change(CURLM *multi, long ms, void *userp) {
+  (void)multi;
+  engine *e = userp;
+  if (ms < 0)
+    uv_timer_stop(&e->curl_timer);
+  else
+    uv_timer_start(&e->curl_timer, on_curl_timer, (uint64_t)ms, 0);
+  return 0;
+}
+
+/* ---- Scheduling ------------------------------------------------------------ */
+
+static void push_pending(engine *e, weir__net_req *rq, int front) {
+  rq->state = ST_PENDING;
+  rq->next = NULL;
+  if (front) {
+    rq->next = e->pending;
+    e->pending = rq;
+    if (!e->pending_tail) e->pending_tail = rq;
+  } else {
+    if (e->pending_tail) e->pending_tail->next = rq;
+    else e->pending = rq;
+    e->pending_tail = rq;
+  }
+}
+
+static int unlink_req(weir__net_req **head, weir__net_req **tail,
+                      weir__net_req *rq) {
+  weir__net_req *prev = NULL;
+  for (weir__net_req *x = *head; x; prev = x, x = x->next) {
+    if (x != rq) continue;
+    if (prev) prev->next = x->next;
+    else *head = x->next;
+    if (tail && *tail == x) *tail = prev;
+    x->next = NULL;
+    return 1;
+  }
+  return 0;
+}
+
+static void start_attempt(engine *e, weir__net_req *rq) {
+  rq->attempts++;
+  rq->errbody_len = 0;
+  rq->curlerr[0] = 0;
+  rq->status = 0;
+  CURL *h = curl_easy_init();
+  if (!h) {
+    snprintf(rq->errmsg, sizeof rq->errmsg, "%s %s: out of memory",
+             method_name(rq->method), rq->shown);
+    finish(e, rq, WEIR_ENOMEM);
+    return;
+  }
+  rq->easy = h;
+  curl_easy_setopt(h, CURLOPT_URL, rq->url);
+  curl_easy_setopt(h, CURLOPT_PRIVATE, (char *)rq);
+  curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(h, CURLOPT_ERRORBUFFER, rq->curlerr);
+  curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_write);
+  curl_easy_setopt(h, CURLOPT_WRITEDATA, rq);
+  curl_easy_setopt(h, CURLOPT_BUFFERSIZE, 512L * 1024);
+  curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, 15L);
+  /* A stalled server (no byte for 30 s) is a timeout to retry; paused
+   * transfers are exempt from this check in libcurl. */
+  curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1L);
+  curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, rq->stall_seconds);
+  curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
+  curl_easy_setopt(h, CURLOPT_HEADERDATA, rq);
+  curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
+  curl_easy_setopt(h, CURLOPT_USERAGENT, "weir/0.1");
+  if (rq->follow) {
+    curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 1L);
+    curl_easy_setopt(h, CURLOPT_MAXREDIRS, 10L);
+  }
+  if (rq->headers) curl_easy_setopt(h, CURLOPT_HTTPHEADER, rq->headers);
+  if (rq->sigv4) {
+    curl_easy_setopt(h, CURLOPT_AWS_SIGV4, rq->sigv4);
+    curl_easy_setopt(h, CURLOPT_USERNAME, rq->user);
+    curl_easy_setopt(h, CURLOPT_PASSWORD, rq->pass);
+  }
+  if (rq->method == WEIR__NET_HEAD) {
+    curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
+  } else if (rq->method == WEIR__NET_PUT) {
+    curl_easy_setopt(h, CURLOPT_UPLOAD, 1L);
+    curl_easy_setopt(h, CURLOPT_READFUNCTION, on_read);
+    curl_easy_setopt(h, CURLOPT_READDATA, rq);
+    curl_easy_setopt(h, CURLOPT_SEEKFUNCTION, on_seek);
+    curl_easy_setopt(h, CURLOPT_SEEKDATA, rq);
+    curl_easy_setopt(h, CURLOPT_INFILESIZE_LARGE,
+                     (curl_off_t)rq->upload_size);
+    if (rq->upload) rewind(rq->upload);
+  }
+  if (rq->prepare && rq->prepare(rq, h)) {
+    curl_easy_cleanup(h);
+    rq->easy = NULL;
+    finish(e, rq, WEIR_OK);
+    return;
+  }
+  if (curl_multi_add_handle(e->multi, h) != CURLM_OK) {
+    curl_easy_cleanup(h);
+    rq->easy = NULL;
+    snprintf(rq->errmsg, sizeof rq->errmsg, "%s %s: cannot start transfer",
+             method_name(rq->method), rq->shown);
+    finish(e, rq, WEIR_EIO);
+    return;
+  }
+  rq->state = ST_ACTIVE;
+  e->active++;
+}
+
+/* Starts queued requests while there are free slots. */
+static void pump(engine *e) {
+  while (e->pending && e->active < e->max_active) {
+    weir__net_req *rq = e->pending;
+    e->pending = rq->next;
+    if (!e->pending) e->pending_tail = NULL;
+    rq->next = NULL;
+    start_attempt(e, rq);
+  }
+}
+
+static void on_retry_timer(uv_timer_t *t) {
+  engine *e = t->data;
+  double now = now_s();
+  weir__net_req **pp = &e->delayed;
+  while (*pp) {
+    weir__net_req *rq = *pp;
+    if (rq->due <= now) {
+      *pp = rq->next;
+      push_pending(e, rq, 1);
+    } else {
+      pp = &rq->next;
+    }
+  }
+  arm_retry_timer(e);
+  pump(e);
+}
+
+static void arm_retry_timer(engine *e) {
+  if (!e->delayed) {
+    uv_timer_stop(&e->retry_timer);
+    return;
+  }
+  double first = e->delayed->due;
+  for (weir__net_req *x = e->delayed; x; x = x->next)
+    if (x->due < first) first = x->due;
+  double ms = (first - now_s()) * 1000.0;
+  uv_timer_start(&e->retry_timer, on_retry_timer,
+                 ms > 0 ? (uint64_t)ms + 1 : 0, 0);
+}
+
+static void cancel_req(engine *e, weir__net_req *rq) {
+  switch (rq->state) {
+  case ST_ACTIVE:
+    curl_multi_remove_handle(e->multi, rq->easy);
+    curl_easy_cleanup(rq->easy);
+    rq->easy = NULL;
+    if (!rq->paused) e->active--;
+    rq->paused = 0;
+    break;
+  case ST_PENDING:
+    unlink_req(&e->pending, &e->pending_tail, rq);
+    break;
+  case ST_DELAYED:
+    unlink_req(&e->delayed, NULL, rq);
+    arm_retry_timer(e);
+    break;
+  default:
+    return;     /* done already, or never submitted */
+  }
+  snprintf(rq->errmsg, sizeof rq->errmsg, "%s %s: cancelled",
+           method_name(rq->method), rq->shown);
+  finish(e, rq, WEIR_ECANCELED);
+}
+
+static void close_handle(uv_handle_t *h, void *arg) {
+  (void)arg;
+  if (uv_is_closing(h)) return;
+  uv_close(h, h->type == UV_POLL ? free_sockctx : NULL);
+}
+
+static void on_wake(uv_async_t *a) {
+  engine *e = a->data;
+  pthread_mutex_lock(&e->lock);
+  cmd *c = e->cmds;
+  e->cmds = e->cmds_tail = NULL;
+  pthread_mutex_unlock(&e->lock);
+  int stop = 0;
+  while (c) {
+    cmd *next = c->next;
+    weir__net_req *rq = c->rq;
+    switch (c->op) {
+    case CMD_SUBMIT:
+      rq->engine = e;
+      if (rq->max_requests > 0) e->max_active = rq->max_requests;
+      push_pending(e, rq, 0);
+      break;
+    case CMD_UNPAUSE:
+      if (rq->state == ST_ACTIVE && rq->paused) {
+        rq->paused = 0;
+        e->active++;
+        curl_easy_pause(rq->easy, CURLPAUSE_CONT);
+      }
+      weir__net_req_release(rq);
+      break;
+    case CMD_CANCEL:
+      cancel_req(e, rq);
+      weir__net_req_release(rq);
+      break;
+    case CMD_STOP:
+      stop = 1;
+      break;
+    }
+    free(c);
+    c = next;
+  }
+  if (stop) {
+    curl_multi_cleanup(e->multi);
+    e->multi = NULL;
+    uv_walk(&e->loop, close_handle, NULL);
+    return;
+  }
+  /* Unpausing can finish transfers; look before starting more. */
+  check_done(e);
+}
+
+static void loop_main(void *arg) {
+  engine *e = arg;
+  uv_run(&e->loop, UV_RUN_DEFAULT);
+}
+
+static int post(engine *e, int op, weir__net_req *rq) {
+  cmd *c = malloc(sizeof *c);
+  if (!c) return WEIR_ENOMEM;
+  c->op = op;
+  c->rq = rq;
+  c->next = NULL;
+  pthread_mutex_lock(&e->lock);
+  if (e->cmds_tail) e->cmds_tail->next = c;
+  else e->cmds = c;
+  e->cmds_tail = c;
+  pthread_mutex_unlock(&e->lock);
+  uv_async_send(&e->wake);
+  return WEIR_OK;
+}
+
+/* ---- The process-wide engine ------------------------------------------- */
+
+/* A child of fork() has no network thread: forget the parent's engine
+ * (its memory is the parent's to free) and start afresh on demand. */
+static void after_fork_child(void) {
+  g_engine = NULL;
+  pthread_mutex_init(&g_lock, NULL);
+}
+
+static void global_init(void) {
+  g_curl_ok = curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK;
+  pthread_atfork(NULL, NULL, after_fork_child);
+}
+
+static engine *engine_create(void) {
+  engine *e = calloc(1, sizeof *e);
+  if (!e) return NULL;
+  if (uv_loop_init(&e->loop) != 0) {
+    free(e);
+    return NULL;
+  }
+  pthread_mutex_init(&e->lock, NULL);
+  e->max_active = 16;
+  e->rng = uv_hrtime() | 1;
+  e->multi = curl_multi_init();
+  uv_async_init(&e->loop, &e->wake, on_wake);
+  e->wake.data = e;
+  uv_timer_init(&e->loop, &e->curl_timer);
+  e->curl_timer.data = e;
+  uv_timer_init(&e->loop, &e->retry_timer);
+  e->retry_timer.data = e;
+  if (!e->multi) goto fail;
+  curl_multi_setopt(e->multi, CURLMOPT_SOCKETFUNCTION, on_socket);
+  curl_multi_setopt(e->multi, CURLMOPT_SOCKETDATA, e);
+  curl_multi_setopt(e->multi, CURLMOPT_TIMERFUNCTION, on_timer_change);
+  curl_multi_setopt(e->multi, CURLMOPT_TIMERDATA, e);
+  curl_multi_setopt(e->multi, CURLMOPT_MAXCONNECTS, 256L);
+  if (uv_thread_create(&e->thread, loop_main, e) != 0) goto fail;
+  return e;
+fail:
+  if (e->multi) curl_multi_cleanup(e->multi);
+  uv_walk(&e->loop, close_handle, NULL);
+  uv_run(&e->loop, UV_RUN_DEFAULT);
+  uv_loop_close(&e->loop);
+  pthread_mutex_destroy(&e->lock);
+  free(e);
+  return NULL;
+}
+
+static engine *engine_get(void) {
+  pthread_once(&g_once, global_init);
+  if (!g_curl_ok) return NULL;
+  pthread_mutex_lock(&g_lock);
+  if (!g_engine) g_engine = engine_create();
+  engine *e = g_engine;
+  pthread_mutex_unlock(&g_lock);
+  return e;
+}
+
+void weir__net_shutdown(void) {
+  pthread_mutex_lock(&g_lock);
+  engine *e = g_engine;
+  g_engine = NULL;
+  pthread_mutex_unlock(&g_lock);
+  if (!e) return;
+  post(e, CMD_STOP, NULL);
+  uv_thread_join(&e->thread);
+  uv_loop_close(&e->loop);
+  pthread_mutex_lock(&e->lock);
+  for (cmd *c = e->cmds; c;) {
+    cmd *n = c->next;
+    free(c);
+    c = n;
+  }
+  pthread_mutex_unlock(&e->lock);
+  pthread_mutex_destroy(&e->lock);
+  free(e);
+}
+
+int weir__net_submit(weir__net_req *rq) {
+  engine *e = engine_get();
+  if (!e) {
+    snprintf(rq->errmsg, sizeof rq->errmsg,
+             "%s %s: cannot start the network engine",
+             method_name(rq->method), rq->shown ? rq->shown : "");
+    return rq->rc = WEIR_EIO;
+  }
+  atomic_fetch_add(&rq->refs, 1);
+  int rc = post(e, CMD_SUBMIT, rq);
+  if (rc != WEIR_OK) {
+    atomic_fetch_sub(&rq->refs, 1);
+    snprintf(rq->errmsg, sizeof rq->errmsg, "%s %s: out of memory",
+             method_name(rq->method), rq->shown ? rq->shown : "");
+    rq->rc = rc;
+  }
+  return rc;
+}
+
+static void post_ref(int op, weir__net_req *rq) {
+  engine *e = engine_get();
+  if (!e) return;
+  atomic_fetch_add(&rq->refs, 1);
+  if (post(e, op, rq) != WEIR_OK) atomic_fetch_sub(&rq->refs, 1);
+}
+
+void weir__net_unpause(weir__net_req *rq) { post_ref(CMD_UNPAUSE, rq); }
+void weir__net_cancel(weir__net_req *rq) { post_ref(CMD_CANCEL, rq); }
+
+int weir__net_perform(weir__net_req *rq) {
+  waiter w;
+  pthread_mutex_init(&w.mu, NULL);
+  pthread_cond_init(&w.cv, NULL);
+  w.done = 0;
+  rq->waiter = &w;
+  int rc = weir__net_submit(rq);
+  if (rc == WEIR_OK) {
+    pthread_mutex_lock(&w.mu);
+    while (!w.done) pthread_cond_wait(&w.cv, &w.mu);
+    pthread_mutex_unlock(&w.mu);
+    rc = rq->rc;
+  }
+  rq->waiter = NULL;
+  pthread_cond_destroy(&w.cv);
+  pthread_mutex_destroy(&w.mu);
+  return rc;
+}
+
+void weir__net_copy_err(const weir__net_req *rq, char *err, size_t errlen) {
+  if (err && errlen) snprintf(err, errlen, "%s", rq->errmsg);
+}

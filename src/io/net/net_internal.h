@@ -1,0 +1,146 @@
+/* What the files of src/io/net share: the transfer engine (one libcurl
+ * multi handle on a libuv loop thread), requests, and the URL helpers.
+ * Nothing outside src/io/net includes this; it includes curl. */
+#ifndef WEIR_IO_NET_NET_INTERNAL_H
+#define WEIR_IO_NET_NET_INTERNAL_H
+
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include <curl/curl.h>
+
+#include "io/net/net.h"
+
+enum { WEIR__NET_GET = 0, WEIR__NET_HEAD, WEIR__NET_PUT };
+
+typedef struct weir__net_req weir__net_req;
+
+/* One logical request: the engine may run it several times (retries,
+ * resumes), each time with a fresh easy handle. The submitter fills the
+ * first block, then hands it to weir__net_submit; callbacks run on the
+ * network thread. A request is reference counted: the submitter holds one
+ * reference, the engine another while the request is queued, running or
+ * waiting to retry; `destroy` runs when the last one goes, and frees the
+ * object the request is embedded in. */
+struct weir__net_req {
+  int method;                     /* WEIR__NET_* */
+  char *url;                      /* owned: the URL requested */
+  char *shown;                    /* owned: the URL for messages (no
+                                     userinfo, no query) or s3:// URI */
+  struct curl_slist *headers;     /* owned: extra request headers */
+  char *sigv4;                    /* owned: "aws:amz:<region>:s3" or NULL */
+  char *user, *pass;              /* owned: signing keys or NULL */
+  int follow;                     /* follow redirects (plain HTTP) */
+  int max_requests;               /* engine bound this request asks for */
+  int max_retries;                /* retries after the first attempt */
+  double base_delay;              /* seconds before the first retry */
+  long stall_seconds;             /* low-speed timeout */
+  FILE *upload;                   /* PUT body (borrowed) */
+  uint64_t upload_size;
+
+  /* Before each attempt, on the network thread: set per-attempt options
+   * (a Range). Returns 1 when nothing is left to fetch, so the request is
+   * complete without another attempt. May be NULL. */
+  int (*prepare)(weir__net_req *rq, CURL *easy);
+  /* Body bytes of a successful (< 300) answer: returns n, or
+   * CURL_WRITEFUNC_PAUSE to hold the transfer until weir__net_unpause.
+   * NULL discards the body. */
+  size_t (*on_data)(weir__net_req *rq, const char *p, size_t n);
+  /* Once, when the request ends (rc, status, errmsg are set). */
+  void (*on_done)(weir__net_req *rq);
+  void (*destroy)(weir__net_req *rq);
+
+  /* Results. */
+  int rc;                         /* WEIR_OK or a WEIR_E* code */
+  long status;                    /* HTTP status of the last attempt */
+  int64_t content_length;         /* of the last answer; -1 unknown */
+  int attempts;
+  int failures;                   /* failed attempts since the last one
+                                     that delivered bytes: the retry bound
+                                     and the backoff count these, so a long
+                                     download on a flaky link goes on while
+                                     it makes progress */
+  int satisfied;                  /* set by on_data: all wanted bytes are
+                                     in, whatever the transfer does next */
+  int resumed;                    /* an attempt after the first asked for
+                                     a range past what was received */
+  char etag[128];                 /* strong ETag of the first 2xx answer,
+                                     "" if none: resumes ask If-Match */
+  char errbody[2048];             /* start of an error answer's body */
+  size_t errbody_len;
+  char errmsg[512];
+
+  /* Engine state; only the network thread touches these. */
+  atomic_int refs;
+  int state;
+  int paused;
+  CURL *easy;
+  double due;                     /* retry time, seconds on uv_hrtime */
+  weir__net_req *next;
+  char curlerr[CURL_ERROR_SIZE];
+  void *waiter;                   /* weir__net_perform's wait */
+  void *engine;
+};
+
+/* Fills the common fields of a fresh request (refs = 1). */
+void weir__net_req_init(weir__net_req *rq, int method,
+                        const weir__net_options *o);
+/* Frees what weir__net_req_init and the submitter put in the fields. */
+void weir__net_req_clear(weir__net_req *rq);
+void weir__net_req_release(weir__net_req *rq);
+
+/* Hands `rq` to the network thread (which takes a reference). */
+int  weir__net_submit(weir__net_req *rq);
+/* Resumes a transfer whose on_data returned CURL_WRITEFUNC_PAUSE. */
+void weir__net_unpause(weir__net_req *rq);
+/* Ends the request early; on_done runs with WEIR_ECANCELED unless it
+ * already ran. */
+void weir__net_cancel(weir__net_req *rq);
+/* Submits and waits for the end; returns rq->rc. */
+int  weir__net_perform(weir__net_req *rq);
+
+/* ---- URLs and S3 ------------------------------------------------------- */
+
+/* Appends `s` percent-encoded (RFC 3986 unreserved kept; '/' kept when
+ * keep_slash) to the malloc'd string *dst; 0 or WEIR_ENOMEM. */
+int weir__net_append_encoded(char **dst, const char *s, int keep_slash);
+/* Appends formatted text to the malloc'd string *dst. */
+int weir__net_appendf(char **dst, const char *fmt, ...);
+
+/* An s3:// URI taken apart, with the resolved endpoint and credentials. */
+typedef struct weir__s3_target {
+  char *bucket;
+  char *key;             /* may be "" */
+  char *base;            /* "<endpoint>/<bucket>" or the virtual host URL,
+                            no trailing slash */
+  char *region;
+  const char *access_key, *secret_key, *session_token;   /* borrowed */
+} weir__s3_target;
+
+int  weir__s3_target_parse(weir__s3_target *t, const char *uri,
+                           const weir__net_options *o, char *err,
+                           size_t errlen);
+void weir__s3_target_clear(weir__s3_target *t);
+/* Prepares `rq` to talk to S3: signing, session token, shown URI. `url`
+ * is taken. */
+int  weir__s3_req_setup(weir__net_req *rq, const weir__s3_target *t,
+                        char *url, const char *shown_uri);
+/* The URL of an object: base + "/" + encoded key. malloc'd. */
+char *weir__s3_object_url(const weir__s3_target *t, const char *key);
+/* Prepares `rq` for a plain http(s) URL. */
+int  weir__http_req_setup(weir__net_req *rq, const char *url);
+/* Sets up `rq` for `uri`, either scheme; `err` on a malformed s3 URI. */
+int  weir__net_req_for_uri(weir__net_req *rq, const char *uri,
+                           const weir__net_options *o, char *err,
+                           size_t errlen);
+
+/* ListObjectsV2 of every key under `prefix`, following pages. */
+int weir__s3_list(const weir__s3_target *t, const char *prefix,
+                  const weir__net_options *o, weir__object **objs,
+                  size_t *n, char *err, size_t errlen);
+
+/* Copies the request's message into `err`. */
+void weir__net_copy_err(const weir__net_req *rq, char *err, size_t errlen);
+
+#endif /* WEIR_IO_NET_NET_INTERNAL_H */

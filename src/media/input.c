@@ -1,0 +1,294 @@
+/* Opening media files through a custom AVIOContext over weir's byte
+ * readers, and the packet-to-frame loop shared by the decoders. */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <libavutil/log.h>
+
+#include "weir/error.h"
+#include "media/media_internal.h"
+
+/* The byte reader behind the AVIOContext. FFmpeg asks for sequential reads
+ * and occasional seeks (the mp4 index at the end of a file, a seek to a
+ * key frame); a positioned read serves both without reopening. */
+typedef struct byte_reader {
+  int fd;
+  int64_t pos;
+  int64_t size;
+} byte_reader;
+
+static int reader_open(byte_reader **out, const char *path, char *err,
+                       size_t errlen) {
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+    return errno == ENOENT ? WEIR_ENOTFOUND : WEIR_EIO;
+  }
+  struct stat st;
+  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    snprintf(err, errlen, "%s: not a regular file", path);
+    close(fd);
+    return WEIR_EIO;
+  }
+  byte_reader *r = calloc(1, sizeof *r);
+  if (!r) {
+    close(fd);
+    snprintf(err, errlen, "%s: out of memory", path);
+    return WEIR_ENOMEM;
+  }
+  r->fd = fd;
+  r->size = st.st_size;
+  *out = r;
+  return WEIR_OK;
+}
+
+static void reader_close(byte_reader *r) {
+  if (!r)
+    return;
+  close(r->fd);
+  free(r);
+}
+
+static int reader_avio_read(void *opaque, uint8_t *buf, int size) {
+  byte_reader *r = opaque;
+  for (;;) {
+    ssize_t n = pread(r->fd, buf, (size_t)size, r->pos);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n < 0)
+      return AVERROR(errno);
+    if (n == 0)
+      return AVERROR_EOF;
+    r->pos += n;
+    return (int)n;
+  }
+}
+
+static int64_t reader_avio_seek(void *opaque, int64_t offset, int whence) {
+  byte_reader *r = opaque;
+  int64_t base;
+  switch (whence & ~AVSEEK_FORCE) {
+  case AVSEEK_SIZE: return r->size;
+  case SEEK_SET: base = 0; break;
+  case SEEK_CUR: base = r->pos; break;
+  case SEEK_END: base = r->size; break;
+  default: return AVERROR(EINVAL);
+  }
+  if (base + offset < 0)
+    return AVERROR(EINVAL);
+  r->pos = base + offset;
+  return r->pos;
+}
+
+static int interrupt_cb(void *opaque) {
+  weir__media_input *in = opaque;
+  return in->cancel ? in->cancel(in->cancel_user) : 0;
+}
+
+int weir__media_averror(int averr) {
+  if (averr == AVERROR(ENOMEM))
+    return WEIR_ENOMEM;
+  if (averr == AVERROR_EXIT)
+    return WEIR_ECANCELED;
+  if (averr == AVERROR_DECODER_NOT_FOUND || averr == AVERROR_PATCHWELCOME)
+    return WEIR_ENOTSUP;
+  if (averr == AVERROR(EIO) || averr == AVERROR(ENOENT) ||
+      averr == AVERROR(EACCES))
+    return WEIR_EIO;
+  return WEIR_EFORMAT;
+}
+
+static pthread_once_t quiet_once = PTHREAD_ONCE_INIT;
+
+static void quiet_logs_once(void) {
+  /* Only when nobody chose a level: FFmpeg prints every corrupt packet at
+   * ERROR level, and weir reports failures itself, naming the file. */
+  if (!getenv("WEIR_FFMPEG_LOG") && av_log_get_level() == AV_LOG_INFO)
+    av_log_set_level(AV_LOG_FATAL);
+}
+
+void weir__media_quiet_logs(void) { pthread_once(&quiet_once, quiet_logs_once); }
+
+int weir__media_open(weir__media_input *in, const char *path, int type,
+                     int threads, weir__media_cancel_fn cancel,
+                     void *cancel_user, char *err, size_t errlen) {
+  const char *kind = type == AVMEDIA_TYPE_AUDIO ? "audio" : "video";
+  memset(in, 0, sizeof *in);
+  in->stream = -1;
+  in->cancel = cancel;
+  in->cancel_user = cancel_user;
+  weir__media_quiet_logs();
+
+  byte_reader *r = NULL;
+  int rc = reader_open(&r, path, err, errlen);
+  if (rc != WEIR_OK)
+    return rc;
+  in->reader = r;
+  if (r->size == 0) {
+    snprintf(err, errlen, "%s: empty file", path);
+    weir__media_close(in);
+    return WEIR_EFORMAT;
+  }
+
+  enum { AVIO_BUF = 64 * 1024 };
+  uint8_t *buf = av_malloc(AVIO_BUF);
+  in->fmt = avformat_alloc_context();
+  if (buf)
+    in->avio = avio_alloc_context(buf, AVIO_BUF, 0, r, reader_avio_read, NULL,
+                                  reader_avio_seek);
+  if (!buf || !in->fmt || !in->avio) {
+    if (!in->avio)
+      av_free(buf);
+    snprintf(err, errlen, "%s: out of memory", path);
+    weir__media_close(in);
+    return WEIR_ENOMEM;
+  }
+  in->fmt->pb = in->avio;
+  in->fmt->flags |= AVFMT_FLAG_CUSTOM_IO;
+  in->fmt->interrupt_callback.callback = interrupt_cb;
+  in->fmt->interrupt_callback.opaque = in;
+
+  int ret = avformat_open_input(&in->fmt, path, NULL, NULL);
+  if (ret < 0) {
+    /* avformat_open_input frees the context on failure. */
+    in->fmt = NULL;
+    snprintf(err, errlen, "%s: not a readable media file: %s", path,
+             av_err2str(ret));
+    weir__media_close(in);
+    return ret == AVERROR_EXIT ? WEIR_ECANCELED : WEIR_EFORMAT;
+  }
+  ret = avformat_find_stream_info(in->fmt, NULL);
+  if (ret < 0) {
+    snprintf(err, errlen, "%s: cannot read stream information: %s", path,
+             av_err2str(ret));
+    weir__media_close(in);
+    return ret == AVERROR_EXIT ? WEIR_ECANCELED : WEIR_EFORMAT;
+  }
+
+  const AVCodec *codec = NULL;
+  ret = av_find_best_stream(in->fmt, type, -1, -1, &codec, 0);
+  if (ret == AVERROR_DECODER_NOT_FOUND || (ret >= 0 && !codec)) {
+    int s = av_find_best_stream(in->fmt, type, -1, -1, NULL, 0);
+    const char *name = s >= 0 ? avcodec_get_name(
+                                    in->fmt->streams[s]->codecpar->codec_id)
+                              : "?";
+    snprintf(err, errlen, "%s: no decoder for %s codec '%s' in this FFmpeg",
+             path, kind, name);
+    weir__media_close(in);
+    return WEIR_ENOTSUP;
+  }
+  if (ret < 0) {
+    snprintf(err, errlen, "%s: no %s stream", path, kind);
+    weir__media_close(in);
+    return WEIR_EFORMAT;
+  }
+  in->stream = ret;
+  AVStream *st = in->fmt->streams[ret];
+  /* Packets of the other streams are dropped by the demuxer, not read and
+   * thrown away by us. */
+  for (unsigned i = 0; i < in->fmt->nb_streams; i++)
+    if ((int)i != ret)
+      in->fmt->streams[i]->discard = AVDISCARD_ALL;
+
+  in->dec = avcodec_alloc_context3(codec);
+  if (!in->dec) {
+    snprintf(err, errlen, "%s: out of memory", path);
+    weir__media_close(in);
+    return WEIR_ENOMEM;
+  }
+  ret = avcodec_parameters_to_context(in->dec, st->codecpar);
+  if (ret >= 0) {
+    in->dec->thread_count = threads > 0 ? threads : 1;
+    in->dec->thread_type = FF_THREAD_FRAME | FF_THREAD_SLICE;
+    in->dec->pkt_timebase = st->time_base;
+    ret = avcodec_open2(in->dec, codec, NULL);
+  }
+  if (ret < 0) {
+    snprintf(err, errlen, "%s: cannot open the %s decoder '%s': %s", path,
+             kind, codec->name, av_err2str(ret));
+    weir__media_close(in);
+    return weir__media_averror(ret) == WEIR_ENOMEM ? WEIR_ENOMEM
+                                                    : WEIR_ENOTSUP;
+  }
+  return WEIR_OK;
+}
+
+void weir__media_close(weir__media_input *in) {
+  if (!in)
+    return;
+  avcodec_free_context(&in->dec);
+  if (in->fmt)
+    avformat_close_input(&in->fmt);
+  if (in->avio) {
+    av_freep(&in->avio->buffer);
+    avio_context_free(&in->avio);
+  }
+  reader_close(in->reader);
+  in->reader = NULL;
+}
+
+int weir__media_next_frame(weir__media_input *in, AVPacket *pkt,
+                           AVFrame *frame, int *draining, uint64_t *corrupt,
+                           const char *path, char *err, size_t errlen) {
+  for (;;) {
+    int ret = avcodec_receive_frame(in->dec, frame);
+    if (ret >= 0)
+      return 1;
+    if (ret == AVERROR_EOF)
+      return 0;
+    if (ret != AVERROR(EAGAIN)) {
+      /* A frame the decoder could not rebuild: FFmpeg's own tools go on
+       * with the next one, and so do we. */
+      if (ret == AVERROR_INVALIDDATA) {
+        (*corrupt)++;
+        continue;
+      }
+      snprintf(err, errlen, "%s: decoding failed: %s", path, av_err2str(ret));
+      return weir__media_averror(ret);
+    }
+    if (*draining)
+      return 0;
+    if (in->cancel && in->cancel(in->cancel_user))
+      return WEIR_ECANCELED;
+    ret = av_read_frame(in->fmt, pkt);
+    if (ret == AVERROR_EOF || (ret < 0 && avio_feof(in->fmt->pb))) {
+      /* The end of the file, also a truncated one: decode what is left. */
+      *draining = 1;
+      avcodec_send_packet(in->dec, NULL);
+      continue;
+    }
+    if (ret == AVERROR_EXIT)
+      return WEIR_ECANCELED;
+    if (ret < 0) {
+      /* A damaged packet: skip it, but a demuxer that makes no progress
+       * must not keep us here for ever. */
+      if (ret == AVERROR_INVALIDDATA && ++in->bad_reads < 256) {
+        (*corrupt)++;
+        continue;
+      }
+      snprintf(err, errlen, "%s: reading failed: %s", path, av_err2str(ret));
+      return weir__media_averror(ret);
+    }
+    in->bad_reads = 0;
+    if (pkt->stream_index != in->stream) {
+      av_packet_unref(pkt);
+      continue;
+    }
+    ret = avcodec_send_packet(in->dec, pkt);
+    av_packet_unref(pkt);
+    if (ret == AVERROR_INVALIDDATA) {
+      (*corrupt)++;
+      continue;
+    }
+    if (ret < 0 && ret != AVERROR(EAGAIN)) {
+      snprintf(err, errlen, "%s: decoding failed: %s", path, av_err2str(ret));
+      return weir__media_averror(ret);
+    }
+  }
+}

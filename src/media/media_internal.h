@@ -1,0 +1,116 @@
+/* Internal interfaces of the FFmpeg media component: opening inputs through
+ * weir's byte readers, per-file decoders that fill block builders, and the
+ * list of files behind a reader's uri. */
+#ifndef WEIR_MEDIA_INTERNAL_H
+#define WEIR_MEDIA_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <libavformat/avformat.h>
+#include <libavcodec/avcodec.h>
+
+#include "weir/block.h"
+#include "weir/media.h"
+
+/* Every decoder reports failures into a buffer of this size; the readers
+ * pass it on to weir_ctx_set_errmsg(). */
+#define WEIR__MEDIA_ERRLEN 512
+
+/* Asked between packets; nonzero stops the work with WEIR_ECANCELED. */
+typedef int (*weir__media_cancel_fn)(void *user);
+
+/* An open media file: the demuxer over a custom AVIOContext, and the
+ * decoder of its best stream of `type`. */
+typedef struct weir__media_input {
+  AVFormatContext *fmt;
+  AVIOContext *avio;
+  void *reader;               /* the byte reader behind `avio` */
+  AVCodecContext *dec;
+  int stream;                 /* index of the decoded stream */
+  weir__media_cancel_fn cancel;
+  void *cancel_user;
+  int bad_reads;              /* damaged packets in a row */
+} weir__media_input;
+
+/* Opens `path` and the decoder of its best stream of `type`
+ * (AVMEDIA_TYPE_VIDEO or _AUDIO) with `threads` decoder threads. Returns
+ * WEIR_OK, or WEIR_EIO (cannot read), WEIR_EFORMAT (not media, no such
+ * stream, damaged), WEIR_ENOTSUP (no decoder for the codec), with a message
+ * naming the file in `err`. */
+int weir__media_open(weir__media_input *in, const char *path, int type,
+                     int threads, weir__media_cancel_fn cancel,
+                     void *cancel_user, char *err, size_t errlen);
+void weir__media_close(weir__media_input *in);
+
+/* Reads the next decoded frame of the stream into `frame`: 1 for a frame,
+ * 0 at the end, or a negative weir error with `err` set. Packets that the
+ * decoder rejects as corrupt are passed over (counted in *corrupt). */
+int weir__media_next_frame(weir__media_input *in, AVPacket *pkt,
+                           AVFrame *frame, int *draining, uint64_t *corrupt,
+                           const char *path, char *err, size_t errlen);
+
+/* Maps an FFmpeg error to a weir code. */
+int weir__media_averror(int averr);
+
+/* Turns FFmpeg's own logging down once (see weir/media.h). */
+void weir__media_quiet_logs(void);
+
+/* ---- Files behind a uri ------------------------------------------------ */
+
+/* Lists the files of `uri` (a file, a folder searched recursively for
+ * names ending in one of `suffixes`, NULL-terminated, or a glob), sorted.
+ * `*paths` is one malloc'd array of malloc'd strings, freed with
+ * weir__media_list_free(). A uri that names nothing is WEIR_ENOTFOUND. */
+int weir__media_list(const char *uri, const char *const *suffixes,
+                     char ***paths, size_t *n, char *err, size_t errlen);
+void weir__media_list_free(char **paths, size_t n);
+
+/* ---- Video ------------------------------------------------------------- */
+
+typedef struct weir__video_decoder weir__video_decoder;
+
+/* Opens one file for reading frames under the sampling of `o` (already
+ * filled with defaults: see weir__video_options_fill). */
+int weir__video_decoder_open(weir__video_decoder **out, const char *path,
+                             const weir_video_options *o,
+                             weir__media_cancel_fn cancel, void *cancel_user,
+                             char *err, size_t errlen);
+/* Decodes frames until `max_rows` more rows are in a block or the file
+ * ends; `*out` is the block (NULL when no frame was left), `*eof` is set
+ * once the file is done. */
+int weir__video_decoder_read(weir__video_decoder *d, size_t max_rows,
+                             weir_block **out, int *eof, char *err,
+                             size_t errlen);
+/* Output shape of a frame row, once open. */
+void weir__video_decoder_shape(const weir__video_decoder *d, int *ndim,
+                               int64_t shape[3]);
+uint64_t weir__video_decoder_corrupt(const weir__video_decoder *d);
+void weir__video_decoder_close(weir__video_decoder *d);
+void weir__video_options_fill(weir_video_options *dst,
+                              const weir_video_options *src);
+
+/* ---- Audio ------------------------------------------------------------- */
+
+typedef struct weir__audio_decoder weir__audio_decoder;
+int weir__audio_decoder_open(weir__audio_decoder **out, const char *path,
+                             const weir_audio_options *o,
+                             weir__media_cancel_fn cancel, void *cancel_user,
+                             char *err, size_t errlen);
+int weir__audio_decoder_read(weir__audio_decoder *d, size_t max_rows,
+                             weir_block **out, int *eof, char *err,
+                             size_t errlen);
+void weir__audio_decoder_close(weir__audio_decoder *d);
+void weir__audio_options_fill(weir_audio_options *dst,
+                              const weir_audio_options *src);
+
+/* ---- Images ------------------------------------------------------------ */
+
+/* Decodes the first frame of the image at `path` to RGB24, resized to
+ * width × height when both are > 0. `*pixels` is malloc'd, [h, w, 3]. */
+int weir__image_decode(const char *path, int width, int height,
+                       uint8_t **pixels, int *w, int *h,
+                       weir__media_cancel_fn cancel, void *cancel_user,
+                       char *err, size_t errlen);
+
+#endif /* WEIR_MEDIA_INTERNAL_H */

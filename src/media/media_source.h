@@ -1,0 +1,33 @@
+/* The source shared by the media readers: one read task per listed file. */
+#ifndef WEIR_MEDIA_SOURCE_H
+#define WEIR_MEDIA_SOURCE_H
+
+#include "media/media_internal.h"
+#include "weir/pipeline.h"
+
+typedef struct weir__media_source weir__media_source;
+
+/* Reads one file and emits its blocks; returns WEIR_OK or an error with
+ * `err` naming the file. */
+typedef int (*weir__media_task_fn)(weir__media_source *s, const char *path,
+                                   weir_emit *out, weir__media_cancel_fn cancel,
+                                   void *cancel_user, char *err, size_t errlen);
+
+struct weir__media_source {
+  char **paths;
+  size_t n;
+  int on_error;
+  weir__media_task_fn task;
+  weir_video_options video;
+  weir_audio_options audio;
+  weir_image_options image;
+};
+
+/* Lists `uri` and makes the source; takes `s` (freed on failure too). */
+weir_op *weir__media_source(weir_pipeline *p, const char *name,
+                            const char *uri, const char *const *suffixes,
+                            weir__media_task_fn fn, weir__media_source *s);
+void weir__media_source_free(weir__media_source *s);
+int weir__media_run_task(void *user, size_t task, weir_emit *out);
+
+#endif /* WEIR_MEDIA_SOURCE_H */

@@ -1,0 +1,282 @@
+/* Helpers that start real servers for the network tests and benchmarks:
+ * nginx over a temporary folder, and s3rver (npm) over another, each on a
+ * free port of 127.0.0.1, stopped (and their folders removed) at the end. */
+#ifndef WEIR_TESTS_SERVERS_H
+#define WEIR_TESTS_SERVERS_H
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+/* A port nobody listens on now (the kernel's pick for port 0). */
+static inline int srv_free_port(void) {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  struct sockaddr_in a = { 0 };
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof a;
+  int port = -1;
+  if (fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof a) == 0 &&
+      getsockname(fd, (struct sockaddr *)&a, &len) == 0)
+    port = ntohs(a.sin_port);
+  if (fd >= 0) close(fd);
+  return port;
+}
+
+/* Waits until something accepts connections on the port; 0 when it does. */
+static inline int srv_wait_port(int port, pid_t pid, int timeout_ms) {
+  for (int waited = 0; waited < timeout_ms; waited += 20) {
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = { 0 };
+    a.sin_family = AF_INET;
+    a.sin_port = htons((uint16_t)port);
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    int ok = connect(fd, (struct sockaddr *)&a, sizeof a) == 0;
+    close(fd);
+    if (ok) return 0;
+    if (pid > 0 && waitpid(pid, NULL, WNOHANG) == pid) return -1;
+    struct timespec ts = { 0, 20 * 1000 * 1000 };
+    nanosleep(&ts, NULL);
+  }
+  return -1;
+}
+
+/* A full path to `prog` found on $PATH (malloc'd), or NULL. */
+static inline char *srv_which(const char *prog) {
+  const char *path = getenv("PATH");
+  if (!path) path = "/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin";
+  char *copy = strdup(path), *save = NULL;
+  char *found = NULL;
+  /* nginx lives in sbin, which is not always on a user's PATH. */
+  char *all = malloc(strlen(copy) + 32);
+  sprintf(all, "%s:/usr/sbin:/sbin", copy);
+  for (char *d = strtok_r(all, ":", &save); d; d = strtok_r(NULL, ":", &save)) {
+    char buf[4096];
+    snprintf(buf, sizeof buf, "%s/%s", d, prog);
+    if (access(buf, X_OK) == 0) {
+      found = strdup(buf);
+      break;
+    }
+  }
+  free(all);
+  free(copy);
+  return found;
+}
+
+/* A fresh temporary folder (malloc'd path) under $WEIR_TEST_TMP or /tmp. */
+static inline char *srv_tmpdir(const char *tag) {
+  const char *base = getenv("WEIR_TEST_TMP");
+  if (!base || !*base) base = "/tmp";
+  mkdir(base, 0755);
+  char *p = malloc(strlen(base) + strlen(tag) + 16);
+  sprintf(p, "%s/%s-XXXXXX", base, tag);
+  if (!mkdtemp(p)) {
+    free(p);
+    return NULL;
+  }
+  chmod(p, 0755);
+  return p;
+}
+
+static inline int srv_rm_one(const char *p, const struct stat *st, int flag,
+                             struct FTW *ftw) {
+  (void)st;
+  (void)flag;
+  (void)ftw;
+  remove(p);
+  return 0;
+}
+
+static inline void srv_rm_rf(const char *dir) {
+  if (dir) nftw(dir, srv_rm_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+static inline void srv_stop(pid_t pid) {
+  if (pid <= 0) return;
+  kill(pid, SIGTERM);
+  for (int i = 0; i < 250; i++) {
+    if (waitpid(pid, NULL, WNOHANG) == pid) return;
+    struct timespec ts = { 0, 20 * 1000 * 1000 };
+    nanosleep(&ts, NULL);
+  }
+  kill(pid, SIGKILL);
+  waitpid(pid, NULL, 0);
+}
+
+/* Writes `len` bytes to `path`; 0 on success. */
+static inline int srv_write_file(const char *path, const void *data,
+                                 size_t len) {
+  FILE *f = fopen(path, "wb");
+  if (!f) return -1;
+  int ok = fwrite(data, 1, len, f) == len;
+  return fclose(f) == 0 && ok ? 0 : -1;
+}
+
+/* Deterministic bytes that differ at every offset and between seeds, so a
+ * misplaced or repeated range shows up in a comparison. */
+static inline void srv_fill(unsigned char *p, size_t len, uint64_t seed) {
+  uint64_t x = seed * 0x9E3779B97F4A7C15ull + 1;
+  for (size_t i = 0; i < len; i++) {
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    p[i] = (unsigned char)(x >> 24);
+  }
+}
+
+typedef struct srv_proc {
+  pid_t pid;
+  int port;
+  char *dir;      /* the server's own folder (config, logs, data) */
+  char url[64];   /* "http://127.0.0.1:<port>" */
+} srv_proc;
+
+static inline pid_t srv_spawn(char *const argv[], const char *log) {
+  pid_t pid = fork();
+  if (pid == 0) {
+    int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (fd >= 0) {
+      dup2(fd, 1);
+      dup2(fd, 2);
+      close(fd);
+    }
+    execv(argv[0], argv);
+    _exit(127);
+  }
+  return pid;
+}
+
+/* nginx serving `www` (a folder) on a free port. Returns 0, or -1 with the
+ * reason in `why` (e.g. nginx is not installed). */
+static inline int srv_nginx_start(srv_proc *s, const char *www, char *why,
+                                  size_t whylen) {
+  memset(s, 0, sizeof *s);
+  char *nginx = srv_which("nginx");
+  if (!nginx) {
+    snprintf(why, whylen, "nginx is not installed (apt-get install "
+             "nginx-light)");
+    return -1;
+  }
+  s->dir = srv_tmpdir("nginx");
+  for (int attempt = 0; attempt < 5; attempt++) {
+    s->port = srv_free_port();
+    char conf[4096], path[1024];
+    snprintf(conf, sizeof conf,
+             "%s"
+             "worker_processes 1;\n"
+             "error_log %s/error.log;\n"
+             "pid %s/nginx.pid;\n"
+             "events { worker_connections 1024; }\n"
+             "http {\n"
+             "  access_log off;\n"
+             "  client_body_temp_path %s/body;\n"
+             "  proxy_temp_path %s/proxy;\n"
+             "  fastcgi_temp_path %s/fastcgi;\n"
+             "  uwsgi_temp_path %s/uwsgi;\n"
+             "  scgi_temp_path %s/scgi;\n"
+             "  sendfile on;\n"
+             "  keepalive_requests 100000;\n"
+             "  server { listen 127.0.0.1:%d; root %s; }\n"
+             "}\n",
+             geteuid() == 0 ? "user root;\n" : "", s->dir, s->dir, s->dir,
+             s->dir, s->dir, s->dir, s->dir, s->port, www);
+    snprintf(path, sizeof path, "%s/nginx.conf", s->dir);
+    srv_write_file(path, conf, strlen(conf));
+    char log[1024];
+    snprintf(log, sizeof log, "%s/stderr.log", s->dir);
+    char *argv[] = { nginx, "-p", s->dir, "-c", path, "-g", "daemon off;",
+                     NULL };
+    s->pid = srv_spawn(argv, log);
+    if (srv_wait_port(s->port, s->pid, 5000) == 0) {
+      snprintf(s->url, sizeof s->url, "http://127.0.0.1:%d", s->port);
+      free(nginx);
+      return 0;
+    }
+    srv_stop(s->pid);      /* the port was taken in between: try another */
+  }
+  free(nginx);
+  snprintf(why, whylen, "nginx did not start (see %s/error.log)", s->dir);
+  return -1;
+}
+
+/* The s3rver script installed by npm under $WEIR_NPM_PREFIX or
+ * ~/.cache/weir-npm (malloc'd), or NULL. */
+static inline char *srv_s3rver_path(void) {
+  const char *pre = getenv("WEIR_NPM_PREFIX");
+  char buf[2048];
+  if (pre && *pre) {
+    snprintf(buf, sizeof buf, "%s/node_modules/s3rver/bin/s3rver.js", pre);
+    if (access(buf, R_OK) == 0) return strdup(buf);
+  }
+  const char *home = getenv("HOME");
+  if (home) {
+    snprintf(buf, sizeof buf,
+             "%s/.cache/weir-npm/node_modules/s3rver/bin/s3rver.js", home);
+    if (access(buf, R_OK) == 0) return strdup(buf);
+  }
+  return NULL;
+}
+
+/* s3rver with one bucket, "test" (credentials S3RVER / S3RVER). */
+static inline int srv_s3rver_start(srv_proc *s, char *why, size_t whylen) {
+  memset(s, 0, sizeof *s);
+  char *node = srv_which("node");
+  char *js = srv_s3rver_path();
+  if (!node || !js) {
+    snprintf(why, whylen, "%s", !node
+             ? "node is not installed"
+             : "s3rver is not installed (npm install --prefix "
+               "$WEIR_NPM_PREFIX s3rver, default ~/.cache/weir-npm)");
+    free(node);
+    free(js);
+    return -1;
+  }
+  s->dir = srv_tmpdir("s3rver");
+  for (int attempt = 0; attempt < 3; attempt++) {
+    s->port = srv_free_port();
+    char port[16], data[1024], log[1024];
+    snprintf(port, sizeof port, "%d", s->port);
+    snprintf(data, sizeof data, "%s/data", s->dir);
+    snprintf(log, sizeof log, "%s/s3rver.log", s->dir);
+    mkdir(data, 0755);
+    /* s3rver makes continuation tokens with DES, which Node 17+ (OpenSSL
+     * 3) only offers through the legacy provider. */
+    char *argv[] = { node, "--openssl-legacy-provider", js, "-d", data,
+                     "-a", "127.0.0.1", "-p", port,
+                     "-s", "--configure-bucket", "test", NULL };
+    s->pid = srv_spawn(argv, log);
+    if (srv_wait_port(s->port, s->pid, 15000) == 0) {
+      snprintf(s->url, sizeof s->url, "http://127.0.0.1:%d", s->port);
+      free(node);
+      free(js);
+      return 0;
+    }
+    srv_stop(s->pid);
+  }
+  free(node);
+  free(js);
+  snprintf(why, whylen, "s3rver did not start (see %s/s3rver.log)", s->dir);
+  return -1;
+}
+
+static inline void srv_proc_stop(srv_proc *s) {
+  srv_stop(s->pid);
+  s->pid = 0;
+  srv_rm_rf(s->dir);
+  free(s->dir);
+  s->dir = NULL;
+}
+
+#endif /* WEIR_TESTS_SERVERS_H */

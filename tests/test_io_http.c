@@ -1,0 +1,526 @@
+/* HTTP reading through the network engine, against a real nginx over a
+ * temporary folder and a fault-injecting server: whole files, byte ranges,
+ * many files at once, 404s, resets mid-body, 500/429 with retries, and
+ * messages that never carry credentials. */
+#include <criterion/criterion.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "weir/error.h"
+#include "io/net/net.h"
+#include "io/vfs.h"
+#include "servers/fault_server.h"
+#include "servers/servers.h"
+
+static srv_proc ngx;
+static char *www;
+
+/* Reads a reader to the end into a malloc'd buffer; returns the last read
+ * result (0 at a clean end, < 0 on error). */
+static long read_all(weir__net_reader *r, unsigned char **out, size_t *len,
+                     size_t chunk) {
+  size_t cap = 1 << 16, n = 0;
+  unsigned char *buf = malloc(cap);
+  long k;
+  for (;;) {
+    if (n + chunk > cap) {
+      while (n + chunk > cap) cap *= 2;
+      buf = realloc(buf, cap);
+    }
+    k = weir__net_reader_read(r, buf + n, chunk);
+    if (k <= 0) break;
+    n += (size_t)k;
+  }
+  *out = buf;
+  *len = n;
+  return k;
+}
+
+static unsigned char *make_file(const char *name, size_t size, uint64_t seed) {
+  unsigned char *d = malloc(size ? size : 1);
+  srv_fill(d, size, seed);
+  char path[2048];
+  snprintf(path, sizeof path, "%s/%s", www, name);
+  cr_assert_eq(srv_write_file(path, d, size), 0);
+  return d;
+}
+
+/* Builds without libcurl answer WEIR_ENOTSUP for every network URI. */
+static void need_curl(void) {
+  uint64_t size;
+  char err[256];
+  weir__net_options o = { 0 };
+  o.max_retries = -1;
+  if (weir__net_stat("http://127.0.0.1:1/", &o, &size, err, sizeof err) ==
+      WEIR_ENOTSUP)
+    cr_skip_test("weir was built without libcurl: %s", err);
+}
+
+static void nginx_up(void) {
+  char why[512];
+  need_curl();
+  www = srv_tmpdir("www");
+  cr_assert(www);
+  if (srv_nginx_start(&ngx, www, why, sizeof why) != 0)
+    cr_skip_test("%s", why);
+}
+
+static void nginx_down(void) {
+  srv_proc_stop(&ngx);
+  srv_rm_rf(www);
+  free(www);
+  weir__net_shutdown();
+}
+
+TestSuite(http_nginx, .init = nginx_up, .fini = nginx_down, .timeout = 60);
+
+Test(http_nginx, whole_files_are_byte_exact) {
+  size_t sizes[] = { 0, 1, 1000, 5 * 1024 * 1024 + 17 };
+  for (size_t i = 0; i < sizeof sizes / sizeof *sizes; i++) {
+    char name[64], url[256], err[512];
+    snprintf(name, sizeof name, "f%zu.bin", i);
+    unsigned char *want = make_file(name, sizes[i], i + 1);
+    snprintf(url, sizeof url, "%s/%s", ngx.url, name);
+    weir__net_reader *r;
+    cr_assert_eq(weir__net_reader_open(url, NULL, 0, UINT64_MAX, &r, err,
+                                       sizeof err), WEIR_OK, "%s", err);
+    unsigned char *got;
+    size_t n;
+    long rc = read_all(r, &got, &n, 100000);
+    cr_assert_eq(rc, 0, "%s", weir__net_reader_errmsg(r));
+    cr_assert_eq(n, sizes[i], "size %zu, got %zu", sizes[i], n);
+    cr_assert(memcmp(got, want, n) == 0, "bytes differ for %s", name);
+    weir__net_reader_close(r);
+    free(got);
+    free(want);
+  }
+}
+
+Test(http_nginx, byte_ranges) {
+  size_t size = 3 * 1024 * 1024;
+  unsigned char *want = make_file("r.bin", size, 42);
+  char url[256], err[512];
+  snprintf(url, sizeof url, "%s/r.bin", ngx.url);
+  struct { uint64_t off, len, expect; } cases[] = {
+    { 0, 1, 1 }, { 5, 100, 100 }, { size - 10, 10, 10 },
+    { size - 10, 1000, 10 },              /* past the end: what is there */
+    { 1000000, UINT64_MAX, size - 1000000 },
+    { 123, 0, 0 },
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+    weir__net_reader *r;
+    cr_assert_eq(weir__net_reader_open(url, NULL, cases[i].off, cases[i].len,
+                                       &r, err, sizeof err), WEIR_OK);
+    unsigned char *got;
+    size_t n;
+    long rc = read_all(r, &got, &n, 7777);
+    cr_assert_eq(rc, 0, "case %zu: %s", i, weir__net_reader_errmsg(r));
+    cr_assert_eq(n, cases[i].expect, "case %zu: %zu bytes", i, n);
+    cr_assert(n == 0 || memcmp(got, want + cases[i].off, n) == 0,
+              "case %zu: wrong bytes", i);
+    weir__net_reader_close(r);
+    free(got);
+  }
+  free(want);
+}
+
+Test(http_nginx, missing_file_names_url_and_status) {
+  char url[256], err[512];
+  snprintf(url, sizeof url, "%s/no/such.jsonl", ngx.url);
+  weir__net_reader *r;
+  cr_assert_eq(weir__net_reader_open(url, NULL, 0, UINT64_MAX, &r, err,
+                                     sizeof err), WEIR_OK);
+  char buf[64];
+  long rc = weir__net_reader_read(r, buf, sizeof buf);
+  cr_assert_eq(rc, WEIR_ENOTFOUND, "rc %ld", rc);
+  const char *msg = weir__net_reader_errmsg(r);
+  cr_assert(strstr(msg, url), "message lacks the URL: %s", msg);
+  cr_assert(strstr(msg, "404"), "message lacks the status: %s", msg);
+  weir__net_reader_close(r);
+
+  /* Listing says the same, and exists() says no. */
+  weir__object *objs;
+  size_t n;
+  cr_assert_eq(weir__net_list_opts(url, NULL, &objs, &n, err, sizeof err),
+               WEIR_ENOTFOUND);
+  cr_assert(strstr(err, "404") && strstr(err, "/no/such.jsonl"), "%s", err);
+  cr_assert_eq(weir__net_exists(url, NULL, err, sizeof err), 0);
+}
+
+Test(http_nginx, listing_a_url_gives_its_size) {
+  unsigned char *d = make_file("sized.bin", 123457, 3);
+  char url[256], err[512];
+  snprintf(url, sizeof url, "%s/sized.bin", ngx.url);
+  weir__object *objs;
+  size_t n;
+  cr_assert_eq(weir__net_list(url, NULL, &objs, &n, err, sizeof err), WEIR_OK,
+               "%s", err);
+  cr_assert_eq(n, 1);
+  cr_assert_str_eq(objs[0].uri, url);
+  cr_assert_eq(objs[0].size, 123457);
+  free(objs[0].uri);
+  free(objs);
+  cr_assert_eq(weir__net_exists(url, NULL, err, sizeof err), 1);
+  free(d);
+}
+
+/* One thread opens every reader first, then reads them in turn, slowly:
+ * transfers must pause (their rings fill) and the bound on requests must
+ * not leave the queued ones waiting forever. */
+Test(http_nginx, many_files_round_robin_under_a_small_bound) {
+  enum { N = 12 };
+  size_t size = 6 * 1024 * 1024 + 3;
+  unsigned char *want[N];
+  weir__net_reader *r[N];
+  unsigned char *got[N];
+  size_t n[N];
+  int done[N];
+  weir__net_options o = { 0 };
+  o.max_requests = 3;
+  for (int i = 0; i < N; i++) {
+    char name[64], url[256], err[512];
+    snprintf(name, sizeof name, "m%d.bin", i);
+    want[i] = make_file(name, size, 100 + (uint64_t)i);
+    snprintf(url, sizeof url, "%s/%s", ngx.url, name);
+    cr_assert_eq(weir__net_reader_open(url, &o, 0, UINT64_MAX, &r[i], err,
+                                       sizeof err), WEIR_OK);
+    got[i] = malloc(size);
+    n[i] = 0;
+    done[i] = 0;
+  }
+  int left = N;
+  while (left > 0) {
+    for (int i = 0; i < N; i++) {
+      if (done[i]) continue;
+      long k = weir__net_reader_read(r[i], got[i] + n[i],
+                                     size - n[i] < 65536 ? size - n[i] + 1
+                                                         : 65536);
+      cr_assert_geq(k, 0, "%s", weir__net_reader_errmsg(r[i]));
+      if (k == 0) {
+        done[i] = 1;
+        left--;
+      }
+      n[i] += (size_t)k;
+    }
+  }
+  for (int i = 0; i < N; i++) {
+    cr_assert_eq(n[i], size);
+    cr_assert(memcmp(got[i], want[i], size) == 0, "file %d differs", i);
+    weir__net_reader_close(r[i]);
+    free(got[i]);
+    free(want[i]);
+  }
+}
+
+typedef struct fetch_job {
+  const char *base;
+  int index;
+  int ok;
+} fetch_job;
+
+static void *fetch_thread(void *arg) {
+  fetch_job *j = arg;
+  char url[256], err[512];
+  snprintf(url, sizeof url, "%s/t%d.bin", j->base, j->index);
+  weir__rstream *s;
+  if (weir__net_rstream_open(url, NULL, 0, UINT64_MAX, &s, err, sizeof err))
+    return NULL;
+  size_t size = 1024 * 1024 + (size_t)j->index * 1000;
+  unsigned char *want = malloc(size), *buf = malloc(size + 1);
+  srv_fill(want, size, 500 + (uint64_t)j->index);
+  size_t n = 0;
+  long k;
+  while ((k = s->vt->read(s, buf + n, size + 1 - n)) > 0) n += (size_t)k;
+  j->ok = k == 0 && n == size && memcmp(buf, want, size) == 0;
+  s->vt->close(s);
+  free(want);
+  free(buf);
+  return NULL;
+}
+
+Test(http_nginx, many_threads_through_the_stream_interface) {
+  enum { N = 16 };
+  for (int i = 0; i < N; i++) {
+    char name[64];
+    snprintf(name, sizeof name, "t%d.bin", i);
+    free(make_file(name, 1024 * 1024 + (size_t)i * 1000, 500 + (uint64_t)i));
+  }
+  pthread_t t[N];
+  fetch_job j[N];
+  for (int i = 0; i < N; i++) {
+    j[i] = (fetch_job){ ngx.url, i, 0 };
+    pthread_create(&t[i], NULL, fetch_thread, &j[i]);
+  }
+  for (int i = 0; i < N; i++) {
+    pthread_join(t[i], NULL);
+    cr_assert(j[i].ok, "thread %d got wrong bytes", i);
+  }
+}
+
+Test(http_nginx, closing_early_stops_the_transfer) {
+  unsigned char *d = make_file("big.bin", 20 * 1024 * 1024, 9);
+  char url[256], err[512];
+  snprintf(url, sizeof url, "%s/big.bin", ngx.url);
+  for (int i = 0; i < 20; i++) {
+    weir__net_reader *r;
+    cr_assert_eq(weir__net_reader_open(url, NULL, 0, UINT64_MAX, &r, err,
+                                       sizeof err), WEIR_OK);
+    char buf[1000];
+    if (i % 2) cr_assert_gt(weir__net_reader_read(r, buf, sizeof buf), 0);
+    weir__net_reader_close(r);
+  }
+  free(d);
+}
+
+/* ---- The fault-injecting server -------------------------------------- */
+
+static double now(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+TestSuite(http_faults, .init = need_curl, .fini = weir__net_shutdown,
+          .timeout = 60);
+
+Test(http_faults, resets_500_and_429_still_give_exact_bytes) {
+  size_t size = 2 * 1024 * 1024 + 5;
+  unsigned char *data = malloc(size);
+  srv_fill(data, size, 77);
+  fault_server fs;
+  cr_assert_eq(fault_start(&fs, data, size, FAULT_RANDOM, 1), 0);
+  weir__net_options o = { 0 };
+  o.max_retries = 60;
+  o.retry_base_delay = 0.002;
+  struct { uint64_t off, len; } cases[] = {
+    { 0, UINT64_MAX }, { 0, UINT64_MAX }, { 1000, 1500000 },
+    { size - 300000, UINT64_MAX },
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+    char url[256], err[512];
+    snprintf(url, sizeof url, "%s/obj%zu", fs.url, i);
+    weir__net_reader *r;
+    cr_assert_eq(weir__net_reader_open(url, &o, cases[i].off, cases[i].len,
+                                       &r, err, sizeof err), WEIR_OK);
+    unsigned char *got;
+    size_t n;
+    long rc = read_all(r, &got, &n, 50000);
+    cr_assert_eq(rc, 0, "case %zu: %s", i, weir__net_reader_errmsg(r));
+    size_t expect = cases[i].len == UINT64_MAX ? size - cases[i].off
+                                               : cases[i].len;
+    cr_assert_eq(n, expect, "case %zu: %zu bytes, want %zu", i, n, expect);
+    cr_assert(memcmp(got, data + cases[i].off, n) == 0,
+              "case %zu: bytes differ", i);
+    weir__net_reader_close(r);
+    free(got);
+  }
+  /* The faults really happened, of every kind. */
+  cr_assert_gt(atomic_load(&fs.resets), 0);
+  cr_assert_gt(atomic_load(&fs.s500), 0);
+  cr_assert_gt(atomic_load(&fs.s429), 0);
+  fault_stop(&fs);
+  free(data);
+}
+
+Test(http_faults, a_server_ignoring_ranges_still_gives_the_range) {
+  size_t size = 300000;
+  unsigned char *data = malloc(size);
+  srv_fill(data, size, 5);
+  fault_server fs;
+  cr_assert_eq(fault_start(&fs, data, size, FAULT_IGNORE_RANGE, 2), 0);
+  char url[256], err[512];
+  snprintf(url, sizeof url, "%s/x", fs.url);
+  weir__net_reader *r;
+  cr_assert_eq(weir__net_reader_open(url, NULL, 1234, 5000, &r, err,
+                                     sizeof err), WEIR_OK);
+  unsigned char *got;
+  size_t n;
+  cr_assert_eq(read_all(r, &got, &n, 999), 0, "%s",
+               weir__net_reader_errmsg(r));
+  cr_assert_eq(n, 5000);
+  cr_assert(memcmp(got, data + 1234, 5000) == 0);
+  weir__net_reader_close(r);
+  free(got);
+  fault_stop(&fs);
+  free(data);
+}
+
+Test(http_faults, always_500_fails_after_max_retries) {
+  char data[100] = "x";
+  fault_server fs;
+  cr_assert_eq(fault_start(&fs, (unsigned char *)data, sizeof data,
+                           FAULT_ALWAYS_500, 3), 0);
+  weir__net_options o = { 0 };
+  o.max_retries = 3;
+  o.retry_base_delay = 0.01;
+  char url[256], err[512];
+  snprintf(url, sizeof url, "%s/always", fs.url);
+  double t0 = now();
+  weir__net_reader *r;
+  cr_assert_eq(weir__net_reader_open(url, &o, 0, UINT64_MAX, &r, err,
+                                     sizeof err), WEIR_OK);
+  char buf[64];
+  long rc = weir__net_reader_read(r, buf, sizeof buf);
+  cr_assert_eq(rc, WEIR_EIO);
+  const char *msg = weir__net_reader_errmsg(r);
+  cr_assert(strstr(msg, url) && strstr(msg, "500") &&
+            strstr(msg, "4 attempts"), "%s", msg);
+  cr_assert_eq(atomic_load(&fs.requests), 4);
+  cr_assert_lt(now() - t0, 5.0);
+  weir__net_reader_close(r);
+  fault_stop(&fs);
+}
+
+Test(http_faults, always_reset_fails_with_the_transport_error) {
+  unsigned char data[100000];
+  srv_fill(data, sizeof data, 1);
+  fault_server fs;
+  cr_assert_eq(fault_start(&fs, data, sizeof data, FAULT_ALWAYS_RESET, 4), 0);
+  weir__net_options o = { 0 };
+  o.max_retries = 2;
+  o.retry_base_delay = 0.01;
+  char url[256], err[512];
+  snprintf(url, sizeof url, "%s/reset", fs.url);
+  weir__net_reader *r;
+  cr_assert_eq(weir__net_reader_open(url, &o, 0, UINT64_MAX, &r, err,
+                                     sizeof err), WEIR_OK);
+  unsigned char *got;
+  size_t n;
+  long rc = read_all(r, &got, &n, 4096);
+  cr_assert_eq(rc, WEIR_EIO);
+  const char *msg = weir__net_reader_errmsg(r);
+  cr_assert(strstr(msg, url) && strstr(msg, "3 attempts"), "%s", msg);
+  cr_assert(strstr(msg, "reset") || strstr(msg, "Recv failure") ||
+            strstr(msg, "partial"), "%s", msg);
+  cr_assert_eq(n, 0);
+  cr_assert_eq(atomic_load(&fs.requests), 3);
+  free(got);
+  weir__net_reader_close(r);
+  fault_stop(&fs);
+}
+
+Test(http_faults, client_errors_fail_at_once_without_credentials) {
+  char data[10] = "x";
+  fault_server fs;
+  cr_assert_eq(fault_start(&fs, (unsigned char *)data, sizeof data,
+                           FAULT_ALWAYS_403, 5), 0);
+  weir__net_options o = { 0 };
+  o.max_retries = 5;
+  char url[256], err[512];
+  snprintf(url, sizeof url,
+           "http://alice:hunter2secret@127.0.0.1:%d/private.bin"
+           "?X-Amz-Signature=deadbeefsig&token=tok123", fs.port);
+  weir__net_reader *r;
+  cr_assert_eq(weir__net_reader_open(url, &o, 0, UINT64_MAX, &r, err,
+                                     sizeof err), WEIR_OK);
+  char buf[16];
+  cr_assert_eq(weir__net_reader_read(r, buf, sizeof buf), WEIR_EIO);
+  const char *msg = weir__net_reader_errmsg(r);
+  cr_assert(strstr(msg, "403"), "%s", msg);
+  cr_assert(strstr(msg, "127.0.0.1") && strstr(msg, "/private.bin"), "%s",
+            msg);
+  cr_assert(strstr(msg, "AccessDenied"), "%s", msg);
+  cr_assert_null(strstr(msg, "hunter2secret"), "%s", msg);
+  cr_assert_null(strstr(msg, "alice"), "%s", msg);
+  cr_assert_null(strstr(msg, "deadbeefsig"), "%s", msg);
+  cr_assert_null(strstr(msg, "tok123"), "%s", msg);
+  cr_assert_eq(atomic_load(&fs.requests), 1, "a 403 must not be retried");
+  weir__net_reader_close(r);
+  fault_stop(&fs);
+}
+
+Test(http_faults, nothing_listening_is_a_clear_error) {
+  int port = srv_free_port();
+  char url[256], err[512];
+  snprintf(url, sizeof url, "http://127.0.0.1:%d/x", port);
+  weir__net_options o = { 0 };
+  o.max_retries = 1;
+  o.retry_base_delay = 0.01;
+  uint64_t size;
+  cr_assert_eq(weir__net_stat(url, &o, &size, err, sizeof err), WEIR_EIO);
+  cr_assert(strstr(err, url) && strstr(err, "2 attempts"), "%s", err);
+}
+
+Test(http_faults, a_stalled_transfer_times_out_and_resumes) {
+  size_t size = 1500000;
+  unsigned char *data = malloc(size);
+  srv_fill(data, size, 12);
+  fault_server fs;
+  cr_assert_eq(fault_start(&fs, data, size, FAULT_STALL_ONCE, 6), 0);
+  weir__net_options o = { 0 };
+  o.stall_seconds = 1;
+  o.retry_base_delay = 0.01;
+  char url[256], err[512];
+  snprintf(url, sizeof url, "%s/stall", fs.url);
+  double t0 = now();
+  weir__net_reader *r;
+  cr_assert_eq(weir__net_reader_open(url, &o, 0, UINT64_MAX, &r, err,
+                                     sizeof err), WEIR_OK);
+  unsigned char *got;
+  size_t n;
+  cr_assert_eq(read_all(r, &got, &n, 65536), 0, "%s",
+               weir__net_reader_errmsg(r));
+  double dt = now() - t0;
+  cr_assert_eq(n, size);
+  cr_assert(memcmp(got, data, size) == 0);
+  cr_assert_eq(atomic_load(&fs.requests), 2);
+  cr_assert(dt >= 0.9 && dt < 10, "took %.2f s", dt);
+  free(got);
+  weir__net_reader_close(r);
+  fault_stop(&fs);
+  free(data);
+}
+
+Test(http_faults, resume_refuses_a_changed_object) {
+  size_t size = 800000;
+  unsigned char *data = malloc(size);
+  srv_fill(data, size, 13);
+  fault_server fs;
+  cr_assert_eq(fault_start(&fs, data, size, FAULT_RESET_ONCE, 7), 0);
+  fs.etag = "v1";
+  fs.etag_later = "v2";
+  weir__net_options o = { 0 };
+  o.retry_base_delay = 0.01;
+  char url[256], err[512];
+  snprintf(url, sizeof url, "%s/changing", fs.url);
+  weir__net_reader *r;
+  cr_assert_eq(weir__net_reader_open(url, &o, 0, UINT64_MAX, &r, err,
+                                     sizeof err), WEIR_OK);
+  unsigned char *got;
+  size_t n;
+  cr_assert_eq(read_all(r, &got, &n, 65536), WEIR_EIO);
+  const char *msg = weir__net_reader_errmsg(r);
+  cr_assert(strstr(msg, "412") && strstr(msg, "changed"), "%s", msg);
+  cr_assert(memcmp(got, data, n) == 0);
+  free(got);
+  weir__net_reader_close(r);
+
+  /* The same object, unchanged, resumes fine. */
+  atomic_store(&fs.requests, 0);
+  fs.etag_later = "v1";
+  cr_assert_eq(weir__net_reader_open(url, &o, 0, UINT64_MAX, &r, err,
+                                     sizeof err), WEIR_OK);
+  cr_assert_eq(read_all(r, &got, &n, 65536), 0, "%s",
+               weir__net_reader_errmsg(r));
+  cr_assert_eq(n, size);
+  cr_assert(memcmp(got, data, size) == 0);
+  cr_assert_eq(atomic_load(&fs.requests), 2);
+  free(got);
+  weir__net_reader_close(r);
+  fault_stop(&fs);
+  free(data);
+}
+
+Test(http_redact, userinfo_and_query_are_removed) {
+  char *s = weir__net_redact("https://u:p@host:8080/a/b?sig=1#frag");
+  cr_assert_str_eq(s, "https://host:8080/a/b?...");
+  free(s);
+  s = weir__net_redact("http://host/a@b");
+  cr_assert_str_eq(s, "http://host/a@b");
+  free(s);
+  s = weir__net_redact("http://x:y@z@host");
+  cr_assert_str_eq(s, "http://host");
+  free(s);
+}
