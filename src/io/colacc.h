@@ -63,7 +63,7 @@ static inline int weir__colacc_push_string(weir__colacc *c, const char *s,
                                            size_t len) {
   if (c->dlen + len > c->dcap && weir__colacc_reserve_data(c, len))
     return -1;
-  memcpy(c->data + c->dlen, s, len);
+  if (len) memcpy(c->data + c->dlen, s, len);
   c->dlen += len;
   weir__colacc_end_string(c);
   return 0;
