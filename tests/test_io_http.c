@@ -274,6 +274,66 @@ Test(http_nginx, closing_early_stops_the_transfer) {
   free(d);
 }
 
+/* ---- HTTPS ------------------------------------------------------------ */
+
+Test(https, trusted_certificate_reads_and_untrusted_fails_at_once,
+     .init = need_curl, .fini = weir__net_shutdown, .timeout = 60) {
+  char why[512];
+  char *dir = srv_tmpdir("tls");
+  if (srv_make_cert(dir, why, sizeof why) != 0) {
+    srv_rm_rf(dir);
+    free(dir);
+    cr_skip_test("%s", why);
+  }
+  size_t size = 700000;
+  unsigned char *data = malloc(size);
+  srv_fill(data, size, 44);
+  char path[1024], cert[1024], key[1024];
+  snprintf(path, sizeof path, "%s/secure.bin", dir);
+  cr_assert_eq(srv_write_file(path, data, size), 0);
+  snprintf(cert, sizeof cert, "%s/cert.pem", dir);
+  snprintf(key, sizeof key, "%s/key.pem", dir);
+  srv_proc tls;
+  if (srv_nginx_start_ex(&tls, dir, cert, key, why, sizeof why) != 0) {
+    srv_rm_rf(dir);
+    free(dir);
+    cr_skip_test("%s", why);
+  }
+  char url[256], err[512];
+  snprintf(url, sizeof url, "%s/secure.bin", tls.url);
+  cr_assert(strncmp(url, "https://", 8) == 0);
+
+  weir__net_options o = { 0 };
+  o.ca_file = cert;
+  weir__net_reader *r;
+  cr_assert_eq(weir__net_reader_open(url, &o, 1000, 300000, &r, err,
+                                     sizeof err), WEIR_OK);
+  unsigned char *got;
+  size_t n;
+  cr_assert_eq(read_all(r, &got, &n, 32768), 0, "%s",
+               weir__net_reader_errmsg(r));
+  cr_assert_eq(n, 300000);
+  cr_assert(memcmp(got, data + 1000, n) == 0);
+  free(got);
+  weir__net_reader_close(r);
+
+  /* Without the CA the peer is not trusted: a clear error, no retries. */
+  unsetenv("CURL_CA_BUNDLE");
+  weir__net_options untrusted = { 0 };
+  untrusted.max_retries = 3;
+  uint64_t st;
+  cr_assert_eq(weir__net_stat(url, &untrusted, &st, err, sizeof err),
+               WEIR_EIO);
+  cr_assert(strstr(err, url) && strstr(err, "1 attempt") &&
+            strstr(err, "certificate"), "%s", err);
+  cr_log_info("untrusted: %s", err);
+
+  srv_proc_stop(&tls);
+  srv_rm_rf(dir);
+  free(dir);
+  free(data);
+}
+
 /* ---- The fault-injecting server -------------------------------------- */
 
 static double now(void) {
