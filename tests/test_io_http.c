@@ -55,7 +55,7 @@ static void need_curl(void) {
   o.max_retries = -1;
   if (weir__net_stat("http://127.0.0.1:1/", &o, &size, err, sizeof err) ==
       WEIR_ENOTSUP)
-    cr_skip_test("weir was built without libcurl: %s", err);
+    cr_skip_test("%s", err);
 }
 
 static void nginx_up(void) {
@@ -571,6 +571,38 @@ Test(http_faults, resume_refuses_a_changed_object) {
   weir__net_reader_close(r);
   fault_stop(&fs);
   free(data);
+}
+
+/* Builds without libcurl still answer, naming the scheme they lack. */
+Test(net_build, every_scheme_gets_an_answer) {
+  const char *uris[] = { "http://127.0.0.1:1/a", "https://127.0.0.1:1/a",
+                         "s3://bucket/key" };
+  for (int i = 0; i < 3; i++) {
+    weir__io_config cfg = { 0 };
+    cfg.max_retries = -1;
+    cfg.s3_endpoint = "http://127.0.0.1:1";   /* never the real AWS */
+    weir__rstream *s = NULL;
+    char err[512] = "";
+    int rc = weir__net_rstream_open(uris[i], &cfg, 0, UINT64_MAX, &s, err,
+                                    sizeof err);
+    if (rc == WEIR_ENOTSUP) {
+      char scheme[16];
+      snprintf(scheme, sizeof scheme, "%.*s://",
+               (int)(strstr(uris[i], "://") - uris[i]), uris[i]);
+      cr_assert(strstr(err, scheme) && strstr(err, "libcurl"), "%s", err);
+      cr_assert_null(s);
+    } else {
+      /* With libcurl the stream opens; nothing listens on port 1 and the
+       * bucket is nowhere, so the first read fails with a message. */
+      cr_assert_eq(rc, WEIR_OK, "%s: %s", uris[i], err);
+      char buf[8];
+      cr_assert_eq(s->vt->read(s, buf, sizeof buf), WEIR_EIO);
+      cr_assert(strstr(s->errmsg, i < 2 ? "127.0.0.1:1/a" : "s3://bucket/key"),
+                "%s", s->errmsg);
+      s->vt->close(s);
+    }
+  }
+  weir__net_shutdown();
 }
 
 Test(http_redact, userinfo_and_query_are_removed) {
