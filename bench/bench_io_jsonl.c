@@ -190,18 +190,20 @@ int main(int argc, char **argv) {
     fprintf(stderr, "%s\n", err);
     return 1;
   }
-  double ts = now();
+  double ts = now(), cw = cpu_self();
   for (size_t i = 0; i < k.n; i++) weir__spill_push(sp, k.b[i]);
   double tw = now() - ts;
+  cw = cpu_self() - cw;
   uint64_t disk = weir__spill_disk_bytes(sp);
   size_t back_rows = 0;
   weir_block *b;
-  double tr0 = now();
+  double tr0 = now(), cr = cpu_self();
   while (weir__spill_pop(sp, &b) == WEIR_OK) {
     back_rows += weir_block_num_rows(b);
     weir_block_unref(&b);
   }
   double tr = now() - tr0;
+  cr = cpu_self() - cr;
   weir__spill_destroy(sp);
   double tm = now();
   for (size_t i = 0; i < k.n; i++) {
@@ -213,8 +215,10 @@ int main(int argc, char **argv) {
          "read back %.3f s (%.0f MB/s); in memory %.6f s; rows back %s\n",
          k.n, (double)k.bytes / 1e6, (double)disk / 1e6, tw, (double)k.bytes / 1e6 / tw, tr,
          (double)k.bytes / 1e6 / tr, tm, back_rows == k.rows ? "all" : "MISSING");
-  printf("spill overhead: write+read = %.2fx the time to read and parse the data\n",
-         (tw + tr) / best_w);
+  printf("spill CPU: write %.3f s (%.0f MB/s), read %.3f s (%.0f MB/s)\n", cw,
+         (double)k.bytes / 1e6 / cw, cr, (double)k.bytes / 1e6 / cr);
+  printf("spill overhead: write+read = %.2fx the wall time, %.2fx the CPU time, "
+         "of reading and parsing the data\n", (tw + tr) / best_w, (cw + cr) / cpu_w);
   for (size_t i = 0; i < k.n; i++) weir_block_unref(&k.b[i]);
   free(k.b);
   unlink(path);
