@@ -21,6 +21,8 @@ typedef struct weir__colacc {
   int64_t *offs;          /* STRING/BINARY: n + 1 offsets */
   char *data;             /* STRING/BINARY bytes */
   size_t dlen, dcap;
+  size_t hint_rows, hint_data; /* sizes of the last block: the next one
+                                  starts that big instead of regrowing */
 } weir__colacc;
 
 int  weir__colacc_init(weir__colacc *c, const char *name, int type);
