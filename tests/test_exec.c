@@ -141,6 +141,7 @@ Test(exec, stats_json_table_and_progress_lines) {
   po.progress = 1;
   po.progress_interval = 0.1;
   po.summary = 1;
+  po.fixed_pools = 1;
   weir_pipeline *p = NULL;
   cr_assert_eq(weir_pipeline_create(&p, &po), WEIR_OK);
   eu_src s = {.tasks = 150, .blocks_per_task = 1, .rows = 10};

@@ -135,7 +135,7 @@ Test(io_read, jsonl_edge_cases) {
   longtext[big] = 0;
   size_t cap = big + 4096, n = 0;
   char *s = malloc(cap);
-  n += (size_t)snprintf(s + n, cap - n, "{\"id\": 1, \"text\": \"tab\\there \\\"q\\\" \\u00e9 \\ud83d\\ude00\", \"score\": 1}\n");
+  n += (size_t)snprintf(s + n, cap - n, "\xef\xbb\xbf{\"id\": 1, \"text\": \"tab\\there \\\"q\\\" \\u00e9 \\ud83d\\ude00\", \"score\": 1}\n");
   n += (size_t)snprintf(s + n, cap - n, "\n   \n");
   n += (size_t)snprintf(s + n, cap - n, "{\"id\": 2, \"text\": \"日本語\", \"score\": 2.5, \"meta\": {\"a\": [1, {\"b\": null}]}}\r\n");
   n += (size_t)snprintf(s + n, cap - n, "{\"id\": 3, \"text\": \"%s\", \"score\": null}\n", longtext);
@@ -295,6 +295,23 @@ Test(io_read, byte_ranges_and_globs_read_every_row_once) {
   weir_pipeline_destroy(p);
 }
 
+Test(io_read, empty_inputs) {
+  weir_pipeline *p = new_pipeline();
+  weir_block *b;
+  char glob[700];
+  snprintf(glob, sizeof glob, "%s/*.jsonl", tmpdir);
+  cr_assert_eq(collect(p, weir_read_jsonl(p, glob, NULL), &b), WEIR_OK, "%s", weir_pipeline_errmsg(p));
+  cr_assert_null(b, "a glob matching nothing reads nothing");
+  weir_pipeline_destroy(p);
+  write_str(path_of("empty.jsonl"), "");
+  write_str(path_of("blank.jsonl"), "\n\n  \n");
+  p = new_pipeline();
+  cr_assert_eq(collect(p, weir_read_jsonl(p, glob, NULL), &b), WEIR_OK, "%s", weir_pipeline_errmsg(p));
+  cr_assert(b == NULL || weir_block_num_rows(b) == 0);
+  weir_block_unref(&b);
+  weir_pipeline_destroy(p);
+}
+
 Test(io_read, given_columns_fix_types) {
   write_str(path_of("t.jsonl"), "{\"a\": 1, \"b\": \"x\", \"c\": true}\n{\"a\": 2, \"b\": \"y\", \"extra\": 5}\n");
   weir_pipeline *p = new_pipeline();
@@ -321,7 +338,7 @@ Test(io_read, given_columns_fix_types) {
 
 Test(io_read, csv_quoting_and_types) {
   write_str(path_of("q.csv"),
-            "id,name,score,ok,note\r\n"
+            "\xef\xbb\xbfid,name,score,ok,note\r\n"
             "1,plain,1.5,true,\r\n"
             "2,\"with, comma\",2,false,\"multi\nline\"\n"
             "3,\"quote \"\"inside\"\"\",,TRUE,\"\"\n"

@@ -258,6 +258,48 @@ Test(s3, stream_interface_and_environment) {
                                 sizeof err), 0);
 }
 
+Test(s3, big_objects_go_up_in_parts) {
+  size_t size = 11 * 1024 * 1024 + 333;
+  unsigned char *data = malloc(size);
+  srv_fill(data, size, 64);
+  weir__net_options o = opt;
+  o.part_size = 5 * 1024 * 1024;          /* three parts */
+  o.max_requests = 2;
+  put("s3://test/big/parts.bin", data, size, &o);
+  size_t n;
+  long rc;
+  unsigned char *got = get("s3://test/big/parts.bin", 0, UINT64_MAX, &n, &rc,
+                           &opt);
+  cr_assert_eq(rc, 0);
+  cr_assert_eq(n, size);
+  cr_assert(memcmp(got, data, size) == 0, "the parts came back in the "
+            "wrong order or incomplete");
+  free(got);
+  /* It went up as three parts: the server's request log says so. */
+  char logpath[1024], line[4096];
+  snprintf(logpath, sizeof logpath, "%s/s3rver.log", s3.dir);
+  FILE *log = fopen(logpath, "r");
+  cr_assert(log);
+  int parts = 0, completes = 0;
+  while (fgets(line, sizeof line, log)) {
+    if (strstr(line, "partNumber=")) parts++;
+    if (strstr(line, "Stored object \"big/parts.bin\"")) completes++;
+  }
+  fclose(log);
+  cr_assert_eq(parts, 3, "%d part uploads logged", parts);
+  cr_assert_eq(completes, 1);
+  /* s3rver stores a multipart object with an ETag "<md5>-<parts>". */
+  weir__object *objs;
+  char err[512];
+  cr_assert_eq(weir__net_list_opts("s3://test/big/", &opt, &objs, &n, err,
+                                   sizeof err), WEIR_OK, "%s", err);
+  cr_assert_eq(n, 1);
+  cr_assert_eq(objs[0].size, size);
+  free(objs[0].uri);
+  free(objs);
+  free(data);
+}
+
 /* s3rver checks the access key but not SigV4 signatures, so the wrong
  * credentials here are an unknown key with a secret that must never show. */
 Test(s3, wrong_credentials_fail_clearly_without_the_secret) {

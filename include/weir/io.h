@@ -38,7 +38,10 @@ typedef struct weir_read_options {
   const char *s3_secret_key;    /* NULL = $AWS_SECRET_ACCESS_KEY */
   int         include_path;     /* 1 = add a `path` column */
 } weir_read_options;
-#define WEIR_READ_OPTIONS_INIT { WEIR_READ_OPTIONS_VERSION, 0, 0, NULL, 0 }
+/* Every field listed, so the macro is warning-free in C and C++. */
+#define WEIR_READ_OPTIONS_INIT                                              \
+  { WEIR_READ_OPTIONS_VERSION, 0, 0, NULL, 0, 0, 0, 0, 0, 0, NULL, NULL,  \
+    NULL, NULL, 0 }
 
 #define WEIR_WRITE_OPTIONS_VERSION 1
 
@@ -68,7 +71,8 @@ enum {
   WEIR_COMPRESS_ZSTD = 1,
   WEIR_COMPRESS_GZIP = 2
 };
-#define WEIR_WRITE_OPTIONS_INIT { WEIR_WRITE_OPTIONS_VERSION, 0, 0, 0, 0 }
+#define WEIR_WRITE_OPTIONS_INIT                                             \
+  { WEIR_WRITE_OPTIONS_VERSION, 0, 0, 0, 0, NULL, NULL, NULL, NULL, 0, 0 }
 
 WEIR_EXTERN weir_op *weir_read_jsonl (weir_pipeline *p, const char *uri, const weir_read_options *o);
 WEIR_EXTERN weir_op *weir_read_csv   (weir_pipeline *p, const char *uri, const weir_read_options *o);

@@ -238,6 +238,18 @@ WEIR_EXTERN void weir_iter_destroy(weir_iter *it);
  * thread, also a signal handler's; harmless when nothing runs. */
 WEIR_EXTERN int  weir_pipeline_cancel(weir_pipeline *p);
 
+/* Named resources (as Ray's custom resources): the pipeline declares how
+ * much of `name` there is (e.g. "accel", 2), and an operator says how much
+ * one of its workers holds; the adaptive scheduler never gives pools more
+ * workers than the resources allow, so a pipeline with accelerators can be
+ * scheduled and tested on a machine without them. Call before running;
+ * WEIR_EINVAL after, for a negative amount or a ninth name. A run fails
+ * with WEIR_EINVAL when an operator names a resource the pipeline does not
+ * declare, or when the starting pools (min_workers) already exceed one. */
+WEIR_EXTERN int  weir_pipeline_set_resource(weir_pipeline *p, const char *name,
+                                            double amount);
+WEIR_EXTERN int  weir_op_set_resource(weir_op *op, const char *name, double amount);
+
 /* The code of the last error, matching weir_pipeline_errmsg(): the reason
  * an operator constructor returned NULL (WEIR_ENOTSUP for a GPU operator
  * in a build without CUDA, say) or the error that ended the run; WEIR_OK

@@ -4,6 +4,7 @@
 #define WEIR_EXEC_INTERNAL_H
 
 #include <pthread.h>
+#include <time.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stddef.h>
@@ -72,6 +73,8 @@ struct weir__worker {
   int inited;
   void *gpu;                 /* GPU worker from the backend, or NULL */
   int device;                /* its CUDA device */
+  clockid_t clock;           /* its thread's CPU clock */
+  int has_clock;
   struct weir__worker *next;
 };
 
@@ -127,6 +130,17 @@ struct weir_op {
   int target, live, busy, next_worker_index;
   int spawning;              /* threads being started */
   int emit_waiting;          /* workers waiting for room downstream */
+  double busy_start_sum;     /* sum of start times of calls running now */
+  double wait_start_sum;     /* sum of start times of waits going on now */
+  double cpu_exited;         /* CPU seconds of workers that left */
+  /* Adaptive control: the last window's readings and the policy's memory. */
+  double ctl_busy, ctl_blocked, ctl_cpu;
+  int ctl_streak, ctl_cooldown;
+  /* Named resources one worker holds, by the pipeline's index. */
+  char *res_names[8];
+  double res_amounts[8];
+  int nres;
+  double res[8];
   int retiring;              /* workers leaving after a shrink */
   int workers_min, workers_max;
 
@@ -204,6 +218,14 @@ struct weir_pipeline {
   double iter_blocked;
   uint64_t iter_batches;
 
+  /* Adaptive control and budgets. */
+  double ctl_last;           /* time of the last decision */
+  double gpus;               /* GPU budget of this run */
+  uint64_t resizes;
+  char *res_names[8];
+  double res_amounts[8];
+  int nres;
+
   char errmsg[1024];
   int errcode;
 };
@@ -211,6 +233,7 @@ struct weir_pipeline {
 /* Time. */
 double weir__now(void);
 double weir__thread_cpu(void);
+double weir__op_cpu(const weir_op *op);
 
 /* Logging (log.c). */
 void weir__log(weir_pipeline *p, int level, const char *fmt, ...)
@@ -283,6 +306,11 @@ int weir__run_spawn_scheduler(weir_pipeline *p);
  * resizes pools and starts or joins their threads. */
 int weir__initial_workers(weir_pipeline *p, weir_op *op);
 void weir__control_tick(weir_pipeline *p);
+/* Matches the operators' named resources with the pipeline's, and checks
+ * the starting pools fit every budget. */
+int weir__resources_resolve(weir_pipeline *p);
+void weir__resources_free(weir_pipeline *p);
+void weir__op_resources_free(weir_op *op);
 
 /* Statistics and progress (stats.c). */
 void weir__progress_tick(weir_pipeline *p, int final);

@@ -96,10 +96,24 @@ static int queue_full(const weir_op *c, size_t nb) {
 }
 
 
+/* A worker waits for room downstream: counted as blocked time, also while
+ * it lasts (the scheduler measures windows). */
+static double wait_begin(weir_op *op) {
+  double ws = weir__now();
+  op->emit_waiting++;
+  op->wait_start_sum += ws;
+  return ws;
+}
+
+static void wait_end(weir_op *op, double ws) {
+  op->emit_waiting--;
+  op->wait_start_sum -= ws;
+  op->st.blocked_seconds += weir__now() - ws;
+}
+
 int weir__push_out(weir_op *op, weir_block *b) {
   weir_pipeline *p = op->p;
   size_t nb = weir_block_nbytes(b), rows = weir_block_num_rows(b);
-  double blocked_since = 0;
   int rc = WEIR_OK;
   for (;;) {
     if (atomic_load(&p->ending) || op->closed) {
@@ -113,29 +127,23 @@ int weir__push_out(weir_op *op, weir_block *b) {
         full = c;
     }
     if (full) {
-      if (!blocked_since)
-        blocked_since = weir__now();
+      double ws = wait_begin(op);
       full->space_waiters++;
-      op->emit_waiting++;
       pthread_cond_wait(&full->cv_space, &p->mu);
-      op->emit_waiting--;
       full->space_waiters--;
+      wait_end(op, ws);
       continue;
     }
     if (op->kind == WEIR__OP_SOURCE && weir__over_budget(p, nb)) {
-      if (!blocked_since)
-        blocked_since = weir__now();
+      double ws = wait_begin(op);
       p->budget_waiters++;
-      op->emit_waiting++;
       pthread_cond_wait(&p->cv_budget, &p->mu);
-      op->emit_waiting--;
       p->budget_waiters--;
+      wait_end(op, ws);
       continue;
     }
     break;
   }
-  if (blocked_since)
-    op->st.blocked_seconds += weir__now() - blocked_since;
   if (rc != WEIR_OK) {
     weir_block_unref(&b);
     return rc;

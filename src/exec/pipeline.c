@@ -70,6 +70,7 @@ static void op_free(weir_op *op) {
   if (op->arrow && op->arrow->release)
     op->arrow->release(op->arrow);
   free(op->arrow);
+  weir__op_resources_free(op);
   pthread_cond_destroy(&op->cv_work);
   pthread_cond_destroy(&op->cv_space);
   free(op->ins);
@@ -95,6 +96,7 @@ void weir_pipeline_destroy(weir_pipeline *p) {
   op_free(p->collect);
   op_free(p->itersink);
   free(p->ops);
+  weir__resources_free(p);
   pthread_cond_destroy(&p->cv_budget);
   pthread_mutex_destroy(&p->mu);
   free(p);

@@ -157,6 +157,13 @@ int weir__run_start(weir_pipeline *p, weir_op *out) {
       weir__op_stop_input(v[k]);
     }
 
+  int rrc = weir__resources_resolve(p);
+  if (rrc != WEIR_OK) {
+    p->status = rrc;
+    free(v);
+    return rrc;
+  }
+
   uv_loop_init(&p->loop);
   uv_async_init(&p->loop, &p->async, on_async);
   p->async.data = p;

@@ -16,6 +16,7 @@ void weir__op_snapshot(const weir_op *op, weir_op_stats *out) {
   out->queue_blocks = op->qblocks;
   out->workers_min = op->workers_min;
   out->workers_max = op->workers_max;
+  out->cpu_seconds = weir__op_cpu(op);
   double end = op->last_end;
   if (op->busy > 0 || end < op->first_start)
     end = weir__now();
@@ -44,6 +45,7 @@ static void pipeline_snapshot(const weir_pipeline *p, weir_pipeline_stats *out) 
   out->iter_blocked_seconds = p->iter_blocked;
   out->iter_batches = p->iter_batches;
   out->stalls = p->stalls;
+  out->resizes = p->resizes;
 }
 
 int weir_pipeline_get_stats(const weir_pipeline *p, weir_pipeline_stats *out) {
@@ -86,9 +88,10 @@ int weir_pipeline_stats_json(const weir_pipeline *p, char **json) {
           "{\"pipeline\": {\"wall_seconds\": %.6f, \"bytes_in_flight\": %zu, "
           "\"bytes_in_flight_peak\": %zu, \"memory_budget\": %zu, "
           "\"iter_blocked_seconds\": %.6f, \"iter_batches\": %llu, \"stalls\": %d, "
-          "\"num_cpus\": %d, \"status\": ",
+          "\"num_cpus\": %d, \"resizes\": %llu, \"status\": ",
           ps.wall_seconds, ps.bytes_in_flight, ps.bytes_in_flight_peak, ps.memory_budget,
-          ps.iter_blocked_seconds, (unsigned long long)ps.iter_batches, ps.stalls, p->num_cpus);
+          ps.iter_blocked_seconds, (unsigned long long)ps.iter_batches, ps.stalls, p->num_cpus,
+          (unsigned long long)ps.resizes);
   json_str(f, weir_err_name(p->status));
   fprintf(f, "}, \"operators\": [");
   for (size_t i = 0; i < p->nops; i++) {
@@ -148,14 +151,17 @@ int weir_pipeline_stats_table(const weir_pipeline *p, char **text) {
   weir_pipeline_stats ps;
   pipeline_snapshot(p, &ps);
   fprintf(f, "%-20s %12s %12s %8s %8s %9s %9s %9s %7s %10s %6s\n", "operator", "rows in",
-          "rows out", "blocks", "tasks", "busy s", "cpu s", "blocked s", "workers",
+          "rows out", "blocks", "tasks", "busy s", "cpu s", "blocked s", "peak/rsz",
           "queue peak", "errors");
   for (size_t i = 0; i < p->nops; i++) {
     weir_op_stats s;
     weir__op_snapshot(p->ops[i], &s);
-    char q[32], w[16];
+    char q[32], w[48];
     human_bytes(q, sizeof q, (double)s.queue_bytes_peak);
-    snprintf(w, sizeof w, "%d", s.workers_peak);
+    if (s.resizes)
+      snprintf(w, sizeof w, "%d/%llu", s.workers_peak, (unsigned long long)s.resizes);
+    else
+      snprintf(w, sizeof w, "%d", s.workers_peak);
     fprintf(f, "%-20.20s %12llu %12llu %8llu %8llu %9.3f %9.3f %9.3f %7s %10s %6llu\n", s.name,
             (unsigned long long)s.rows_in, (unsigned long long)s.rows_out,
             (unsigned long long)s.blocks_out, (unsigned long long)s.tasks, s.busy_seconds,
@@ -184,9 +190,13 @@ static void op_line(weir_pipeline *p, weir_op *op, char *buf, size_t n, double d
   char q[32];
   human_bytes(q, sizeof q, (double)op->qbytes);
   double rate = dt > 0 ? (double)(op->st.rows_out - op->last_progress_rows) / dt : 0;
-  snprintf(buf, n, "%-16.16s %12llu rows %10.0f rows/s  queue %3zu (%s)  workers %d/%d%s",
+  char resize[48] = "";
+  if (op->st.resizes)
+    snprintf(resize, sizeof resize, " -> %d (%llu resizes)", op->target,
+             (unsigned long long)op->st.resizes);
+  snprintf(buf, n, "%-16.16s %12llu rows %10.0f rows/s  queue %3zu (%s)  workers %d/%d%s%s",
            op->name, (unsigned long long)op->st.rows_out, rate, op->qblocks, q, op->busy,
-           op->live, op->finished ? "  done" : "");
+           op->live, resize, op->finished ? "  done" : "");
   (void)p;
 }
 
@@ -229,9 +239,9 @@ void weir__progress_tick(weir_pipeline *p, int final) {
     for (size_t i = 0; i < p->nops; i++) {
       weir_op *op = p->ops[i];
       if (op->active)
-        fprintf(stderr, " %s %llu rows (q %zu, w %d)%s", op->name,
+        fprintf(stderr, " %s %llu rows (q %zu, w %d%s)%s", op->name,
                 (unsigned long long)op->st.rows_out, op->qblocks, op->live,
-                i + 1 < p->nops ? ";" : "");
+                op->st.resizes ? ", resized" : "", i + 1 < p->nops ? ";" : "");
     }
     fputc('\n', stderr);
     p->last_progress_line = now;

@@ -22,11 +22,25 @@ double weir__thread_cpu(void) {
   return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
+/* CPU time of every worker the op has had. Reading the workers' thread
+ * clocks from outside costs nothing on their hot path. Under p->mu, which
+ * keeps a worker from exiting while its clock is read. */
+double weir__op_cpu(const weir_op *op) {
+  double cpu = op->cpu_exited;
+  for (const weir__worker *w = op->workers; w; w = w->next) {
+    struct timespec ts;
+    if (!w->exited && w->has_clock && clock_gettime(w->clock, &ts) == 0)
+      cpu += (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+  }
+  return cpu;
+}
+
 enum { T_EXIT = 0, T_EXIT_FINISH, T_SOURCE, T_BLOCK };
 
 typedef struct task {
   int type;
   int retire;
+  double start;              /* when the worker took it */
   size_t task_index;
   weir_block *b;
   weir_block **pieces;
@@ -197,7 +211,9 @@ static void take(weir_op *op, weir__worker *w, task *t) {
         op->work_waiters--;
         continue;
       }
-      if (weir__over_budget(p, 0)) {
+      /* A new read task starts only below 90% of the budget, so the ones
+       * running can still emit and memory drains before queues fill. */
+      if (weir__over_budget(p, p->budget / 10)) {
         p->budget_waiters++;
         pthread_cond_wait(&p->cv_budget, &p->mu);
         p->budget_waiters--;
@@ -240,8 +256,10 @@ static void take(weir_op *op, weir__worker *w, task *t) {
     }
   }
   op->busy++;
+  t->start = weir__now();
+  op->busy_start_sum += t->start;
   if (op->first_start == 0)
-    op->first_start = weir__now();
+    op->first_start = t->start;
 }
 
 static int on_device(const weir_block *b) {
@@ -327,7 +345,6 @@ static void run_task(weir_op *op, weir__worker *w, weir_ctx *ctx, task *t) {
     } else
       what = op->gpu ? "copying input to the device: " : "copying input to the host: ";
   }
-  double t0 = weir__now(), c0 = weir__thread_cpu();
   size_t in_left = t->in_bytes;
   for (int attempt = 0; rc == WEIR_OK; attempt++) {
     weir_emit e = {op, t->call, ctx, t->b, &in_left};
@@ -348,11 +365,11 @@ static void run_task(weir_op *op, weir__worker *w, weir_ctx *ctx, task *t) {
     pthread_mutex_unlock(&p->mu);
     rc = WEIR_OK;
   }
-  double t1 = weir__now(), c1 = weir__thread_cpu();
+  double t1 = weir__now();
   pthread_mutex_lock(&p->mu);
   op->st.tasks++;
-  op->st.busy_seconds += t1 - t0;
-  op->st.cpu_seconds += c1 - c0;
+  op->st.busy_seconds += t1 - t->start;
+  op->busy_start_sum -= t->start;
   op->last_end = t1;
   if (t->type == T_BLOCK) {
     op->st.rows_in += rows_in;
@@ -407,16 +424,17 @@ static void run_finish(weir_op *op, weir__worker *w, weir_ctx *ctx) {
     }
   }
   op->busy++;
+  double t0 = weir__now();
+  op->busy_start_sum += t0;
   pthread_mutex_unlock(&p->mu);
   weir_emit e = {op, c, ctx, NULL, NULL};
   ctx->has_errmsg = 0;
-  double t0 = weir__now(), c0 = weir__thread_cpu();
   int rc = op->kind == WEIR__OP_COLLECT ? weir__collect_finish(op, w->state, &e)
                                         : op->def.finish(w->state, &e, ctx);
-  double t1 = weir__now(), c1 = weir__thread_cpu();
+  double t1 = weir__now();
   pthread_mutex_lock(&p->mu);
   op->st.busy_seconds += t1 - t0;
-  op->st.cpu_seconds += c1 - c0;
+  op->busy_start_sum -= t0;
   op->busy--;
   weir__call_end(op, c, rc == WEIR_OK);
   if (rc != WEIR_OK && !atomic_load(&p->ending) && !op->closed) {
@@ -471,6 +489,7 @@ static void *worker_main(void *arg) {
   memset(&ctx, 0, sizeof ctx);
   ctx.op = op;
   ctx.w = w;
+  w->has_clock = pthread_getcpuclockid(pthread_self(), &w->clock) == 0;
   int rc = worker_init(op, w, &ctx);
   pthread_mutex_lock(&p->mu);
   op->spawning--;
@@ -497,6 +516,7 @@ static void *worker_main(void *arg) {
   pthread_mutex_lock(&p->mu);
   if (t.retire)
     op->retiring--;
+  op->cpu_exited += weir__thread_cpu();
   op->live--;
   p->live_workers--;
   w->exited = 1;

@@ -38,7 +38,7 @@ static size_t val_bytes(int type, size_t rows) {
 
 int weir__colacc_grow(weir__colacc *c) {
   if (c->n < c->cap) return WEIR_OK;
-  size_t cap = c->cap ? c->cap * 2 : 1024;
+  size_t cap = c->cap ? c->cap * 2 : c->hint_rows > 1024 ? c->hint_rows : 1024;
   if (c->valid) {
     uint8_t *v = realloc(c->valid, (cap + 7) / 8);
     if (!v) return WEIR_ENOMEM;
@@ -61,7 +61,7 @@ int weir__colacc_grow(weir__colacc *c) {
 
 int weir__colacc_reserve_data(weir__colacc *c, size_t len) {
   if (c->dlen + len <= c->dcap) return WEIR_OK;
-  size_t cap = c->dcap ? c->dcap * 2 : 65536;
+  size_t cap = c->dcap ? c->dcap * 2 : c->hint_data > 65536 ? c->hint_data : 65536;
   while (cap < c->dlen + len) cap *= 2;
   char *d = realloc(c->data, cap);
   if (!d) return WEIR_ENOMEM;
@@ -172,6 +172,8 @@ int weir__colacc_finish(weir__colacc *cols, size_t ncols, weir_block **out) {
   for (size_t i = 0; i < ncols; i++) {
     /* The buffers moved into the block; start the next one empty. */
     weir__colacc *c = &cols[i];
+    c->hint_rows = c->n;
+    c->hint_data = c->dlen + c->dlen / 8;
     free(c->valid);
     free(c->vals);
     free(c->offs);

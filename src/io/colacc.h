@@ -21,6 +21,8 @@ typedef struct weir__colacc {
   int64_t *offs;          /* STRING/BINARY: n + 1 offsets */
   char *data;             /* STRING/BINARY bytes */
   size_t dlen, dcap;
+  size_t hint_rows, hint_data; /* sizes of the last block: the next one
+                                  starts that big instead of regrowing */
 } weir__colacc;
 
 int  weir__colacc_init(weir__colacc *c, const char *name, int type);
@@ -63,7 +65,7 @@ static inline int weir__colacc_push_string(weir__colacc *c, const char *s,
                                            size_t len) {
   if (c->dlen + len > c->dcap && weir__colacc_reserve_data(c, len))
     return -1;
-  memcpy(c->data + c->dlen, s, len);
+  if (len) memcpy(c->data + c->dlen, s, len);
   c->dlen += len;
   weir__colacc_end_string(c);
   return 0;

@@ -43,32 +43,59 @@ static int hexval(int c) {
   return -1;
 }
 
+/* Validates UTF-8 in s[0..n): 1 when valid. */
+static int utf8_ok(const unsigned char *s, size_t n) {
+  size_t i = 0;
+  while (i < n) {
+    if (s[i] < 0x80) {
+      i++;
+      continue;
+    }
+    size_t k = utf8_seq(s + i);
+    if (!k || i + k > n) return 0;
+    i += k;
+  }
+  return 1;
+}
+
 const char *weir__json_string(const char *p, int *escaped, const char **why) {
-  const unsigned char *q = (const unsigned char *)p + 1;
+  const unsigned char *start = (const unsigned char *)p + 1;
+  const unsigned char *q = start;
+  unsigned high = 0; /* any byte >= 0x80 seen: validate UTF-8 at the end */
   *escaped = 0;
   for (;;) {
 #if defined(__SSE2__)
-    /* 16 bytes at a time until a quote, a backslash, a control byte or a
-     * non-ASCII byte (signed compare: bytes >= 0x80 are negative). */
+    /* 16 bytes at a time until a quote, a backslash or a control byte;
+     * non-ASCII bytes are only noted, and checked once per string. */
     const __m128i quote = _mm_set1_epi8('"'), bslash = _mm_set1_epi8('\\'),
-                  low = _mm_set1_epi8(0x20);
+                  c1f = _mm_set1_epi8(0x1f);
     for (;;) {
       __m128i x = _mm_loadu_si128((const __m128i *)q);
       __m128i m = _mm_or_si128(
           _mm_or_si128(_mm_cmpeq_epi8(x, quote), _mm_cmpeq_epi8(x, bslash)),
-          _mm_cmplt_epi8(x, low));
+          _mm_cmpeq_epi8(_mm_min_epu8(x, c1f), x));
       unsigned bits = (unsigned)_mm_movemask_epi8(m);
+      unsigned hb = (unsigned)_mm_movemask_epi8(x);
       if (bits) {
-        q += __builtin_ctz(bits);
+        unsigned k = (unsigned)__builtin_ctz(bits);
+        high |= hb & ((1u << k) - 1);
+        q += k;
         break;
       }
+      high |= hb;
       q += 16;
     }
 #else
-    while (*q >= 0x20 && *q < 0x80 && *q != '"' && *q != '\\') q++;
+    while (*q >= 0x20 && *q != '"' && *q != '\\') high |= *q++ & 0x80;
 #endif
     unsigned c = *q;
-    if (c == '"') return (const char *)q + 1;
+    if (c == '"') {
+      if (high && !utf8_ok(start, (size_t)(q - start))) {
+        *why = "invalid UTF-8 in a string";
+        return NULL;
+      }
+      return (const char *)q + 1;
+    }
     if (c == '\\') {
       *escaped = 1;
       unsigned e = q[1];
@@ -86,15 +113,6 @@ const char *weir__json_string(const char *p, int *escaped, const char **why) {
         *why = "bad escape in a string";
         return NULL;
       }
-      continue;
-    }
-    if (c >= 0x80) {
-      size_t n = utf8_seq(q);
-      if (!n) {
-        *why = "invalid UTF-8 in a string";
-        return NULL;
-      }
-      q += n;
       continue;
     }
     *why = (c == '\n' || c == 0) ? "unterminated string"

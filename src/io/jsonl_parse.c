@@ -53,9 +53,14 @@ static const char *key_text(const char *start, const char *end, int escaped,
   return *scratch;
 }
 
+/* A UTF-8 byte order mark some tools put at the start of a file. */
+static const char *skip_bom(const char *p) {
+  return memcmp(p, "\xef\xbb\xbf", 3) == 0 ? p + 3 : p;
+}
+
 int weir__jsonl_infer_line(weir__jsonl_infer *in, const char *line) {
   const char *why;
-  const char *p = weir__json_ws(line);
+  const char *p = weir__json_ws(skip_bom(line));
   if (*p == '\n' || *p == 0) return WEIR_OK;
   if (*p != '{') return WEIR_OK;
   /* Validate the whole line first, so that a malformed one teaches
@@ -267,7 +272,7 @@ static int fail(weir__jsonl_parser *ps, size_t row, const char *line,
 
 int weir__jsonl_parse_line(weir__jsonl_parser *ps, const char *line) {
   const char *why = NULL;
-  const char *p = weir__json_ws(line);
+  const char *p = weir__json_ws(skip_bom(line));
   if (*p == '\n' || *p == 0) return 0;
   size_t row = weir__jsonl_parser_rows(ps);
   if (*p != '{') return fail(ps, row, line, p, "a line must hold one JSON object");

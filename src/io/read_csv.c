@@ -46,6 +46,7 @@ static const char *parse_record(const char *p, const char *end, int delim,
                                 record *rec, const char **why) {
   rec->n = 0;
   rec->slen = 0;
+  if (end - p >= 3 && memcmp(p, "\xef\xbb\xbf", 3) == 0) p += 3; /* a BOM */
   /* Scratch big enough for every quoted field of the record. */
   if ((size_t)(end - p) > rec->scap) {
     size_t cap = (size_t)(end - p);

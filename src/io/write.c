@@ -164,12 +164,15 @@ static int open_shard(sink *s, const weir_block *first) {
   weir__wstream *ws;
   char err[512] = "";
   int rc = weir__wstream_open(s->cur_uri, &s->c->cfg, &ws, err, sizeof err);
-  if (rc) {
+  if (rc == WEIR_OK)
+    rc = weir__cstream_open(ws, s->c->codec, s->c->o.compression_level, &s->cur);
+  else
     snprintf(s->err, sizeof s->err, "%s", err);
+  if (rc) {
+    free(s->cur_uri);
+    s->cur_uri = NULL;
     return rc;
   }
-  rc = weir__cstream_open(ws, s->c->codec, s->c->o.compression_level, &s->cur);
-  if (rc) return rc;
   s->fst = s->c->fmt->open(s->c->o.compression_level);
   if (!s->fst) return WEIR_ENOMEM;
   s->in_shard = 0;

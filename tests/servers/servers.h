@@ -229,7 +229,8 @@ static inline char *srv_s3rver_path(void) {
   return NULL;
 }
 
-/* s3rver with one bucket, "test" (credentials S3RVER / S3RVER). */
+/* s3rver with one bucket, "test" (credentials S3RVER / S3RVER). Its log,
+ * one line per request, is <dir>/s3rver.log. */
 static inline int srv_s3rver_start(srv_proc *s, char *why, size_t whylen) {
   memset(s, 0, sizeof *s);
   char *node = srv_which("node");
@@ -255,7 +256,7 @@ static inline int srv_s3rver_start(srv_proc *s, char *why, size_t whylen) {
      * 3) only offers through the legacy provider. */
     char *argv[] = { node, "--openssl-legacy-provider", js, "-d", data,
                      "-a", "127.0.0.1", "-p", port,
-                     "-s", "--configure-bucket", "test", NULL };
+                     "--configure-bucket", "test", NULL };
     s->pid = srv_spawn(argv, log);
     if (srv_wait_port(s->port, s->pid, 15000) == 0) {
       snprintf(s->url, sizeof s->url, "http://127.0.0.1:%d", s->port);

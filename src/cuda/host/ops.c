@@ -14,7 +14,6 @@
 enum { OP_NORMALIZE = 1, OP_RESIZE };
 
 typedef struct image_op {
-  struct image_op *next;     /* registry link */
   int kind;
   int gpu;
   char name[96];
@@ -23,21 +22,10 @@ typedef struct image_op {
   int out_h, out_w;
 } image_op;
 
-/* weir_op_def has no hook to free `user` when the pipeline goes, so the
- * operators' settings live in a process-wide registry freed at exit (a
- * hundred bytes per operator created). */
-static pthread_mutex_t registry_mu = PTHREAD_MUTEX_INITIALIZER;
-static image_op *registry;
-
-__attribute__((destructor)) static void free_registry(void) {
-  pthread_mutex_lock(&registry_mu);
-  while (registry) {
-    image_op *next = registry->next;
-    free(registry->column);
-    free(registry);
-    registry = next;
-  }
-  pthread_mutex_unlock(&registry_mu);
+static void image_op_free(void *arg) {
+  image_op *op = arg;
+  free(op->column);
+  free(op);
 }
 
 static image_op *image_op_new(int kind, const char *column, int gpu) {
@@ -51,10 +39,6 @@ static image_op *image_op_new(int kind, const char *column, int gpu) {
   op->gpu = gpu;
   snprintf(op->name, sizeof op->name, "%s%s(%s)", gpu ? "gpu_" : "",
            kind == OP_NORMALIZE ? "normalize" : "resize", column);
-  pthread_mutex_lock(&registry_mu);
-  op->next = registry;
-  registry = op;
-  pthread_mutex_unlock(&registry_mu);
   return op;
 }
 
@@ -199,7 +183,11 @@ static weir_op *add_image_op(weir_pipeline *p, weir_op *in, image_op *op,
                              const weir_op_options *opts) {
   weir_op_def def = {WEIR_OP_DEF_VERSION, op->name, op_init, op_process, NULL,
                      NULL};
-  return weir_add_op(p, in, &def, op, opts);
+  weir_op *o = weir_add_op(p, in, &def, op, opts);
+  /* The settings (and the name the def points to) live as long as the op. */
+  if (o) weir__op_set_cleanup(o, image_op_free, op);
+  else image_op_free(op);
+  return o;
 }
 
 static int wants_gpu(const weir_op_options *opts) {

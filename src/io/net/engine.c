@@ -6,6 +6,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include <unistd.h>
 #include <uv.h>
 
 #include "weir/error.h"
@@ -68,6 +69,8 @@ void weir__net_req_clear(weir__net_req *rq) {
   free(rq->shown);
   curl_slist_free_all(rq->headers);
   free(rq->sigv4);
+  free(rq->post_body);
+  rq->post_body = NULL;
   if (rq->pass) memset(rq->pass, 0, strlen(rq->pass));
   free(rq->user);
   free(rq->pass);
@@ -104,7 +107,8 @@ static void finish(engine *e, weir__net_req *rq, int rc) {
 }
 
 static const char *method_name(int m) {
-  return m == WEIR__NET_HEAD ? "HEAD" : m == WEIR__NET_PUT ? "PUT" : "GET";
+  static const char *names[] = { "GET", "HEAD", "PUT", "POST", "DELETE" };
+  return m >= 0 && m <= WEIR__NET_DELETE ? names[m] : "GET";
 }
 
 /* Pulls <Code> and <Message> out of an S3 error body, so a 403 says
@@ -302,15 +306,22 @@ static size_t on_header(char *p, size_t size, size_t nmemb, void *ud) {
 
 static size_t on_read(char *p, size_t size, size_t nmemb, void *ud) {
   weir__net_req *rq = ud;
-  size_t n = fread(p, 1, size * nmemb, rq->upload);
-  if (n == 0 && ferror(rq->upload)) return CURL_READFUNC_ABORT;
-  return n;
+  uint64_t left = rq->upload_size - rq->upload_pos;
+  size_t want = size * nmemb < left ? size * nmemb : (size_t)left;
+  if (want == 0) return 0;
+  ssize_t n = pread(rq->upload_fd, p, want,
+                    (off_t)(rq->upload_off + rq->upload_pos));
+  if (n <= 0) return CURL_READFUNC_ABORT;   /* the file shrank or failed */
+  rq->upload_pos += (uint64_t)n;
+  return (size_t)n;
 }
 
 static int on_seek(void *ud, curl_off_t off, int origin) {
   weir__net_req *rq = ud;
-  return fseeko(rq->upload, (off_t)off, origin) == 0 ? CURL_SEEKFUNC_OK
-                                                     : CURL_SEEKFUNC_FAIL;
+  if (origin != SEEK_SET || off < 0 || (uint64_t)off > rq->upload_size)
+    return CURL_SEEKFUNC_CANTSEEK;
+  rq->upload_pos = (uint64_t)off;
+  return CURL_SEEKFUNC_OK;
 }
 
 static void check_done(engine *e) {
@@ -467,7 +478,14 @@ static void start_attempt(engine *e, weir__net_req *rq) {
     curl_easy_setopt(h, CURLOPT_SEEKDATA, rq);
     curl_easy_setopt(h, CURLOPT_INFILESIZE_LARGE,
                      (curl_off_t)rq->upload_size);
-    if (rq->upload) rewind(rq->upload);
+    rq->upload_pos = 0;
+  } else if (rq->method == WEIR__NET_POST) {
+    curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE,
+                     (curl_off_t)rq->post_len);
+    curl_easy_setopt(h, CURLOPT_POSTFIELDS,
+                     rq->post_body ? rq->post_body : "");
+  } else if (rq->method == WEIR__NET_DELETE) {
+    curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, "DELETE");
   }
   if (rq->prepare && rq->prepare(rq, h)) {
     curl_easy_cleanup(h);

@@ -12,7 +12,8 @@
 
 #include "io/net/net.h"
 
-enum { WEIR__NET_GET = 0, WEIR__NET_HEAD, WEIR__NET_PUT };
+enum { WEIR__NET_GET = 0, WEIR__NET_HEAD, WEIR__NET_PUT, WEIR__NET_POST,
+       WEIR__NET_DELETE };
 
 typedef struct weir__net_req weir__net_req;
 
@@ -36,8 +37,13 @@ struct weir__net_req {
   int max_retries;                /* retries after the first attempt */
   double base_delay;              /* seconds before the first retry */
   long stall_seconds;             /* low-speed timeout */
-  FILE *upload;                   /* PUT body (borrowed) */
-  uint64_t upload_size;
+  int upload_fd;                  /* PUT body: bytes [upload_off,
+                                     upload_off + upload_size) of this
+                                     file (borrowed), read with pread so
+                                     parts of one file upload at once */
+  uint64_t upload_off, upload_size, upload_pos;
+  char *post_body;                /* owned: POST body, or NULL */
+  size_t post_len;
 
   /* Before each attempt, on the network thread: set per-attempt options
    * (a Range). Returns 1 when nothing is left to fetch, so the request is
@@ -134,6 +140,20 @@ int  weir__http_req_setup(weir__net_req *rq, const char *url);
 int  weir__net_req_for_uri(weir__net_req *rq, const char *uri,
                            const weir__net_options *o, char *err,
                            size_t errlen);
+
+/* A request whose answer body is collected in memory (NUL-terminated in
+ * `data` once it has any byte). Release with weir__net_req_release. */
+typedef struct weir__net_membuf {
+  weir__net_req rq;
+  char *data;
+  size_t len, cap;
+  int oom;
+} weir__net_membuf;
+weir__net_membuf *weir__net_membuf_new(int method, const weir__net_options *o);
+
+/* The entity-decoded text of the first <tag> element in `xml` (malloc'd),
+ * or NULL when there is none. */
+char *weir__xml_find_text(const char *xml, size_t len, const char *tag);
 
 /* ListObjectsV2 of every key under `prefix`, following pages. */
 int weir__s3_list(const weir__s3_target *t, const char *prefix,

@@ -256,6 +256,15 @@ const char *weir__net_reader_errmsg(const weir__net_reader *r) {
   return r->errmsg;
 }
 
+const char *weir__net_reader_etag(weir__net_reader *r) {
+  /* The network thread writes the ETag before the first body byte, and
+   * the ring's lock orders that before anything read returned. */
+  pthread_mutex_lock(&r->mu);
+  const char *e = r->rq.etag;
+  pthread_mutex_unlock(&r->mu);
+  return e;
+}
+
 void weir__net_reader_close(weir__net_reader *r) {
   if (!r) return;
   pthread_mutex_lock(&r->mu);
