@@ -61,6 +61,8 @@ void weir__net_req_init(weir__net_req *rq, int method,
   rq->base_delay = o && o->retry_base_delay > 0 ? o->retry_base_delay : 0.1;
   rq->stall_seconds = o && o->stall_seconds > 0 ? o->stall_seconds : 30;
   rq->content_length = -1;
+  const char *ca = o && o->ca_file ? o->ca_file : getenv("CURL_CA_BUNDLE");
+  if (ca && *ca) rq->cainfo = strdup(ca);
   atomic_init(&rq->refs, 1);
 }
 
@@ -69,6 +71,8 @@ void weir__net_req_clear(weir__net_req *rq) {
   free(rq->shown);
   curl_slist_free_all(rq->headers);
   free(rq->sigv4);
+  free(rq->cainfo);
+  rq->cainfo = NULL;
   free(rq->post_body);
   rq->post_body = NULL;
   if (rq->pass) memset(rq->pass, 0, strlen(rq->pass));
@@ -463,6 +467,7 @@ static void start_attempt(engine *e, weir__net_req *rq) {
     curl_easy_setopt(h, CURLOPT_MAXREDIRS, 10L);
   }
   if (rq->headers) curl_easy_setopt(h, CURLOPT_HTTPHEADER, rq->headers);
+  if (rq->cainfo) curl_easy_setopt(h, CURLOPT_CAINFO, rq->cainfo);
   if (rq->sigv4) {
     curl_easy_setopt(h, CURLOPT_AWS_SIGV4, rq->sigv4);
     curl_easy_setopt(h, CURLOPT_USERNAME, rq->user);

@@ -43,6 +43,9 @@ typedef struct weir__net_options {
                                  multipart upload in parts of this size,
                                  several at once; 0 = 64 MiB. AWS wants
                                  at least 5 MiB. */
+  const char *ca_file;        /* PEM bundle of CAs trusted for https;
+                                 NULL = $CURL_CA_BUNDLE, for S3 also
+                                 $AWS_CA_BUNDLE, else the system's */
   int stall_seconds;          /* a transfer that receives nothing for this
                                  long (while not paused) is a timeout, and
                                  retried; 0 = 30 */
