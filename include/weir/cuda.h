@@ -35,7 +35,10 @@ WEIR_EXTERN int weir_cuda_device_count(void);
 
 /* A new block of `rows` rows with one TENSOR column `name` ([rows, shape])
  * on the context's device; `*data` receives the device pointer to fill.
- * Only inside a callback of a GPU operator, on its worker thread.
+ * The bytes are uninitialised: queue the kernels that write them on
+ * weir_ctx_cuda_stream(ctx) before emitting the block, never after (a
+ * block is immutable once emitted). The caller owns the reference in
+ * `*out`. Only inside a callback of a GPU operator, on its worker thread.
  * WEIR_EINVAL outside a GPU operator or for a bad dtype or shape,
  * WEIR_ENOMEM when the device is full, WEIR_ENOTSUP without CUDA. Combine
  * it with host columns of the input through weir_block_add_columns(). */
