@@ -15,6 +15,7 @@
 #include <weir.h>
 
 #include "io/codec.h"
+#include "io/jsonl_parse.h"
 #include "io/spill.h"
 
 static double now(void) {
@@ -132,6 +133,62 @@ static double weir_read(const char *path, size_t *rows, keep *k) {
   return t;
 }
 
+static double thread_cpu(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+/* One thread: in-process zstd decompression alone, then parsing alone of
+ * the decompressed bytes, in CPU seconds (robust on a busy machine). */
+static void components(const char *path, size_t mb) {
+  weir__dstream *d;
+  char err[256];
+  weir__dstream_open(path, NULL, WEIR__CODEC_ZSTD, 0, UINT64_MAX, &d, err, sizeof err);
+  size_t cap = mb * 1000000 + (64u << 20), len = 0;
+  char *buf = malloc(cap + 64);
+  double c0 = thread_cpu();
+  for (;;) {
+    long r = weir__dstream_read(d, buf + len, cap - len > (1u << 20) ? (1u << 20) : cap - len);
+    if (r <= 0) break;
+    len += (size_t)r;
+  }
+  double cz = thread_cpu() - c0;
+  weir__dstream_close(d);
+  memset(buf + len, 0, 64);
+  weir__jsonl_infer in;
+  weir__jsonl_infer_init(&in);
+  const char *p = buf, *end = buf + len;
+  for (int i = 0; i < 1000 && p < end; i++) {
+    weir__jsonl_infer_line(&in, p);
+    p = memchr(p, '\n', (size_t)(end - p)) + 1;
+  }
+  weir__schema s;
+  weir__jsonl_infer_finish(&in, &s);
+  weir__jsonl_infer_free(&in);
+  weir__jsonl_parser ps;
+  weir__jsonl_parser_init(&ps, &s, s.n, 1, 1000);
+  c0 = thread_cpu();
+  size_t rows = 0;
+  for (p = buf; p < end;) {
+    const char *nl = memchr(p, '\n', (size_t)(end - p));
+    if (weir__jsonl_parse_line(&ps, p) == 1) rows++;
+    p = nl + 1;
+    if (weir__jsonl_parser_rows(&ps) == 8192) {
+      weir_block *b;
+      weir__jsonl_parser_block(&ps, &b);
+      weir_block_unref(&b);
+    }
+  }
+  double cp = thread_cpu() - c0;
+  weir__jsonl_parser_free(&ps);
+  weir__schema_free(&s);
+  free(buf);
+  printf("one thread, CPU: zstd decompression in-process %.0f MB/s; JSONL parse "
+         "into columns %.0f MB/s (%zu rows)\n",
+         (double)len / 1e6 / cz, (double)len / 1e6 / cp, rows);
+}
+
 int main(int argc, char **argv) {
   size_t mb = argc > 1 ? (size_t)atol(argv[1]) : 200;
   const char *dir = argc > 2 ? argv[2] : getenv("TMPDIR");
@@ -149,7 +206,10 @@ int main(int argc, char **argv) {
   printf("input: %zu rows, ~%zu MB of JSONL, %.1f MB compressed (made in %.1f s)\n",
          rows, mb, (double)st.st_size / 1e6, now() - t0);
   long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-  printf("cores: %ld\n", cpus);
+  double load[1] = {0};
+  getloadavg(load, 1);
+  printf("cores: %ld, load average %.1f\n", cpus, load[0]);
+  components(path, mb);
 
   double best_z = 1e9, best_w = 1e9, cpu_z = 1e9, cpu_w = 1e9;
   char cmd[700];
