@@ -20,7 +20,7 @@ static void need_curl(void) {
   o.max_retries = -1;
   if (weir__net_stat("http://127.0.0.1:1/", &o, &size, err, sizeof err) ==
       WEIR_ENOTSUP)
-    cr_skip_test("weir was built without libcurl: %s", err);
+    cr_skip_test("%s", err);
 }
 
 static weir_pipeline *new_pipeline(void) {

@@ -21,7 +21,7 @@ static void s3_up(void) {
   probe.max_retries = -1;
   if (weir__net_stat("http://127.0.0.1:1/", &probe, &size, err, sizeof err) ==
       WEIR_ENOTSUP)
-    cr_skip_test("weir was built without libcurl: %s", err);
+    cr_skip_test("%s", err);
   if (srv_s3rver_start(&s3, why, sizeof why) != 0) cr_skip_test("%s", why);
   memset(&opt, 0, sizeof opt);
   opt.s3_endpoint = s3.url;

@@ -35,7 +35,10 @@ WEIR_EXTERN int weir_cuda_device_count(void);
 
 /* A new block of `rows` rows with one TENSOR column `name` ([rows, shape])
  * on the context's device; `*data` receives the device pointer to fill.
- * Only inside a callback of a GPU operator, on its worker thread.
+ * The bytes are uninitialised: queue the kernels that write them on
+ * weir_ctx_cuda_stream(ctx) before emitting the block, never after (a
+ * block is immutable once emitted). The caller owns the reference in
+ * `*out`. Only inside a callback of a GPU operator, on its worker thread.
  * WEIR_EINVAL outside a GPU operator or for a bad dtype or shape,
  * WEIR_ENOMEM when the device is full, WEIR_ENOTSUP without CUDA. Combine
  * it with host columns of the input through weir_block_add_columns(). */
@@ -43,6 +46,20 @@ WEIR_EXTERN int weir_cuda_tensor_block(weir_ctx *ctx, const char *name,
                                        int dtype, int ndim,
                                        const int64_t *shape, size_t rows,
                                        weir_block **out, void **data);
+
+/* A new host block of `rows` rows with one TENSOR column `name`
+ * ([rows, shape]) in pinned (page-locked) memory from weir's pool, for
+ * sources that feed GPU operators: its copy to the device goes straight by
+ * DMA at the full bandwidth of the bus, where ordinary host memory goes
+ * through weir's staging buffers (a host copy, then DMA). `*data` receives
+ * the host pointer to fill; fill it before emitting the block. The caller
+ * owns `*out`; the memory returns to the pool when the block and its
+ * copies are done. WEIR_ENODEV without a device, WEIR_ENOTSUP without
+ * CUDA. Any thread. */
+WEIR_EXTERN int weir_cuda_host_tensor_block(const char *name, int dtype,
+                                            int ndim, const int64_t *shape,
+                                            size_t rows, weir_block **out,
+                                            void **data);
 
 /* A block equal to `b` with every device column copied to host memory
  * (host columns are shared); waits for the copies. A block already on the

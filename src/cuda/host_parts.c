@@ -4,3 +4,4 @@
 #include "cuda/host/pool.c"
 #include "cuda/host/image_cpu.c"
 #include "cuda/host/ops.c"
+#include "cuda/host/arrow_device.c"

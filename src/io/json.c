@@ -43,10 +43,23 @@ static int hexval(int c) {
   return -1;
 }
 
-/* Validates UTF-8 in s[0..n): 1 when valid. */
+/* Validates UTF-8 in s[0..n): 1 when valid. ASCII runs are skipped 16
+ * bytes at a time; only multi-byte sequences are decoded. */
 static int utf8_ok(const unsigned char *s, size_t n) {
   size_t i = 0;
   while (i < n) {
+#if defined(__SSE2__)
+    while (i + 16 <= n) {
+      unsigned m = (unsigned)_mm_movemask_epi8(
+          _mm_loadu_si128((const __m128i *)(s + i)));
+      if (m) {
+        i += (unsigned)__builtin_ctz(m);
+        break;
+      }
+      i += 16;
+    }
+#endif
+    if (i >= n) break;
     if (s[i] < 0x80) {
       i++;
       continue;

@@ -78,6 +78,12 @@ int weir__reader_create(weir__reader **out, const char *kind, const char *uri,
     weir__schema_free(&check);
   }
   int rc = weir__vfs_list(uri, &r->cfg, &r->objs, &r->nobjs, err, errlen);
+  if (rc == WEIR_OK && r->nobjs == 0) {
+    /* A pattern or folder that names nothing is almost always a mistake;
+     * an empty result would look like success with no data. */
+    snprintf(err, errlen, "read_%s: %s: no input matches", kind, uri);
+    rc = WEIR_ENOTFOUND;
+  }
   if (rc != WEIR_OK) {
     weir__reader_free(r);
     return rc;

@@ -44,6 +44,15 @@ typedef struct sockctx {
   engine *e;
 } sockctx;
 
+static atomic_ullong g_attempts, g_retries, g_pauses, g_bytes_in;
+
+void weir__net_get_counters(weir__net_counters *c) {
+  c->attempts = atomic_load(&g_attempts);
+  c->retries = atomic_load(&g_retries);
+  c->pauses = atomic_load(&g_pauses);
+  c->bytes_in = atomic_load(&g_bytes_in);
+}
+
 static pthread_mutex_t g_lock = PTHREAD_MUTEX_INITIALIZER;
 static engine *g_engine;
 static pthread_once_t g_once = PTHREAD_ONCE_INIT;
@@ -61,6 +70,8 @@ void weir__net_req_init(weir__net_req *rq, int method,
   rq->base_delay = o && o->retry_base_delay > 0 ? o->retry_base_delay : 0.1;
   rq->stall_seconds = o && o->stall_seconds > 0 ? o->stall_seconds : 30;
   rq->content_length = -1;
+  const char *ca = o && o->ca_file ? o->ca_file : getenv("CURL_CA_BUNDLE");
+  if (ca && *ca) rq->cainfo = strdup(ca);
   atomic_init(&rq->refs, 1);
 }
 
@@ -69,6 +80,8 @@ void weir__net_req_clear(weir__net_req *rq) {
   free(rq->shown);
   curl_slist_free_all(rq->headers);
   free(rq->sigv4);
+  free(rq->cainfo);
+  rq->cainfo = NULL;
   free(rq->post_body);
   rq->post_body = NULL;
   if (rq->pass) memset(rq->pass, 0, strlen(rq->pass));
@@ -273,7 +286,9 @@ static size_t on_write(char *p, size_t size, size_t nmemb, void *ud) {
   }
   if (!rq->on_data) return n;
   size_t r = rq->on_data(rq, p, n);
+  if (r == n) atomic_fetch_add(&g_bytes_in, n);
   if (r == CURL_WRITEFUNC_PAUSE && !rq->paused) {
+    atomic_fetch_add(&g_pauses, 1);
     /* A paused transfer gives its slot back: it waits for its consumer,
      * and a consumer may be waiting for a transfer still queued behind
      * it. The bound is on transfers moving data. */
@@ -431,6 +446,8 @@ static int unlink_req(weir__net_req **head, weir__net_req **tail,
 
 static void start_attempt(engine *e, weir__net_req *rq) {
   rq->attempts++;
+  atomic_fetch_add(&g_attempts, 1);
+  if (rq->attempts > 1) atomic_fetch_add(&g_retries, 1);
   rq->errbody_len = 0;
   rq->curlerr[0] = 0;
   rq->status = 0;
@@ -463,6 +480,7 @@ static void start_attempt(engine *e, weir__net_req *rq) {
     curl_easy_setopt(h, CURLOPT_MAXREDIRS, 10L);
   }
   if (rq->headers) curl_easy_setopt(h, CURLOPT_HTTPHEADER, rq->headers);
+  if (rq->cainfo) curl_easy_setopt(h, CURLOPT_CAINFO, rq->cainfo);
   if (rq->sigv4) {
     curl_easy_setopt(h, CURLOPT_AWS_SIGV4, rq->sigv4);
     curl_easy_setopt(h, CURLOPT_USERNAME, rq->user);

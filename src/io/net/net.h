@@ -43,6 +43,9 @@ typedef struct weir__net_options {
                                  multipart upload in parts of this size,
                                  several at once; 0 = 64 MiB. AWS wants
                                  at least 5 MiB. */
+  const char *ca_file;        /* PEM bundle of CAs trusted for https;
+                                 NULL = $CURL_CA_BUNDLE, for S3 also
+                                 $AWS_CA_BUNDLE, else the system's */
   int stall_seconds;          /* a transfer that receives nothing for this
                                  long (while not paused) is a timeout, and
                                  retried; 0 = 30 */
@@ -104,6 +107,15 @@ int  weir__net_writer_write(weir__net_writer *w, const void *buf, size_t len,
 int  weir__net_writer_commit(weir__net_writer *w, char *err, size_t errlen);
 /* Frees the writer without uploading. Accepts NULL. */
 void weir__net_writer_abort(weir__net_writer *w);
+
+/* Totals since the process started, for statistics and tests. */
+typedef struct weir__net_counters {
+  uint64_t attempts;     /* transfer attempts started */
+  uint64_t retries;      /* attempts that were retries or resumes */
+  uint64_t pauses;       /* transfers paused because a reader was behind */
+  uint64_t bytes_in;     /* body bytes received */
+} weir__net_counters;
+void weir__net_get_counters(weir__net_counters *c);
 
 /* A malloc'd copy of `url` without userinfo and with any query replaced by
  * "?...", fit for messages; NULL when out of memory. */

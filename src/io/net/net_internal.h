@@ -32,6 +32,7 @@ struct weir__net_req {
   struct curl_slist *headers;     /* owned: extra request headers */
   char *sigv4;                    /* owned: "aws:amz:<region>:s3" or NULL */
   char *user, *pass;              /* owned: signing keys or NULL */
+  char *cainfo;                   /* owned: CA bundle path or NULL */
   int follow;                     /* follow redirects (plain HTTP) */
   int max_requests;               /* engine bound this request asks for */
   int max_retries;                /* retries after the first attempt */
@@ -122,6 +123,7 @@ typedef struct weir__s3_target {
                             no trailing slash */
   char *region;
   const char *access_key, *secret_key, *session_token;   /* borrowed */
+  const char *ca_file;                                  /* borrowed */
 } weir__s3_target;
 
 int  weir__s3_target_parse(weir__s3_target *t, const char *uri,
