@@ -5,6 +5,9 @@
  * the same at every size (a handful of allocations per column), so the
  * ratio memcpy / export grows with the size.
  *
+ * A second table holds the bytes fixed and varies the number of columns,
+ * showing the cost is per column.
+ *
  *   bench_arrow_export [max_mib]      (default 1024)
  */
 #include <stdint.h>
@@ -105,6 +108,27 @@ static double time_memcpy(const void *src, void *dst, size_t bytes) {
   return (end - start) / (double)rounds;
 }
 
+/* A block of `ncols` int64 columns sharing `bytes` bytes between them. */
+static weir_block *make_wide(size_t ncols, size_t bytes) {
+  size_t rows = bytes / (8 * ncols);
+  weir_builder *bld = NULL;
+  if (weir_builder_create(&bld)) return NULL;
+  int64_t *vals = calloc(rows ? rows : 1, sizeof *vals);
+  if (!vals) return NULL;
+  for (size_t c = 0; c < ncols; c++) {
+    char name[24];
+    snprintf(name, sizeof name, "c%zu", c);
+    if (weir_builder_add_column(bld, name, WEIR_TYPE_INT64) ||
+        weir_builder_append_values(bld, c, vals, rows))
+      return NULL;
+  }
+  free(vals);
+  weir_block *b = NULL;
+  if (weir_builder_finish(bld, &b)) b = NULL;
+  weir_builder_destroy(bld);
+  return b;
+}
+
 int main(int argc, char **argv) {
   size_t max_mib = argc > 1 ? (size_t)strtoull(argv[1], NULL, 10) : 1024;
   printf("Arrow C Data export of a 4-column block (int64, float32, string, uint8[1024] tensor)\n");
@@ -141,5 +165,19 @@ int main(int argc, char **argv) {
   }
   printf("\nexport cost at the largest size / at the smallest: %.2f "
          "(1.0 = does not grow with data size)\n", last_ns / first_ns);
+
+  printf("\nsame 16 MiB of int64 values split over more columns\n");
+  printf("%8s %14s %14s\n", "columns", "export+rel ns", "ns per column");
+  for (size_t ncols = 1; ncols <= 256; ncols *= 4) {
+    weir_block *b = make_wide(ncols, (size_t)16 << 20);
+    if (!b) {
+      fprintf(stderr, "bench_arrow_export: could not build a %zu-column block\n", ncols);
+      return 1;
+    }
+    long rounds;
+    double ex = time_export(b, &rounds);
+    printf("%8zu %14.0f %14.0f\n", ncols, ex, ex / (double)ncols);
+    weir_block_unref(&b);
+  }
   return 0;
 }

@@ -1,5 +1,6 @@
 /* CUDA stream workers against plain CUDA on the same machine, same run:
- * host-to-device bandwidth of weir's pinned staging path against
+ * host-to-device bandwidth of weir's pinned staging path (ordinary host
+ * blocks) and of pinned host blocks (weir_cuda_host_tensor_block) against
  * cudaMemcpy from pinned memory (goal: at least 90%) and from pageable
  * memory; images per second through resize + normalise with 1, 2 and 4
  * streams; GPU busy fraction (NVML's kernel utilisation, sampled) of that
@@ -39,6 +40,18 @@ static double now(void) {
 
 #define BLOCK_MIB 64
 #define REPS 8
+
+static weir_block *pinned_block(size_t mib) {
+  int64_t shape[1] = {1 << 20};
+  weir_block *b;
+  void *data;
+  if (weir_cuda_host_tensor_block("x", WEIR_DTYPE_UINT8, 1, shape, mib, &b, &data) != WEIR_OK) {
+    fprintf(stderr, "bench_cuda: %s\n", weir_last_errmsg());
+    exit(1);
+  }
+  for (size_t i = 0; i < (mib << 20); i++) ((unsigned char *)data)[i] = (unsigned char)(i * 31);
+  return b;
+}
 
 static weir_block *big_block(size_t mib) {
   weir_builder *bld;
@@ -235,11 +248,16 @@ int main(int argc, char **argv) {
   double pinned = memcpy_gbps(1), pageable = memcpy_gbps(0);
   double st1 = staging_gbps(big, 1), st2 = staging_gbps(big, 2), st4 = staging_gbps(big, 4);
   weir_block_unref(&big);
+  weir_block *pin = pinned_block(BLOCK_MIB);
+  double pn1 = staging_gbps(pin, 1);
+  weir_block_unref(&pin);
   printf("H2D %d MiB blocks: cudaMemcpy pinned %.2f GB/s, pageable %.2f GB/s\n", BLOCK_MIB,
          pinned, pageable);
   printf("H2D weir staging: 1 stream %.2f GB/s (%.0f%% of pinned), 2 streams %.2f GB/s "
          "(%.0f%%), 4 streams %.2f GB/s (%.0f%%); goal >= 90%%\n",
          st1, 100 * st1 / pinned, st2, 100 * st2 / pinned, st4, 100 * st4 / pinned);
+  printf("H2D weir pinned host blocks (direct DMA): 1 stream %.2f GB/s (%.0f%% of pinned)\n",
+         pn1, 100 * pn1 / pinned);
 
   /* Frames 480x640 RGB, 32 a block: resize to 224x224, normalise. */
   const size_t per_block = 32;

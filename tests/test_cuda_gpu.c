@@ -228,3 +228,39 @@ Test(cuda_gpu, bad_device_index_is_enodev) {
   cr_assert_eq(g->worker_init(weir_cuda_device_count(), &w), WEIR_ENODEV);
   cr_assert_null(w);
 }
+
+Test(cuda_gpu, pinned_host_blocks_go_straight_to_the_device) {
+  need_gpu();
+  const weir__gpu_backend *g = weir__gpu_backend_get();
+  void *w;
+  cr_assert_eq(g->worker_init(0, &w), WEIR_OK);
+  const size_t rows = 16;
+  int64_t shape[3] = {256, 256, 3};
+  const size_t row_bytes = 256u * 256u * 3u;
+  weir_block *host, *dev, *back;
+  void *data;
+  cr_assert_eq(weir_cuda_host_tensor_block("image", WEIR_DTYPE_UINT8, 3, shape, rows, &host, &data),
+               WEIR_OK, "%s", weir_last_errmsg());
+  fill_random(data, rows * row_bytes, 11);
+  uint8_t *copy = malloc(rows * row_bytes);
+  memcpy(copy, data, rows * row_bytes);
+  cr_assert_eq(g->to_device(w, host, &dev), WEIR_OK, "%s", weir_last_errmsg());
+  /* Dropped while the DMA may still run: the copy keeps the memory. */
+  weir_block_unref(&host);
+  /* The pinned pool hands the memory out again only after the copy. */
+  weir_block *other;
+  void *odata;
+  cr_assert_eq(weir_cuda_host_tensor_block("image", WEIR_DTYPE_UINT8, 3, shape, rows, &other, &odata),
+               WEIR_OK);
+  memset(odata, 0, rows * row_bytes);
+  cr_assert_eq(g->to_host(dev, &back), WEIR_OK, "%s", weir_last_errmsg());
+  weir_column c;
+  weir_block_column(back, 0, &c);
+  cr_assert_eq(memcmp(c.data, copy, rows * row_bytes), 0);
+  free(copy);
+  weir_block_unref(&other);
+  weir_block_unref(&back);
+  weir_block_unref(&dev);
+  cr_assert_eq(g->sync(w), WEIR_OK);
+  g->worker_destroy(w);
+}

@@ -179,6 +179,8 @@ Test(http_nginx, many_files_round_robin_under_a_small_bound) {
   int done[N];
   weir__net_options o = { 0 };
   o.max_requests = 3;
+  weir__net_counters c0, c1;
+  weir__net_get_counters(&c0);
   for (int i = 0; i < N; i++) {
     char name[64], url[256], err[512];
     snprintf(name, sizeof name, "m%d.bin", i);
@@ -205,6 +207,11 @@ Test(http_nginx, many_files_round_robin_under_a_small_bound) {
       n[i] += (size_t)k;
     }
   }
+  /* Backpressure really happened: the rings filled and transfers paused
+   * rather than buffering whole files. */
+  weir__net_get_counters(&c1);
+  cr_assert_gt(c1.pauses, c0.pauses);
+  cr_assert_geq(c1.bytes_in - c0.bytes_in, (uint64_t)N * size);
   for (int i = 0; i < N; i++) {
     cr_assert_eq(n[i], size);
     cr_assert(memcmp(got[i], want[i], size) == 0, "file %d differs", i);
@@ -376,6 +383,9 @@ Test(http_faults, resets_500_and_429_still_give_exact_bytes) {
     weir__net_reader_close(r);
     free(got);
   }
+  weir__net_counters c;
+  weir__net_get_counters(&c);
+  cr_assert_gt(c.retries, 0);
   /* The faults really happened, of every kind. */
   cr_assert_gt(atomic_load(&fs.resets), 0);
   cr_assert_gt(atomic_load(&fs.s500), 0);

@@ -47,6 +47,20 @@ WEIR_EXTERN int weir_cuda_tensor_block(weir_ctx *ctx, const char *name,
                                        const int64_t *shape, size_t rows,
                                        weir_block **out, void **data);
 
+/* A new host block of `rows` rows with one TENSOR column `name`
+ * ([rows, shape]) in pinned (page-locked) memory from weir's pool, for
+ * sources that feed GPU operators: its copy to the device goes straight by
+ * DMA at the full bandwidth of the bus, where ordinary host memory goes
+ * through weir's staging buffers (a host copy, then DMA). `*data` receives
+ * the host pointer to fill; fill it before emitting the block. The caller
+ * owns `*out`; the memory returns to the pool when the block and its
+ * copies are done. WEIR_ENODEV without a device, WEIR_ENOTSUP without
+ * CUDA. Any thread. */
+WEIR_EXTERN int weir_cuda_host_tensor_block(const char *name, int dtype,
+                                            int ndim, const int64_t *shape,
+                                            size_t rows, weir_block **out,
+                                            void **data);
+
 /* A block equal to `b` with every device column copied to host memory
  * (host columns are shared); waits for the copies. A block already on the
  * host is returned as a new reference. Borrows `b`. WEIR_ENOTSUP for a

@@ -292,3 +292,41 @@ int weir_cuda_block_record_stream(const weir_block *b, void *stream) {
   }
   return WEIR_OK;
 }
+
+/* ---- Pinned host buffers --------------------------------------------- */
+
+static void pinned_release(void *opaque, void *data, size_t size) {
+  (void)data;
+  (void)size;
+  weir__pool *pool = weir__cuda_pinned_pool();
+  if (pool) weir__pool_release(pool, opaque);
+}
+
+int weir__cuda_pinned_buffer_new(size_t bytes, weir__buffer **out) {
+  *out = NULL;
+  weir__pool *pool = weir__cuda_pinned_pool();
+  if (!pool) return weir__set_last_error(WEIR_ENOMEM, "no pinned memory pool");
+  weir__pool_block *blk;
+  int rc = weir__pool_acquire(pool, bytes, NULL, &blk);
+  if (rc)
+    return weir__set_last_error(rc, "cannot pin %zu bytes of host memory", bytes);
+  weir__buffer *buf = weir__buffer_wrap(blk->ptr, bytes, pinned_release, blk);
+  if (!buf) {
+    weir__pool_release(pool, blk);
+    return weir__set_last_error(WEIR_ENOMEM, "out of memory");
+  }
+  *out = buf;
+  return WEIR_OK;
+}
+
+int weir__cuda_buffer_is_pinned(const weir__buffer *buf) {
+  return buf && buf->release == pinned_release;
+}
+
+void weir__cuda_unref_after(cudaStream_t stream, weir__buffer *buf) {
+  if (cudaLaunchHostFunc(stream, unref_in_callback, buf) != cudaSuccess) {
+    cudaGetLastError();
+    cudaStreamSynchronize(stream);
+    weir__buffer_unref(buf);
+  }
+}

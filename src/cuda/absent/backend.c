@@ -151,3 +151,17 @@ int weir_cuda_loader_next(weir_cuda_loader *l, weir_block **out) {
 }
 
 void weir_cuda_loader_destroy(weir_cuda_loader *l) { (void)l; }
+
+int weir_cuda_host_tensor_block(const char *name, int dtype, int ndim,
+                                const int64_t *shape, size_t rows,
+                                weir_block **out, void **data) {
+  (void)name;
+  (void)dtype;
+  (void)ndim;
+  (void)shape;
+  (void)rows;
+  if (out) *out = NULL;
+  if (data) *data = NULL;
+  return weir__set_last_error(WEIR_ENOTSUP, "weir_cuda_host_tensor_block: %s",
+                              NOT_BUILT);
+}
