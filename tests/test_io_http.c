@@ -417,6 +417,39 @@ Test(http_faults, a_server_ignoring_ranges_still_gives_the_range) {
   free(data);
 }
 
+/* Each answer starts over from byte 0 (Range ignored) and is cut at the
+ * same place: after the first, no attempt brings a new byte, so the
+ * retries run out instead of going on for ever. */
+Test(http_faults, retries_without_progress_run_out) {
+  size_t size = 200000;
+  unsigned char *data = malloc(size);
+  srv_fill(data, size, 15);
+  fault_server fs;
+  cr_assert_eq(fault_start(&fs, data, size, FAULT_IGNORE_RANGE, 8), 0);
+  fs.cut_at = 1000;
+  weir__net_options o = { 0 };
+  o.max_retries = 2;
+  o.retry_base_delay = 0.01;
+  char url[256], err[512];
+  snprintf(url, sizeof url, "%s/stuck", fs.url);
+  weir__net_reader *r;
+  cr_assert_eq(weir__net_reader_open(url, &o, 0, UINT64_MAX, &r, err,
+                                     sizeof err), WEIR_OK);
+  unsigned char *got;
+  size_t n;
+  cr_assert_eq(read_all(r, &got, &n, 65536), WEIR_EIO);
+  cr_assert_eq(n, 1000);
+  cr_assert(memcmp(got, data, n) == 0);
+  cr_assert(strstr(weir__net_reader_errmsg(r), "3 attempts"), "%s",
+            weir__net_reader_errmsg(r));
+  /* The attempt that brought bytes, then max_retries that did not. */
+  cr_assert_eq(atomic_load(&fs.requests), 3);
+  free(got);
+  weir__net_reader_close(r);
+  fault_stop(&fs);
+  free(data);
+}
+
 Test(http_faults, always_500_fails_after_max_retries) {
   char data[100] = "x";
   fault_server fs;

@@ -216,11 +216,10 @@ static void schedule_retry(engine *e, weir__net_req *rq, long retry_after) {
 /* A transfer attempt ended: succeed, retry, or fail with a message. */
 static void attempt_done(engine *e, weir__net_req *rq, CURLcode res) {
   long status = 0;
-  curl_off_t cl = -1, retry_after = 0, got = 0;
+  curl_off_t cl = -1, retry_after = 0;
   curl_easy_getinfo(rq->easy, CURLINFO_RESPONSE_CODE, &status);
   curl_easy_getinfo(rq->easy, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &cl);
   curl_easy_getinfo(rq->easy, CURLINFO_RETRY_AFTER, &retry_after);
-  curl_easy_getinfo(rq->easy, CURLINFO_SIZE_DOWNLOAD_T, &got);
   curl_multi_remove_handle(e->multi, rq->easy);
   curl_easy_cleanup(rq->easy);
   rq->easy = NULL;
@@ -244,7 +243,9 @@ static void attempt_done(engine *e, weir__net_req *rq, CURLcode res) {
     return;
   }
   int again = res != CURLE_OK ? retryable_curl(res) : retryable_status(status);
-  if (status >= 200 && status < 300 && got > 0) rq->failures = 0;
+  /* Only bytes kept for good count as progress: a server that cuts every
+   * answer before anything new arrives still runs out of retries. */
+  if (rq->progress > rq->progress_mark) rq->failures = 0;
   rq->failures++;
   if (again && rq->failures <= rq->max_retries) {
     schedule_retry(e, rq, (long)retry_after);
@@ -446,6 +447,7 @@ static int unlink_req(weir__net_req **head, weir__net_req **tail,
 
 static void start_attempt(engine *e, weir__net_req *rq) {
   rq->attempts++;
+  rq->progress_mark = rq->progress;
   atomic_fetch_add(&g_attempts, 1);
   if (rq->attempts > 1) atomic_fetch_add(&g_retries, 1);
   rq->errbody_len = 0;
