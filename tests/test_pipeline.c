@@ -613,9 +613,12 @@ Test(pipeline, limit_tells_running_tasks_to_stop) {
   double t0 = eu_now();
   cr_assert_eq(weir_pipeline_run(p, l), WEIR_OK, "%s", weir_pipeline_errmsg(p));
   cr_assert_lt(eu_now() - t0, 0.3, "did not wait for 400 ms tasks");
-  cr_assert_geq(atomic_load(&s.cancelled_seen), 1);
   cr_assert_leq(atomic_load(&s.tasks_run), 2, "no task started after the limit");
   weir_op_stats st;
+  weir_pipeline_op_stats(p, weir_op_index(src), &st);
+  /* Told to stop either way: weir_ctx_cancelled() or an emit that returns
+   * WEIR_ECANCELED; each running task stopped within a block or two. */
+  cr_assert_lt(st.rows_out, 200, "the source went on: %llu rows", (unsigned long long)st.rows_out);
   weir_pipeline_op_stats(p, weir_op_index(l), &st);
   cr_assert_eq(st.rows_out, 30);
   weir_pipeline_destroy(p);
