@@ -15,8 +15,6 @@
 #define STAGE_SLOTS 4
 #define STAGE_BYTES ((size_t)4 << 20)
 
-int weir__cuda_check(double num_gpus, char *msg, size_t msg_len);
-
 static _Thread_local weir__gpu_worker *current_worker;
 
 weir__gpu_worker *weir__cuda_current_worker(void) { return current_worker; }
