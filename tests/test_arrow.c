@@ -319,3 +319,37 @@ Test(arrow, export_of_an_import) {
   weir_block_unref(&b);
   weir_block_unref(&twice);
 }
+
+/* Zero-length arrays may come with NULL buffers (the spec allows it); the
+ * import still gives columns with valid (empty) buffers. */
+Test(arrow, zero_length_arrays_with_null_buffers) {
+  static const char *const formats[] = {"b", "i", "l", "f", "g", "u", "U", "z", "Z", "+w:2"};
+  enum { N = sizeof formats / sizeof formats[0] };
+  for (size_t k = 0; k < N; k++) {
+    struct ArrowArray a;
+    struct ArrowSchema s;
+    fnode *n = fa_new(&a, 0, 1, 1, 0);
+    fsnode *sn = fs_new(&s, "+s", "", 1, 0);
+    int list = formats[k][0] == '+';
+    int varlen = strchr("uUzZ", formats[k][0]) != NULL;
+    fnode *c = fa_new(&n->kids[0], 0, list ? 1 : varlen ? 3 : 2, list, 0);
+    fsnode *cs = fs_new(&sn->kids[0], formats[k], "c", list, 0);
+    if (list) {
+      fa_new(&c->kids[0], 0, 2, 0, 0);
+      fs_new(&cs->kids[0], "g", "item", 0, 0);
+    }
+    weir_block *b = NULL;
+    cr_assert_eq(weir_block_from_arrow(&a, &s, &b), WEIR_OK, "format %s: %s", formats[k],
+                 weir_last_errmsg());
+    weir_column col;
+    cr_assert_eq(weir_block_column(b, 0, &col), WEIR_OK);
+    cr_assert_eq(col.length, 0u);
+    cr_assert_not_null(col.data, "format %s", formats[k]);
+    if (varlen) cr_assert_eq(col.offsets[0], 0, "format %s", formats[k]);
+    /* And it exports again. */
+    weir_block *again = round_trip(b);
+    cr_assert_eq(weir_block_num_rows(again), 0u);
+    weir_block_unref(&again);
+    weir_block_unref(&b);
+  }
+}

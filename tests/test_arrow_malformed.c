@@ -270,3 +270,51 @@ Test(arrow_malformed, null_and_released_arguments) {
   cr_assert_eq(atomic_load(&fa_releases), 2);
   cr_assert_eq(atomic_load(&fs_releases), 2);
 }
+
+/* The extension-metadata JSON reader on truncated and mutated inputs:
+ * always a clean answer, never a read past the given length (ASan checks
+ * the latter: each input is an exact-size heap copy, not NUL-terminated). */
+#include "core/arrow_internal.h"
+
+Test(arrow_malformed, tensor_json_reader_survives_mutations) {
+  static const char *const seeds[] = {
+    "{\"shape\":[2,3]}",
+    "{\"shape\":[2,2],\"weir_dtype\":\"bfloat16\"}",
+    " { \"shape\" : [ 1 , 2 , 3 ] , \"dim_names\" : [\"C\",\"H\",\"W\"], "
+    "\"permutation\": [0,1,2], \"x\": {\"y\": [true, null, -1.5e3, \"s\\\"q\"]} } "};
+  unsigned seed = 12345;
+  int ok = 0, bad = 0;
+  for (size_t k = 0; k < 3; k++) {
+    size_t len = strlen(seeds[k]);
+    for (int round = 0; round < 4000; round++) {
+      char *buf = malloc(len);
+      memcpy(buf, seeds[k], len);
+      size_t n = len;
+      seed = seed * 1103515245u + 12345u;
+      if (round % 3 == 0) {
+        n = (seed >> 8) % (len + 1);          /* truncate */
+      } else {
+        for (int f = 0; f < 1 + round % 4; f++) { /* flip bytes */
+          seed = seed * 1103515245u + 12345u;
+          buf[(seed >> 8) % len] = "{}[]\",:0-9 ae\\\x00\xff"[(seed >> 20) % 17];
+        }
+      }
+      char *exact = malloc(n ? n : 1);
+      memcpy(exact, buf, n);
+      free(buf);
+      weir__tensor_meta meta;
+      int rc = weir__tensor_meta_parse(exact, n, "fuzz", &meta);
+      cr_assert(rc == WEIR_OK || rc == WEIR_EFORMAT || rc == WEIR_ENOTSUP, "rc %d", rc);
+      if (rc == WEIR_OK) {
+        ok++;
+        cr_assert(meta.ndim >= 0 && meta.ndim <= WEIR_TENSOR_MAX_DIMS);
+        for (int d = 0; d < meta.ndim; d++) cr_assert_geq(meta.shape[d], 0);
+      } else {
+        bad++;
+      }
+      free(exact);
+    }
+  }
+  cr_assert_gt(ok, 0, "some mutations stay valid (whitespace, digits)");
+  cr_assert_gt(bad, 1000, "most mutations are rejected");
+}

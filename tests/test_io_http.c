@@ -179,6 +179,8 @@ Test(http_nginx, many_files_round_robin_under_a_small_bound) {
   int done[N];
   weir__net_options o = { 0 };
   o.max_requests = 3;
+  weir__net_counters c0, c1;
+  weir__net_get_counters(&c0);
   for (int i = 0; i < N; i++) {
     char name[64], url[256], err[512];
     snprintf(name, sizeof name, "m%d.bin", i);
@@ -205,6 +207,11 @@ Test(http_nginx, many_files_round_robin_under_a_small_bound) {
       n[i] += (size_t)k;
     }
   }
+  /* Backpressure really happened: the rings filled and transfers paused
+   * rather than buffering whole files. */
+  weir__net_get_counters(&c1);
+  cr_assert_gt(c1.pauses, c0.pauses);
+  cr_assert_geq(c1.bytes_in - c0.bytes_in, (uint64_t)N * size);
   for (int i = 0; i < N; i++) {
     cr_assert_eq(n[i], size);
     cr_assert(memcmp(got[i], want[i], size) == 0, "file %d differs", i);
@@ -376,6 +383,9 @@ Test(http_faults, resets_500_and_429_still_give_exact_bytes) {
     weir__net_reader_close(r);
     free(got);
   }
+  weir__net_counters c;
+  weir__net_get_counters(&c);
+  cr_assert_gt(c.retries, 0);
   /* The faults really happened, of every kind. */
   cr_assert_gt(atomic_load(&fs.resets), 0);
   cr_assert_gt(atomic_load(&fs.s500), 0);
@@ -403,6 +413,39 @@ Test(http_faults, a_server_ignoring_ranges_still_gives_the_range) {
   cr_assert(memcmp(got, data + 1234, 5000) == 0);
   weir__net_reader_close(r);
   free(got);
+  fault_stop(&fs);
+  free(data);
+}
+
+/* Each answer starts over from byte 0 (Range ignored) and is cut at the
+ * same place: after the first, no attempt brings a new byte, so the
+ * retries run out instead of going on for ever. */
+Test(http_faults, retries_without_progress_run_out) {
+  size_t size = 200000;
+  unsigned char *data = malloc(size);
+  srv_fill(data, size, 15);
+  fault_server fs;
+  cr_assert_eq(fault_start(&fs, data, size, FAULT_IGNORE_RANGE, 8), 0);
+  fs.cut_at = 1000;
+  weir__net_options o = { 0 };
+  o.max_retries = 2;
+  o.retry_base_delay = 0.01;
+  char url[256], err[512];
+  snprintf(url, sizeof url, "%s/stuck", fs.url);
+  weir__net_reader *r;
+  cr_assert_eq(weir__net_reader_open(url, &o, 0, UINT64_MAX, &r, err,
+                                     sizeof err), WEIR_OK);
+  unsigned char *got;
+  size_t n;
+  cr_assert_eq(read_all(r, &got, &n, 65536), WEIR_EIO);
+  cr_assert_eq(n, 1000);
+  cr_assert(memcmp(got, data, n) == 0);
+  cr_assert(strstr(weir__net_reader_errmsg(r), "3 attempts"), "%s",
+            weir__net_reader_errmsg(r));
+  /* The attempt that brought bytes, then max_retries that did not. */
+  cr_assert_eq(atomic_load(&fs.requests), 3);
+  free(got);
+  weir__net_reader_close(r);
   fault_stop(&fs);
   free(data);
 }

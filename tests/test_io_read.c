@@ -379,15 +379,18 @@ Test(io_read, csv_quoting_and_types) {
   cr_assert(strstr(weir_pipeline_errmsg(p), where), "%s", weir_pipeline_errmsg(p));
   weir_pipeline_destroy(p);
 
-  /* No header, another delimiter. */
+  /* No header, another delimiter, the path of each row. */
   write_str(path_of("n.tsv"), "1\tx\n2\ty\n");
   p = new_pipeline();
-  weir_read_options o = {.version = WEIR_READ_OPTIONS_VERSION, .csv_no_header = 1, .csv_delimiter = '\t'};
+  weir_read_options o = {.version = WEIR_READ_OPTIONS_VERSION, .csv_no_header = 1, .csv_delimiter = '\t',
+                         .include_path = 1};
   cr_assert_eq(collect(p, weir_read_csv(p, path_of("n.tsv"), &o), &b), WEIR_OK, "%s", weir_pipeline_errmsg(p));
   cr_assert_eq(weir_block_num_rows(b), 2);
   cr_assert_eq(i64_at(b, "c0", 1), 2);
   s = str_at(b, "c1", 0, &len);
   cr_assert_eq(len, 1);
+  s = str_at(b, "path", 1, &len);
+  cr_assert(len == strlen(path_of("n.tsv")) && memcmp(s, path_of("n.tsv"), len) == 0);
   weir_block_unref(&b);
   weir_pipeline_destroy(p);
 }
@@ -396,9 +399,12 @@ Test(io_read, text_lines_and_binary_files) {
   write_str(path_of("l.txt"), "first\r\nsecond\n\nfourth é");
   weir_pipeline *p = new_pipeline();
   weir_block *b;
-  cr_assert_eq(collect(p, weir_read_text(p, path_of("l.txt"), NULL), &b), WEIR_OK, "%s", weir_pipeline_errmsg(p));
+  weir_read_options to = {.version = WEIR_READ_OPTIONS_VERSION, .include_path = 1};
+  cr_assert_eq(collect(p, weir_read_text(p, path_of("l.txt"), &to), &b), WEIR_OK, "%s", weir_pipeline_errmsg(p));
   cr_assert_eq(weir_block_num_rows(b), 4);
   size_t len;
+  const char *pth = str_at(b, "path", 3, &len);
+  cr_assert(len == strlen(path_of("l.txt")) && memcmp(pth, path_of("l.txt"), len) == 0);
   const char *s = str_at(b, "text", 0, &len);
   cr_assert_eq(len, 5, "CR stripped");
   s = str_at(b, "text", 2, &len);

@@ -131,7 +131,8 @@ WEIR_EXTERN weir_op *weir_read_blocks(weir_pipeline *p, const char *uri, const w
  * the rows that fill shard_bytes of uncompressed output with shard_bytes.
  * Each shard is written under a hidden temporary name and renamed when
  * complete. With `resume`, shards that already exist are kept and their
- * rows skipped; without it, a local output's shards left over from an
+ * rows skipped (the run must see the same input with the same options:
+ * shard contents are a function of both); without it, a local output's shards left over from an
  * earlier, longer run are removed at the end, so the folder holds exactly
  * this run's output. Types: JSONL writes BINARY as base64 strings and
  * TENSOR rows as nested arrays; CSV writes nulls as empty fields; block

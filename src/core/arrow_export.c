@@ -164,7 +164,11 @@ static schema_private *schema_node(struct ArrowSchema *s, const char *format,
   p->child_ptrs = (struct ArrowSchema **)(kids + n_children);
   for (int64_t i = 0; i < n_children; i++) p->child_ptrs[i] = &kids[i];
   p->n_children = n_children;
-  snprintf(p->format, sizeof p->format, "%s", format);
+  /* Formats are short literals or "+w:N"; memcpy beats snprintf here,
+   * and export is meant to cost next to nothing per column. */
+  size_t flen = strlen(format);
+  if (flen >= sizeof p->format) flen = sizeof p->format - 1;
+  memcpy(p->format, format, flen);
   p->name = strdup(name);
   if (!p->name) {
     free(p);

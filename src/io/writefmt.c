@@ -337,24 +337,41 @@ static int csv_field(const char *s, size_t len, weir__bytes *out) {
   return WEIR_OK;
 }
 
-static int csv_begin(void *st, const weir_block *b, weir__bytes *out) {
-  (void)st;
+/* The header's names are kept: every block of a shard must match them. */
+static int csv_begin(void *p, const weir_block *b, weir__bytes *out) {
+  text_state *st = p;
+  st->keys = calloc(b->num_columns + 1, sizeof *st->keys);
+  st->key_len = calloc(b->num_columns + 1, sizeof *st->key_len);
+  if (!st->keys || !st->key_len) return WEIR_ENOMEM;
+  st->nkeys = b->num_columns;
+  for (size_t i = 0; i < b->num_columns; i++) {
+    st->keys[i] = strdup(b->cols[i].name);
+    if (!st->keys[i]) return WEIR_ENOMEM;
+  }
   int rc = WEIR_OK;
   for (size_t i = 0; rc == WEIR_OK && i < b->num_columns; i++) {
     if (i) rc = weir__bytes_put(out, ",", 1);
     if (rc == WEIR_OK)
       rc = csv_field(b->cols[i].name, strlen(b->cols[i].name), out);
   }
-  if (rc == WEIR_OK) rc = weir__bytes_put(out, "\n", 1);
+  /* No columns (an output without rows): an empty file. */
+  if (rc == WEIR_OK && b->num_columns) rc = weir__bytes_put(out, "\n", 1);
   return rc;
 }
 
 static int csv_rows(void *p, const weir_block *in, size_t r0, size_t n,
                     uint64_t pos, weir__bytes *out, char *err, size_t errlen) {
-  (void)p;
   (void)pos;
-  (void)err;
-  (void)errlen;
+  text_state *st = p;
+  int same = st->nkeys == in->num_columns;
+  for (size_t i = 0; same && i < st->nkeys; i++)
+    same = strcmp(st->keys[i], in->cols[i].name) == 0;
+  if (!same) {
+    snprintf(err, errlen, "a block's columns differ from the CSV header "
+             "(%zu columns, the first \"%s\"); CSV needs one set of columns",
+             in->num_columns, in->num_columns ? in->cols[0].name : "");
+    return WEIR_EINVAL;
+  }
   weir_block *host;
   int rc = host_block(in, &host);
   if (rc) return rc;

@@ -39,6 +39,8 @@ typedef struct fault_server {
   double p_reset, p_500, p_429; /* FAULT_RANDOM rates */
   const char *etag;             /* sent as ETag and checked against
                                    If-Match (412 when it differs) */
+  size_t cut_at;                /* FAULT_IGNORE_RANGE: when set, every
+                                   answer is reset after this many bytes */
   const char *etag_later;       /* the ETag from the second request on:
                                    the object "changed" */
   pthread_t acceptor;
@@ -178,8 +180,9 @@ static inline void *fault_handle(void *arg) {
                     "HTTP/1.1 200 OK\r\nContent-Length: %zu\r\n"
                     "Accept-Ranges: bytes\r\n%sConnection: close\r\n\r\n",
                     n, etag_hdr);
-    int once = nth == 0 && (mode == FAULT_STALL_ONCE ||
-                            mode == FAULT_RESET_ONCE);
+    int once = (nth == 0 && (mode == FAULT_STALL_ONCE ||
+                             mode == FAULT_RESET_ONCE)) ||
+               (mode == FAULT_IGNORE_RANGE && s->cut_at && s->cut_at < n);
     int reset = !head_only && n > 1 &&
                 (mode == FAULT_ALWAYS_RESET || once ||
                  (mode == FAULT_RANDOM &&
@@ -190,8 +193,9 @@ static inline void *fault_handle(void *arg) {
     } else if (reset) {
       /* Cut somewhere inside the body, after at least one byte when the
        * body is long enough that progress is possible. */
-      size_t cut = mode == FAULT_ALWAYS_RESET
-                       ? 0 : 1 + (size_t)(fault_rand(s) * (double)(n - 1));
+      size_t cut = mode == FAULT_ALWAYS_RESET ? 0
+                   : mode == FAULT_IGNORE_RANGE ? s->cut_at
+                   : 1 + (size_t)(fault_rand(s) * (double)(n - 1));
       fault_send(fd, s->data + a, cut);
       if (once) {
         /* Let the client read what was sent: a reset throws away what

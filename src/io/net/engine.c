@@ -44,6 +44,15 @@ typedef struct sockctx {
   engine *e;
 } sockctx;
 
+static atomic_ullong g_attempts, g_retries, g_pauses, g_bytes_in;
+
+void weir__net_get_counters(weir__net_counters *c) {
+  c->attempts = atomic_load(&g_attempts);
+  c->retries = atomic_load(&g_retries);
+  c->pauses = atomic_load(&g_pauses);
+  c->bytes_in = atomic_load(&g_bytes_in);
+}
+
 static pthread_mutex_t g_lock = PTHREAD_MUTEX_INITIALIZER;
 static engine *g_engine;
 static pthread_once_t g_once = PTHREAD_ONCE_INIT;
@@ -207,11 +216,10 @@ static void schedule_retry(engine *e, weir__net_req *rq, long retry_after) {
 /* A transfer attempt ended: succeed, retry, or fail with a message. */
 static void attempt_done(engine *e, weir__net_req *rq, CURLcode res) {
   long status = 0;
-  curl_off_t cl = -1, retry_after = 0, got = 0;
+  curl_off_t cl = -1, retry_after = 0;
   curl_easy_getinfo(rq->easy, CURLINFO_RESPONSE_CODE, &status);
   curl_easy_getinfo(rq->easy, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &cl);
   curl_easy_getinfo(rq->easy, CURLINFO_RETRY_AFTER, &retry_after);
-  curl_easy_getinfo(rq->easy, CURLINFO_SIZE_DOWNLOAD_T, &got);
   curl_multi_remove_handle(e->multi, rq->easy);
   curl_easy_cleanup(rq->easy);
   rq->easy = NULL;
@@ -235,7 +243,9 @@ static void attempt_done(engine *e, weir__net_req *rq, CURLcode res) {
     return;
   }
   int again = res != CURLE_OK ? retryable_curl(res) : retryable_status(status);
-  if (status >= 200 && status < 300 && got > 0) rq->failures = 0;
+  /* Only bytes kept for good count as progress: a server that cuts every
+   * answer before anything new arrives still runs out of retries. */
+  if (rq->progress > rq->progress_mark) rq->failures = 0;
   rq->failures++;
   if (again && rq->failures <= rq->max_retries) {
     schedule_retry(e, rq, (long)retry_after);
@@ -277,7 +287,9 @@ static size_t on_write(char *p, size_t size, size_t nmemb, void *ud) {
   }
   if (!rq->on_data) return n;
   size_t r = rq->on_data(rq, p, n);
+  if (r == n) atomic_fetch_add(&g_bytes_in, n);
   if (r == CURL_WRITEFUNC_PAUSE && !rq->paused) {
+    atomic_fetch_add(&g_pauses, 1);
     /* A paused transfer gives its slot back: it waits for its consumer,
      * and a consumer may be waiting for a transfer still queued behind
      * it. The bound is on transfers moving data. */
@@ -435,6 +447,9 @@ static int unlink_req(weir__net_req **head, weir__net_req **tail,
 
 static void start_attempt(engine *e, weir__net_req *rq) {
   rq->attempts++;
+  rq->progress_mark = rq->progress;
+  atomic_fetch_add(&g_attempts, 1);
+  if (rq->attempts > 1) atomic_fetch_add(&g_retries, 1);
   rq->errbody_len = 0;
   rq->curlerr[0] = 0;
   rq->status = 0;

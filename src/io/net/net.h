@@ -108,6 +108,15 @@ int  weir__net_writer_commit(weir__net_writer *w, char *err, size_t errlen);
 /* Frees the writer without uploading. Accepts NULL. */
 void weir__net_writer_abort(weir__net_writer *w);
 
+/* Totals since the process started, for statistics and tests. */
+typedef struct weir__net_counters {
+  uint64_t attempts;     /* transfer attempts started */
+  uint64_t retries;      /* attempts that were retries or resumes */
+  uint64_t pauses;       /* transfers paused because a reader was behind */
+  uint64_t bytes_in;     /* body bytes received */
+} weir__net_counters;
+void weir__net_get_counters(weir__net_counters *c);
+
 /* A malloc'd copy of `url` without userinfo and with any query replaced by
  * "?...", fit for messages; NULL when out of memory. */
 char *weir__net_redact(const char *url);

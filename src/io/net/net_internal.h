@@ -70,6 +70,11 @@ struct weir__net_req {
                                      it makes progress */
   int satisfied;                  /* set by on_data: all wanted bytes are
                                      in, whatever the transfer does next */
+  uint64_t progress;              /* set by on_data: bytes kept for good
+                                     (a resumable reader's position); an
+                                     attempt that raises it resets the
+                                     failure count */
+  uint64_t progress_mark;         /* `progress` when the attempt began */
   int resumed;                    /* an attempt after the first asked for
                                      a range past what was received */
   char etag[128];                 /* strong ETag of the first 2xx answer,

@@ -108,6 +108,7 @@ static size_t reader_data(weir__net_req *rq, const char *p, size_t n) {
       src += d;
       k -= d;
       r->got += d;
+      rq->progress = r->got;
       if (k == 0) {
         r->pos += n;
         if (r->length != UINT64_MAX && r->got >= r->length)
@@ -142,6 +143,7 @@ static size_t reader_data(weir__net_req *rq, const char *p, size_t n) {
   memcpy(r->ring, src + first, k - first);
   r->len += k;
   r->got += k;
+  rq->progress = r->got;
   r->pos += n;
   if (r->length != UINT64_MAX && r->got >= r->length) rq->satisfied = 1;
   pthread_cond_signal(&r->cv);
