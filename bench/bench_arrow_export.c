@@ -3,7 +3,9 @@
  * 1 GiB, against the peer a copying export would be: memcpy of the same
  * bytes, on the same machine in the same run. Zero-copy export should cost
  * the same at every size (a handful of allocations per column), so the
- * ratio memcpy / export grows with the size.
+ * ratio memcpy / export grows with the size. The last column adds the
+ * zero-copy import of the export, whose checks read the string offsets and
+ * validity bits: it grows with rows, not with bytes.
  *
  * A second table holds the bytes fixed and varies the number of columns,
  * showing the cost is per column.
@@ -94,6 +96,30 @@ static double time_export(const weir_block *b, long *rounds_out) {
   return (end - start) / (double)rounds;
 }
 
+/* Mean ns of export, import (weir_block_from_arrow, which validates
+ * every string offset and counts validity bits: O(rows), never O(bytes))
+ * and unref of the imported block. */
+static double time_round_trip(const weir_block *b) {
+  long rounds = 0;
+  double start = now_ns(), end;
+  do {
+    for (int k = 0; k < 16; k++) {
+      struct ArrowArray a;
+      struct ArrowSchema s;
+      weir_block *back = NULL;
+      if (weir_block_to_arrow(b, &a, &s) != WEIR_OK ||
+          weir_block_from_arrow(&a, &s, &back) != WEIR_OK) {
+        fprintf(stderr, "bench_arrow_export: %s\n", weir_last_errmsg());
+        exit(1);
+      }
+      weir_block_unref(&back);
+    }
+    rounds += 16;
+    end = now_ns();
+  } while (end - start < 2e8);
+  return (end - start) / (double)rounds;
+}
+
 /* Mean ns of a memcpy of `bytes` (into memory touched beforehand, so page
  * faults are not counted against the peer), at least 3 rounds. */
 static double time_memcpy(const void *src, void *dst, size_t bytes) {
@@ -133,8 +159,8 @@ int main(int argc, char **argv) {
   size_t max_mib = argc > 1 ? (size_t)strtoull(argv[1], NULL, 10) : 1024;
   printf("Arrow C Data export of a 4-column block (int64, float32, string, uint8[1024] tensor)\n");
   printf("peer: memcpy of the block's bytes (what a copying export would pay)\n\n");
-  printf("%12s %10s %14s %16s %12s\n", "block bytes", "rows", "export+rel ns",
-         "memcpy ns", "memcpy/export");
+  printf("%12s %9s %13s %16s %14s %15s\n", "block bytes", "rows", "export+rel ns",
+         "memcpy ns", "memcpy/export", "export+import ns");
   double first_ns = 0, last_ns = 0;
   for (size_t bytes = 1024; bytes <= max_mib << 20; bytes *= 4) {
     weir_block *b = make_block(bytes);
@@ -145,6 +171,7 @@ int main(int argc, char **argv) {
     size_t nbytes = weir_block_nbytes(b);
     long rounds;
     double ex = time_export(b, &rounds);
+    double rt = time_round_trip(b);
     /* The peer copies the same bytes: the column buffers laid end to end. */
     void *src = malloc(nbytes), *dst = malloc(nbytes);
     if (!src || !dst) {
@@ -156,8 +183,8 @@ int main(int argc, char **argv) {
     double mc = time_memcpy(src, dst, nbytes);
     free(src);
     free(dst);
-    printf("%12zu %10zu %14.0f %16.0f %12.1f\n", nbytes, weir_block_num_rows(b), ex, mc,
-           mc / ex);
+    printf("%12zu %9zu %13.0f %16.0f %14.1f %15.0f\n", nbytes, weir_block_num_rows(b), ex,
+           mc, mc / ex, rt);
     if (!first_ns) first_ns = ex;
     last_ns = ex;
     weir_block_unref(&b);

@@ -417,6 +417,77 @@ Test(http_faults, a_server_ignoring_ranges_still_gives_the_range) {
   free(data);
 }
 
+/* Each answer starts over from byte 0 (Range ignored) and is cut at the
+ * same place: after the first, no attempt brings a new byte, so the
+ * retries run out instead of going on for ever. */
+Test(http_faults, retries_without_progress_run_out) {
+  size_t size = 200000;
+  unsigned char *data = malloc(size);
+  srv_fill(data, size, 15);
+  fault_server fs;
+  cr_assert_eq(fault_start(&fs, data, size, FAULT_IGNORE_RANGE, 8), 0);
+  fs.cut_at = 1000;
+  weir__net_options o = { 0 };
+  o.max_retries = 2;
+  o.retry_base_delay = 0.01;
+  char url[256], err[512];
+  snprintf(url, sizeof url, "%s/stuck", fs.url);
+  weir__net_reader *r;
+  cr_assert_eq(weir__net_reader_open(url, &o, 0, UINT64_MAX, &r, err,
+                                     sizeof err), WEIR_OK);
+  unsigned char *got;
+  size_t n;
+  cr_assert_eq(read_all(r, &got, &n, 65536), WEIR_EIO);
+  cr_assert_eq(n, 1000);
+  cr_assert(memcmp(got, data, n) == 0);
+  cr_assert(strstr(weir__net_reader_errmsg(r), "3 attempts"), "%s",
+            weir__net_reader_errmsg(r));
+  /* The attempt that brought bytes, then max_retries that did not. */
+  cr_assert_eq(atomic_load(&fs.requests), 3);
+  free(got);
+  weir__net_reader_close(r);
+  fault_stop(&fs);
+  free(data);
+}
+
+Test(http_faults, partial_answers_are_placed_by_their_content_range) {
+  size_t size = 100000;
+  unsigned char *data = malloc(size);
+  srv_fill(data, size, 16);
+  fault_server fs;
+  cr_assert_eq(fault_start(&fs, data, size, FAULT_RESET_ONCE, 9), 0);
+  fs.requests = 1;                     /* no reset: serve whole answers */
+  char url[256], err[512];
+  snprintf(url, sizeof url, "%s/shift", fs.url);
+  weir__net_reader *r;
+  unsigned char *got;
+  size_t n;
+
+  /* Starting earlier than asked: the extra bytes are dropped. */
+  fs.range_shift = -10;
+  cr_assert_eq(weir__net_reader_open(url, NULL, 1000, 5000, &r, err,
+                                     sizeof err), WEIR_OK);
+  cr_assert_eq(read_all(r, &got, &n, 4096), 0, "%s",
+               weir__net_reader_errmsg(r));
+  cr_assert_eq(n, 5000);
+  cr_assert(memcmp(got, data + 1000, n) == 0);
+  free(got);
+  weir__net_reader_close(r);
+
+  /* Starting later would leave a hole: an error, not shifted data. */
+  fs.range_shift = 10;
+  cr_assert_eq(weir__net_reader_open(url, NULL, 1000, 5000, &r, err,
+                                     sizeof err), WEIR_OK);
+  cr_assert_eq(read_all(r, &got, &n, 4096), WEIR_EIO);
+  cr_assert_eq(n, 0);
+  cr_assert(strstr(weir__net_reader_errmsg(r), "from 1010 when 1000"), "%s",
+            weir__net_reader_errmsg(r));
+  free(got);
+  weir__net_reader_close(r);
+  fault_stop(&fs);
+  free(data);
+}
+
 Test(http_faults, always_500_fails_after_max_retries) {
   char data[100] = "x";
   fault_server fs;

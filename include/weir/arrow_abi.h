@@ -121,8 +121,12 @@ WEIR_EXTERN int weir_block_to_arrow(const struct weir_block *b,
  * block of one column named after the schema's field. Null tensor
  * elements are accepted only inside null rows; a permuted
  * fixed_shape_tensor, dictionaries and other Arrow types give
- * WEIR_ENOTSUP. String bytes are not checked for UTF-8 (that would read
- * every byte; Arrow producers guarantee it). Any thread may call this;
+ * WEIR_ENOTSUP. String offsets are checked to be non-negative and
+ * non-decreasing, and the bytes up to the last offset are taken to exist:
+ * the C Data Interface carries no buffer sizes, so a producer whose
+ * buffers are shorter than its lengths say cannot be caught by any
+ * consumer. String bytes are not checked for UTF-8 (that would read every
+ * byte; Arrow producers guarantee it). Any thread may call this;
  * the array may be released on whichever thread drops the last block. */
 WEIR_EXTERN int weir_block_from_arrow(struct ArrowArray *array,
                                       struct ArrowSchema *schema,

@@ -135,6 +135,22 @@ WEIR_EXTERN int   weir_ctx_device(const weir_ctx *ctx);
 
 #define WEIR_OP_OPTIONS_VERSION 1
 
+/* Pools. An operator starts with min_workers workers; unless the pipeline
+ * has fixed_pools or min_workers == max_workers, the adaptive scheduler then
+ * moves its pool one worker at a time within [min_workers, max_workers]
+ * (64 when max_workers is 0) and the CPU, GPU and named-resource budgets.
+ * A worker that leaves a shrinking pool runs `finish` and `destroy` first.
+ *
+ * Order. preserve_order on an operator also orders every operator upstream
+ * of it, so its output follows the order of the read tasks that made it;
+ * several workers still run at once, and outputs wait in a reorder buffer
+ * (counted in the memory budget).
+ *
+ * Retries and skips. With max_retries > 0, or a pipeline max_errored_blocks
+ * > 0, the blocks a call emits are held back until the call succeeds, so a
+ * failed attempt never leaks partial output: such a call's output counts in
+ * the memory budget until it returns. */
+
 typedef struct weir_op_options {
   unsigned version;          /* WEIR_OP_OPTIONS_VERSION */
   int      min_workers;      /* 0 = 1 */

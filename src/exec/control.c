@@ -134,6 +134,10 @@ static void decide(weir_pipeline *p, double now) {
 void weir__control_tick(weir_pipeline *p) {
   double now = weir__now();
   pthread_mutex_lock(&p->mu);
+  /* A safety net under memory pressure: waiters on the budget re-check
+   * their condition at least every tick. */
+  if (p->budget_waiters)
+    pthread_cond_broadcast(&p->cv_budget);
   if (!p->opts.fixed_pools && !atomic_load(&p->ending) && !p->done) {
     if (p->ctl_last == 0)
       p->ctl_last = p->t_start;

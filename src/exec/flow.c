@@ -20,7 +20,9 @@ size_t weir__live_bytes(const weir_pipeline *p) {
 
 void weir__flight_sub(weir_pipeline *p, size_t n) {
   p->in_flight = n > p->in_flight ? 0 : p->in_flight - n;
-  if (p->budget_waiters && (p->in_flight < p->budget || weir__live_bytes(p) == 0))
+  /* Waiters re-check their own condition (room under the budget, or no
+   * nearer operator ready any more): wake them on any drop. */
+  if (p->budget_waiters && n)
     pthread_cond_broadcast(&p->cv_budget);
 }
 

@@ -180,6 +180,19 @@ static void fail_locked(weir_op *op, weir_ctx *ctx, int rc, const char *what) {
   weir__end_run(p, code);
 }
 
+/* 1 when an operator nearer the output has input waiting and an idle
+ * worker to take it. */
+static int nearer_ready(const weir_op *op) {
+  const weir_pipeline *p = op->p;
+  for (size_t i = 0; i < p->nops; i++) {
+    const weir_op *o = p->ops[i];
+    if (o->active && o->depth < op->depth && o->qhead && o->live - o->busy > 0 &&
+        !o->closed)
+      return 1;
+  }
+  return 0;
+}
+
 /* Decides what the worker does next; waits (releasing mu) until there is
  * something. */
 static void take(weir_op *op, weir__worker *w, task *t) {
@@ -225,6 +238,16 @@ static void take(weir_op *op, weir__worker *w, task *t) {
     }
     if (op->kind == WEIR__OP_LIMIT && op->limit_seen >= op->limit_rows)
       weir__op_stop_input(op);
+    if (op->qhead && p->in_flight >= p->budget && nearer_ready(op)) {
+      /* Memory is at the budget: an operator nearer the output, with input
+       * waiting and a worker free, goes first so memory drains. */
+      p->budget_waiters++;
+      op->work_waiters++;
+      pthread_cond_wait(&p->cv_budget, &p->mu);
+      op->work_waiters--;
+      p->budget_waiters--;
+      continue;
+    }
     if (!ordered_full && !op->input_stopped) {
       int rc = form_input(op, t);
       if (rc < 0) {

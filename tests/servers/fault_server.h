@@ -39,6 +39,11 @@ typedef struct fault_server {
   double p_reset, p_500, p_429; /* FAULT_RANDOM rates */
   const char *etag;             /* sent as ETag and checked against
                                    If-Match (412 when it differs) */
+  long range_shift;             /* a Range answer starts this many bytes
+                                   off what was asked (and says so in its
+                                   Content-Range) */
+  size_t cut_at;                /* FAULT_IGNORE_RANGE: when set, every
+                                   answer is reset after this many bytes */
   const char *etag_later;       /* the ETag from the second request on:
                                    the object "changed" */
   pthread_t acceptor;
@@ -153,6 +158,7 @@ static inline void *fault_handle(void *arg) {
     close(fd);
   } else {
     if (mode == FAULT_IGNORE_RANGE) ranged = 0;
+    if (ranged && s->range_shift) a = (uint64_t)((long)a + s->range_shift);
     if (!ranged) {
       a = 0;
       b = s->size ? s->size - 1 : 0;
@@ -178,8 +184,9 @@ static inline void *fault_handle(void *arg) {
                     "HTTP/1.1 200 OK\r\nContent-Length: %zu\r\n"
                     "Accept-Ranges: bytes\r\n%sConnection: close\r\n\r\n",
                     n, etag_hdr);
-    int once = nth == 0 && (mode == FAULT_STALL_ONCE ||
-                            mode == FAULT_RESET_ONCE);
+    int once = (nth == 0 && (mode == FAULT_STALL_ONCE ||
+                             mode == FAULT_RESET_ONCE)) ||
+               (mode == FAULT_IGNORE_RANGE && s->cut_at && s->cut_at < n);
     int reset = !head_only && n > 1 &&
                 (mode == FAULT_ALWAYS_RESET || once ||
                  (mode == FAULT_RANDOM &&
@@ -190,8 +197,9 @@ static inline void *fault_handle(void *arg) {
     } else if (reset) {
       /* Cut somewhere inside the body, after at least one byte when the
        * body is long enough that progress is possible. */
-      size_t cut = mode == FAULT_ALWAYS_RESET
-                       ? 0 : 1 + (size_t)(fault_rand(s) * (double)(n - 1));
+      size_t cut = mode == FAULT_ALWAYS_RESET ? 0
+                   : mode == FAULT_IGNORE_RANGE ? s->cut_at
+                   : 1 + (size_t)(fault_rand(s) * (double)(n - 1));
       fault_send(fd, s->data + a, cut);
       if (once) {
         /* Let the client read what was sent: a reset throws away what
