@@ -413,3 +413,16 @@ Test(cuda_backend, host_blocks_pass_to_host_unchanged) {
   weir_block_unref(&h);
   weir_block_unref(&b);
 }
+
+Test(cuda_backend, pinned_blocks_need_a_device) {
+  if (weir_cuda_built() && weir_cuda_device_count() > 0)
+    cr_skip_test("a CUDA device is present; test_cuda_gpu covers pinned blocks");
+  int64_t shape[1] = {4};
+  weir_block *b = (void *)1;
+  void *d = (void *)1;
+  int rc = weir_cuda_host_tensor_block("x", WEIR_DTYPE_FLOAT32, 1, shape, 2, &b, &d);
+  cr_assert_eq(rc, weir_cuda_built() ? WEIR_ENODEV : WEIR_ENOTSUP);
+  cr_assert_null(b);
+  cr_assert_null(d);
+  cr_assert_neq(weir_last_errmsg()[0], '\0');
+}

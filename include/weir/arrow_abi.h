@@ -87,7 +87,16 @@ struct weir_block;
  * callbacks (each exactly once). TENSOR columns become FixedSizeList arrays
  * with the canonical extension type `arrow.fixed_shape_tensor`. Only host
  * columns can be exported this way (WEIR_EINVAL for device columns). On
- * error neither output is touched. Borrows `b`. */
+ * error neither output is touched. Borrows `b`.
+ *
+ * Formats: BOOL "b", INT32 "i", INT64 "l", FLOAT32 "f", FLOAT64 "g",
+ * STRING "U" and BINARY "Z" (the large types: weir offsets are int64),
+ * TENSOR "+w:N" (N elements a row) of "C" "c" "s" "i" "l" "e" "f" "g";
+ * Arrow has no bfloat16, so BFLOAT16 travels as uint16 "S" with
+ * "weir_dtype":"bfloat16" in the extension metadata next to "shape".
+ * Every array node has its own private data, so a consumer may move
+ * children out and release them in any order, on any thread. `schema` may
+ * be NULL to export the array alone. Any thread may call this. */
 WEIR_EXTERN int weir_block_to_arrow(const struct weir_block *b,
                                     struct ArrowArray *array,
                                     struct ArrowSchema *schema);
@@ -99,19 +108,44 @@ WEIR_EXTERN int weir_block_to_arrow(const struct weir_block *b,
  * releases them. WEIR_EFORMAT for malformed input: a bad format string, a
  * wrong number of buffers or children, negative or inconsistent lengths,
  * offsets out of range; WEIR_ENOTSUP for a valid Arrow type weir does not
- * hold. */
+ * hold. weir_last_errmsg() names the column and what was wrong.
+ *
+ * Accepts the formats weir_block_to_arrow() writes, plus "u" and "z"
+ * (32-bit offsets, widened into a new int64 offsets buffer: a copy of the
+ * offsets only, never of the bytes) and a FixedSizeList without the
+ * extension (a 1-d tensor). Offsets of the struct and of its children
+ * (slices) are honoured; a bitmap that does not start on a byte boundary
+ * is re-packed. A struct's own nulls are folded into every column (a null
+ * struct row becomes a null in each column), since a block has no row
+ * validity of its own. A top-level array that is not a struct becomes a
+ * block of one column named after the schema's field. Null tensor
+ * elements are accepted only inside null rows; a permuted
+ * fixed_shape_tensor, dictionaries and other Arrow types give
+ * WEIR_ENOTSUP. String offsets are checked to be non-negative and
+ * non-decreasing, and the bytes up to the last offset are taken to exist:
+ * the C Data Interface carries no buffer sizes, so a producer whose
+ * buffers are shorter than its lengths say cannot be caught by any
+ * consumer. String bytes are not checked for UTF-8 (that would read every
+ * byte; Arrow producers guarantee it). Any thread may call this;
+ * the array may be released on whichever thread drops the last block. */
 WEIR_EXTERN int weir_block_from_arrow(struct ArrowArray *array,
                                       struct ArrowSchema *schema,
                                       struct weir_block **out);
 
-/* Exports blocks[0..n) (all with the same schema) as an Arrow stream; the
- * stream holds its own references. Borrows the blocks. */
+/* Exports blocks[0..n) (all with the same schema, else WEIR_EINVAL) as an
+ * Arrow stream; the stream holds its own references and drops each block
+ * once get_next has exported it. An empty stream's schema is a struct of
+ * no columns. Like every ArrowArrayStream it is for one thread at a time;
+ * the arrays it hands out are independent of it. Borrows the blocks. */
 WEIR_EXTERN int weir_blocks_to_arrow_stream(struct weir_block *const *blocks,
                                             size_t n,
                                             struct ArrowArrayStream *out);
 
 /* Reads the next batch of an Arrow stream as a block; WEIR_EOF at the end.
- * The stream stays owned by the caller. */
+ * The stream stays owned by the caller. A failing producer callback gives
+ * WEIR_EIO (WEIR_ENOMEM for ENOMEM) with the producer's get_last_error()
+ * text in weir_last_errmsg(); a malformed batch gives what
+ * weir_block_from_arrow() gives. */
 WEIR_EXTERN int weir_arrow_stream_next(struct ArrowArrayStream *stream,
                                        struct weir_block **out);
 

@@ -9,6 +9,7 @@
 #include "weir/export.h"
 #include "weir/block.h"
 #include "weir/pipeline.h"
+#include "weir/arrow_device.h"
 
 WEIR_BEGIN_DECLS
 
@@ -34,7 +35,10 @@ WEIR_EXTERN int weir_cuda_device_count(void);
 
 /* A new block of `rows` rows with one TENSOR column `name` ([rows, shape])
  * on the context's device; `*data` receives the device pointer to fill.
- * Only inside a callback of a GPU operator, on its worker thread.
+ * The bytes are uninitialised: queue the kernels that write them on
+ * weir_ctx_cuda_stream(ctx) before emitting the block, never after (a
+ * block is immutable once emitted). The caller owns the reference in
+ * `*out`. Only inside a callback of a GPU operator, on its worker thread.
  * WEIR_EINVAL outside a GPU operator or for a bad dtype or shape,
  * WEIR_ENOMEM when the device is full, WEIR_ENOTSUP without CUDA. Combine
  * it with host columns of the input through weir_block_add_columns(). */
@@ -43,18 +47,69 @@ WEIR_EXTERN int weir_cuda_tensor_block(weir_ctx *ctx, const char *name,
                                        const int64_t *shape, size_t rows,
                                        weir_block **out, void **data);
 
+/* A new host block of `rows` rows with one TENSOR column `name`
+ * ([rows, shape]) in pinned (page-locked) memory from weir's pool, for
+ * sources that feed GPU operators: its copy to the device goes straight by
+ * DMA at the full bandwidth of the bus, where ordinary host memory goes
+ * through weir's staging buffers (a host copy, then DMA). `*data` receives
+ * the host pointer to fill; fill it before emitting the block. The caller
+ * owns `*out`; the memory returns to the pool when the block and its
+ * copies are done. WEIR_ENODEV without a device, WEIR_ENOTSUP without
+ * CUDA. Any thread. */
+WEIR_EXTERN int weir_cuda_host_tensor_block(const char *name, int dtype,
+                                            int ndim, const int64_t *shape,
+                                            size_t rows, weir_block **out,
+                                            void **data);
+
 /* A block equal to `b` with every device column copied to host memory
  * (host columns are shared); waits for the copies. A block already on the
  * host is returned as a new reference. Borrows `b`. WEIR_ENOTSUP for a
  * device block in a build without CUDA. Any thread. */
 WEIR_EXTERN int weir_cuda_block_to_host(const weir_block *b, weir_block **out);
 
+/* Declares that work queued on `stream` (a cudaStream_t) reads or writes
+ * the device columns of `b`, so that when their memory is freed it is
+ * reused only after that work: call it after queuing kernels on a stream
+ * of your own over a block you then release (as PyTorch's record_stream).
+ * The stream must outlive the block's device buffers. Not needed on the
+ * context's stream inside a GPU operator. Any thread. */
+WEIR_EXTERN int weir_cuda_block_record_stream(const weir_block *b,
+                                              void *stream);
+
+/* ---- Batches on the device for a training loop --------------------------
+ *
+ * A loader pulls batches from an iterator on a thread of its own, copies
+ * their TENSOR columns to `device` through pinned staging buffers on a
+ * stream of its own, and keeps `prefetch` of them ready ahead of the
+ * caller, so that the copy of the next batch overlaps the step on the
+ * current one. Each batch's device columns carry a `ready_event` the
+ * caller's stream waits on (cudaStreamWaitEvent) before reading; a caller
+ * that then releases the batch while its kernels still run declares its
+ * stream with weir_cuda_block_record_stream(). Host columns stay on the
+ * host. */
+typedef struct weir_cuda_loader weir_cuda_loader;
+
+/* Starts loading from `it`, an iterator of `p`, which the loader borrows:
+ * the caller destroys the iterator after the loader. `prefetch` 0 means 2.
+ * WEIR_ENODEV for a device that is not there, WEIR_ENOTSUP without CUDA.
+ * Destroying the loader before the end cancels the run of `p`. */
+WEIR_EXTERN int weir_cuda_loader_create(weir_pipeline *p, weir_iter *it,
+                                        int device,
+                                        size_t prefetch,
+                                        weir_cuda_loader **out);
+/* The next batch, on the device (the caller owns it): WEIR_OK, WEIR_EOF at
+ * the end, or the error of the run or of the copy. One thread at a time. */
+WEIR_EXTERN int weir_cuda_loader_next(weir_cuda_loader *l, weir_block **out);
+/* Stops the loader and frees it with the batches it holds. Accepts NULL. */
+WEIR_EXTERN void weir_cuda_loader_destroy(weir_cuda_loader *l);
+
 /* Gives the device memory and pinned host memory that the pools hold
  * cached (not in use) back to CUDA; returns the bytes freed. Any thread. */
 WEIR_EXTERN size_t weir_cuda_empty_cache(void);
 
 /* Bytes of device memory weir's pool holds on `device` (in use and cached),
- * and of those the bytes in use; 0 for a device it never used. */
+ * and of those the bytes in use; 0 for a device it never used. WEIR_ENODEV
+ * for a device that does not exist, WEIR_ENOTSUP without CUDA. */
 WEIR_EXTERN int weir_cuda_memory_stats(int device, size_t *reserved,
                                        size_t *in_use);
 
@@ -67,9 +122,12 @@ WEIR_EXTERN int weir_cuda_memory_stats(int device, size_t *reserved,
  * `opts` NULL) they run the CPU version, which gives the same results (the
  * tolerance is stated with each). Creating the GPU version fails (NULL,
  * reason in weir_pipeline_errmsg()) with WEIR_ENOTSUP in a build without
- * CUDA and WEIR_ENODEV when no device is visible. A block whose column is
- * missing or has another type or shape ends the run with WEIR_EINVAL and a
- * message naming the column. */
+ * CUDA and WEIR_ENODEV when no device is visible. A block without the
+ * column ends the run with WEIR_ENOTFOUND, one whose column has another
+ * type or shape (or null images) with WEIR_EINVAL, and
+ * weir_pipeline_errmsg() names the operator and the column.
+ * weir_read_images() gives images of different sizes in different blocks:
+ * resize them first, so that the operators downstream see one shape. */
 
 /* uint8 HWC with C = 3 -> float32 CHW [3, H, W]:
  *   out[c][y][x] = (in[y][x][c] / 255 - mean[c]) / std[c]

@@ -17,8 +17,12 @@ struct DLManagedTensor;
 /* Exports TENSOR column `col` of `b` as a DLPack tensor of shape
  * [num_rows, shape...], zero-copy, on the host or on the CUDA device where
  * the column lives. The tensor holds a reference to the column's buffer
- * until its deleter is called (once, by the consumer). Borrows `b`.
- * WEIR_EINVAL if the column is not a TENSOR column or has nulls. */
+ * until its deleter is called (once, by the consumer, on any thread).
+ * Borrows `b`. WEIR_EINVAL if the column is not a TENSOR column or has
+ * nulls. `data` points at row 0 (byte_offset 0, also for slices), strides
+ * are given explicitly (row-major, in elements), BFLOAT16 is kDLBfloat.
+ * For a CUDA column, wait on the column's `ready_event` (weir_column)
+ * before reading on another stream: DLPack 0.6 carries no stream. */
 WEIR_EXTERN int weir_block_column_to_dlpack(const struct weir_block *b,
                                             size_t col,
                                             struct DLManagedTensor **out);

@@ -38,7 +38,10 @@ typedef struct weir_read_options {
   const char *s3_secret_key;    /* NULL = $AWS_SECRET_ACCESS_KEY */
   int         include_path;     /* 1 = add a `path` column */
 } weir_read_options;
-#define WEIR_READ_OPTIONS_INIT { WEIR_READ_OPTIONS_VERSION, 0, 0, NULL, 0 }
+/* Every field listed, so the macro is warning-free in C and C++. */
+#define WEIR_READ_OPTIONS_INIT                                              \
+  { WEIR_READ_OPTIONS_VERSION, 0, 0, NULL, 0, 0, 0, 0, 0, 0, NULL, NULL,  \
+    NULL, NULL, 0 }
 
 #define WEIR_WRITE_OPTIONS_VERSION 1
 
@@ -54,16 +57,86 @@ typedef struct weir_write_options {
   const char *s3_region;
   const char *s3_access_key;
   const char *s3_secret_key;
+  /* weir's additions */
+  int         compression;      /* WEIR_COMPRESS_*: codec of the shards of a
+                                   folder output. A file uri ending in .zst
+                                   or .gz names its own. Block files are
+                                   always zstd inside. */
+  int         max_retries;      /* network retries; 0 = 5, < 0 = none */
 } weir_write_options;
-#define WEIR_WRITE_OPTIONS_INIT { WEIR_WRITE_OPTIONS_VERSION, 0, 0, 0, 0 }
 
+/* Codecs of text outputs. */
+enum {
+  WEIR_COMPRESS_NONE = 0,
+  WEIR_COMPRESS_ZSTD = 1,
+  WEIR_COMPRESS_GZIP = 2
+};
+#define WEIR_WRITE_OPTIONS_INIT                                             \
+  { WEIR_WRITE_OPTIONS_VERSION, 0, 0, 0, 0, NULL, NULL, NULL, NULL, 0, 0 }
+
+/* Readers are sources: each returns the op that yields the rows; NULL on a
+ * bad option or an input that cannot be listed (weir_pipeline_errmsg()
+ * says why). `uri` is a file, a folder (read recursively; names starting
+ * with '.' are skipped), a glob (`*`, `?`, `[..]` within a name, `**` for
+ * any depth of folders), an http(s):// URL or an s3:// prefix. Inputs are
+ * read in sorted order; with preserve_order on a downstream op, rows come
+ * out file by file in input order. A `.zst` or `.gz` suffix means that
+ * compression; it is decompressed as a stream, and a truncated or corrupt
+ * file ends the run with WEIR_EFORMAT naming it (never a short read).
+ *
+ * JSONL: one JSON object a line; blank lines are skipped. Columns are the
+ * keys of the first `infer_rows` rows (first seen first) with types folded
+ * from their values: bool, int64 (widened to float64 when floats appear),
+ * float64, and string for strings, for nested objects and arrays (kept as
+ * their JSON text) and for anything mixed; a key that only held null is a
+ * string. `columns` fixes names and types instead. Keys outside the
+ * columns are dropped; missing keys and JSON null are nulls. Escapes,
+ * \uXXXX and surrogate pairs become UTF-8. A value of the wrong type after
+ * inference, or bad JSON, is a malformed line: the run ends with an error
+ * naming file:line, or, with WEIR_ON_ERROR_SKIP, the line is skipped and
+ * counted in the op's `skipped_rows`. Reading runs as two ops: `read_jsonl`
+ * (a read task per file, or per `range_bytes` of an uncompressed file,
+ * cutting chunks of whole lines) and `parse_jsonl` (workers that parse
+ * chunks in parallel; the op returned). Blocks hold at most
+ * `rows_per_block` rows.
+ *
+ * CSV: RFC 4180 (quoted fields with "" and newlines), a header row unless
+ * `csv_no_header` (then columns c0, c1...), `csv_delimiter`. Types are
+ * inferred like JSONL's from the text of the fields (int64, float64,
+ * true/false, else string) or given by `columns`, matched to the header by
+ * name. An empty field is null; a quoted empty field is "". A wrong field
+ * count is a malformed row. One task per file (quotes make byte ranges
+ * ambiguous).
+ *
+ * Text: a `text` column, one row a line, without "\n" or "\r\n"; a line
+ * that is not UTF-8 is malformed. Binary: one row per file, `path` and
+ * `bytes`. Blocks: the blocks as written by weir_write_blocks, with all
+ * their types; a file without its footer is truncated (WEIR_EFORMAT).
+ * `include_path` adds a `path` column to JSONL, CSV and text rows (unless
+ * the data has one). Option strings are copied. */
 WEIR_EXTERN weir_op *weir_read_jsonl (weir_pipeline *p, const char *uri, const weir_read_options *o);
 WEIR_EXTERN weir_op *weir_read_csv   (weir_pipeline *p, const char *uri, const weir_read_options *o);
 WEIR_EXTERN weir_op *weir_read_text  (weir_pipeline *p, const char *uri, const weir_read_options *o);
 WEIR_EXTERN weir_op *weir_read_binary(weir_pipeline *p, const char *uri, const weir_read_options *o);
 WEIR_EXTERN weir_op *weir_read_blocks(weir_pipeline *p, const char *uri, const weir_read_options *o);
 
-/* Writers are sinks: run the pipeline on the op they return. */
+/* Writers are sinks: run the pipeline on the op they return; it emits
+ * nothing. `uri` is a folder (or an s3:// / http(s) prefix) that receives
+ * shards part-00000.jsonl, part-00001.jsonl... (".csv", ".weir", plus
+ * ".zst"/".gz" per `compression`), or a file name ending in the format's
+ * suffix: then that one file is written when no shard limit is set, and
+ * shards <name>-00000<suffix>... otherwise. Rows are written in input
+ * order (the sink asks for order upstream), so shard k always holds the
+ * same rows: [k * shard_rows, (k + 1) * shard_rows) with shard_rows, or
+ * the rows that fill shard_bytes of uncompressed output with shard_bytes.
+ * Each shard is written under a hidden temporary name and renamed when
+ * complete. With `resume`, shards that already exist are kept and their
+ * rows skipped (the run must see the same input with the same options:
+ * shard contents are a function of both); without it, a local output's shards left over from an
+ * earlier, longer run are removed at the end, so the folder holds exactly
+ * this run's output. Types: JSONL writes BINARY as base64 strings and
+ * TENSOR rows as nested arrays; CSV writes nulls as empty fields; block
+ * files keep everything. Device (CUDA) columns are copied to the host. */
 WEIR_EXTERN weir_op *weir_write_jsonl (weir_pipeline *p, weir_op *in, const char *uri, const weir_write_options *o);
 WEIR_EXTERN weir_op *weir_write_csv   (weir_pipeline *p, weir_op *in, const char *uri, const weir_write_options *o);
 WEIR_EXTERN weir_op *weir_write_blocks(weir_pipeline *p, weir_op *in, const char *uri, const weir_write_options *o);

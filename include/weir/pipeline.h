@@ -64,7 +64,9 @@ typedef struct weir_pipeline_options {
   int      fixed_pools;      /* 1 = the adaptive scheduler does not resize
                                 pools: each runs min_workers workers        */
 } weir_pipeline_options;
-#define WEIR_PIPELINE_OPTIONS_INIT { WEIR_PIPELINE_OPTIONS_VERSION, 0, 0, 0, 0 }
+#define WEIR_PIPELINE_OPTIONS_INIT                                             \
+  { WEIR_PIPELINE_OPTIONS_VERSION, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, NULL,      \
+    NULL, 0, 0 }
 
 /* Creates an empty pipeline. `opts` may be NULL for the defaults; it is
  * copied. */
@@ -133,6 +135,22 @@ WEIR_EXTERN int   weir_ctx_device(const weir_ctx *ctx);
 
 #define WEIR_OP_OPTIONS_VERSION 1
 
+/* Pools. An operator starts with min_workers workers; unless the pipeline
+ * has fixed_pools or min_workers == max_workers, the adaptive scheduler then
+ * moves its pool one worker at a time within [min_workers, max_workers]
+ * (64 when max_workers is 0) and the CPU, GPU and named-resource budgets.
+ * A worker that leaves a shrinking pool runs `finish` and `destroy` first.
+ *
+ * Order. preserve_order on an operator also orders every operator upstream
+ * of it, so its output follows the order of the read tasks that made it;
+ * several workers still run at once, and outputs wait in a reorder buffer
+ * (counted in the memory budget).
+ *
+ * Retries and skips. With max_retries > 0, or a pipeline max_errored_blocks
+ * > 0, the blocks a call emits are held back until the call succeeds, so a
+ * failed attempt never leaks partial output: such a call's output counts in
+ * the memory budget until it returns. */
+
 typedef struct weir_op_options {
   unsigned version;          /* WEIR_OP_OPTIONS_VERSION */
   int      min_workers;      /* 0 = 1 */
@@ -148,7 +166,7 @@ typedef struct weir_op_options {
   size_t   queue_max_blocks; /* bound of the input queue in blocks; 0 = the
                                 pipeline's default                         */
 } weir_op_options;
-#define WEIR_OP_OPTIONS_INIT { WEIR_OP_OPTIONS_VERSION, 0, 0, 1.0, 0.0, 0, 0, 0 }
+#define WEIR_OP_OPTIONS_INIT { WEIR_OP_OPTIONS_VERSION, 0, 0, 1.0, 0.0, 0, 0, 0, 0, 0 }
 
 /* Functions that return `weir_op *` return NULL on failure and leave the
  * reason in weir_pipeline_errmsg(); a NULL `in` makes them fail too, so a
@@ -235,6 +253,24 @@ WEIR_EXTERN void weir_iter_destroy(weir_iter *it);
 /* Ends a run in progress with WEIR_ECANCELED, within 100 ms. From any
  * thread, also a signal handler's; harmless when nothing runs. */
 WEIR_EXTERN int  weir_pipeline_cancel(weir_pipeline *p);
+
+/* Named resources (as Ray's custom resources): the pipeline declares how
+ * much of `name` there is (e.g. "accel", 2), and an operator says how much
+ * one of its workers holds; the adaptive scheduler never gives pools more
+ * workers than the resources allow, so a pipeline with accelerators can be
+ * scheduled and tested on a machine without them. Call before running;
+ * WEIR_EINVAL after, for a negative amount or a ninth name. A run fails
+ * with WEIR_EINVAL when an operator names a resource the pipeline does not
+ * declare, or when the starting pools (min_workers) already exceed one. */
+WEIR_EXTERN int  weir_pipeline_set_resource(weir_pipeline *p, const char *name,
+                                            double amount);
+WEIR_EXTERN int  weir_op_set_resource(weir_op *op, const char *name, double amount);
+
+/* The code of the last error, matching weir_pipeline_errmsg(): the reason
+ * an operator constructor returned NULL (WEIR_ENOTSUP for a GPU operator
+ * in a build without CUDA, say) or the error that ended the run; WEIR_OK
+ * when there was none. */
+WEIR_EXTERN int  weir_pipeline_errcode(const weir_pipeline *p);
 
 WEIR_END_DECLS
 

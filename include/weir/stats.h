@@ -43,6 +43,7 @@ typedef struct weir_pipeline_stats {
                                     weir_iter_next() */
   uint64_t iter_batches;
   int      stalls;               /* stalls reported */
+  uint64_t resizes;              /* pool size changes, all operators */
 } weir_pipeline_stats;
 
 WEIR_EXTERN int weir_pipeline_num_ops(const weir_pipeline *p);

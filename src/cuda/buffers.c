@@ -15,6 +15,9 @@ typedef struct dev_alloc {
    * pending_mu, like the list links. */
   cudaStream_t producer;
   struct dev_alloc *prev, *next;
+  /* A stream the owner declared uses the buffer
+   * (weir_cuda_block_record_stream); under pending_mu. */
+  cudaStream_t use_stream;
 } dev_alloc;
 
 typedef struct dev_share {
@@ -160,13 +163,15 @@ static void dev_release(void *opaque, void *data, size_t size) {
   dev_alloc *a = opaque;
   weir__pool_block *blk = a->blk;
   pthread_mutex_lock(&pending_mu);
-  cudaStream_t producer = a->producer;
+  cudaStream_t producer = a->producer, use = a->use_stream;
   if (producer) unlink_pending(a);
   pthread_mutex_unlock(&pending_mu);
   blk->fenced = 0;
   blk->fence_stream = NULL;
   if (!in_cuda_callback) {
-    cudaStream_t s = producer;
+    /* A declared reader waited for the producer, so its stream covers
+     * both. */
+    cudaStream_t s = use ? use : producer;
     weir__gpu_worker *w = weir__cuda_current_worker();
     if (!s && w && w->device == a->device) s = w->stream;
     if (s && cudaEventRecord((cudaEvent_t)blk->event, s) == cudaSuccess) {
@@ -225,4 +230,103 @@ weir__buffer *weir__cuda_buffer_share(weir__buffer *inner,
   buf->device = inner->device;
   buf->device_id = inner->device_id;
   return buf;
+}
+
+/* The event an Arrow device export hands out: one wait on the calling
+ * thread's stream for every column's ready event, then a record. */
+int weir__cuda_sync_event_new(const weir_block *b, void **holder) {
+  *holder = NULL;
+  cudaEvent_t *ev = malloc(sizeof *ev);
+  if (!ev) return weir__set_last_error(WEIR_ENOMEM, "out of memory");
+  int old = -1, device = -1;
+  cudaGetDevice(&old);
+  cudaError_t e = cudaSuccess;
+  for (size_t i = 0; i < b->num_columns && e == cudaSuccess; i++) {
+    const weir__column *c = &b->cols[i];
+    if (c->device != WEIR_DEVICE_CUDA) continue;
+    if (device < 0) {
+      device = c->device_id;
+      if ((e = cudaSetDevice(device)) != cudaSuccess) break;
+      if ((e = cudaEventCreateWithFlags(ev, cudaEventDisableTiming |
+                                                cudaEventBlockingSync)) !=
+          cudaSuccess) {
+        device = -2; /* no event to destroy */
+        break;
+      }
+    }
+    cudaEvent_t ready = weir__cuda_buffer_ready(c->data_buf);
+    if (!ready) ready = (cudaEvent_t)c->ready_event;
+    if (ready) e = cudaStreamWaitEvent(cudaStreamPerThread, ready, 0);
+  }
+  if (e == cudaSuccess && device >= 0) e = cudaEventRecord(*ev, cudaStreamPerThread);
+  if (old >= 0 && device >= 0 && old != device) cudaSetDevice(old);
+  if (e != cudaSuccess || device < 0) {
+    if (device >= 0) cudaEventDestroy(*ev);
+    free(ev);
+    return e != cudaSuccess ? weir__cuda_fail(e, "arrow device export")
+                            : weir__set_last_error(WEIR_EINVAL, "no device column");
+  }
+  *holder = ev;
+  return WEIR_OK;
+}
+
+void weir__cuda_sync_event_free(void *holder) {
+  if (!holder) return;
+  cudaEventDestroy(*(cudaEvent_t *)holder);
+  free(holder);
+}
+
+int weir_cuda_block_record_stream(const weir_block *b, void *stream) {
+  if (!b || !stream)
+    return weir__set_last_error(WEIR_EINVAL,
+        "weir_cuda_block_record_stream: NULL argument");
+  for (size_t i = 0; i < b->num_columns; i++) {
+    weir__buffer *bufs[2] = {b->cols[i].data_buf, b->cols[i].validity_buf};
+    for (int k = 0; k < 2; k++) {
+      dev_alloc *a = alloc_of(bufs[k]);
+      if (!a) continue;
+      pthread_mutex_lock(&pending_mu);
+      a->use_stream = (cudaStream_t)stream;
+      pthread_mutex_unlock(&pending_mu);
+    }
+  }
+  return WEIR_OK;
+}
+
+/* ---- Pinned host buffers --------------------------------------------- */
+
+static void pinned_release(void *opaque, void *data, size_t size) {
+  (void)data;
+  (void)size;
+  weir__pool *pool = weir__cuda_pinned_pool();
+  if (pool) weir__pool_release(pool, opaque);
+}
+
+int weir__cuda_pinned_buffer_new(size_t bytes, weir__buffer **out) {
+  *out = NULL;
+  weir__pool *pool = weir__cuda_pinned_pool();
+  if (!pool) return weir__set_last_error(WEIR_ENOMEM, "no pinned memory pool");
+  weir__pool_block *blk;
+  int rc = weir__pool_acquire(pool, bytes, NULL, &blk);
+  if (rc)
+    return weir__set_last_error(rc, "cannot pin %zu bytes of host memory", bytes);
+  weir__buffer *buf = weir__buffer_wrap(blk->ptr, bytes, pinned_release, blk);
+  if (!buf) {
+    weir__pool_release(pool, blk);
+    return weir__set_last_error(WEIR_ENOMEM, "out of memory");
+  }
+  *out = buf;
+  return WEIR_OK;
+}
+
+int weir__cuda_buffer_is_pinned(const weir__buffer *buf) {
+  return buf && buf->release == pinned_release;
+}
+
+void weir__cuda_unref_after(cudaStream_t stream, weir__buffer *buf) {
+  if (cudaLaunchHostFunc(stream, unref_in_callback, buf) != cudaSuccess) {
+    cudaGetLastError();
+    cudaStreamSynchronize(stream);
+    weir__buffer_unref(buf);
+  }
 }

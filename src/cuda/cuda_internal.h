@@ -132,4 +132,13 @@ int weir__normalize_cuda(const uint8_t *in, float *out, size_t n, int h, int w,
 int weir__resize_cuda(const uint8_t *in, uint8_t *out, size_t n, int h, int w,
                       int c, int oh, int ow, void *stream);
 
+/* ---- Arrow device export ----------------------------------------------- */
+
+struct weir_block;
+/* A new CUDA event (in a holder that also is the `cudaEvent_t *` the
+ * ArrowDeviceArray's sync_event points to) that fires once every device
+ * column of `b` is ready. WEIR_ENOTSUP without CUDA. */
+int weir__cuda_sync_event_new(const struct weir_block *b, void **holder);
+void weir__cuda_sync_event_free(void *holder);
+
 #endif /* WEIR_CUDA_CUDA_INTERNAL_H */

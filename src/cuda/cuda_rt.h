@@ -68,6 +68,17 @@ void weir__cuda_resolve_pending(cudaStream_t stream);
 weir__buffer *weir__cuda_buffer_share(weir__buffer *inner,
                                       weir__stream_ref *sref);
 
+/* A host buffer of `bytes` in pinned memory from the process's pinned
+ * pool; going back to the pool makes no CUDA call, so it may be released
+ * anywhere, CUDA callbacks included. */
+int weir__cuda_pinned_buffer_new(size_t bytes, weir__buffer **out);
+/* 1 when `buf` was made by weir__cuda_pinned_buffer_new. */
+int weir__cuda_buffer_is_pinned(const weir__buffer *buf);
+/* Drops one reference to `buf` once the work queued on `stream` so far is
+ * done (at once, after waiting, if the callback cannot be queued). Takes
+ * the reference. */
+void weir__cuda_unref_after(cudaStream_t stream, weir__buffer *buf);
+
 weir__stream_ref *weir__stream_ref_new(int device);
 void weir__stream_ref_unref(weir__stream_ref *s);
 

@@ -3,3 +3,5 @@
  * compile too, through src/cuda/absent/host_parts.c. */
 #include "cuda/host/pool.c"
 #include "cuda/host/image_cpu.c"
+#include "cuda/host/ops.c"
+#include "cuda/host/arrow_device.c"

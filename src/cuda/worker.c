@@ -150,6 +150,28 @@ static int upload(weir__gpu_worker *w, const void *src, size_t bytes,
   return rc;
 }
 
+/* A host buffer in pinned memory goes straight to the device by DMA, at
+ * full bandwidth and with no host copy; it stays alive until the copy is
+ * done. */
+static int upload_pinned(weir__gpu_worker *w, weir__buffer *host,
+                         const void *src, size_t bytes, weir__buffer **out) {
+  int rc = weir__cuda_buffer_new(w->device, bytes, w->stream, NULL, out);
+  if (rc) return rc;
+  cudaError_t e = cudaMemcpyAsync((*out)->data, src, bytes,
+                                  cudaMemcpyHostToDevice, w->stream);
+  if (e == cudaSuccess)
+    e = cudaEventRecord(weir__cuda_buffer_ready(*out), w->stream);
+  if (e != cudaSuccess) {
+    /* The copy may have been queued: the memory must outlive it. */
+    cudaStreamSynchronize(w->stream);
+    weir__buffer_unref(*out);
+    *out = NULL;
+    return weir__cuda_fail(e, "copy to device");
+  }
+  weir__cuda_unref_after(w->stream, weir__buffer_ref(host));
+  return WEIR_OK;
+}
+
 /* Device column on another device: a peer copy on this worker's stream
  * after the source's ready event. */
 static int peer_copy(weir__gpu_worker *w, const weir__column *src,
@@ -205,6 +227,10 @@ static int column_to_device(weir__gpu_worker *w, const weir__column *src,
   }
   if (src->type != WEIR_TYPE_TENSOR || src->device != WEIR_DEVICE_CPU) {
     if (src->device == WEIR_DEVICE_CUDA && src->type == WEIR_TYPE_TENSOR) {
+      if (src->null_count)
+        return weir__set_last_error(WEIR_ENOTSUP,
+            "column '%s': moving a tensor column with nulls between devices",
+            src->name);
       if ((rc = weir__column_copy_meta(dst, src))) return rc;
       dst->length = src->length;
       size_t bytes = src->length * weir__column_row_bytes(src);
@@ -212,10 +238,6 @@ static int column_to_device(weir__gpu_worker *w, const weir__column *src,
       dst->data = dst->data_buf->data;
       dst->device_id = w->device;
       dst->ready_event = weir__cuda_buffer_ready(dst->data_buf);
-      if (src->null_count)
-        return weir__set_last_error(WEIR_ENOTSUP,
-            "column '%s': moving a tensor column with nulls between devices",
-            src->name);
       return WEIR_OK;
     }
     /* Strings, numbers, paths: they stay on the host. */
@@ -225,7 +247,11 @@ static int column_to_device(weir__gpu_worker *w, const weir__column *src,
   dst->length = src->length;
   dst->null_count = src->null_count;
   size_t bytes = src->length * weir__column_row_bytes(src);
-  if ((rc = upload(w, src->data, bytes, &dst->data_buf))) return rc;
+  if (weir__cuda_buffer_is_pinned(src->data_buf))
+    rc = upload_pinned(w, src->data_buf, src->data, bytes, &dst->data_buf);
+  else
+    rc = upload(w, src->data, bytes, &dst->data_buf);
+  if (rc) return rc;
   dst->data = dst->data_buf->data;
   if (src->null_count && src->validity) {
     /* Every buffer of a device column is on the device, as Arrow's device
@@ -447,5 +473,56 @@ int weir_cuda_tensor_block(weir_ctx *ctx, const char *name, int dtype,
   weir__block_seal(b);
   *out = b;
   if (data) *data = (void *)c->data;
+  return WEIR_OK;
+}
+
+int weir_cuda_host_tensor_block(const char *name, int dtype, int ndim,
+                                const int64_t *shape, size_t rows,
+                                weir_block **out, void **data) {
+  if (out) *out = NULL;
+  if (data) *data = NULL;
+  if (!out || !name || (ndim > 0 && !shape))
+    return weir__set_last_error(WEIR_EINVAL,
+        "weir_cuda_host_tensor_block: NULL argument");
+  if (weir_cuda_device_count() == 0)
+    return weir__set_last_error(WEIR_ENODEV,
+        "weir_cuda_host_tensor_block: no CUDA device is visible");
+  size_t esize = weir_dtype_size(dtype);
+  if (!esize || ndim < 1 || ndim > WEIR_TENSOR_MAX_DIMS)
+    return weir__set_last_error(WEIR_EINVAL,
+        "weir_cuda_host_tensor_block: column '%s': bad dtype %d or ndim %d",
+        name, dtype, ndim);
+  size_t bytes = esize;
+  for (int d = 0; d < ndim; d++) {
+    if (shape[d] < 0 || (shape[d] && bytes > SIZE_MAX / (size_t)shape[d]))
+      return weir__set_last_error(WEIR_EINVAL,
+          "weir_cuda_host_tensor_block: column '%s': bad shape", name);
+    bytes *= (size_t)shape[d];
+  }
+  if (rows && bytes > SIZE_MAX / rows)
+    return weir__set_last_error(WEIR_EINVAL,
+        "weir_cuda_host_tensor_block: column '%s': too large", name);
+  bytes *= rows;
+  weir_block *b = weir__block_alloc(1, rows);
+  if (!b) return weir__set_last_error(WEIR_ENOMEM, "out of memory");
+  weir__column *c = &b->cols[0];
+  c->type = WEIR_TYPE_TENSOR;
+  c->dtype = dtype;
+  c->ndim = ndim;
+  memcpy(c->shape, shape, (size_t)ndim * sizeof shape[0]);
+  c->length = rows;
+  if (!(c->name = strdup(name))) {
+    weir_block_unref(&b);
+    return weir__set_last_error(WEIR_ENOMEM, "out of memory");
+  }
+  int rc = weir__cuda_pinned_buffer_new(bytes, &c->data_buf);
+  if (rc) {
+    weir_block_unref(&b);
+    return rc;
+  }
+  c->data = c->data_buf->data;
+  weir__block_seal(b);
+  *out = b;
+  if (data) *data = c->data_buf->data;
   return WEIR_OK;
 }

@@ -22,9 +22,12 @@
 enum {
   FAULT_RANDOM = 0,    /* resets, 500 and 429 at the rates below */
   FAULT_ALWAYS_500,
-  FAULT_ALWAYS_RESET,  /* headers, part of the body, then a reset */
+  FAULT_ALWAYS_RESET,  /* headers, then a reset before any body byte */
   FAULT_ALWAYS_403,
-  FAULT_IGNORE_RANGE   /* always 200 with the whole object */
+  FAULT_IGNORE_RANGE,  /* always 200 with the whole object */
+  FAULT_STALL_ONCE,    /* first answer: part of the body, then silence
+                          until the server stops; later answers whole */
+  FAULT_RESET_ONCE     /* first answer reset mid-body, later ones whole */
 };
 
 typedef struct fault_server {
@@ -34,6 +37,12 @@ typedef struct fault_server {
   size_t size;
   int mode;
   double p_reset, p_500, p_429; /* FAULT_RANDOM rates */
+  const char *etag;             /* sent as ETag and checked against
+                                   If-Match (412 when it differs) */
+  size_t cut_at;                /* FAULT_IGNORE_RANGE: when set, every
+                                   answer is reset after this many bytes */
+  const char *etag_later;       /* the ETag from the second request on:
+                                   the object "changed" */
   pthread_t acceptor;
   pthread_mutex_t mu;
   uint64_t rng;
@@ -103,7 +112,8 @@ static inline void *fault_handle(void *arg) {
     atomic_fetch_sub(&s->live, 1);
     return NULL;
   }
-  atomic_fetch_add(&s->requests, 1);
+  int nth = atomic_fetch_add(&s->requests, 1);
+  const char *etag = nth > 0 && s->etag_later ? s->etag_later : s->etag;
   int head_only = strncmp(req, "HEAD ", 5) == 0;
   uint64_t a = 0, b = s->size ? s->size - 1 : 0;
   int ranged = 0;
@@ -116,7 +126,18 @@ static inline void *fault_handle(void *arg) {
         b = strtoull(end + 1, NULL, 10);
       ranged = 1;
     }
+    if (etag && strncasecmp(line + 2, "If-Match: ", 10) == 0 &&
+        (strncmp(line + 12, "\"", 1) != 0 ||
+         strncmp(line + 13, etag, strlen(etag)) != 0 ||
+         line[13 + strlen(etag)] != '"')) {
+      fault_simple(fd, "412 Precondition Failed", "", "");
+      close(fd);
+      atomic_fetch_sub(&s->live, 1);
+      return NULL;
+    }
   }
+  char etag_hdr[160] = "";
+  if (etag) snprintf(etag_hdr, sizeof etag_hdr, "ETag: \"%s\"\r\n", etag);
   int mode = s->mode;
   double r = mode == FAULT_RANDOM ? fault_rand(s) : 1.0;
   if (mode == FAULT_ALWAYS_500 || (mode == FAULT_RANDOM && r < s->p_500)) {
@@ -151,15 +172,19 @@ static inline void *fault_handle(void *arg) {
     if (ranged)
       hl = snprintf(head, sizeof head,
                     "HTTP/1.1 206 Partial Content\r\nContent-Length: %zu\r\n"
-                    "Content-Range: bytes %llu-%llu/%zu\r\n"
+                    "Content-Range: bytes %llu-%llu/%zu\r\n%s"
                     "Connection: close\r\n\r\n", n, (unsigned long long)a,
-                    (unsigned long long)b, s->size);
+                    (unsigned long long)b, s->size, etag_hdr);
     else
       hl = snprintf(head, sizeof head,
                     "HTTP/1.1 200 OK\r\nContent-Length: %zu\r\n"
-                    "Accept-Ranges: bytes\r\nConnection: close\r\n\r\n", n);
+                    "Accept-Ranges: bytes\r\n%sConnection: close\r\n\r\n",
+                    n, etag_hdr);
+    int once = (nth == 0 && (mode == FAULT_STALL_ONCE ||
+                             mode == FAULT_RESET_ONCE)) ||
+               (mode == FAULT_IGNORE_RANGE && s->cut_at && s->cut_at < n);
     int reset = !head_only && n > 1 &&
-                (mode == FAULT_ALWAYS_RESET ||
+                (mode == FAULT_ALWAYS_RESET || once ||
                  (mode == FAULT_RANDOM &&
                   r < s->p_500 + s->p_429 + s->p_reset));
     fault_send(fd, head, (size_t)hl);
@@ -168,8 +193,20 @@ static inline void *fault_handle(void *arg) {
     } else if (reset) {
       /* Cut somewhere inside the body, after at least one byte when the
        * body is long enough that progress is possible. */
-      size_t cut = 1 + (size_t)(fault_rand(s) * (double)(n - 1));
+      size_t cut = mode == FAULT_ALWAYS_RESET ? 0
+                   : mode == FAULT_IGNORE_RANGE ? s->cut_at
+                   : 1 + (size_t)(fault_rand(s) * (double)(n - 1));
       fault_send(fd, s->data + a, cut);
+      if (once) {
+        /* Let the client read what was sent: a reset throws away what
+         * still sits unread in its socket buffer. */
+        struct timespec ts = { 0, 150 * 1000 * 1000 };
+        nanosleep(&ts, NULL);
+      }
+      while (mode == FAULT_STALL_ONCE && !atomic_load(&s->stopping)) {
+        struct timespec ts = { 0, 20 * 1000 * 1000 };
+        nanosleep(&ts, NULL);
+      }
       atomic_fetch_add(&s->resets, 1);
       fault_reset(fd);
     } else {

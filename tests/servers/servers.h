@@ -160,8 +160,9 @@ static inline pid_t srv_spawn(char *const argv[], const char *log) {
 
 /* nginx serving `www` (a folder) on a free port. Returns 0, or -1 with the
  * reason in `why` (e.g. nginx is not installed). */
-static inline int srv_nginx_start(srv_proc *s, const char *www, char *why,
-                                  size_t whylen) {
+static inline int srv_nginx_start_ex(srv_proc *s, const char *www,
+                                     const char *cert, const char *key,
+                                     char *why, size_t whylen) {
   memset(s, 0, sizeof *s);
   char *nginx = srv_which("nginx");
   if (!nginx) {
@@ -188,10 +189,13 @@ static inline int srv_nginx_start(srv_proc *s, const char *www, char *why,
              "  scgi_temp_path %s/scgi;\n"
              "  sendfile on;\n"
              "  keepalive_requests 100000;\n"
-             "  server { listen 127.0.0.1:%d; root %s; }\n"
+             "  server { listen 127.0.0.1:%d%s; root %s;%s%s%s%s%s }\n"
              "}\n",
              geteuid() == 0 ? "user root;\n" : "", s->dir, s->dir, s->dir,
-             s->dir, s->dir, s->dir, s->dir, s->port, www);
+             s->dir, s->dir, s->dir, s->dir, s->port, cert ? " ssl" : "",
+             www, cert ? " ssl_certificate " : "", cert ? cert : "",
+             cert ? "; ssl_certificate_key " : "", cert ? key : "",
+             cert ? ";" : "");
     snprintf(path, sizeof path, "%s/nginx.conf", s->dir);
     srv_write_file(path, conf, strlen(conf));
     char log[1024];
@@ -200,7 +204,8 @@ static inline int srv_nginx_start(srv_proc *s, const char *www, char *why,
                      NULL };
     s->pid = srv_spawn(argv, log);
     if (srv_wait_port(s->port, s->pid, 5000) == 0) {
-      snprintf(s->url, sizeof s->url, "http://127.0.0.1:%d", s->port);
+      snprintf(s->url, sizeof s->url, "%s://127.0.0.1:%d",
+               cert ? "https" : "http", s->port);
       free(nginx);
       return 0;
     }
@@ -209,6 +214,33 @@ static inline int srv_nginx_start(srv_proc *s, const char *www, char *why,
   free(nginx);
   snprintf(why, whylen, "nginx did not start (see %s/error.log)", s->dir);
   return -1;
+}
+
+static inline int srv_nginx_start(srv_proc *s, const char *www, char *why,
+                                  size_t whylen) {
+  return srv_nginx_start_ex(s, www, NULL, NULL, why, whylen);
+}
+
+/* Makes a self-signed certificate for 127.0.0.1 in `dir` (cert.pem,
+ * key.pem) with the openssl CLI; 0 on success. */
+static inline int srv_make_cert(const char *dir, char *why, size_t whylen) {
+  char *openssl = srv_which("openssl");
+  if (!openssl) {
+    snprintf(why, whylen, "the openssl CLI is not installed");
+    return -1;
+  }
+  char cmd[4096];
+  snprintf(cmd, sizeof cmd,
+           "'%s' req -x509 -newkey rsa:2048 -nodes -days 2 -subj "
+           "/CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 -keyout "
+           "'%s/key.pem' -out '%s/cert.pem' >/dev/null 2>&1",
+           openssl, dir, dir);
+  free(openssl);
+  if (system(cmd) != 0) {
+    snprintf(why, whylen, "openssl could not make a test certificate");
+    return -1;
+  }
+  return 0;
 }
 
 /* The s3rver script installed by npm under $WEIR_NPM_PREFIX or
@@ -229,7 +261,8 @@ static inline char *srv_s3rver_path(void) {
   return NULL;
 }
 
-/* s3rver with one bucket, "test" (credentials S3RVER / S3RVER). */
+/* s3rver with one bucket, "test" (credentials S3RVER / S3RVER). Its log,
+ * one line per request, is <dir>/s3rver.log. */
 static inline int srv_s3rver_start(srv_proc *s, char *why, size_t whylen) {
   memset(s, 0, sizeof *s);
   char *node = srv_which("node");
@@ -251,8 +284,11 @@ static inline int srv_s3rver_start(srv_proc *s, char *why, size_t whylen) {
     snprintf(data, sizeof data, "%s/data", s->dir);
     snprintf(log, sizeof log, "%s/s3rver.log", s->dir);
     mkdir(data, 0755);
-    char *argv[] = { node, js, "-d", data, "-a", "127.0.0.1", "-p", port,
-                     "-s", "--configure-bucket", "test", NULL };
+    /* s3rver makes continuation tokens with DES, which Node 17+ (OpenSSL
+     * 3) only offers through the legacy provider. */
+    char *argv[] = { node, "--openssl-legacy-provider", js, "-d", data,
+                     "-a", "127.0.0.1", "-p", port,
+                     "--configure-bucket", "test", NULL };
     s->pid = srv_spawn(argv, log);
     if (srv_wait_port(s->port, s->pid, 15000) == 0) {
       snprintf(s->url, sizeof s->url, "http://127.0.0.1:%d", s->port);

@@ -112,3 +112,56 @@ int weir__resize_cuda(const uint8_t *in, uint8_t *out, size_t n, int h, int w,
   (void)stream;
   return weir__set_last_error(WEIR_ENOTSUP, "resize kernel: %s", NOT_BUILT);
 }
+
+int weir__cuda_sync_event_new(const struct weir_block *b, void **holder) {
+  (void)b;
+  *holder = NULL;
+  return weir__set_last_error(WEIR_ENOTSUP,
+                              "block has device columns, but %s", NOT_BUILT);
+}
+
+void weir__cuda_sync_event_free(void *holder) { (void)holder; }
+
+int weir_cuda_block_record_stream(const weir_block *b, void *stream) {
+  if (!b || !stream)
+    return weir__set_last_error(WEIR_EINVAL,
+                                "weir_cuda_block_record_stream: NULL argument");
+  if (weir__block_on_device(b))
+    return weir__set_last_error(WEIR_ENOTSUP,
+                                "block has device columns, but %s", NOT_BUILT);
+  return WEIR_OK; /* host memory needs no ordering */
+}
+
+int weir_cuda_loader_create(weir_pipeline *p, weir_iter *it, int device,
+                            size_t prefetch, weir_cuda_loader **out) {
+  (void)p;
+  (void)it;
+  (void)device;
+  (void)prefetch;
+  if (out) *out = NULL;
+  return weir__set_last_error(WEIR_ENOTSUP, "weir_cuda_loader_create: %s",
+                              NOT_BUILT);
+}
+
+int weir_cuda_loader_next(weir_cuda_loader *l, weir_block **out) {
+  (void)l;
+  if (out) *out = NULL;
+  return weir__set_last_error(WEIR_ENOTSUP, "weir_cuda_loader_next: %s",
+                              NOT_BUILT);
+}
+
+void weir_cuda_loader_destroy(weir_cuda_loader *l) { (void)l; }
+
+int weir_cuda_host_tensor_block(const char *name, int dtype, int ndim,
+                                const int64_t *shape, size_t rows,
+                                weir_block **out, void **data) {
+  (void)name;
+  (void)dtype;
+  (void)ndim;
+  (void)shape;
+  (void)rows;
+  if (out) *out = NULL;
+  if (data) *data = NULL;
+  return weir__set_last_error(WEIR_ENOTSUP, "weir_cuda_host_tensor_block: %s",
+                              NOT_BUILT);
+}

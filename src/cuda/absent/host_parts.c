@@ -3,3 +3,5 @@
  * CPU fallbacks work everywhere. */
 #include "cuda/host/pool.c"
 #include "cuda/host/image_cpu.c"
+#include "cuda/host/ops.c"
+#include "cuda/host/arrow_device.c"

@@ -4,7 +4,9 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
+#include <unistd.h>
 #include <uv.h>
 
 #include "weir/error.h"
@@ -42,6 +44,15 @@ typedef struct sockctx {
   engine *e;
 } sockctx;
 
+static atomic_ullong g_attempts, g_retries, g_pauses, g_bytes_in;
+
+void weir__net_get_counters(weir__net_counters *c) {
+  c->attempts = atomic_load(&g_attempts);
+  c->retries = atomic_load(&g_retries);
+  c->pauses = atomic_load(&g_pauses);
+  c->bytes_in = atomic_load(&g_bytes_in);
+}
+
 static pthread_mutex_t g_lock = PTHREAD_MUTEX_INITIALIZER;
 static engine *g_engine;
 static pthread_once_t g_once = PTHREAD_ONCE_INIT;
@@ -57,7 +68,10 @@ void weir__net_req_init(weir__net_req *rq, int method,
   rq->max_retries = !o || o->max_retries == 0 ? 5
                   : o->max_retries < 0 ? 0 : o->max_retries;
   rq->base_delay = o && o->retry_base_delay > 0 ? o->retry_base_delay : 0.1;
+  rq->stall_seconds = o && o->stall_seconds > 0 ? o->stall_seconds : 30;
   rq->content_length = -1;
+  const char *ca = o && o->ca_file ? o->ca_file : getenv("CURL_CA_BUNDLE");
+  if (ca && *ca) rq->cainfo = strdup(ca);
   atomic_init(&rq->refs, 1);
 }
 
@@ -66,6 +80,10 @@ void weir__net_req_clear(weir__net_req *rq) {
   free(rq->shown);
   curl_slist_free_all(rq->headers);
   free(rq->sigv4);
+  free(rq->cainfo);
+  rq->cainfo = NULL;
+  free(rq->post_body);
+  rq->post_body = NULL;
   if (rq->pass) memset(rq->pass, 0, strlen(rq->pass));
   free(rq->user);
   free(rq->pass);
@@ -102,7 +120,8 @@ static void finish(engine *e, weir__net_req *rq, int rc) {
 }
 
 static const char *method_name(int m) {
-  return m == WEIR__NET_HEAD ? "HEAD" : m == WEIR__NET_PUT ? "PUT" : "GET";
+  static const char *names[] = { "GET", "HEAD", "PUT", "POST", "DELETE" };
+  return m >= 0 && m <= WEIR__NET_DELETE ? names[m] : "GET";
 }
 
 /* Pulls <Code> and <Message> out of an S3 error body, so a 403 says
@@ -180,7 +199,7 @@ static void schedule_retry(engine *e, weir__net_req *rq, long retry_after) {
   /* Exponential backoff capped at 10 s, with "equal jitter": half fixed,
    * half random, so retries of many failed requests spread out. */
   double d = rq->base_delay;
-  for (int i = 1; i < rq->attempts && d < 10.0; i++) d *= 2;
+  for (int i = 1; i < rq->failures && d < 10.0; i++) d *= 2;
   if (d > 10.0) d = 10.0;
   d = d / 2 + rnd01(e) * d / 2;
   if (retry_after > 0) {
@@ -224,7 +243,11 @@ static void attempt_done(engine *e, weir__net_req *rq, CURLcode res) {
     return;
   }
   int again = res != CURLE_OK ? retryable_curl(res) : retryable_status(status);
-  if (again && rq->attempts <= rq->max_retries) {
+  /* Only bytes kept for good count as progress: a server that cuts every
+   * answer before anything new arrives still runs out of retries. */
+  if (rq->progress > rq->progress_mark) rq->failures = 0;
+  rq->failures++;
+  if (again && rq->failures <= rq->max_retries) {
     schedule_retry(e, rq, (long)retry_after);
     return;
   }
@@ -237,6 +260,11 @@ static void attempt_done(engine *e, weir__net_req *rq, CURLcode res) {
     return;
   }
   status_message(rq);
+  if (status == 412 && rq->resumed) {
+    size_t l = strlen(rq->errmsg);
+    snprintf(rq->errmsg + l, sizeof rq->errmsg - l,
+             ": the object changed while it was being read");
+  }
   finish(e, rq, status == 404 || status == 410 ? WEIR_ENOTFOUND : WEIR_EIO);
 }
 
@@ -259,7 +287,9 @@ static size_t on_write(char *p, size_t size, size_t nmemb, void *ud) {
   }
   if (!rq->on_data) return n;
   size_t r = rq->on_data(rq, p, n);
+  if (r == n) atomic_fetch_add(&g_bytes_in, n);
   if (r == CURL_WRITEFUNC_PAUSE && !rq->paused) {
+    atomic_fetch_add(&g_pauses, 1);
     /* A paused transfer gives its slot back: it waits for its consumer,
      * and a consumer may be waiting for a transfer still queued behind
      * it. The bound is on transfers moving data. */
@@ -269,17 +299,45 @@ static size_t on_write(char *p, size_t size, size_t nmemb, void *ud) {
   return r;
 }
 
+/* Remembers the first strong ETag of a successful answer, so that a resume
+ * can insist on the same version of the object (If-Match). */
+static size_t on_header(char *p, size_t size, size_t nmemb, void *ud) {
+  weir__net_req *rq = ud;
+  size_t n = size * nmemb;
+  if (rq->etag[0] || n < 6 || strncasecmp(p, "etag:", 5) != 0) return n;
+  long status = 0;
+  curl_easy_getinfo(rq->easy, CURLINFO_RESPONSE_CODE, &status);
+  if (status < 200 || status >= 300) return n;
+  const char *v = p + 5, *end = p + n;
+  while (v < end && (*v == ' ' || *v == '\t')) v++;
+  while (end > v && (end[-1] == '\r' || end[-1] == '\n' || end[-1] == ' '))
+    end--;
+  size_t len = (size_t)(end - v);
+  if (len >= 2 && v[0] == '"' && len < sizeof rq->etag) {
+    memcpy(rq->etag, v, len);
+    rq->etag[len] = 0;
+  }
+  return n;
+}
+
 static size_t on_read(char *p, size_t size, size_t nmemb, void *ud) {
   weir__net_req *rq = ud;
-  size_t n = fread(p, 1, size * nmemb, rq->upload);
-  if (n == 0 && ferror(rq->upload)) return CURL_READFUNC_ABORT;
-  return n;
+  uint64_t left = rq->upload_size - rq->upload_pos;
+  size_t want = size * nmemb < left ? size * nmemb : (size_t)left;
+  if (want == 0) return 0;
+  ssize_t n = pread(rq->upload_fd, p, want,
+                    (off_t)(rq->upload_off + rq->upload_pos));
+  if (n <= 0) return CURL_READFUNC_ABORT;   /* the file shrank or failed */
+  rq->upload_pos += (uint64_t)n;
+  return (size_t)n;
 }
 
 static int on_seek(void *ud, curl_off_t off, int origin) {
   weir__net_req *rq = ud;
-  return fseeko(rq->upload, (off_t)off, origin) == 0 ? CURL_SEEKFUNC_OK
-                                                     : CURL_SEEKFUNC_FAIL;
+  if (origin != SEEK_SET || off < 0 || (uint64_t)off > rq->upload_size)
+    return CURL_SEEKFUNC_CANTSEEK;
+  rq->upload_pos = (uint64_t)off;
+  return CURL_SEEKFUNC_OK;
 }
 
 static void check_done(engine *e) {
@@ -297,7 +355,9 @@ static void check_done(engine *e) {
 static void on_poll(uv_poll_t *h, int status, int events) {
   sockctx *c = h->data;
   int flags = 0, running;
-  if (status < 0) flags = CURL_CSELECT_ERR;
+  /* On a socket error (a reset) let libcurl read the socket, so the
+   * message says what happened rather than "select/poll returned error". */
+  if (status < 0) flags = CURL_CSELECT_IN | CURL_CSELECT_OUT;
   if (events & UV_READABLE) flags |= CURL_CSELECT_IN;
   if (events & UV_WRITABLE) flags |= CURL_CSELECT_OUT;
   curl_multi_socket_action(c->e->multi, c->fd, flags, &running);
@@ -387,6 +447,9 @@ static int unlink_req(weir__net_req **head, weir__net_req **tail,
 
 static void start_attempt(engine *e, weir__net_req *rq) {
   rq->attempts++;
+  rq->progress_mark = rq->progress;
+  atomic_fetch_add(&g_attempts, 1);
+  if (rq->attempts > 1) atomic_fetch_add(&g_retries, 1);
   rq->errbody_len = 0;
   rq->curlerr[0] = 0;
   rq->status = 0;
@@ -404,12 +467,14 @@ static void start_attempt(engine *e, weir__net_req *rq) {
   curl_easy_setopt(h, CURLOPT_ERRORBUFFER, rq->curlerr);
   curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_write);
   curl_easy_setopt(h, CURLOPT_WRITEDATA, rq);
-  curl_easy_setopt(h, CURLOPT_BUFFERSIZE, 256L * 1024);
+  curl_easy_setopt(h, CURLOPT_BUFFERSIZE, 512L * 1024);
   curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, 15L);
   /* A stalled server (no byte for 30 s) is a timeout to retry; paused
    * transfers are exempt from this check in libcurl. */
   curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1L);
-  curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, 30L);
+  curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, rq->stall_seconds);
+  curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
+  curl_easy_setopt(h, CURLOPT_HEADERDATA, rq);
   curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
   curl_easy_setopt(h, CURLOPT_USERAGENT, "weir/0.1");
   if (rq->follow) {
@@ -417,6 +482,7 @@ static void start_attempt(engine *e, weir__net_req *rq) {
     curl_easy_setopt(h, CURLOPT_MAXREDIRS, 10L);
   }
   if (rq->headers) curl_easy_setopt(h, CURLOPT_HTTPHEADER, rq->headers);
+  if (rq->cainfo) curl_easy_setopt(h, CURLOPT_CAINFO, rq->cainfo);
   if (rq->sigv4) {
     curl_easy_setopt(h, CURLOPT_AWS_SIGV4, rq->sigv4);
     curl_easy_setopt(h, CURLOPT_USERNAME, rq->user);
@@ -432,7 +498,14 @@ static void start_attempt(engine *e, weir__net_req *rq) {
     curl_easy_setopt(h, CURLOPT_SEEKDATA, rq);
     curl_easy_setopt(h, CURLOPT_INFILESIZE_LARGE,
                      (curl_off_t)rq->upload_size);
-    if (rq->upload) rewind(rq->upload);
+    rq->upload_pos = 0;
+  } else if (rq->method == WEIR__NET_POST) {
+    curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE,
+                     (curl_off_t)rq->post_len);
+    curl_easy_setopt(h, CURLOPT_POSTFIELDS,
+                     rq->post_body ? rq->post_body : "");
+  } else if (rq->method == WEIR__NET_DELETE) {
+    curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, "DELETE");
   }
   if (rq->prepare && rq->prepare(rq, h)) {
     curl_easy_cleanup(h);

@@ -39,6 +39,16 @@ typedef struct weir__net_options {
                                  0 = the server's default (1000). Tests
                                  set it small to exercise paging. */
   double retry_base_delay;    /* seconds before the first retry; 0 = 0.1 */
+  uint64_t part_size;         /* S3 uploads bigger than this go up as a
+                                 multipart upload in parts of this size,
+                                 several at once; 0 = 64 MiB. AWS wants
+                                 at least 5 MiB. */
+  const char *ca_file;        /* PEM bundle of CAs trusted for https;
+                                 NULL = $CURL_CA_BUNDLE, for S3 also
+                                 $AWS_CA_BUNDLE, else the system's */
+  int stall_seconds;          /* a transfer that receives nothing for this
+                                 long (while not paused) is a timeout, and
+                                 retried; 0 = 30 */
 } weir__net_options;
 
 /* 1 when `uri` is one of ours: http://, https:// or s3://. */
@@ -77,12 +87,16 @@ int  weir__net_reader_open(const char *uri, const weir__net_options *o,
  * WEIR_E* code (the message is in weir__net_reader_errmsg). */
 long weir__net_reader_read(weir__net_reader *r, void *buf, size_t len);
 const char *weir__net_reader_errmsg(const weir__net_reader *r);
+/* The object's strong ETag (with its quotes) once the answer has begun,
+ * else "". Resumes after a reset ask for this version (If-Match). */
+const char *weir__net_reader_etag(weir__net_reader *r);
 /* Stops the transfer if it still runs and frees the reader. Accepts NULL. */
 void weir__net_reader_close(weir__net_reader *r);
 
 /* A writer that uploads on commit: bytes go to an unlinked temporary file,
- * commit PUTs it (with retries) to an http(s) URL or an S3 key, so a failed
- * run never leaves a partial object. Abort (or close without commit)
+ * commit PUTs it (with retries) to an http(s) URL or an S3 key (as a
+ * multipart upload above `part_size`), so a failed run never leaves a
+ * partial object. Abort (or close without commit)
  * discards everything. */
 typedef struct weir__net_writer weir__net_writer;
 int  weir__net_writer_open(const char *uri, const weir__net_options *o,
@@ -93,6 +107,15 @@ int  weir__net_writer_write(weir__net_writer *w, const void *buf, size_t len,
 int  weir__net_writer_commit(weir__net_writer *w, char *err, size_t errlen);
 /* Frees the writer without uploading. Accepts NULL. */
 void weir__net_writer_abort(weir__net_writer *w);
+
+/* Totals since the process started, for statistics and tests. */
+typedef struct weir__net_counters {
+  uint64_t attempts;     /* transfer attempts started */
+  uint64_t retries;      /* attempts that were retries or resumes */
+  uint64_t pauses;       /* transfers paused because a reader was behind */
+  uint64_t bytes_in;     /* body bytes received */
+} weir__net_counters;
+void weir__net_get_counters(weir__net_counters *c);
 
 /* A malloc'd copy of `url` without userinfo and with any query replaced by
  * "?...", fit for messages; NULL when out of memory. */

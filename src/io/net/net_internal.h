@@ -12,7 +12,8 @@
 
 #include "io/net/net.h"
 
-enum { WEIR__NET_GET = 0, WEIR__NET_HEAD, WEIR__NET_PUT };
+enum { WEIR__NET_GET = 0, WEIR__NET_HEAD, WEIR__NET_PUT, WEIR__NET_POST,
+       WEIR__NET_DELETE };
 
 typedef struct weir__net_req weir__net_req;
 
@@ -31,12 +32,19 @@ struct weir__net_req {
   struct curl_slist *headers;     /* owned: extra request headers */
   char *sigv4;                    /* owned: "aws:amz:<region>:s3" or NULL */
   char *user, *pass;              /* owned: signing keys or NULL */
+  char *cainfo;                   /* owned: CA bundle path or NULL */
   int follow;                     /* follow redirects (plain HTTP) */
   int max_requests;               /* engine bound this request asks for */
   int max_retries;                /* retries after the first attempt */
   double base_delay;              /* seconds before the first retry */
-  FILE *upload;                   /* PUT body (borrowed) */
-  uint64_t upload_size;
+  long stall_seconds;             /* low-speed timeout */
+  int upload_fd;                  /* PUT body: bytes [upload_off,
+                                     upload_off + upload_size) of this
+                                     file (borrowed), read with pread so
+                                     parts of one file upload at once */
+  uint64_t upload_off, upload_size, upload_pos;
+  char *post_body;                /* owned: POST body, or NULL */
+  size_t post_len;
 
   /* Before each attempt, on the network thread: set per-attempt options
    * (a Range). Returns 1 when nothing is left to fetch, so the request is
@@ -55,10 +63,22 @@ struct weir__net_req {
   long status;                    /* HTTP status of the last attempt */
   int64_t content_length;         /* of the last answer; -1 unknown */
   int attempts;
+  int failures;                   /* failed attempts since the last one
+                                     that delivered bytes: the retry bound
+                                     and the backoff count these, so a long
+                                     download on a flaky link goes on while
+                                     it makes progress */
   int satisfied;                  /* set by on_data: all wanted bytes are
                                      in, whatever the transfer does next */
+  uint64_t progress;              /* set by on_data: bytes kept for good
+                                     (a resumable reader's position); an
+                                     attempt that raises it resets the
+                                     failure count */
+  uint64_t progress_mark;         /* `progress` when the attempt began */
   int resumed;                    /* an attempt after the first asked for
                                      a range past what was received */
+  char etag[128];                 /* strong ETag of the first 2xx answer,
+                                     "" if none: resumes ask If-Match */
   char errbody[2048];             /* start of an error answer's body */
   size_t errbody_len;
   char errmsg[512];
@@ -108,6 +128,7 @@ typedef struct weir__s3_target {
                             no trailing slash */
   char *region;
   const char *access_key, *secret_key, *session_token;   /* borrowed */
+  const char *ca_file;                                  /* borrowed */
 } weir__s3_target;
 
 int  weir__s3_target_parse(weir__s3_target *t, const char *uri,
@@ -126,6 +147,20 @@ int  weir__http_req_setup(weir__net_req *rq, const char *url);
 int  weir__net_req_for_uri(weir__net_req *rq, const char *uri,
                            const weir__net_options *o, char *err,
                            size_t errlen);
+
+/* A request whose answer body is collected in memory (NUL-terminated in
+ * `data` once it has any byte). Release with weir__net_req_release. */
+typedef struct weir__net_membuf {
+  weir__net_req rq;
+  char *data;
+  size_t len, cap;
+  int oom;
+} weir__net_membuf;
+weir__net_membuf *weir__net_membuf_new(int method, const weir__net_options *o);
+
+/* The entity-decoded text of the first <tag> element in `xml` (malloc'd),
+ * or NULL when there is none. */
+char *weir__xml_find_text(const char *xml, size_t len, const char *tag);
 
 /* ListObjectsV2 of every key under `prefix`, following pages. */
 int weir__s3_list(const weir__s3_target *t, const char *prefix,

@@ -28,6 +28,10 @@ struct weir__net_reader {
   uint64_t pos;                /* object offset of the next byte the
                                   current attempt delivers */
   int first_chunk;             /* the current attempt has sent nothing */
+  struct curl_slist *resume_headers;  /* rq->headers + If-Match */
+  char *direct;                /* a consumer waits on an empty ring with
+                                  this buffer: fill it without the ring */
+  size_t direct_cap, direct_len;
   char errmsg[512];
 };
 
@@ -38,7 +42,26 @@ static int reader_prepare(weir__net_req *rq, CURL *easy) {
   pthread_mutex_unlock(&r->mu);
   if (r->length != UINT64_MAX && got >= r->length) return 1;
   uint64_t start = r->offset + got;
-  if (got > 0) rq->resumed = 1;
+  if (got > 0) {
+    rq->resumed = 1;
+    /* Splicing two versions of an object would be silent corruption:
+     * resume only from the version already partly read. */
+    if (rq->etag[0] && !r->resume_headers) {
+      char h[160];
+      snprintf(h, sizeof h, "If-Match: %s", rq->etag);
+      struct curl_slist *l = NULL, *x;
+      for (struct curl_slist *i = rq->headers; i; i = i->next) {
+        x = curl_slist_append(l, i->data);
+        if (!x) break;
+        l = x;
+      }
+      x = curl_slist_append(l, h);
+      if (x) r->resume_headers = x;
+      else curl_slist_free_all(l);
+    }
+    if (r->resume_headers)
+      curl_easy_setopt(easy, CURLOPT_HTTPHEADER, r->resume_headers);
+  }
   r->pos = start;
   r->first_chunk = 1;
   if (start > 0 || r->length != UINT64_MAX) {
@@ -73,6 +96,29 @@ static size_t reader_data(weir__net_req *rq, const char *p, size_t n) {
   size_t k = n - (size_t)skip;
   if (r->length != UINT64_MAX && r->got + k > r->length)
     k = (size_t)(r->length - r->got);
+  if (r->direct && r->len == 0) {
+    /* The consumer is waiting with its own buffer: copy straight into it,
+     * saving a copy through the ring. The rest of the chunk fits in the
+     * (empty) ring, so the chunk is taken whole, as libcurl requires. */
+    size_t d = k < r->direct_cap ? k : r->direct_cap;
+    if (k - d <= r->cap) {
+      memcpy(r->direct, src, d);
+      r->direct_len = d;
+      r->direct = NULL;
+      src += d;
+      k -= d;
+      r->got += d;
+      rq->progress = r->got;
+      if (k == 0) {
+        r->pos += n;
+        if (r->length != UINT64_MAX && r->got >= r->length)
+          rq->satisfied = 1;
+        pthread_cond_signal(&r->cv);
+        pthread_mutex_unlock(&r->mu);
+        return rq->satisfied && d < n - (size_t)skip ? 0 : n;
+      }
+    }
+  }
   if (r->cap - r->len < k) {
     if (k > r->cap && r->len == 0) {
       /* A chunk larger than the ring cannot wait for room: grow. */
@@ -97,12 +143,13 @@ static size_t reader_data(weir__net_req *rq, const char *p, size_t n) {
   memcpy(r->ring, src + first, k - first);
   r->len += k;
   r->got += k;
+  rq->progress = r->got;
   r->pos += n;
   if (r->length != UINT64_MAX && r->got >= r->length) rq->satisfied = 1;
   pthread_cond_signal(&r->cv);
   pthread_mutex_unlock(&r->mu);
   /* Everything wanted is in: stop the transfer rather than read on. */
-  return rq->satisfied && k < n - (size_t)skip ? 0 : n;
+  return rq->satisfied && (size_t)(src + k - p) < n ? 0 : n;
 }
 
 static void reader_done(weir__net_req *rq) {
@@ -118,6 +165,7 @@ static void reader_done(weir__net_req *rq) {
 static void reader_destroy(weir__net_req *rq) {
   weir__net_reader *r = (weir__net_reader *)rq;
   weir__net_req_clear(rq);
+  curl_slist_free_all(r->resume_headers);
   pthread_cond_destroy(&r->cv);
   pthread_mutex_destroy(&r->mu);
   free(r->ring);
@@ -172,7 +220,20 @@ long weir__net_reader_read(weir__net_reader *r, void *buf, size_t len) {
   if (len == 0) return 0;
   if (len > (size_t)LONG_MAX) len = (size_t)LONG_MAX;
   pthread_mutex_lock(&r->mu);
-  while (r->len == 0 && !r->done) pthread_cond_wait(&r->cv, &r->mu);
+  if (r->len == 0 && !r->done) {
+    r->direct = buf;
+    r->direct_cap = len;
+    r->direct_len = 0;
+    while (r->direct_len == 0 && r->len == 0 && !r->done)
+      pthread_cond_wait(&r->cv, &r->mu);
+    r->direct = NULL;
+    if (r->direct_len > 0) {
+      size_t k = r->direct_len;
+      r->direct_len = 0;
+      pthread_mutex_unlock(&r->mu);
+      return (long)k;
+    }
+  }
   if (r->len == 0) {
     int rc = r->rq.rc;
     pthread_mutex_unlock(&r->mu);
@@ -195,6 +256,15 @@ long weir__net_reader_read(weir__net_reader *r, void *buf, size_t len) {
 
 const char *weir__net_reader_errmsg(const weir__net_reader *r) {
   return r->errmsg;
+}
+
+const char *weir__net_reader_etag(weir__net_reader *r) {
+  /* The network thread writes the ETag before the first body byte, and
+   * the ring's lock orders that before anything read returned. */
+  pthread_mutex_lock(&r->mu);
+  const char *e = r->rq.etag;
+  pthread_mutex_unlock(&r->mu);
+  return e;
 }
 
 void weir__net_reader_close(weir__net_reader *r) {

@@ -7,41 +7,6 @@
 #include "weir/error.h"
 #include "io/net/net_internal.h"
 
-typedef struct membuf {
-  weir__net_req rq;
-  char *data;
-  size_t len, cap;
-  int oom;
-} membuf;
-
-static size_t mem_data(weir__net_req *rq, const char *p, size_t n) {
-  membuf *m = (membuf *)rq;
-  if (m->len + n + 1 > m->cap) {
-    size_t cap = m->cap ? m->cap : 64 * 1024;
-    while (cap < m->len + n + 1) cap *= 2;
-    char *d = realloc(m->data, cap);
-    if (!d) {
-      m->oom = 1;
-      return 0;
-    }
-    m->data = d;
-    m->cap = cap;
-  }
-  memcpy(m->data + m->len, p, n);
-  m->len += n;
-  m->data[m->len] = 0;
-  return n;
-}
-
-/* A retry starts the body again. */
-static int mem_prepare(weir__net_req *rq, CURL *easy) {
-  (void)easy;
-  membuf *m = (membuf *)rq;
-  m->len = 0;
-  if (m->data) m->data[0] = 0;
-  return 0;
-}
-
 /* Decodes the five named XML entities and numeric ones into a malloc'd
  * UTF-8 string; NULL on a malformed entity. */
 static char *xml_text(const char *s, size_t n) {
@@ -129,6 +94,12 @@ static const char *find_elem(const char *p, const char *end, const char *tag,
   return NULL;
 }
 
+char *weir__xml_find_text(const char *xml, size_t len, const char *tag) {
+  size_t n;
+  const char *t = xml ? find_elem(xml, xml + len, tag, &n, NULL) : NULL;
+  return t ? xml_text(t, n) : NULL;
+}
+
 typedef struct objvec {
   weir__object *v;
   size_t n, cap;
@@ -206,13 +177,6 @@ static int parse_page(const char *xml, size_t len, const weir__s3_target *t,
   return WEIR_OK;
 }
 
-static void membuf_destroy(weir__net_req *rq) {
-  membuf *m = (membuf *)rq;
-  weir__net_req_clear(rq);
-  free(m->data);
-  free(m);
-}
-
 static int cmp_obj(const void *a, const void *b) {
   return strcmp(((const weir__object *)a)->uri,
                 ((const weir__object *)b)->uri);
@@ -241,18 +205,14 @@ int weir__s3_list(const weir__s3_target *t, const char *prefix,
       rc = weir__net_appendf(&url, "&max-keys=%d", o->list_page_size);
     if (rc == WEIR_OK) rc = weir__net_appendf(&url, "&prefix=");
     if (rc == WEIR_OK) rc = weir__net_append_encoded(&url, prefix, 0);
-    membuf *m = calloc(1, sizeof *m);
+    weir__net_membuf *m = weir__net_membuf_new(WEIR__NET_GET, o);
     if (rc != WEIR_OK || !m || !shown) {
       free(url);
-      free(m);
+      if (m) weir__net_req_release(&m->rq);
       snprintf(err, errlen, "out of memory");
       rc = WEIR_ENOMEM;
       break;
     }
-    weir__net_req_init(&m->rq, WEIR__NET_GET, o);
-    m->rq.destroy = membuf_destroy;
-    m->rq.on_data = mem_data;
-    m->rq.prepare = mem_prepare;
     rc = weir__s3_req_setup(&m->rq, t, url, shown);
     if (rc == WEIR_OK) rc = weir__net_perform(&m->rq);
     if (rc != WEIR_OK) {
@@ -275,7 +235,7 @@ int weir__s3_list(const weir__s3_target *t, const char *prefix,
     free(ov.v);
     return rc;
   }
-  qsort(ov.v, ov.n, sizeof *ov.v, cmp_obj);
+  if (ov.n > 1) qsort(ov.v, ov.n, sizeof *ov.v, cmp_obj);
   *objs = ov.v;
   *n = ov.n;
   return WEIR_OK;

@@ -104,6 +104,7 @@ int weir__s3_target_parse(weir__s3_target *t, const char *uri,
                                         : env("AWS_SECRET_ACCESS_KEY");
   t->session_token = o && o->s3_session_token ? o->s3_session_token
                                               : env("AWS_SESSION_TOKEN");
+  t->ca_file = o && o->ca_file ? o->ca_file : env("AWS_CA_BUNDLE");
   int rc = WEIR_OK;
   if (endpoint) {
     /* Custom endpoints (MinIO, s3rver, Ceph) get path-style addressing:
@@ -112,6 +113,11 @@ int weir__s3_target_parse(weir__s3_target *t, const char *uri,
     while (el > 0 && endpoint[el - 1] == '/') el--;
     rc = weir__net_appendf(&t->base, "%.*s/", (int)el, endpoint);
     if (rc == WEIR_OK) rc = weir__net_append_encoded(&t->base, t->bucket, 0);
+  } else if (strchr(t->bucket, '.')) {
+    /* A dotted bucket name does not match the wildcard certificate of
+     * virtual-hosted addressing: use the path style. */
+    rc = weir__net_appendf(&t->base, "https://s3.%s.amazonaws.com/%s",
+                           region, t->bucket);
   } else {
     rc = weir__net_appendf(&t->base, "https://%s.s3.%s.amazonaws.com",
                            t->bucket, region);
@@ -147,6 +153,11 @@ int weir__s3_req_setup(weir__net_req *rq, const weir__s3_target *t,
   rq->url = url;
   rq->shown = strdup(shown_uri);
   if (!rq->url || !rq->shown) return WEIR_ENOMEM;
+  if (t->ca_file) {
+    free(rq->cainfo);
+    rq->cainfo = strdup(t->ca_file);
+    if (!rq->cainfo) return WEIR_ENOMEM;
+  }
   if (t->access_key && t->secret_key) {
     char *sig = NULL;
     if (weir__net_appendf(&sig, "aws:amz:%s:s3", t->region) != WEIR_OK)
@@ -155,6 +166,12 @@ int weir__s3_req_setup(weir__net_req *rq, const weir__s3_target *t,
     rq->user = strdup(t->access_key);
     rq->pass = strdup(t->secret_key);
     if (!rq->user || !rq->pass) return WEIR_ENOMEM;
+    /* S3 requires this header, and libcurl signs its value as the payload
+     * hash; an unsigned payload lets uploads stream from a file. */
+    struct curl_slist *l0 = curl_slist_append(
+        rq->headers, "x-amz-content-sha256: UNSIGNED-PAYLOAD");
+    if (!l0) return WEIR_ENOMEM;
+    rq->headers = l0;
     if (t->session_token) {
       char *h = NULL;
       if (weir__net_appendf(&h, "x-amz-security-token: %s",

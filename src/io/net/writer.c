@@ -1,7 +1,9 @@
 /* Writer streams to HTTP(S) and S3: bytes go to an unlinked temporary file,
  * and commit uploads them in one PUT (retried from the start of the file),
- * so nothing partial is ever visible at the destination. */
+ * or, for S3 objects above the part size, as a multipart upload whose parts
+ * go up at once; nothing partial is ever visible at the destination. */
 #include <errno.h>
+#include <pthread.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,14 +12,19 @@
 #include "io/net/net_internal.h"
 
 struct weir__net_writer {
-  weir__net_req rq;
+  weir__net_req rq;            /* the single PUT */
   weir__wstream base;
   FILE *tmp;
+  int is_s3;
+  weir__s3_target t;           /* for multipart control calls */
+  weir__net_options o;         /* copied; strings borrowed */
+  uint64_t part_size;
 };
 
 static void writer_destroy(weir__net_req *rq) {
   weir__net_writer *w = (weir__net_writer *)rq;
   weir__net_req_clear(rq);
+  weir__s3_target_clear(&w->t);
   if (w->tmp) fclose(w->tmp);
   free(w);
 }
@@ -32,7 +39,12 @@ int weir__net_writer_open(const char *uri, const weir__net_options *o,
   }
   weir__net_req_init(&w->rq, WEIR__NET_PUT, o);
   w->rq.destroy = writer_destroy;
+  if (o) w->o = *o;
+  w->part_size = o && o->part_size > 0 ? o->part_size : (uint64_t)64 << 20;
+  w->is_s3 = strncmp(uri, "s3://", 5) == 0;
   int rc = weir__net_req_for_uri(&w->rq, uri, o, err, errlen);
+  if (rc == WEIR_OK && w->is_s3)
+    rc = weir__s3_target_parse(&w->t, uri, o, err, errlen);
   if (rc == WEIR_OK) {
     /* A redirect must not silently re-send an upload elsewhere, and
      * "Expect: 100-continue" only adds a round trip on most servers. */
@@ -64,6 +76,205 @@ int weir__net_writer_write(weir__net_writer *w, const void *buf, size_t len,
   return WEIR_OK;
 }
 
+/* ---- Multipart upload ------------------------------------------------- */
+
+typedef struct batch {
+  pthread_mutex_t mu;
+  pthread_cond_t cv;
+  int left;
+} batch;
+
+typedef struct part_req {
+  weir__net_req rq;
+  batch *b;
+} part_req;
+
+static void part_done(weir__net_req *rq) {
+  batch *b = ((part_req *)rq)->b;
+  pthread_mutex_lock(&b->mu);
+  b->left--;
+  pthread_cond_signal(&b->cv);
+  pthread_mutex_unlock(&b->mu);
+}
+
+static void part_destroy(weir__net_req *rq) {
+  weir__net_req_clear(rq);
+  free(rq);
+}
+
+/* POST or DELETE on the object URL plus `query`; the answer body in *out
+ * (malloc'd) when wanted. */
+static int control_call(weir__net_writer *w, int method, const char *query,
+                        char *body, char **out, char *err, size_t errlen) {
+  weir__net_membuf *m = weir__net_membuf_new(method, &w->o);
+  char *url = NULL;
+  int rc = weir__net_appendf(&url, "%s%s", w->rq.url, query);
+  if (!m || rc != WEIR_OK) {
+    free(url);
+    free(body);
+    if (m) weir__net_req_release(&m->rq);
+    snprintf(err, errlen, "out of memory");
+    return WEIR_ENOMEM;
+  }
+  m->rq.post_body = body;
+  m->rq.post_len = body ? strlen(body) : 0;
+  rc = weir__s3_req_setup(&m->rq, &w->t, url, w->rq.shown);
+  if (rc == WEIR_OK && body) {
+    struct curl_slist *l =
+        curl_slist_append(m->rq.headers, "Content-Type: application/xml");
+    if (l) m->rq.headers = l;
+  }
+  if (rc == WEIR_OK) {
+    rc = weir__net_perform(&m->rq);
+    if (rc != WEIR_OK) weir__net_copy_err(&m->rq, err, errlen);
+  } else {
+    snprintf(err, errlen, "out of memory");
+  }
+  if (rc == WEIR_OK && m->oom) {
+    snprintf(err, errlen, "out of memory");
+    rc = WEIR_ENOMEM;
+  }
+  /* CompleteMultipartUpload may answer 200 and still fail, in the body. */
+  if (rc == WEIR_OK && m->data && strstr(m->data, "<Error>")) {
+    char *code = weir__xml_find_text(m->data, m->len, "Code");
+    char *msg = weir__xml_find_text(m->data, m->len, "Message");
+    snprintf(err, errlen, "%s %s: %s%s%s", method == WEIR__NET_POST ? "POST"
+             : "DELETE", w->rq.shown, code ? code : "error", msg ? ": " : "",
+             msg ? msg : "");
+    free(code);
+    free(msg);
+    rc = WEIR_EIO;
+  }
+  if (out) {
+    *out = rc == WEIR_OK ? m->data : NULL;
+    if (rc == WEIR_OK) m->data = NULL;
+  }
+  weir__net_req_release(&m->rq);
+  return rc;
+}
+
+static int multipart(weir__net_writer *w, uint64_t size, char *err,
+                     size_t errlen) {
+  uint64_t ps = w->part_size;
+  if ((size + ps - 1) / ps > 10000) ps = (size + 9999) / 10000; /* S3 cap */
+  int nparts = (int)((size + ps - 1) / ps);
+  char *answer = NULL;
+  int rc = control_call(w, WEIR__NET_POST, "?uploads=", NULL, &answer, err,
+                        errlen);
+  if (rc != WEIR_OK) return rc;
+  char *id = weir__xml_find_text(answer, strlen(answer), "UploadId");
+  free(answer);
+  if (!id || !*id) {
+    free(id);
+    snprintf(err, errlen, "POST %s: no UploadId in the answer", w->rq.shown);
+    return WEIR_EFORMAT;
+  }
+  char *id_enc = NULL;
+  if (weir__net_append_encoded(&id_enc, id, 0) != WEIR_OK) {
+    free(id);
+    snprintf(err, errlen, "out of memory");
+    return WEIR_ENOMEM;
+  }
+  free(id);
+
+  /* Every part is queued at once; the engine's bound decides how many
+   * move at a time. */
+  batch b;
+  pthread_mutex_init(&b.mu, NULL);
+  pthread_cond_init(&b.cv, NULL);
+  b.left = 0;
+  part_req **parts = calloc((size_t)nparts, sizeof *parts);
+  rc = parts ? WEIR_OK : WEIR_ENOMEM;
+  for (int i = 0; i < nparts && rc == WEIR_OK; i++) {
+    part_req *p = calloc(1, sizeof *p);
+    char *url = NULL;
+    if (!p || weir__net_appendf(&url, "%s?partNumber=%d&uploadId=%s",
+                                w->rq.url, i + 1, id_enc) != WEIR_OK) {
+      free(p);
+      free(url);
+      rc = WEIR_ENOMEM;
+      break;
+    }
+    weir__net_req_init(&p->rq, WEIR__NET_PUT, &w->o);
+    p->rq.destroy = part_destroy;
+    p->rq.on_done = part_done;
+    p->b = &b;
+    p->rq.upload_fd = fileno(w->tmp);
+    p->rq.upload_off = (uint64_t)i * ps;
+    p->rq.upload_size = size - p->rq.upload_off < ps ? size - p->rq.upload_off
+                                                     : ps;
+    parts[i] = p;
+    rc = weir__s3_req_setup(&p->rq, &w->t, url, w->rq.shown);
+    struct curl_slist *l = curl_slist_append(p->rq.headers, "Expect:");
+    if (l) p->rq.headers = l;
+    if (rc == WEIR_OK) {
+      pthread_mutex_lock(&b.mu);
+      b.left++;
+      pthread_mutex_unlock(&b.mu);
+      rc = weir__net_submit(&p->rq);
+      if (rc != WEIR_OK) {
+        pthread_mutex_lock(&b.mu);
+        b.left--;
+        pthread_mutex_unlock(&b.mu);
+      }
+    }
+  }
+  if (rc != WEIR_OK) {
+    snprintf(err, errlen, "%s: out of memory", w->rq.shown);
+    for (int i = 0; i < nparts && parts; i++)
+      if (parts[i]) weir__net_cancel(&parts[i]->rq);
+  }
+  pthread_mutex_lock(&b.mu);
+  while (b.left > 0) pthread_cond_wait(&b.cv, &b.mu);
+  pthread_mutex_unlock(&b.mu);
+
+  char *body = NULL;
+  if (rc == WEIR_OK) rc = weir__net_appendf(&body, "<CompleteMultipartUpload>");
+  for (int i = 0; i < nparts && rc == WEIR_OK; i++) {
+    weir__net_req *rq = &parts[i]->rq;
+    if (rq->rc != WEIR_OK) {
+      snprintf(err, errlen, "%s (part %d of %d)", rq->errmsg, i + 1, nparts);
+      rc = rq->rc;
+    } else if (!rq->etag[0]) {
+      snprintf(err, errlen, "PUT %s: part %d answered without an ETag",
+               w->rq.shown, i + 1);
+      rc = WEIR_EFORMAT;
+    } else {
+      rc = weir__net_appendf(&body, "<Part><PartNumber>%d</PartNumber>"
+                             "<ETag>%s</ETag></Part>", i + 1, rq->etag);
+    }
+  }
+  for (int i = 0; i < nparts && parts; i++)
+    if (parts[i]) weir__net_req_release(&parts[i]->rq);
+  free(parts);
+  pthread_cond_destroy(&b.cv);
+  pthread_mutex_destroy(&b.mu);
+  if (rc == WEIR_OK)
+    rc = weir__net_appendf(&body, "</CompleteMultipartUpload>");
+
+  char *query = NULL;
+  if (weir__net_appendf(&query, "?uploadId=%s", id_enc) != WEIR_OK) {
+    free(body);
+    free(id_enc);
+    snprintf(err, errlen, "out of memory");
+    return WEIR_ENOMEM;
+  }
+  if (rc == WEIR_OK) {
+    rc = control_call(w, WEIR__NET_POST, query, body, NULL, err, errlen);
+  } else {
+    free(body);
+  }
+  if (rc != WEIR_OK) {
+    /* Best effort: do not leave the parts stored (and billed). */
+    char ignore[256];
+    control_call(w, WEIR__NET_DELETE, query, NULL, NULL, ignore,
+                 sizeof ignore);
+  }
+  free(query);
+  free(id_enc);
+  return rc;
+}
+
 int weir__net_writer_commit(weir__net_writer *w, char *err, size_t errlen) {
   int rc = WEIR_OK;
   if (fflush(w->tmp) != 0 || fseeko(w->tmp, 0, SEEK_END) != 0) {
@@ -72,11 +283,17 @@ int weir__net_writer_commit(weir__net_writer *w, char *err, size_t errlen) {
     rc = WEIR_EIO;
   }
   if (rc == WEIR_OK) {
-    off_t size = ftello(w->tmp);
-    w->rq.upload = w->tmp;
-    w->rq.upload_size = size > 0 ? (uint64_t)size : 0;
-    rc = weir__net_perform(&w->rq);
-    if (rc != WEIR_OK) weir__net_copy_err(&w->rq, err, errlen);
+    off_t end = ftello(w->tmp);
+    uint64_t size = end > 0 ? (uint64_t)end : 0;
+    if (w->is_s3 && size > w->part_size) {
+      rc = multipart(w, size, err, errlen);
+    } else {
+      w->rq.upload_fd = fileno(w->tmp);
+      w->rq.upload_off = 0;
+      w->rq.upload_size = size;
+      rc = weir__net_perform(&w->rq);
+      if (rc != WEIR_OK) weir__net_copy_err(&w->rq, err, errlen);
+    }
   }
   weir__net_req_release(&w->rq);
   return rc;

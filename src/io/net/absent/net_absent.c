@@ -104,6 +104,11 @@ const char *weir__net_reader_errmsg(const weir__net_reader *r) {
   return "network URIs are not supported: weir was built without libcurl";
 }
 
+const char *weir__net_reader_etag(weir__net_reader *r) {
+  (void)r;
+  return "";
+}
+
 void weir__net_reader_close(weir__net_reader *r) { (void)r; }
 
 int weir__net_writer_open(const char *uri, const weir__net_options *o,
@@ -127,5 +132,9 @@ int weir__net_writer_commit(weir__net_writer *w, char *err, size_t errlen) {
 }
 
 void weir__net_writer_abort(weir__net_writer *w) { (void)w; }
+
+void weir__net_get_counters(weir__net_counters *c) {
+  memset(c, 0, sizeof *c);
+}
 
 void weir__net_shutdown(void) {}

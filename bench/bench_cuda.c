@@ -1,0 +1,300 @@
+/* CUDA stream workers against plain CUDA on the same machine, same run:
+ * host-to-device bandwidth of weir's pinned staging path (ordinary host
+ * blocks) and of pinned host blocks (weir_cuda_host_tensor_block) against
+ * cudaMemcpy from pinned memory (goal: at least 90%) and from pageable
+ * memory; images per second through resize + normalise with 1, 2 and 4
+ * streams; GPU busy fraction (NVML's kernel utilisation, sampled) of that
+ * pipeline. Without a CUDA device it says so and exits with status 0.
+ *
+ *   bench_cuda [images_per_run]
+ */
+#include <cuda_runtime_api.h>
+#include <dlfcn.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <weir.h>
+
+#include "exec/gpu_backend.h"
+
+static double now(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+#define CHECK_CUDA(call)                                                     \
+  do {                                                                       \
+    cudaError_t e_ = (call);                                                 \
+    if (e_ != cudaSuccess) {                                                 \
+      fprintf(stderr, "bench_cuda: %s: %s\n", #call, cudaGetErrorString(e_)); \
+      exit(1);                                                               \
+    }                                                                        \
+  } while (0)
+
+/* ---- Bandwidth ----------------------------------------------------------- */
+
+#define BLOCK_MIB 64
+#define REPS 8
+
+static weir_block *pinned_block(size_t mib) {
+  int64_t shape[1] = {1 << 20};
+  weir_block *b;
+  void *data;
+  if (weir_cuda_host_tensor_block("x", WEIR_DTYPE_UINT8, 1, shape, mib, &b, &data) != WEIR_OK) {
+    fprintf(stderr, "bench_cuda: %s\n", weir_last_errmsg());
+    exit(1);
+  }
+  for (size_t i = 0; i < (mib << 20); i++) ((unsigned char *)data)[i] = (unsigned char)(i * 31);
+  return b;
+}
+
+static weir_block *big_block(size_t mib) {
+  weir_builder *bld;
+  weir_builder_create(&bld);
+  int64_t shape[1] = {1 << 20};
+  weir_builder_add_tensor_column(bld, "x", WEIR_DTYPE_UINT8, 1, shape);
+  unsigned char *row = malloc((size_t)1 << 20);
+  for (size_t i = 0; i < ((size_t)1 << 20); i++) row[i] = (unsigned char)(i * 31);
+  for (size_t r = 0; r < mib; r++) weir_builder_append_tensor(bld, 0, row);
+  free(row);
+  weir_block *b;
+  if (weir_builder_finish(bld, &b) != WEIR_OK) exit(1);
+  weir_builder_destroy(bld);
+  return b;
+}
+
+typedef struct stage_arg {
+  weir_block *b;
+  double gbps;
+  pthread_barrier_t *start;
+} stage_arg;
+
+/* One stream worker uploading the block REPS times; GB/s. */
+static void *stage_run(void *arg) {
+  stage_arg *a = arg;
+  const weir__gpu_backend *g = weir__gpu_backend_get();
+  void *w;
+  if (g->worker_init(0, &w) != WEIR_OK) {
+    fprintf(stderr, "bench_cuda: %s\n", weir_last_errmsg());
+    exit(1);
+  }
+  weir_block *d;
+  g->to_device(w, a->b, &d); /* warm the pools */
+  g->sync(w);
+  weir_block_unref(&d);
+  if (a->start) pthread_barrier_wait(a->start);
+  double t0 = now();
+  for (int i = 0; i < REPS; i++) {
+    if (g->to_device(w, a->b, &d) != WEIR_OK) exit(1);
+    weir_block_unref(&d);
+  }
+  g->sync(w);
+  double t = now() - t0;
+  a->gbps = (double)REPS * weir_block_nbytes(a->b) / t / 1e9;
+  g->worker_destroy(w);
+  return NULL;
+}
+
+static double staging_gbps(weir_block *b, int streams) {
+  pthread_t t[4];
+  stage_arg a[4];
+  pthread_barrier_t start;
+  pthread_barrier_init(&start, NULL, (unsigned)streams);
+  for (int i = 0; i < streams; i++) {
+    a[i] = (stage_arg){b, 0, &start};
+    pthread_create(&t[i], NULL, stage_run, &a[i]);
+  }
+  double sum = 0;
+  for (int i = 0; i < streams; i++) {
+    pthread_join(t[i], NULL);
+    sum += a[i].gbps;
+  }
+  pthread_barrier_destroy(&start);
+  return sum;
+}
+
+static double memcpy_gbps(int pinned) {
+  size_t bytes = (size_t)BLOCK_MIB << 20;
+  void *h, *d;
+  if (pinned) CHECK_CUDA(cudaHostAlloc(&h, bytes, cudaHostAllocDefault));
+  else if (!(h = malloc(bytes))) exit(1);
+  memset(h, 7, bytes);
+  CHECK_CUDA(cudaMalloc(&d, bytes));
+  cudaStream_t s;
+  CHECK_CUDA(cudaStreamCreateWithFlags(&s, cudaStreamNonBlocking));
+  CHECK_CUDA(cudaMemcpyAsync(d, h, bytes, cudaMemcpyHostToDevice, s));
+  CHECK_CUDA(cudaStreamSynchronize(s));
+  double t0 = now();
+  for (int i = 0; i < REPS; i++) CHECK_CUDA(cudaMemcpyAsync(d, h, bytes, cudaMemcpyHostToDevice, s));
+  CHECK_CUDA(cudaStreamSynchronize(s));
+  double t = now() - t0;
+  cudaStreamDestroy(s);
+  cudaFree(d);
+  if (pinned) cudaFreeHost(h);
+  else free(h);
+  return (double)REPS * bytes / t / 1e9;
+}
+
+/* ---- GPU busy fraction through NVML (loaded at run time) ----------------- */
+
+typedef struct nvml_util { unsigned gpu, memory; } nvml_util;
+typedef struct nvml {
+  void *lib, *dev;
+  int (*init)(void);
+  int (*by_index)(unsigned, void **);
+  int (*util)(void *, nvml_util *);
+} nvml;
+
+static int nvml_open(nvml *n) {
+  memset(n, 0, sizeof *n);
+  if (!(n->lib = dlopen("libnvidia-ml.so.1", RTLD_NOW))) return 0;
+  *(void **)&n->init = dlsym(n->lib, "nvmlInit_v2");
+  *(void **)&n->by_index = dlsym(n->lib, "nvmlDeviceGetHandleByIndex_v2");
+  *(void **)&n->util = dlsym(n->lib, "nvmlDeviceGetUtilizationRates");
+  if (!n->init || !n->by_index || !n->util || n->init() != 0 || n->by_index(0, &n->dev) != 0)
+    return 0;
+  return 1;
+}
+
+typedef struct sampler {
+  nvml *n;
+  atomic_int stop;
+  double sum;
+  int count;
+} sampler;
+
+static void *sample(void *arg) {
+  sampler *s = arg;
+  while (!atomic_load(&s->stop)) {
+    nvml_util u;
+    if (s->n->util(s->n->dev, &u) == 0) {
+      s->sum += u.gpu;
+      s->count++;
+    }
+    struct timespec ts = {0, 100 * 1000 * 1000};
+    nanosleep(&ts, NULL);
+  }
+  return NULL;
+}
+
+/* ---- Streams ------------------------------------------------------------- */
+
+static weir_block *frames;
+
+static int read_frames(void *user, size_t task, weir_emit *out) {
+  (void)user;
+  (void)task;
+  return weir_emit_block(out, weir_block_ref(frames));
+}
+
+typedef struct run_result {
+  double images_per_s, busy_fraction_stats;
+} run_result;
+
+static run_result run_pipeline(int streams, size_t tasks, size_t per_block) {
+  weir_pipeline_options po = WEIR_PIPELINE_OPTIONS_INIT;
+  po.fixed_pools = 1;
+  weir_pipeline *p;
+  weir_pipeline_create(&p, &po);
+  weir_op_options src_o = WEIR_OP_OPTIONS_INIT, g = WEIR_OP_OPTIONS_INIT;
+  src_o.min_workers = src_o.max_workers = 2;
+  g.num_gpus = 1.0 / streams;
+  g.min_workers = g.max_workers = streams;
+  const float mean[3] = {0.485f, 0.456f, 0.406f}, std[3] = {0.229f, 0.224f, 0.225f};
+  weir_op *src = weir_source(p, "frames", tasks, read_frames, NULL, &src_o);
+  weir_op *rs = weir_gpu_resize(p, src, "frame", 224, 224, &g);
+  weir_op *nm = weir_gpu_normalize(p, rs, "frame", mean, std, &g);
+  if (!nm) {
+    fprintf(stderr, "bench_cuda: %s\n", weir_pipeline_errmsg(p));
+    exit(1);
+  }
+  double t0 = now();
+  int rc = weir_pipeline_run(p, nm);
+  double t = now() - t0;
+  if (rc != WEIR_OK) {
+    fprintf(stderr, "bench_cuda: %s\n", weir_pipeline_errmsg(p));
+    exit(1);
+  }
+  weir_op_stats a, b;
+  weir_pipeline_op_stats(p, weir_op_index(rs), &a);
+  weir_pipeline_op_stats(p, weir_op_index(nm), &b);
+  run_result r;
+  r.images_per_s = (double)(tasks * per_block) / t;
+  /* Share of the wall time some GPU worker had a task in flight (copies,
+   * kernels and the wait for them), capped at 1. */
+  r.busy_fraction_stats = (a.busy_seconds + b.busy_seconds) / t / streams;
+  if (r.busy_fraction_stats > 1) r.busy_fraction_stats = 1;
+  weir_pipeline_destroy(p);
+  return r;
+}
+
+int main(int argc, char **argv) {
+  size_t images = argc > 1 ? strtoull(argv[1], NULL, 10) : 8192;
+  if (!weir_cuda_built() || weir_cuda_device_count() == 0) {
+    printf("bench_cuda: skipped: %s\n",
+           weir_cuda_built() ? "no CUDA device is visible" : "weir was built without CUDA");
+    return 0;
+  }
+  struct cudaDeviceProp prop;
+  CHECK_CUDA(cudaGetDeviceProperties(&prop, 0));
+  printf("bench_cuda: device 0: %s\n", prop.name);
+
+  weir_block *big = big_block(BLOCK_MIB);
+  double pinned = memcpy_gbps(1), pageable = memcpy_gbps(0);
+  double st1 = staging_gbps(big, 1), st2 = staging_gbps(big, 2), st4 = staging_gbps(big, 4);
+  weir_block_unref(&big);
+  weir_block *pin = pinned_block(BLOCK_MIB);
+  double pn1 = staging_gbps(pin, 1);
+  weir_block_unref(&pin);
+  printf("H2D %d MiB blocks: cudaMemcpy pinned %.2f GB/s, pageable %.2f GB/s\n", BLOCK_MIB,
+         pinned, pageable);
+  printf("H2D weir staging: 1 stream %.2f GB/s (%.0f%% of pinned), 2 streams %.2f GB/s "
+         "(%.0f%%), 4 streams %.2f GB/s (%.0f%%); goal >= 90%%\n",
+         st1, 100 * st1 / pinned, st2, 100 * st2 / pinned, st4, 100 * st4 / pinned);
+  printf("H2D weir pinned host blocks (direct DMA): 1 stream %.2f GB/s (%.0f%% of pinned)\n",
+         pn1, 100 * pn1 / pinned);
+
+  /* Frames 480x640 RGB, 32 a block: resize to 224x224, normalise. */
+  const size_t per_block = 32;
+  weir_builder *bld;
+  weir_builder_create(&bld);
+  int64_t shape[3] = {480, 640, 3};
+  weir_builder_add_tensor_column(bld, "frame", WEIR_DTYPE_UINT8, 3, shape);
+  unsigned char *img = malloc(480 * 640 * 3);
+  for (size_t r = 0; r < per_block; r++) {
+    for (size_t i = 0; i < 480 * 640 * 3; i++) img[i] = (unsigned char)(i * 7 + r);
+    weir_builder_append_tensor(bld, 0, img);
+  }
+  free(img);
+  weir_builder_finish(bld, &frames);
+  weir_builder_destroy(bld);
+  size_t tasks = (images + per_block - 1) / per_block;
+
+  run_pipeline(1, tasks / 8 + 1, per_block); /* warm-up */
+  nvml n;
+  int have_nvml = nvml_open(&n);
+  double base = 0;
+  for (int s = 1; s <= 4; s *= 2) {
+    sampler sm = {&n, 0, 0, 0};
+    pthread_t th;
+    if (have_nvml) pthread_create(&th, NULL, sample, &sm);
+    run_result r = run_pipeline(s, tasks, per_block);
+    if (have_nvml) {
+      atomic_store(&sm.stop, 1);
+      pthread_join(th, NULL);
+    }
+    if (s == 1) base = r.images_per_s;
+    printf("resize 480x640 -> 224x224 + normalize, %d stream%s: %.0f images/s (%.2fx of 1 "
+           "stream); workers busy %.0f%%; GPU busy (NVML) %s",
+           s, s == 1 ? "" : "s", r.images_per_s, r.images_per_s / base,
+           100 * r.busy_fraction_stats, have_nvml && sm.count ? "" : "n/a\n");
+    if (have_nvml && sm.count) printf("%.0f%%\n", sm.sum / sm.count);
+  }
+  weir_block_unref(&frames);
+  return 0;
+}

@@ -1,0 +1,202 @@
+/* HTTP download throughput: weir's network engine (reader streams on N
+ * threads over one libcurl multi loop) against the curl CLI fetching the
+ * same files in parallel (curl -Z --parallel-max N), from a local nginx in
+ * the same run. Prints MB/s for each and the ratio weir/curl.
+ *
+ *   bench_io_http [files=64] [mb_per_file=16] [concurrency=16] [rounds=3] */
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "weir/error.h"
+#include "io/net/net.h"
+#include "../tests/servers/servers.h"
+
+static double now(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+typedef struct job {
+  const char *base;
+  int files, conc;
+  size_t file_size;
+  atomic_int next;
+  atomic_llong bytes;
+  atomic_int failures;
+} job;
+
+static void *weir_worker(void *arg) {
+  job *j = arg;
+  size_t cap = 1 << 20;
+  char *buf = malloc(cap);
+  weir__net_options o = { 0 };
+  o.max_requests = j->conc;
+  for (;;) {
+    int i = atomic_fetch_add(&j->next, 1);
+    if (i >= j->files) break;
+    char url[256], err[512];
+    snprintf(url, sizeof url, "%s/f%03d.bin", j->base, i);
+    weir__net_reader *r;
+    if (weir__net_reader_open(url, &o, 0, UINT64_MAX, &r, err, sizeof err)) {
+      fprintf(stderr, "open: %s\n", err);
+      atomic_fetch_add(&j->failures, 1);
+      continue;
+    }
+    long k;
+    long long got = 0;
+    while ((k = weir__net_reader_read(r, buf, cap)) > 0) got += k;
+    if (k < 0 || (size_t)got != j->file_size) {
+      fprintf(stderr, "read %s: %s (%lld bytes)\n", url,
+              weir__net_reader_errmsg(r), got);
+      atomic_fetch_add(&j->failures, 1);
+    }
+    atomic_fetch_add(&j->bytes, got);
+    weir__net_reader_close(r);
+  }
+  free(buf);
+  return NULL;
+}
+
+static double run_weir(const char *base, int files, size_t size, int conc) {
+  job j = { .base = base, .files = files, .conc = conc, .file_size = size };
+  atomic_init(&j.next, 0);
+  atomic_init(&j.bytes, 0);
+  atomic_init(&j.failures, 0);
+  pthread_t *t = malloc(sizeof *t * (size_t)conc);
+  double t0 = now();
+  for (int i = 0; i < conc; i++) pthread_create(&t[i], NULL, weir_worker, &j);
+  for (int i = 0; i < conc; i++) pthread_join(t[i], NULL);
+  double dt = now() - t0;
+  free(t);
+  if (atomic_load(&j.failures) ||
+      (size_t)atomic_load(&j.bytes) != size * (size_t)files) {
+    fprintf(stderr, "weir run failed\n");
+    exit(1);
+  }
+  return (double)size * files / dt / 1e6;
+}
+
+static double run_curl(const char *curl, const char *base, int files,
+                       size_t size, int conc) {
+  char **argv = calloc((size_t)files * 3 + 16, sizeof *argv);
+  char par[16];
+  snprintf(par, sizeof par, "%d", conc);
+  int a = 0;
+  argv[a++] = (char *)curl;
+  argv[a++] = "-s";
+  argv[a++] = "--no-progress-meter";
+  argv[a++] = "-f";
+  argv[a++] = "-Z";
+  argv[a++] = "--parallel-max";
+  argv[a++] = par;
+  for (int i = 0; i < files; i++) {
+    char *u = malloc(256);
+    snprintf(u, 256, "%s/f%03d.bin", base, i);
+    argv[a++] = "-o";
+    argv[a++] = "/dev/null";
+    argv[a++] = u;
+  }
+  argv[a] = NULL;
+  double t0 = now();
+  pid_t pid = fork();
+  if (pid == 0) {
+    execv(curl, argv);
+    _exit(127);
+  }
+  int st;
+  waitpid(pid, &st, 0);
+  double dt = now() - t0;
+  for (int i = 0; i < files; i++) free(argv[7 + 3 * i + 2]);
+  free(argv);
+  if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+    fprintf(stderr, "curl failed (status %d)\n", st);
+    exit(1);
+  }
+  return (double)size * files / dt / 1e6;
+}
+
+int main(int argc, char **argv) {
+  int files = argc > 1 ? atoi(argv[1]) : 64;
+  size_t mb = argc > 2 ? (size_t)atoi(argv[2]) : 16;
+  int conc = argc > 3 ? atoi(argv[3]) : 16;
+  int rounds = argc > 4 ? atoi(argv[4]) : 3;
+  size_t size = mb << 20;
+  uint64_t probe_size;
+  char probe_err[256];
+  weir__net_options probe = { 0 };
+  probe.max_retries = -1;
+  if (weir__net_stat("http://127.0.0.1:1/", &probe, &probe_size, probe_err,
+                     sizeof probe_err) == WEIR_ENOTSUP) {
+    printf("bench_io_http: skipped: %s\n", probe_err);
+    return 0;
+  }
+  char *curl = srv_which("curl");
+  if (!curl) {
+    printf("bench_io_http: skipped: the curl CLI is not installed\n");
+    return 0;
+  }
+  char *www = srv_tmpdir("bench-www");
+  unsigned char *data = malloc(size);
+  for (int i = 0; i < files; i++) {
+    srv_fill(data, size < 4096 ? size : 4096, (uint64_t)i);  /* distinct
+                                                                  heads */
+    if (i == 0) srv_fill(data + 4096, size - 4096, 99);
+    char path[2048];
+    snprintf(path, sizeof path, "%s/f%03d.bin", www, i);
+    if (srv_write_file(path, data, size) != 0) {
+      fprintf(stderr, "cannot write %s\n", path);
+      return 1;
+    }
+  }
+  free(data);
+  srv_proc ngx;
+  char why[512];
+  if (srv_nginx_start(&ngx, www, why, sizeof why) != 0) {
+    printf("bench_io_http: skipped: %s\n", why);
+    srv_rm_rf(www);
+    return 0;
+  }
+  printf("bench_io_http: %d files x %zu MiB from nginx on 127.0.0.1, "
+         "%d concurrent, best of %d rounds\n", files, mb, conc, rounds);
+  /* Warm the page cache and both clients once. */
+  run_curl(curl, ngx.url, files, size, conc);
+  run_weir(ngx.url, files, size, conc);
+  double best_w = 0, best_c = 0;
+  double *ratios = calloc((size_t)rounds, sizeof *ratios);
+  for (int r = 0; r < rounds; r++) {
+    double c, w;
+    if (r % 2) {
+      w = run_weir(ngx.url, files, size, conc);
+      c = run_curl(curl, ngx.url, files, size, conc);
+    } else {
+      c = run_curl(curl, ngx.url, files, size, conc);
+      w = run_weir(ngx.url, files, size, conc);
+    }
+    printf("  round %d: weir %8.1f MB/s   curl -Z %8.1f MB/s   ratio %.2f\n",
+           r + 1, w, c, w / c);
+    ratios[r] = w / c;
+    for (int i = r; i > 0 && ratios[i] < ratios[i - 1]; i--) {
+      double x = ratios[i];
+      ratios[i] = ratios[i - 1];
+      ratios[i - 1] = x;
+    }
+    if (w > best_w) best_w = w;
+    if (c > best_c) best_c = c;
+  }
+  printf("weir %.1f MB/s, curl -Z --parallel-max %d %.1f MB/s, "
+         "ratio weir/curl %.2f (goal >= 0.80)\n", best_w, conc, best_c,
+         best_w / best_c);
+  printf("median per-round ratio %.2f\n", ratios[rounds / 2]);
+  free(ratios);
+  weir__net_shutdown();
+  srv_proc_stop(&ngx);
+  srv_rm_rf(www);
+  free(www);
+  free(curl);
+  return 0;
+}

@@ -1,0 +1,232 @@
+/* The built-in image operators weir_gpu_normalize() and weir_gpu_resize():
+ * a GPU version on CUDA stream workers and a CPU version with the same
+ * results, behind one constructor each. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "weir/cuda.h"
+#include "weir/error.h"
+#include "core/block_internal.h"
+#include "cuda/cuda_internal.h"
+#include "exec/exec_internal.h"
+
+enum { OP_NORMALIZE = 1, OP_RESIZE };
+
+typedef struct image_op {
+  int kind;
+  int gpu;
+  char name[96];
+  char *column;
+  weir__normalize_params norm;
+  int out_h, out_w;
+} image_op;
+
+static void image_op_free(void *arg) {
+  image_op *op = arg;
+  free(op->column);
+  free(op);
+}
+
+static image_op *image_op_new(int kind, const char *column, int gpu) {
+  image_op *op = calloc(1, sizeof *op);
+  if (!op) return NULL;
+  if (!(op->column = strdup(column))) {
+    free(op);
+    return NULL;
+  }
+  op->kind = kind;
+  op->gpu = gpu;
+  snprintf(op->name, sizeof op->name, "%s%s(%s)", gpu ? "gpu_" : "",
+           kind == OP_NORMALIZE ? "normalize" : "resize", column);
+  return op;
+}
+
+static int op_init(void *user, int worker, void **state) {
+  (void)worker;
+  *state = user;
+  return WEIR_OK;
+}
+
+/* A host block with one TENSOR column of `rows` rows, uninitialised. */
+static int host_tensor_block(const char *name, int dtype, int ndim,
+                             const int64_t *shape, size_t rows,
+                             weir_block **out, void **data) {
+  weir_block *b = weir__block_alloc(1, rows);
+  if (!b) return WEIR_ENOMEM;
+  weir__column *c = &b->cols[0];
+  c->type = WEIR_TYPE_TENSOR;
+  c->dtype = dtype;
+  c->ndim = ndim;
+  memcpy(c->shape, shape, (size_t)ndim * sizeof *shape);
+  c->length = rows;
+  c->name = strdup(name);
+  size_t bytes = rows * weir__column_row_bytes(c);
+  if (!c->name || !(c->data_buf = weir__buffer_alloc(bytes))) {
+    weir_block_unref(&b);
+    return WEIR_ENOMEM;
+  }
+  c->data = c->data_buf->data;
+  weir__block_seal(b);
+  *out = b;
+  *data = c->data_buf->data;
+  return WEIR_OK;
+}
+
+/* `in` with column `idx` replaced by the only column of `col`, sharing
+ * every buffer. */
+static int replace_column(const weir_block *in, size_t idx,
+                          const weir_block *col, weir_block **out) {
+  weir_block *b = weir__block_alloc(in->num_columns, in->num_rows);
+  if (!b) return WEIR_ENOMEM;
+  for (size_t i = 0; i < in->num_columns; i++) {
+    int rc = weir__column_share(&b->cols[i], i == idx ? &col->cols[0] : &in->cols[i]);
+    if (rc) {
+      weir_block_unref(&b);
+      return rc;
+    }
+  }
+  weir__block_seal(b);
+  *out = b;
+  return WEIR_OK;
+}
+
+static int op_process(void *state, weir_block *in, weir_emit *emit,
+                      weir_ctx *ctx) {
+  image_op *op = state;
+  int idx = weir_block_column_index(in, op->column);
+  if (idx < 0) {
+    weir_ctx_set_errmsg(ctx, "no column '%s' in the input", op->column);
+    return WEIR_ENOTFOUND;
+  }
+  const weir__column *src = &in->cols[idx];
+  if (src->type != WEIR_TYPE_TENSOR || src->dtype != WEIR_DTYPE_UINT8 ||
+      src->ndim != 3 || src->shape[0] < 1 || src->shape[1] < 1 ||
+      src->shape[2] < 1 || src->shape[0] > INT32_MAX ||
+      src->shape[1] > INT32_MAX) {
+    weir_ctx_set_errmsg(ctx,
+        "column '%s' must be a uint8 tensor [H, W, C] of images, not %s%s%s "
+        "with %d dimensions", op->column, weir_type_name(src->type),
+        src->type == WEIR_TYPE_TENSOR ? " of " : "",
+        src->type == WEIR_TYPE_TENSOR ? weir_dtype_name(src->dtype) : "",
+        src->ndim);
+    return WEIR_EINVAL;
+  }
+  const int h = (int)src->shape[0], w = (int)src->shape[1];
+  const int c = (int)src->shape[2];
+  if (op->kind == OP_NORMALIZE && c != op->norm.channels) {
+    weir_ctx_set_errmsg(ctx, "column '%s' has %d channels; normalize takes %d",
+                        op->column, c, op->norm.channels);
+    return WEIR_EINVAL;
+  }
+  if (src->null_count) {
+    weir_ctx_set_errmsg(ctx, "column '%s' has %zu null images", op->column,
+                        src->null_count);
+    return WEIR_EINVAL;
+  }
+  const size_t n = in->num_rows;
+  int64_t shape[3];
+  int dtype;
+  if (op->kind == OP_NORMALIZE) {
+    shape[0] = c, shape[1] = h, shape[2] = w;
+    dtype = WEIR_DTYPE_FLOAT32;
+  } else {
+    shape[0] = op->out_h, shape[1] = op->out_w, shape[2] = c;
+    dtype = WEIR_DTYPE_UINT8;
+  }
+  weir_block *col = NULL;
+  void *dst = NULL;
+  int rc;
+  if (op->gpu) {
+    if (src->device != WEIR_DEVICE_CUDA) {
+      weir_ctx_set_errmsg(ctx, "column '%s' is not on the device", op->column);
+      return WEIR_EINVAL;
+    }
+    rc = weir_cuda_tensor_block(ctx, op->column, dtype, 3, shape, n, &col, &dst);
+    if (rc) {
+      weir_ctx_set_errmsg(ctx, "%s", weir_last_errmsg());
+      return rc;
+    }
+    void *stream = weir_ctx_cuda_stream(ctx);
+    if (op->kind == OP_NORMALIZE)
+      rc = weir__normalize_cuda(src->data, dst, n, h, w, &op->norm, stream);
+    else
+      rc = weir__resize_cuda(src->data, dst, n, h, w, c, op->out_h, op->out_w,
+                             stream);
+    if (rc) {
+      weir_ctx_set_errmsg(ctx, "%s", weir_last_errmsg());
+      weir_block_unref(&col);
+      return rc;
+    }
+  } else {
+    rc = host_tensor_block(op->column, dtype, 3, shape, n, &col, &dst);
+    if (rc) {
+      weir_ctx_set_errmsg(ctx, "out of memory for %zu output images", n);
+      return rc;
+    }
+    if (op->kind == OP_NORMALIZE)
+      weir__normalize_cpu(src->data, dst, n, h, w, &op->norm);
+    else
+      weir__resize_cpu(src->data, dst, n, h, w, c, op->out_h, op->out_w);
+  }
+  weir_block *out;
+  rc = replace_column(in, (size_t)idx, col, &out);
+  weir_block_unref(&col);
+  if (rc) {
+    weir_ctx_set_errmsg(ctx, "out of memory");
+    return rc;
+  }
+  return weir_emit_block(emit, out);
+}
+
+static weir_op *add_image_op(weir_pipeline *p, weir_op *in, image_op *op,
+                             const weir_op_options *opts) {
+  weir_op_def def = {WEIR_OP_DEF_VERSION, op->name, op_init, op_process, NULL,
+                     NULL};
+  weir_op *o = weir_add_op(p, in, &def, op, opts);
+  /* The settings (and the name the def points to) live as long as the op. */
+  if (o) weir__op_set_cleanup(o, image_op_free, op);
+  else image_op_free(op);
+  return o;
+}
+
+static int wants_gpu(const weir_op_options *opts) {
+  return opts && opts->num_gpus > 0;
+}
+
+weir_op *weir_gpu_normalize(weir_pipeline *p, weir_op *in, const char *column,
+                            const float mean[3], const float std[3],
+                            const weir_op_options *opts) {
+  if (!p) return NULL;
+  if (!in) return weir_add_op(p, in, NULL, NULL, opts); /* reports the cause */
+  if (!column || !mean || !std)
+    return weir__op_fail(p, WEIR_EINVAL,
+                         "weir_gpu_normalize: column, mean and std are required");
+  weir__normalize_params np;
+  if (weir__normalize_params_init(&np, 3, mean, std) != WEIR_OK)
+    return weir__op_fail(p, WEIR_EINVAL,
+        "weir_gpu_normalize: std (%g, %g, %g) must be positive and finite and "
+        "mean (%g, %g, %g) finite", std[0], std[1], std[2], mean[0], mean[1],
+        mean[2]);
+  image_op *op = image_op_new(OP_NORMALIZE, column, wants_gpu(opts));
+  if (!op) return weir__op_fail(p, WEIR_ENOMEM, "weir_gpu_normalize: out of memory");
+  op->norm = np;
+  return add_image_op(p, in, op, opts);
+}
+
+weir_op *weir_gpu_resize(weir_pipeline *p, weir_op *in, const char *column,
+                         int height, int width, const weir_op_options *opts) {
+  if (!p) return NULL;
+  if (!in) return weir_add_op(p, in, NULL, NULL, opts);
+  if (!column)
+    return weir__op_fail(p, WEIR_EINVAL, "weir_gpu_resize: column is required");
+  if (height < 1 || width < 1 || height > 65535 || width > 65535)
+    return weir__op_fail(p, WEIR_EINVAL,
+        "weir_gpu_resize: output size %dx%d must be 1..65535 on each side",
+        height, width);
+  image_op *op = image_op_new(OP_RESIZE, column, wants_gpu(opts));
+  if (!op) return weir__op_fail(p, WEIR_ENOMEM, "weir_gpu_resize: out of memory");
+  op->out_h = height;
+  op->out_w = width;
+  return add_image_op(p, in, op, opts);
+}

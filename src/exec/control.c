@@ -1,0 +1,253 @@
+/* Pool control on the scheduler's tick: keeps each pool's threads at its
+ * target size, and (unless pools are fixed) measures every operator over a
+ * window and lets the adaptive policy (autoscale_policy.c) move targets one
+ * worker at a time within the CPU, GPU and named-resource budgets. Also the
+ * named-resource API. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "exec/autoscale_policy.h"
+#include "exec/exec_internal.h"
+#include "exec/gpu_backend.h"
+#include "weir/error.h"
+
+/* Seconds between two decisions: long enough to measure a few tasks, short
+ * enough to converge in seconds. */
+#define CONTROL_PERIOD 0.1
+/* Workers of a pool with no max_workers, at most. */
+#define POOL_CAP 64
+
+int weir__initial_workers(weir_pipeline *p, weir_op *op) {
+  (void)p;
+  return op->workers_min;
+}
+
+static int pinned(const weir_pipeline *p, const weir_op *op) {
+  return p->opts.fixed_pools || op->index < 0 ||
+         (op->opts.max_workers > 0 && op->workers_min >= op->opts.max_workers);
+}
+
+static void keep_pool(weir_pipeline *p, weir_op *op) {
+  pthread_mutex_lock(&p->mu);
+  int grow = !atomic_load(&p->ending) && !op->closed && !op->eof && !op->finished &&
+             op->kind != WEIR__OP_ITERSINK;
+  while (grow && op->live - op->retiring < op->target) {
+    if (weir__pool_spawn(op) != WEIR_OK)
+      break;
+  }
+  pthread_mutex_unlock(&p->mu);
+  weir__pool_join(op, 0);
+}
+
+static double gpu_budget(const weir_pipeline *p) {
+  if (p->opts.num_gpus > 0)
+    return p->opts.num_gpus;
+  const weir__gpu_backend *g = weir__gpu_backend_get();
+  return g ? g->device_count() : 0;
+}
+
+/* One decision over the window since the last one. */
+static void decide(weir_pipeline *p, double now) {
+  weir__policy_op pol[64];
+  weir_op *who[64];
+  int n = 0;
+  double window = now - p->ctl_last;
+  p->ctl_last = now;
+  for (size_t i = 0; i < p->nops && n < 64; i++) {
+    weir_op *op = p->ops[i];
+    if (!op->active || op->finished)
+      continue;
+    double busy = op->st.busy_seconds + (op->busy * now - op->busy_start_sum);
+    double blocked = op->st.blocked_seconds + (op->emit_waiting * now - op->wait_start_sum);
+    double cpu = weir__op_cpu(op);
+    weir__policy_op *q = &pol[n];
+    memset(q, 0, sizeof *q);
+    q->name = op->name;
+    q->min_workers = op->workers_min;
+    q->max_workers = op->opts.max_workers > 0 ? op->opts.max_workers : POOL_CAP;
+    q->cpus_per_worker = op->opts.num_cpus;
+    q->gpus_per_worker = op->opts.num_gpus;
+    for (int r = 0; r < p->nres; r++)
+      q->resources_per_worker[r] = op->res[r];
+    q->is_source = op->kind == WEIR__OP_SOURCE;
+    q->pinned = pinned(p, op);
+    q->workers = op->target;
+    q->busy_seconds = busy - op->ctl_busy;
+    q->blocked_seconds = blocked - op->ctl_blocked;
+    q->cpu_seconds = cpu - op->ctl_cpu;
+    if (q->blocked_seconds > q->busy_seconds)
+      q->blocked_seconds = q->busy_seconds;
+    double fb = op->qmax_blocks ? (double)op->qblocks / (double)op->qmax_blocks : 0;
+    double fy = op->qmax_bytes ? (double)op->qbytes / (double)op->qmax_bytes : 0;
+    q->queue_fill = fb > fy ? fb : fy;
+    if (op->nacc)
+      q->queue_fill = q->queue_fill > 0.5 ? q->queue_fill : 0.5; /* rows gathered wait */
+    q->input_done = op->eof || op->closed || op->input_stopped;
+    q->streak = op->ctl_streak;
+    q->cooldown = op->ctl_cooldown;
+    op->ctl_busy = busy;
+    op->ctl_blocked = blocked;
+    op->ctl_cpu = cpu;
+    who[n++] = op;
+  }
+  if (n == 0 || window <= 0)
+    return;
+  weir__policy_budget b;
+  memset(&b, 0, sizeof b);
+  b.window_seconds = window;
+  b.cpus = p->num_cpus;
+  b.gpus = p->gpus;
+  b.num_resources = p->nres;
+  for (int r = 0; r < p->nres; r++)
+    b.resources[r] = p->res_amounts[r];
+  b.memory_fill = p->budget ? (double)p->in_flight / (double)p->budget : 0;
+  weir__policy_decision d[64];
+  weir__policy_tuning tune;
+  weir__policy_defaults(&tune);
+  /* Windows of 0.1 s: a wish must hold for two of them, and one window
+   * after a move is skipped while the new size settles in. */
+  tune.cooldown_ticks = 1;
+  weir__policy_decide(pol, n, &b, &tune, d);
+  for (int i = 0; i < n; i++) {
+    weir_op *op = who[i];
+    op->ctl_streak = pol[i].streak;
+    op->ctl_cooldown = pol[i].cooldown;
+    if (d[i].delta == 0)
+      continue;
+    int from = op->target, to = from + d[i].delta;
+    if (to < op->workers_min || to > pol[i].max_workers)
+      continue;
+    op->target = to;
+    op->st.resizes++;
+    p->resizes++;
+    weir__log(p, WEIR_LOG_DEBUG, "operator '%s': workers %d -> %d (%s)", op->name, from, to,
+              d[i].reason);
+    if (to < from) {
+      /* A waiting worker must wake to see it should leave. */
+      pthread_cond_broadcast(&op->cv_work);
+      pthread_cond_broadcast(&p->cv_budget);
+    }
+  }
+}
+
+void weir__control_tick(weir_pipeline *p) {
+  double now = weir__now();
+  pthread_mutex_lock(&p->mu);
+  /* A safety net under memory pressure: waiters on the budget re-check
+   * their condition at least every tick. */
+  if (p->budget_waiters)
+    pthread_cond_broadcast(&p->cv_budget);
+  if (!p->opts.fixed_pools && !atomic_load(&p->ending) && !p->done) {
+    if (p->ctl_last == 0)
+      p->ctl_last = p->t_start;
+    if (now - p->ctl_last >= CONTROL_PERIOD)
+      decide(p, now);
+  }
+  pthread_mutex_unlock(&p->mu);
+  for (size_t i = 0; i < p->nops; i++)
+    if (p->ops[i]->active)
+      keep_pool(p, p->ops[i]);
+}
+
+/* ---- Named resources ------------------------------------------------------ */
+
+static int find_res(const weir_pipeline *p, const char *name) {
+  for (int r = 0; r < p->nres; r++)
+    if (!strcmp(p->res_names[r], name))
+      return r;
+  return -1;
+}
+
+int weir_pipeline_set_resource(weir_pipeline *p, const char *name, double amount) {
+  if (!p || !name || !name[0] || amount < 0)
+    return WEIR_EINVAL;
+  if (p->started)
+    return WEIR_EINVAL;
+  int r = find_res(p, name);
+  if (r < 0) {
+    if (p->nres >= WEIR__POLICY_MAX_RESOURCES) {
+      weir__op_fail(p, WEIR_EINVAL, "resource '%s': at most %d named resources", name,
+                    WEIR__POLICY_MAX_RESOURCES);
+      return WEIR_EINVAL;
+    }
+    char *copy = strdup(name);
+    if (!copy)
+      return WEIR_ENOMEM;
+    r = p->nres++;
+    p->res_names[r] = copy;
+  }
+  p->res_amounts[r] = amount;
+  return WEIR_OK;
+}
+
+int weir_op_set_resource(weir_op *op, const char *name, double amount) {
+  if (!op || !name || !name[0] || amount < 0 || op->p->started)
+    return WEIR_EINVAL;
+  for (int i = 0; i < op->nres; i++)
+    if (!strcmp(op->res_names[i], name)) {
+      op->res_amounts[i] = amount;
+      return WEIR_OK;
+    }
+  if (op->nres >= WEIR__POLICY_MAX_RESOURCES)
+    return WEIR_EINVAL;
+  char *copy = strdup(name);
+  if (!copy)
+    return WEIR_ENOMEM;
+  op->res_names[op->nres] = copy;
+  op->res_amounts[op->nres++] = amount;
+  return WEIR_OK;
+}
+
+int weir__resources_resolve(weir_pipeline *p) {
+  p->gpus = gpu_budget(p);
+  double held[WEIR__POLICY_MAX_RESOURCES] = {0}, gpus = 0;
+  for (size_t i = 0; i < p->nops; i++) {
+    weir_op *op = p->ops[i];
+    memset(op->res, 0, sizeof op->res);
+    if (!op->active)
+      continue;
+    for (int k = 0; k < op->nres; k++) {
+      int r = find_res(p, op->res_names[k]);
+      if (r < 0) {
+        weir__op_fail(p, WEIR_EINVAL,
+                      "operator '%s' asks for resource '%s', which the pipeline does not "
+                      "declare (weir_pipeline_set_resource)",
+                      op->name, op->res_names[k]);
+        return WEIR_EINVAL;
+      }
+      op->res[r] = op->res_amounts[k];
+    }
+    for (int r = 0; r < p->nres; r++)
+      held[r] += op->target * op->res[r];
+    gpus += op->target * op->opts.num_gpus;
+  }
+  for (int r = 0; r < p->nres; r++)
+    if (held[r] > p->res_amounts[r] + 1e-9) {
+      weir__op_fail(p, WEIR_EINVAL,
+                    "the operators' starting workers hold %.2f of resource '%s', more than "
+                    "the %.2f the pipeline declares",
+                    held[r], p->res_names[r], p->res_amounts[r]);
+      return WEIR_EINVAL;
+    }
+  if (gpus > p->gpus + 1e-9) {
+    weir__op_fail(p, WEIR_EINVAL,
+                  "the GPU operators' starting workers hold %.2f GPUs, more than the %.2f "
+                  "available",
+                  gpus, p->gpus);
+    return WEIR_EINVAL;
+  }
+  return WEIR_OK;
+}
+
+void weir__resources_free(weir_pipeline *p) {
+  for (int r = 0; r < p->nres; r++)
+    free(p->res_names[r]);
+  p->nres = 0;
+}
+
+void weir__op_resources_free(weir_op *op) {
+  for (int r = 0; r < op->nres; r++)
+    free(op->res_names[r]);
+  op->nres = 0;
+}

@@ -1,0 +1,89 @@
+/* The context handed to operator callbacks, and the pipeline's logger. */
+#include <stdio.h>
+#include <string.h>
+
+#include "exec/exec_internal.h"
+#include "exec/gpu_backend.h"
+#include "weir/error.h"
+
+weir_ctx *weir_emit_ctx(weir_emit *out) { return out ? out->ctx : NULL; }
+
+int weir_ctx_worker(const weir_ctx *ctx) { return ctx && ctx->w ? ctx->w->index : -1; }
+
+int weir_ctx_cancelled(const weir_ctx *ctx) {
+  if (!ctx || !ctx->op)
+    return 0;
+  /* Read without the lock: a stale 0 only delays the caller by one poll. */
+  return atomic_load(&ctx->op->p->ending) || atomic_load(&ctx->op->stop_flag);
+}
+
+const char *weir_ctx_op_name(const weir_ctx *ctx) { return ctx && ctx->op ? ctx->op->name : ""; }
+
+void weir_ctx_set_errmsg(weir_ctx *ctx, const char *fmt, ...) {
+  if (!ctx || !fmt)
+    return;
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(ctx->errmsg, sizeof ctx->errmsg, fmt, ap);
+  va_end(ap);
+  ctx->has_errmsg = 1;
+}
+
+void weir_ctx_count_skipped(weir_ctx *ctx, uint64_t rows) {
+  if (!ctx || !ctx->op)
+    return;
+  pthread_mutex_lock(&ctx->op->p->mu);
+  ctx->op->st.skipped_rows += rows;
+  pthread_mutex_unlock(&ctx->op->p->mu);
+}
+
+void weir_ctx_log(weir_ctx *ctx, int level, const char *fmt, ...) {
+  if (!ctx || !ctx->op || !fmt)
+    return;
+  char buf[1024];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(buf, sizeof buf, fmt, ap);
+  va_end(ap);
+  weir__log(ctx->op->p, level, "%s[%d]: %s", ctx->op->name, weir_ctx_worker(ctx), buf);
+}
+
+void *weir_ctx_cuda_stream(const weir_ctx *ctx) {
+  if (!ctx || !ctx->w || !ctx->w->gpu)
+    return NULL;
+  return weir__gpu_backend_get()->worker_stream(ctx->w->gpu);
+}
+
+int weir_ctx_device(const weir_ctx *ctx) {
+  if (!ctx || !ctx->w || !ctx->w->gpu)
+    return -1;
+  return ctx->w->device;
+}
+
+static const char *level_name(int level) {
+  switch (level) {
+  case WEIR_LOG_ERROR: return "error";
+  case WEIR_LOG_WARN: return "warn";
+  case WEIR_LOG_INFO: return "info";
+  default: return "debug";
+  }
+}
+
+void weir__vlog(weir_pipeline *p, int level, const char *fmt, va_list ap) {
+  int max = p->opts.log_level < WEIR_LOG_WARN ? WEIR_LOG_WARN : p->opts.log_level;
+  if (level > max)
+    return;
+  char buf[1536];
+  vsnprintf(buf, sizeof buf, fmt, ap);
+  if (p->opts.log_fn)
+    p->opts.log_fn(p->opts.log_user, level, buf);
+  else
+    fprintf(stderr, "weir %s: %s\n", level_name(level), buf);
+}
+
+void weir__log(weir_pipeline *p, int level, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  weir__vlog(p, level, fmt, ap);
+  va_end(ap);
+}

@@ -1,0 +1,327 @@
+/* Internal state of pipelines, operators, worker pools and queues, shared by
+ * the files of the executor. */
+#ifndef WEIR_EXEC_INTERNAL_H
+#define WEIR_EXEC_INTERNAL_H
+
+#include <pthread.h>
+#include <time.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <uv.h>
+
+#include "weir/pipeline.h"
+#include "weir/stats.h"
+
+/* What an operator does with its input. */
+enum {
+  WEIR__OP_SOURCE = 1, /* read tasks, no input queue */
+  WEIR__OP_MAP,        /* weir_map_batches */
+  WEIR__OP_DEF,        /* weir_add_op */
+  WEIR__OP_REPART,     /* weir_repartition: pass-through with batch_rows */
+  WEIR__OP_LIMIT,      /* weir_limit */
+  WEIR__OP_UNION,      /* weir_union: pass-through of several inputs */
+  WEIR__OP_COLLECT,    /* the iterator's batching/shuffling stage (hidden) */
+  WEIR__OP_ITERSINK    /* the iterator's ready queue: a queue, no workers */
+};
+
+typedef struct weir__qnode {
+  struct weir__qnode *next;
+  weir_block *b;
+} weir__qnode;
+
+/* One call of an operator (a read task, a process call, a finish) while
+ * its outputs may still be held back: for order, or until it succeeds when
+ * a retry or a skip could discard them. */
+typedef struct weir__call {
+  struct weir__call *next;   /* in the op's list of calls, by seq */
+  uint64_t seq;
+  int done;                  /* returned successfully; outputs may flow */
+  int hold_all;              /* keep every output until the call succeeds */
+  weir__qnode *held_head, *held_tail;
+  size_t held_bytes;
+} weir__call;
+
+typedef struct weir__worker weir__worker;
+
+struct weir_ctx {
+  weir_op *op;
+  weir__worker *w;
+  char errmsg[512];
+  int has_errmsg;
+};
+
+struct weir_emit {
+  weir_op *op;
+  weir__call *call;
+  weir_ctx *ctx;
+  const weir_block *in;      /* the call's input, or NULL */
+  size_t *in_left;           /* bytes of `in` still counted in flight */
+};
+
+/* Bytes of `out` that live in buffers `in` holds too (accounting.c). */
+size_t weir__shared_bytes(const weir_block *out, const weir_block *in);
+
+struct weir__worker {
+  weir_op *op;
+  int index;                 /* in the pool: weir_ctx_worker() */
+  pthread_t thread;
+  int started, exited, joined;
+  void *state;               /* from init */
+  int inited;
+  void *gpu;                 /* GPU worker from the backend, or NULL */
+  int device;                /* its CUDA device */
+  clockid_t clock;           /* its thread's CPU clock */
+  int has_clock;
+  struct weir__worker *next;
+};
+
+struct weir_op {
+  weir_pipeline *p;
+  int index;                 /* creation order among user ops; -1 hidden */
+  int kind;
+  char *name;
+  weir_op_options opts;
+  int gpu;                   /* num_gpus > 0 */
+
+  /* What it runs. */
+  weir_op_def def;
+  void *user;
+  weir_batch_fn map_fn;
+  weir_read_fn read_fn;
+  size_t num_tasks;
+  uint64_t limit_rows;
+  struct ArrowArrayStream *arrow; /* owned by a stream source */
+  weir_iter_options iter_opts;   /* COLLECT */
+
+  /* Graph. */
+  weir_op **ins;
+  size_t nins;
+  weir_op **outs;
+  size_t nouts, outs_cap;
+  int depth;                 /* hops to the output; nearer drains first */
+
+  /* Run state, under p->mu. */
+  int active;                /* part of this run */
+  int ordered;               /* preserve_order here or downstream */
+  weir__qnode *qhead, *qtail;
+  size_t qblocks, qbytes, qmax_bytes, qmax_blocks;
+  int producers_open;        /* active producers that have not finished */
+  int closed;                /* its consumers need nothing more */
+  atomic_int stop_flag;      /* closed, readable without the lock */
+  int input_stopped;         /* takes no more input (closed, or a limit
+                                that is satisfied) */
+  int eof;                   /* a worker saw the end of the input */
+  int finished;              /* all its work is done */
+  int flushing;              /* a thread is releasing ordered outputs */
+  pthread_cond_t cv_work;    /* workers wait for input or budget */
+  int work_waiters;
+  pthread_cond_t cv_space;   /* producers wait for room in the queue */
+  int space_waiters;
+
+  /* Re-blocking to batch_rows: rows moved off the queue, waiting for more. */
+  weir_block **acc;
+  size_t nacc, acc_cap, acc_rows, acc_bytes;
+
+  /* Pool. */
+  weir__worker *workers;
+  int target, live, busy, next_worker_index;
+  int spawning;              /* threads being started */
+  int emit_waiting;          /* workers waiting for room downstream */
+  double busy_start_sum;     /* sum of start times of calls running now */
+  double wait_start_sum;     /* sum of start times of waits going on now */
+  double cpu_exited;         /* CPU seconds of workers that left */
+  /* Adaptive control: the last window's readings and the policy's memory. */
+  double ctl_busy, ctl_blocked, ctl_cpu;
+  int ctl_streak, ctl_cooldown;
+  /* Named resources one worker holds, by the pipeline's index. */
+  char *res_names[8];
+  double res_amounts[8];
+  int nres;
+  double res[8];
+  int retiring;              /* workers leaving after a shrink */
+  int workers_min, workers_max;
+
+  /* Order and calls. */
+  uint64_t next_task;        /* sources: next task index to start */
+  uint64_t next_seq;         /* next call sequence number */
+  uint64_t release_seq;      /* the call whose outputs may flow now */
+  weir__call *calls;         /* calls not yet released, by seq */
+
+  /* LIMIT */
+  uint64_t limit_seen;
+
+  /* Statistics, under p->mu. */
+  weir_op_stats st;
+  double first_start, last_end;
+  uint64_t last_progress_rows;
+
+  /* Runs when the op is freed: built-in readers and writers free the
+   * state their `user` pointer holds (weir__op_set_cleanup). */
+  void (*cleanup)(void *);
+  void *cleanup_arg;
+};
+
+/* Ties `arg` to the op's lifetime: `fn(arg)` runs when the pipeline frees
+ * the op, after its workers are gone. */
+void weir__op_set_cleanup(weir_op *op, void (*fn)(void *), void *arg);
+
+struct weir_pipeline {
+  weir_pipeline_options opts;
+  int num_cpus;
+  size_t budget;
+
+  weir_op **ops;             /* user operators, creation order */
+  size_t nops, ops_cap;
+  weir_op *collect, *itersink; /* the iterator's hidden stages */
+
+  pthread_mutex_t mu;
+  pthread_cond_t cv_budget;  /* sources waiting for the memory budget */
+  int budget_waiters;
+
+  int started;               /* a run began (a pipeline runs once) */
+  atomic_int ending;         /* the run is ending: error, cancel, done */
+  int status;                /* result of the run, first one wins */
+  int done;                  /* every active op finished */
+  int unfinished;            /* active ops not finished yet */
+  int live_workers;          /* worker threads not exited, all ops */
+  weir_op *out;              /* the op the run drains */
+  atomic_int cancel_req;
+  atomic_int async_live;     /* the async handle may be sent to */
+  atomic_int async_users;
+
+  size_t in_flight, in_flight_peak, parked; /* parked: acc bytes */
+  uint64_t skipped_total;    /* failed blocks skipped, all ops */
+  uint64_t progress_count;   /* bumps on every block moved */
+
+  /* Scheduler. */
+  uv_loop_t loop;
+  uv_async_t async;
+  uv_timer_t timer;
+  pthread_t sched_thread;    /* for iterators */
+  int sched_thread_started;
+  int closing;               /* the loop's handles are being closed */
+  int loop_live;
+  double t_start, t_end;
+  double last_progress_t, last_progress_line;
+  uint64_t last_progress_seen;
+  int stall_reported;
+  uint64_t stall_seen;
+  double stall_since;
+  int progress_init;
+  int stalls;
+  int progress_tty, progress_lines;
+
+  /* Iterator statistics. */
+  double iter_blocked;
+  uint64_t iter_batches;
+
+  /* Adaptive control and budgets. */
+  double ctl_last;           /* time of the last decision */
+  double gpus;               /* GPU budget of this run */
+  uint64_t resizes;
+  char *res_names[8];
+  double res_amounts[8];
+  int nres;
+
+  char errmsg[1024];
+  int errcode;
+};
+
+/* Time. */
+double weir__now(void);
+double weir__thread_cpu(void);
+double weir__op_cpu(const weir_op *op);
+
+/* Logging (log.c). */
+void weir__log(weir_pipeline *p, int level, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
+void weir__vlog(weir_pipeline *p, int level, const char *fmt, va_list ap);
+/* Records a creation failure on `p` and returns NULL. */
+weir_op *weir__op_fail(weir_pipeline *p, int err, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
+
+/* Graph (pipeline.c). */
+weir_op *weir__op_new(weir_pipeline *p, int kind, const char *name,
+                      weir_op *const *ins, size_t nins,
+                      const weir_op_options *opts, int hidden);
+
+/* Queues and flow (flow.c); all under p->mu unless said. */
+void weir__flight_add(weir_pipeline *p, size_t n);
+void weir__flight_sub(weir_pipeline *p, size_t n);
+/* Bytes in flight that are not parked. */
+size_t weir__live_bytes(const weir_pipeline *p);
+/* Moves bytes into (add) or out of (sub) the parked share of in_flight. */
+void weir__park(weir_pipeline *p, size_t add, size_t sub);
+/* 1 when a source must wait before adding `nb` bytes. */
+int weir__over_budget(const weir_pipeline *p, size_t nb);
+/* Puts `b` into every active consumer of `op` (or drops it at a sink),
+ * waiting for room. Takes `b`. Returns WEIR_ECANCELED when the run ends or
+ * op's consumers closed. Called with mu held; may wait on it. */
+int weir__push_out(weir_op *op, weir_block *b);
+void weir__enqueue(weir_op *c, weir_block *b);
+weir_block *weir__dequeue(weir_op *c);
+/* Closes `op`: its consumers need nothing more; stops producers whose
+ * consumers are all closed. */
+void weir__op_close(weir_op *op);
+/* `op` takes no more input (a satisfied limit): drops its queue and stops
+ * producers nobody else needs. */
+void weir__op_stop_input(weir_op *op);
+/* Ends the run with `err` (first one wins) and wakes every waiter. */
+void weir__end_run(weir_pipeline *p, int err);
+void weir__wake_all(weir_pipeline *p);
+void weir__wake_scheduler(weir_pipeline *p);
+int weir__op_input_ended(const weir_op *op);
+/* Called when an op's last worker left: propagates end of input. */
+void weir__op_maybe_finish(weir_op *op);
+
+/* Calls (flow.c). */
+weir__call *weir__call_begin(weir_op *op, uint64_t seq, int hold_all);
+/* The call returned: OK releases its outputs in order, an error drops
+ * them. Frees the call when released. */
+void weir__call_end(weir_op *op, weir__call *c, int ok);
+/* Discards what a failed attempt emitted, before a retry. */
+void weir__call_reset(weir_op *op, weir__call *c);
+
+/* Workers (worker.c). */
+int weir__pool_spawn(weir_op *op);     /* one more worker thread */
+void weir__pool_join(weir_op *op, int all);
+
+/* Scheduler (run.c). */
+int weir__run_start(weir_pipeline *p, weir_op *out);
+void weir__run_loop(weir_pipeline *p);
+void weir__run_teardown(weir_pipeline *p);
+
+int weir__run_spawn_scheduler(weir_pipeline *p);
+
+/* Pool control (control.c): the initial pool size, and the tick that
+ * resizes pools and starts or joins their threads. */
+int weir__initial_workers(weir_pipeline *p, weir_op *op);
+void weir__control_tick(weir_pipeline *p);
+/* Matches the operators' named resources with the pipeline's, and checks
+ * the starting pools fit every budget. */
+int weir__resources_resolve(weir_pipeline *p);
+void weir__resources_free(weir_pipeline *p);
+void weir__op_resources_free(weir_op *op);
+
+/* Statistics and progress (stats.c). */
+void weir__progress_tick(weir_pipeline *p, int final);
+void weir__stall_tick(weir_pipeline *p);
+void weir__op_snapshot(const weir_op *op, weir_op_stats *out);
+
+/* Iterator stage (iter.c). */
+int weir__collect_process(weir_op *op, void *state, weir_block *in,
+                          weir_emit *out);
+int weir__collect_finish(weir_op *op, void *state, weir_emit *out);
+int weir__collect_init(weir_op *op, void **state);
+void weir__collect_destroy(void *state);
+
+#endif /* WEIR_EXEC_INTERNAL_H */

@@ -1,0 +1,461 @@
+/* The flow of blocks between operators: bounded queues, the memory budget,
+ * emits with backpressure, ordered release of outputs, and the end of a
+ * run. Everything here runs under the pipeline's mutex. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "exec/exec_internal.h"
+#include "weir/error.h"
+
+void weir__flight_add(weir_pipeline *p, size_t n) {
+  p->in_flight += n;
+  if (p->in_flight > p->in_flight_peak)
+    p->in_flight_peak = p->in_flight;
+}
+
+size_t weir__live_bytes(const weir_pipeline *p) {
+  return p->in_flight > p->parked ? p->in_flight - p->parked : 0;
+}
+
+void weir__flight_sub(weir_pipeline *p, size_t n) {
+  p->in_flight = n > p->in_flight ? 0 : p->in_flight - n;
+  /* Waiters re-check their own condition (room under the budget, or no
+   * nearer operator ready any more): wake them on any drop. */
+  if (p->budget_waiters && n)
+    pthread_cond_broadcast(&p->cv_budget);
+}
+
+void weir__park(weir_pipeline *p, size_t add, size_t sub) {
+  p->parked += add;
+  p->parked = sub > p->parked ? 0 : p->parked - sub;
+  if (add && p->budget_waiters && weir__live_bytes(p) == 0)
+    pthread_cond_broadcast(&p->cv_budget);
+}
+
+/* Sources wait while the blocks in flight would pass the budget. Bytes
+ * parked in a stage that needs more input to let them go (rows gathered
+ * for an exact batch, a shuffle buffer, outputs held for order) count
+ * too, but cannot hold a source back on their own: when nothing else is
+ * in flight a source may go on, or the pipeline could never finish. */
+int weir__over_budget(const weir_pipeline *p, size_t nb) {
+  return weir__live_bytes(p) > 0 && p->in_flight + nb > p->budget;
+}
+
+void weir__enqueue(weir_op *c, weir_block *b) {
+  weir__qnode *n = malloc(sizeof *n);
+  size_t nb = weir_block_nbytes(b);
+  if (!n) {
+    /* Nothing may be dropped silently: end the run instead. */
+    weir_block_unref(&b);
+    snprintf(c->p->errmsg, sizeof c->p->errmsg, "operator '%s': out of memory queueing a block",
+             c->name);
+    weir__end_run(c->p, WEIR_ENOMEM);
+    return;
+  }
+  n->next = NULL;
+  n->b = b;
+  if (c->qtail)
+    c->qtail->next = n;
+  else
+    c->qhead = n;
+  c->qtail = n;
+  c->qblocks++;
+  c->qbytes += nb;
+  if (c->qbytes > c->st.queue_bytes_peak)
+    c->st.queue_bytes_peak = c->qbytes;
+  if (c->qblocks > c->st.queue_blocks_peak)
+    c->st.queue_blocks_peak = c->qblocks;
+  weir__flight_add(c->p, nb);
+  c->p->progress_count++;
+  if (c->work_waiters)
+    pthread_cond_signal(&c->cv_work);
+}
+
+/* Takes the head of the queue; the bytes stay in flight (now held by the
+ * taker), so the caller subtracts them when it is done with the block. */
+weir_block *weir__dequeue(weir_op *c) {
+  weir__qnode *n = c->qhead;
+  if (!n)
+    return NULL;
+  c->qhead = n->next;
+  if (!c->qhead)
+    c->qtail = NULL;
+  weir_block *b = n->b;
+  free(n);
+  size_t nb = weir_block_nbytes(b);
+  c->qblocks--;
+  c->qbytes = nb > c->qbytes ? 0 : c->qbytes - nb;
+  if (c->space_waiters)
+    pthread_cond_broadcast(&c->cv_space);
+  return b;
+}
+
+static int queue_full(const weir_op *c, size_t nb) {
+  if (c->qblocks == 0)
+    return 0; /* an empty queue takes any block, so a big one cannot hang */
+  return c->qblocks >= c->qmax_blocks || c->qbytes + nb > c->qmax_bytes;
+}
+
+
+/* A worker waits for room downstream: counted as blocked time, also while
+ * it lasts (the scheduler measures windows). */
+static double wait_begin(weir_op *op) {
+  double ws = weir__now();
+  op->emit_waiting++;
+  op->wait_start_sum += ws;
+  return ws;
+}
+
+static void wait_end(weir_op *op, double ws) {
+  op->emit_waiting--;
+  op->wait_start_sum -= ws;
+  op->st.blocked_seconds += weir__now() - ws;
+}
+
+int weir__push_out(weir_op *op, weir_block *b) {
+  weir_pipeline *p = op->p;
+  size_t nb = weir_block_nbytes(b), rows = weir_block_num_rows(b);
+  int rc = WEIR_OK;
+  for (;;) {
+    if (atomic_load(&p->ending) || op->closed) {
+      rc = WEIR_ECANCELED;
+      break;
+    }
+    weir_op *full = NULL;
+    for (size_t i = 0; i < op->nouts && !full; i++) {
+      weir_op *c = op->outs[i];
+      if (c->active && !c->input_stopped && queue_full(c, nb))
+        full = c;
+    }
+    if (full) {
+      double ws = wait_begin(op);
+      full->space_waiters++;
+      pthread_cond_wait(&full->cv_space, &p->mu);
+      full->space_waiters--;
+      wait_end(op, ws);
+      continue;
+    }
+    if (op->kind == WEIR__OP_SOURCE && weir__over_budget(p, nb)) {
+      double ws = wait_begin(op);
+      p->budget_waiters++;
+      pthread_cond_wait(&p->cv_budget, &p->mu);
+      p->budget_waiters--;
+      wait_end(op, ws);
+      continue;
+    }
+    break;
+  }
+  if (rc != WEIR_OK) {
+    weir_block_unref(&b);
+    return rc;
+  }
+  op->st.rows_out += rows;
+  op->st.blocks_out++;
+  op->st.bytes_out += nb;
+  p->progress_count++;
+  weir_op *first = NULL;
+  for (size_t i = 0; i < op->nouts; i++) {
+    weir_op *c = op->outs[i];
+    if (!c->active || c->input_stopped)
+      continue;
+    if (first)
+      weir__enqueue(c, weir_block_ref(b));
+    else
+      first = c;
+  }
+  if (first)
+    weir__enqueue(first, b); /* the last reference moves in */
+  else
+    weir_block_unref(&b); /* a sink: the run drops its output */
+  return WEIR_OK;
+}
+
+/* ---- Calls and ordered release ---------------------------------------- */
+
+weir__call *weir__call_begin(weir_op *op, uint64_t seq, int hold_all) {
+  weir__call *c = calloc(1, sizeof *c);
+  if (!c)
+    return NULL;
+  c->seq = seq;
+  c->hold_all = hold_all;
+  weir__call **pp = &op->calls;
+  while (*pp && (*pp)->seq < seq)
+    pp = &(*pp)->next;
+  c->next = *pp;
+  *pp = c;
+  return c;
+}
+
+static void drop_held(weir_op *op, weir__call *c) {
+  while (c->held_head) {
+    weir__qnode *n = c->held_head;
+    c->held_head = n->next;
+    weir_block_unref(&n->b);
+    free(n);
+  }
+  c->held_tail = NULL;
+  weir__park(op->p, 0, c->held_bytes);
+  weir__flight_sub(op->p, c->held_bytes);
+  c->held_bytes = 0;
+}
+
+/* Sends what `c` held back, in order. May wait for room. */
+static int flush_held(weir_op *op, weir__call *c) {
+  int rc = WEIR_OK;
+  while (c->held_head) {
+    weir__qnode *n = c->held_head;
+    c->held_head = n->next;
+    if (!c->held_head)
+      c->held_tail = NULL;
+    weir_block *b = n->b;
+    free(n);
+    size_t nb = weir_block_nbytes(b);
+    c->held_bytes = nb > c->held_bytes ? 0 : c->held_bytes - nb;
+    weir__park(op->p, 0, nb);
+    weir__flight_sub(op->p, nb);
+    if (rc == WEIR_OK)
+      rc = weir__push_out(op, b);
+    else
+      weir_block_unref(&b);
+  }
+  return rc;
+}
+
+static void unlink_call(weir_op *op, weir__call *c) {
+  weir__call **pp = &op->calls;
+  while (*pp && *pp != c)
+    pp = &(*pp)->next;
+  if (*pp)
+    *pp = c->next;
+}
+
+/* Sends the held outputs of every finished call at the head, in order.
+ * Only one thread does it at a time: others leave their finished call for
+ * it to find. */
+static void release_ready(weir_op *op) {
+  if (op->flushing)
+    return;
+  op->flushing = 1;
+  while (op->calls && op->calls->done) {
+    weir__call *h = op->calls;
+    flush_held(op, h);
+    unlink_call(op, h);
+    free(h);
+    op->release_seq++;
+    if (op->work_waiters)
+      pthread_cond_broadcast(&op->cv_work);
+  }
+  op->flushing = 0;
+}
+
+void weir__call_end(weir_op *op, weir__call *c, int ok) {
+  if (!c)
+    return;
+  if (!ok)
+    drop_held(op, c);
+  c->hold_all = 0;
+  c->done = 1;
+  if (!op->ordered) {
+    flush_held(op, c);
+    unlink_call(op, c);
+    free(c);
+    return;
+  }
+  release_ready(op);
+}
+
+/* Discards what a failed attempt emitted, before a retry. */
+void weir__call_reset(weir_op *op, weir__call *c) {
+  if (c)
+    drop_held(op, c);
+}
+
+int weir_emit_block(weir_emit *e, weir_block *b) {
+  if (!b)
+    return WEIR_EINVAL;
+  if (!e || !e->op) {
+    weir_block_unref(&b);
+    return WEIR_EINVAL;
+  }
+  weir_op *op = e->op;
+  weir_pipeline *p = op->p;
+  int rc;
+  /* Memory the input already holds moves with the output instead of being
+   * counted twice (a pass-through, a slice, added columns). */
+  size_t shared = e->in_left && *e->in_left ? weir__shared_bytes(b, e->in) : 0;
+  pthread_mutex_lock(&p->mu);
+  if (shared) {
+    if (shared > *e->in_left)
+      shared = *e->in_left;
+    *e->in_left -= shared;
+    weir__flight_sub(p, shared);
+  }
+  weir__call *c = e->call;
+  if (atomic_load(&p->ending) || op->closed) {
+    weir_block_unref(&b);
+    rc = WEIR_ECANCELED;
+  } else if (c && (c->hold_all || (op->ordered && (op->calls != c || op->flushing)))) {
+    weir__qnode *n = malloc(sizeof *n);
+    if (!n) {
+      weir_block_unref(&b);
+      rc = WEIR_ENOMEM;
+    } else {
+      size_t nb = weir_block_nbytes(b);
+      n->next = NULL;
+      n->b = b;
+      if (c->held_tail)
+        c->held_tail->next = n;
+      else
+        c->held_head = n;
+      c->held_tail = n;
+      c->held_bytes += nb;
+      weir__flight_add(p, nb);
+      weir__park(p, nb, 0);
+      rc = WEIR_OK;
+    }
+  } else {
+    rc = WEIR_OK;
+    if (c && c->held_head) {
+      op->flushing = 1;
+      rc = flush_held(op, c);
+      op->flushing = 0;
+    }
+    if (rc == WEIR_OK)
+      rc = weir__push_out(op, b);
+    else
+      weir_block_unref(&b);
+  }
+  pthread_mutex_unlock(&p->mu);
+  return rc;
+}
+
+/* ---- Closing, finishing, ending --------------------------------------- */
+
+static void drop_input(weir_op *op) {
+  while (op->qhead) {
+    weir_block *b = weir__dequeue(op);
+    weir__flight_sub(op->p, weir_block_nbytes(b));
+    weir_block_unref(&b);
+  }
+  for (size_t i = 0; i < op->nacc; i++) {
+    size_t nb = weir_block_nbytes(op->acc[i]);
+    weir__park(op->p, 0, nb);
+    weir__flight_sub(op->p, nb);
+    weir_block_unref(&op->acc[i]);
+  }
+  op->nacc = 0;
+  op->acc_rows = op->acc_bytes = 0;
+}
+
+static void check_producers(weir_op *op) {
+  for (size_t i = 0; i < op->nins; i++) {
+    weir_op *pr = op->ins[i];
+    if (!pr->active || pr->closed)
+      continue;
+    int all = 1;
+    for (size_t j = 0; j < pr->nouts; j++)
+      if (pr->outs[j]->active && !pr->outs[j]->input_stopped)
+        all = 0;
+    if (all)
+      weir__op_close(pr);
+  }
+}
+
+void weir__op_stop_input(weir_op *op) {
+  if (op->input_stopped)
+    return;
+  op->input_stopped = 1;
+  drop_input(op);
+  pthread_cond_broadcast(&op->cv_work);
+  pthread_cond_broadcast(&op->cv_space);
+  check_producers(op);
+}
+
+void weir__op_close(weir_op *op) {
+  if (op->closed)
+    return;
+  op->closed = 1;
+  atomic_store(&op->stop_flag, 1);
+  weir__log(op->p, WEIR_LOG_DEBUG, "operator '%s': no consumer needs more output; stopping it",
+            op->name);
+  weir__op_stop_input(op);
+  pthread_cond_broadcast(&op->cv_work);
+  pthread_cond_broadcast(&op->p->cv_budget);
+  /* Producers of consumers may wait on a queue this op will never fill. */
+  for (size_t i = 0; i < op->nouts; i++)
+    pthread_cond_broadcast(&op->outs[i]->cv_space);
+}
+
+int weir__op_input_ended(const weir_op *op) {
+  if (op->input_stopped)
+    return 1;
+  if (op->kind == WEIR__OP_SOURCE)
+    return op->next_task >= op->num_tasks;
+  return op->producers_open == 0 && op->qblocks == 0 && op->nacc == 0;
+}
+
+static void op_finished(weir_op *op);
+
+static void consumer_producer_done(weir_op *c) {
+  if (!c->active)
+    return;
+  if (c->producers_open > 0)
+    c->producers_open--;
+  pthread_cond_broadcast(&c->cv_work);
+  if (c->kind == WEIR__OP_ITERSINK && c->producers_open == 0)
+    op_finished(c);
+}
+
+static void op_finished(weir_op *op) {
+  if (op->finished)
+    return;
+  op->finished = 1;
+  weir_pipeline *p = op->p;
+  for (size_t i = 0; i < op->nouts; i++)
+    consumer_producer_done(op->outs[i]);
+  if (p->unfinished > 0 && --p->unfinished == 0) {
+    p->done = 1;
+    weir__wake_scheduler(p);
+  }
+}
+
+void weir__op_maybe_finish(weir_op *op) {
+  if (op->finished || op->live > 0 || op->spawning > 0)
+    return;
+  if (op->closed || op->eof || atomic_load(&op->p->ending))
+    op_finished(op);
+}
+
+void weir__wake_all(weir_pipeline *p) {
+  pthread_cond_broadcast(&p->cv_budget);
+  for (size_t i = 0; i < p->nops; i++) {
+    pthread_cond_broadcast(&p->ops[i]->cv_work);
+    pthread_cond_broadcast(&p->ops[i]->cv_space);
+  }
+  weir_op *hidden[2] = {p->collect, p->itersink};
+  for (int i = 0; i < 2; i++)
+    if (hidden[i]) {
+      pthread_cond_broadcast(&hidden[i]->cv_work);
+      pthread_cond_broadcast(&hidden[i]->cv_space);
+    }
+}
+
+void weir__end_run(weir_pipeline *p, int err) {
+  if (p->status == WEIR_OK && !atomic_load(&p->ending)) {
+    p->status = err;
+    p->errcode = err;
+    if (err == WEIR_ECANCELED && !p->errmsg[0])
+      snprintf(p->errmsg, sizeof p->errmsg, "the pipeline was cancelled");
+  }
+  atomic_store(&p->ending, 1);
+  weir__wake_all(p);
+  weir__wake_scheduler(p);
+}
+
+void weir__wake_scheduler(weir_pipeline *p) {
+  atomic_fetch_add(&p->async_users, 1);
+  if (atomic_load(&p->async_live))
+    uv_async_send(&p->async);
+  atomic_fetch_sub(&p->async_users, 1);
+}

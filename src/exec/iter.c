@@ -1,0 +1,375 @@
+/* The pull iterator: a hidden stage that re-blocks to exact batches and
+ * shuffles locally with a seed, a ready queue of prefetched batches, and
+ * weir_iter_next / weir_iter_destroy. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "exec/exec_internal.h"
+#include "weir/error.h"
+
+struct weir_iter {
+  weir_pipeline *p;
+  int ended;
+};
+
+/* ---- Shuffle buffer ---------------------------------------------------- */
+
+typedef struct shuf_ent {
+  uint32_t block, row;
+} shuf_ent;
+
+typedef struct collect_state {
+  size_t batch, buffer;
+  int drop_last;
+  uint64_t rng;
+  weir_block **blocks;   /* blocks with rows still in the buffer */
+  size_t *left;          /* rows of each block still in the buffer */
+  size_t *rows0;         /* rows of each block when it came in */
+  size_t bytes;          /* bytes of the blocks the buffer holds */
+  size_t nblocks, blocks_cap;
+  shuf_ent *ents;
+  size_t nents, ents_cap;
+  size_t last_rows;      /* rows of the last input block (batch 0) */
+} collect_state;
+
+static uint64_t splitmix(uint64_t *s) {
+  uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+  return z ^ (z >> 31);
+}
+
+static void park(weir_pipeline *p, size_t add, size_t sub) {
+  pthread_mutex_lock(&p->mu);
+  weir__flight_add(p, add);
+  weir__park(p, add, sub);
+  weir__flight_sub(p, sub);
+  pthread_mutex_unlock(&p->mu);
+}
+
+int weir__collect_init(weir_op *op, void **state) {
+  collect_state *s = calloc(1, sizeof *s);
+  if (!s)
+    return WEIR_ENOMEM;
+  s->batch = op->iter_opts.batch_rows;
+  s->buffer = op->iter_opts.shuffle_buffer_rows;
+  s->drop_last = op->iter_opts.drop_last;
+  s->rng = op->iter_opts.seed;
+  *state = s;
+  return WEIR_OK;
+}
+
+void weir__collect_destroy(void *state) {
+  collect_state *s = state;
+  if (!s)
+    return;
+  for (size_t i = 0; i < s->nblocks; i++)
+    weir_block_unref(&s->blocks[i]);
+  free(s->blocks);
+  free(s->left);
+  free(s->rows0);
+  free(s->ents);
+  free(s);
+}
+
+/* Bytes the rows still in the buffer would take in blocks of their own. */
+static size_t useful_bytes(const collect_state *s) {
+  double u = 0;
+  for (size_t i = 0; i < s->nblocks; i++)
+    if (s->blocks[i])
+      u += (double)weir_block_nbytes(s->blocks[i]) * (double)s->left[i] / (double)s->rows0[i];
+  return (size_t)u;
+}
+
+/* Replaces every block of the buffer by a copy of its rows still there,
+ * keeping the entries' order (so a seed still gives one order). */
+static int compact(collect_state *s) {
+  size_t nb = s->nblocks, live = 0;
+  size_t *start = calloc(nb + 1, sizeof *start);
+  uint32_t *rows = malloc(s->nents * sizeof *rows);
+  uint32_t *newrow = malloc(s->nents * sizeof *newrow);
+  size_t *fill = calloc(nb, sizeof *fill);
+  if (!start || !rows || !newrow || !fill) {
+    free(start), free(rows), free(newrow), free(fill);
+    return WEIR_ENOMEM;
+  }
+  for (size_t i = 0; i < nb; i++)
+    start[i + 1] = start[i] + (s->blocks[i] ? s->left[i] : 0);
+  for (size_t j = 0; j < s->nents; j++) {
+    shuf_ent e = s->ents[j];
+    newrow[j] = (uint32_t)fill[e.block];
+    rows[start[e.block] + fill[e.block]++] = e.row;
+  }
+  int rc = WEIR_OK;
+  size_t *map = fill; /* reused: old block -> new block index */
+  size_t bytes = 0;
+  for (size_t i = 0; i < nb; i++) {
+    if (!s->blocks[i])
+      continue;
+    weir_block *c = NULL;
+    if (rc == WEIR_OK)
+      rc = weir_block_take(s->blocks[i], rows + start[i], s->left[i], &c);
+    weir_block_unref(&s->blocks[i]);
+    if (rc != WEIR_OK)
+      continue;
+    s->blocks[live] = c;
+    s->left[live] = s->rows0[live] = weir_block_num_rows(c);
+    bytes += weir_block_nbytes(c);
+    map[i] = live++;
+  }
+  if (rc == WEIR_OK)
+    for (size_t j = 0; j < s->nents; j++)
+      s->ents[j] = (shuf_ent){(uint32_t)map[s->ents[j].block], newrow[j]};
+  else
+    s->nents = 0, live = 0;
+  s->nblocks = live;
+  s->bytes = bytes;
+  free(start), free(rows), free(newrow), free(fill);
+  return rc;
+}
+
+/* Emits one batch of `k` rows drawn at random from the buffer. */
+static int draw(weir_op *op, collect_state *s, size_t k, weir_emit *out) {
+  weir_block **rows = malloc(k * sizeof *rows);
+  if (!rows)
+    return WEIR_ENOMEM;
+  size_t freed = 0, n = 0;
+  int rc = WEIR_OK;
+  for (; n < k; n++) {
+    size_t j = (size_t)(splitmix(&s->rng) % s->nents);
+    shuf_ent e = s->ents[j];
+    s->ents[j] = s->ents[--s->nents];
+    rows[n] = weir_block_slice(s->blocks[e.block], e.row, 1);
+    if (!rows[n]) {
+      rc = WEIR_ENOMEM;
+      break;
+    }
+    if (--s->left[e.block] == 0) {
+      freed += weir_block_nbytes(s->blocks[e.block]);
+      weir_block_unref(&s->blocks[e.block]);
+    }
+  }
+  s->bytes -= freed;
+  if (rc == WEIR_OK && s->nents > 0 && s->bytes > 2 * useful_bytes(s) + 65536) {
+    /* Partly drawn blocks pin far more memory than the rows left in them:
+     * copy what remains into compact blocks. */
+    size_t before = s->bytes;
+    rc = compact(s);
+    if (before > s->bytes)
+      freed += before - s->bytes;
+    else
+      park(op->p, s->bytes - before, 0);
+  }
+  weir_block *b = NULL;
+  if (rc == WEIR_OK)
+    rc = weir_block_concat(rows, n, &b);
+  for (size_t i = 0; i < n; i++)
+    weir_block_unref(&rows[i]);
+  free(rows);
+  if (s->nents == 0)
+    s->nblocks = 0;
+  park(op->p, 0, freed);
+  if (rc != WEIR_OK)
+    return rc;
+  return weir_emit_block(out, b);
+}
+
+int weir__collect_process(weir_op *op, void *state, weir_block *in, weir_emit *out) {
+  collect_state *s = state;
+  size_t rows = weir_block_num_rows(in);
+  if (s->buffer == 0) {
+    if (s->drop_last && s->batch && rows < s->batch)
+      return WEIR_OK; /* the short last batch */
+    return weir_emit_block(out, weir_block_ref(in));
+  }
+  if (rows == 0)
+    return WEIR_OK;
+  if (rows > UINT32_MAX || s->nblocks >= UINT32_MAX)
+    return WEIR_EINVAL;
+  if (s->nblocks == s->blocks_cap) {
+    size_t cap = s->blocks_cap ? s->blocks_cap * 2 : 64;
+    weir_block **nb = realloc(s->blocks, cap * sizeof *nb);
+    if (!nb)
+      return WEIR_ENOMEM;
+    s->blocks = nb;
+    size_t *nl = realloc(s->left, cap * sizeof *nl);
+    if (!nl)
+      return WEIR_ENOMEM;
+    s->left = nl;
+    size_t *nr = realloc(s->rows0, cap * sizeof *nr);
+    if (!nr)
+      return WEIR_ENOMEM;
+    s->rows0 = nr;
+    s->blocks_cap = cap;
+  }
+  if (s->nents + rows > s->ents_cap) {
+    size_t cap = s->ents_cap ? s->ents_cap : 1024;
+    while (cap < s->nents + rows)
+      cap *= 2;
+    shuf_ent *ne = realloc(s->ents, cap * sizeof *ne);
+    if (!ne)
+      return WEIR_ENOMEM;
+    s->ents = ne;
+    s->ents_cap = cap;
+  }
+  uint32_t bi = (uint32_t)s->nblocks++;
+  s->blocks[bi] = weir_block_ref(in);
+  s->left[bi] = s->rows0[bi] = rows;
+  s->bytes += weir_block_nbytes(in);
+  for (size_t r = 0; r < rows; r++)
+    s->ents[s->nents++] = (shuf_ent){bi, (uint32_t)r};
+  park(op->p, weir_block_nbytes(in), 0);
+  s->last_rows = rows;
+  size_t k = s->batch ? s->batch : rows;
+  size_t want = s->buffer > k ? s->buffer : k;
+  while (s->nents >= want) {
+    int rc = draw(op, s, k, out);
+    if (rc != WEIR_OK)
+      return rc;
+  }
+  return WEIR_OK;
+}
+
+int weir__collect_finish(weir_op *op, void *state, weir_emit *out) {
+  collect_state *s = state;
+  if (s->buffer == 0)
+    return WEIR_OK;
+  size_t k = s->batch ? s->batch : (s->last_rows ? s->last_rows : 1);
+  while (s->nents > 0) {
+    if (s->nents < k && s->drop_last && s->batch)
+      break;
+    int rc = draw(op, s, s->nents < k ? s->nents : k, out);
+    if (rc != WEIR_OK)
+      return rc;
+  }
+  /* Rows dropped by drop_last leave the buffer now. */
+  size_t left = 0;
+  for (size_t i = 0; i < s->nblocks; i++)
+    if (s->blocks[i]) {
+      left += weir_block_nbytes(s->blocks[i]);
+      weir_block_unref(&s->blocks[i]);
+    }
+  s->nblocks = s->nents = 0;
+  park(op->p, 0, left);
+  return WEIR_OK;
+}
+
+/* ---- Iterator ------------------------------------------------------------ */
+
+int weir_pipeline_iter(weir_pipeline *p, weir_op *out, const weir_iter_options *opts,
+                       weir_iter **it) {
+  if (it)
+    *it = NULL;
+  if (!p || !it)
+    return WEIR_EINVAL;
+  if (!out) {
+    weir__op_fail(p, p->errcode ? p->errcode : WEIR_EINVAL,
+                  "iterator: no output operator (an earlier call failed: %s)", p->errmsg);
+    return WEIR_EINVAL;
+  }
+  weir_iter_options def = WEIR_ITER_OPTIONS_INIT;
+  if (opts && opts->version != WEIR_ITER_OPTIONS_VERSION) {
+    weir__op_fail(p, WEIR_EINVAL, "iterator: unknown weir_iter_options version %u",
+                  opts->version);
+    return WEIR_EINVAL;
+  }
+  weir_iter_options o = opts ? *opts : def;
+  if (o.prefetch_batches == 0)
+    o.prefetch_batches = 2;
+  if (p->started) {
+    weir__op_fail(p, WEIR_EINVAL, "iterator: the pipeline has already run");
+    return WEIR_EINVAL;
+  }
+  weir_iter *i = calloc(1, sizeof *i);
+  if (!i)
+    return WEIR_ENOMEM;
+  weir_op_options co = WEIR_OP_OPTIONS_INIT;
+  co.min_workers = co.max_workers = 1;
+  co.num_cpus = 0;
+  co.batch_rows = o.shuffle_buffer_rows ? 0 : o.batch_rows;
+  weir_op *c = weir__op_new(p, WEIR__OP_COLLECT, "iterator", &out, 1, &co, 1);
+  if (!c) {
+    free(i);
+    return p->errcode ? p->errcode : WEIR_ENOMEM;
+  }
+  c->iter_opts = o;
+  p->collect = c;
+  weir_op_options so = WEIR_OP_OPTIONS_INIT;
+  so.queue_max_blocks = o.prefetch_batches;
+  weir_op *sink = weir__op_new(p, WEIR__OP_ITERSINK, "iterator_ready", &c, 1, &so, 1);
+  if (!sink) {
+    free(i);
+    return p->errcode ? p->errcode : WEIR_ENOMEM;
+  }
+  p->itersink = sink;
+  int rc = weir__run_start(p, out);
+  if (rc == WEIR_OK)
+    rc = weir__run_spawn_scheduler(p);
+  if (rc != WEIR_OK && !p->sched_thread_started && !p->loop_live) {
+    free(i);
+    return rc;
+  }
+  i->p = p;
+  *it = i;
+  return WEIR_OK;
+}
+
+int weir_iter_next(weir_iter *it, weir_block **out) {
+  if (out)
+    *out = NULL;
+  if (!it || !out)
+    return WEIR_EINVAL;
+  weir_pipeline *p = it->p;
+  weir_op *sink = p->itersink;
+  double t0 = weir__now();
+  int rc;
+  pthread_mutex_lock(&p->mu);
+  for (;;) {
+    if (p->status != WEIR_OK) {
+      rc = p->status;
+      break;
+    }
+    if (sink->qhead) {
+      weir_block *b = weir__dequeue(sink);
+      weir__flight_sub(p, weir_block_nbytes(b));
+      *out = b;
+      rc = WEIR_OK;
+      break;
+    }
+    if (sink->finished || atomic_load(&p->ending)) {
+      rc = p->status != WEIR_OK ? p->status : WEIR_EOF;
+      break;
+    }
+    sink->work_waiters++;
+    pthread_cond_wait(&sink->cv_work, &p->mu);
+    sink->work_waiters--;
+  }
+  p->iter_blocked += weir__now() - t0;
+  if (rc == WEIR_OK)
+    p->iter_batches++;
+  else
+    it->ended = 1;
+  pthread_mutex_unlock(&p->mu);
+  return rc;
+}
+
+void weir_iter_destroy(weir_iter *it) {
+  if (!it)
+    return;
+  weir_pipeline *p = it->p;
+  pthread_mutex_lock(&p->mu);
+  int unfinished = !p->done && !atomic_load(&p->ending);
+  pthread_mutex_unlock(&p->mu);
+  if (unfinished)
+    weir_pipeline_cancel(p);
+  weir__run_teardown(p);
+  /* Batches nobody will pull leave the budget now. */
+  pthread_mutex_lock(&p->mu);
+  while (p->itersink->qhead) {
+    weir_block *b = weir__dequeue(p->itersink);
+    weir__flight_sub(p, weir_block_nbytes(b));
+    weir_block_unref(&b);
+  }
+  pthread_mutex_unlock(&p->mu);
+  free(it);
+}

@@ -1,0 +1,319 @@
+/* Pipeline objects and graph building: creation, the operator constructors
+ * of API.md section 3, and destruction. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "exec/exec_internal.h"
+#include "exec/gpu_backend.h"
+#include "weir/error.h"
+
+static size_t default_budget(void) {
+  long pages = sysconf(_SC_PHYS_PAGES), psize = sysconf(_SC_PAGE_SIZE);
+  size_t phys = (pages > 0 && psize > 0) ? (size_t)pages * (size_t)psize
+                                         : ((size_t)4 << 30);
+  size_t b = phys / 4, cap = (size_t)4 << 30;
+  return b > cap ? cap : b;
+}
+
+int weir_pipeline_create(weir_pipeline **out, const weir_pipeline_options *opts) {
+  if (!out)
+    return WEIR_EINVAL;
+  *out = NULL;
+  if (opts && opts->version != WEIR_PIPELINE_OPTIONS_VERSION)
+    return WEIR_EINVAL;
+  weir_pipeline *p = calloc(1, sizeof *p);
+  if (!p)
+    return WEIR_ENOMEM;
+  weir_pipeline_options def = WEIR_PIPELINE_OPTIONS_INIT;
+  p->opts = opts ? *opts : def;
+  long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+  p->num_cpus = p->opts.num_cpus > 0 ? p->opts.num_cpus : (ncpu > 0 ? (int)ncpu : 1);
+  p->budget = p->opts.memory_budget ? p->opts.memory_budget : default_budget();
+  if (p->opts.stall_seconds == 0)
+    p->opts.stall_seconds = 30;
+  if (p->opts.progress_interval <= 0)
+    p->opts.progress_interval = 5;
+  if (p->opts.queue_max_blocks == 0)
+    p->opts.queue_max_blocks = 64;
+  if (p->opts.log_level == 0)
+    p->opts.log_level = WEIR_LOG_WARN;
+  pthread_mutex_init(&p->mu, NULL);
+  pthread_cond_init(&p->cv_budget, NULL);
+  *out = p;
+  return WEIR_OK;
+}
+
+static void op_free(weir_op *op) {
+  if (!op)
+    return;
+  weir__pool_join(op, 1);
+  while (op->qhead) {
+    weir_block *b = weir__dequeue(op);
+    weir_block_unref(&b);
+  }
+  for (size_t i = 0; i < op->nacc; i++)
+    weir_block_unref(&op->acc[i]);
+  free(op->acc);
+  while (op->calls) {
+    weir__call *c = op->calls;
+    op->calls = c->next;
+    while (c->held_head) {
+      weir__qnode *n = c->held_head;
+      c->held_head = n->next;
+      weir_block_unref(&n->b);
+      free(n);
+    }
+    free(c);
+  }
+  if (op->arrow && op->arrow->release)
+    op->arrow->release(op->arrow);
+  free(op->arrow);
+  weir__op_resources_free(op);
+  pthread_cond_destroy(&op->cv_work);
+  pthread_cond_destroy(&op->cv_space);
+  free(op->ins);
+  free(op->outs);
+  free(op->name);
+  if (op->cleanup)
+    op->cleanup(op->cleanup_arg);
+  free(op);
+}
+
+void weir__op_set_cleanup(weir_op *op, void (*fn)(void *), void *arg) {
+  op->cleanup = fn;
+  op->cleanup_arg = arg;
+}
+
+void weir_pipeline_destroy(weir_pipeline *p) {
+  if (!p)
+    return;
+  weir_pipeline_cancel(p);
+  weir__run_teardown(p);
+  for (size_t i = 0; i < p->nops; i++)
+    op_free(p->ops[i]);
+  op_free(p->collect);
+  op_free(p->itersink);
+  free(p->ops);
+  weir__resources_free(p);
+  pthread_cond_destroy(&p->cv_budget);
+  pthread_mutex_destroy(&p->mu);
+  free(p);
+}
+
+const char *weir_pipeline_errmsg(const weir_pipeline *p) {
+  return p ? p->errmsg : "no pipeline";
+}
+
+int weir_pipeline_errcode(const weir_pipeline *p) { return p ? p->errcode : WEIR_EINVAL; }
+
+weir_op *weir__op_fail(weir_pipeline *p, int err, const char *fmt, ...) {
+  if (!p)
+    return NULL;
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(p->errmsg, sizeof p->errmsg, fmt, ap);
+  va_end(ap);
+  p->errcode = err;
+  return NULL;
+}
+
+static int add_consumer(weir_op *in, weir_op *op) {
+  if (in->nouts == in->outs_cap) {
+    size_t cap = in->outs_cap ? in->outs_cap * 2 : 2;
+    weir_op **n = realloc(in->outs, cap * sizeof *n);
+    if (!n)
+      return WEIR_ENOMEM;
+    in->outs = n;
+    in->outs_cap = cap;
+  }
+  in->outs[in->nouts++] = op;
+  return WEIR_OK;
+}
+
+weir_op *weir__op_new(weir_pipeline *p, int kind, const char *name,
+                      weir_op *const *ins, size_t nins,
+                      const weir_op_options *opts, int hidden) {
+  if (p->started)
+    return weir__op_fail(p, WEIR_EINVAL, "operator '%s': the pipeline has already run",
+                         name ? name : "?");
+  weir_op_options def = WEIR_OP_OPTIONS_INIT;
+  if (opts && opts->version != WEIR_OP_OPTIONS_VERSION)
+    return weir__op_fail(p, WEIR_EINVAL, "operator '%s': unknown weir_op_options version %u",
+                         name ? name : "?", opts->version);
+  weir_op_options o = opts ? *opts : def;
+  if (o.min_workers < 0 || o.max_workers < 0 || o.num_cpus < 0 || o.num_gpus < 0 ||
+      o.max_retries < 0)
+    return weir__op_fail(p, WEIR_EINVAL, "operator '%s': negative option", name ? name : "?");
+  if (o.max_workers && o.min_workers > o.max_workers)
+    return weir__op_fail(p, WEIR_EINVAL, "operator '%s': min_workers %d > max_workers %d",
+                         name ? name : "?", o.min_workers, o.max_workers);
+  for (size_t i = 0; i < nins; i++) {
+    if (!ins[i])
+      return weir__op_fail(p, WEIR_EINVAL, "operator '%s': input %zu is NULL",
+                           name ? name : "?", i);
+    if (ins[i]->p != p)
+      return weir__op_fail(p, WEIR_EINVAL, "operator '%s': input '%s' belongs to another pipeline",
+                           name ? name : "?", ins[i]->name);
+  }
+  if (o.num_gpus > 0) {
+    const weir__gpu_backend *g = weir__gpu_backend_get();
+    char msg[256] = "";
+    int rc = g ? g->check(o.num_gpus, msg, sizeof msg) : WEIR_ENOTSUP;
+    if (rc != WEIR_OK)
+      return weir__op_fail(p, rc, "operator '%s': cannot run on a GPU: %s",
+                           name ? name : "?", msg[0] ? msg : weir_strerror(rc));
+  }
+  weir_op *op = calloc(1, sizeof *op);
+  if (!op)
+    return weir__op_fail(p, WEIR_ENOMEM, "out of memory");
+  op->p = p;
+  op->kind = kind;
+  op->opts = o;
+  op->gpu = o.num_gpus > 0;
+  op->name = strdup(name ? name : "op");
+  op->ins = nins ? calloc(nins, sizeof *op->ins) : NULL;
+  if (!op->name || (nins && !op->ins)) {
+    op_free(op);
+    return weir__op_fail(p, WEIR_ENOMEM, "out of memory");
+  }
+  pthread_cond_init(&op->cv_work, NULL);
+  pthread_cond_init(&op->cv_space, NULL);
+  for (size_t i = 0; i < nins; i++) {
+    op->ins[i] = ins[i];
+    if (add_consumer(ins[i], op) != WEIR_OK) {
+      for (size_t j = 0; j < i; j++)
+        ins[j]->nouts--;
+      op_free(op);
+      return weir__op_fail(p, WEIR_ENOMEM, "out of memory");
+    }
+  }
+  op->nins = nins;
+  op->index = -1;
+  if (!hidden) {
+    if (p->nops == p->ops_cap) {
+      size_t cap = p->ops_cap ? p->ops_cap * 2 : 8;
+      weir_op **n = realloc(p->ops, cap * sizeof *n);
+      if (!n) {
+        for (size_t i = 0; i < nins; i++)
+          ins[i]->nouts--;
+        op_free(op);
+        return weir__op_fail(p, WEIR_ENOMEM, "out of memory");
+      }
+      p->ops = n;
+      p->ops_cap = cap;
+    }
+    op->index = (int)p->nops;
+    p->ops[p->nops++] = op;
+  }
+  op->st.name = op->name;
+  return op;
+}
+
+weir_op *weir_source(weir_pipeline *p, const char *name, size_t num_tasks,
+                     weir_read_fn fn, void *user, const weir_op_options *opts) {
+  if (!p)
+    return NULL;
+  if (!fn)
+    return weir__op_fail(p, WEIR_EINVAL, "source '%s': no read function", name ? name : "?");
+  weir_op *op = weir__op_new(p, WEIR__OP_SOURCE, name ? name : "source", NULL, 0, opts, 0);
+  if (!op)
+    return NULL;
+  op->read_fn = fn;
+  op->user = user;
+  op->num_tasks = num_tasks;
+  op->opts.batch_rows = 0; /* a source has no input to re-block */
+  return op;
+}
+
+weir_op *weir_map_batches(weir_pipeline *p, weir_op *in, const char *name,
+                          weir_batch_fn fn, void *user, const weir_op_options *opts) {
+  if (!p)
+    return NULL;
+  if (!in)
+    return weir__op_fail(p, p->errcode ? p->errcode : WEIR_EINVAL,
+                         "map_batches '%s': no input (an earlier call failed: %s)",
+                         name ? name : "?", p->errmsg);
+  if (!fn)
+    return weir__op_fail(p, WEIR_EINVAL, "map_batches '%s': no function", name ? name : "?");
+  weir_op *op = weir__op_new(p, WEIR__OP_MAP, name ? name : "map_batches", &in, 1, opts, 0);
+  if (op) {
+    op->map_fn = fn;
+    op->user = user;
+  }
+  return op;
+}
+
+weir_op *weir_add_op(weir_pipeline *p, weir_op *in, const weir_op_def *def,
+                     void *user, const weir_op_options *opts) {
+  if (!p)
+    return NULL;
+  const char *name = def && def->name ? def->name : "op";
+  if (!in)
+    return weir__op_fail(p, p->errcode ? p->errcode : WEIR_EINVAL,
+                         "operator '%s': no input (an earlier call failed: %s)", name, p->errmsg);
+  if (!def || !def->process)
+    return weir__op_fail(p, WEIR_EINVAL, "operator '%s': no process callback", name);
+  if (def->version != WEIR_OP_DEF_VERSION)
+    return weir__op_fail(p, WEIR_EINVAL, "operator '%s': unknown weir_op_def version %u",
+                         name, def->version);
+  weir_op *op = weir__op_new(p, WEIR__OP_DEF, name, &in, 1, opts, 0);
+  if (op) {
+    op->def = *def;
+    op->user = user;
+  }
+  return op;
+}
+
+weir_op *weir_repartition(weir_pipeline *p, weir_op *in, size_t rows_per_block) {
+  if (!p)
+    return NULL;
+  if (!in)
+    return weir__op_fail(p, p->errcode ? p->errcode : WEIR_EINVAL,
+                         "repartition: no input (an earlier call failed: %s)", p->errmsg);
+  if (rows_per_block == 0)
+    return weir__op_fail(p, WEIR_EINVAL, "repartition: rows_per_block is 0");
+  weir_op_options o = WEIR_OP_OPTIONS_INIT;
+  o.min_workers = o.max_workers = 1;
+  o.batch_rows = rows_per_block;
+  o.num_cpus = 0; /* slicing is cheap: it holds no CPU slot */
+  return weir__op_new(p, WEIR__OP_REPART, "repartition", &in, 1, &o, 0);
+}
+
+weir_op *weir_limit(weir_pipeline *p, weir_op *in, uint64_t rows) {
+  if (!p)
+    return NULL;
+  if (!in)
+    return weir__op_fail(p, p->errcode ? p->errcode : WEIR_EINVAL,
+                         "limit: no input (an earlier call failed: %s)", p->errmsg);
+  weir_op_options o = WEIR_OP_OPTIONS_INIT;
+  o.min_workers = o.max_workers = 1;
+  o.num_cpus = 0;
+  weir_op *op = weir__op_new(p, WEIR__OP_LIMIT, "limit", &in, 1, &o, 0);
+  if (op)
+    op->limit_rows = rows;
+  return op;
+}
+
+weir_op *weir_union(weir_pipeline *p, weir_op *const *ins, size_t n) {
+  if (!p)
+    return NULL;
+  if (!ins || n == 0)
+    return weir__op_fail(p, WEIR_EINVAL, "union: no inputs");
+  for (size_t i = 0; i < n; i++)
+    if (!ins[i])
+      return weir__op_fail(p, p->errcode ? p->errcode : WEIR_EINVAL,
+                           "union: input %zu is NULL (an earlier call failed: %s)", i, p->errmsg);
+  for (size_t i = 0; i < n; i++)
+    for (size_t j = i + 1; j < n; j++)
+      if (ins[i] == ins[j])
+        return weir__op_fail(p, WEIR_EINVAL, "union: input '%s' given twice", ins[i]->name);
+  weir_op_options o = WEIR_OP_OPTIONS_INIT;
+  o.min_workers = o.max_workers = 1;
+  o.num_cpus = 0;
+  return weir__op_new(p, WEIR__OP_UNION, "union", ins, n, &o, 0);
+}
+
+const char *weir_op_name(const weir_op *op) { return op ? op->name : ""; }
+int weir_op_index(const weir_op *op) { return op ? op->index : WEIR_EINVAL; }

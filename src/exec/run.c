@@ -1,0 +1,272 @@
+/* The scheduler: starting a run (active operators, depths, order, queue
+ * bounds, pools), the libuv loop that ends it (async wake-ups from workers
+ * and cancel, a timer for stall detection, progress and pool control), and
+ * weir_pipeline_run / weir_pipeline_cancel. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "exec/exec_internal.h"
+#include "weir/error.h"
+
+#define TICK_MS 50
+
+static void mark_active(weir_op *op) {
+  if (op->active)
+    return;
+  op->active = 1;
+  for (size_t i = 0; i < op->nins; i++)
+    mark_active(op->ins[i]);
+}
+
+/* Every active op in creation order, then the hidden ones: a topological
+ * order, since an op's inputs exist before it. */
+static size_t all_ops(weir_pipeline *p, weir_op **v) {
+  size_t n = 0;
+  for (size_t i = 0; i < p->nops; i++)
+    v[n++] = p->ops[i];
+  if (p->collect)
+    v[n++] = p->collect;
+  if (p->itersink)
+    v[n++] = p->itersink;
+  return n;
+}
+
+static void on_close(uv_handle_t *h) { (void)h; }
+
+static void check_end(weir_pipeline *p) {
+  pthread_mutex_lock(&p->mu);
+  int end = (p->done || atomic_load(&p->ending)) && p->live_workers == 0 && !p->closing;
+  if (end)
+    p->closing = 1;
+  pthread_mutex_unlock(&p->mu);
+  if (end) {
+    uv_timer_stop(&p->timer);
+    uv_close((uv_handle_t *)&p->timer, on_close);
+    uv_close((uv_handle_t *)&p->async, on_close);
+  }
+}
+
+static void handle_cancel(weir_pipeline *p) {
+  if (!atomic_load(&p->cancel_req))
+    return;
+  pthread_mutex_lock(&p->mu);
+  if (!p->done && !atomic_load(&p->ending)) {
+    snprintf(p->errmsg, sizeof p->errmsg, "the pipeline was cancelled");
+    weir__log(p, WEIR_LOG_INFO, "cancelled");
+    weir__end_run(p, WEIR_ECANCELED);
+  }
+  pthread_mutex_unlock(&p->mu);
+}
+
+static void on_async(uv_async_t *h) {
+  weir_pipeline *p = h->data;
+  handle_cancel(p);
+  check_end(p);
+}
+
+static void on_timer(uv_timer_t *h) {
+  weir_pipeline *p = h->data;
+  handle_cancel(p);
+  weir__stall_tick(p);
+  weir__control_tick(p);
+  weir__progress_tick(p, 0);
+  check_end(p);
+}
+
+int weir__run_start(weir_pipeline *p, weir_op *out) {
+  if (p->started)
+    return weir__op_fail(p, WEIR_EINVAL, "the pipeline has already run"), WEIR_EINVAL;
+  if (out && out->p != p)
+    return weir__op_fail(p, WEIR_EINVAL, "the output operator belongs to another pipeline"),
+           WEIR_EINVAL;
+  if (p->nops == 0)
+    return weir__op_fail(p, WEIR_EINVAL, "the pipeline has no operators"), WEIR_EINVAL;
+  size_t n = p->nops + 2;
+  weir_op **v = calloc(n, sizeof *v);
+  if (!v)
+    return weir__op_fail(p, WEIR_ENOMEM, "out of memory"), WEIR_ENOMEM;
+  n = all_ops(p, v);
+  if (p->itersink)
+    mark_active(p->itersink);
+  else if (out)
+    mark_active(out);
+  else
+    for (size_t i = 0; i < n; i++)
+      v[i]->active = 1;
+  p->out = out;
+  p->started = 1;
+  p->errmsg[0] = '\0';
+  p->errcode = WEIR_OK;
+  atomic_store(&p->cancel_req, 0);
+
+  /* Depth (hops to an output) and order, from the output backwards. */
+  size_t queues = 0;
+  for (size_t k = n; k-- > 0;) {
+    weir_op *op = v[k];
+    if (!op->active)
+      continue;
+    int d = -1;
+    for (size_t j = 0; j < op->nouts; j++)
+      if (op->outs[j]->active && (d < 0 || op->outs[j]->depth + 1 < d))
+        d = op->outs[j]->depth + 1;
+    op->depth = d < 0 ? 0 : d;
+    if (op->opts.preserve_order)
+      op->ordered = 1;
+    for (size_t j = 0; j < op->nouts; j++)
+      if (op->outs[j]->active && op->outs[j]->ordered)
+        op->ordered = 1;
+    if (op->kind != WEIR__OP_SOURCE)
+      queues++;
+  }
+  if (queues == 0)
+    queues = 1;
+  p->unfinished = 0;
+  for (size_t k = 0; k < n; k++) {
+    weir_op *op = v[k];
+    if (!op->active)
+      continue;
+    p->unfinished++;
+    op->qmax_blocks = op->opts.queue_max_blocks ? op->opts.queue_max_blocks
+                                                : p->opts.queue_max_blocks;
+    op->qmax_bytes = op->opts.queue_max_bytes ? op->opts.queue_max_bytes
+                     : p->opts.queue_max_bytes ? p->opts.queue_max_bytes
+                                               : p->budget / queues;
+    if (op->kind == WEIR__OP_ITERSINK)
+      op->qmax_bytes = (size_t)-1;
+    op->producers_open = 0;
+    for (size_t j = 0; j < op->nins; j++)
+      if (op->ins[j]->active)
+        op->producers_open++;
+    int mn = op->opts.min_workers > 0 ? op->opts.min_workers : 1;
+    if (op->opts.max_workers > 0 && mn > op->opts.max_workers)
+      mn = op->opts.max_workers;
+    op->workers_min = mn;
+    op->workers_max = op->opts.max_workers;
+    op->target = weir__initial_workers(p, op);
+    /* One worker keeps its input order by itself (its inputs were marked
+     * ordered in the pass above, which is all it needs). */
+    if (op->opts.max_workers == 1 && op->kind != WEIR__OP_SOURCE)
+      op->ordered = 0;
+    if (op->kind == WEIR__OP_LIMIT && op->limit_rows == 0)
+      op->input_stopped = 1; /* closed below, once every op is set up */
+  }
+  for (size_t k = 0; k < n; k++)
+    if (v[k]->active && v[k]->kind == WEIR__OP_LIMIT && v[k]->limit_rows == 0) {
+      v[k]->input_stopped = 0;
+      weir__op_stop_input(v[k]);
+    }
+
+  int rrc = weir__resources_resolve(p);
+  if (rrc != WEIR_OK) {
+    p->status = rrc;
+    free(v);
+    return rrc;
+  }
+
+  uv_loop_init(&p->loop);
+  uv_async_init(&p->loop, &p->async, on_async);
+  p->async.data = p;
+  uv_timer_init(&p->loop, &p->timer);
+  p->timer.data = p;
+  uv_timer_start(&p->timer, on_timer, TICK_MS, TICK_MS);
+  p->loop_live = 1;
+  atomic_store(&p->async_live, 1);
+  p->t_start = weir__now();
+  p->last_progress_t = p->t_start;
+  p->last_progress_line = p->t_start;
+  p->stall_since = p->t_start;
+
+  pthread_mutex_lock(&p->mu);
+  int rc = WEIR_OK;
+  for (size_t k = 0; k < n && rc == WEIR_OK; k++) {
+    weir_op *op = v[k];
+    if (!op->active || op->kind == WEIR__OP_ITERSINK)
+      continue;
+    for (int i = 0; i < op->target && rc == WEIR_OK; i++)
+      rc = weir__pool_spawn(op);
+    if (rc != WEIR_OK) {
+      snprintf(p->errmsg, sizeof p->errmsg, "operator '%s': cannot start a worker thread",
+               op->name);
+      weir__end_run(p, rc);
+    }
+  }
+  pthread_mutex_unlock(&p->mu);
+  free(v);
+  return WEIR_OK;
+}
+
+void weir__run_loop(weir_pipeline *p) {
+  uv_run(&p->loop, UV_RUN_DEFAULT);
+  atomic_store(&p->async_live, 0);
+  while (atomic_load(&p->async_users) > 0)
+    ; /* a cancel in another thread is inside uv_async_send: let it out */
+  uv_loop_close(&p->loop);
+  p->loop_live = 0;
+  for (size_t i = 0; i < p->nops; i++)
+    weir__pool_join(p->ops[i], 1);
+  if (p->collect)
+    weir__pool_join(p->collect, 1);
+  pthread_mutex_lock(&p->mu);
+  p->t_end = weir__now();
+  pthread_mutex_unlock(&p->mu);
+  weir__progress_tick(p, 1);
+  if (p->opts.summary) {
+    char *t = NULL;
+    if (weir_pipeline_stats_table(p, &t) == WEIR_OK) {
+      fputs(t, stderr);
+      free(t);
+    }
+  }
+}
+
+static void *sched_main(void *arg) {
+  weir__run_loop(arg);
+  return NULL;
+}
+
+int weir__run_spawn_scheduler(weir_pipeline *p) {
+  if (pthread_create(&p->sched_thread, NULL, sched_main, p) != 0) {
+    /* Nothing runs the loop: stop the workers here and run it once. */
+    pthread_mutex_lock(&p->mu);
+    snprintf(p->errmsg, sizeof p->errmsg, "cannot start the scheduler thread");
+    weir__end_run(p, WEIR_ENOMEM);
+    pthread_mutex_unlock(&p->mu);
+    weir__run_loop(p);
+    return WEIR_ENOMEM;
+  }
+  p->sched_thread_started = 1;
+  return WEIR_OK;
+}
+
+void weir__run_teardown(weir_pipeline *p) {
+  if (p->sched_thread_started) {
+    pthread_join(p->sched_thread, NULL);
+    p->sched_thread_started = 0;
+  }
+}
+
+int weir_pipeline_run(weir_pipeline *p, weir_op *out) {
+  if (!p)
+    return WEIR_EINVAL;
+  int rc = weir__run_start(p, out);
+  if (rc != WEIR_OK)
+    return rc;
+  weir__run_loop(p);
+  pthread_mutex_lock(&p->mu);
+  rc = p->status;
+  pthread_mutex_unlock(&p->mu);
+  return rc;
+}
+
+int weir_pipeline_cancel(weir_pipeline *p) {
+  if (!p)
+    return WEIR_EINVAL;
+  /* Only atomics and uv_async_send, which are async-signal-safe. */
+  atomic_store(&p->cancel_req, 1);
+  atomic_fetch_add(&p->async_users, 1);
+  if (atomic_load(&p->async_live))
+    uv_async_send(&p->async);
+  atomic_fetch_sub(&p->async_users, 1);
+  return WEIR_OK;
+}

@@ -1,0 +1,600 @@
+/* Worker threads of operator pools: taking the next task (a read task or
+ * an input batch re-blocked to batch_rows), running the operator's call
+ * with retries and skips, per-worker state, and leaving the pool. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "exec/exec_internal.h"
+#include "exec/gpu_backend.h"
+#include "weir/error.h"
+
+double weir__now(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+double weir__thread_cpu(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+/* CPU time of every worker the op has had. Reading the workers' thread
+ * clocks from outside costs nothing on their hot path. Under p->mu, which
+ * keeps a worker from exiting while its clock is read. */
+double weir__op_cpu(const weir_op *op) {
+  double cpu = op->cpu_exited;
+  for (const weir__worker *w = op->workers; w; w = w->next) {
+    struct timespec ts;
+    if (!w->exited && w->has_clock && clock_gettime(w->clock, &ts) == 0)
+      cpu += (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+  }
+  return cpu;
+}
+
+enum { T_EXIT = 0, T_EXIT_FINISH, T_SOURCE, T_BLOCK };
+
+typedef struct task {
+  int type;
+  int retire;
+  double start;              /* when the worker took it */
+  size_t task_index;
+  weir_block *b;
+  weir_block **pieces;
+  size_t npieces;
+  size_t in_bytes;
+  weir__call *call;
+} task;
+
+static int needs_call(const weir_op *op) {
+  return op->ordered || op->opts.max_retries > 0 || op->p->opts.max_errored_blocks > 0;
+}
+static int hold_all(const weir_op *op) {
+  return op->opts.max_retries > 0 || op->p->opts.max_errored_blocks > 0;
+}
+
+
+static void acc_remove_front(weir_op *op) {
+  memmove(op->acc, op->acc + 1, (op->nacc - 1) * sizeof *op->acc);
+  op->nacc--;
+}
+
+static int acc_push(weir_op *op, weir_block *b) {
+  if (op->nacc == op->acc_cap) {
+    size_t cap = op->acc_cap ? op->acc_cap * 2 : 16;
+    weir_block **n = realloc(op->acc, cap * sizeof *n);
+    if (!n)
+      return WEIR_ENOMEM;
+    op->acc = n;
+    op->acc_cap = cap;
+  }
+  op->acc[op->nacc++] = b;
+  return WEIR_OK;
+}
+
+/* Moves input into `t`: the head block, or exactly batch_rows rows
+ * gathered across blocks (the last batch of the input may be shorter).
+ * Returns 1 when `t` has input, 0 when there is not enough yet, < 0 on
+ * out-of-memory. */
+static int form_input(weir_op *op, task *t) {
+  weir_pipeline *p = op->p;
+  size_t br = op->opts.batch_rows;
+  if (br == 0) {
+    if (!op->qhead)
+      return 0;
+    t->b = weir__dequeue(op);
+    t->in_bytes = weir_block_nbytes(t->b);
+    return 1;
+  }
+  while (op->acc_rows < br && op->qhead) {
+    weir_block *b = weir__dequeue(op);
+    size_t nb = weir_block_nbytes(b), rows = weir_block_num_rows(b);
+    if (rows == 0) {
+      weir__flight_sub(p, nb);
+      weir_block_unref(&b);
+      continue;
+    }
+    if (acc_push(op, b) != WEIR_OK) {
+      weir__flight_sub(p, nb);
+      weir_block_unref(&b);
+      return WEIR_ENOMEM;
+    }
+    weir__park(p, nb, 0);
+    op->acc_rows += rows;
+    op->acc_bytes += nb;
+  }
+  int last = op->producers_open == 0 && op->qblocks == 0;
+  if (op->acc_rows < br && !(last && op->acc_rows > 0))
+    return 0;
+  size_t need = op->acc_rows < br ? op->acc_rows : br;
+  t->pieces = malloc(op->nacc * sizeof *t->pieces);
+  if (!t->pieces)
+    return WEIR_ENOMEM;
+  t->npieces = 0;
+  t->in_bytes = 0;
+  while (need > 0) {
+    weir_block *h = op->acc[0];
+    size_t rows = weir_block_num_rows(h), nb = weir_block_nbytes(h);
+    if (rows <= need) {
+      acc_remove_front(op);
+      weir__park(p, 0, nb);
+      op->acc_rows -= rows;
+      op->acc_bytes -= nb;
+      t->pieces[t->npieces++] = h;
+      t->in_bytes += nb;
+      need -= rows;
+    } else {
+      weir_block *a = weir_block_slice(h, 0, need);
+      weir_block *r = weir_block_slice(h, need, rows - need);
+      if (!a || !r) {
+        weir_block_unref(&a);
+        weir_block_unref(&r);
+        break;
+      }
+      size_t na = weir_block_nbytes(a), nr = weir_block_nbytes(r);
+      op->acc[0] = r;
+      weir_block_unref(&h);
+      weir__park(p, nr, nb);
+      op->acc_bytes = op->acc_bytes - nb + nr;
+      op->acc_rows -= need;
+      weir__flight_add(p, na + nr);
+      weir__flight_sub(p, nb);
+      t->pieces[t->npieces++] = a;
+      t->in_bytes += na;
+      need = 0;
+    }
+  }
+  if (need > 0) {
+    for (size_t i = 0; i < t->npieces; i++) {
+      weir__flight_sub(p, weir_block_nbytes(t->pieces[i]));
+      weir_block_unref(&t->pieces[i]);
+    }
+    free(t->pieces);
+    t->pieces = NULL;
+    t->npieces = 0;
+    return WEIR_ENOMEM;
+  }
+  if (p->budget_waiters)
+    pthread_cond_broadcast(&p->cv_budget);
+  return 1;
+}
+
+static void fail_locked(weir_op *op, weir_ctx *ctx, int rc, const char *what) {
+  weir_pipeline *p = op->p;
+  if (p->status != WEIR_OK || atomic_load(&p->ending))
+    return;
+  int code = (rc <= WEIR_EINVAL && rc >= WEIR_ESTALL) ? rc : WEIR_EOPERATOR;
+  if (ctx && ctx->has_errmsg)
+    snprintf(p->errmsg, sizeof p->errmsg, "operator '%s': %s%s (%s)", op->name, what,
+             ctx->errmsg, weir_err_name(code));
+  else if (code == WEIR_EOPERATOR && rc != WEIR_EOPERATOR)
+    snprintf(p->errmsg, sizeof p->errmsg, "operator '%s': %sreturned %d (%s)", op->name, what,
+             rc, weir_err_name(code));
+  else
+    snprintf(p->errmsg, sizeof p->errmsg, "operator '%s': %sfailed: %s (%s)", op->name, what,
+             weir_strerror(code), weir_err_name(code));
+  weir__log(p, WEIR_LOG_ERROR, "%s", p->errmsg);
+  weir__end_run(p, code);
+}
+
+/* 1 when an operator nearer the output has input waiting and an idle
+ * worker to take it. */
+static int nearer_ready(const weir_op *op) {
+  const weir_pipeline *p = op->p;
+  for (size_t i = 0; i < p->nops; i++) {
+    const weir_op *o = p->ops[i];
+    if (o->active && o->depth < op->depth && o->qhead && o->live - o->busy > 0 &&
+        !o->closed)
+      return 1;
+  }
+  return 0;
+}
+
+/* Decides what the worker does next; waits (releasing mu) until there is
+ * something. */
+static void take(weir_op *op, weir__worker *w, task *t) {
+  weir_pipeline *p = op->p;
+  (void)w;
+  memset(t, 0, sizeof *t);
+  for (;;) {
+    if (atomic_load(&p->ending) || op->closed) {
+      t->type = T_EXIT;
+      return;
+    }
+    if (op->live - op->retiring > op->target) {
+      op->retiring++;
+      t->retire = 1;
+      t->type = T_EXIT_FINISH;
+      return;
+    }
+    uint64_t ahead = (uint64_t)(op->target > 2 ? 4 * op->target : 8);
+    int ordered_full = op->ordered && op->next_seq - op->release_seq >= ahead;
+    if (op->kind == WEIR__OP_SOURCE) {
+      if (op->next_task >= op->num_tasks) {
+        op->eof = 1;
+        t->type = T_EXIT;
+        return;
+      }
+      if (ordered_full) {
+        op->work_waiters++;
+        pthread_cond_wait(&op->cv_work, &p->mu);
+        op->work_waiters--;
+        continue;
+      }
+      /* A new read task starts only below 90% of the budget, so the ones
+       * running can still emit and memory drains before queues fill. */
+      if (weir__over_budget(p, p->budget / 10)) {
+        p->budget_waiters++;
+        pthread_cond_wait(&p->cv_budget, &p->mu);
+        p->budget_waiters--;
+        continue;
+      }
+      t->type = T_SOURCE;
+      t->task_index = op->next_task++;
+      break;
+    }
+    if (op->kind == WEIR__OP_LIMIT && op->limit_seen >= op->limit_rows)
+      weir__op_stop_input(op);
+    if (op->qhead && p->in_flight >= p->budget && nearer_ready(op)) {
+      /* Memory is at the budget: an operator nearer the output, with input
+       * waiting and a worker free, goes first so memory drains. */
+      p->budget_waiters++;
+      op->work_waiters++;
+      pthread_cond_wait(&p->cv_budget, &p->mu);
+      op->work_waiters--;
+      p->budget_waiters--;
+      continue;
+    }
+    if (!ordered_full && !op->input_stopped) {
+      int rc = form_input(op, t);
+      if (rc < 0) {
+        fail_locked(op, NULL, WEIR_ENOMEM, "re-blocking input: ");
+        t->type = T_EXIT;
+        return;
+      }
+      if (rc == 1) {
+        t->type = T_BLOCK;
+        break;
+      }
+    }
+    if (weir__op_input_ended(op)) {
+      op->eof = 1;
+      t->type = T_EXIT_FINISH;
+      return;
+    }
+    op->work_waiters++;
+    pthread_cond_wait(&op->cv_work, &p->mu);
+    op->work_waiters--;
+  }
+  uint64_t seq = op->next_seq++;
+  if (needs_call(op)) {
+    t->call = weir__call_begin(op, seq, hold_all(op));
+    if (!t->call) {
+      fail_locked(op, NULL, WEIR_ENOMEM, "");
+      t->type = T_EXIT;
+      return;
+    }
+  }
+  op->busy++;
+  t->start = weir__now();
+  op->busy_start_sum += t->start;
+  if (op->first_start == 0)
+    op->first_start = t->start;
+}
+
+static int on_device(const weir_block *b) {
+  size_t n = weir_block_num_columns(b);
+  for (size_t i = 0; i < n; i++) {
+    weir_column c;
+    if (weir_block_column(b, i, &c) == WEIR_OK && c.device == WEIR_DEVICE_CUDA)
+      return 1;
+  }
+  return 0;
+}
+
+static int limit_process(weir_op *op, weir_block *b, weir_emit *e) {
+  weir_pipeline *p = op->p;
+  size_t rows = weir_block_num_rows(b);
+  pthread_mutex_lock(&p->mu);
+  uint64_t left = op->limit_rows > op->limit_seen ? op->limit_rows - op->limit_seen : 0;
+  size_t take_rows = rows < left ? rows : (size_t)left;
+  op->limit_seen += take_rows;
+  pthread_mutex_unlock(&p->mu);
+  int rc = WEIR_OK;
+  if (take_rows == rows)
+    rc = weir_emit_block(e, weir_block_ref(b));
+  else if (take_rows > 0) {
+    weir_block *s = weir_block_slice(b, 0, take_rows);
+    rc = s ? weir_emit_block(e, s) : WEIR_ENOMEM;
+  }
+  if (take_rows == left) {
+    /* Satisfied: nothing upstream is needed any more. */
+    pthread_mutex_lock(&p->mu);
+    weir__log(p, WEIR_LOG_DEBUG, "limit: %llu rows reached; stopping upstream",
+              (unsigned long long)op->limit_rows);
+    weir__op_stop_input(op);
+    pthread_mutex_unlock(&p->mu);
+  }
+  return rc;
+}
+
+static int run_call(weir_op *op, weir__worker *w, task *t, weir_emit *e) {
+  switch (op->kind) {
+  case WEIR__OP_SOURCE:
+    return op->read_fn(op->user, t->task_index, e);
+  case WEIR__OP_MAP:
+    return op->map_fn(op->user, t->b, e);
+  case WEIR__OP_DEF:
+    return op->def.process(w->state, t->b, e, e->ctx);
+  case WEIR__OP_LIMIT:
+    return limit_process(op, t->b, e);
+  case WEIR__OP_COLLECT:
+    return weir__collect_process(op, w->state, t->b, e);
+  default: /* REPART, UNION: pass the (re-blocked) input on */
+    return weir_emit_block(e, weir_block_ref(t->b));
+  }
+}
+
+/* Runs one task: gathers its input, calls the operator (again, up to
+ * max_retries), and accounts for it. */
+static void run_task(weir_op *op, weir__worker *w, weir_ctx *ctx, task *t) {
+  weir_pipeline *p = op->p;
+  const weir__gpu_backend *g = NULL;
+  int rc = WEIR_OK;
+  const char *what = "";
+  if (t->npieces > 0) {
+    rc = weir_block_concat(t->pieces, t->npieces, &t->b);
+    for (size_t i = 0; i < t->npieces; i++)
+      weir_block_unref(&t->pieces[i]);
+    free(t->pieces);
+    t->pieces = NULL;
+    if (rc != WEIR_OK) {
+      snprintf(ctx->errmsg, sizeof ctx->errmsg, "re-blocking input to %zu rows: %s",
+               op->opts.batch_rows, weir_last_errmsg());
+      ctx->has_errmsg = 1;
+    }
+  }
+  size_t rows_in = t->b ? weir_block_num_rows(t->b) : 0;
+  if (rc == WEIR_OK && t->b && (op->gpu || on_device(t->b))) {
+    g = weir__gpu_backend_get();
+    weir_block *moved = NULL;
+    rc = op->gpu ? g->to_device(w->gpu, t->b, &moved) : g->to_host(t->b, &moved);
+    if (rc == WEIR_OK) {
+      weir_block_unref(&t->b);
+      t->b = moved;
+    } else
+      what = op->gpu ? "copying input to the device: " : "copying input to the host: ";
+  }
+  size_t in_left = t->in_bytes;
+  for (int attempt = 0; rc == WEIR_OK; attempt++) {
+    weir_emit e = {op, t->call, ctx, t->b, &in_left};
+    ctx->has_errmsg = 0;
+    rc = run_call(op, w, t, &e);
+    if (rc == WEIR_OK && op->gpu)
+      rc = weir__gpu_backend_get()->sync(w->gpu);
+    if (rc == WEIR_OK || atomic_load(&p->ending) || op->closed ||
+        attempt >= op->opts.max_retries)
+      break;
+    pthread_mutex_lock(&p->mu);
+    op->st.retries++;
+    weir__call_reset(op, t->call);
+    weir__flight_add(p, t->in_bytes - in_left); /* the input is whole again */
+    in_left = t->in_bytes;
+    weir__log(p, WEIR_LOG_DEBUG, "operator '%s': retry %d of %d after %s", op->name,
+              attempt + 1, op->opts.max_retries, weir_err_name(rc));
+    pthread_mutex_unlock(&p->mu);
+    rc = WEIR_OK;
+  }
+  double t1 = weir__now();
+  pthread_mutex_lock(&p->mu);
+  op->st.tasks++;
+  op->st.busy_seconds += t1 - t->start;
+  op->busy_start_sum -= t->start;
+  op->last_end = t1;
+  if (t->type == T_BLOCK) {
+    op->st.rows_in += rows_in;
+    op->st.blocks_in++;
+    op->st.bytes_in += t->in_bytes;
+  }
+  int ignore = atomic_load(&p->ending) || op->closed;
+  if (rc != WEIR_OK && !ignore) {
+    op->st.errors++;
+    if (p->skipped_total < p->opts.max_errored_blocks) {
+      p->skipped_total++;
+      op->st.skipped_blocks++;
+      op->st.skipped_rows += rows_in;
+      weir__log(p, WEIR_LOG_WARN, "operator '%s': skipping a failed %s (%s%s%s); %llu of %llu allowed",
+                op->name, t->type == T_SOURCE ? "read task" : "block", weir_err_name(rc),
+                ctx->has_errmsg ? ": " : "", ctx->has_errmsg ? ctx->errmsg : "",
+                (unsigned long long)p->skipped_total,
+                (unsigned long long)p->opts.max_errored_blocks);
+      weir__call_end(op, t->call, 0);
+    } else {
+      weir__call_end(op, t->call, 0);
+      char where[96];
+      if (t->type == T_SOURCE)
+        snprintf(where, sizeof where, "read task %zu: %s", t->task_index, what);
+      else
+        snprintf(where, sizeof where, "%s", what);
+      fail_locked(op, ctx, rc, where);
+    }
+  } else {
+    weir__call_end(op, t->call, rc == WEIR_OK);
+  }
+  weir__flight_sub(p, in_left);
+  op->busy--;
+  p->progress_count++;
+  pthread_mutex_unlock(&p->mu);
+  weir_block_unref(&t->b);
+}
+
+static void run_finish(weir_op *op, weir__worker *w, weir_ctx *ctx) {
+  weir_pipeline *p = op->p;
+  int has_finish = (op->kind == WEIR__OP_DEF && op->def.finish) || op->kind == WEIR__OP_COLLECT;
+  if (!has_finish || !w->inited)
+    return;
+  pthread_mutex_lock(&p->mu);
+  weir__call *c = NULL;
+  if (op->ordered) {
+    c = weir__call_begin(op, op->next_seq++, 0);
+    if (!c) {
+      fail_locked(op, NULL, WEIR_ENOMEM, "finish: ");
+      pthread_mutex_unlock(&p->mu);
+      return;
+    }
+  }
+  op->busy++;
+  double t0 = weir__now();
+  op->busy_start_sum += t0;
+  pthread_mutex_unlock(&p->mu);
+  weir_emit e = {op, c, ctx, NULL, NULL};
+  ctx->has_errmsg = 0;
+  int rc = op->kind == WEIR__OP_COLLECT ? weir__collect_finish(op, w->state, &e)
+                                        : op->def.finish(w->state, &e, ctx);
+  double t1 = weir__now();
+  pthread_mutex_lock(&p->mu);
+  op->st.busy_seconds += t1 - t0;
+  op->busy_start_sum -= t0;
+  op->busy--;
+  weir__call_end(op, c, rc == WEIR_OK);
+  if (rc != WEIR_OK && !atomic_load(&p->ending) && !op->closed) {
+    op->st.errors++;
+    fail_locked(op, ctx, rc, "finish: ");
+  }
+  pthread_mutex_unlock(&p->mu);
+}
+
+static int worker_init(weir_op *op, weir__worker *w, weir_ctx *ctx) {
+  int rc = WEIR_OK;
+  if (op->gpu) {
+    const weir__gpu_backend *g = weir__gpu_backend_get();
+    int n = g->device_count();
+    w->device = n > 0 ? w->index % n : 0;
+    rc = g->worker_init(w->device, &w->gpu);
+    if (rc != WEIR_OK) {
+      w->gpu = NULL;
+      snprintf(ctx->errmsg, sizeof ctx->errmsg, "starting a CUDA stream worker");
+      ctx->has_errmsg = 1;
+      return rc;
+    }
+  }
+  if (op->kind == WEIR__OP_DEF && op->def.init)
+    rc = op->def.init(op->user, w->index, &w->state);
+  else if (op->kind == WEIR__OP_COLLECT)
+    rc = weir__collect_init(op, &w->state);
+  if (rc == WEIR_OK)
+    w->inited = 1;
+  return rc;
+}
+
+static void worker_destroy(weir_op *op, weir__worker *w) {
+  if (w->inited) {
+    if (op->kind == WEIR__OP_DEF && op->def.destroy)
+      op->def.destroy(w->state);
+    else if (op->kind == WEIR__OP_COLLECT)
+      weir__collect_destroy(w->state);
+    w->inited = 0;
+  }
+  if (w->gpu) {
+    weir__gpu_backend_get()->worker_destroy(w->gpu);
+    w->gpu = NULL;
+  }
+}
+
+static void *worker_main(void *arg) {
+  weir__worker *w = arg;
+  weir_op *op = w->op;
+  weir_pipeline *p = op->p;
+  weir_ctx ctx;
+  memset(&ctx, 0, sizeof ctx);
+  ctx.op = op;
+  ctx.w = w;
+  w->has_clock = pthread_getcpuclockid(pthread_self(), &w->clock) == 0;
+  int rc = worker_init(op, w, &ctx);
+  pthread_mutex_lock(&p->mu);
+  op->spawning--;
+  if (rc != WEIR_OK)
+    fail_locked(op, &ctx, rc, "init: ");
+  task t;
+  memset(&t, 0, sizeof t);
+  for (;;) {
+    if (rc != WEIR_OK) {
+      t.type = T_EXIT;
+      break;
+    }
+    take(op, w, &t);
+    if (t.type == T_EXIT || t.type == T_EXIT_FINISH)
+      break;
+    pthread_mutex_unlock(&p->mu);
+    run_task(op, w, &ctx, &t);
+    pthread_mutex_lock(&p->mu);
+  }
+  pthread_mutex_unlock(&p->mu);
+  if (t.type == T_EXIT_FINISH)
+    run_finish(op, w, &ctx);
+  worker_destroy(op, w);
+  pthread_mutex_lock(&p->mu);
+  if (t.retire)
+    op->retiring--;
+  op->cpu_exited += weir__thread_cpu();
+  op->live--;
+  p->live_workers--;
+  w->exited = 1;
+  weir__op_maybe_finish(op);
+  if (p->live_workers == 0 || op->live == 0)
+    weir__wake_scheduler(p);
+  pthread_mutex_unlock(&p->mu);
+  return NULL;
+}
+
+int weir__pool_spawn(weir_op *op) {
+  weir_pipeline *p = op->p;
+  weir__worker *w = calloc(1, sizeof *w);
+  if (!w)
+    return WEIR_ENOMEM;
+  w->op = op;
+  w->index = op->next_worker_index++;
+  op->live++;
+  op->spawning++;
+  p->live_workers++;
+  if (op->live > op->st.workers_peak)
+    op->st.workers_peak = op->live;
+  pthread_attr_t attr;
+  pthread_attr_init(&attr);
+  pthread_attr_setstacksize(&attr, (size_t)1 << 20);
+  int err = pthread_create(&w->thread, &attr, worker_main, w);
+  pthread_attr_destroy(&attr);
+  if (err) {
+    op->live--;
+    op->spawning--;
+    p->live_workers--;
+    free(w);
+    return WEIR_ENOMEM;
+  }
+  w->started = 1;
+  w->next = op->workers;
+  op->workers = w;
+  return WEIR_OK;
+}
+
+void weir__pool_join(weir_op *op, int all) {
+  weir_pipeline *p = op->p;
+  for (;;) {
+    weir__worker *pick = NULL;
+    pthread_mutex_lock(&p->mu);
+    for (weir__worker **pp = &op->workers; *pp; pp = &(*pp)->next)
+      if (all || (*pp)->exited) {
+        pick = *pp;
+        *pp = pick->next;
+        break;
+      }
+    pthread_mutex_unlock(&p->mu);
+    if (!pick)
+      return;
+    pthread_join(pick->thread, NULL);
+    free(pick);
+  }
+}

@@ -1,0 +1,249 @@
+/* weir_read_jsonl: a source that cuts each file (or byte range) into
+ * chunks of whole lines, and a parsing operator whose workers turn chunks
+ * into typed columns in parallel. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "weir/error.h"
+#include "weir/io.h"
+#include "core/block_internal.h"
+#include "io/chunker.h"
+#include "io/codec.h"
+#include "io/jsonl_parse.h"
+#include "io/reader.h"
+
+/* Chunks stay under this size unless one line is longer. */
+#define CHUNK_MAX_BYTES (8u << 20)
+
+/* Reads one task and emits its chunks. Also used by the CSV reader. */
+static int read_chunks(weir__reader *r, size_t task, weir_emit *out, int csv) {
+  weir_ctx *ctx = weir_emit_ctx(out);
+  const weir__read_task *t = &r->tasks[task];
+  const char *uri = r->objs[t->obj].uri;
+  char err[512] = "";
+  weir__chunker *ch;
+  int rc = weir__chunker_open(uri, &r->cfg, weir__codec_from_name(uri),
+                              t->offset, t->length, r->rows_per_block,
+                              CHUNK_MAX_BYTES, csv, &ch, err, sizeof err);
+  if (rc != WEIR_OK) {
+    if (r->o.on_error == WEIR_ON_ERROR_SKIP && rc != WEIR_ENOMEM) {
+      weir_ctx_log(ctx, WEIR_LOG_WARN, "skipping unreadable input: %s", err);
+      return WEIR_OK;
+    }
+    weir_ctx_set_errmsg(ctx, "%s", err);
+    return rc;
+  }
+  for (;;) {
+    if (weir_ctx_cancelled(ctx)) {
+      rc = WEIR_ECANCELED;
+      break;
+    }
+    weir__chunk c;
+    rc = weir__chunker_next(ch, &c);
+    if (rc <= 0) {
+      if (rc < 0) weir_ctx_set_errmsg(ctx, "%s", weir__chunker_errmsg(ch));
+      break;
+    }
+    weir_block *b;
+    rc = weir__chunk_block(&c, t->obj, &b);
+    if (rc == WEIR_OK) rc = weir_emit_block(out, b);
+    if (rc != WEIR_OK) break;
+  }
+  weir__chunker_close(ch);
+  return rc;
+}
+
+int weir__read_chunks_lines(void *user, size_t task, weir_emit *out) {
+  return read_chunks(user, task, out, 0);
+}
+
+int weir__read_chunks_csv(void *user, size_t task, weir_emit *out) {
+  return read_chunks(user, task, out, 1);
+}
+
+/* Infers the columns from the first rows of the first inputs, once for all
+ * tasks, so that every block has the same columns. */
+static int jsonl_schema(weir__reader *r) {
+  pthread_mutex_lock(&r->mu);
+  if (r->schema_done) {
+    pthread_mutex_unlock(&r->mu);
+    return r->schema_rc;
+  }
+  int rc = WEIR_OK;
+  if (r->o.columns) {
+    rc = weir__schema_parse(r->o.columns, &r->schema, r->schema_err,
+                            sizeof r->schema_err);
+  } else {
+    weir__jsonl_infer in;
+    weir__jsonl_infer_init(&in);
+    for (size_t i = 0; rc == WEIR_OK && i < r->nobjs && in.rows < r->infer_rows;
+         i++) {
+      weir__chunker *ch;
+      const char *uri = r->objs[i].uri;
+      rc = weir__chunker_open(uri, &r->cfg, weir__codec_from_name(uri), 0,
+                              UINT64_MAX, r->infer_rows - in.rows,
+                              CHUNK_MAX_BYTES, 0, &ch, r->schema_err,
+                              sizeof r->schema_err);
+      if (rc != WEIR_OK) {
+        if (r->o.on_error == WEIR_ON_ERROR_SKIP && rc != WEIR_ENOMEM) {
+          rc = WEIR_OK; /* the read pass skips and logs it */
+          continue;
+        }
+        break;
+      }
+      weir__chunk c;
+      int got = weir__chunker_next(ch, &c);
+      if (got < 0) {
+        snprintf(r->schema_err, sizeof r->schema_err, "%s",
+                 weir__chunker_errmsg(ch));
+        rc = got;
+      } else if (got > 0) {
+        const char *p = c.buf->data, *end = p + c.len;
+        while (rc == WEIR_OK && p < end) {
+          const char *nl = memchr(p, '\n', (size_t)(end - p));
+          rc = weir__jsonl_infer_line(&in, p);
+          p = nl + 1;
+        }
+        weir__buffer_unref(c.buf);
+      }
+      weir__chunker_close(ch);
+    }
+    if (rc == WEIR_OK) {
+      rc = weir__jsonl_infer_finish(&in, &r->schema);
+      r->inferred = 1;
+    }
+    weir__jsonl_infer_free(&in);
+  }
+  r->schema_rc = rc;
+  r->schema_done = 1;
+  pthread_mutex_unlock(&r->mu);
+  return rc;
+}
+
+typedef struct jsonl_worker {
+  weir__reader *r;
+  weir__jsonl_parser ps;
+  int ready;
+  int add_path;        /* the reader adds a `path` column */
+  weir__colacc path;
+} jsonl_worker;
+
+static int jsonl_init(void *user, int worker, void **state) {
+  (void)worker;
+  jsonl_worker *w = calloc(1, sizeof *w);
+  if (!w) return WEIR_ENOMEM;
+  w->r = user;
+  *state = w;
+  return WEIR_OK;
+}
+
+static void jsonl_destroy(void *state) {
+  jsonl_worker *w = state;
+  if (!w) return;
+  if (w->ready) {
+    weir__jsonl_parser_free(&w->ps);
+    weir__colacc_free(&w->path);
+  }
+  free(w);
+}
+
+/* Emits the rows parsed so far, with a `path` column when asked for. */
+static int flush_rows(jsonl_worker *w, const char *uri, weir_emit *out) {
+  weir__jsonl_parser *ps = &w->ps;
+  size_t rows = weir__jsonl_parser_rows(ps);
+  if (rows == 0) return WEIR_OK;
+  weir_block *b;
+  int rc = weir__jsonl_parser_block(ps, &b);
+  if (rc != WEIR_OK) return rc;
+  if (w->add_path) {
+    rc = weir__path_column(&w->path, uri, b, &b);
+    if (rc != WEIR_OK) return rc;
+  }
+  return weir_emit_block(out, b);
+}
+
+static int jsonl_process(void *state, weir_block *in, weir_emit *out,
+                         weir_ctx *ctx) {
+  jsonl_worker *w = state;
+  weir__reader *r = w->r;
+  if (!w->ready) {
+    int rc = jsonl_schema(r);
+    if (rc != WEIR_OK) {
+      weir_ctx_set_errmsg(ctx, "cannot infer the columns: %s", r->schema_err);
+      return rc;
+    }
+    w->add_path = r->o.include_path &&
+                  weir__schema_find(&r->schema, "path", 4) < 0;
+    rc = weir__jsonl_parser_init(&w->ps, &r->schema, r->schema.n,
+                                 r->inferred, r->infer_rows);
+    if (rc == WEIR_OK && w->add_path)
+      rc = weir__colacc_init(&w->path, "path", WEIR_TYPE_STRING);
+    if (rc != WEIR_OK) {
+      weir__jsonl_parser_free(&w->ps);
+      return rc;
+    }
+    w->ready = 1;
+  }
+  weir__chunk_view v;
+  if (weir__chunk_view_of(in, &v) != WEIR_OK) {
+    weir_ctx_set_errmsg(ctx, "input is not a chunk of JSONL lines");
+    return WEIR_EINVAL;
+  }
+  const char *uri = r->objs[v.file].uri;
+  const char *p = v.data, *end = v.data + v.len;
+  uint64_t line = v.line;
+  uint64_t skipped = 0;
+  int rc = WEIR_OK;
+  while (p < end) {
+    const char *nl = memchr(p, '\n', (size_t)(end - p));
+    int got = weir__jsonl_parse_line(&w->ps, p);
+    if (got == WEIR_EFORMAT) {
+      char where[600];
+      weir__where(where, sizeof where, uri, line,
+                  v.offset + (uint64_t)(p - v.data));
+      if (r->o.on_error == WEIR_ON_ERROR_SKIP) {
+        if (skipped == 0)
+          weir_ctx_log(ctx, WEIR_LOG_WARN, "skipping %s: %s", where, w->ps.why);
+        skipped++;
+      } else {
+        weir_ctx_set_errmsg(ctx, "%s: %s", where, w->ps.why);
+        rc = WEIR_EFORMAT;
+        break;
+      }
+    } else if (got < 0) {
+      rc = got;
+      break;
+    }
+    if (line) line++;
+    p = nl + 1;
+    if (weir__jsonl_parser_rows(&w->ps) >= r->rows_per_block) {
+      rc = flush_rows(w, uri, out);
+      if (rc != WEIR_OK) break;
+    }
+  }
+  if (skipped) weir_ctx_count_skipped(ctx, skipped);
+  if (rc == WEIR_OK) rc = flush_rows(w, uri, out);
+  if (rc != WEIR_OK) {
+    /* Rows of a failed chunk are not kept for the next one. */
+    for (size_t i = 0; i < w->ps.ncols; i++) weir__colacc_truncate(&w->ps.cols[i], 0);
+  }
+  return rc;
+}
+
+static const weir_op_def jsonl_parse_def = {
+    WEIR_OP_DEF_VERSION, "parse_jsonl", jsonl_init, jsonl_process, NULL,
+    jsonl_destroy};
+
+weir_op *weir_read_jsonl(weir_pipeline *p, const char *uri,
+                         const weir_read_options *o) {
+  char err[512] = "";
+  weir__reader *r;
+  if (!p) return NULL;
+  int rc = weir__reader_create(&r, "jsonl", uri, o, 1, err, sizeof err);
+  if (rc != WEIR_OK) return weir__reader_fail(p, rc, "read_jsonl: %s", err);
+  weir_op *src = weir__reader_source(p, r, "read_jsonl", weir__read_chunks_lines);
+  if (!src) return NULL;
+  weir_op_options po = {.version = WEIR_OP_OPTIONS_VERSION, .num_cpus = 1.0};
+  return weir_add_op(p, src, &jsonl_parse_def, r, &po);
+}

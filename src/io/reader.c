@@ -1,0 +1,173 @@
+/* Shared plumbing of file readers: options, listing into read tasks, and
+ * the source op that owns the reader. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "weir/error.h"
+#include "core/block_internal.h"
+#include "io/codec.h"
+#include "io/reader.h"
+#include "exec/exec_internal.h"
+
+static char *dup_or_null(const char *s) { return s ? strdup(s) : NULL; }
+
+void weir__reader_free(void *arg) {
+  weir__reader *r = arg;
+  if (!r) return;
+  if (r->free_extra) r->free_extra(r->extra);
+  weir__vfs_list_free(r->objs, r->nobjs);
+  free(r->tasks);
+  weir__schema_free(&r->schema);
+  free((char *)r->o.columns);
+  free((char *)r->o.s3_endpoint);
+  free((char *)r->o.s3_region);
+  free((char *)r->o.s3_access_key);
+  free((char *)r->o.s3_secret_key);
+  pthread_mutex_destroy(&r->mu);
+  free(r);
+}
+
+int weir__reader_create(weir__reader **out, const char *kind, const char *uri,
+                        const weir_read_options *o, int ranges, char *err,
+                        size_t errlen) {
+  *out = NULL;
+  weir_read_options def = {.version = WEIR_READ_OPTIONS_VERSION};
+  if (!o) o = &def;
+  if (o->version < 1) {
+    snprintf(err, errlen, "read options: unknown version %u", o->version);
+    return WEIR_EINVAL;
+  }
+  if (!uri || !*uri) {
+    snprintf(err, errlen, "read_%s: empty uri", kind);
+    return WEIR_EINVAL;
+  }
+  weir__reader *r = calloc(1, sizeof *r);
+  if (!r) return WEIR_ENOMEM;
+  pthread_mutex_init(&r->mu, NULL);
+  r->kind = kind;
+  r->o = *o;
+  r->o.columns = dup_or_null(o->columns);
+  r->o.s3_endpoint = dup_or_null(o->s3_endpoint);
+  r->o.s3_region = dup_or_null(o->s3_region);
+  r->o.s3_access_key = dup_or_null(o->s3_access_key);
+  r->o.s3_secret_key = dup_or_null(o->s3_secret_key);
+  r->cfg.s3_endpoint = r->o.s3_endpoint;
+  r->cfg.s3_region = r->o.s3_region;
+  r->cfg.s3_access_key = r->o.s3_access_key;
+  r->cfg.s3_secret_key = r->o.s3_secret_key;
+  r->cfg.max_requests = o->max_requests;
+  r->cfg.max_retries = o->max_retries;
+  r->rows_per_block = o->rows_per_block ? o->rows_per_block : 8192;
+  r->infer_rows = o->infer_rows ? o->infer_rows : 1000;
+  if (o->on_error != WEIR_ON_ERROR_FAIL && o->on_error != WEIR_ON_ERROR_SKIP) {
+    snprintf(err, errlen, "read_%s: unknown on_error %d", kind, o->on_error);
+    weir__reader_free(r);
+    return WEIR_EINVAL;
+  }
+  if (r->o.columns) {
+    /* A bad spec fails when the reader is made, not in the middle of a
+     * run. */
+    weir__schema check;
+    int rc = weir__schema_parse(r->o.columns, &check, err, errlen);
+    if (rc != WEIR_OK) {
+      weir__reader_free(r);
+      return rc;
+    }
+    weir__schema_free(&check);
+  }
+  int rc = weir__vfs_list(uri, &r->cfg, &r->objs, &r->nobjs, err, errlen);
+  if (rc == WEIR_OK && r->nobjs == 0) {
+    /* A pattern or folder that names nothing is almost always a mistake;
+     * an empty result would look like success with no data. */
+    snprintf(err, errlen, "read_%s: %s: no input matches", kind, uri);
+    rc = WEIR_ENOTFOUND;
+  }
+  if (rc != WEIR_OK) {
+    weir__reader_free(r);
+    return rc;
+  }
+  size_t cap = r->nobjs ? r->nobjs : 1;
+  r->tasks = malloc(cap * sizeof *r->tasks);
+  if (!r->tasks) {
+    weir__reader_free(r);
+    return WEIR_ENOMEM;
+  }
+  for (size_t i = 0; i < r->nobjs; i++) {
+    uint64_t size = r->objs[i].size;
+    int split = ranges && o->range_bytes &&
+                weir__codec_from_name(r->objs[i].uri) == WEIR__CODEC_NONE &&
+                size != UINT64_MAX && size > o->range_bytes;
+    uint64_t step = split ? o->range_bytes : (size ? size : 1);
+    uint64_t pieces = split ? (size + step - 1) / step : 1;
+    if (r->ntasks + pieces > cap) {
+      while (r->ntasks + pieces > cap) cap *= 2;
+      weir__read_task *t = realloc(r->tasks, cap * sizeof *t);
+      if (!t) {
+        weir__reader_free(r);
+        return WEIR_ENOMEM;
+      }
+      r->tasks = t;
+    }
+    for (uint64_t k = 0; k < pieces; k++) {
+      weir__read_task *t = &r->tasks[r->ntasks++];
+      t->obj = i;
+      t->offset = split ? k * step : 0;
+      t->length = split ? (k + 1 == pieces ? size - t->offset : step)
+                        : UINT64_MAX;
+    }
+  }
+  *out = r;
+  return WEIR_OK;
+}
+
+weir_op *weir__reader_source(weir_pipeline *p, weir__reader *r,
+                             const char *name, weir_read_fn fn) {
+  weir_op_options so = {.version = WEIR_OP_OPTIONS_VERSION, .num_cpus = 1.0};
+  weir_op *op = weir_source(p, name, r->ntasks, fn, r, &so);
+  if (!op) {
+    weir__reader_free(r);
+    return NULL;
+  }
+  weir__op_set_cleanup(op, weir__reader_free, r);
+  return op;
+}
+
+void weir__where(char *buf, size_t len, const char *uri, uint64_t line,
+                 uint64_t offset) {
+  if (line)
+    snprintf(buf, len, "%s:%llu", uri, (unsigned long long)line);
+  else
+    snprintf(buf, len, "%s (line at byte offset %llu)", uri,
+             (unsigned long long)offset);
+}
+
+int weir__path_column(weir__colacc *acc, const char *uri, weir_block *b,
+                      weir_block **out) {
+  size_t rows = weir_block_num_rows(b), len = strlen(uri);
+  for (size_t i = 0; i < rows; i++) {
+    if (weir__colacc_grow(acc) || weir__colacc_push_string(acc, uri, len)) {
+      weir_block_unref(&b);
+      return WEIR_ENOMEM;
+    }
+  }
+  weir_block *pb, *nb;
+  int rc = weir__colacc_finish(acc, 1, &pb);
+  if (rc == WEIR_OK) {
+    rc = weir_block_add_columns(b, pb, &nb);
+    weir_block_unref(&pb);
+  }
+  weir_block_unref(&b);
+  *out = rc == WEIR_OK ? nb : NULL;
+  return rc;
+}
+
+weir_op *weir__reader_fail(weir_pipeline *p, int rc, const char *fmt, ...) {
+  char msg[1024];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(msg, sizeof msg, fmt, ap);
+  va_end(ap);
+  return weir__op_fail(p, rc, "%s", msg);
+}

@@ -1,0 +1,266 @@
+/* GPU paths of the CUDA component, driven through the executor's backend
+ * table: uploads, kernels against the CPU reference, downloads, blocks
+ * staying on the device, pool reuse. Every test skips without a device;
+ * CUDA is only touched inside test bodies (Criterion forks per test). */
+#include <criterion/criterion.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <weir.h>
+
+#include "core/block_internal.h"
+#include "cuda/cuda_internal.h"
+#include "exec/gpu_backend.h"
+
+static void need_gpu(void) {
+  if (!weir_cuda_built()) cr_skip_test("weir was built without CUDA");
+  if (weir_cuda_device_count() == 0)
+    cr_skip_test("no CUDA device visible on this machine");
+}
+
+static void fill_random(uint8_t *p, size_t n, unsigned seed) {
+  for (size_t i = 0; i < n; i++) {
+    seed = seed * 1664525u + 1013904223u;
+    p[i] = (uint8_t)(seed >> 24);
+  }
+}
+
+/* A block of `n` random uint8 images [h, w, c] in column "image", plus an
+ * int64 column "id". */
+static weir_block *images(size_t n, int h, int w, int c, unsigned seed) {
+  weir_builder *bld;
+  cr_assert_eq(weir_builder_create(&bld), WEIR_OK);
+  int64_t shape[3] = {h, w, c};
+  cr_assert_eq(weir_builder_add_tensor_column(bld, "image", WEIR_DTYPE_UINT8, 3, shape), WEIR_OK);
+  cr_assert_eq(weir_builder_add_column(bld, "id", WEIR_TYPE_INT64), WEIR_OK);
+  size_t bytes = (size_t)h * w * c;
+  uint8_t *img = malloc(bytes);
+  for (size_t i = 0; i < n; i++) {
+    fill_random(img, bytes, seed + (unsigned)i);
+    cr_assert_eq(weir_builder_append_tensor(bld, 0, img), WEIR_OK);
+    cr_assert_eq(weir_builder_append_int64(bld, 1, (int64_t)i), WEIR_OK);
+  }
+  free(img);
+  weir_block *b;
+  cr_assert_eq(weir_builder_finish(bld, &b), WEIR_OK);
+  weir_builder_destroy(bld);
+  return b;
+}
+
+Test(cuda_gpu, round_trip_through_the_device) {
+  need_gpu();
+  const weir__gpu_backend *g = weir__gpu_backend_get();
+  void *w;
+  cr_assert_eq(g->worker_init(0, &w), WEIR_OK, "%s", weir_last_errmsg());
+  cr_assert_not_null(g->worker_stream(w));
+  /* Bigger than the staging ring, so the ring wraps. */
+  weir_block *host = images(40, 480, 640, 3, 1), *dev, *back;
+  cr_assert_eq(g->to_device(w, host, &dev), WEIR_OK, "%s", weir_last_errmsg());
+  cr_assert(weir__block_on_device(dev));
+  weir_column col;
+  cr_assert_eq(weir_block_column(dev, 0, &col), WEIR_OK);
+  cr_assert_eq(col.device, WEIR_DEVICE_CUDA);
+  cr_assert_eq(col.device_id, 0);
+  cr_assert_not_null(col.ready_event);
+  cr_assert_eq(weir_block_column(dev, 1, &col), WEIR_OK);
+  cr_assert_eq(col.device, WEIR_DEVICE_CPU, "non-tensor columns stay on the host");
+  cr_assert_eq(g->sync(w), WEIR_OK);
+  cr_assert_eq(g->to_host(dev, &back), WEIR_OK, "%s", weir_last_errmsg());
+  cr_assert_not(weir__block_on_device(back));
+  weir_column a, b;
+  weir_block_column(host, 0, &a);
+  weir_block_column(back, 0, &b);
+  cr_assert_eq(memcmp(a.data, b.data, 40u * 480 * 640 * 3), 0, "bytes survive the trip");
+  weir_block_unref(&back);
+  weir_block_unref(&dev);
+  weir_block_unref(&host);
+  g->worker_destroy(w);
+}
+
+Test(cuda_gpu, device_blocks_are_shared_not_copied) {
+  need_gpu();
+  const weir__gpu_backend *g = weir__gpu_backend_get();
+  void *w1, *w2;
+  cr_assert_eq(g->worker_init(0, &w1), WEIR_OK, "%s", weir_last_errmsg());
+  cr_assert_eq(g->worker_init(0, &w2), WEIR_OK, "%s", weir_last_errmsg());
+  weir_block *host = images(4, 32, 32, 3, 5), *d1, *d2;
+  cr_assert_eq(g->to_device(w1, host, &d1), WEIR_OK);
+  size_t in_use_before;
+  cr_assert_eq(weir_cuda_memory_stats(0, NULL, &in_use_before), WEIR_OK);
+  /* The next GPU operator (another stream) gets the same device memory. */
+  cr_assert_eq(g->to_device(w2, d1, &d2), WEIR_OK);
+  weir_column c1, c2;
+  weir_block_column(d1, 0, &c1);
+  weir_block_column(d2, 0, &c2);
+  cr_assert_eq(c1.data, c2.data, "no copy between GPU operators on one device");
+  size_t in_use_after;
+  weir_cuda_memory_stats(0, NULL, &in_use_after);
+  cr_assert_eq(in_use_after, in_use_before, "no new device memory");
+  weir_block_unref(&d1);
+  weir_block_unref(&d2);
+  cr_assert_eq(g->sync(w2), WEIR_OK);
+  g->worker_destroy(w2);
+  g->worker_destroy(w1);
+  weir_block_unref(&host);
+}
+
+Test(cuda_gpu, pool_reuses_device_memory_for_same_shapes) {
+  need_gpu();
+  const weir__gpu_backend *g = weir__gpu_backend_get();
+  void *w;
+  cr_assert_eq(g->worker_init(0, &w), WEIR_OK);
+  weir_block *host = images(8, 64, 64, 3, 9);
+  size_t reserved_first = 0;
+  for (int i = 0; i < 20; i++) {
+    weir_block *d;
+    cr_assert_eq(g->to_device(w, host, &d), WEIR_OK);
+    weir_block_unref(&d);
+    size_t reserved, in_use;
+    cr_assert_eq(weir_cuda_memory_stats(0, &reserved, &in_use), WEIR_OK);
+    if (i == 0) reserved_first = reserved;
+    cr_assert_eq(reserved, reserved_first, "round %d: the pool did not grow", i);
+  }
+  cr_assert_eq(g->sync(w), WEIR_OK);
+  g->worker_destroy(w);
+  weir_block_unref(&host);
+  cr_assert_gt(weir_cuda_empty_cache(), 0u, "cached memory goes back");
+}
+
+static void compare_normalize(size_t n, int h, int w) {
+  const weir__gpu_backend *g = weir__gpu_backend_get();
+  void *wk;
+  cr_assert_eq(g->worker_init(0, &wk), WEIR_OK);
+  weir_block *host = images(n, h, w, 3, 77), *dev, *out, *back;
+  cr_assert_eq(g->to_device(wk, host, &dev), WEIR_OK);
+  const float mean[3] = {0.485f, 0.456f, 0.406f}, std[3] = {0.229f, 0.224f, 0.225f};
+  weir__normalize_params p;
+  cr_assert_eq(weir__normalize_params_init(&p, 3, mean, std), WEIR_OK);
+  void *dst;
+  int64_t shape[3] = {3, h, w};
+  cr_assert_eq(weir_cuda_tensor_block(NULL, "x", WEIR_DTYPE_FLOAT32, 3, shape, n, &out, &dst), WEIR_OK,
+               "%s", weir_last_errmsg());
+  weir_column src;
+  weir_block_column(dev, 0, &src);
+  cr_assert_eq(weir__normalize_cuda(src.data, dst, n, h, w, &p, g->worker_stream(wk)), WEIR_OK,
+               "%s", weir_last_errmsg());
+  /* No sync: the download waits on the output's ready event. */
+  cr_assert_eq(g->to_host(out, &back), WEIR_OK, "%s", weir_last_errmsg());
+  float *ref = malloc(sizeof(float) * n * 3 * h * w);
+  weir_column hsrc, got;
+  weir_block_column(host, 0, &hsrc);
+  weir__normalize_cpu(hsrc.data, ref, n, h, w, &p);
+  weir_block_column(back, 0, &got);
+  cr_assert_eq(memcmp(got.data, ref, sizeof(float) * n * 3 * h * w), 0,
+               "GPU and CPU normalisation are bit-identical");
+  free(ref);
+  weir_block_unref(&back);
+  weir_block_unref(&out);
+  weir_block_unref(&dev);
+  weir_block_unref(&host);
+  cr_assert_eq(g->sync(wk), WEIR_OK);
+  g->worker_destroy(wk);
+}
+
+Test(cuda_gpu, normalize_matches_cpu) {
+  need_gpu();
+  compare_normalize(5, 224, 224);
+  compare_normalize(3, 17, 31);
+}
+
+static void compare_resize(int h, int w, int c, int oh, int ow) {
+  const weir__gpu_backend *g = weir__gpu_backend_get();
+  void *wk;
+  cr_assert_eq(g->worker_init(0, &wk), WEIR_OK);
+  const size_t n = 3;
+  weir_block *host = images(n, h, w, c, 3), *dev, *out, *back;
+  cr_assert_eq(g->to_device(wk, host, &dev), WEIR_OK);
+  void *dst;
+  int64_t shape[3] = {oh, ow, c};
+  cr_assert_eq(weir_cuda_tensor_block(NULL, "x", WEIR_DTYPE_UINT8, 3, shape, n, &out, &dst), WEIR_OK);
+  weir_column src;
+  weir_block_column(dev, 0, &src);
+  cr_assert_eq(weir__resize_cuda(src.data, dst, n, h, w, c, oh, ow, g->worker_stream(wk)), WEIR_OK);
+  cr_assert_eq(g->to_host(out, &back), WEIR_OK);
+  size_t bytes = n * (size_t)oh * ow * c;
+  uint8_t *ref = malloc(bytes);
+  weir_column hsrc, got;
+  weir_block_column(host, 0, &hsrc);
+  weir__resize_cpu(hsrc.data, ref, n, h, w, c, oh, ow);
+  weir_block_column(back, 0, &got);
+  const uint8_t *gp = got.data;
+  size_t differ = 0;
+  for (size_t i = 0; i < bytes; i++) {
+    int d = abs((int)gp[i] - (int)ref[i]);
+    cr_assert_leq(d, 1, "byte %zu: GPU %d CPU %d", i, gp[i], ref[i]);
+    differ += d != 0;
+  }
+  cr_assert_eq(differ, 0u, "%zu of %zu bytes differ by 1 (expected identical)", differ, bytes);
+  free(ref);
+  weir_block_unref(&back);
+  weir_block_unref(&out);
+  weir_block_unref(&dev);
+  weir_block_unref(&host);
+  cr_assert_eq(g->sync(wk), WEIR_OK);
+  g->worker_destroy(wk);
+}
+
+Test(cuda_gpu, resize_matches_cpu) {
+  need_gpu();
+  compare_resize(480, 640, 3, 224, 224);
+  compare_resize(37, 53, 1, 100, 77);
+  compare_resize(16, 16, 4, 16, 16);
+}
+
+Test(cuda_gpu, tensor_block_outside_a_gpu_worker_is_refused) {
+  need_gpu();
+  weir_block *b = (void *)1;
+  void *d = (void *)1;
+  int64_t shape[1] = {4};
+  cr_assert_eq(weir_cuda_tensor_block(NULL, "x", WEIR_DTYPE_FLOAT32, 1, shape, 2, &b, &d), WEIR_EINVAL);
+  cr_assert_null(b);
+  cr_assert(strstr(weir_last_errmsg(), "GPU operator"), "%s", weir_last_errmsg());
+}
+
+Test(cuda_gpu, bad_device_index_is_enodev) {
+  need_gpu();
+  const weir__gpu_backend *g = weir__gpu_backend_get();
+  void *w = (void *)1;
+  cr_assert_eq(g->worker_init(weir_cuda_device_count(), &w), WEIR_ENODEV);
+  cr_assert_null(w);
+}
+
+Test(cuda_gpu, pinned_host_blocks_go_straight_to_the_device) {
+  need_gpu();
+  const weir__gpu_backend *g = weir__gpu_backend_get();
+  void *w;
+  cr_assert_eq(g->worker_init(0, &w), WEIR_OK);
+  const size_t rows = 16;
+  int64_t shape[3] = {256, 256, 3};
+  const size_t row_bytes = 256u * 256u * 3u;
+  weir_block *host, *dev, *back;
+  void *data;
+  cr_assert_eq(weir_cuda_host_tensor_block("image", WEIR_DTYPE_UINT8, 3, shape, rows, &host, &data),
+               WEIR_OK, "%s", weir_last_errmsg());
+  fill_random(data, rows * row_bytes, 11);
+  uint8_t *copy = malloc(rows * row_bytes);
+  memcpy(copy, data, rows * row_bytes);
+  cr_assert_eq(g->to_device(w, host, &dev), WEIR_OK, "%s", weir_last_errmsg());
+  /* Dropped while the DMA may still run: the copy keeps the memory. */
+  weir_block_unref(&host);
+  /* The pinned pool hands the memory out again only after the copy. */
+  weir_block *other;
+  void *odata;
+  cr_assert_eq(weir_cuda_host_tensor_block("image", WEIR_DTYPE_UINT8, 3, shape, rows, &other, &odata),
+               WEIR_OK);
+  memset(odata, 0, rows * row_bytes);
+  cr_assert_eq(g->to_host(dev, &back), WEIR_OK, "%s", weir_last_errmsg());
+  weir_column c;
+  weir_block_column(back, 0, &c);
+  cr_assert_eq(memcmp(c.data, copy, rows * row_bytes), 0);
+  free(copy);
+  weir_block_unref(&other);
+  weir_block_unref(&back);
+  weir_block_unref(&dev);
+  cr_assert_eq(g->sync(w), WEIR_OK);
+  g->worker_destroy(w);
+}

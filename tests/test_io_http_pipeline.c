@@ -1,0 +1,272 @@
+/* Pipelines whose sources and sinks are on the network: JSONL (plain and
+ * zstd) and binary files read over HTTP from nginx and from a server that
+ * injects faults, and JSONL written to and read back from S3 (s3rver), all
+ * through the public reader and writer operators. */
+#include <criterion/criterion.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zstd.h>
+
+#include <weir.h>
+
+#include "io/net/net.h"
+#include "servers/fault_server.h"
+#include "servers/servers.h"
+
+static void need_curl(void) {
+  uint64_t size;
+  char err[256];
+  weir__net_options o = { 0 };
+  o.max_retries = -1;
+  if (weir__net_stat("http://127.0.0.1:1/", &o, &size, err, sizeof err) ==
+      WEIR_ENOTSUP)
+    cr_skip_test("%s", err);
+}
+
+static weir_pipeline *new_pipeline(void) {
+  weir_pipeline *p;
+  weir_pipeline_options o = WEIR_PIPELINE_OPTIONS_INIT;
+  o.num_cpus = 2;
+  cr_assert_eq(weir_pipeline_create(&p, &o), WEIR_OK);
+  return p;
+}
+
+/* Runs `op` to the end; returns the run's code, with every block in
+ * *all (concatenated), or NULL when there were none. */
+static int collect(weir_pipeline *p, weir_op *op, weir_block **all) {
+  cr_assert_not_null(op, "%s", weir_pipeline_errmsg(p));
+  weir_iter *it;
+  int rc = weir_pipeline_iter(p, op, NULL, &it);
+  cr_assert_eq(rc, WEIR_OK, "%s", weir_pipeline_errmsg(p));
+  weir_block **bs = NULL, *b;
+  size_t n = 0;
+  while ((rc = weir_iter_next(it, &b)) == WEIR_OK) {
+    bs = realloc(bs, (n + 1) * sizeof *bs);
+    bs[n++] = b;
+  }
+  weir_iter_destroy(it);
+  *all = NULL;
+  if (rc == WEIR_EOF) {
+    rc = WEIR_OK;
+    if (n) cr_assert_eq(weir_block_concat(bs, n, all), WEIR_OK);
+  }
+  for (size_t i = 0; i < n; i++) weir_block_unref(&bs[i]);
+  free(bs);
+  return rc;
+}
+
+static int64_t sum_int(const weir_block *b, const char *name) {
+  int c = weir_block_column_index(b, name);
+  cr_assert_geq(c, 0, "no column %s", name);
+  weir_column v;
+  cr_assert_eq(weir_block_column(b, (size_t)c, &v), WEIR_OK);
+  cr_assert_eq(v.type, WEIR_TYPE_INT64);
+  int64_t s = 0;
+  for (size_t i = 0; i < v.length; i++) s += ((const int64_t *)v.data)[i];
+  return s;
+}
+
+/* "{"id": i, "text": "row i"}\n" for i in [from, to). */
+static char *jsonl_rows(int from, int to, size_t *len) {
+  size_t cap = (size_t)(to - from) * 48 + 1, n = 0;
+  char *s = malloc(cap);
+  for (int i = from; i < to; i++)
+    n += (size_t)snprintf(s + n, cap - n,
+                          "{\"id\": %d, \"text\": \"row \\u00e9 %d\"}\n", i, i);
+  *len = n;
+  return s;
+}
+
+static srv_proc ngx;
+static char *www;
+
+static void nginx_up(void) {
+  char why[512];
+  need_curl();
+  www = srv_tmpdir("www");
+  if (srv_nginx_start(&ngx, www, why, sizeof why) != 0)
+    cr_skip_test("%s", why);
+}
+
+static void nginx_down(void) {
+  srv_proc_stop(&ngx);
+  srv_rm_rf(www);
+  free(www);
+}
+
+TestSuite(pipe_http, .init = nginx_up, .fini = nginx_down, .timeout = 60);
+
+Test(pipe_http, jsonl_and_zstd_over_http) {
+  size_t len;
+  char *rows = jsonl_rows(0, 5000, &len);
+  char path[2048];
+  snprintf(path, sizeof path, "%s/rows.jsonl", www);
+  cr_assert_eq(srv_write_file(path, rows, len), 0);
+  size_t zcap = ZSTD_compressBound(len);
+  void *z = malloc(zcap);
+  size_t zlen = ZSTD_compress(z, zcap, rows, len, 3);
+  cr_assert(!ZSTD_isError(zlen));
+  snprintf(path, sizeof path, "%s/rows.jsonl.zst", www);
+  cr_assert_eq(srv_write_file(path, z, zlen), 0);
+  free(z);
+  free(rows);
+
+  const char *names[] = { "rows.jsonl", "rows.jsonl.zst" };
+  for (int k = 0; k < 2; k++) {
+    char url[256];
+    snprintf(url, sizeof url, "%s/%s", ngx.url, names[k]);
+    weir_pipeline *p = new_pipeline();
+    weir_block *b;
+    cr_assert_eq(collect(p, weir_read_jsonl(p, url, NULL), &b), WEIR_OK,
+                 "%s: %s", url, weir_pipeline_errmsg(p));
+    cr_assert_eq(weir_block_num_rows(b), 5000, "%s", url);
+    cr_assert_eq(sum_int(b, "id"), 5000LL * 4999 / 2);
+    weir_block_unref(&b);
+    weir_pipeline_destroy(p);
+  }
+}
+
+Test(pipe_http, binary_over_http_is_byte_exact) {
+  size_t size = 2 * 1024 * 1024 + 99;
+  unsigned char *data = malloc(size);
+  srv_fill(data, size, 8);
+  char path[2048], url[256];
+  snprintf(path, sizeof path, "%s/blob.bin", www);
+  cr_assert_eq(srv_write_file(path, data, size), 0);
+  snprintf(url, sizeof url, "%s/blob.bin", ngx.url);
+  weir_pipeline *p = new_pipeline();
+  weir_block *b;
+  cr_assert_eq(collect(p, weir_read_binary(p, url, NULL), &b), WEIR_OK, "%s",
+               weir_pipeline_errmsg(p));
+  cr_assert_eq(weir_block_num_rows(b), 1);
+  int c = weir_block_column_index(b, "bytes");
+  cr_assert_geq(c, 0);
+  weir_column v;
+  cr_assert_eq(weir_block_column(b, (size_t)c, &v), WEIR_OK);
+  cr_assert_eq((size_t)(v.offsets[1] - v.offsets[0]), size);
+  cr_assert(memcmp((const char *)v.data + v.offsets[0], data, size) == 0);
+  weir_block_unref(&b);
+  weir_pipeline_destroy(p);
+  free(data);
+}
+
+Test(pipe_http, a_missing_url_names_itself_and_the_status) {
+  char url[256];
+  snprintf(url, sizeof url, "%s/absent.jsonl", ngx.url);
+  weir_pipeline *p = new_pipeline();
+  weir_op *op = weir_read_jsonl(p, url, NULL);
+  const char *msg;
+  if (op) {
+    weir_block *b;
+    cr_assert_neq(collect(p, op, &b), WEIR_OK);
+    msg = weir_pipeline_errmsg(p);
+  } else {
+    msg = weir_pipeline_errmsg(p);
+  }
+  cr_assert(strstr(msg, "/absent.jsonl") && strstr(msg, "404"), "%s", msg);
+  weir_pipeline_destroy(p);
+}
+
+Test(pipe_faults, binary_through_resets_and_5xx, .init = need_curl,
+     .timeout = 60) {
+  size_t size = 1500000;
+  unsigned char *data = malloc(size);
+  srv_fill(data, size, 21);
+  fault_server fs;
+  cr_assert_eq(fault_start(&fs, data, size, FAULT_RANDOM, 11), 0);
+  char url[256];
+  snprintf(url, sizeof url, "%s/flaky.bin", fs.url);
+  weir_read_options o = { 0 };
+  o.version = WEIR_READ_OPTIONS_VERSION;
+  o.max_retries = 40;
+  weir_pipeline *p = new_pipeline();
+  weir_block *b;
+  cr_assert_eq(collect(p, weir_read_binary(p, url, &o), &b), WEIR_OK, "%s",
+               weir_pipeline_errmsg(p));
+  int c = weir_block_column_index(b, "bytes");
+  weir_column v;
+  cr_assert_eq(weir_block_column(b, (size_t)c, &v), WEIR_OK);
+  cr_assert_eq((size_t)(v.offsets[1] - v.offsets[0]), size);
+  cr_assert(memcmp((const char *)v.data + v.offsets[0], data, size) == 0);
+  cr_assert_gt(atomic_load(&fs.resets) + atomic_load(&fs.s500) +
+               atomic_load(&fs.s429), 0);
+  weir_block_unref(&b);
+  weir_pipeline_destroy(p);
+  fault_stop(&fs);
+  free(data);
+}
+
+/* ---- S3 ----------------------------------------------------------------- */
+
+static srv_proc s3;
+
+static void s3_up(void) {
+  char why[512];
+  need_curl();
+  if (srv_s3rver_start(&s3, why, sizeof why) != 0) cr_skip_test("%s", why);
+}
+
+static void s3_down(void) { srv_proc_stop(&s3); }
+
+TestSuite(pipe_s3, .init = s3_up, .fini = s3_down, .timeout = 60);
+
+Test(pipe_s3, write_jsonl_shards_to_s3_and_read_them_back) {
+  /* Source: a JSONL file on nginx would do, but S3 itself is enough. */
+  weir__net_options no = { 0 };
+  no.s3_endpoint = s3.url;
+  no.s3_access_key = "S3RVER";
+  no.s3_secret_key = "S3RVER";
+  for (int f = 0; f < 3; f++) {
+    size_t len;
+    char *rows = jsonl_rows(f * 1000, f * 1000 + 1000, &len), uri[128],
+         err[512];
+    snprintf(uri, sizeof uri, "s3://test/in/f%d.jsonl", f);
+    weir__net_writer *w;
+    cr_assert_eq(weir__net_writer_open(uri, &no, &w, err, sizeof err),
+                 WEIR_OK);
+    cr_assert_eq(weir__net_writer_write(w, rows, len, err, sizeof err),
+                 WEIR_OK);
+    cr_assert_eq(weir__net_writer_commit(w, err, sizeof err), WEIR_OK, "%s",
+                 err);
+    free(rows);
+  }
+  weir_read_options ro = { 0 };
+  ro.version = WEIR_READ_OPTIONS_VERSION;
+  ro.s3_endpoint = s3.url;
+  ro.s3_access_key = "S3RVER";
+  ro.s3_secret_key = "S3RVER";
+  weir_write_options wo = { 0 };
+  wo.version = WEIR_WRITE_OPTIONS_VERSION;
+  wo.s3_endpoint = s3.url;
+  wo.s3_access_key = "S3RVER";
+  wo.s3_secret_key = "S3RVER";
+  wo.shard_rows = 700;
+
+  weir_pipeline *p = new_pipeline();
+  weir_op *src = weir_read_jsonl(p, "s3://test/in/", &ro);
+  cr_assert_not_null(src, "%s", weir_pipeline_errmsg(p));
+  weir_op *sink = weir_write_jsonl(p, src, "s3://test/out/", &wo);
+  cr_assert_not_null(sink, "%s", weir_pipeline_errmsg(p));
+  cr_assert_eq(weir_pipeline_run(p, sink), WEIR_OK, "%s",
+               weir_pipeline_errmsg(p));
+  weir_pipeline_destroy(p);
+
+  weir__object *objs;
+  size_t n;
+  char err[512];
+  cr_assert_eq(weir__net_list_opts("s3://test/out/", &no, &objs, &n, err,
+                                   sizeof err), WEIR_OK, "%s", err);
+  cr_assert_geq(n, 5, "3000 rows in shards of 700 rows: %zu objects", n);
+  for (size_t i = 0; i < n; i++) free(objs[i].uri);
+  free(objs);
+
+  p = new_pipeline();
+  weir_block *b;
+  cr_assert_eq(collect(p, weir_read_jsonl(p, "s3://test/out/", &ro), &b),
+               WEIR_OK, "%s", weir_pipeline_errmsg(p));
+  cr_assert_eq(weir_block_num_rows(b), 3000);
+  cr_assert_eq(sum_int(b, "id"), 3000LL * 2999 / 2);
+  weir_block_unref(&b);
+  weir_pipeline_destroy(p);
+  weir__net_shutdown();
+}
