@@ -2,7 +2,7 @@
 #ifndef WEIR_MEDIA_SOURCE_H
 #define WEIR_MEDIA_SOURCE_H
 
-#include "media/media_exec.h"
+#include "exec/exec_internal.h"
 #include "media/media_internal.h"
 #include "weir/pipeline.h"
 
