@@ -1,6 +1,7 @@
 /* Tests of run control: cancellation latency from another thread, the
  * stall detector, statistics as JSON and table, progress lines, logging. */
 #include <criterion/criterion.h>
+#include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
@@ -207,5 +208,46 @@ Test(exec, progress_is_off_by_default) {
   fclose(f);
   unlink(path);
   cr_assert_eq(size, 0, "nothing on stderr without progress or summary");
+  weir_pipeline_destroy(p);
+}
+
+#include <fcntl.h>
+#include <pty.h>
+#include <poll.h>
+
+Test(exec, progress_redraws_lines_on_a_terminal) {
+  int master, slave;
+  if (openpty(&master, &slave, NULL, NULL, NULL) != 0)
+    cr_skip("no pseudo-terminal available: %s", strerror(errno));
+  int saved = dup(STDERR_FILENO);
+  dup2(slave, STDERR_FILENO);
+  weir_pipeline_options po = WEIR_PIPELINE_OPTIONS_INIT;
+  po.progress = 1;
+  po.fixed_pools = 1;
+  weir_pipeline *p = NULL;
+  weir_pipeline_create(&p, &po);
+  eu_src s = {.tasks = 200, .blocks_per_task = 1, .rows = 10};
+  weir_op *src = weir_source(p, "reader", s.tasks, eu_read, &s, NULL);
+  weir_op *m = weir_map_batches(p, src, "slowish", slow_pass, NULL, NULL);
+  int rc = weir_pipeline_run(p, m);
+  fflush(stderr);
+  dup2(saved, STDERR_FILENO);
+  close(saved);
+  close(slave);
+  cr_assert_eq(rc, WEIR_OK);
+  char buf[65536];
+  size_t n = 0;
+  fcntl(master, F_SETFL, O_NONBLOCK);
+  for (;;) {
+    ssize_t k = read(master, buf + n, sizeof buf - 1 - n);
+    if (k <= 0)
+      break;
+    n += (size_t)k;
+  }
+  buf[n] = 0;
+  close(master);
+  cr_assert(strstr(buf, "\x1b[2K") && strstr(buf, "slowish"), "one line per operator");
+  cr_assert(strstr(buf, "\x1b[3A"), "the lines are redrawn in place (cursor up 3)");
+  cr_assert_null(strstr(buf, "weir progress"), "no plain log lines on a terminal");
   weir_pipeline_destroy(p);
 }

@@ -600,3 +600,59 @@ Test(pipeline, expanding_stage_under_a_tight_budget_completes) {
   eu_seen_free(&seen);
   weir_pipeline_destroy(p);
 }
+
+Test(pipeline, limit_tells_running_tasks_to_stop) {
+  /* Long read tasks: once the limit is reached, the ones running see
+   * weir_ctx_cancelled() and return early; the run still ends OK. */
+  eu_src s = {.tasks = 4, .blocks_per_task = 400, .rows = 5, .delay_us = 1000};
+  weir_pipeline *p = mk(NULL);
+  weir_op_options o = WEIR_OP_OPTIONS_INIT;
+  o.min_workers = o.max_workers = 2;
+  weir_op *src = weir_source(p, "long", s.tasks, eu_read, &s, &o);
+  weir_op *l = weir_limit(p, src, 30);
+  double t0 = eu_now();
+  cr_assert_eq(weir_pipeline_run(p, l), WEIR_OK, "%s", weir_pipeline_errmsg(p));
+  cr_assert_lt(eu_now() - t0, 0.3, "did not wait for 400 ms tasks");
+  cr_assert_leq(atomic_load(&s.tasks_run), 2, "no task started after the limit");
+  weir_op_stats st;
+  weir_pipeline_op_stats(p, weir_op_index(src), &st);
+  /* Told to stop either way: weir_ctx_cancelled() or an emit that returns
+   * WEIR_ECANCELED; each running task stopped within a block or two. */
+  cr_assert_lt(st.rows_out, 200, "the source went on: %llu rows", (unsigned long long)st.rows_out);
+  weir_pipeline_op_stats(p, weir_op_index(l), &st);
+  cr_assert_eq(st.rows_out, 30);
+  weir_pipeline_destroy(p);
+}
+
+typedef struct sizes {
+  atomic_int exact, other;
+} sizes;
+
+static int count_sizes(void *user, weir_block *in, weir_emit *out) {
+  sizes *z = user;
+  if (weir_block_num_rows(in) == 7)
+    atomic_fetch_add(&z->exact, 1);
+  else
+    atomic_fetch_add(&z->other, 1);
+  return weir_emit_block(out, weir_block_ref(in));
+}
+
+Test(pipeline, batch_rows_reblocks_operator_input) {
+  static sizes z;
+  memset(&z, 0, sizeof z);
+  eu_src s = {.tasks = 10, .blocks_per_task = 3, .rows = 5}; /* 150 rows */
+  weir_pipeline *p = mk(NULL);
+  weir_op *src = weir_source(p, "src", s.tasks, eu_read, &s, NULL);
+  weir_op_options o = WEIR_OP_OPTIONS_INIT;
+  o.batch_rows = 7;
+  o.min_workers = 3;
+  weir_op *m = weir_map_batches(p, src, "sevens", count_sizes, &z, &o);
+  eu_seen seen;
+  eu_seen_init(&seen, 150);
+  cr_assert_eq(drain(p, m, &seen, NULL), WEIR_OK);
+  cr_assert_eq(eu_seen_bad(&seen, 1), 0);
+  cr_assert_eq(atomic_load(&z.exact), 21);
+  cr_assert_eq(atomic_load(&z.other), 1, "one last batch of 150 - 21*7 = 3 rows");
+  eu_seen_free(&seen);
+  weir_pipeline_destroy(p);
+}
