@@ -426,3 +426,48 @@ Test(cuda_backend, pinned_blocks_need_a_device) {
   cr_assert_null(d);
   cr_assert_neq(weir_last_errmsg()[0], '\0');
 }
+
+/* ---- Parallel staging copies ------------------------------------------- */
+
+typedef struct copy_arg {
+  size_t n;
+  unsigned seed;
+  int ok;
+} copy_arg;
+
+static void *copy_many(void *arg) {
+  copy_arg *a = arg;
+  uint8_t *src = malloc(a->n), *dst = malloc(a->n);
+  a->ok = 1;
+  for (int round = 0; round < 5; round++) {
+    fill_random(src, a->n, a->seed + (unsigned)round);
+    memset(dst, 0, a->n);
+    weir__cuda_parallel_copy(dst, src, a->n);
+    if (memcmp(dst, src, a->n) != 0) a->ok = 0;
+  }
+  free(src);
+  free(dst);
+  return NULL;
+}
+
+Test(cuda_copier, parallel_copies_are_exact) {
+  setenv("WEIR_CUDA_COPY_THREADS", "3", 1);
+  cr_assert_eq(weir__copy_helpers(), 3);
+  const size_t sizes[] = {0, 1, 4095, (size_t)512 << 10, ((size_t)3 << 20) + 17, (size_t)8 << 20};
+  for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
+    copy_arg a = {sizes[i], (unsigned)i, 0};
+    copy_many(&a);
+    cr_assert(a.ok, "copy of %zu bytes", sizes[i]);
+  }
+  /* Several stream workers share the helpers. */
+  pthread_t t[4];
+  copy_arg args[4];
+  for (int i = 0; i < 4; i++) {
+    args[i] = (copy_arg){((size_t)5 << 20) + (size_t)i * 4099, 100u + (unsigned)i, 0};
+    pthread_create(&t[i], NULL, copy_many, &args[i]);
+  }
+  for (int i = 0; i < 4; i++) {
+    pthread_join(t[i], NULL);
+    cr_assert(args[i].ok, "thread %d", i);
+  }
+}

@@ -132,6 +132,15 @@ int weir__normalize_cuda(const uint8_t *in, float *out, size_t n, int h, int w,
 int weir__resize_cuda(const uint8_t *in, uint8_t *out, size_t n, int h, int w,
                       int c, int oh, int ow, void *stream);
 
+/* ---- Parallel host copies ----------------------------------------------
+ * memcpy split between the caller and a few helper threads shared by the
+ * process (WEIR_CUDA_COPY_THREADS of them; default a quarter of the cores,
+ * at most 3), for large copies into pinned staging buffers. Returns when
+ * every byte is there. Small copies are done by the caller alone. */
+void weir__cuda_parallel_copy(void *dst, const void *src, size_t n);
+/* The number of helper threads (starting them if needed). */
+int weir__copy_helpers(void);
+
 /* ---- Arrow device export ----------------------------------------------- */
 
 struct weir_block;

@@ -17,6 +17,11 @@
  * otherwise. */
 int weir__cuda_fail(cudaError_t err, const char *what);
 
+/* The backend's check(): WEIR_OK when a worker asking for `num_gpus` GPUs
+ * can run, WEIR_ENODEV (no device, or fewer than asked) or WEIR_EINVAL,
+ * with the reason in `msg`. Creates no context. */
+int weir__cuda_check(double num_gpus, char *msg, size_t msg_len);
+
 /* The memory pool of `device` (created on first use), or NULL for a bad
  * device index or when the pool cannot be set up. */
 weir__pool *weir__cuda_device_pool(int device);

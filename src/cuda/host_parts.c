@@ -5,3 +5,4 @@
 #include "cuda/host/image_cpu.c"
 #include "cuda/host/ops.c"
 #include "cuda/host/arrow_device.c"
+#include "cuda/host/copier.c"

@@ -9,13 +9,11 @@
 #include "cuda/cuda_rt.h"
 #include "exec/gpu_backend.h"
 
-/* 4 slots of 4 MiB: large enough that per-copy overhead is small against
- * PCIe time, and deep enough that the host copy of one chunk overlaps the
- * DMA of the others. */
+/* 4 slots of 8 MiB: large enough that per-copy overhead (and the split
+ * between copy threads) is small against PCIe time, and deep enough that
+ * the host copy of one chunk overlaps the DMA of the others. */
 #define STAGE_SLOTS 4
-#define STAGE_BYTES ((size_t)4 << 20)
-
-int weir__cuda_check(double num_gpus, char *msg, size_t msg_len);
+#define STAGE_BYTES ((size_t)8 << 20)
 
 static _Thread_local weir__gpu_worker *current_worker;
 
@@ -120,7 +118,7 @@ static int stage_h2d(weir__gpu_worker *w, void *dst, const void *src,
     if (w->stage_busy[k] &&
         (e = cudaEventSynchronize(w->stage_ev[k])) != cudaSuccess)
       return weir__cuda_fail(e, "copy to device: waiting for a staging slot");
-    memcpy(w->stage[k]->ptr, s, n);
+    weir__cuda_parallel_copy(w->stage[k]->ptr, s, n);
     e = cudaMemcpyAsync(d, w->stage[k]->ptr, n, cudaMemcpyHostToDevice,
                         w->stream);
     if (e != cudaSuccess) return weir__cuda_fail(e, "copy to device");
