@@ -493,6 +493,10 @@ static void start_attempt(engine *e, weir__net_req *rq) {
   curl_easy_setopt(h, CURLOPT_HEADERDATA, rq);
   curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
   curl_easy_setopt(h, CURLOPT_USERAGENT, "weir/0.1");
+  /* One transfer per connection: pausing a transfer whose reader is
+   * behind must not hold back others that share its connection, as
+   * HTTP/2 streams would; separate connections also spread the load. */
+  curl_easy_setopt(h, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
   if (rq->follow) {
     curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 1L);
     curl_easy_setopt(h, CURLOPT_MAXREDIRS, 10L);
@@ -714,6 +718,7 @@ static engine *engine_create(void) {
   curl_multi_setopt(e->multi, CURLMOPT_TIMERFUNCTION, on_timer_change);
   curl_multi_setopt(e->multi, CURLMOPT_TIMERDATA, e);
   curl_multi_setopt(e->multi, CURLMOPT_MAXCONNECTS, 256L);
+  curl_multi_setopt(e->multi, CURLMOPT_PIPELINING, (long)CURLPIPE_NOTHING);
   if (uv_thread_create(&e->thread, loop_main, e) != 0) goto fail;
   return e;
 fail:

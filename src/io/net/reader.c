@@ -132,11 +132,25 @@ static size_t reader_data(weir__net_req *rq, const char *p, size_t n) {
       }
     }
   }
+  if (!r->ring && k > 0) {
+    r->ring = malloc(r->cap > k ? r->cap : k);
+    if (!r->ring) {
+      snprintf(rq->errmsg, sizeof rq->errmsg, "GET %s: out of memory",
+               rq->shown);
+      rq->fatal = 1;
+      pthread_mutex_unlock(&r->mu);
+      return 0;
+    }
+    if (k > r->cap) r->cap = k;
+  }
   if (r->cap - r->len < k) {
     if (k > r->cap && r->len == 0) {
       /* A chunk larger than the ring cannot wait for room: grow. */
       char *nr = malloc(k);
       if (!nr) {
+        snprintf(rq->errmsg, sizeof rq->errmsg, "GET %s: out of memory",
+                 rq->shown);
+        rq->fatal = 1;
         pthread_mutex_unlock(&r->mu);
         return 0;
       }
@@ -209,14 +223,10 @@ int weir__net_reader_open(const char *uri, const weir__net_options *o,
     *out = r;
     return WEIR_OK;
   }
-  if (rc == WEIR_OK) {
-    r->cap = RING_CAP;
-    r->ring = malloc(r->cap);
-    if (!r->ring) {
-      snprintf(err, errlen, "out of memory");
-      rc = WEIR_ENOMEM;
-    }
-  }
+  /* The ring is allocated by the first chunk that needs it: a reader
+   * still queued behind the request bound, or one whose consumer always
+   * waits (direct hand-off), holds no buffer. */
+  r->cap = RING_CAP;
   if (rc == WEIR_OK) {
     rc = weir__net_submit(&r->rq);
     if (rc != WEIR_OK) weir__net_copy_err(&r->rq, err, errlen);
