@@ -3,6 +3,9 @@
  * same files in parallel (curl -Z --parallel-max N), from a local nginx in
  * the same run. Prints MB/s for each and the ratio weir/curl.
  *
+ * Then the same for 2000 objects of 16 KiB, where the cost per request
+ * rather than bandwidth decides (requests per second).
+ *
  *   bench_io_http [files=64] [mb_per_file=16] [concurrency=16] [rounds=3] */
 #include <pthread.h>
 #include <stdatomic.h>
@@ -23,6 +26,7 @@ static double now(void) {
 
 typedef struct job {
   const char *base;
+  const char *stem;            /* "f" for the big files, "s" small */
   int files, conc;
   size_t file_size;
   atomic_int next;
@@ -40,7 +44,7 @@ static void *weir_worker(void *arg) {
     int i = atomic_fetch_add(&j->next, 1);
     if (i >= j->files) break;
     char url[256], err[512];
-    snprintf(url, sizeof url, "%s/f%03d.bin", j->base, i);
+    snprintf(url, sizeof url, "%s/%s%04d.bin", j->base, j->stem, i);
     weir__net_reader *r;
     if (weir__net_reader_open(url, &o, 0, UINT64_MAX, &r, err, sizeof err)) {
       fprintf(stderr, "open: %s\n", err);
@@ -62,8 +66,10 @@ static void *weir_worker(void *arg) {
   return NULL;
 }
 
-static double run_weir(const char *base, int files, size_t size, int conc) {
-  job j = { .base = base, .files = files, .conc = conc, .file_size = size };
+static double run_weir(const char *base, const char *stem, int files,
+                       size_t size, int conc) {
+  job j = { .base = base, .stem = stem, .files = files, .conc = conc,
+            .file_size = size };
   atomic_init(&j.next, 0);
   atomic_init(&j.bytes, 0);
   atomic_init(&j.failures, 0);
@@ -81,8 +87,8 @@ static double run_weir(const char *base, int files, size_t size, int conc) {
   return (double)size * files / dt / 1e6;
 }
 
-static double run_curl(const char *curl, const char *base, int files,
-                       size_t size, int conc) {
+static double run_curl(const char *curl, const char *base, const char *stem,
+                       int files, size_t size, int conc) {
   char **argv = calloc((size_t)files * 3 + 16, sizeof *argv);
   char par[16];
   snprintf(par, sizeof par, "%d", conc);
@@ -96,7 +102,7 @@ static double run_curl(const char *curl, const char *base, int files,
   argv[a++] = par;
   for (int i = 0; i < files; i++) {
     char *u = malloc(256);
-    snprintf(u, 256, "%s/f%03d.bin", base, i);
+    snprintf(u, 256, "%s/%s%04d.bin", base, stem, i);
     argv[a++] = "-o";
     argv[a++] = "/dev/null";
     argv[a++] = u;
@@ -147,7 +153,7 @@ int main(int argc, char **argv) {
                                                                   heads */
     if (i == 0) srv_fill(data + 4096, size - 4096, 99);
     char path[2048];
-    snprintf(path, sizeof path, "%s/f%03d.bin", www, i);
+    snprintf(path, sizeof path, "%s/f%04d.bin", www, i);
     if (srv_write_file(path, data, size) != 0) {
       fprintf(stderr, "cannot write %s\n", path);
       return 1;
@@ -164,18 +170,18 @@ int main(int argc, char **argv) {
   printf("bench_io_http: %d files x %zu MiB from nginx on 127.0.0.1, "
          "%d concurrent, best of %d rounds\n", files, mb, conc, rounds);
   /* Warm the page cache and both clients once. */
-  run_curl(curl, ngx.url, files, size, conc);
-  run_weir(ngx.url, files, size, conc);
+  run_curl(curl, ngx.url, "f", files, size, conc);
+  run_weir(ngx.url, "f", files, size, conc);
   double best_w = 0, best_c = 0;
   double *ratios = calloc((size_t)rounds, sizeof *ratios);
   for (int r = 0; r < rounds; r++) {
     double c, w;
     if (r % 2) {
-      w = run_weir(ngx.url, files, size, conc);
-      c = run_curl(curl, ngx.url, files, size, conc);
+      w = run_weir(ngx.url, "f", files, size, conc);
+      c = run_curl(curl, ngx.url, "f", files, size, conc);
     } else {
-      c = run_curl(curl, ngx.url, files, size, conc);
-      w = run_weir(ngx.url, files, size, conc);
+      c = run_curl(curl, ngx.url, "f", files, size, conc);
+      w = run_weir(ngx.url, "f", files, size, conc);
     }
     printf("  round %d: weir %8.1f MB/s   curl -Z %8.1f MB/s   ratio %.2f\n",
            r + 1, w, c, w / c);
@@ -193,6 +199,28 @@ int main(int argc, char **argv) {
          best_w / best_c);
   printf("median per-round ratio %.2f\n", ratios[rounds / 2]);
   free(ratios);
+
+  /* Many small objects: what each request costs, not bandwidth. */
+  enum { SMALL_FILES = 2000, SMALL_SIZE = 16 * 1024 };
+  unsigned char small[SMALL_SIZE];
+  srv_fill(small, sizeof small, 5);
+  for (int i = 0; i < SMALL_FILES; i++) {
+    char path[2048];
+    snprintf(path, sizeof path, "%s/s%04d.bin", www, i);
+    if (srv_write_file(path, small, sizeof small) != 0) return 1;
+  }
+  run_curl(curl, ngx.url, "s", SMALL_FILES, SMALL_SIZE, conc);
+  double sw = 0, sc = 0;
+  for (int r = 0; r < rounds; r++) {
+    double w = run_weir(ngx.url, "s", SMALL_FILES, SMALL_SIZE, conc);
+    double c = run_curl(curl, ngx.url, "s", SMALL_FILES, SMALL_SIZE, conc);
+    if (w > sw) sw = w;
+    if (c > sc) sc = c;
+  }
+  double per = (double)SMALL_SIZE / 1e6;
+  printf("small objects (%d x %d KiB): weir %.0f req/s, curl -Z %.0f req/s, "
+         "ratio %.2f\n", SMALL_FILES, SMALL_SIZE / 1024, sw / per, sc / per,
+         sw / sc);
   weir__net_shutdown();
   srv_proc_stop(&ngx);
   srv_rm_rf(www);

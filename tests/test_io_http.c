@@ -450,6 +450,44 @@ Test(http_faults, retries_without_progress_run_out) {
   free(data);
 }
 
+Test(http_faults, partial_answers_are_placed_by_their_content_range) {
+  size_t size = 100000;
+  unsigned char *data = malloc(size);
+  srv_fill(data, size, 16);
+  fault_server fs;
+  cr_assert_eq(fault_start(&fs, data, size, FAULT_RESET_ONCE, 9), 0);
+  fs.requests = 1;                     /* no reset: serve whole answers */
+  char url[256], err[512];
+  snprintf(url, sizeof url, "%s/shift", fs.url);
+  weir__net_reader *r;
+  unsigned char *got;
+  size_t n;
+
+  /* Starting earlier than asked: the extra bytes are dropped. */
+  fs.range_shift = -10;
+  cr_assert_eq(weir__net_reader_open(url, NULL, 1000, 5000, &r, err,
+                                     sizeof err), WEIR_OK);
+  cr_assert_eq(read_all(r, &got, &n, 4096), 0, "%s",
+               weir__net_reader_errmsg(r));
+  cr_assert_eq(n, 5000);
+  cr_assert(memcmp(got, data + 1000, n) == 0);
+  free(got);
+  weir__net_reader_close(r);
+
+  /* Starting later would leave a hole: an error, not shifted data. */
+  fs.range_shift = 10;
+  cr_assert_eq(weir__net_reader_open(url, NULL, 1000, 5000, &r, err,
+                                     sizeof err), WEIR_OK);
+  cr_assert_eq(read_all(r, &got, &n, 4096), WEIR_EIO);
+  cr_assert_eq(n, 0);
+  cr_assert(strstr(weir__net_reader_errmsg(r), "from 1010 when 1000"), "%s",
+            weir__net_reader_errmsg(r));
+  free(got);
+  weir__net_reader_close(r);
+  fault_stop(&fs);
+  free(data);
+}
+
 Test(http_faults, always_500_fails_after_max_retries) {
   char data[100] = "x";
   fault_server fs;

@@ -397,7 +397,7 @@ Test(io_units, byte_ranges_yield_every_line_once) {
       weir__chunker *ch;
       char err[256];
       cr_assert_eq(weir__chunker_open(path_of("r.txt"), NULL, WEIR__CODEC_NONE,
-                                      off, len, 100, 1 << 16, 0, &ch, err, sizeof err),
+                                      off, len, 100, 1 << 16, 0, NULL, &ch, err, sizeof err),
                    WEIR_OK, "%s", err);
       weir__chunk c;
       int rc;

@@ -14,7 +14,7 @@
 
 /* Seconds between two decisions: long enough to measure a few tasks, short
  * enough to converge in seconds. */
-#define CONTROL_PERIOD 0.1
+#define CONTROL_PERIOD 0.05
 /* Workers of a pool with no max_workers, at most. */
 #define POOL_CAP 64
 
@@ -105,7 +105,7 @@ static void decide(weir_pipeline *p, double now) {
   weir__policy_decision d[64];
   weir__policy_tuning tune;
   weir__policy_defaults(&tune);
-  /* Windows of 0.1 s: a wish must hold for two of them, and one window
+  /* Windows of 0.05 s: a wish must hold for two of them, and one window
    * after a move is skipped while the new size settles in. */
   tune.cooldown_ticks = 1;
   weir__policy_decide(pol, n, &b, &tune, d);

@@ -25,30 +25,27 @@ struct weir__chunker {
   uint64_t range_end;   /* records starting at or after it are not ours */
   uint64_t line;        /* line of buf[0]; 0 = unknown */
   int skip_partial;     /* drop bytes up to the first newline */
+  weir__bufpool *pool;
   char errmsg[WEIR__STREAM_ERRLEN];
 };
 
-static void release_free(void *opaque, void *data, size_t size) {
-  (void)opaque;
-  (void)size;
-  free(data);
-}
-
 static int alloc_buf(weir__chunker *ch, size_t cap) {
-  unsigned char *b = malloc(cap + WEIR__CHUNK_PAD);
+  size_t got;
+  unsigned char *b = weir__bufpool_get(ch->pool, cap + WEIR__CHUNK_PAD, &got);
   if (!b) return WEIR_ENOMEM;
   ch->buf = b;
-  ch->cap = cap;
+  ch->cap = got - WEIR__CHUNK_PAD;
   return WEIR_OK;
 }
 
 int weir__chunker_open(const char *uri, const weir__io_config *cfg, int codec,
                        uint64_t offset, uint64_t length, size_t max_records,
-                       size_t max_bytes, int csv, weir__chunker **out,
-                       char *err, size_t errlen) {
+                       size_t max_bytes, int csv, weir__bufpool *pool,
+                       weir__chunker **out, char *err, size_t errlen) {
   *out = NULL;
   weir__chunker *ch = calloc(1, sizeof *ch);
   if (!ch) return WEIR_ENOMEM;
+  ch->pool = pool;
   ch->uri = strdup(uri);
   ch->max_records = max_records;
   ch->max_bytes = max_bytes ? max_bytes : (64u << 20);
@@ -85,7 +82,7 @@ const char *weir__chunker_errmsg(const weir__chunker *ch) { return ch->errmsg; }
 void weir__chunker_close(weir__chunker *ch) {
   if (!ch) return;
   weir__dstream_close(ch->d);
-  free(ch->buf);
+  if (ch->buf) weir__bufpool_put(ch->pool, ch->buf, ch->cap + WEIR__CHUNK_PAD);
   free(ch->uri);
   free(ch);
 }
@@ -213,6 +210,7 @@ int weir__chunker_next(weir__chunker *ch, weir__chunk *c) {
   /* The bytes after the cut start the next chunk, in a new buffer: this
    * one now belongs to the block. */
   unsigned char *old = ch->buf;
+  size_t oldcap = ch->cap;
   size_t rest = ch->len - end;
   size_t newcap = ch->cap < rest ? rest : ch->cap;
   if (ch->max_bytes < newcap && rest <= ch->max_bytes) newcap = ch->max_bytes;
@@ -222,15 +220,9 @@ int weir__chunker_next(weir__chunker *ch, weir__chunk *c) {
     return WEIR_ENOMEM;
   }
   memcpy(ch->buf, old + end, rest);
-  /* Give back the unused room; the padding stays. */
-  unsigned char *shrunk = realloc(old, end + WEIR__CHUNK_PAD);
-  if (shrunk) old = shrunk;
   memset(old + end, 0, WEIR__CHUNK_PAD);
-  c->buf = weir__buffer_wrap(old, end, release_free, NULL);
-  if (!c->buf) {
-    free(old);
-    return WEIR_ENOMEM;
-  }
+  c->buf = weir__bufpool_wrap(ch->pool, old, oldcap + WEIR__CHUNK_PAD, end);
+  if (!c->buf) return WEIR_ENOMEM;
   c->len = end;
   c->records = ch->records;
   c->first_line = ch->line;

@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "core/block_internal.h"
+#include "io/bufpool.h"
 #include "io/codec.h"
 
 /* Bytes of readable padding after every chunk, so that parsers may load 16
@@ -29,10 +30,12 @@ typedef struct weir__chunk {
  * [offset, offset + length) of an uncompressed object, the chunker yields
  * exactly the records that start inside it. `csv` = 1 makes newlines
  * inside double quotes part of the record. */
+/* Chunk buffers come from `pool` (may be NULL) and go back to it when the
+ * blocks holding them are freed. */
 int weir__chunker_open(const char *uri, const weir__io_config *cfg, int codec,
                        uint64_t offset, uint64_t length, size_t max_records,
-                       size_t max_bytes, int csv, weir__chunker **out,
-                       char *err, size_t errlen);
+                       size_t max_bytes, int csv, weir__bufpool *pool,
+                       weir__chunker **out, char *err, size_t errlen);
 /* 1 with a chunk in `*c`, 0 at the end, < 0 an error (the message names
  * the uri) in weir__chunker_errmsg(). */
 int weir__chunker_next(weir__chunker *ch, weir__chunk *c);

@@ -205,7 +205,7 @@ static int first_chunk(weir__reader *r, size_t i, size_t records,
   weir__chunker *ch;
   const char *uri = r->objs[i].uri;
   int rc = weir__chunker_open(uri, &r->cfg, weir__codec_from_name(uri), 0,
-                              UINT64_MAX, records, 8u << 20, 1, &ch,
+                              UINT64_MAX, records, 8u << 20, 1, NULL, &ch,
                               r->schema_err, sizeof r->schema_err);
   if (rc) return rc;
   rc = weir__chunker_next(ch, c);

@@ -25,7 +25,8 @@ static int read_chunks(weir__reader *r, size_t task, weir_emit *out, int csv) {
   weir__chunker *ch;
   int rc = weir__chunker_open(uri, &r->cfg, weir__codec_from_name(uri),
                               t->offset, t->length, r->rows_per_block,
-                              CHUNK_MAX_BYTES, csv, &ch, err, sizeof err);
+                              CHUNK_MAX_BYTES, csv, r->pool, &ch, err,
+                              sizeof err);
   if (rc != WEIR_OK) {
     if (r->o.on_error == WEIR_ON_ERROR_SKIP && rc != WEIR_ENOMEM) {
       weir_ctx_log(ctx, WEIR_LOG_WARN, "skipping unreadable input: %s", err);
@@ -83,7 +84,7 @@ static int jsonl_schema(weir__reader *r) {
       const char *uri = r->objs[i].uri;
       rc = weir__chunker_open(uri, &r->cfg, weir__codec_from_name(uri), 0,
                               UINT64_MAX, r->infer_rows - in.rows,
-                              CHUNK_MAX_BYTES, 0, &ch, r->schema_err,
+                              CHUNK_MAX_BYTES, 0, NULL, &ch, r->schema_err,
                               sizeof r->schema_err);
       if (rc != WEIR_OK) {
         if (r->o.on_error == WEIR_ON_ERROR_SKIP && rc != WEIR_ENOMEM) {

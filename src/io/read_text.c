@@ -22,7 +22,7 @@ static int text_task(void *user, size_t task, weir_emit *out) {
   weir__chunker *ch;
   int rc = weir__chunker_open(uri, &r->cfg, weir__codec_from_name(uri),
                               t->offset, t->length, r->rows_per_block, 8u << 20,
-                              0, &ch, err, sizeof err);
+                              0, r->pool, &ch, err, sizeof err);
   if (rc != WEIR_OK) {
     if (r->o.on_error == WEIR_ON_ERROR_SKIP && rc != WEIR_ENOMEM) {
       weir_ctx_log(ctx, WEIR_LOG_WARN, "skipping unreadable input: %s", err);

@@ -18,6 +18,7 @@ void weir__reader_free(void *arg) {
   if (!r) return;
   if (r->free_extra) r->free_extra(r->extra);
   weir__vfs_list_free(r->objs, r->nobjs);
+  weir__bufpool_release(r->pool);
   free(r->tasks);
   weir__schema_free(&r->schema);
   free((char *)r->o.columns);
@@ -47,6 +48,13 @@ int weir__reader_create(weir__reader **out, const char *kind, const char *uri,
   if (!r) return WEIR_ENOMEM;
   pthread_mutex_init(&r->mu, NULL);
   r->kind = kind;
+  /* A few idle chunk buffers: enough for the chunks in flight between the
+   * reading and the parsing workers to come back warm. */
+  r->pool = weir__bufpool_create(4);
+  if (!r->pool) {
+    weir__reader_free(r);
+    return WEIR_ENOMEM;
+  }
   r->o = *o;
   r->o.columns = dup_or_null(o->columns);
   r->o.s3_endpoint = dup_or_null(o->s3_endpoint);

@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "weir/io.h"
+#include "io/bufpool.h"
 #include "io/colacc.h"
 #include "io/schema.h"
 #include "io/vfs.h"
@@ -36,6 +37,7 @@ typedef struct weir__reader {
   char schema_err[512];
   weir__schema schema;
   int inferred;
+  weir__bufpool *pool; /* chunk buffers, reused across chunks and tasks */
   void *extra;         /* format-specific state, freed by free_extra */
   void (*free_extra)(void *);
 } weir__reader;

@@ -161,6 +161,7 @@ static void out_close(out_file *f) {
 struct weir__video_encoder {
   out_file f;
   struct SwsContext *sws;
+  AVFrame *rgb;               /* padded copy of the input frame */
   int w, h;
   int64_t next_pts;
 };
@@ -234,7 +235,14 @@ int weir__video_encoder_open(weir__video_encoder **out, const char *path,
   e->f.frame->format = pix;
   e->f.frame->width = width;
   e->f.frame->height = height;
-  if (!e->sws || av_frame_get_buffer(e->f.frame, 0) < 0) {
+  e->rgb = av_frame_alloc();
+  if (e->rgb) {
+    e->rgb->format = AV_PIX_FMT_RGB24;
+    e->rgb->width = width;
+    e->rgb->height = height;
+  }
+  if (!e->sws || !e->rgb || av_frame_get_buffer(e->f.frame, 0) < 0 ||
+      av_frame_get_buffer(e->rgb, 0) < 0) {
     snprintf(err, errlen, "%s: out of memory", path);
     rc = WEIR_ENOMEM;
     goto fail;
@@ -255,10 +263,13 @@ int weir__video_encoder_write(weir__video_encoder *e, const uint8_t *rgb,
     snprintf(err, errlen, "%s: out of memory", e->f.path);
     return WEIR_ENOMEM;
   }
-  const uint8_t *src[4] = {rgb, NULL, NULL, NULL};
-  int stride[4] = {e->w * 3, 0, 0, 0};
-  sws_scale(e->sws, src, stride, 0, e->h, e->f.frame->data,
-            e->f.frame->linesize);
+  /* libswscale's vector code may read past the end of its input lines, so
+   * the rows go through a padded frame first. */
+  for (int y = 0; y < e->h; y++)
+    memcpy(e->rgb->data[0] + (size_t)y * e->rgb->linesize[0],
+           rgb + (size_t)y * e->w * 3, (size_t)e->w * 3);
+  sws_scale(e->sws, (const uint8_t *const *)e->rgb->data, e->rgb->linesize, 0,
+            e->h, e->f.frame->data, e->f.frame->linesize);
   e->f.frame->pts = e->next_pts++;
   return out_send(&e->f, e->f.frame, err, errlen);
 }
@@ -273,6 +284,7 @@ void weir__video_encoder_close(weir__video_encoder *e) {
     return;
   out_close(&e->f);
   sws_freeContext(e->sws);
+  av_frame_free(&e->rgb);
   free(e);
 }
 

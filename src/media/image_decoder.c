@@ -59,10 +59,15 @@ int weir__image_decode(const char *path, int width, int height,
     rc = sws ? WEIR_ENOMEM : WEIR_EFORMAT;
     goto done;
   }
-  uint8_t *dst[4] = {px, NULL, NULL, NULL};
-  int stride[4] = {ow * 3, 0, 0, 0};
-  sws_scale(sws, (const uint8_t *const *)frame->data, frame->linesize, 0,
-            frame->height, dst, stride);
+  AVFrame *tmp = av_frame_alloc();
+  rc = tmp ? weir__media_scale(sws, frame, tmp, px, ow, oh, AV_PIX_FMT_RGB24)
+           : WEIR_ENOMEM;
+  av_frame_free(&tmp);
+  if (rc != WEIR_OK) {
+    free(px);
+    snprintf(err, errlen, "%s: cannot convert the image", path);
+    goto done;
+  }
   *pixels = px;
   *w = ow;
   *h = oh;

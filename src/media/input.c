@@ -9,7 +9,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <libavutil/imgutils.h>
 #include <libavutil/log.h>
+#include <libswscale/swscale.h>
 
 #include "weir/error.h"
 #include "media/media_internal.h"
@@ -291,4 +293,29 @@ int weir__media_next_frame(weir__media_input *in, AVPacket *pkt,
       return weir__media_averror(ret);
     }
   }
+}
+
+int weir__media_scale(struct SwsContext *sws, const AVFrame *src, AVFrame *tmp,
+                      uint8_t *dst, int w, int h, int fmt) {
+  /* libswscale's vector code may write a little past the end of each output
+   * line, so it writes into a padded frame, and rows are copied out packed. */
+  if (!tmp->data[0] || tmp->width != w || tmp->height != h ||
+      tmp->format != fmt) {
+    av_frame_unref(tmp);
+    tmp->width = w;
+    tmp->height = h;
+    tmp->format = fmt;
+    if (av_frame_get_buffer(tmp, 0) < 0)
+      return WEIR_ENOMEM;
+  }
+  int out = sws_scale(sws, (const uint8_t *const *)src->data, src->linesize, 0,
+                      src->height, tmp->data, tmp->linesize);
+  if (out <= 0)
+    return WEIR_EFORMAT;
+  int size = av_image_get_buffer_size(fmt, w, h, 1);
+  if (size < 0 || av_image_copy_to_buffer(dst, size,
+                                          (const uint8_t *const *)tmp->data,
+                                          tmp->linesize, fmt, w, h, 1) < 0)
+    return WEIR_EFORMAT;
+  return WEIR_OK;
 }

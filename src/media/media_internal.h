@@ -50,6 +50,13 @@ int weir__media_next_frame(weir__media_input *in, AVPacket *pkt,
                            AVFrame *frame, int *draining, uint64_t *corrupt,
                            const char *path, char *err, size_t errlen);
 
+/* Converts `src` with `sws` to `w` x `h` pixels of `fmt` in `dst`, packed
+ * (rows and planes back to back, as av_image_copy_to_buffer() lays them
+ * out with alignment 1). `tmp` is a scratch frame kept by the caller. */
+struct SwsContext;
+int weir__media_scale(struct SwsContext *sws, const AVFrame *src, AVFrame *tmp,
+                      uint8_t *dst, int w, int h, int fmt);
+
 /* Maps an FFmpeg error to a weir code. */
 int weir__media_averror(int averr);
 

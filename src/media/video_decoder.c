@@ -25,6 +25,7 @@ struct weir__video_decoder {
   char *path;
   AVPacket *pkt;
   AVFrame *frame;
+  AVFrame *scaled;     /* padded output of libswscale */
   struct SwsContext *sws;
   enum AVPixelFormat out_fmt;
   int out_w, out_h;
@@ -192,7 +193,8 @@ int weir__video_decoder_open(weir__video_decoder **out, const char *path,
   }
   d->pkt = av_packet_alloc();
   d->frame = av_frame_alloc();
-  if (!d->pkt || !d->frame || plan_ranges(d, duration) != WEIR_OK) {
+  d->scaled = av_frame_alloc();
+  if (!d->pkt || !d->frame || !d->scaled || plan_ranges(d, duration) != WEIR_OK) {
     snprintf(err, errlen, "%s: out of memory", path);
     weir__video_decoder_close(d);
     return WEIR_ENOMEM;
@@ -218,6 +220,7 @@ void weir__video_decoder_close(weir__video_decoder *d) {
     return;
   sws_freeContext(d->sws);
   av_frame_free(&d->frame);
+  av_frame_free(&d->scaled);
   av_packet_free(&d->pkt);
   weir__media_close(&d->in);
   free(d->ranges);
@@ -299,30 +302,8 @@ static int convert(weir__video_decoder *d, const AVFrame *f, uint8_t *dst) {
                                 NULL, NULL, NULL);
   if (!d->sws)
     return WEIR_EFORMAT;
-  uint8_t *planes[4] = {dst, NULL, NULL, NULL};
-  int strides[4] = {0};
-  size_t wh = (size_t)d->out_w * d->out_h;
-  switch (d->out_fmt) {
-  case AV_PIX_FMT_YUV420P:
-    planes[1] = dst + wh;
-    planes[2] = dst + wh + wh / 4;
-    strides[0] = d->out_w;
-    strides[1] = strides[2] = d->out_w / 2;
-    break;
-  case AV_PIX_FMT_YUV444P:
-    planes[1] = dst + wh;
-    planes[2] = dst + 2 * wh;
-    strides[0] = strides[1] = strides[2] = d->out_w;
-    break;
-  case AV_PIX_FMT_GRAY8:
-    strides[0] = d->out_w;
-    break;
-  default:
-    strides[0] = d->out_w * 3;
-  }
-  int h = sws_scale(d->sws, (const uint8_t *const *)f->data, f->linesize, 0,
-                    f->height, planes, strides);
-  return h > 0 ? WEIR_OK : WEIR_EFORMAT;
+  return weir__media_scale(d->sws, f, d->scaled, dst, d->out_w, d->out_h,
+                           d->out_fmt);
 }
 
 /* Decides whether the decoded frame at stream time `t` is kept; may end

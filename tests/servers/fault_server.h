@@ -39,6 +39,9 @@ typedef struct fault_server {
   double p_reset, p_500, p_429; /* FAULT_RANDOM rates */
   const char *etag;             /* sent as ETag and checked against
                                    If-Match (412 when it differs) */
+  long range_shift;             /* a Range answer starts this many bytes
+                                   off what was asked (and says so in its
+                                   Content-Range) */
   size_t cut_at;                /* FAULT_IGNORE_RANGE: when set, every
                                    answer is reset after this many bytes */
   const char *etag_later;       /* the ETag from the second request on:
@@ -155,6 +158,7 @@ static inline void *fault_handle(void *arg) {
     close(fd);
   } else {
     if (mode == FAULT_IGNORE_RANGE) ranged = 0;
+    if (ranged && s->range_shift) a = (uint64_t)((long)a + s->range_shift);
     if (!ranged) {
       a = 0;
       b = s->size ? s->size - 1 : 0;

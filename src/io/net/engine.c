@@ -228,6 +228,10 @@ static void attempt_done(engine *e, weir__net_req *rq, CURLcode res) {
   rq->status = status;
   rq->content_length = cl;
 
+  if (rq->fatal) {
+    finish(e, rq, WEIR_EIO);
+    return;
+  }
   if (rq->satisfied) {
     finish(e, rq, WEIR_OK);
     return;
@@ -304,6 +308,17 @@ static size_t on_write(char *p, size_t size, size_t nmemb, void *ud) {
 static size_t on_header(char *p, size_t size, size_t nmemb, void *ud) {
   weir__net_req *rq = ud;
   size_t n = size * nmemb;
+  if (n > 20 && strncasecmp(p, "content-range:", 14) == 0) {
+    /* Where a partial answer really starts; headers are not
+     * NUL-terminated, so parse a bounded copy. */
+    char tmp[96];
+    size_t k = n < sizeof tmp - 1 ? n : sizeof tmp - 1;
+    memcpy(tmp, p, k);
+    tmp[k] = 0;
+    unsigned long long a;
+    if (sscanf(tmp + 14, " bytes %llu-", &a) == 1) rq->range_start = (int64_t)a;
+    return n;
+  }
   if (rq->etag[0] || n < 6 || strncasecmp(p, "etag:", 5) != 0) return n;
   long status = 0;
   curl_easy_getinfo(rq->easy, CURLINFO_RESPONSE_CODE, &status);
@@ -448,6 +463,7 @@ static int unlink_req(weir__net_req **head, weir__net_req **tail,
 static void start_attempt(engine *e, weir__net_req *rq) {
   rq->attempts++;
   rq->progress_mark = rq->progress;
+  rq->range_start = -1;
   atomic_fetch_add(&g_attempts, 1);
   if (rq->attempts > 1) atomic_fetch_add(&g_retries, 1);
   rq->errbody_len = 0;
@@ -477,6 +493,10 @@ static void start_attempt(engine *e, weir__net_req *rq) {
   curl_easy_setopt(h, CURLOPT_HEADERDATA, rq);
   curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
   curl_easy_setopt(h, CURLOPT_USERAGENT, "weir/0.1");
+  /* One transfer per connection: pausing a transfer whose reader is
+   * behind must not hold back others that share its connection, as
+   * HTTP/2 streams would; separate connections also spread the load. */
+  curl_easy_setopt(h, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
   if (rq->follow) {
     curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 1L);
     curl_easy_setopt(h, CURLOPT_MAXREDIRS, 10L);
@@ -698,6 +718,7 @@ static engine *engine_create(void) {
   curl_multi_setopt(e->multi, CURLMOPT_TIMERFUNCTION, on_timer_change);
   curl_multi_setopt(e->multi, CURLMOPT_TIMERDATA, e);
   curl_multi_setopt(e->multi, CURLMOPT_MAXCONNECTS, 256L);
+  curl_multi_setopt(e->multi, CURLMOPT_PIPELINING, (long)CURLPIPE_NOTHING);
   if (uv_thread_create(&e->thread, loop_main, e) != 0) goto fail;
   return e;
 fail:

@@ -68,6 +68,8 @@ struct weir__net_req {
                                      and the backoff count these, so a long
                                      download on a flaky link goes on while
                                      it makes progress */
+  int fatal;                      /* set by on_data with errmsg: the
+                                     answer is wrong, stop without retry */
   int satisfied;                  /* set by on_data: all wanted bytes are
                                      in, whatever the transfer does next */
   uint64_t progress;              /* set by on_data: bytes kept for good
@@ -77,6 +79,8 @@ struct weir__net_req {
   uint64_t progress_mark;         /* `progress` when the attempt began */
   int resumed;                    /* an attempt after the first asked for
                                      a range past what was received */
+  int64_t range_start;            /* first byte of a 206 answer (its
+                                     Content-Range), -1 when none */
   char etag[128];                 /* strong ETag of the first 2xx answer,
                                      "" if none: resumes ask If-Match */
   char errbody[2048];             /* start of an error answer's body */

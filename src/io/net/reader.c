@@ -80,13 +80,26 @@ static size_t reader_data(weir__net_req *rq, const char *p, size_t n) {
   weir__net_reader *r = (weir__net_reader *)rq;
   if (r->first_chunk) {
     /* A server that ignores Range answers 200 with the whole object:
-     * count from its first byte and drop what we already have. */
+     * count from its first byte and drop what we already have. A 206
+     * says where it starts, which may be before what was asked. */
     if (rq->status == 200) r->pos = 0;
+    else if (rq->status == 206 && rq->range_start >= 0)
+      r->pos = (uint64_t)rq->range_start;
     r->first_chunk = 0;
   }
   pthread_mutex_lock(&r->mu);
   uint64_t want = r->offset + r->got;      /* next byte the ring needs */
-  uint64_t skip = r->pos < want ? want - r->pos : 0;
+  if (r->pos > want) {
+    /* A partial answer that starts past the first missing byte would
+     * leave a hole: refuse it. */
+    snprintf(rq->errmsg, sizeof rq->errmsg, "GET %s: the server sent bytes "
+             "from %llu when %llu was asked for", rq->shown,
+             (unsigned long long)r->pos, (unsigned long long)want);
+    rq->fatal = 1;
+    pthread_mutex_unlock(&r->mu);
+    return 0;
+  }
+  uint64_t skip = want - r->pos;
   if (skip >= n) {
     r->pos += n;
     pthread_mutex_unlock(&r->mu);
@@ -119,11 +132,25 @@ static size_t reader_data(weir__net_req *rq, const char *p, size_t n) {
       }
     }
   }
+  if (!r->ring && k > 0) {
+    r->ring = malloc(r->cap > k ? r->cap : k);
+    if (!r->ring) {
+      snprintf(rq->errmsg, sizeof rq->errmsg, "GET %s: out of memory",
+               rq->shown);
+      rq->fatal = 1;
+      pthread_mutex_unlock(&r->mu);
+      return 0;
+    }
+    if (k > r->cap) r->cap = k;
+  }
   if (r->cap - r->len < k) {
     if (k > r->cap && r->len == 0) {
       /* A chunk larger than the ring cannot wait for room: grow. */
       char *nr = malloc(k);
       if (!nr) {
+        snprintf(rq->errmsg, sizeof rq->errmsg, "GET %s: out of memory",
+                 rq->shown);
+        rq->fatal = 1;
         pthread_mutex_unlock(&r->mu);
         return 0;
       }
@@ -196,14 +223,10 @@ int weir__net_reader_open(const char *uri, const weir__net_options *o,
     *out = r;
     return WEIR_OK;
   }
-  if (rc == WEIR_OK) {
-    r->cap = RING_CAP;
-    r->ring = malloc(r->cap);
-    if (!r->ring) {
-      snprintf(err, errlen, "out of memory");
-      rc = WEIR_ENOMEM;
-    }
-  }
+  /* The ring is allocated by the first chunk that needs it: a reader
+   * still queued behind the request bound, or one whose consumer always
+   * waits (direct hand-off), holds no buffer. */
+  r->cap = RING_CAP;
   if (rc == WEIR_OK) {
     rc = weir__net_submit(&r->rq);
     if (rc != WEIR_OK) weir__net_copy_err(&r->rq, err, errlen);
