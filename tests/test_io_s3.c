@@ -127,6 +127,7 @@ Test(s3, listing_follows_pages_and_decodes_keys) {
     put(uri, body, (size_t)len, &opt);
   }
   put("s3://test/many/a&b <c> 'd'.txt", "xyz", 3, &opt);
+  put("s3://test/many/", "", 0, &opt);      /* a folder marker */
   put("s3://test/many-not/x.jsonl", "no", 2, &opt);
   put("s3://test/manyfile", "no", 2, &opt);
 

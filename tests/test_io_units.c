@@ -206,6 +206,11 @@ Test(io_units, jsonl_infer_widens_and_keeps_nested_as_text) {
   cr_assert_eq(weir__jsonl_parse_line(&ps, line_of("[1, 2]")), WEIR_EFORMAT);
   cr_assert_eq(weir__jsonl_parse_line(&ps, line_of("{\"id\": 01}")), WEIR_EFORMAT);
   cr_assert_eq(weir__jsonl_parse_line(&ps, line_of("{\"id\": 1,}")), WEIR_EFORMAT);
+  /* A NUL byte is not the end of a line: what follows it counts. */
+  static const char nul_line[] = "{\"id\": 7}\0 junk\n\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0";
+  cr_assert_eq(weir__jsonl_parse_line(&ps, nul_line), WEIR_EFORMAT);
+  static const char nul_blank[] = "\0{\"id\": 7}\n\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0";
+  cr_assert_eq(weir__jsonl_parse_line(&ps, nul_blank), WEIR_EFORMAT);
   /* A float where int64 was inferred is a type error naming the column. */
   cr_assert_eq(weir__jsonl_parse_line(&ps, line_of("{\"id\": 1.5}")), WEIR_EFORMAT);
   cr_assert(strstr(ps.why, "\"id\"") && strstr(ps.why, "int64"), "%s", ps.why);

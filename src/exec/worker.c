@@ -512,7 +512,6 @@ static void *worker_main(void *arg) {
   memset(&ctx, 0, sizeof ctx);
   ctx.op = op;
   ctx.w = w;
-  w->has_clock = pthread_getcpuclockid(pthread_self(), &w->clock) == 0;
   int rc = worker_init(op, w, &ctx);
   pthread_mutex_lock(&p->mu);
   op->spawning--;
@@ -575,6 +574,8 @@ int weir__pool_spawn(weir_op *op) {
     return WEIR_ENOMEM;
   }
   w->started = 1;
+  /* Read under the lock by the scheduler; set here, under it too. */
+  w->has_clock = pthread_getcpuclockid(w->thread, &w->clock) == 0;
   w->next = op->workers;
   op->workers = w;
   return WEIR_OK;

@@ -61,7 +61,7 @@ static const char *skip_bom(const char *p) {
 int weir__jsonl_infer_line(weir__jsonl_infer *in, const char *line) {
   const char *why;
   const char *p = weir__json_ws(skip_bom(line));
-  if (*p == '\n' || *p == 0) return WEIR_OK;
+  if (*p == '\n') return WEIR_OK;
   if (*p != '{') return WEIR_OK;
   /* Validate the whole line first, so that a malformed one teaches
    * nothing. */
@@ -69,7 +69,7 @@ int weir__jsonl_infer_line(weir__jsonl_infer *in, const char *line) {
   const char *after = weir__json_value(p, &whole, &why);
   if (!after) return WEIR_OK;
   after = weir__json_ws(after);
-  if (*after != '\n' && *after != 0) return WEIR_OK;
+  if (*after != '\n') return WEIR_OK;
   char *scratch = NULL;
   size_t cap = 0;
   p = weir__json_ws(p + 1);
@@ -273,7 +273,7 @@ static int fail(weir__jsonl_parser *ps, size_t row, const char *line,
 int weir__jsonl_parse_line(weir__jsonl_parser *ps, const char *line) {
   const char *why = NULL;
   const char *p = weir__json_ws(skip_bom(line));
-  if (*p == '\n' || *p == 0) return 0;
+  if (*p == '\n') return 0; /* a blank line */
   size_t row = weir__jsonl_parser_rows(ps);
   if (*p != '{') return fail(ps, row, line, p, "a line must hold one JSON object");
   for (size_t i = 0; i < ps->ncols; i++)
@@ -327,7 +327,7 @@ int weir__jsonl_parse_line(weir__jsonl_parser *ps, const char *line) {
     }
   }
   p = weir__json_ws(p + 1);
-  if (*p != '\n' && *p != 0)
+  if (*p != '\n')
     return fail(ps, row, line, p, "text after the JSON object");
   for (size_t i = 0; i < ps->ncols; i++) {
     if (ps->stamp[i] != row + 1) {

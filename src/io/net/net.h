@@ -24,17 +24,26 @@
  * AWS_* environment (see weir__net_options_from_config). Strings are
  * borrowed. */
 typedef struct weir__net_options {
-  const char *s3_endpoint;    /* NULL = $AWS_ENDPOINT_URL, else AWS */
+  const char *s3_endpoint;    /* NULL = $AWS_ENDPOINT_URL_S3, then
+                                 $AWS_ENDPOINT_URL (path-style addressing),
+                                 else AWS (virtual-hosted) */
   const char *s3_region;      /* NULL = $AWS_REGION, $AWS_DEFAULT_REGION,
                                  else us-east-1 */
   const char *s3_access_key;  /* NULL = $AWS_ACCESS_KEY_ID */
   const char *s3_secret_key;  /* NULL = $AWS_SECRET_ACCESS_KEY */
   const char *s3_session_token; /* NULL = $AWS_SESSION_TOKEN */
   int max_requests;           /* transfers moving data at once; 0 = 16.
+                                 The engine is shared by the process and
+                                 takes the bound of the latest request.
                                  One paused because its reader is behind
                                  gives its slot back, so a thread reading
                                  many readers in turn cannot deadlock. */
-  int max_retries;            /* 0 = 5, < 0 = none */
+  int max_retries;            /* failed attempts in a row, after the last
+                                 one that brought new bytes, before giving
+                                 up; 0 = 5, < 0 = none. Retried: resets,
+                                 timeouts, refused connections, 5xx, 408
+                                 and 429 (Retry-After honoured up to 30 s);
+                                 other 4xx fail at once. */
   int list_page_size;         /* S3 max-keys per ListObjectsV2 page;
                                  0 = the server's default (1000). Tests
                                  set it small to exercise paging. */
@@ -60,9 +69,10 @@ void weir__net_options_from_config(weir__net_options *o,
 
 /* Lists the objects under `uri`. An http(s) URL is one object, sized by a
  * HEAD request (UINT64_MAX when the server does not say). s3://bucket/key
- * gives that object when it exists, otherwise every object whose key starts
- * with "key" (a prefix; "key/" is treated as a folder), following
- * ListObjectsV2 pages. `*objs` is malloc'd, with malloc'd uris, sorted by
+ * gives that object when it exists, otherwise every object under "key/" (a
+ * folder: never "keyboard.txt"), following ListObjectsV2 pages; s3://bucket
+ * and s3://bucket/ list the whole bucket. Zero-byte "folder/" markers are
+ * left out. `*objs` is malloc'd, with malloc'd uris, sorted by
  * uri; free with weir__vfs_list_free. A missing http(s) object is
  * WEIR_ENOTFOUND; an S3 prefix with no object gives zero objects. */
 int weir__net_list_opts(const char *uri, const weir__net_options *o,
@@ -96,8 +106,7 @@ void weir__net_reader_close(weir__net_reader *r);
 /* A writer that uploads on commit: bytes go to an unlinked temporary file,
  * commit PUTs it (with retries) to an http(s) URL or an S3 key (as a
  * multipart upload above `part_size`), so a failed run never leaves a
- * partial object. Abort (or close without commit)
- * discards everything. */
+ * partial object. Abort discards everything. */
 typedef struct weir__net_writer weir__net_writer;
 int  weir__net_writer_open(const char *uri, const weir__net_options *o,
                            weir__net_writer **out, char *err, size_t errlen);

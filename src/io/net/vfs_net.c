@@ -92,7 +92,8 @@ int weir__net_list_opts(const char *uri, const weir__net_options *o,
     size_t pre = strlen("s3://") + strlen(t.bucket) + 1;
     int exact = -1;
     for (size_t i = 0; i < nall; i++)
-      if (kl > 0 && !strcmp(all[i].uri + pre, t.key)) exact = (int)i;
+      if (kl > 0 && t.key[kl - 1] != '/' && !strcmp(all[i].uri + pre, t.key))
+        exact = (int)i;
     for (size_t i = 0; i < nall; i++) {
       const char *key = all[i].uri + pre;
       int want = exact >= 0 ? (int)i == exact
