@@ -488,6 +488,85 @@ Test(http_faults, partial_answers_are_placed_by_their_content_range) {
   free(data);
 }
 
+Test(http_faults, retry_after_is_honoured) {
+  unsigned char data[5000];
+  srv_fill(data, sizeof data, 17);
+  fault_server fs;
+  cr_assert_eq(fault_start(&fs, data, sizeof data, FAULT_429_ONCE, 10), 0);
+  weir__net_options o = { 0 };
+  o.retry_base_delay = 0.01;
+  char url[256], err[512];
+  snprintf(url, sizeof url, "%s/busy", fs.url);
+  double t0 = now();
+  weir__net_reader *r;
+  cr_assert_eq(weir__net_reader_open(url, &o, 0, UINT64_MAX, &r, err,
+                                     sizeof err), WEIR_OK);
+  unsigned char *got;
+  size_t n;
+  cr_assert_eq(read_all(r, &got, &n, 4096), 0, "%s",
+               weir__net_reader_errmsg(r));
+  double dt = now() - t0;
+  cr_assert_eq(n, sizeof data);
+  cr_assert(memcmp(got, data, n) == 0);
+  cr_assert_eq(atomic_load(&fs.requests), 2);
+  cr_assert(dt >= 0.95 && dt < 5, "Retry-After: 1 but retried after %.2f s",
+            dt);
+  free(got);
+  weir__net_reader_close(r);
+  fault_stop(&fs);
+}
+
+typedef struct bound_job {
+  const char *url;
+  const weir__net_options *o;
+  size_t size;
+  int ok;
+} bound_job;
+
+static void *bound_thread(void *arg) {
+  bound_job *j = arg;
+  char err[512];
+  weir__net_reader *r;
+  if (weir__net_reader_open(j->url, j->o, 0, UINT64_MAX, &r, err, sizeof err))
+    return NULL;
+  unsigned char *got;
+  size_t n;
+  j->ok = read_all(r, &got, &n, 1 << 20) == 0 && n == j->size;
+  free(got);
+  weir__net_reader_close(r);
+  return NULL;
+}
+
+/* Eight readers at once, a bound of two: the server never sees more than
+ * two answers in flight. */
+Test(http_faults, max_requests_bounds_concurrent_transfers) {
+  size_t size = 3 * 1024 * 1024;
+  unsigned char *data = malloc(size);
+  srv_fill(data, size, 18);
+  fault_server fs;
+  cr_assert_eq(fault_start(&fs, data, size, FAULT_RESET_ONCE, 11), 0);
+  fs.requests = 1;                     /* no faults */
+  weir__net_options o = { 0 };
+  o.max_requests = 2;
+  char url[256];
+  snprintf(url, sizeof url, "%s/bounded", fs.url);
+  enum { N = 8 };
+  pthread_t t[N];
+  bound_job j[N];
+  for (int i = 0; i < N; i++) {
+    j[i] = (bound_job){ url, &o, size, 0 };
+    pthread_create(&t[i], NULL, bound_thread, &j[i]);
+  }
+  for (int i = 0; i < N; i++) {
+    pthread_join(t[i], NULL);
+    cr_assert(j[i].ok, "reader %d failed", i);
+  }
+  cr_assert_eq(atomic_load(&fs.requests), 1 + N);
+  cr_assert_leq(atomic_load(&fs.peak), 2, "peak %d", atomic_load(&fs.peak));
+  fault_stop(&fs);
+  free(data);
+}
+
 Test(http_faults, always_500_fails_after_max_retries) {
   char data[100] = "x";
   fault_server fs;

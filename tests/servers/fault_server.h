@@ -27,7 +27,8 @@ enum {
   FAULT_IGNORE_RANGE,  /* always 200 with the whole object */
   FAULT_STALL_ONCE,    /* first answer: part of the body, then silence
                           until the server stops; later answers whole */
-  FAULT_RESET_ONCE     /* first answer reset mid-body, later ones whole */
+  FAULT_RESET_ONCE,    /* first answer reset mid-body, later ones whole */
+  FAULT_429_ONCE       /* first answer 429 with Retry-After: 1 */
 };
 
 typedef struct fault_server {
@@ -51,6 +52,8 @@ typedef struct fault_server {
   uint64_t rng;
   atomic_int stopping, live;
   atomic_int requests, resets, s500, s429, ok;
+  atomic_int inflight, peak;    /* answers being sent now, and the most
+                                   at once */
 } fault_server;
 
 typedef struct fault_conn {
@@ -116,6 +119,10 @@ static inline void *fault_handle(void *arg) {
     return NULL;
   }
   int nth = atomic_fetch_add(&s->requests, 1);
+  int now_in = atomic_fetch_add(&s->inflight, 1) + 1;
+  for (int p = atomic_load(&s->peak);
+       now_in > p && !atomic_compare_exchange_weak(&s->peak, &p, now_in);)
+    ;
   const char *etag = nth > 0 && s->etag_later ? s->etag_later : s->etag;
   int head_only = strncmp(req, "HEAD ", 5) == 0;
   uint64_t a = 0, b = s->size ? s->size - 1 : 0;
@@ -135,6 +142,7 @@ static inline void *fault_handle(void *arg) {
          line[13 + strlen(etag)] != '"')) {
       fault_simple(fd, "412 Precondition Failed", "", "");
       close(fd);
+      atomic_fetch_sub(&s->inflight, 1);
       atomic_fetch_sub(&s->live, 1);
       return NULL;
     }
@@ -143,7 +151,12 @@ static inline void *fault_handle(void *arg) {
   if (etag) snprintf(etag_hdr, sizeof etag_hdr, "ETag: \"%s\"\r\n", etag);
   int mode = s->mode;
   double r = mode == FAULT_RANDOM ? fault_rand(s) : 1.0;
-  if (mode == FAULT_ALWAYS_500 || (mode == FAULT_RANDOM && r < s->p_500)) {
+  if (mode == FAULT_429_ONCE && nth == 0) {
+    atomic_fetch_add(&s->s429, 1);
+    fault_simple(fd, "429 Too Many Requests", "slow down",
+                 "Retry-After: 1\r\n");
+    close(fd);
+  } else if (mode == FAULT_ALWAYS_500 || (mode == FAULT_RANDOM && r < s->p_500)) {
     atomic_fetch_add(&s->s500, 1);
     fault_simple(fd, "500 Internal Server Error", "try again", "");
     close(fd);
@@ -166,6 +179,7 @@ static inline void *fault_handle(void *arg) {
     if (ranged && (a >= s->size || b < a)) {
       fault_simple(fd, "416 Range Not Satisfiable", "", "");
       close(fd);
+      atomic_fetch_sub(&s->inflight, 1);
       atomic_fetch_sub(&s->live, 1);
       return NULL;
     }
@@ -218,6 +232,7 @@ static inline void *fault_handle(void *arg) {
       close(fd);
     }
   }
+  atomic_fetch_sub(&s->inflight, 1);
   atomic_fetch_sub(&s->live, 1);
   return NULL;
 }
