@@ -116,7 +116,7 @@ Test(media_pipeline, read_video_folder_reads_each_file_once) {
   /* A recursive glob finds only the Matroska file. */
   p = new_pipeline();
   char glob[1300];
-  snprintf(glob, sizeof glob, "%s/**.mkv", dir);
+  snprintf(glob, sizeof glob, "%s/**/*.mkv", dir);
   cr_assert_eq(collect(p, weir_read_video(p, glob, &o), &b), WEIR_OK, "%s",
                weir_pipeline_errmsg(p));
   cr_assert_eq(weir_block_num_rows(b), 5);

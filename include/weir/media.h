@@ -96,9 +96,13 @@ typedef struct weir_image_options {
 } weir_image_options;
 #define WEIR_IMAGE_OPTIONS_INIT { WEIR_IMAGE_OPTIONS_VERSION, 0, 0, 0, 0 }
 
-/* Readers. `uri` is a file, a folder (searched recursively for files whose
- * suffix fits the reader), or a glob (`**` matches across folders). One
- * read task per file, run in parallel on the source's workers.
+/* Readers. `uri` is a file, a folder or an s3:// prefix (searched
+ * recursively for files whose suffix fits the reader), a glob (`*`, `?`,
+ * `[...]` within one path component, `**` for any number of folders), or an
+ * http(s):// or s3:// object: files are read through weir's data access
+ * layer, so remote media streams without a local copy (S3 credentials from
+ * the AWS_* environment variables). One read task per file, run in
+ * parallel on the source's workers.
  *
  * weir_read_video() gives the columns `frame` (TENSOR uint8, RGB [H, W, 3]
  * by default, see pixel_format), `path` (STRING), `stream_index` (INT64:

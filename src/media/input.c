@@ -1,51 +1,54 @@
 /* Opening media files through a custom AVIOContext over weir's byte
  * readers, and the packet-to-frame loop shared by the decoders. */
 #include <errno.h>
-#include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <libavutil/imgutils.h>
 #include <libavutil/log.h>
 #include <libswscale/swscale.h>
 
 #include "weir/error.h"
+#include "io/vfs.h"
 #include "media/media_internal.h"
 
-/* The byte reader behind the AVIOContext. FFmpeg asks for sequential reads
- * and occasional seeks (the mp4 index at the end of a file, a seek to a
- * key frame); a positioned read serves both without reopening. */
+/* The byte reader behind the AVIOContext: weir's sequential streams (local
+ * files, http(s), s3). FFmpeg reads mostly in order and seeks now and then
+ * (the mp4 index at the end of a file, a key frame); a seek only moves
+ * `pos`, and the next read reopens the stream there when it is elsewhere. */
 typedef struct byte_reader {
-  int fd;
-  int64_t pos;
+  char *uri;
+  weir__rstream *s;
+  int64_t spos;          /* where `s` will read next */
+  int64_t pos;           /* where FFmpeg wants to read next */
   int64_t size;
+  char err[WEIR__STREAM_ERRLEN];
 } byte_reader;
 
-static int reader_open(byte_reader **out, const char *path, char *err,
+static int reader_open(byte_reader **out, const char *uri, char *err,
                        size_t errlen) {
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
-    return errno == ENOENT ? WEIR_ENOTFOUND : WEIR_EIO;
-  }
-  struct stat st;
-  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-    snprintf(err, errlen, "%s: not a regular file", path);
-    close(fd);
-    return WEIR_EIO;
+  weir__object *objs = NULL;
+  size_t n = 0;
+  int rc = weir__vfs_list(uri, NULL, &objs, &n, err, errlen);
+  if (rc != WEIR_OK)
+    return rc;
+  if (n != 1 || strcmp(objs[0].uri, uri) != 0) {
+    /* A folder or a prefix: not one file. */
+    weir__vfs_list_free(objs, n);
+    snprintf(err, errlen, "%s: not a file", uri);
+    return n == 0 ? WEIR_ENOTFOUND : WEIR_EIO;
   }
   byte_reader *r = calloc(1, sizeof *r);
-  if (!r) {
-    close(fd);
-    snprintf(err, errlen, "%s: out of memory", path);
+  if (!r || !(r->uri = strdup(uri))) {
+    free(r);
+    weir__vfs_list_free(objs, n);
+    snprintf(err, errlen, "%s: out of memory", uri);
     return WEIR_ENOMEM;
   }
-  r->fd = fd;
-  r->size = st.st_size;
+  r->size = (int64_t)objs[0].size;
+  weir__vfs_list_free(objs, n);
   *out = r;
   return WEIR_OK;
 }
@@ -53,23 +56,38 @@ static int reader_open(byte_reader **out, const char *path, char *err,
 static void reader_close(byte_reader *r) {
   if (!r)
     return;
-  close(r->fd);
+  weir__rstream_close(r->s);
+  free(r->uri);
   free(r);
 }
 
 static int reader_avio_read(void *opaque, uint8_t *buf, int size) {
   byte_reader *r = opaque;
-  for (;;) {
-    ssize_t n = pread(r->fd, buf, (size_t)size, r->pos);
-    if (n < 0 && errno == EINTR)
-      continue;
-    if (n < 0)
-      return AVERROR(errno);
-    if (n == 0)
-      return AVERROR_EOF;
-    r->pos += n;
-    return (int)n;
+  if (r->pos >= r->size)
+    return AVERROR_EOF;
+  if (r->s && r->spos != r->pos) {
+    weir__rstream_close(r->s);
+    r->s = NULL;
   }
+  if (!r->s) {
+    int rc = weir__rstream_open(r->uri, NULL, (uint64_t)r->pos, UINT64_MAX,
+                                &r->s, r->err, sizeof r->err);
+    if (rc != WEIR_OK)
+      return AVERROR(EIO);
+    r->spos = r->pos;
+  }
+  long n = weir__rstream_read(r->s, buf, (size_t)size);
+  if (n < 0) {
+    snprintf(r->err, sizeof r->err, "%s", weir__rstream_errmsg(r->s));
+    weir__rstream_close(r->s);
+    r->s = NULL;
+    return AVERROR(EIO);
+  }
+  if (n == 0)
+    return AVERROR_EOF;
+  r->pos += n;
+  r->spos = r->pos;
+  return (int)n;
 }
 
 static int64_t reader_avio_seek(void *opaque, int64_t offset, int whence) {
@@ -160,6 +178,11 @@ int weir__media_open(weir__media_input *in, const char *path, int type,
   if (ret < 0) {
     /* avformat_open_input frees the context on failure. */
     in->fmt = NULL;
+    if (ret == AVERROR(EIO) && r->err[0]) {
+      snprintf(err, errlen, "%s", r->err);
+      weir__media_close(in);
+      return WEIR_EIO;
+    }
     snprintf(err, errlen, "%s: not a readable media file: %s", path,
              av_err2str(ret));
     weir__media_close(in);
@@ -274,7 +297,11 @@ int weir__media_next_frame(weir__media_input *in, AVPacket *pkt,
         (*corrupt)++;
         continue;
       }
-      snprintf(err, errlen, "%s: reading failed: %s", path, av_err2str(ret));
+      const byte_reader *r = in->reader;
+      if (ret == AVERROR(EIO) && r && r->err[0])
+        snprintf(err, errlen, "%s: reading failed: %s", path, r->err);
+      else
+        snprintf(err, errlen, "%s: reading failed: %s", path, av_err2str(ret));
       return weir__media_averror(ret);
     }
     in->bad_reads = 0;
