@@ -264,3 +264,13 @@ Test(cuda_gpu, pinned_host_blocks_go_straight_to_the_device) {
   cr_assert_eq(g->sync(w), WEIR_OK);
   g->worker_destroy(w);
 }
+
+Test(cuda_gpu, utilization_is_a_fraction) {
+  need_gpu();
+  double u = -1;
+  int rc = weir_cuda_device_utilization(0, &u);
+  if (rc == WEIR_ENOTSUP) cr_skip_test("NVML is not available: %s", weir_last_errmsg());
+  cr_assert_eq(rc, WEIR_OK, "%s", weir_last_errmsg());
+  cr_assert(u >= 0 && u <= 1, "utilisation %g", u);
+  cr_assert_eq(weir_cuda_device_utilization(weir_cuda_device_count(), &u), WEIR_ENODEV);
+}

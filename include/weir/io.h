@@ -134,7 +134,10 @@ WEIR_EXTERN weir_op *weir_read_blocks(weir_pipeline *p, const char *uri, const w
  * rows skipped (the run must see the same input with the same options:
  * shard contents are a function of both); without it, a local output's shards left over from an
  * earlier, longer run are removed at the end, so the folder holds exactly
- * this run's output. Types: JSONL writes BINARY as base64 strings and
+ * this run's output. A writer runs as two ops: `encode_<format>` turns
+ * blocks into bytes on parallel workers (block files: compressed frames)
+ * and `write_<format>` (the op returned, one worker) cuts shards, writes
+ * and renames them. Types: JSONL writes BINARY as base64 strings and
  * TENSOR rows as nested arrays; CSV writes nulls as empty fields; block
  * files keep everything. Device (CUDA) columns are copied to the host. */
 WEIR_EXTERN weir_op *weir_write_jsonl (weir_pipeline *p, weir_op *in, const char *uri, const weir_write_options *o);

@@ -238,9 +238,9 @@ static void take(weir_op *op, weir__worker *w, task *t) {
     }
     if (op->kind == WEIR__OP_LIMIT && op->limit_seen >= op->limit_rows)
       weir__op_stop_input(op);
-    if (op->qhead && p->in_flight >= p->budget && nearer_ready(op)) {
-      /* Memory is at the budget: an operator nearer the output, with input
-       * waiting and a worker free, goes first so memory drains. */
+    if (op->qhead && p->in_flight >= p->budget - p->budget / 10 && nearer_ready(op)) {
+      /* Memory is near the budget: an operator nearer the output, with
+       * input waiting and a worker free, goes first so memory drains. */
       p->budget_waiters++;
       op->work_waiters++;
       pthread_cond_wait(&p->cv_budget, &p->mu);

@@ -10,12 +10,15 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <zstd.h>
+
 #include "weir/error.h"
 #include "weir/io.h"
 #include "core/block_internal.h"
 #include "io/codec.h"
 #include "io/reader.h"
 #include "io/vfs.h"
+#include "io/blockfile.h"
 #include "io/writefmt.h"
 #include "exec/exec_internal.h"
 
@@ -35,7 +38,7 @@ typedef struct sink {
   sink_cfg *c;
   weir__cstream *cur;  /* the open shard, or NULL */
   char *cur_uri;
-  void *fst;           /* format state of the open shard */
+  char *header;        /* text that started the open shard (CSV header) */
   size_t shard;        /* index of the next (or open) shard */
   uint64_t row;        /* rows of the input seen so far */
   uint64_t in_shard;   /* rows in the open shard */
@@ -47,8 +50,13 @@ typedef struct sink {
   /* Resume with shard_rows: whether shard `known_shard` exists. */
   size_t known_shard;
   int known_exists;
+  /* Block files: the frames of the open shard, for its footer; and the
+   * codec state to split a frame that crosses a shard boundary. */
+  uint64_t *frame_off, *frame_rows;
+  size_t nframes, frames_cap;
+  void *cctx, *dctx;
+  weir_block *decoded;  /* the current frame's block, once split */
   weir__bytes buf;
-  size_t written;      /* shards written (or kept) by this run, + 1 */
   char err[768];
 } sink;
 
@@ -150,15 +158,18 @@ static int begin_run(sink *s) {
   return WEIR_OK;
 }
 
-static int flush_buf(sink *s) {
-  if (!s->buf.len) return WEIR_OK;
-  int rc = weir__cstream_write(s->cur, s->buf.p, s->buf.len);
+static int put(sink *s, const void *p, size_t n) {
+  int rc = weir__cstream_write(s->cur, p, n);
   if (rc) snprintf(s->err, sizeof s->err, "%s", weir__cstream_errmsg(s->cur));
-  s->buf.len = 0;
   return rc;
 }
 
-static int open_shard(sink *s, const weir_block *first) {
+static uint64_t shard_pos(const sink *s) {
+  return weir__cstream_bytes_in(s->cur);
+}
+
+/* Opens the next shard; `head` is the text that starts it (CSV). */
+static int open_shard(sink *s, const char *head) {
   s->cur_uri = shard_uri(s->c, s->shard);
   if (!s->cur_uri) return WEIR_ENOMEM;
   weir__wstream *ws;
@@ -173,24 +184,28 @@ static int open_shard(sink *s, const weir_block *first) {
     s->cur_uri = NULL;
     return rc;
   }
-  s->fst = s->c->fmt->open(s->c->o.compression_level);
-  if (!s->fst) return WEIR_ENOMEM;
   s->in_shard = 0;
-  s->buf.len = 0;
-  rc = s->c->fmt->begin(s->fst, first, &s->buf);
-  if (rc == WEIR_OK) rc = flush_buf(s);
-  return rc;
-}
-
-static uint64_t shard_pos(const sink *s) {
-  return weir__cstream_bytes_in(s->cur) + s->buf.len;
+  s->nframes = 0;
+  free(s->header);
+  s->header = strdup(head ? head : "");
+  if (!s->header) return WEIR_ENOMEM;
+  if (!s->c->fmt->text) {
+    s->buf.len = 0;
+    rc = weir__bf_header(&s->buf);
+    if (rc == WEIR_OK) rc = put(s, s->buf.p, s->buf.len);
+    return rc;
+  }
+  return put(s, s->header, strlen(s->header));
 }
 
 static int close_shard(sink *s) {
-  int rc = s->c->fmt->end(s->fst, shard_pos(s), &s->buf);
-  if (rc == WEIR_OK) rc = flush_buf(s);
-  s->c->fmt->close(s->fst);
-  s->fst = NULL;
+  int rc = WEIR_OK;
+  if (!s->c->fmt->text) {
+    s->buf.len = 0;
+    rc = weir__bf_footer(s->frame_off, s->frame_rows, s->nframes, shard_pos(s),
+                         &s->buf);
+    if (rc == WEIR_OK) rc = put(s, s->buf.p, s->buf.len);
+  }
   if (rc == WEIR_OK) {
     char err[512] = "";
     rc = weir__cstream_commit(s->cur, err, sizeof err);
@@ -206,8 +221,6 @@ static int close_shard(sink *s) {
 }
 
 static void abort_shard(sink *s) {
-  if (s->fst) s->c->fmt->close(s->fst);
-  s->fst = NULL;
   weir__cstream_abort(s->cur);
   s->cur = NULL;
   free(s->cur_uri);
@@ -219,6 +232,16 @@ static int sink_init(void *user, int worker, void **state) {
   sink *s = calloc(1, sizeof *s);
   if (!s) return WEIR_ENOMEM;
   s->c = user;
+  if (!s->c->fmt->text) {
+    s->cctx = ZSTD_createCCtx();
+    s->dctx = ZSTD_createDCtx();
+    if (!s->cctx || !s->dctx) {
+      ZSTD_freeCCtx(s->cctx);
+      ZSTD_freeDCtx(s->dctx);
+      free(s);
+      return WEIR_ENOMEM;
+    }
+  }
   *state = s;
   return WEIR_OK;
 }
@@ -230,33 +253,108 @@ static void sink_destroy(void *state) {
    * complete, so it must not appear. */
   if (s->cur) abort_shard(s);
   weir__bytes_free(&s->buf);
+  weir_block_unref(&s->decoded);
+  free(s->header);
+  free(s->frame_off);
+  free(s->frame_rows);
+  ZSTD_freeCCtx(s->cctx);
+  ZSTD_freeDCtx(s->dctx);
   free(s);
 }
 
-/* Rows [r, n) of `b`: how many go into the open shard now. */
-static size_t rows_now(const sink *s, size_t r, size_t n) {
-  uint64_t lim = s->c->o.shard_rows;
-  size_t m = n - r;
-  if (lim && s->in_shard + m > lim) m = (size_t)(lim - s->in_shard);
-  return m;
-}
-
 static int fail(sink *s, weir_ctx *ctx, int rc) {
-  if (s->err[0])
-    weir_ctx_set_errmsg(ctx, "%s", s->err);
+  if (s->err[0]) weir_ctx_set_errmsg(ctx, "%s", s->err);
   if (s->cur) abort_shard(s);
   return rc;
 }
 
-static int sink_process(void *state, weir_block *b, weir_emit *out,
+/* Appends one frame (its bytes, `rows` rows) to the open block file. */
+static int put_frame(sink *s, const void *p, size_t n, uint64_t rows) {
+  if (s->nframes == s->frames_cap) {
+    size_t cap = s->frames_cap ? s->frames_cap * 2 : 64;
+    uint64_t *o = realloc(s->frame_off, cap * sizeof *o);
+    if (!o) return WEIR_ENOMEM;
+    s->frame_off = o;
+    uint64_t *r = realloc(s->frame_rows, cap * sizeof *r);
+    if (!r) return WEIR_ENOMEM;
+    s->frame_rows = r;
+    s->frames_cap = cap;
+  }
+  s->frame_off[s->nframes] = shard_pos(s);
+  s->frame_rows[s->nframes] = rows;
+  s->nframes++;
+  return put(s, p, n);
+}
+
+/* Writes rows [r, r + m) of the encoded block `e` into the open shard. */
+static int put_rows(sink *s, const weir_block *e, size_t r, size_t m) {
+  const weir__column *c = &e->cols[0];
+  if (s->c->fmt->text)
+    return put(s, c->data + c->offsets[r], (size_t)(c->offsets[r + m] - c->offsets[r]));
+  uint64_t rows = (uint64_t)((const int64_t *)e->cols[1].data)[0];
+  if (r == 0 && m == rows)
+    return put_frame(s, c->data + c->offsets[0],
+                     (size_t)(c->offsets[1] - c->offsets[0]), rows);
+  /* A shard boundary inside the frame: decode it once, and write the
+   * part that belongs here as a frame of its own. */
+  char err[256];
+  int rc = WEIR_OK;
+  if (!s->decoded) {
+    uint32_t tag;
+    uint64_t comp, raw, frows;
+    const unsigned char *f = c->data + c->offsets[0];
+    weir__bf_frame_header(f, &tag, &comp, &raw, &frows);
+    rc = weir__bf_decode(f + WEIR__BF_FRAME_HEADER, (size_t)comp, raw, frows,
+                         s->dctx, &s->decoded, err, sizeof err);
+    if (rc) {
+      snprintf(s->err, sizeof s->err, "cannot split a block: %s", err);
+      return rc;
+    }
+  }
+  weir_block *part = weir_block_slice(s->decoded, r, m);
+  if (!part) return WEIR_ENOMEM;
+  s->buf.len = 0;
+  int level = s->c->o.compression_level ? s->c->o.compression_level : 3;
+  rc = weir__bf_frame(part, s->cctx, level, &s->buf, NULL);
+  weir_block_unref(&part);
+  if (rc == WEIR_OK) rc = put_frame(s, s->buf.p, s->buf.len, m);
+  return rc;
+}
+
+/* Rows in the encoded block `e`. */
+static size_t rows_of(const sink *s, const weir_block *e) {
+  return s->c->fmt->text ? e->num_rows
+                         : (size_t)((const int64_t *)e->cols[1].data)[0];
+}
+
+/* How many of rows [r, n) of `e` go into the open shard now: up to the
+ * shard's row limit, and with shard_bytes for text, the rows written
+ * while the shard is still under the limit. */
+static size_t rows_now(const sink *s, const weir_block *e, size_t r, size_t n) {
+  uint64_t lim = s->c->o.shard_rows;
+  size_t m = n - r;
+  if (lim && s->in_shard + m > lim) m = (size_t)(lim - s->in_shard);
+  if (s->c->o.shard_bytes && s->c->fmt->text) {
+    const int64_t *o = e->cols[0].offsets;
+    uint64_t pos = shard_pos(s);
+    size_t k = 0;
+    while (k < m && pos + (uint64_t)(o[r + k] - o[r]) < s->c->o.shard_bytes) k++;
+    m = k;
+  }
+  return m;
+}
+
+static int sink_process(void *state, weir_block *e, weir_emit *out,
                         weir_ctx *ctx) {
   (void)out;
   sink *s = state;
   const sink_cfg *c = s->c;
   int rc = WEIR_OK;
   s->err[0] = 0;
+  weir_block_unref(&s->decoded);
   if (!s->begun && (rc = begin_run(s)) != WEIR_OK) return fail(s, ctx, rc);
-  size_t n = weir_block_num_rows(b), r = 0;
+  const char *head = c->fmt->text ? e->cols[0].name : "";
+  size_t n = rows_of(s, e), r = 0;
   while (r < n) {
     uint64_t g = s->row + r;
     /* Rows an earlier run already wrote into a complete shard. */
@@ -285,26 +383,17 @@ static int sink_process(void *state, weir_block *b, weir_emit *out,
         }
       }
     }
-    if (!s->cur && (rc = open_shard(s, b)) != WEIR_OK) return fail(s, ctx, rc);
-    size_t m = rows_now(s, r, n);
-    if (c->o.shard_bytes && c->fmt->text) {
-      /* Cut by bytes at a row boundary: one row at a time. */
-      size_t k = 0;
-      while (k < m && shard_pos(s) < c->o.shard_bytes) {
-        rc = c->fmt->rows(s->fst, b, r + k, 1, shard_pos(s), &s->buf, s->err,
-                          sizeof s->err);
-        if (rc) return fail(s, ctx, rc);
-        k++;
-        if (s->buf.len >= (1u << 20) && (rc = flush_buf(s)) != WEIR_OK)
-          return fail(s, ctx, rc);
-      }
-      m = k;
-    } else {
-      rc = c->fmt->rows(s->fst, b, r, m, shard_pos(s), &s->buf, s->err,
-                        sizeof s->err);
-      if (rc) return fail(s, ctx, rc);
+    if (!s->cur && (rc = open_shard(s, head)) != WEIR_OK) return fail(s, ctx, rc);
+    if (strcmp(s->header, head) != 0) {
+      snprintf(s->err, sizeof s->err,
+               "a block's columns differ from the CSV header \"%.*s\"; CSV "
+               "needs one set of columns",
+               (int)strcspn(s->header, "\n"), s->header);
+      return fail(s, ctx, WEIR_EINVAL);
     }
-    if ((rc = flush_buf(s)) != WEIR_OK) return fail(s, ctx, rc);
+    size_t m = rows_now(s, e, r, n);
+    if (m == 0) m = 1; /* an open shard always takes its first row */
+    if ((rc = put_rows(s, e, r, m)) != WEIR_OK) return fail(s, ctx, rc);
     r += m;
     s->in_shard += m;
     int full = !c->single &&
@@ -313,6 +402,7 @@ static int sink_process(void *state, weir_block *b, weir_emit *out,
     if (full && (rc = close_shard(s)) != WEIR_OK) return fail(s, ctx, rc);
   }
   s->row += n;
+  weir_block_unref(&s->decoded);
   return WEIR_OK;
 }
 
@@ -325,8 +415,7 @@ static int sink_finish(void *state, weir_emit *out, weir_ctx *ctx) {
   if (!s->begun && (rc = begin_run(s)) != WEIR_OK) return fail(s, ctx, rc);
   if (!s->cur && c->single && !(c->o.resume && s->done_shards)) {
     /* A single-file output exists even without rows. */
-    weir_block *empty = weir_block_empty();
-    if ((rc = open_shard(s, empty)) != WEIR_OK) return fail(s, ctx, rc);
+    if ((rc = open_shard(s, "")) != WEIR_OK) return fail(s, ctx, rc);
   }
   if (s->cur && (rc = close_shard(s)) != WEIR_OK) return fail(s, ctx, rc);
   if (!c->o.resume && !c->single && !weir__vfs_is_remote(c->base)) {
@@ -342,6 +431,60 @@ static int sink_finish(void *state, weir_emit *out, weir_ctx *ctx) {
   }
   return WEIR_OK;
 }
+
+/* ---- The encoding op: serialises blocks on parallel workers ---------- */
+
+typedef struct enc_state {
+  const sink_cfg *c;
+  void *st;
+} enc_state;
+
+static int enc_init(void *user, int worker, void **state) {
+  (void)worker;
+  enc_state *e = calloc(1, sizeof *e);
+  if (!e) return WEIR_ENOMEM;
+  e->c = user;
+  if (e->c->fmt->open) {
+    e->st = e->c->fmt->open(e->c->o.compression_level);
+    if (!e->st) {
+      free(e);
+      return WEIR_ENOMEM;
+    }
+  }
+  *state = e;
+  return WEIR_OK;
+}
+
+static void enc_destroy(void *state) {
+  enc_state *e = state;
+  if (!e) return;
+  if (e->c->fmt->close) e->c->fmt->close(e->st);
+  free(e);
+}
+
+static int enc_process(void *state, weir_block *in, weir_emit *out,
+                       weir_ctx *ctx) {
+  enc_state *e = state;
+  if (weir_block_num_rows(in) == 0) return WEIR_OK;
+  weir_block *enc;
+  char err[512] = "";
+  int rc = e->c->fmt->encode(e->st, in, &enc, err, sizeof err);
+  if (rc != WEIR_OK) {
+    if (err[0]) weir_ctx_set_errmsg(ctx, "%s", err);
+    return rc;
+  }
+  return weir_emit_block(out, enc);
+}
+
+static const weir_op_def enc_def_jsonl = {WEIR_OP_DEF_VERSION, "encode_jsonl",
+                                          enc_init, enc_process, NULL,
+                                          enc_destroy};
+static const weir_op_def enc_def_csv = {WEIR_OP_DEF_VERSION, "encode_csv",
+                                        enc_init, enc_process, NULL,
+                                        enc_destroy};
+static const weir_op_def enc_def_blocks = {WEIR_OP_DEF_VERSION,
+                                           "encode_blocks", enc_init,
+                                           enc_process, NULL, enc_destroy};
 
 static const weir_op_def sink_def_jsonl = {WEIR_OP_DEF_VERSION, "write_jsonl",
                                            sink_init, sink_process,
@@ -363,6 +506,7 @@ static char *dup_or_null(const char *s) { return s ? strdup(s) : NULL; }
 
 static weir_op *make_writer(weir_pipeline *p, weir_op *in, const char *uri,
                             const weir_write_options *o, const weir__fmt *fmt,
+                            const weir_op_def *enc_def,
                             const weir_op_def *def) {
   if (!p) return NULL;
   if (!in) return weir__reader_fail(p, WEIR_EINVAL, "%s: no input operator", def->name);
@@ -419,13 +563,22 @@ static weir_op *make_writer(weir_pipeline *p, weir_op *in, const char *uri,
     sink_cfg_free(c);
     return weir__reader_fail(p, WEIR_ENOMEM, "%s: out of memory", def->name);
   }
-  /* One worker, in input order: shard k must always hold the same rows. */
+  /* Serialising runs on parallel workers, in order; then one worker
+   * writes, in input order: shard k must always hold the same rows. */
+  weir_op_options eo = {.version = WEIR_OP_OPTIONS_VERSION, .num_cpus = 1.0,
+                        .preserve_order = 1};
+  weir_op *enc = weir_add_op(p, in, enc_def, c, &eo);
+  if (!enc) {
+    sink_cfg_free(c);
+    return NULL;
+  }
   weir_op_options so = {.version = WEIR_OP_OPTIONS_VERSION, .min_workers = 1,
                         .max_workers = 1, .num_cpus = 1.0,
                         .preserve_order = 1};
-  weir_op *op = weir_add_op(p, in, def, c, &so);
+  weir_op *op = weir_add_op(p, enc, def, c, &so);
   if (!op) {
-    sink_cfg_free(c);
+    /* The encoding op is the pipeline's now; it must not outlive `c`. */
+    weir__op_set_cleanup(enc, sink_cfg_free, c);
     return NULL;
   }
   weir__op_set_cleanup(op, sink_cfg_free, c);
@@ -434,15 +587,15 @@ static weir_op *make_writer(weir_pipeline *p, weir_op *in, const char *uri,
 
 weir_op *weir_write_jsonl(weir_pipeline *p, weir_op *in, const char *uri,
                           const weir_write_options *o) {
-  return make_writer(p, in, uri, o, &weir__fmt_jsonl, &sink_def_jsonl);
+  return make_writer(p, in, uri, o, &weir__fmt_jsonl, &enc_def_jsonl, &sink_def_jsonl);
 }
 
 weir_op *weir_write_csv(weir_pipeline *p, weir_op *in, const char *uri,
                         const weir_write_options *o) {
-  return make_writer(p, in, uri, o, &weir__fmt_csv, &sink_def_csv);
+  return make_writer(p, in, uri, o, &weir__fmt_csv, &enc_def_csv, &sink_def_csv);
 }
 
 weir_op *weir_write_blocks(weir_pipeline *p, weir_op *in, const char *uri,
                            const weir_write_options *o) {
-  return make_writer(p, in, uri, o, &weir__fmt_blocks, &sink_def_blocks);
+  return make_writer(p, in, uri, o, &weir__fmt_blocks, &enc_def_blocks, &sink_def_blocks);
 }

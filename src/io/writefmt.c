@@ -174,13 +174,52 @@ static int host_block(const weir_block *b, weir_block **host) {
   return weir__gpu_backend_get()->to_host((weir_block *)b, host);
 }
 
-/* ---- JSONL ------------------------------------------------------------- */
+/* ---- Encoded blocks ----------------------------------------------------- */
+
+static void release_free(void *opaque, void *data, size_t size) {
+  (void)opaque;
+  (void)size;
+  free(data);
+}
+
+/* A block of one BINARY column `name` over `data` with `n + 1` offsets;
+ * takes both buffers (freed on failure). */
+static int binary_block(const char *name, weir__bytes *data, int64_t *offs,
+                        size_t n, weir_block **out) {
+  *out = NULL;
+  weir_block *b = weir__block_alloc(1, n);
+  weir__column *c = b ? &b->cols[0] : NULL;
+  if (c) {
+    c->name = strdup(name);
+    c->type = WEIR_TYPE_BINARY;
+    c->length = n;
+    c->data_buf = weir__buffer_wrap(data->p ? data->p : malloc(1), data->len,
+                                    release_free, NULL);
+    if (c->data_buf) data->p = NULL;
+    c->offsets_buf = weir__buffer_wrap(offs, (n + 1) * sizeof *offs,
+                                       release_free, NULL);
+    if (c->offsets_buf) offs = NULL;
+  }
+  if (!b || !c->name || !c->data_buf || !c->offsets_buf) {
+    weir_block_unref(&b);
+    weir__bytes_free(data);
+    free(offs);
+    return WEIR_ENOMEM;
+  }
+  c->data = c->data_buf->data;
+  c->offsets = c->offsets_buf->data;
+  weir__bytes_free(data);
+  weir__block_seal(b);
+  *out = b;
+  return WEIR_OK;
+}
+
+/* ---- JSONL -------------------------------------------------------------- */
 
 typedef struct text_state {
-  char **keys;         /* escaped names with quotes and ':' (JSONL) */
+  char **keys;         /* escaped names with quotes and ':' */
   size_t *key_len;
   size_t nkeys;
-  const weir_block *keys_of;
 } text_state;
 
 static void *text_open(int level) {
@@ -210,7 +249,7 @@ static int jsonl_keys(text_state *st, const weir_block *b) {
     for (; i < st->nkeys; i++) {
       /* Same names as the last block: keep the escaped keys. */
       size_t nl = strlen(b->cols[i].name);
-      if (st->key_len[i] < nl + 3 ||
+      if (st->key_len[i] != nl + 3 ||
           memcmp(st->keys[i] + 1, b->cols[i].name, nl) != 0)
         break;
     }
@@ -233,17 +272,8 @@ static int jsonl_keys(text_state *st, const weir_block *b) {
   return WEIR_OK;
 }
 
-static int jsonl_begin(void *st, const weir_block *first, weir__bytes *out) {
-  (void)st;
-  (void)first;
-  (void)out;
-  return WEIR_OK;
-}
-
-static int jsonl_rows(void *p, const weir_block *in, size_t r0, size_t n,
-                      uint64_t pos, weir__bytes *out, char *err,
-                      size_t errlen) {
-  (void)pos;
+static int jsonl_encode(void *p, const weir_block *in, weir_block **out,
+                        char *err, size_t errlen) {
   (void)err;
   (void)errlen;
   text_state *st = p;
@@ -251,28 +281,34 @@ static int jsonl_rows(void *p, const weir_block *in, size_t r0, size_t n,
   int rc = host_block(in, &host);
   if (rc) return rc;
   const weir_block *b = host ? host : in;
-  rc = jsonl_keys(st, b);
-  for (size_t r = r0; rc == WEIR_OK && r < r0 + n; r++) {
-    rc = weir__bytes_put(out, "{", 1);
+  size_t n = b->num_rows;
+  int64_t *ends = malloc((n + 1) * sizeof *ends);
+  weir__bytes o = {0};
+  if (!ends) rc = WEIR_ENOMEM;
+  if (rc == WEIR_OK) rc = jsonl_keys(st, b);
+  if (rc == WEIR_OK) {
+    ends[0] = 0;
+    rc = weir__bytes_reserve(&o, n * 64 + 64);
+  }
+  for (size_t r = 0; rc == WEIR_OK && r < n; r++) {
+    rc = weir__bytes_put(&o, "{", 1);
     for (size_t i = 0; rc == WEIR_OK && i < b->num_columns; i++) {
       const weir__column *c = &b->cols[i];
-      if (i) rc = weir__bytes_put(out, ",", 1);
-      if (rc == WEIR_OK) rc = weir__bytes_put(out, st->keys[i], st->key_len[i]);
+      if (i) rc = weir__bytes_put(&o, ",", 1);
+      if (rc == WEIR_OK) rc = weir__bytes_put(&o, st->keys[i], st->key_len[i]);
       if (rc == WEIR_OK)
-        rc = is_null(c, r) ? weir__bytes_put(out, "null", 4)
-                           : json_value(c, r, out);
+        rc = is_null(c, r) ? weir__bytes_put(&o, "null", 4) : json_value(c, r, &o);
     }
-    if (rc == WEIR_OK) rc = weir__bytes_put(out, "}\n", 2);
+    if (rc == WEIR_OK) rc = weir__bytes_put(&o, "}\n", 2);
+    ends[r + 1] = (int64_t)o.len;
   }
   weir_block_unref(&host);
-  return rc;
-}
-
-static int no_end(void *st, uint64_t pos, weir__bytes *out) {
-  (void)st;
-  (void)pos;
-  (void)out;
-  return WEIR_OK;
+  if (rc != WEIR_OK) {
+    free(ends);
+    weir__bytes_free(&o);
+    return rc;
+  }
+  return binary_block("", &o, ends, n, out);
 }
 
 /* Counts newlines (outside double quotes for CSV) of a whole object. */
@@ -313,9 +349,8 @@ static int jsonl_count(const char *uri, const weir__io_config *cfg,
   return count_lines(uri, cfg, 0, rows, err, errlen);
 }
 
-const weir__fmt weir__fmt_jsonl = {"jsonl", ".jsonl", 1, 0, text_open,
-                                   text_close, jsonl_begin, jsonl_rows,
-                                   no_end, jsonl_count};
+const weir__fmt weir__fmt_jsonl = {"jsonl", ".jsonl", 1, text_open, text_close,
+                                   jsonl_encode, jsonl_count};
 
 /* ---- CSV ---------------------------------------------------------------- */
 
@@ -337,69 +372,57 @@ static int csv_field(const char *s, size_t len, weir__bytes *out) {
   return WEIR_OK;
 }
 
-/* The header's names are kept: every block of a shard must match them. */
-static int csv_begin(void *p, const weir_block *b, weir__bytes *out) {
-  text_state *st = p;
-  st->keys = calloc(b->num_columns + 1, sizeof *st->keys);
-  st->key_len = calloc(b->num_columns + 1, sizeof *st->key_len);
-  if (!st->keys || !st->key_len) return WEIR_ENOMEM;
-  st->nkeys = b->num_columns;
-  for (size_t i = 0; i < b->num_columns; i++) {
-    st->keys[i] = strdup(b->cols[i].name);
-    if (!st->keys[i]) return WEIR_ENOMEM;
-  }
-  int rc = WEIR_OK;
-  for (size_t i = 0; rc == WEIR_OK && i < b->num_columns; i++) {
-    if (i) rc = weir__bytes_put(out, ",", 1);
-    if (rc == WEIR_OK)
-      rc = csv_field(b->cols[i].name, strlen(b->cols[i].name), out);
-  }
-  /* No columns (an output without rows): an empty file. */
-  if (rc == WEIR_OK && b->num_columns) rc = weir__bytes_put(out, "\n", 1);
-  return rc;
-}
-
-static int csv_rows(void *p, const weir_block *in, size_t r0, size_t n,
-                    uint64_t pos, weir__bytes *out, char *err, size_t errlen) {
-  (void)pos;
-  text_state *st = p;
-  int same = st->nkeys == in->num_columns;
-  for (size_t i = 0; same && i < st->nkeys; i++)
-    same = strcmp(st->keys[i], in->cols[i].name) == 0;
-  if (!same) {
-    snprintf(err, errlen, "a block's columns differ from the CSV header "
-             "(%zu columns, the first \"%s\"); CSV needs one set of columns",
-             in->num_columns, in->num_columns ? in->cols[0].name : "");
-    return WEIR_EINVAL;
-  }
+static int csv_encode(void *p, const weir_block *in, weir_block **out,
+                      char *err, size_t errlen) {
+  (void)p;
+  (void)err;
+  (void)errlen;
   weir_block *host;
   int rc = host_block(in, &host);
   if (rc) return rc;
   const weir_block *b = host ? host : in;
-  weir__bytes tmp = {0};
-  for (size_t r = r0; rc == WEIR_OK && r < r0 + n; r++) {
+  size_t n = b->num_rows;
+  /* The header line rides along as the column's name, so that the sink
+   * can start each shard with it. */
+  weir__bytes head = {0}, o = {0}, tmp = {0};
+  for (size_t i = 0; rc == WEIR_OK && i < b->num_columns; i++) {
+    if (i) rc = weir__bytes_put(&head, ",", 1);
+    if (rc == WEIR_OK) rc = csv_field(b->cols[i].name, strlen(b->cols[i].name), &head);
+  }
+  if (rc == WEIR_OK && b->num_columns) rc = weir__bytes_put(&head, "\n", 1);
+  if (rc == WEIR_OK) rc = weir__bytes_put(&head, "", 1); /* NUL */
+  int64_t *ends = malloc((n + 1) * sizeof *ends);
+  if (!ends) rc = WEIR_ENOMEM;
+  else ends[0] = 0;
+  for (size_t r = 0; rc == WEIR_OK && r < n; r++) {
     for (size_t i = 0; rc == WEIR_OK && i < b->num_columns; i++) {
       const weir__column *c = &b->cols[i];
-      if (i) rc = weir__bytes_put(out, ",", 1);
+      if (i) rc = weir__bytes_put(&o, ",", 1);
       if (rc || is_null(c, r)) continue;
       if (c->type == WEIR_TYPE_STRING) {
         rc = csv_field((const char *)c->data + c->offsets[r],
-                       (size_t)(c->offsets[r + 1] - c->offsets[r]), out);
+                       (size_t)(c->offsets[r + 1] - c->offsets[r]), &o);
       } else if (c->type == WEIR_TYPE_BINARY) {
         size_t len = (size_t)(c->offsets[r + 1] - c->offsets[r]);
-        if (weir__bytes_reserve(out, 4 * (len / 3 + 1))) rc = WEIR_ENOMEM;
-        else out->len += weir__base64(c->data + c->offsets[r], len,
-                                      (char *)out->p + out->len);
+        if (weir__bytes_reserve(&o, 4 * (len / 3 + 1))) rc = WEIR_ENOMEM;
+        else o.len += weir__base64(c->data + c->offsets[r], len, (char *)o.p + o.len);
       } else {
         tmp.len = 0;
         rc = json_value(c, r, &tmp);
-        if (rc == WEIR_OK) rc = csv_field((const char *)tmp.p, tmp.len, out);
+        if (rc == WEIR_OK) rc = csv_field((const char *)tmp.p, tmp.len, &o);
       }
     }
-    if (rc == WEIR_OK) rc = weir__bytes_put(out, "\n", 1);
+    if (rc == WEIR_OK) rc = weir__bytes_put(&o, "\n", 1);
+    if (rc == WEIR_OK) ends[r + 1] = (int64_t)o.len;
   }
   weir__bytes_free(&tmp);
   weir_block_unref(&host);
+  if (rc == WEIR_OK) rc = binary_block((const char *)head.p, &o, ends, n, out);
+  else {
+    free(ends);
+    weir__bytes_free(&o);
+  }
+  weir__bytes_free(&head);
   return rc;
 }
 
@@ -411,16 +434,14 @@ static int csv_count(const char *uri, const weir__io_config *cfg,
   return rc;
 }
 
-const weir__fmt weir__fmt_csv = {"csv", ".csv", 1, 0, text_open, text_close,
-                                 csv_begin, csv_rows, no_end, csv_count};
+const weir__fmt weir__fmt_csv = {"csv", ".csv", 1, NULL, NULL, csv_encode,
+                                 csv_count};
 
 /* ---- Block files -------------------------------------------------------- */
 
 typedef struct blocks_state {
   ZSTD_CCtx *cctx;
   int level;
-  uint64_t *offs, *rows;
-  size_t n, cap;
 } blocks_state;
 
 static void *blocks_open(int level) {
@@ -439,53 +460,49 @@ static void blocks_close(void *p) {
   blocks_state *st = p;
   if (!st) return;
   ZSTD_freeCCtx(st->cctx);
-  free(st->offs);
-  free(st->rows);
   free(st);
 }
 
-static int blocks_begin(void *st, const weir_block *first, weir__bytes *out) {
-  (void)st;
-  (void)first;
-  return weir__bf_header(out);
-}
-
-static int blocks_rows(void *p, const weir_block *b, size_t r0, size_t n,
-                       uint64_t pos, weir__bytes *out, char *err,
-                       size_t errlen) {
-  blocks_state *st = p;
-  if (st->n == st->cap) {
-    size_t cap = st->cap ? st->cap * 2 : 64;
-    uint64_t *o = realloc(st->offs, cap * sizeof *o);
-    if (!o) return WEIR_ENOMEM;
-    st->offs = o;
-    uint64_t *r = realloc(st->rows, cap * sizeof *r);
-    if (!r) return WEIR_ENOMEM;
-    st->rows = r;
-    st->cap = cap;
-  }
-  weir_block *slice = NULL;
-  const weir_block *src = b;
-  if (r0 != 0 || n != weir_block_num_rows(b)) {
-    slice = weir_block_slice(b, r0, n);
-    if (!slice) return WEIR_ENOMEM;
-    src = slice;
-  }
-  int rc = weir__bf_frame(src, st->cctx, st->level, out, NULL);
-  weir_block_unref(&slice);
+int weir__fmt_frame_block(void *cctx, int level, const weir_block *b,
+                          weir_block **out, char *err, size_t errlen) {
+  weir__bytes o = {0};
+  int rc = weir__bf_frame(b, cctx, level, &o, NULL);
   if (rc != WEIR_OK) {
     snprintf(err, errlen, "cannot encode a block: %s", weir_strerror(rc));
+    weir__bytes_free(&o);
     return rc;
   }
-  st->offs[st->n] = pos;
-  st->rows[st->n] = n;
-  st->n++;
-  return WEIR_OK;
+  int64_t *offs = malloc(2 * sizeof *offs);
+  if (!offs) {
+    weir__bytes_free(&o);
+    return WEIR_ENOMEM;
+  }
+  offs[0] = 0;
+  offs[1] = (int64_t)o.len;
+  weir_block *fb;
+  rc = binary_block("frame", &o, offs, 1, &fb);
+  if (rc) return rc;
+  /* The row count beside it. */
+  weir_builder *bld;
+  if ((rc = weir_builder_create(&bld)) != WEIR_OK) {
+    weir_block_unref(&fb);
+    return rc;
+  }
+  weir_block *rb = NULL;
+  rc = weir_builder_add_column(bld, "rows", WEIR_TYPE_INT64);
+  if (rc == WEIR_OK) rc = weir_builder_append_int64(bld, 0, (int64_t)b->num_rows);
+  if (rc == WEIR_OK) rc = weir_builder_finish(bld, &rb);
+  weir_builder_destroy(bld);
+  if (rc == WEIR_OK) rc = weir_block_add_columns(fb, rb, out);
+  weir_block_unref(&rb);
+  weir_block_unref(&fb);
+  return rc;
 }
 
-static int blocks_end(void *p, uint64_t pos, weir__bytes *out) {
+static int blocks_encode(void *p, const weir_block *b, weir_block **out,
+                         char *err, size_t errlen) {
   blocks_state *st = p;
-  return weir__bf_footer(st->offs, st->rows, st->n, pos, out);
+  return weir__fmt_frame_block(st->cctx, st->level, b, out, err, errlen);
 }
 
 /* The row count from the footer of a complete block file. */
@@ -520,6 +537,5 @@ static int blocks_count(const char *uri, const weir__io_config *cfg,
   return WEIR_OK;
 }
 
-const weir__fmt weir__fmt_blocks = {"blocks", ".weir", 0, 0, blocks_open,
-                                    blocks_close, blocks_begin, blocks_rows,
-                                    blocks_end, blocks_count};
+const weir__fmt weir__fmt_blocks = {"blocks", ".weir", 0, blocks_open,
+                                    blocks_close, blocks_encode, blocks_count};

@@ -10,21 +10,26 @@
 #include "io/blockfile.h"
 #include "io/vfs.h"
 
+/* A format turns blocks into "encoded blocks" on parallel workers, and the
+ * single sink worker only cuts them into shards and writes their bytes:
+ *
+ *  - text formats (JSONL, CSV): one BINARY column, one row per input row
+ *    holding that row's bytes (so its offsets are the row boundaries and a
+ *    shard can be cut after any row); the column's name is the text that
+ *    starts a shard (the CSV header line; "" for JSONL);
+ *  - block files: one row, a BINARY "frame" (a block file frame of the
+ *    whole block) and an INT64 "rows".
+ */
 typedef struct weir__fmt {
   const char *name;      /* "jsonl", "csv", "blocks" */
   const char *ext;       /* ".jsonl", ".csv", ".weir" */
   int text;              /* 1: may be compressed as a whole, cut per row */
-  int level;             /* zstd level (block files) */
-  /* Per-shard state. */
+  /* Per encoding worker. */
   void *(*open)(int level);
   void (*close)(void *st);
-  /* Bytes that start a shard, given its first block. */
-  int (*begin)(void *st, const weir_block *first, weir__bytes *out);
-  /* Rows [r0, r0 + n) of `b`; `pos` is the shard's byte count so far. */
-  int (*rows)(void *st, const weir_block *b, size_t r0, size_t n,
-              uint64_t pos, weir__bytes *out, char *err, size_t errlen);
-  /* Bytes that end a shard. */
-  int (*end)(void *st, uint64_t pos, weir__bytes *out);
+  /* Encodes `b` (borrowed). */
+  int (*encode)(void *st, const weir_block *b, weir_block **out, char *err,
+                size_t errlen);
   /* Rows of a complete shard written earlier. */
   int (*count_rows)(const char *uri, const weir__io_config *cfg,
                     uint64_t *rows, char *err, size_t errlen);
@@ -33,6 +38,11 @@ typedef struct weir__fmt {
 extern const weir__fmt weir__fmt_jsonl;
 extern const weir__fmt weir__fmt_csv;
 extern const weir__fmt weir__fmt_blocks;
+
+/* The encoded form of `b` for block files (see above), compressed with
+ * `cctx` (a ZSTD_CCtx *) at `level`. */
+int weir__fmt_frame_block(void *cctx, int level, const weir_block *b,
+                          weir_block **out, char *err, size_t errlen);
 
 /* Base64 of n bytes into out (room for 4 * ceil(n / 3)); returns length. */
 size_t weir__base64(const unsigned char *p, size_t n, char *out);
