@@ -3,13 +3,12 @@
  * blocks) and of pinned host blocks (weir_cuda_host_tensor_block) against
  * cudaMemcpy from pinned memory (goal: at least 90%) and from pageable
  * memory; images per second through resize + normalise with 1, 2 and 4
- * streams; GPU busy fraction (NVML's kernel utilisation, sampled) of that
- * pipeline. Without a CUDA device it says so and exits with status 0.
+ * streams; GPU busy fraction (weir_cuda_device_utilization: NVML's kernel
+ * utilisation, sampled every 100 ms) of that pipeline. Without a CUDA device it says so and exits with status 0.
  *
  *   bench_cuda [images_per_run]
  */
 #include <cuda_runtime_api.h>
-#include <dlfcn.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -140,29 +139,9 @@ static double memcpy_gbps(int pinned) {
   return (double)REPS * bytes / t / 1e9;
 }
 
-/* ---- GPU busy fraction through NVML (loaded at run time) ----------------- */
-
-typedef struct nvml_util { unsigned gpu, memory; } nvml_util;
-typedef struct nvml {
-  void *lib, *dev;
-  int (*init)(void);
-  int (*by_index)(unsigned, void **);
-  int (*util)(void *, nvml_util *);
-} nvml;
-
-static int nvml_open(nvml *n) {
-  memset(n, 0, sizeof *n);
-  if (!(n->lib = dlopen("libnvidia-ml.so.1", RTLD_NOW))) return 0;
-  *(void **)&n->init = dlsym(n->lib, "nvmlInit_v2");
-  *(void **)&n->by_index = dlsym(n->lib, "nvmlDeviceGetHandleByIndex_v2");
-  *(void **)&n->util = dlsym(n->lib, "nvmlDeviceGetUtilizationRates");
-  if (!n->init || !n->by_index || !n->util || n->init() != 0 || n->by_index(0, &n->dev) != 0)
-    return 0;
-  return 1;
-}
+/* ---- GPU busy fraction (weir_cuda_device_utilization, sampled) -------- */
 
 typedef struct sampler {
-  nvml *n;
   atomic_int stop;
   double sum;
   int count;
@@ -171,9 +150,9 @@ typedef struct sampler {
 static void *sample(void *arg) {
   sampler *s = arg;
   while (!atomic_load(&s->stop)) {
-    nvml_util u;
-    if (s->n->util(s->n->dev, &u) == 0) {
-      s->sum += u.gpu;
+    double u;
+    if (weir_cuda_device_utilization(0, &u) == WEIR_OK) {
+      s->sum += u;
       s->count++;
     }
     struct timespec ts = {0, 100 * 1000 * 1000};
@@ -276,11 +255,10 @@ int main(int argc, char **argv) {
   size_t tasks = (images + per_block - 1) / per_block;
 
   run_pipeline(1, tasks / 8 + 1, per_block); /* warm-up */
-  nvml n;
-  int have_nvml = nvml_open(&n);
-  double base = 0;
+  double base = 0, probe;
+  int have_nvml = weir_cuda_device_utilization(0, &probe) == WEIR_OK;
   for (int s = 1; s <= 4; s *= 2) {
-    sampler sm = {&n, 0, 0, 0};
+    sampler sm = {0, 0, 0};
     pthread_t th;
     if (have_nvml) pthread_create(&th, NULL, sample, &sm);
     run_result r = run_pipeline(s, tasks, per_block);
@@ -293,7 +271,7 @@ int main(int argc, char **argv) {
            "stream); workers busy %.0f%%; GPU busy (NVML) %s",
            s, s == 1 ? "" : "s", r.images_per_s, r.images_per_s / base,
            100 * r.busy_fraction_stats, have_nvml && sm.count ? "" : "n/a\n");
-    if (have_nvml && sm.count) printf("%.0f%%\n", sm.sum / sm.count);
+    if (have_nvml && sm.count) printf("%.0f%%\n", 100 * sm.sum / sm.count);
   }
   weir_block_unref(&frames);
   return 0;

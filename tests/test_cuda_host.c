@@ -471,3 +471,13 @@ Test(cuda_copier, parallel_copies_are_exact) {
     cr_assert(args[i].ok, "thread %d", i);
   }
 }
+
+Test(cuda_backend, utilization_without_a_device_says_why) {
+  if (weir_cuda_built() && weir_cuda_device_count() > 0)
+    cr_skip_test("a CUDA device is present; test_cuda_gpu covers utilisation");
+  double u = 5;
+  int rc = weir_cuda_device_utilization(0, &u);
+  cr_assert_eq(rc, weir_cuda_built() ? WEIR_ENODEV : WEIR_ENOTSUP);
+  cr_assert_eq(u, 0);
+  cr_assert_eq(weir_cuda_device_utilization(0, NULL), weir_cuda_built() ? WEIR_EINVAL : WEIR_ENOTSUP);
+}

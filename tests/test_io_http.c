@@ -166,6 +166,21 @@ Test(http_nginx, listing_a_url_gives_its_size) {
   free(d);
 }
 
+/* nginx without WebDAV refuses uploads: a clear error, at once. */
+Test(http_nginx, a_refused_upload_says_so) {
+  char url[256], err[512];
+  snprintf(url, sizeof url, "%s/up/load.jsonl", ngx.url);
+  weir__net_writer *w;
+  cr_assert_eq(weir__net_writer_open(url, NULL, &w, err, sizeof err),
+               WEIR_OK);
+  cr_assert_eq(weir__net_writer_write(w, "{}\n", 3, err, sizeof err),
+               WEIR_OK);
+  cr_assert_eq(weir__net_writer_commit(w, err, sizeof err), WEIR_EIO);
+  cr_assert(strstr(err, "PUT ") && strstr(err, "/up/load.jsonl") &&
+            strstr(err, "HTTP 405"), "%s", err);
+  cr_assert_null(strstr(err, "attempts"), "a 405 was retried: %s", err);
+}
+
 /* One thread opens every reader first, then reads them in turn, slowly:
  * transfers must pause (their rings fill) and the bound on requests must
  * not leave the queued ones waiting forever. */

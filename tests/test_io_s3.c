@@ -179,6 +179,44 @@ Test(s3, listing_follows_pages_and_decodes_keys) {
   cr_assert_eq(n, 0);
 }
 
+Test(s3, globs_match_like_local_paths) {
+  const char *keys[] = { "g/x.jsonl", "g/w.txt", "g/b/y.jsonl",
+                         "g/b/c/z.jsonl", "g/b/c/z.jsonl.zst", "g/bz.jsonl",
+                         "gx/q.jsonl" };
+  for (size_t i = 0; i < sizeof keys / sizeof *keys; i++) {
+    char uri[128];
+    snprintf(uri, sizeof uri, "s3://test/%s", keys[i]);
+    put(uri, "{}\n", 3, &opt);
+  }
+  struct { const char *glob; const char *want; } cases[] = {
+    { "s3://test/g/*.jsonl", "g/bz.jsonl g/x.jsonl" },
+    { "s3://test/g/**/*.jsonl",
+      "g/b/c/z.jsonl g/b/y.jsonl g/bz.jsonl g/x.jsonl" },
+    { "s3://test/g/b/?.jsonl", "g/b/y.jsonl" },
+    { "s3://test/g/[a-x].*", "g/w.txt g/x.jsonl" },
+    { "s3://test/g/**/z.jsonl*", "g/b/c/z.jsonl g/b/c/z.jsonl.zst" },
+    { "s3://test/g*/q.jsonl", "gx/q.jsonl" },
+    { "s3://test/g/*.parquet", "" },
+  };
+  weir__net_options o = opt;
+  o.list_page_size = 3;
+  for (size_t c = 0; c < sizeof cases / sizeof *cases; c++) {
+    weir__object *objs;
+    size_t n;
+    char err[512], got[512] = "";
+    cr_assert_eq(weir__net_list_opts(cases[c].glob, &o, &objs, &n, err,
+                                     sizeof err), WEIR_OK, "%s", err);
+    for (size_t i = 0; i < n; i++) {
+      size_t l = strlen(got);
+      snprintf(got + l, sizeof got - l, "%s%s", l ? " " : "",
+               objs[i].uri + strlen("s3://test/"));
+      free(objs[i].uri);
+    }
+    free(objs);
+    cr_assert_str_eq(got, cases[c].want, "%s", cases[c].glob);
+  }
+}
+
 Test(s3, missing_key_and_bucket_are_not_found) {
   size_t n;
   long rc;

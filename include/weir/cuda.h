@@ -103,6 +103,13 @@ WEIR_EXTERN int weir_cuda_loader_next(weir_cuda_loader *l, weir_block **out);
 /* Stops the loader and frees it with the batches it holds. Accepts NULL. */
 WEIR_EXTERN void weir_cuda_loader_destroy(weir_cuda_loader *l);
 
+/* The share of recent time (NVML's last sample period, 1/6 s to 1 s) in
+ * which a kernel ran on `device`, 0..1, as nvidia-smi shows it: poll it to
+ * see whether a pipeline keeps its GPU busy. WEIR_ENOTSUP when NVML (part
+ * of the NVIDIA driver) cannot be loaded or without CUDA, WEIR_ENODEV for
+ * a device that is not there. Any thread. */
+WEIR_EXTERN int weir_cuda_device_utilization(int device, double *busy_fraction);
+
 /* Gives the device memory and pinned host memory that the pools hold
  * cached (not in use) back to CUDA; returns the bytes freed. Any thread. */
 WEIR_EXTERN size_t weir_cuda_empty_cache(void);

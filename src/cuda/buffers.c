@@ -83,9 +83,15 @@ int weir__cuda_buffer_new(int device, size_t bytes, cudaStream_t stream,
   }
   if (!a->blk->event) {
     /* Blocking sync: a host that waits on it sleeps instead of spinning. */
+    /* Events belong to the current device; user code in an operator may
+     * have switched it. */
+    int old = -1;
+    cudaGetDevice(&old);
+    if (old != device) cudaSetDevice(device);
     cudaEvent_t ev;
     cudaError_t e = cudaEventCreateWithFlags(
         &ev, cudaEventDisableTiming | cudaEventBlockingSync);
+    if (old >= 0 && old != device) cudaSetDevice(old);
     if (e != cudaSuccess) {
       weir__pool_release(pool, a->blk);
       free(a);

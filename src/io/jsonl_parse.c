@@ -316,7 +316,11 @@ int weir__jsonl_parse_line(weir__jsonl_parser *ps, const char *line) {
         ps->stamp[col] = row + 1;
       }
       /* Keys outside the columns are dropped: the columns were fixed by
-       * the `columns` option or by inference. */
+       * the `columns` option or by inference. The first is remembered so
+       * the reader can say so once. */
+      if (col < 0 && !ps->dropped[0])
+        snprintf(ps->dropped, sizeof ps->dropped, "%.*s",
+                 (int)(klen < 100 ? klen : 100), k);
       p = weir__json_ws(p);
       if (*p == ',') {
         p = weir__json_ws(p + 1);

@@ -38,6 +38,7 @@ typedef struct weir__jsonl_parser {
   size_t infer_rows;   /* for messages: how the schema was inferred */
   int inferred;
   char why[256];       /* detail of the last failure */
+  char dropped[128];   /* the first key seen that is not a column, "" */
 } weir__jsonl_parser;
 
 /* Parses the first `nparse` columns of `s` (the reader may add more). */

@@ -127,6 +127,7 @@ typedef struct jsonl_worker {
   weir__jsonl_parser ps;
   int ready;
   int add_path;        /* the reader adds a `path` column */
+  int warned_dropped;  /* said once that a key is not a column */
   weir__colacc path;
 } jsonl_worker;
 
@@ -224,6 +225,15 @@ static int jsonl_process(void *state, weir_block *in, weir_emit *out,
     }
   }
   if (skipped) weir_ctx_count_skipped(ctx, skipped);
+  if (w->ps.dropped[0] && r->inferred && !w->warned_dropped) {
+    /* Given columns drop other keys on purpose; inferred ones may have
+     * missed a key that starts late in the data. */
+    w->warned_dropped = 1;
+    weir_ctx_log(ctx, WEIR_LOG_WARN,
+                 "%s: key \"%s\" is not one of the columns inferred from the "
+                 "first %zu rows; its values are dropped (raise infer_rows or "
+                 "give the columns option)", uri, w->ps.dropped, r->infer_rows);
+  }
   if (rc == WEIR_OK) rc = flush_rows(w, uri, out);
   if (rc != WEIR_OK) {
     /* Rows of a failed chunk are not kept for the next one. */

@@ -136,6 +136,13 @@ static inline void srv_fill(unsigned char *p, size_t len, uint64_t seed) {
   }
 }
 
+/* The test servers are local: keep any proxy of the environment out of
+ * the way (libcurl honours http_proxy and no_proxy). */
+static inline void srv_no_proxy(void) {
+  setenv("no_proxy", "127.0.0.1,localhost", 1);
+  setenv("NO_PROXY", "127.0.0.1,localhost", 1);
+}
+
 typedef struct srv_proc {
   pid_t pid;
   int port;
@@ -164,6 +171,7 @@ static inline int srv_nginx_start_ex(srv_proc *s, const char *www,
                                      const char *cert, const char *key,
                                      char *why, size_t whylen) {
   memset(s, 0, sizeof *s);
+  srv_no_proxy();
   char *nginx = srv_which("nginx");
   if (!nginx) {
     snprintf(why, whylen, "nginx is not installed (apt-get install "
@@ -265,6 +273,7 @@ static inline char *srv_s3rver_path(void) {
  * one line per request, is <dir>/s3rver.log. */
 static inline int srv_s3rver_start(srv_proc *s, char *why, size_t whylen) {
   memset(s, 0, sizeof *s);
+  srv_no_proxy();
   char *node = srv_which("node");
   char *js = srv_s3rver_path();
   if (!node || !js) {

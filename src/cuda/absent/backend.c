@@ -165,3 +165,10 @@ int weir_cuda_host_tensor_block(const char *name, int dtype, int ndim,
   return weir__set_last_error(WEIR_ENOTSUP, "weir_cuda_host_tensor_block: %s",
                               NOT_BUILT);
 }
+
+int weir_cuda_device_utilization(int device, double *busy_fraction) {
+  (void)device;
+  if (busy_fraction) *busy_fraction = 0;
+  return weir__set_last_error(WEIR_ENOTSUP, "weir_cuda_device_utilization: %s",
+                              NOT_BUILT);
+}

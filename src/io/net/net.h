@@ -72,8 +72,10 @@ void weir__net_options_from_config(weir__net_options *o,
  * gives that object when it exists, otherwise every object under "key/" (a
  * folder: never "keyboard.txt"), following ListObjectsV2 pages; s3://bucket
  * and s3://bucket/ list the whole bucket. Zero-byte "folder/" markers are
- * left out. `*objs` is malloc'd, with malloc'd uris, sorted by
- * uri; free with weir__vfs_list_free. A missing http(s) object is
+ * left out. A key with wildcards is a glob, as for local paths: '*', '?'
+ * and [...] match within one '/'-separated part; a part that is "**"
+ * matches any number of parts, none included. `*objs` is malloc'd, with
+ * malloc'd uris, sorted by uri; free with weir__vfs_list_free. A missing http(s) object is
  * WEIR_ENOTFOUND; an S3 prefix with no object gives zero objects. */
 int weir__net_list_opts(const char *uri, const weir__net_options *o,
                         weir__object **objs, size_t *n, char *err,

@@ -68,6 +68,80 @@ static int one_object(const char *uri, uint64_t size, weir__object **objs,
   return WEIR_OK;
 }
 
+/* One bracket expression at p ("[a-z]", "[!x]", "[^x]") against c; moves
+ * *pp past it. -1 when the bracket is not closed (then '[' is literal). */
+static int class_match(const char **pp, char c) {
+  const char *p = *pp + 1;
+  int neg = *p == '!' || *p == '^';
+  if (neg) p++;
+  int hit = 0;
+  const char *start = p;
+  while (*p && (*p != ']' || p == start)) {
+    if (p[1] == '-' && p[2] && p[2] != ']') {
+      if ((unsigned char)c >= (unsigned char)p[0] &&
+          (unsigned char)c <= (unsigned char)p[2])
+        hit = 1;
+      p += 3;
+    } else {
+      if (*p == c) hit = 1;
+      p++;
+    }
+  }
+  if (*p != ']') return -1;
+  *pp = p + 1;
+  return hit != neg;
+}
+
+/* Glob match of an S3 key, like local paths: '*', '?' and [...] stay
+ * within one '/'-separated part; "**" spans parts, and "**" followed by '/'
+ * also matches no part at all. */
+static int glob_match(const char *p, const char *s) {
+  while (*p) {
+    if (p[0] == '*' && p[1] == '*') {
+      p += 2;
+      if (*p == '/') {
+        p++;
+        for (const char *t = s;; t++) {
+          if ((t == s || t[-1] == '/') && glob_match(p, t)) return 1;
+          if (!*t) return 0;
+        }
+      }
+      for (const char *t = s;; t++) {
+        if (glob_match(p, t)) return 1;
+        if (!*t) return 0;
+      }
+    }
+    if (*p == '*') {
+      p++;
+      for (const char *t = s;; t++) {
+        if (glob_match(p, t)) return 1;
+        if (!*t || *t == '/') return 0;
+      }
+    }
+    if (!*s) return 0;
+    if (*p == '?') {
+      if (*s == '/') return 0;
+      p++;
+      s++;
+      continue;
+    }
+    if (*p == '[' && *s != '/') {
+      const char *q = p;
+      int m = class_match(&q, *s);
+      if (m >= 0) {
+        if (!m) return 0;
+        p = q;
+        s++;
+        continue;
+      }
+    }
+    if (*p != *s) return 0;
+    p++;
+    s++;
+  }
+  return !*s;
+}
+
 int weir__net_list_opts(const char *uri, const weir__net_options *o,
                         weir__object **objs, size_t *n, char *err,
                         size_t errlen) {
@@ -84,6 +158,33 @@ int weir__net_list_opts(const char *uri, const weir__net_options *o,
   if (rc != WEIR_OK) return rc;
   weir__object *all = NULL;
   size_t nall = 0;
+  size_t wild = strcspn(t.key, "*?[");
+  if (t.key[wild]) {
+    /* A glob: list the literal part before the first wildcard, keep the
+     * keys that match. */
+    char *lit = strndup(t.key, wild);
+    rc = lit ? weir__s3_list(&t, lit, o, &all, &nall, err, errlen)
+             : WEIR_ENOMEM;
+    free(lit);
+    if (rc == WEIR_OK) {
+      size_t pre = strlen("s3://") + strlen(t.bucket) + 1, keep = 0;
+      for (size_t i = 0; i < nall; i++) {
+        if (glob_match(t.key, all[i].uri + pre)) all[keep++] = all[i];
+        else free(all[i].uri);
+      }
+      nall = keep;
+      if (nall == 0) {
+        free(all);
+        all = NULL;
+      }
+      *objs = all;
+      *n = nall;
+    } else if (rc == WEIR_ENOMEM) {
+      snprintf(err, errlen, "out of memory");
+    }
+    weir__s3_target_clear(&t);
+    return rc;
+  }
   rc = weir__s3_list(&t, t.key, o, &all, &nall, err, errlen);
   if (rc == WEIR_OK) {
     /* The key itself when it names an object; otherwise it is a folder:
