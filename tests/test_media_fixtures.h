@@ -13,6 +13,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <weir.h>
+
 static char media_dir[1024];
 
 static int media_have_ffmpeg(void) {
@@ -90,6 +92,8 @@ static const char *media_vcodec(void) {
 
 /* Makes every fixture; skips the test when ffmpeg is absent. */
 static void media_setup(void) {
+  if (!weir_media_built())
+    cr_skip_test("weir was built without FFmpeg");
   if (!media_have_ffmpeg())
     cr_skip_test("the ffmpeg command line is not installed");
   const char *base = getenv("WEIR_TEST_TMP");

@@ -215,3 +215,16 @@ Test(media_ops, missing_or_wrong_column_is_an_error) {
   cr_assert_null(out);
   weir_block_unref(&in);
 }
+
+Test(media_ops, readers_without_ffmpeg_say_so) {
+  if (weir_media_built())
+    cr_skip_test("this build has FFmpeg; test_media_pipeline covers it");
+  weir_pipeline *p = NULL;
+  cr_assert_eq(weir_pipeline_create(&p, NULL), WEIR_OK);
+  cr_assert_null(weir_read_video(p, "x.mp4", NULL));
+  cr_assert(strstr(weir_pipeline_errmsg(p), "FFmpeg"), "%s",
+            weir_pipeline_errmsg(p));
+  cr_assert_null(weir_read_images(p, "x.png", NULL));
+  cr_assert_null(weir_write_audio(p, NULL, "x.wav", NULL));
+  weir_pipeline_destroy(p);
+}

@@ -21,6 +21,10 @@
 
 WEIR_BEGIN_DECLS
 
+/* 1 when this build of weir has FFmpeg, 0 when its readers and writers
+ * answer WEIR_ENOTSUP. */
+WEIR_EXTERN int weir_media_built(void);
+
 /* Pixel layouts a reader can hand out (weir_video_options.pixel_format). */
 enum {
   WEIR_PIXEL_RGB24 = 0,  /* [H, W, 3] uint8, R G B                          */

@@ -10,7 +10,7 @@
 #include <libswresample/swresample.h>
 
 #include "weir/error.h"
-#include "media/media_internal.h"
+#include "media/media_ffmpeg.h"
 
 struct weir__audio_decoder {
   weir__media_input in;
@@ -33,24 +33,6 @@ struct weir__audio_decoder {
   int draining, flushed, done;
   uint64_t corrupt;
 };
-
-void weir__audio_options_fill(weir_audio_options *dst,
-                              const weir_audio_options *src) {
-  weir_audio_options d = WEIR_AUDIO_OPTIONS_INIT;
-  if (src) {
-    d = *src;
-    d.version = WEIR_AUDIO_OPTIONS_VERSION;
-  }
-  if (d.sample_rate <= 0)
-    d.sample_rate = 16000;
-  if (d.channels <= 0)
-    d.channels = 1;
-  if (d.window_seconds <= 0)
-    d.window_seconds = 1.0;
-  if (d.rows_per_block == 0)
-    d.rows_per_block = 64;
-  *dst = d;
-}
 
 int weir__audio_decoder_open(weir__audio_decoder **out, const char *path,
                              const weir_audio_options *o,

@@ -13,6 +13,7 @@
 
 #include "weir/error.h"
 #include "media/encoders.h"
+#include "media/media_ffmpeg.h"
 
 /* A file being written: the muxer writes `tmp`, renamed to `path` at the
  * end. */

@@ -7,7 +7,7 @@
 #include <libswscale/swscale.h>
 
 #include "weir/error.h"
-#include "media/media_internal.h"
+#include "media/media_ffmpeg.h"
 
 int weir__image_decode(const char *path, int width, int height,
                        uint8_t **pixels, int *w, int *h,

@@ -12,7 +12,7 @@
 
 #include "weir/error.h"
 #include "io/vfs.h"
-#include "media/media_internal.h"
+#include "media/media_ffmpeg.h"
 
 /* The byte reader behind the AVIOContext: weir's sequential streams (local
  * files, http(s), s3). FFmpeg reads mostly in order and seeks now and then

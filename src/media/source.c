@@ -8,6 +8,8 @@
 #include "weir/io.h"
 #include "media/media_source.h"
 
+int weir_media_built(void) { return 1; }
+
 static void media_source_free_void(void *s) { weir__media_source_free(s); }
 
 weir_op *weir__media_make_source(weir_pipeline *p, const char *name,

@@ -10,7 +10,7 @@
 #include <libswscale/swscale.h>
 
 #include "weir/error.h"
-#include "media/media_internal.h"
+#include "media/media_ffmpeg.h"
 
 /* One stretch of the file to sample: the whole [start, end) range, or one
  * clip. `budget` counts the frames it may still give (-1 = no limit). */
@@ -47,25 +47,6 @@ struct weir__video_decoder {
   double last_t;       /* stream time of the last decoded frame */
   uint64_t corrupt;
 };
-
-void weir__video_options_fill(weir_video_options *dst,
-                              const weir_video_options *src) {
-  weir_video_options d = WEIR_VIDEO_OPTIONS_INIT;
-  if (src) {
-    /* Copy only the fields the caller's version of the struct has. */
-    d = *src;
-    d.version = WEIR_VIDEO_OPTIONS_VERSION;
-  }
-  if (d.every_k <= 0)
-    d.every_k = 1;
-  if (d.decoder_threads <= 0)
-    d.decoder_threads = 1;
-  if (d.rows_per_block == 0)
-    d.rows_per_block = 16;
-  if (d.clips > 0 && d.clip_frames <= 0)
-    d.clip_frames = 16;
-  *dst = d;
-}
 
 static enum AVPixelFormat av_format_of(int pixel_format) {
   switch (pixel_format) {

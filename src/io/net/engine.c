@@ -685,7 +685,10 @@ static int post(engine *e, int op, weir__net_req *rq) {
 
 /* A child of fork() has no network thread: forget the parent's engine
  * (its memory is the parent's to free) and start afresh on demand. */
+static engine *g_parents_engine;   /* kept reachable, never used */
+
 static void after_fork_child(void) {
+  g_parents_engine = g_engine;
   g_engine = NULL;
   pthread_mutex_init(&g_lock, NULL);
 }
