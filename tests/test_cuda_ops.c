@@ -6,6 +6,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <weir.h>
 
@@ -169,6 +170,18 @@ Test(cuda_ops, a_wrong_column_type_ends_the_run_naming_it) {
 
 /* ---- On a GPU ---------------------------------------------------------- */
 
+/* Every device byte weir handed out came back once the pipeline is gone
+ * (allowing host functions on their way a moment). */
+static void no_device_memory_in_use(void) {
+  size_t in_use = 1;
+  for (int i = 0; i < 100 && in_use; i++) {
+    cr_assert_eq(weir_cuda_memory_stats(0, NULL, &in_use), WEIR_OK);
+    if (in_use) usleep(10000);
+  }
+  cr_assert_eq(in_use, 0u, "%zu device bytes still in use", in_use);
+  weir_cuda_empty_cache();
+}
+
 static void need_gpu(void) {
   if (!weir_cuda_built()) cr_skip_test("weir was built without CUDA");
   if (weir_cuda_device_count() == 0) cr_skip_test("no CUDA device visible on this machine");
@@ -178,6 +191,7 @@ Test(cuda_ops, gpu_versions_match_the_cpu) {
   need_gpu();
   cr_assert_eq(run_and_check(1, 24, 32), (size_t)TASKS * ROWS);
   cr_assert_eq(run_and_check(0.5, 224, 224), (size_t)TASKS * ROWS);
+  no_device_memory_in_use();
 }
 
 /* A GPU operator that checks its input arrives on the device without a
@@ -208,6 +222,7 @@ Test(cuda_ops, blocks_stay_on_the_device_between_gpu_operators) {
   cr_assert_not_null(chk, "%s", weir_pipeline_errmsg(p));
   cr_assert_eq(weir_pipeline_run(p, chk), WEIR_OK, "%s", weir_pipeline_errmsg(p));
   weir_pipeline_destroy(p);
+  no_device_memory_in_use();
 }
 
 /* ---- Device loader ------------------------------------------------------ */
@@ -268,6 +283,7 @@ Test(cuda_ops, loader_delivers_every_batch_on_the_device) {
   weir_cuda_loader_destroy(l);
   weir_iter_destroy(it);
   weir_pipeline_destroy(p);
+  no_device_memory_in_use();
 }
 
 Test(cuda_ops, loader_destroyed_early_does_not_hang) {
@@ -285,4 +301,5 @@ Test(cuda_ops, loader_destroyed_early_does_not_hang) {
   weir_cuda_loader_destroy(l);
   weir_iter_destroy(it);
   weir_pipeline_destroy(p);
+  no_device_memory_in_use();
 }

@@ -357,7 +357,7 @@ Test(pipeline, max_errored_blocks_skips_and_counts) {
 /* Per-worker state: init on the worker's thread, destroy for each init,
  * finish once per worker. */
 typedef struct pairing {
-  atomic_int inits, destroys, finishes, fail_init_at;
+  atomic_int inits, destroys, finishes, fail_init_at, index_bits;
   atomic_long rows;
 } pairing;
 
@@ -373,7 +373,8 @@ static int st_init(void *user, int worker, void **state) {
   int n = atomic_fetch_add(&pr->inits, 1);
   if (pr->fail_init_at && n + 1 == pr->fail_init_at)
     return WEIR_ENOMEM;
-  (void)worker;
+  if (worker >= 0 && worker < 8)
+    atomic_fetch_or(&pr->index_bits, 1 << worker);
   wstate *w = calloc(1, sizeof *w);
   w->pr = pr;
   w->thread = pthread_self();
@@ -418,7 +419,7 @@ Test(pipeline, worker_state_pairs_init_destroy_finish) {
   weir_op *src = weir_source(p, "src", s.tasks, eu_read, &s, NULL);
   weir_op_def def = {WEIR_OP_DEF_VERSION, "stateful", st_init, st_process, st_finish, st_destroy};
   weir_op_options o = WEIR_OP_OPTIONS_INIT;
-  o.min_workers = 3;
+  o.min_workers = o.max_workers = 3;
   weir_op *op = weir_add_op(p, src, &def, &pr, &o);
   cr_assert_not_null(op, "%s", weir_pipeline_errmsg(p));
   eu_seen seen;
@@ -428,6 +429,7 @@ Test(pipeline, worker_state_pairs_init_destroy_finish) {
   cr_assert_eq(atomic_load(&pr.inits), 3);
   cr_assert_eq(atomic_load(&pr.destroys), 3);
   cr_assert_eq(atomic_load(&pr.finishes), 3);
+  cr_assert_eq(atomic_load(&pr.index_bits), 7, "workers 0, 1 and 2");
   eu_seen_free(&seen);
   weir_pipeline_destroy(p);
 }

@@ -164,12 +164,13 @@ Test(sched, resource_errors) {
 /* Per-worker state across grows and shrinks: every init destroyed, every
  * worker that leaves (shrink or end) finishes, and its kept block arrives. */
 typedef struct counters {
-  atomic_int inits, destroys, finishes;
+  atomic_int inits, destroys, finishes, bad_index;
 } counters;
 
 static int k_init(void *user, int worker, void **state) {
   counters *c = user;
-  (void)worker;
+  if (worker < 0 || worker >= 6)
+    atomic_fetch_add(&c->bad_index, 1);
   atomic_fetch_add(&c->inits, 1);
   *state = calloc(1, sizeof(void *) * 2);
   ((void **)*state)[1] = c;
@@ -244,6 +245,7 @@ Test(sched, state_pairs_across_resizes) {
   cr_assert_eq(atomic_load(&c.inits), atomic_load(&c.destroys));
   cr_assert_eq(atomic_load(&c.inits), atomic_load(&c.finishes));
   cr_assert_geq(atomic_load(&c.inits), st.workers_peak);
+  cr_assert_eq(atomic_load(&c.bad_index), 0, "worker indices stay below max_workers");
   eu_seen_free(&seen);
   weir_pipeline_destroy(p);
 }

@@ -106,6 +106,10 @@ WEIR_EXTERN int weir_emit_block(weir_emit *out, weir_block *b);
 
 /* The context of the call in progress, from any callback that has an emit. */
 WEIR_EXTERN weir_ctx *weir_emit_ctx(weir_emit *out);
+/* The worker's index in its pool: the smallest index no other live worker
+ * of the pool has, so it stays below max_workers (and below min_workers in
+ * a fixed pool) while the pool grows and shrinks. The same index is given
+ * to `init`. */
 WEIR_EXTERN int       weir_ctx_worker(const weir_ctx *ctx);
 /* 1 once the run is ending (cancel, error, limit reached): long calls poll
  * it and return early. */

@@ -233,6 +233,52 @@ static int gather_column(weir__column *dst, const row_run *runs, size_t nruns,
   return WEIR_OK;
 }
 
+/* Builds a block with the schema of `schema`, gathering each column from
+ * the `nruns` runs that `fill` lists for it. */
+typedef void (*fill_runs_fn)(const void *arg, size_t col, row_run *runs);
+
+static int gather_block(const weir_block *schema, size_t nruns, size_t rows,
+                        fill_runs_fn fill, const void *arg, weir_block **out) {
+  row_run *runs = malloc((nruns ? nruns : 1) * sizeof *runs);
+  weir_block *nb = weir__block_alloc(schema->num_columns, rows);
+  int rc = runs && nb ? WEIR_OK : WEIR_ENOMEM;
+  for (size_t c = 0; rc == WEIR_OK && c < schema->num_columns; c++) {
+    fill(arg, c, runs);
+    rc = weir__column_copy_meta(&nb->cols[c], &schema->cols[c]);
+    if (rc == WEIR_OK) rc = gather_column(&nb->cols[c], runs, nruns, rows);
+  }
+  free(runs);
+  if (rc) {
+    weir_block_unref(&nb);
+    return rc;
+  }
+  weir__block_seal(nb);
+  *out = nb;
+  return WEIR_OK;
+}
+
+typedef struct concat_args {
+  weir_block *const *blocks;
+  size_t n;
+} concat_args;
+
+static void fill_concat(const void *arg, size_t col, row_run *runs) {
+  const concat_args *a = arg;
+  for (size_t i = 0; i < a->n; i++)
+    runs[i] = (row_run){&a->blocks[i]->cols[col], 0, a->blocks[i]->num_rows};
+}
+
+typedef struct take_args {
+  const weir_block *b;
+  const uint32_t *rows;
+  size_t n;
+} take_args;
+
+static void fill_take(const void *arg, size_t col, row_run *runs) {
+  const take_args *a = arg;
+  for (size_t i = 0; i < a->n; i++) runs[i] = (row_run){&a->b->cols[col], a->rows[i], 1};
+}
+
 static int check_host(const weir_block *b, const char *what) {
   for (size_t c = 0; c < b->num_columns; c++)
     if (b->cols[c].device != WEIR_DEVICE_CPU)
@@ -264,23 +310,8 @@ int weir_block_concat(weir_block *const *blocks, size_t n, weir_block **out) {
     if (rc) return rc;
     rows += b->num_rows;
   }
-  row_run *runs = malloc(n * sizeof *runs);
-  weir_block *nb = weir__block_alloc(first->num_columns, rows);
-  int rc = runs && nb ? WEIR_OK : WEIR_ENOMEM;
-  for (size_t c = 0; rc == WEIR_OK && c < first->num_columns; c++) {
-    for (size_t i = 0; i < n; i++)
-      runs[i] = (row_run){&blocks[i]->cols[c], 0, blocks[i]->num_rows};
-    rc = weir__column_copy_meta(&nb->cols[c], &first->cols[c]);
-    if (rc == WEIR_OK) rc = gather_column(&nb->cols[c], runs, n, rows);
-  }
-  free(runs);
-  if (rc) {
-    weir_block_unref(&nb);
-    return rc;
-  }
-  weir__block_seal(nb);
-  *out = nb;
-  return WEIR_OK;
+  concat_args args = {blocks, n};
+  return gather_block(first, n, rows, fill_concat, &args, out);
 }
 
 int weir_block_take(const weir_block *b, const uint32_t *rows, size_t n,
@@ -292,20 +323,6 @@ int weir_block_take(const weir_block *b, const uint32_t *rows, size_t n,
                                   rows[i], b->num_rows);
   int rc = check_host(b, "take");
   if (rc) return rc;
-  row_run *runs = malloc((n ? n : 1) * sizeof *runs);
-  weir_block *nb = weir__block_alloc(b->num_columns, n);
-  rc = runs && nb ? WEIR_OK : WEIR_ENOMEM;
-  for (size_t c = 0; rc == WEIR_OK && c < b->num_columns; c++) {
-    for (size_t i = 0; i < n; i++) runs[i] = (row_run){&b->cols[c], rows[i], 1};
-    rc = weir__column_copy_meta(&nb->cols[c], &b->cols[c]);
-    if (rc == WEIR_OK) rc = gather_column(&nb->cols[c], runs, n, n);
-  }
-  free(runs);
-  if (rc) {
-    weir_block_unref(&nb);
-    return rc;
-  }
-  weir__block_seal(nb);
-  *out = nb;
-  return WEIR_OK;
+  take_args args = {b, rows, n};
+  return gather_block(b, n, n, fill_take, &args, out);
 }

@@ -555,7 +555,19 @@ int weir__pool_spawn(weir_op *op) {
   if (!w)
     return WEIR_ENOMEM;
   w->op = op;
-  w->index = op->next_worker_index++;
+  /* The smallest index no live worker has: indices stay below the pool's
+   * size as it grows and shrinks, so per-worker tables can be sized by
+   * max_workers. */
+  for (int idx = 0;; idx++) {
+    int used = 0;
+    for (weir__worker *o = op->workers; o && !used; o = o->next)
+      used = !o->exited && o->index == idx;
+    if (!used) {
+      w->index = idx;
+      break;
+    }
+  }
+  op->next_worker_index++;
   op->live++;
   op->spawning++;
   p->live_workers++;
