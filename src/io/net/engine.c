@@ -661,7 +661,10 @@ static void on_wake(uv_async_t *a) {
   }
   if (stop) {
     /* Readers still open get WEIR_ECANCELED rather than wait for ever. */
-    while (e->all) cancel_req(e, e->all);
+    for (weir__net_req *rq = e->all, *next; rq; rq = next) {
+      next = rq->all_next;
+      cancel_req(e, rq);
+    }
     curl_multi_cleanup(e->multi);
     e->multi = NULL;
     uv_walk(&e->loop, close_handle, NULL);
