@@ -6,7 +6,11 @@
  * streams; GPU busy fraction (weir_cuda_device_utilization: NVML's kernel
  * utilisation, sampled every 100 ms) of that pipeline. Without a CUDA device it says so and exits with status 0.
  *
- *   bench_cuda [images_per_run]
+ * Last, a video pipeline: weir_read_video over a folder of clips (made with
+ * the ffmpeg CLI when no folder is given) -> resize -> normalise on the GPU,
+ * with its frames per second and GPU busy fraction.
+ *
+ *   bench_cuda [images_per_run [video_folder]]
  */
 #include <cuda_runtime_api.h>
 #include <pthread.h>
@@ -212,6 +216,53 @@ static run_result run_pipeline(int streams, size_t tasks, size_t per_block) {
   return r;
 }
 
+/* Frames per second and GPU busy fraction of read_video -> resize ->
+ * normalise over `uri`; prints a skip line when video cannot be read. */
+static void video_pipeline(const char *uri, int have_nvml) {
+  weir_pipeline *p;
+  weir_pipeline_create(&p, NULL);
+  weir_video_options vo = WEIR_VIDEO_OPTIONS_INIT;
+  vo.rows_per_block = 32;
+  weir_op_options g = WEIR_OP_OPTIONS_INIT;
+  g.num_gpus = 0.25;
+  g.max_workers = 4;
+  const float mean[3] = {0.485f, 0.456f, 0.406f}, std[3] = {0.229f, 0.224f, 0.225f};
+  weir_op *src = weir_read_video(p, uri, &vo);
+  weir_op *rs = weir_gpu_resize(p, src, "frame", 224, 224, &g);
+  weir_op *nm = weir_gpu_normalize(p, rs, "frame", mean, std, &g);
+  if (!nm) {
+    printf("video pipeline: skipped: %s\n", weir_pipeline_errmsg(p));
+    weir_pipeline_destroy(p);
+    return;
+  }
+  sampler sm = {0, 0, 0};
+  pthread_t th;
+  if (have_nvml) pthread_create(&th, NULL, sample, &sm);
+  double t0 = now();
+  int rc = weir_pipeline_run(p, nm);
+  double t = now() - t0;
+  if (have_nvml) {
+    atomic_store(&sm.stop, 1);
+    pthread_join(th, NULL);
+  }
+  if (rc != WEIR_OK) {
+    printf("video pipeline: failed: %s\n", weir_pipeline_errmsg(p));
+    weir_pipeline_destroy(p);
+    return;
+  }
+  weir_op_stats a, b, r;
+  weir_pipeline_op_stats(p, weir_op_index(src), &r);
+  weir_pipeline_op_stats(p, weir_op_index(rs), &a);
+  weir_pipeline_op_stats(p, weir_op_index(nm), &b);
+  printf("video pipeline (read_video -> resize 224 -> normalize): %.0f frames/s over %.2f s; "
+         "decode workers peak %d; GPU workers busy %.0f%% of the run; GPU busy (NVML) ",
+         (double)b.rows_out / t, t, r.workers_peak,
+         100 * (a.busy_seconds + b.busy_seconds) / t);
+  if (have_nvml && sm.count) printf("%.0f%%\n", 100 * sm.sum / sm.count);
+  else printf("n/a\n");
+  weir_pipeline_destroy(p);
+}
+
 int main(int argc, char **argv) {
   size_t images = argc > 1 ? strtoull(argv[1], NULL, 10) : 8192;
   if (!weir_cuda_built() || weir_cuda_device_count() == 0) {
@@ -274,5 +325,28 @@ int main(int argc, char **argv) {
     if (have_nvml && sm.count) printf("%.0f%%\n", 100 * sm.sum / sm.count);
   }
   weir_block_unref(&frames);
+
+  /* Video: four 720p clips of 10 s made by the ffmpeg CLI unless a folder
+   * is given. */
+  const char *folder = argc > 2 ? argv[2] : NULL;
+  char made[] = "/tmp/weir-bench-cuda-XXXXXX";
+  if (!folder && mkdtemp(made)) {
+    char cmd[512];
+    int ok = 1;
+    for (int i = 0; i < 4 && ok; i++) {
+      snprintf(cmd, sizeof cmd,
+               "ffmpeg -loglevel error -y -f lavfi -i testsrc2=size=1280x720:rate=30 -t 10 "
+               "-c:v libx264 -pix_fmt yuv420p %s/clip%d.mp4", made, i);
+      ok = system(cmd) == 0;
+    }
+    if (ok) folder = made;
+    else printf("video pipeline: skipped: the ffmpeg CLI could not make test clips\n");
+  }
+  if (folder) video_pipeline(folder, have_nvml);
+  if (folder == made) {
+    char cmd[512];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", made);
+    if (system(cmd) != 0) fprintf(stderr, "bench_cuda: could not remove %s\n", made);
+  }
   return 0;
 }

@@ -356,6 +356,26 @@ Test(https, trusted_certificate_reads_and_untrusted_fails_at_once,
   free(data);
 }
 
+Test(http_nginx, shutdown_ends_open_readers) {
+  /* Bigger than the ring and the socket buffers together. */
+  unsigned char *d = make_file("long.bin", 40 * 1024 * 1024, 10);
+  char url[256], err[512];
+  snprintf(url, sizeof url, "%s/long.bin", ngx.url);
+  weir__net_reader *r;
+  cr_assert_eq(weir__net_reader_open(url, NULL, 0, UINT64_MAX, &r, err,
+                                     sizeof err), WEIR_OK);
+  char buf[1000];
+  cr_assert_gt(weir__net_reader_read(r, buf, sizeof buf), 0);
+  weir__net_shutdown();           /* the ring is full: the transfer waits */
+  long k;
+  size_t total = 0;
+  while ((k = weir__net_reader_read(r, buf, sizeof buf)) > 0) total += (size_t)k;
+  cr_assert_eq(k, WEIR_ECANCELED, "%ld after %zu bytes", k, total);
+  cr_assert_lt(total, 40 * 1024 * 1024);
+  weir__net_reader_close(r);
+  free(d);
+}
+
 /* ---- The fault-injecting server -------------------------------------- */
 
 static double now(void) {

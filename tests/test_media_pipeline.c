@@ -367,3 +367,54 @@ Test(media_pipeline, write_audio_and_images) {
   snprintf(cmd, sizeof cmd, "rm -rf '%s' '%s'", dir, wav);
   system(cmd);
 }
+
+static int cmp_i64(const void *a, const void *b) {
+  int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+  return x < y ? -1 : x > y;
+}
+
+/* frame_index of every row, sorted (segments finish in any order). */
+static size_t sorted_indices(weir_video_options *o, int64_t *out) {
+  weir_pipeline *p = new_pipeline();
+  weir_block *b;
+  cr_assert_eq(collect(p, weir_read_video(p, media_path("ramp.mp4"), o), &b),
+               WEIR_OK, "%s", weir_pipeline_errmsg(p));
+  weir_column idx = column(b, "frame_index"), f = column(b, "frame");
+  size_t n = weir_block_num_rows(b);
+  for (size_t i = 0; i < n; i++) {
+    out[i] = ((const int64_t *)idx.data)[i];
+    /* Each row's pixels are its own frame's, whichever task made it. */
+    int v = ((const uint8_t *)f.data)[i * 64 * 48 * 3 + (24 * 64 + 32) * 3];
+    cr_assert(abs(v - (int)(8 * out[i])) <= 4);
+  }
+  qsort(out, n, sizeof *out, cmp_i64);
+  /* 3 s in segments of 0.7 s (0.75 s on a 4 fps grid) are 5 or 4 tasks. */
+  weir_op_stats st;
+  cr_assert_eq(weir_pipeline_op_stats(p, 0, &st), WEIR_OK);
+  if (o->segment_seconds > 0)
+    cr_assert(st.tasks >= 4, "%llu tasks", (unsigned long long)st.tasks);
+  else
+    cr_assert_eq(st.tasks, 1);
+  weir_block_unref(&b);
+  weir_pipeline_destroy(p);
+  return n;
+}
+
+Test(media_pipeline, segments_sample_as_the_whole_file_does) {
+  const double fps[3] = {0, 4, 0};
+  const int k[3] = {3, 2, 1};
+  const double start[3] = {0, 0, 0.4};
+  for (int c = 0; c < 3; c++) {
+    weir_video_options o = WEIR_VIDEO_OPTIONS_INIT;
+    o.every_k = k[c];
+    o.fps = fps[c];
+    o.start = start[c];
+    int64_t whole[64], parts[64];
+    size_t n = sorted_indices(&o, whole);
+    o.segment_seconds = 0.7;
+    size_t m = sorted_indices(&o, parts);
+    cr_assert_eq(m, n, "case %d: %zu rows in segments, %zu whole", c, m, n);
+    for (size_t i = 0; i < n; i++)
+      cr_assert_eq(parts[i], whole[i], "case %d row %zu", c, i);
+  }
+}

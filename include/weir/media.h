@@ -64,9 +64,16 @@ typedef struct weir_video_options {
                                 0 = off                                     */
   int      clip_frames;      /* frames per clip; 0 = 16                     */
   int      pixel_format;     /* WEIR_PIXEL_*; 0 = RGB24                     */
+  double   segment_seconds;  /* > 0: split each file into read tasks of about
+                                this many seconds (rounded to whole 1/fps
+                                slots), decoded in parallel, each seeking to
+                                the key frame before its start; they sample
+                                as one task would, except that max_frames
+                                then counts per task. Ignored with clips.
+                                0 = one task per file                       */
 } weir_video_options;
 #define WEIR_VIDEO_OPTIONS_INIT { WEIR_VIDEO_OPTIONS_VERSION, 0, 0, 0, 0.0, \
-    0.0, 0.0, 0, 0, 0, 0, 0, 0, 0 }
+    0.0, 0.0, 0, 0, 0, 0, 0, 0, 0, 0.0 }
 
 #define WEIR_AUDIO_OPTIONS_VERSION 1
 

@@ -50,6 +50,12 @@ static int slice_column(weir__column *dst, const weir__column *src,
   if (rc) return rc;
   dst->length = length;
   dst->ready_event = src->ready_event;
+  if (src->null_count && length && src->device != WEIR_DEVICE_CPU) {
+    /* Counting and re-packing the slice's validity bits would read device
+     * memory from the host. */
+    return weir__set_last_error(WEIR_EINVAL, "slice: column '%s' is on a device and has nulls; "
+                                "copy it to the host first", src->name);
+  }
   if (src->null_count && length) {
     dst->null_count = count_zero_bits(src->validity, offset, length);
     if (dst->null_count) {
@@ -88,9 +94,10 @@ weir_block *weir_block_slice(const weir_block *b, size_t offset, size_t length) 
   weir_block *out = weir__block_alloc(b->num_columns, length);
   if (!out) return NULL;
   for (size_t i = 0; i < b->num_columns; i++) {
-    if (slice_column(&out->cols[i], &b->cols[i], offset, length) != WEIR_OK) {
+    int rc = slice_column(&out->cols[i], &b->cols[i], offset, length);
+    if (rc != WEIR_OK) {
       weir_block_unref(&out);
-      weir__set_last_error(WEIR_ENOMEM, "out of memory slicing a block");
+      if (rc == WEIR_ENOMEM) weir__set_last_error(rc, "out of memory slicing a block");
       return NULL;
     }
   }

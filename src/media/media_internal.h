@@ -38,6 +38,17 @@ int weir__video_decoder_open(weir__video_decoder **out, const char *path,
                              const weir_video_options *o,
                              weir__media_cancel_fn cancel, void *cancel_user,
                              char *err, size_t errlen);
+/* The same for the part [t0, t1) of the file (seconds of stream time),
+ * sampled as the whole file would be there. */
+int weir__video_decoder_open_part(weir__video_decoder **out, const char *path,
+                                  const weir_video_options *o, double t0,
+                                  double t1, weir__media_cancel_fn cancel,
+                                  void *cancel_user, char *err, size_t errlen);
+/* Start time and duration in seconds of the best video stream (duration 0
+ * when the file does not say). */
+int weir__video_probe(const char *path, double *start, double *duration,
+                      weir__media_cancel_fn cancel, void *cancel_user,
+                      char *err, size_t errlen);
 /* Decodes frames until `max_rows` more rows are in a block or the file
  * ends; `*out` is the block (NULL when no frame was left), `*eof` is set
  * once the file is done. */

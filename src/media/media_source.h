@@ -20,6 +20,10 @@ struct weir__media_source {
   int on_error;
   weir__media_task_fn task;
   size_t files_per_task;      /* images: a block's worth of files a task */
+  /* Plans the tasks once the files are listed (NULL: one per file, or
+   * files_per_task); sets *ntasks. */
+  int (*plan)(weir__media_source *s, size_t *ntasks);
+  void (*free_extra)(weir__media_source *s);  /* frees what plan made */
   weir_video_options video;
   weir_audio_options audio;
   weir_image_options image;

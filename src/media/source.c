@@ -31,6 +31,10 @@ weir_op *weir__media_make_source(weir_pipeline *p, const char *name,
   size_t ntasks = s->n;
   if (s->files_per_task > 1)
     ntasks = (s->n + s->files_per_task - 1) / s->files_per_task;
+  if (s->plan && (rc = s->plan(s, &ntasks)) != WEIR_OK) {
+    weir__media_source_free(s);
+    return weir__op_fail(p, rc, "%s %s: cannot plan the read tasks", name, uri);
+  }
   weir_op *op = weir_source(p, name, ntasks, run ? run : weir__media_run_task,
                             s, &oo);
   if (!op) {
@@ -44,6 +48,8 @@ weir_op *weir__media_make_source(weir_pipeline *p, const char *name,
 void weir__media_source_free(weir__media_source *s) {
   if (!s)
     return;
+  if (s->free_extra)
+    s->free_extra(s);
   weir__media_list_free(s->paths, s->n);
   free(s);
 }

@@ -17,6 +17,7 @@
 typedef struct time_range {
   double t0, t1;       /* t1 <= t0 means open-ended */
   int64_t budget;
+  int clip;            /* sampling counts from t0, not from `anchor` */
 } time_range;
 
 struct weir__video_decoder {
@@ -34,6 +35,11 @@ struct weir__video_decoder {
   double tb;           /* seconds per time-base tick */
   double rate;         /* frames per second of the stream */
   double origin;       /* stream time of its first frame, seconds */
+  double anchor;       /* where every_k and fps slots count from: the
+                          start option, so that the segments of a file
+                          sample as the whole file would */
+  int64_t anchor_index;
+  double seg_t0, seg_t1; /* the part of the file this decoder reads */
   time_range *ranges;
   int nranges, range;  /* range: the one being sampled */
   int range_started;
@@ -65,13 +71,22 @@ static int plan_ranges(weir__video_decoder *d, double duration) {
   const weir_video_options *o = &d->o;
   double a = o->start > d->origin ? o->start : d->origin;
   double b = o->end > 0 ? o->end : (duration > 0 ? d->origin + duration : 0);
+  d->anchor = a;
+  d->anchor_index = (int64_t)ceil((a - d->origin) * d->rate - 1e-3);
   if (o->clips <= 0) {
     d->ranges = calloc(1, sizeof *d->ranges);
     if (!d->ranges)
       return WEIR_ENOMEM;
     d->nranges = 1;
-    d->ranges[0] = (time_range){a, o->end > 0 ? o->end : 0,
-                                o->max_frames > 0 ? o->max_frames : -1};
+    double t0 = a, t1 = o->end > 0 ? o->end : 0;
+    if (d->seg_t1 > d->seg_t0) {
+      if (d->seg_t0 > t0)
+        t0 = d->seg_t0;
+      if (t1 <= 0 || d->seg_t1 < t1)
+        t1 = d->seg_t1;
+    }
+    d->ranges[0] = (time_range){t0, t1, o->max_frames > 0 ? o->max_frames : -1,
+                                0};
     return WEIR_OK;
   }
   d->ranges = calloc((size_t)o->clips, sizeof *d->ranges);
@@ -90,7 +105,7 @@ static int plan_ranges(weir__video_decoder *d, double duration) {
     /* Unknown duration: t0 < 0 marks "right after the previous clip". */
     if (b <= a && c > 0)
       t0 = -1;
-    d->ranges[c] = (time_range){t0, 0, o->clip_frames};
+    d->ranges[c] = (time_range){t0, 0, o->clip_frames, 1};
   }
   return WEIR_OK;
 }
@@ -99,6 +114,15 @@ int weir__video_decoder_open(weir__video_decoder **out, const char *path,
                              const weir_video_options *o,
                              weir__media_cancel_fn cancel, void *cancel_user,
                              char *err, size_t errlen) {
+  return weir__video_decoder_open_part(out, path, o, 0, 0, cancel,
+                                       cancel_user, err, errlen);
+}
+
+int weir__video_decoder_open_part(weir__video_decoder **out, const char *path,
+                                  const weir_video_options *o, double t0,
+                                  double t1, weir__media_cancel_fn cancel,
+                                  void *cancel_user, char *err,
+                                  size_t errlen) {
   *out = NULL;
   weir__video_decoder *d = calloc(1, sizeof *d);
   if (!d || !(d->path = strdup(path))) {
@@ -107,6 +131,8 @@ int weir__video_decoder_open(weir__video_decoder **out, const char *path,
     return WEIR_ENOMEM;
   }
   d->o = *o;
+  d->seg_t0 = t0;
+  d->seg_t1 = t1;
   int rc = weir__media_open(&d->in, path, AVMEDIA_TYPE_VIDEO,
                             o->decoder_threads, cancel, cancel_user, err,
                             errlen);
@@ -289,7 +315,8 @@ static int convert(weir__video_decoder *d, const AVFrame *f, uint8_t *dst) {
 
 /* Decides whether the decoded frame at stream time `t` is kept; may end
  * the range (0 with *range_done set). */
-static int keep_frame(weir__video_decoder *d, double t, int *range_done) {
+static int keep_frame(weir__video_decoder *d, double t, int64_t index,
+                      int *range_done) {
   time_range *r = &d->ranges[d->range];
   /* A frame is in the range when its time reaches the start, allowing for
    * time stamps rounded to the time base. */
@@ -301,14 +328,27 @@ static int keep_frame(weir__video_decoder *d, double t, int *range_done) {
     *range_done = 1;
     return 0;
   }
+  int k = d->o.every_k;
+  if (r->clip) {
+    /* Within a clip, slots and every k-th frame count from its start. */
+    if (d->o.fps > 0) {
+      int64_t slot = (int64_t)floor((t - r->t0) * d->o.fps + 1e-6);
+      if (slot <= d->last_slot)
+        return 0;
+      d->last_slot = slot;
+    }
+    return d->passed++ % k == 0;
+  }
+  /* Otherwise from the anchor, the same for every segment of a file:
+   * every k-th slot of 1/fps, or every k-th frame. */
   if (d->o.fps > 0) {
-    int64_t slot = (int64_t)floor((t - r->t0) * d->o.fps + 1e-6);
+    int64_t slot = (int64_t)floor((t - d->anchor) * d->o.fps + 1e-6);
     if (slot <= d->last_slot)
       return 0;
     d->last_slot = slot;
+    return slot % k == 0;
   }
-  int64_t n = d->passed++;
-  return n % d->o.every_k == 0;
+  return (index - d->anchor_index) % k == 0;
 }
 
 int weir__video_decoder_read(weir__video_decoder *d, size_t max_rows,
@@ -357,7 +397,7 @@ int weir__video_decoder_read(weir__video_decoder *d, size_t max_rows,
     d->counter++;
     d->last_t = t;
     int range_done = 0;
-    int keep = keep_frame(d, t, &range_done);
+    int keep = keep_frame(d, t, index, &range_done);
     if (keep) {
       void *slot = NULL;
       rc = weir_builder_append_tensor_slot(bld, COL_FRAME, &slot);
@@ -402,4 +442,22 @@ int weir__video_decoder_read(weir__video_decoder *d, size_t max_rows,
   weir_builder_destroy(bld);
   *eof = d->done;
   return rc;
+}
+
+int weir__video_probe(const char *path, double *start, double *duration,
+                      weir__media_cancel_fn cancel, void *cancel_user,
+                      char *err, size_t errlen) {
+  weir__media_input in;
+  int rc = weir__media_open(&in, path, AVMEDIA_TYPE_VIDEO, 1, cancel,
+                            cancel_user, err, errlen);
+  if (rc != WEIR_OK)
+    return rc;
+  AVStream *st = in.fmt->streams[in.stream];
+  double tb = av_q2d(st->time_base);
+  *start = st->start_time != AV_NOPTS_VALUE ? st->start_time * tb : 0;
+  *duration = st->duration != AV_NOPTS_VALUE ? st->duration * tb
+              : in.fmt->duration > 0 ? (double)in.fmt->duration / AV_TIME_BASE
+                                     : 0;
+  weir__media_close(&in);
+  return WEIR_OK;
 }

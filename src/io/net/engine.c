@@ -33,6 +33,7 @@ typedef struct engine {
   /* Network thread only: */
   weir__net_req *pending, *pending_tail;  /* waiting for a slot */
   weir__net_req *delayed;                 /* waiting to retry */
+  weir__net_req *all;                     /* every request held */
   int active;
   int max_active;
   uint64_t rng;
@@ -105,7 +106,10 @@ typedef struct waiter {
 } waiter;
 
 static void finish(engine *e, weir__net_req *rq, int rc) {
-  (void)e;
+  if (rq->all_prev) rq->all_prev->all_next = rq->all_next;
+  else if (e->all == rq) e->all = rq->all_next;
+  if (rq->all_next) rq->all_next->all_prev = rq->all_prev;
+  rq->all_prev = rq->all_next = NULL;
   rq->state = ST_DONE;
   rq->rc = rc;
   if (rq->on_done) rq->on_done(rq);
@@ -629,6 +633,10 @@ static void on_wake(uv_async_t *a) {
     switch (c->op) {
     case CMD_SUBMIT:
       rq->engine = e;
+      rq->all_prev = NULL;
+      rq->all_next = e->all;
+      if (e->all) e->all->all_prev = rq;
+      e->all = rq;
       if (rq->max_requests > 0) e->max_active = rq->max_requests;
       push_pending(e, rq, 0);
       break;
@@ -652,6 +660,11 @@ static void on_wake(uv_async_t *a) {
     c = next;
   }
   if (stop) {
+    /* Readers still open get WEIR_ECANCELED rather than wait for ever. */
+    for (weir__net_req *rq = e->all, *next; rq; rq = next) {
+      next = rq->all_next;
+      cancel_req(e, rq);
+    }
     curl_multi_cleanup(e->multi);
     e->multi = NULL;
     uv_walk(&e->loop, close_handle, NULL);

@@ -133,7 +133,8 @@ void weir__net_get_counters(weir__net_counters *c);
 char *weir__net_redact(const char *url);
 
 /* Stops the network thread and frees its state; the next call starts a
- * fresh one. For tests and leak checkers; every reader must be closed. */
+ * fresh one. Transfers still under way end with WEIR_ECANCELED (their
+ * readers must still be closed). For tests and leak checkers. */
 void weir__net_shutdown(void);
 
 #endif /* WEIR_IO_NET_NET_H */

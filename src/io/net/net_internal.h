@@ -94,6 +94,7 @@ struct weir__net_req {
   CURL *easy;
   double due;                     /* retry time, seconds on uv_hrtime */
   weir__net_req *next;
+  weir__net_req *all_prev, *all_next;   /* every request the engine holds */
   char curlerr[CURL_ERROR_SIZE];
   void *waiter;                   /* weir__net_perform's wait */
   void *engine;

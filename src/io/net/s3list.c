@@ -61,8 +61,9 @@ bad:
   return NULL;
 }
 
-/* The text of the first <tag>...</tag> in [p, end), or NULL with *found 0.
- * A tag with attributes (<Key a="b">) is accepted. */
+/* The raw text of the first <tag>...</tag> in [p, end) (its length in
+ * *len, the end of the element in *after), or NULL when there is none. A
+ * tag with attributes (<Key a="b">) and an empty <Tag/> are accepted. */
 static const char *find_elem(const char *p, const char *end, const char *tag,
                              size_t *len, const char **after) {
   size_t tl = strlen(tag);

@@ -1,6 +1,6 @@
-/* URLs for the network back ends: redaction for messages, percent-encoding,
- * s3:// URIs resolved against the endpoint, region and credentials from the
- * options or the AWS_* environment, and request setup for both schemes. */
+/* URLs for the network back ends: percent-encoding, s3:// URIs resolved
+ * against the endpoint, region and credentials from the options or the
+ * AWS_* environment, and request setup for both schemes. */
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
