@@ -294,6 +294,10 @@ Test(media_decode, audio_only_file_has_no_video_stream) {
   assert_fails("tone.wav", WEIR_EFORMAT);
 }
 
+Test(media_decode, unknown_codec_is_not_supported_naming_the_file) {
+  assert_fails("unknown.avi", WEIR_ENOTSUP);
+}
+
 Test(media_decode, truncated_matroska_gives_the_frames_before_the_cut) {
   frames f;
   char err[WEIR__MEDIA_ERRLEN];

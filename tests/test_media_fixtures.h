@@ -171,6 +171,17 @@ static void media_setup(void) {
     media_write("truncated.mkv", buf, n / 2);
     free(buf);
   }
+  /* An AVI whose codec tag no decoder knows: MPEG-4 relabelled "ZZZZ". */
+  media_make("fmp4.avi", "-f lavfi -i color=red:s=64x48:r=10:d=1 -c:v mpeg4");
+  if (stat(media_path("unknown.avi"), &st) != 0) {
+    size_t n;
+    char *buf = media_read("fmp4.avi", &n);
+    for (size_t i = 0; i + 4 <= n; i++)
+      if (!memcmp(buf + i, "FMP4", 4))
+        memcpy(buf + i, "ZZZZ", 4);
+    media_write("unknown.avi", buf, n);
+    free(buf);
+  }
   if (stat(media_path("flipped.mkv"), &st) != 0) {
     /* Flip bytes in the middle of the frame data, past the header. */
     size_t n;

@@ -418,3 +418,18 @@ Test(media_pipeline, segments_sample_as_the_whole_file_does) {
       cr_assert_eq(parts[i], whole[i], "case %d row %zu", c, i);
   }
 }
+
+Test(media_pipeline, limit_stops_the_decoder_early) {
+  weir_pipeline *p = new_pipeline();
+  weir_video_options o = WEIR_VIDEO_OPTIONS_INIT;
+  o.rows_per_block = 2;
+  weir_block *b;
+  weir_op *l = weir_limit(p, weir_read_video(p, media_path("ramp.mp4"), &o), 5);
+  cr_assert_eq(collect(p, l, &b), WEIR_OK, "%s", weir_pipeline_errmsg(p));
+  cr_assert_eq(weir_block_num_rows(b), 5);
+  weir_column idx = column(b, "frame_index");
+  for (size_t i = 0; i < 5; i++)
+    cr_assert_eq(((const int64_t *)idx.data)[i], (int64_t)i);
+  weir_block_unref(&b);
+  weir_pipeline_destroy(p);
+}

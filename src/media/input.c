@@ -200,11 +200,14 @@ int weir__media_open(weir__media_input *in, const char *path, int type,
   ret = av_find_best_stream(in->fmt, type, -1, -1, &codec, 0);
   if (ret == AVERROR_DECODER_NOT_FOUND || (ret >= 0 && !codec)) {
     int s = av_find_best_stream(in->fmt, type, -1, -1, NULL, 0);
-    const char *name = s >= 0 ? avcodec_get_name(
-                                    in->fmt->streams[s]->codecpar->codec_id)
-                              : "?";
-    snprintf(err, errlen, "%s: no decoder for %s codec '%s' in this FFmpeg",
-             path, kind, name);
+    const AVCodecParameters *par = s >= 0 ? in->fmt->streams[s]->codecpar
+                                          : NULL;
+    if (par && par->codec_id == AV_CODEC_ID_NONE)
+      snprintf(err, errlen, "%s: unknown %s codec (tag '%s'): no decoder in "
+               "this FFmpeg", path, kind, av_fourcc2str(par->codec_tag));
+    else
+      snprintf(err, errlen, "%s: no decoder for %s codec '%s' in this FFmpeg",
+               path, kind, par ? avcodec_get_name(par->codec_id) : "?");
     weir__media_close(in);
     return WEIR_ENOTSUP;
   }
