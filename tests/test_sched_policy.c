@@ -140,3 +140,33 @@ Test(sched_policy, a_move_back_waits_for_reverse_ticks) {
   cr_assert_geq(shrank_at, 0, "shrinks in the end");
   cr_assert_gt(shrank_at - grew_at, 10, "grew at %d, shrank at %d", grew_at, shrank_at);
 }
+
+Test(sched_policy, a_source_whose_output_waits_does_not_grow) {
+  weir__policy_tuning t;
+  weir__policy_defaults(&t);
+  weir__policy_budget b;
+  memset(&b, 0, sizeof b);
+  b.window_seconds = 1;
+  b.cpus = 4;
+  weir__policy_op s;
+  memset(&s, 0, sizeof s);
+  s.name = "src";
+  s.is_source = 1;
+  s.min_workers = 1;
+  s.cpus_per_worker = 1;
+  s.workers = 1;
+  s.busy_seconds = s.cpu_seconds = 1.0; /* busy all the time */
+  s.output_fill = 0.9;                  /* but its output piles up */
+  weir__policy_decision d;
+  for (int tick = 0; tick < 10; tick++) {
+    weir__policy_decide(&s, 1, &b, &t, &d);
+    cr_assert_eq(d.delta, 0, "tick %d: %s", tick, d.reason);
+  }
+  s.output_fill = 0.0; /* downstream starves: now it limits throughput */
+  int grew = 0;
+  for (int tick = 0; tick < 10; tick++) {
+    weir__policy_decide(&s, 1, &b, &t, &d);
+    grew += d.delta > 0;
+  }
+  cr_assert_gt(grew, 0);
+}

@@ -29,6 +29,9 @@ typedef struct weir__policy_op {
   double blocked_seconds;         /* waiting on a full output queue */
   double cpu_seconds;             /* thread CPU time used */
   double queue_fill;              /* input queue level / bound, 0..1 */
+  double output_fill;             /* the fullest consumer's queue, 0..1: a
+                                     source whose output already waits
+                                     downstream does not limit anything */
   int input_done;                 /* no more input will come */
   /* Kept by the caller between ticks. */
   int streak;                     /* consecutive ticks wanting to move:

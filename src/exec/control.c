@@ -84,6 +84,16 @@ static void decide(weir_pipeline *p, double now) {
     if (op->nacc)
       q->queue_fill = q->queue_fill > 0.5 ? q->queue_fill : 0.5; /* rows gathered wait */
     q->input_done = op->eof || op->closed || op->input_stopped;
+    for (size_t j = 0; j < op->nouts; j++) {
+      const weir_op *c = op->outs[j];
+      if (!c->active)
+        continue;
+      double cb = c->qmax_blocks ? (double)c->qblocks / (double)c->qmax_blocks : 0;
+      double cy = c->qmax_bytes ? (double)c->qbytes / (double)c->qmax_bytes : 0;
+      double f = cb > cy ? cb : cy;
+      if (f > q->output_fill)
+        q->output_fill = f;
+    }
     q->streak = op->ctl_streak;
     q->cooldown = op->ctl_cooldown;
     q->last_delta = op->ctl_last_delta;
