@@ -82,7 +82,7 @@ static double run_weir(const char *base, const char *stem, int files,
   if (atomic_load(&j.failures) ||
       (size_t)atomic_load(&j.bytes) != size * (size_t)files) {
     fprintf(stderr, "weir run failed\n");
-    exit(1);
+    return -1;
   }
   return (double)size * files / dt / 1e6;
 }
@@ -121,9 +121,76 @@ static double run_curl(const char *curl, const char *base, const char *stem,
   free(argv);
   if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
     fprintf(stderr, "curl failed (status %d)\n", st);
-    exit(1);
+    return -1;
   }
   return (double)size * files / dt / 1e6;
+}
+
+/* The measurements, against the nginx at `url` serving `www`; 0 when
+ * every transfer of both clients succeeded. */
+static int measure(const char *curl, const char *url, const char *www,
+                   int files, size_t size, size_t mb, int conc, int rounds) {
+  printf("bench_io_http: %d files x %zu MiB from nginx on 127.0.0.1, "
+         "%d concurrent, best of %d rounds\n", files, mb, conc, rounds);
+  /* Warm the page cache and both clients once. */
+  if (run_curl(curl, url, "f", files, size, conc) < 0 ||
+      run_weir(url, "f", files, size, conc) < 0)
+    return 1;
+  double best_w = 0, best_c = 0;
+  double *ratios = calloc((size_t)rounds, sizeof *ratios);
+  for (int r = 0; r < rounds; r++) {
+    double c, w;
+    if (r % 2) {
+      w = run_weir(url, "f", files, size, conc);
+      c = run_curl(curl, url, "f", files, size, conc);
+    } else {
+      c = run_curl(curl, url, "f", files, size, conc);
+      w = run_weir(url, "f", files, size, conc);
+    }
+    if (w < 0 || c < 0) {
+      free(ratios);
+      return 1;
+    }
+    printf("  round %d: weir %8.1f MB/s   curl -Z %8.1f MB/s   ratio %.2f\n",
+           r + 1, w, c, w / c);
+    ratios[r] = w / c;
+    for (int i = r; i > 0 && ratios[i] < ratios[i - 1]; i--) {
+      double x = ratios[i];
+      ratios[i] = ratios[i - 1];
+      ratios[i - 1] = x;
+    }
+    if (w > best_w) best_w = w;
+    if (c > best_c) best_c = c;
+  }
+  printf("weir %.1f MB/s, curl -Z --parallel-max %d %.1f MB/s, "
+         "ratio weir/curl %.2f (goal >= 0.80)\n", best_w, conc, best_c,
+         best_w / best_c);
+  printf("median per-round ratio %.2f\n", ratios[rounds / 2]);
+  free(ratios);
+
+  /* Many small objects: what each request costs, not bandwidth. */
+  enum { SMALL_FILES = 2000, SMALL_SIZE = 16 * 1024 };
+  unsigned char small[SMALL_SIZE];
+  srv_fill(small, sizeof small, 5);
+  for (int i = 0; i < SMALL_FILES; i++) {
+    char path[2048];
+    snprintf(path, sizeof path, "%s/s%04d.bin", www, i);
+    if (srv_write_file(path, small, sizeof small) != 0) return 1;
+  }
+  if (run_curl(curl, url, "s", SMALL_FILES, SMALL_SIZE, conc) < 0) return 1;
+  double sw = 0, sc = 0;
+  for (int r = 0; r < rounds; r++) {
+    double w = run_weir(url, "s", SMALL_FILES, SMALL_SIZE, conc);
+    double c = run_curl(curl, url, "s", SMALL_FILES, SMALL_SIZE, conc);
+    if (w < 0 || c < 0) return 1;
+    if (w > sw) sw = w;
+    if (c > sc) sc = c;
+  }
+  double per = (double)SMALL_SIZE / 1e6;
+  printf("small objects (%d x %d KiB): weir %.0f req/s, curl -Z %.0f req/s, "
+         "ratio %.2f\n", SMALL_FILES, SMALL_SIZE / 1024, sw / per, sc / per,
+         sw / sc);
+  return 0;
 }
 
 int main(int argc, char **argv) {
@@ -156,6 +223,7 @@ int main(int argc, char **argv) {
     snprintf(path, sizeof path, "%s/f%04d.bin", www, i);
     if (srv_write_file(path, data, size) != 0) {
       fprintf(stderr, "cannot write %s\n", path);
+      srv_rm_rf(www);
       return 1;
     }
   }
@@ -167,64 +235,11 @@ int main(int argc, char **argv) {
     srv_rm_rf(www);
     return 0;
   }
-  printf("bench_io_http: %d files x %zu MiB from nginx on 127.0.0.1, "
-         "%d concurrent, best of %d rounds\n", files, mb, conc, rounds);
-  /* Warm the page cache and both clients once. */
-  run_curl(curl, ngx.url, "f", files, size, conc);
-  run_weir(ngx.url, "f", files, size, conc);
-  double best_w = 0, best_c = 0;
-  double *ratios = calloc((size_t)rounds, sizeof *ratios);
-  for (int r = 0; r < rounds; r++) {
-    double c, w;
-    if (r % 2) {
-      w = run_weir(ngx.url, "f", files, size, conc);
-      c = run_curl(curl, ngx.url, "f", files, size, conc);
-    } else {
-      c = run_curl(curl, ngx.url, "f", files, size, conc);
-      w = run_weir(ngx.url, "f", files, size, conc);
-    }
-    printf("  round %d: weir %8.1f MB/s   curl -Z %8.1f MB/s   ratio %.2f\n",
-           r + 1, w, c, w / c);
-    ratios[r] = w / c;
-    for (int i = r; i > 0 && ratios[i] < ratios[i - 1]; i--) {
-      double x = ratios[i];
-      ratios[i] = ratios[i - 1];
-      ratios[i - 1] = x;
-    }
-    if (w > best_w) best_w = w;
-    if (c > best_c) best_c = c;
-  }
-  printf("weir %.1f MB/s, curl -Z --parallel-max %d %.1f MB/s, "
-         "ratio weir/curl %.2f (goal >= 0.80)\n", best_w, conc, best_c,
-         best_w / best_c);
-  printf("median per-round ratio %.2f\n", ratios[rounds / 2]);
-  free(ratios);
-
-  /* Many small objects: what each request costs, not bandwidth. */
-  enum { SMALL_FILES = 2000, SMALL_SIZE = 16 * 1024 };
-  unsigned char small[SMALL_SIZE];
-  srv_fill(small, sizeof small, 5);
-  for (int i = 0; i < SMALL_FILES; i++) {
-    char path[2048];
-    snprintf(path, sizeof path, "%s/s%04d.bin", www, i);
-    if (srv_write_file(path, small, sizeof small) != 0) return 1;
-  }
-  run_curl(curl, ngx.url, "s", SMALL_FILES, SMALL_SIZE, conc);
-  double sw = 0, sc = 0;
-  for (int r = 0; r < rounds; r++) {
-    double w = run_weir(ngx.url, "s", SMALL_FILES, SMALL_SIZE, conc);
-    double c = run_curl(curl, ngx.url, "s", SMALL_FILES, SMALL_SIZE, conc);
-    if (w > sw) sw = w;
-    if (c > sc) sc = c;
-  }
-  double per = (double)SMALL_SIZE / 1e6;
-  printf("small objects (%d x %d KiB): weir %.0f req/s, curl -Z %.0f req/s, "
-         "ratio %.2f\n", SMALL_FILES, SMALL_SIZE / 1024, sw / per, sc / per,
-         sw / sc);
+  int status = measure(curl, ngx.url, www, files, size, mb, conc, rounds);
   weir__net_shutdown();
   srv_proc_stop(&ngx);
   srv_rm_rf(www);
   free(www);
   free(curl);
-  return 0;
+  return status;
 }

@@ -20,6 +20,19 @@
  * move an operator waits while the new size is measured: this is the
  * hysteresis that stops oscillation. */
 
+/* 1 when some other operator that still has input is not saturated: it
+ * waits for input or on its output, so CPU share can move away from it. */
+static int others_have_slack(const weir__policy_op *ops, int n, int self, double window,
+                             const weir__policy_tuning *t) {
+  for (int j = 0; j < n; j++) {
+    if (j == self || ops[j].input_done || ops[j].workers == 0) continue;
+    double active = ops[j].busy_seconds - ops[j].blocked_seconds;
+    double util = window > 0 && active > 0 ? active / window / ops[j].workers : 0;
+    if (util < t->grow_utilisation) return 1;
+  }
+  return 0;
+}
+
 void weir__policy_defaults(weir__policy_tuning *t) {
   t->grow_utilisation = 0.85;
   t->shrink_utilisation = 0.65;
@@ -29,6 +42,9 @@ void weir__policy_defaults(weir__policy_tuning *t) {
   t->memory_high = 0.85;
   t->min_headroom = 0.15;
   t->oversubscription = 2.0;
+  t->reverse_ticks = 0;
+  t->rebalance_utilisation = 0.95;
+  t->rebalance_fill = 0.9;
 }
 
 static double clamp01(double x) { return x < 0 ? 0 : x > 1 ? 1 : x; }
@@ -114,12 +130,21 @@ void weir__policy_decide(weir__policy_op *ops, int n,
 
     int wish = 0;
     const char *why = "balanced";
+    /* On a saturated CPU the model sees no room; but an operator whose
+     * input is backed up while others starve or wait can still gain: the
+     * OS shares CPU by runnable thread, so one more worker here moves CPU
+     * to it from the operators with slack (within the oversubscription
+     * cap). */
+    int rebalance = !op->pinned && !op->input_done && util > tuning->rebalance_utilisation &&
+                    blocked < 0.1 && op->queue_fill >= tuning->rebalance_fill &&
+                    op->workers < max_of(op) && op->cpus_per_worker > 0 &&
+                    others_have_slack(ops, n, i, window, tuning);
     if (op->pinned) {
       why = "pinned";
     } else if (op->input_done) {
       if (op->workers > op->min_workers) { wish = -1; why = "input finished"; }
     } else if (util > tuning->grow_utilisation && blocked < 0.2 &&
-               (op->queue_fill > 0.05 || op->is_source) &&
+               (op->queue_fill > 0.05 || (op->is_source && op->output_fill < 0.5)) &&
                op->workers < max_of(op) && d->target > op->workers + 0.05) {
       wish = +1;
       why = "limits throughput";
@@ -127,6 +152,9 @@ void weir__policy_decide(weir__policy_op *ops, int n,
         wish = 0;
         why = "memory near budget: source held";
       }
+    } else if (rebalance) {
+      wish = +1;
+      why = "bottleneck on a saturated CPU: shifts CPU share to it";
     } else if (op->workers > op->min_workers &&
                demand / (op->workers - 1) < tuning->shrink_utilisation &&
                d->target < op->workers - 0.5) {
@@ -134,6 +162,12 @@ void weir__policy_decide(weir__policy_op *ops, int n,
       why = blocked > 0.5 ? "blocked on output" : "idle";
     }
 
+    op->since_move++;
+    if (wish != 0 && wish == -op->last_delta && op->since_move <= tuning->reverse_ticks &&
+        !op->input_done) {
+      why = "holding: the last move was the other way";
+      wish = 0;
+    }
     if (op->cooldown > 0) {
       op->cooldown--;
       op->streak = 0;
@@ -150,6 +184,8 @@ void weir__policy_decide(weir__policy_op *ops, int n,
                 (wish < 0 && op->input_done);
     if (wish < 0 && ready) {
       d->delta = -1;
+      op->last_delta = -1;
+      op->since_move = 0;
       op->streak = 0;
       op->cooldown = tuning->cooldown_ticks;
       cpu_used -= op->cpu_seconds / (window > 0 ? window : 1) / (op->workers > 0 ? op->workers : 1);
@@ -157,7 +193,7 @@ void weir__policy_decide(weir__policy_op *ops, int n,
       gpus_held -= op->gpus_per_worker;
       for (int r = 0; r < b->num_resources; r++) res_held[r] -= op->resources_per_worker[r];
     } else if (wish > 0 && ready) {
-      d->delta = +1; /* provisional: pass 2 checks the budgets */
+      d->delta = rebalance ? +3 : +1; /* provisional: pass 2 checks the budgets */
     }
     snprintf(d->reason, sizeof d->reason,
              "%s: workers %d, computing %.2f, util %.2f, blocked %.0f%%, queue %.0f%%, cpu share %.2f, target %.1f",
@@ -170,7 +206,7 @@ void weir__policy_decide(weir__policy_op *ops, int n,
     int best = -1;
     double best_gap = 0;
     for (int i = 0; i < n; i++) {
-      if (out[i].delta != +1 || ops[i].cooldown) continue;
+      if ((out[i].delta != +1 && out[i].delta != +3) || ops[i].cooldown) continue;
       double gap = out[i].target - ops[i].workers;
       if (best < 0 || gap > best_gap) { best = i; best_gap = gap; }
     }
@@ -179,14 +215,20 @@ void weir__policy_decide(weir__policy_op *ops, int n,
     weir__policy_decision *d = &out[best];
     double cost = op->cpus_per_worker * cpu_share(op, tuning);
     double idle = b->cpus - cpu_used;
+    int shift = d->delta == +3; /* takes CPU share, needs no idle CPU */
     int fits = fits_held_resources(op, &gpus_held, res_held, b) &&
-               (cost <= 1e-9 || idle >= tuning->min_headroom * op->cpus_per_worker) &&
+               (shift || cost <= 1e-9 || idle >= tuning->min_headroom * op->cpus_per_worker) &&
                nominal + op->cpus_per_worker <= tuning->oversubscription * b->cpus + 1e-9;
     if (!fits) {
       d->delta = 0;
       size_t len = strlen(d->reason);
       snprintf(d->reason + len, sizeof d->reason - len, "; no budget (cpu idle %.2f)", idle);
       continue;
+    }
+    if (shift && idle < tuning->min_headroom * op->cpus_per_worker) {
+      size_t len = strlen(d->reason);
+      snprintf(d->reason + len, sizeof d->reason - len,
+               "; CPU saturated (idle %.2f): shifts CPU share to it", idle);
     }
     /* The new worker can use at most what is idle: the projection stays
      * within the budget. */
@@ -196,6 +238,8 @@ void weir__policy_decide(weir__policy_op *ops, int n,
     for (int r = 0; r < b->num_resources; r++) res_held[r] += op->resources_per_worker[r];
     op->streak = 0;
     op->cooldown = tuning->cooldown_ticks;
+    op->last_delta = +1;
+    op->since_move = 0;
     d->delta = +2; /* mark as granted; fixed below */
   }
   for (int i = 0; i < n; i++)

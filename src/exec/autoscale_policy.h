@@ -29,11 +29,16 @@ typedef struct weir__policy_op {
   double blocked_seconds;         /* waiting on a full output queue */
   double cpu_seconds;             /* thread CPU time used */
   double queue_fill;              /* input queue level / bound, 0..1 */
+  double output_fill;             /* the fullest consumer's queue, 0..1: a
+                                     source whose output already waits
+                                     downstream does not limit anything */
   int input_done;                 /* no more input will come */
   /* Kept by the caller between ticks. */
   int streak;                     /* consecutive ticks wanting to move:
                                      > 0 grow, < 0 shrink */
   int cooldown;                   /* ticks before it may move again */
+  int last_delta;                 /* the last move: +1, -1, or 0 */
+  int since_move;                 /* ticks since that move */
 } weir__policy_op;
 
 /* CPU slots are a budget on CPU actually used: measured consumption, plus
@@ -72,6 +77,15 @@ typedef struct weir__policy_tuning {
                                      not grow */
   double min_headroom;            /* idle CPU slots needed to grow */
   double oversubscription;        /* nominal slots / budget, at most */
+  /* On a saturated CPU, an operator this busy whose input queue is at least
+   * this full grows anyway (within `oversubscription`) while another
+   * operator has slack, to shift CPU share to it. */
+  double rebalance_utilisation;
+  double rebalance_fill;
+  /* A move back the other way waits at least this many ticks after a
+   * move (0 = no such wait): noisy windows then cannot flip a pool
+   * between two sizes. */
+  int reverse_ticks;
 } weir__policy_tuning;
 
 void weir__policy_defaults(weir__policy_tuning *t);

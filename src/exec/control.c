@@ -84,8 +84,20 @@ static void decide(weir_pipeline *p, double now) {
     if (op->nacc)
       q->queue_fill = q->queue_fill > 0.5 ? q->queue_fill : 0.5; /* rows gathered wait */
     q->input_done = op->eof || op->closed || op->input_stopped;
+    for (size_t j = 0; j < op->nouts; j++) {
+      const weir_op *c = op->outs[j];
+      if (!c->active)
+        continue;
+      double cb = c->qmax_blocks ? (double)c->qblocks / (double)c->qmax_blocks : 0;
+      double cy = c->qmax_bytes ? (double)c->qbytes / (double)c->qmax_bytes : 0;
+      double f = cb > cy ? cb : cy;
+      if (f > q->output_fill)
+        q->output_fill = f;
+    }
     q->streak = op->ctl_streak;
     q->cooldown = op->ctl_cooldown;
+    q->last_delta = op->ctl_last_delta;
+    q->since_move = op->ctl_since_move;
     op->ctl_busy = busy;
     op->ctl_blocked = blocked;
     op->ctl_cpu = cpu;
@@ -108,11 +120,18 @@ static void decide(weir_pipeline *p, double now) {
   /* Windows of 0.05 s: a wish must hold for two of them, and one window
    * after a move is skipped while the new size settles in. */
   tune.cooldown_ticks = 1;
+  /* Room for CPU operators' pools in proportion to their costs (1:4:2 is 7
+   * workers on 2 slots) while a waiting worker costs only its stack. */
+  tune.oversubscription = 4.0;
+  /* Half a second before a pool may move back the way it came. */
+  tune.reverse_ticks = 10;
   weir__policy_decide(pol, n, &b, &tune, d);
   for (int i = 0; i < n; i++) {
     weir_op *op = who[i];
     op->ctl_streak = pol[i].streak;
     op->ctl_cooldown = pol[i].cooldown;
+    op->ctl_last_delta = pol[i].last_delta;
+    op->ctl_since_move = pol[i].since_move;
     if (d[i].delta == 0)
       continue;
     int from = op->target, to = from + d[i].delta;

@@ -135,7 +135,7 @@ struct weir_op {
   double cpu_exited;         /* CPU seconds of workers that left */
   /* Adaptive control: the last window's readings and the policy's memory. */
   double ctl_busy, ctl_blocked, ctl_cpu;
-  int ctl_streak, ctl_cooldown;
+  int ctl_streak, ctl_cooldown, ctl_last_delta, ctl_since_move;
   /* Named resources one worker holds, by the pipeline's index. */
   char *res_names[8];
   double res_amounts[8];

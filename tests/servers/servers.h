@@ -16,6 +16,9 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#ifdef __linux__
+#include <sys/prctl.h>
+#endif
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -153,6 +156,11 @@ typedef struct srv_proc {
 static inline pid_t srv_spawn(char *const argv[], const char *log) {
   pid_t pid = fork();
   if (pid == 0) {
+#ifdef __linux__
+    /* A test that crashes never runs its fini: the server must not outlive
+     * it. */
+    prctl(PR_SET_PDEATHSIG, SIGTERM);
+#endif
     int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
     if (fd >= 0) {
       dup2(fd, 1);
