@@ -201,7 +201,6 @@ Test(exec, progress_is_off_by_default) {
   fflush(stderr);
   dup2(saved, STDERR_FILENO);
   close(saved);
-  struct stat;
   FILE *f = fopen(path, "r");
   fseek(f, 0, SEEK_END);
   long size = ftell(f);

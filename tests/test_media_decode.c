@@ -143,6 +143,21 @@ Test(media_decode, solid_colour_keeps_its_rgb_values_after_resize) {
   frames_free(&f);
 }
 
+Test(media_decode, bt709_video_is_converted_with_its_own_matrix) {
+  frames f;
+  char err[WEIR__MEDIA_ERRLEN];
+  weir_video_options o = WEIR_VIDEO_OPTIONS_INIT;
+  o.max_frames = 1;
+  cr_assert_eq(decode_all("color709.mp4", &o, &f, err), WEIR_OK, "%s", err);
+  weir_column c;
+  const uint8_t *px = row_pixels(&f, 0, &c);
+  const int want[3] = {200, 100, 50};
+  for (int k = 0; k < 3; k++)
+    cr_assert(abs(px[(24 * 64 + 32) * 3 + k] - want[k]) <= 4, "channel %d: %d",
+              k, px[(24 * 64 + 32) * 3 + k]);
+  frames_free(&f);
+}
+
 Test(media_decode, every_kth_frame_and_max_frames) {
   frames f;
   char err[WEIR__MEDIA_ERRLEN];

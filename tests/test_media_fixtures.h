@@ -119,6 +119,12 @@ static void media_setup(void) {
            "-f lavfi -i \"color=c=0xC86432:s=64x48:r=10:d=2\" %s",
            media_vcodec());
   media_make("color.mp4", args);
+  /* The same colour in BT.709 (as HD video is), tagged so. */
+  snprintf(args, sizeof args,
+           "-f lavfi -i \"color=c=0xC86432:s=64x48:r=10:d=1\" "
+           "-vf scale=out_color_matrix=bt709:out_range=tv -colorspace bt709 "
+           "-color_primaries bt709 -color_trc bt709 %s", media_vcodec());
+  media_make("color709.mp4", args);
   /* Tones: 440 Hz at amplitude 1/8 (the sine source's), 2.5 s at 48 kHz,
    * mono and stereo (the right channel at 880 Hz). */
   media_make("tone.wav", "-f lavfi -i sine=frequency=440:sample_rate=48000:"

@@ -135,3 +135,62 @@ Test(media_http, missing_url_is_an_error_naming_it) {
             weir_pipeline_errmsg(p));
   weir_pipeline_destroy(p);
 }
+
+/* ---- S3 (s3rver) ---- */
+
+static srv_proc s3;
+
+static void s3_up(void) {
+  media_setup();
+  char why[512];
+  if (srv_s3rver_start(&s3, why, sizeof why) != 0)
+    cr_skip_test("%s", why);
+  /* The media readers and writers take S3 settings from the environment. */
+  setenv("AWS_ENDPOINT_URL", s3.url, 1);
+  setenv("AWS_ACCESS_KEY_ID", "S3RVER", 1);
+  setenv("AWS_SECRET_ACCESS_KEY", "S3RVER", 1);
+  setenv("AWS_REGION", "us-east-1", 1);
+}
+
+static void s3_down(void) { srv_proc_stop(&s3); }
+
+TestSuite(media_s3, .init = s3_up, .fini = s3_down, .timeout = 60);
+
+Test(media_s3, video_and_images_written_to_s3_and_read_back) {
+  weir_pipeline *p = new_pipeline();
+  weir_video_options o = WEIR_VIDEO_OPTIONS_INIT;
+  o.width = 32;
+  o.height = 24;
+  weir_video_write_options w = WEIR_VIDEO_WRITE_OPTIONS_INIT;
+  w.fps = 10;
+  weir_op *sink = weir_write_video(
+      p, weir_read_video(p, media_path("ramp.mp4"), &o), "s3://test/out/ramp.mp4", &w);
+  cr_assert_not_null(sink, "%s", weir_pipeline_errmsg(p));
+  cr_assert_eq(weir_pipeline_run(p, sink), WEIR_OK, "%s", weir_pipeline_errmsg(p));
+  weir_pipeline_destroy(p);
+
+  p = new_pipeline();
+  weir_block *b;
+  cr_assert_eq(collect(p, weir_read_video(p, "s3://test/out/ramp.mp4", NULL), &b),
+               WEIR_OK, "%s", weir_pipeline_errmsg(p));
+  cr_assert_eq(weir_block_num_rows(b), 30);
+  weir_column f = column(b, "frame");
+  int v = ((const uint8_t *)f.data)[20 * 32 * 24 * 3 + (12 * 32 + 16) * 3];
+  cr_assert(abs(v - 160) <= 6, "%d", v);
+  weir_block_unref(&b);
+  weir_pipeline_destroy(p);
+
+  p = new_pipeline();
+  o.max_frames = 3;
+  weir_op *wi = weir_write_images(p, weir_read_video(p, media_path("ramp.mp4"), &o),
+                                  "s3://test/pngs", NULL, NULL);
+  cr_assert_not_null(wi, "%s", weir_pipeline_errmsg(p));
+  cr_assert_eq(weir_pipeline_run(p, wi), WEIR_OK, "%s", weir_pipeline_errmsg(p));
+  weir_pipeline_destroy(p);
+  p = new_pipeline();
+  cr_assert_eq(collect(p, weir_read_images(p, "s3://test/pngs/", NULL), &b),
+               WEIR_OK, "%s", weir_pipeline_errmsg(p));
+  cr_assert_eq(weir_block_num_rows(b), 3);
+  weir_block_unref(&b);
+  weir_pipeline_destroy(p);
+}

@@ -2,6 +2,7 @@
  * float32 samples to WAV or FLAC, and single images to PNG; each writes a
  * temporary file and renames it into place only when complete. */
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +14,7 @@
 
 #include "weir/error.h"
 #include "media/encoders.h"
+#include "io/vfs.h"
 #include "media/media_ffmpeg.h"
 
 /* A file being written: the muxer writes `tmp`, renamed to `path` at the
@@ -38,11 +40,26 @@ static int out_open(out_file *f, const char *path, char *err, size_t errlen) {
     return WEIR_ENOMEM;
   }
   /* The suffix of the real name picks the container; the temporary name
-   * keeps the folder so the rename stays within one file system. */
+   * keeps the folder so the rename stays within one file system. A remote
+   * target (http, s3) is written to a local temporary file first, since
+   * muxers seek back (the mp4 index), and uploaded when complete. */
   const char *slash = strrchr(path, '/');
   size_t dir = slash ? (size_t)(slash - path + 1) : 0;
-  snprintf(f->tmp, n, "%.*s.tmp-%d-%s", (int)dir, path, (int)getpid(),
-           path + dir);
+  if (weir__vfs_is_remote(path)) {
+    const char *tmpdir = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
+    free(f->tmp);
+    n = strlen(tmpdir) + strlen(path + dir) + 48;
+    if (!(f->tmp = malloc(n))) {
+      snprintf(err, errlen, "%s: out of memory", path);
+      return WEIR_ENOMEM;
+    }
+    static atomic_uint seq;
+    snprintf(f->tmp, n, "%s/weir-upload-%d-%u-%s", tmpdir, (int)getpid(),
+             atomic_fetch_add(&seq, 1), path + dir);
+  } else {
+    snprintf(f->tmp, n, "%.*s.tmp-%d-%s", (int)dir, path, (int)getpid(),
+             path + dir);
+  }
   int ret = avformat_alloc_output_context2(&f->oc, NULL, NULL, path);
   if (ret < 0 || !f->oc) {
     snprintf(err, errlen, "%s: no container format for this file name",
@@ -119,6 +136,39 @@ static int out_send(out_file *f, AVFrame *frame, char *err, size_t errlen) {
   }
 }
 
+/* Copies the finished local file `tmp` to the remote `uri`; the upload
+ * becomes visible only when complete (weir__wstream_commit). */
+static int upload(const char *tmp, const char *uri, char *err, size_t errlen) {
+  FILE *in = fopen(tmp, "rb");
+  if (!in) {
+    snprintf(err, errlen, "%s: cannot reopen: %s", tmp, strerror(errno));
+    return WEIR_EIO;
+  }
+  enum { CHUNK = 1 << 20 };
+  char *buf = malloc(CHUNK);
+  weir__wstream *w = NULL;
+  int rc = buf ? weir__wstream_open(uri, NULL, &w, err, errlen) : WEIR_ENOMEM;
+  if (!buf)
+    snprintf(err, errlen, "%s: out of memory", uri);
+  size_t n;
+  while (rc == WEIR_OK && (n = fread(buf, 1, CHUNK, in)) > 0) {
+    rc = weir__wstream_write(w, buf, n);
+    if (rc != WEIR_OK)
+      snprintf(err, errlen, "%s: upload failed: %s", uri,
+               weir__wstream_errmsg(w));
+  }
+  if (rc == WEIR_OK && ferror(in)) {
+    snprintf(err, errlen, "%s: cannot read: %s", tmp, strerror(errno));
+    rc = WEIR_EIO;
+  }
+  fclose(in);
+  free(buf);
+  if (rc == WEIR_OK)
+    return weir__wstream_commit(w, err, errlen);
+  weir__wstream_abort(w);
+  return rc;
+}
+
 static int out_finish(out_file *f, char *err, size_t errlen) {
   int rc = out_send(f, NULL, err, errlen);
   if (rc != WEIR_OK)
@@ -131,6 +181,8 @@ static int out_finish(out_file *f, char *err, size_t errlen) {
              av_err2str(ret));
     return WEIR_EIO;
   }
+  if (weir__vfs_is_remote(f->path))
+    return upload(f->tmp, f->path, err, errlen);
   if (rename(f->tmp, f->path) != 0) {
     snprintf(err, errlen, "%s: cannot rename into place: %s", f->path,
              strerror(errno));
@@ -437,8 +489,6 @@ int weir__png_write(const char *path, const uint8_t *pixels, int width,
   AVFrame *fr = av_frame_alloc();
   AVPacket *pkt = av_packet_alloc();
   int rc = WEIR_ENOMEM;
-  char *tmp = NULL;
-  FILE *out = NULL;
   if (!enc || !fr || !pkt)
     goto done;
   enc->width = width;
@@ -467,33 +517,25 @@ int weir__png_write(const char *path, const uint8_t *pixels, int width,
     rc = WEIR_EFORMAT;
     goto done;
   }
-  size_t n = strlen(path) + 32;
-  tmp = malloc(n);
-  if (!tmp)
+  /* weir's writer streams publish atomically, locally and remotely. */
+  weir__wstream *w = NULL;
+  rc = weir__wstream_open(path, NULL, &w, err, errlen);
+  if (rc != WEIR_OK)
     goto done;
-  snprintf(tmp, n, "%s.tmp-%d", path, (int)getpid());
-  out = fopen(tmp, "wb");
-  if (!out || fwrite(pkt->data, 1, (size_t)pkt->size, out) != (size_t)pkt->size ||
-      fclose(out) != 0) {
-    out = NULL;
-    snprintf(err, errlen, "%s: cannot write: %s", path, strerror(errno));
-    unlink(tmp);
-    rc = WEIR_EIO;
+  rc = weir__wstream_write(w, pkt->data, (size_t)pkt->size);
+  if (rc != WEIR_OK) {
+    snprintf(err, errlen, "%s: cannot write: %s", path,
+             weir__wstream_errmsg(w));
+    weir__wstream_abort(w);
     goto done;
   }
-  out = NULL;
-  if (rename(tmp, path) != 0) {
-    snprintf(err, errlen, "%s: cannot rename into place: %s", path,
-             strerror(errno));
-    unlink(tmp);
-    rc = WEIR_EIO;
+  rc = weir__wstream_commit(w, err, errlen);
+  if (rc != WEIR_OK)
     goto done;
-  }
   rc = WEIR_OK;
 done:
   if (rc == WEIR_ENOMEM && !err[0])
     snprintf(err, errlen, "%s: out of memory", path);
-  free(tmp);
   av_packet_free(&pkt);
   av_frame_free(&fr);
   avcodec_free_context(&enc);

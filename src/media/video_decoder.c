@@ -28,6 +28,8 @@ struct weir__video_decoder {
   AVFrame *frame;
   AVFrame *scaled;     /* padded output of libswscale */
   struct SwsContext *sws;
+  enum AVColorSpace sws_space; /* colour space and range it was set up for */
+  enum AVColorRange sws_range;
   enum AVPixelFormat out_fmt;
   int out_w, out_h;
   int ndim;
@@ -304,11 +306,33 @@ static int add_columns(weir__video_decoder *d, weir_builder *bld) {
 }
 
 static int convert(weir__video_decoder *d, const AVFrame *f, uint8_t *dst) {
+  struct SwsContext *was = d->sws;
   d->sws = sws_getCachedContext(d->sws, f->width, f->height, f->format,
                                 d->out_w, d->out_h, d->out_fmt, SWS_BILINEAR,
                                 NULL, NULL, NULL);
   if (!d->sws)
     return WEIR_EFORMAT;
+  /* libswscale assumes BT.601 whatever the stream says; HD video is mostly
+   * BT.709, so RGB output follows the frame's own colour space and range.
+   * YUV output keeps the stream's values as they are. */
+  int rgb = d->out_fmt == AV_PIX_FMT_RGB24 || d->out_fmt == AV_PIX_FMT_BGR24 ||
+            d->out_fmt == AV_PIX_FMT_GRAY8;
+  if (rgb && (d->sws != was || f->colorspace != d->sws_space ||
+              f->color_range != d->sws_range)) {
+    int space = f->colorspace == AVCOL_SPC_BT709 ? SWS_CS_ITU709
+                : f->colorspace == AVCOL_SPC_BT2020_NCL ||
+                          f->colorspace == AVCOL_SPC_BT2020_CL
+                    ? SWS_CS_BT2020
+                    : SWS_CS_DEFAULT;
+    int full = f->color_range == AVCOL_RANGE_JPEG ||
+               f->format == AV_PIX_FMT_YUVJ420P ||
+               f->format == AV_PIX_FMT_YUVJ422P ||
+               f->format == AV_PIX_FMT_YUVJ444P;
+    const int *coef = sws_getCoefficients(space);
+    sws_setColorspaceDetails(d->sws, coef, full, coef, 1, 0, 1 << 16, 1 << 16);
+    d->sws_space = f->colorspace;
+    d->sws_range = f->color_range;
+  }
   return weir__media_scale(d->sws, f, d->scaled, dst, d->out_w, d->out_h,
                            d->out_fmt);
 }

@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 
 #include "weir/error.h"
+#include "io/vfs.h"
 #include "media/encoders.h"
 #include "media/media_source.h"
 
@@ -263,7 +264,8 @@ weir_op *weir_write_images(weir_pipeline *p, weir_op *in, const char *dir,
                            const char *column, const weir_op_options *o) {
   if (!p)
     return NULL;
-  if (dir && *dir && mkdir(dir, 0777) != 0 && errno != EEXIST)
+  if (dir && *dir && !weir__vfs_is_remote(dir) && mkdir(dir, 0777) != 0 &&
+      errno != EEXIST)
     return weir__op_fail(p, WEIR_EIO, "write_images: cannot create %s: %s",
                          dir, strerror(errno));
   writer *w = calloc(1, sizeof *w);
