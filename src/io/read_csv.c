@@ -207,14 +207,15 @@ static int csv_schema(weir__reader *r) {
   int rc = WEIR_OK;
   int delim = delim_of(r);
   csv_extra *x = calloc(1, sizeof *x);
-  if (!x) rc = WEIR_ENOMEM;
-  if (rc == WEIR_OK) {
+  if (x) {
+    r->extra = x; /* the reader frees it, whatever happens below */
+    r->free_extra = csv_extra_free;
     x->nfiles = r->nobjs;
     x->maps = calloc(r->nobjs ? r->nobjs : 1, sizeof *x->maps);
     x->nfields = calloc(r->nobjs ? r->nobjs : 1, sizeof *x->nfields);
     if (!x->maps || !x->nfields) rc = WEIR_ENOMEM;
-    r->extra = x;
-    r->free_extra = csv_extra_free;
+  } else {
+    rc = WEIR_ENOMEM;
   }
   if (rc == WEIR_OK && r->o.columns)
     rc = weir__schema_parse(r->o.columns, &r->schema, r->schema_err,
@@ -242,6 +243,7 @@ static int csv_schema(weir__reader *r) {
           }
           seen = calloc(r->schema.n + 1, sizeof *seen);
           if (!seen) rc = WEIR_ENOMEM;
+          if (rc != WEIR_OK) break; /* `seen` may be NULL below */
           if (!r->o.csv_no_header) {
             row++;
             p = next;
