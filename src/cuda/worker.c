@@ -414,6 +414,43 @@ static const weir__gpu_backend backend = {
 
 const weir__gpu_backend *weir__gpu_backend_get(void) { return &backend; }
 
+/* Checks the dtype and shape of a tensor column for `fn` (the public
+ * function, named in messages) and makes its one-column block of `rows`
+ * rows, without data; `*bytes` gets the size the data needs. */
+static int tensor_block_new(const char *fn, const char *name, int dtype,
+                            int ndim, const int64_t *shape, size_t rows,
+                            size_t *bytes, weir_block **out) {
+  size_t esize = weir_dtype_size(dtype);
+  if (!esize || ndim < 1 || ndim > WEIR_TENSOR_MAX_DIMS)
+    return weir__set_last_error(WEIR_EINVAL,
+        "%s: column '%s': bad dtype %d or ndim %d", fn, name, dtype, ndim);
+  size_t n = esize;
+  for (int d = 0; d < ndim; d++) {
+    if (shape[d] < 0 || (shape[d] && n > SIZE_MAX / (size_t)shape[d]))
+      return weir__set_last_error(WEIR_EINVAL, "%s: column '%s': bad shape",
+                                  fn, name);
+    n *= (size_t)shape[d];
+  }
+  if (rows && n > SIZE_MAX / rows)
+    return weir__set_last_error(WEIR_EINVAL, "%s: column '%s': too large", fn,
+                                name);
+  weir_block *b = weir__block_alloc(1, rows);
+  if (!b) return weir__set_last_error(WEIR_ENOMEM, "out of memory");
+  weir__column *c = &b->cols[0];
+  if (!(c->name = strdup(name))) {
+    weir_block_unref(&b);
+    return weir__set_last_error(WEIR_ENOMEM, "out of memory");
+  }
+  c->type = WEIR_TYPE_TENSOR;
+  c->dtype = dtype;
+  c->ndim = ndim;
+  memcpy(c->shape, shape, (size_t)ndim * sizeof shape[0]);
+  c->length = rows;
+  *bytes = n * rows;
+  *out = b;
+  return WEIR_OK;
+}
+
 int weir_cuda_tensor_block(weir_ctx *ctx, const char *name, int dtype,
                            int ndim, const int64_t *shape, size_t rows,
                            weir_block **out, void **data) {
@@ -427,36 +464,14 @@ int weir_cuda_tensor_block(weir_ctx *ctx, const char *name, int dtype,
     return weir__set_last_error(WEIR_EINVAL,
         "weir_cuda_tensor_block: only a GPU operator (num_gpus > 0) can "
         "allocate device tensors, from its worker thread");
-  size_t esize = weir_dtype_size(dtype);
-  if (!esize || ndim < 1 || ndim > WEIR_TENSOR_MAX_DIMS)
-    return weir__set_last_error(WEIR_EINVAL,
-        "weir_cuda_tensor_block: column '%s': bad dtype %d or ndim %d", name,
-        dtype, ndim);
-  size_t bytes = esize;
-  for (int d = 0; d < ndim; d++) {
-    if (shape[d] < 0 || (shape[d] && bytes > SIZE_MAX / (size_t)shape[d]))
-      return weir__set_last_error(WEIR_EINVAL,
-          "weir_cuda_tensor_block: column '%s': bad shape", name);
-    bytes *= (size_t)shape[d];
-  }
-  if (rows && bytes > SIZE_MAX / rows)
-    return weir__set_last_error(WEIR_EINVAL,
-        "weir_cuda_tensor_block: column '%s': too large", name);
-  bytes *= rows;
-  weir_block *b = weir__block_alloc(1, rows);
-  if (!b) return weir__set_last_error(WEIR_ENOMEM, "out of memory");
+  size_t bytes;
+  weir_block *b;
+  int rc = tensor_block_new("weir_cuda_tensor_block", name, dtype, ndim,
+                            shape, rows, &bytes, &b);
+  if (rc) return rc;
   weir__column *c = &b->cols[0];
-  if (!(c->name = strdup(name))) {
-    weir_block_unref(&b);
-    return weir__set_last_error(WEIR_ENOMEM, "out of memory");
-  }
-  c->type = WEIR_TYPE_TENSOR;
-  c->dtype = dtype;
-  c->ndim = ndim;
-  memcpy(c->shape, shape, (size_t)ndim * sizeof shape[0]);
-  c->length = rows;
-  int rc = weir__cuda_buffer_new(w->device, bytes, w->stream, w->stream,
-                                 &c->data_buf);
+  rc = weir__cuda_buffer_new(w->device, bytes, w->stream, w->stream,
+                             &c->data_buf);
   if (rc) {
     weir_block_unref(&b);
     return rc;
@@ -485,35 +500,13 @@ int weir_cuda_host_tensor_block(const char *name, int dtype, int ndim,
   if (weir_cuda_device_count() == 0)
     return weir__set_last_error(WEIR_ENODEV,
         "weir_cuda_host_tensor_block: no CUDA device is visible");
-  size_t esize = weir_dtype_size(dtype);
-  if (!esize || ndim < 1 || ndim > WEIR_TENSOR_MAX_DIMS)
-    return weir__set_last_error(WEIR_EINVAL,
-        "weir_cuda_host_tensor_block: column '%s': bad dtype %d or ndim %d",
-        name, dtype, ndim);
-  size_t bytes = esize;
-  for (int d = 0; d < ndim; d++) {
-    if (shape[d] < 0 || (shape[d] && bytes > SIZE_MAX / (size_t)shape[d]))
-      return weir__set_last_error(WEIR_EINVAL,
-          "weir_cuda_host_tensor_block: column '%s': bad shape", name);
-    bytes *= (size_t)shape[d];
-  }
-  if (rows && bytes > SIZE_MAX / rows)
-    return weir__set_last_error(WEIR_EINVAL,
-        "weir_cuda_host_tensor_block: column '%s': too large", name);
-  bytes *= rows;
-  weir_block *b = weir__block_alloc(1, rows);
-  if (!b) return weir__set_last_error(WEIR_ENOMEM, "out of memory");
+  size_t bytes;
+  weir_block *b;
+  int rc = tensor_block_new("weir_cuda_host_tensor_block", name, dtype, ndim,
+                            shape, rows, &bytes, &b);
+  if (rc) return rc;
   weir__column *c = &b->cols[0];
-  c->type = WEIR_TYPE_TENSOR;
-  c->dtype = dtype;
-  c->ndim = ndim;
-  memcpy(c->shape, shape, (size_t)ndim * sizeof shape[0]);
-  c->length = rows;
-  if (!(c->name = strdup(name))) {
-    weir_block_unref(&b);
-    return weir__set_last_error(WEIR_ENOMEM, "out of memory");
-  }
-  int rc = weir__cuda_pinned_buffer_new(bytes, &c->data_buf);
+  rc = weir__cuda_pinned_buffer_new(bytes, &c->data_buf);
   if (rc) {
     weir_block_unref(&b);
     return rc;

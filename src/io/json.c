@@ -1,6 +1,5 @@
 /* In-place JSON lexing, string decoding and encoding for the JSONL reader
  * and writer. */
-#include <locale.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,66 +8,17 @@
 #include <emmintrin.h>
 #endif
 
+#include "core/utf8.h"
+#include "io/c_locale.h"
 #include "io/json.h"
 
 #define MAX_DEPTH 512
-
-/* The length of the valid UTF-8 sequence at `p`, or 0. Overlong forms,
- * surrogates and code points above U+10FFFF are invalid. */
-static size_t utf8_seq(const unsigned char *p) {
-  unsigned c = p[0];
-  if (c < 0x80) return 1;
-  if (c >= 0xc2 && c <= 0xdf) return (p[1] & 0xc0) == 0x80 ? 2 : 0;
-  if (c >= 0xe0 && c <= 0xef) {
-    if ((p[1] & 0xc0) != 0x80 || (p[2] & 0xc0) != 0x80) return 0;
-    if (c == 0xe0 && p[1] < 0xa0) return 0;
-    if (c == 0xed && p[1] > 0x9f) return 0;
-    return 3;
-  }
-  if (c >= 0xf0 && c <= 0xf4) {
-    if ((p[1] & 0xc0) != 0x80 || (p[2] & 0xc0) != 0x80 ||
-        (p[3] & 0xc0) != 0x80)
-      return 0;
-    if (c == 0xf0 && p[1] < 0x90) return 0;
-    if (c == 0xf4 && p[1] > 0x8f) return 0;
-    return 4;
-  }
-  return 0;
-}
 
 static int hexval(int c) {
   if (c >= '0' && c <= '9') return c - '0';
   if (c >= 'a' && c <= 'f') return c - 'a' + 10;
   if (c >= 'A' && c <= 'F') return c - 'A' + 10;
   return -1;
-}
-
-/* Validates UTF-8 in s[0..n): 1 when valid. ASCII runs are skipped 16
- * bytes at a time; only multi-byte sequences are decoded. */
-static int utf8_ok(const unsigned char *s, size_t n) {
-  size_t i = 0;
-  while (i < n) {
-#if defined(__SSE2__)
-    while (i + 16 <= n) {
-      unsigned m = (unsigned)_mm_movemask_epi8(
-          _mm_loadu_si128((const __m128i *)(s + i)));
-      if (m) {
-        i += (unsigned)__builtin_ctz(m);
-        break;
-      }
-      i += 16;
-    }
-#endif
-    if (i >= n) break;
-    if (s[i] < 0x80) {
-      i++;
-      continue;
-    }
-    size_t k = utf8_seq(s + i);
-    if (!k || i + k > n) return 0;
-    i += k;
-  }
-  return 1;
 }
 
 const char *weir__json_string(const char *p, int *escaped, const char **why) {
@@ -103,7 +53,8 @@ const char *weir__json_string(const char *p, int *escaped, const char **why) {
 #endif
     unsigned c = *q;
     if (c == '"') {
-      if (high && !utf8_ok(start, (size_t)(q - start))) {
+      size_t n = (size_t)(q - start);
+      if (high && weir__utf8_invalid_at((const char *)start, n) != n) {
         *why = "invalid UTF-8 in a string";
         return NULL;
       }
@@ -138,24 +89,6 @@ static const double pow10_tab[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,
                                    1e6,  1e7,  1e8,  1e9,  1e10, 1e11,
                                    1e12, 1e13, 1e14, 1e15, 1e16, 1e17,
                                    1e18, 1e19, 1e20, 1e21, 1e22};
-
-static locale_t c_locale(void) {
-  /* strtod must read '.' whatever locale the application set. */
-  static locale_t loc;
-  locale_t l = __atomic_load_n(&loc, __ATOMIC_ACQUIRE);
-  if (!l) {
-    locale_t n = newlocale(LC_ALL_MASK, "C", (locale_t)0);
-    locale_t expected = 0;
-    if (!__atomic_compare_exchange_n(&loc, &expected, n, 0, __ATOMIC_ACQ_REL,
-                                     __ATOMIC_ACQUIRE)) {
-      freelocale(n);
-      l = expected;
-    } else {
-      l = n;
-    }
-  }
-  return l;
-}
 
 static const char *lex_number(const char *p, weir__jval *v, const char **why) {
   const char *q = p;
@@ -235,7 +168,7 @@ static const char *lex_number(const char *p, weir__jval *v, const char **why) {
     d = exp10 < 0 ? d / pow10_tab[-exp10] : d * pow10_tab[exp10];
     v->f = neg ? -d : d;
   } else {
-    v->f = strtod_l(p, NULL, c_locale());
+    v->f = strtod_l(p, NULL, weir__c_locale());
   }
   return q;
 }
@@ -447,7 +380,7 @@ size_t weir__json_double(double v, char *out) {
     return (size_t)n;
   }
   int n = snprintf(out, 32, "%.15g", v);
-  if (strtod_l(out, NULL, c_locale()) != v) n = snprintf(out, 32, "%.17g", v);
+  if (strtod_l(out, NULL, weir__c_locale()) != v) n = snprintf(out, 32, "%.17g", v);
   for (char *c = out; *c; c++)
     if (*c == ',') *c = '.'; /* a locale's decimal comma */
   if (!strpbrk(out, ".eEn")) {

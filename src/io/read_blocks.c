@@ -138,10 +138,6 @@ done:
 
 weir_op *weir_read_blocks(weir_pipeline *p, const char *uri,
                           const weir_read_options *o) {
-  char err[512] = "";
-  weir__reader *r;
-  if (!p) return NULL;
-  int rc = weir__reader_create(&r, "blocks", uri, o, 0, err, sizeof err);
-  if (rc != WEIR_OK) return weir__reader_fail(p, rc, "read_blocks: %s", err);
-  return weir__reader_source(p, r, "read_blocks", blocks_task);
+  return weir__reader_op(p, "blocks", "read_blocks", uri, o, 0, blocks_task,
+                         NULL);
 }

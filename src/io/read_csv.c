@@ -3,7 +3,6 @@
  * typed columns given or inferred from the first rows. */
 #include <ctype.h>
 #include <errno.h>
-#include <locale.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,12 +11,11 @@
 #include "weir/io.h"
 #include "core/block_internal.h"
 #include "core/utf8.h"
+#include "io/c_locale.h"
 #include "io/chunker.h"
 #include "io/codec.h"
 #include "io/colacc.h"
 #include "io/reader.h"
-
-int weir__read_chunks_csv(void *user, size_t task, weir_emit *out);
 
 /* One parsed field: its bytes (unescaped into scratch when quoted with
  * escapes), and whether it was quoted. */
@@ -117,23 +115,6 @@ static const char *parse_record(const char *p, const char *end, int delim,
 
 /* ---- Types of text fields ------------------------------------------------ */
 
-static locale_t c_locale(void) {
-  static locale_t loc;
-  locale_t l = __atomic_load_n(&loc, __ATOMIC_ACQUIRE);
-  if (!l) {
-    locale_t n = newlocale(LC_ALL_MASK, "C", (locale_t)0);
-    locale_t expected = 0;
-    if (!__atomic_compare_exchange_n(&loc, &expected, n, 0, __ATOMIC_ACQ_REL,
-                                     __ATOMIC_ACQUIRE)) {
-      freelocale(n);
-      l = expected;
-    } else {
-      l = n;
-    }
-  }
-  return l;
-}
-
 static int parse_int(const char *s, size_t len, int64_t *v) {
   char buf[32];
   if (len == 0 || len >= sizeof buf) return 0;
@@ -153,7 +134,7 @@ static int parse_float(const char *s, size_t len, double *v) {
   memcpy(buf, s, len);
   buf[len] = 0;
   char *e;
-  double x = strtod_l(buf, &e, c_locale());
+  double x = strtod_l(buf, &e, weir__c_locale());
   if (*e || isspace((unsigned char)buf[0])) return 0;
   *v = x;
   return 1;
@@ -205,7 +186,7 @@ static int first_chunk(weir__reader *r, size_t i, size_t records,
   weir__chunker *ch;
   const char *uri = r->objs[i].uri;
   int rc = weir__chunker_open(uri, &r->cfg, weir__codec_from_name(uri), 0,
-                              UINT64_MAX, records, 8u << 20, 1, NULL, &ch,
+                              UINT64_MAX, records, WEIR__CHUNK_MAX_BYTES, 1, NULL, &ch,
                               r->schema_err, sizeof r->schema_err);
   if (rc) return rc;
   rc = weir__chunker_next(ch, c);
@@ -226,14 +207,15 @@ static int csv_schema(weir__reader *r) {
   int rc = WEIR_OK;
   int delim = delim_of(r);
   csv_extra *x = calloc(1, sizeof *x);
-  if (!x) rc = WEIR_ENOMEM;
-  if (rc == WEIR_OK) {
+  if (x) {
+    r->extra = x; /* the reader frees it, whatever happens below */
+    r->free_extra = csv_extra_free;
     x->nfiles = r->nobjs;
     x->maps = calloc(r->nobjs ? r->nobjs : 1, sizeof *x->maps);
     x->nfields = calloc(r->nobjs ? r->nobjs : 1, sizeof *x->nfields);
     if (!x->maps || !x->nfields) rc = WEIR_ENOMEM;
-    r->extra = x;
-    r->free_extra = csv_extra_free;
+  } else {
+    rc = WEIR_ENOMEM;
   }
   if (rc == WEIR_OK && r->o.columns)
     rc = weir__schema_parse(r->o.columns, &r->schema, r->schema_err,
@@ -261,6 +243,7 @@ static int csv_schema(weir__reader *r) {
           }
           seen = calloc(r->schema.n + 1, sizeof *seen);
           if (!seen) rc = WEIR_ENOMEM;
+          if (rc != WEIR_OK) break; /* `seen` may be NULL below */
           if (!r->o.csv_no_header) {
             row++;
             p = next;
@@ -519,14 +502,11 @@ static const weir_op_def csv_parse_def = {WEIR_OP_DEF_VERSION, "parse_csv",
 
 weir_op *weir_read_csv(weir_pipeline *p, const char *uri,
                        const weir_read_options *o) {
-  char err[512] = "";
   weir__reader *r;
-  if (!p) return NULL;
   /* Quoted fields may hold newlines: a byte range cannot find its first
    * record, so each file is one task. */
-  int rc = weir__reader_create(&r, "csv", uri, o, 0, err, sizeof err);
-  if (rc != WEIR_OK) return weir__reader_fail(p, rc, "read_csv: %s", err);
-  weir_op *src = weir__reader_source(p, r, "read_csv", weir__read_chunks_csv);
+  weir_op *src = weir__reader_op(p, "csv", "read_csv", uri, o, 0,
+                                 weir__read_chunks_csv, &r);
   if (!src) return NULL;
   weir_op_options po = {.version = WEIR_OP_OPTIONS_VERSION, .num_cpus = 1.0};
   return weir_add_op(p, src, &csv_parse_def, r, &po);

@@ -13,56 +13,6 @@
 #include "io/jsonl_parse.h"
 #include "io/reader.h"
 
-/* Chunks stay under this size unless one line is longer. */
-#define CHUNK_MAX_BYTES (8u << 20)
-
-/* Reads one task and emits its chunks. Also used by the CSV reader. */
-static int read_chunks(weir__reader *r, size_t task, weir_emit *out, int csv) {
-  weir_ctx *ctx = weir_emit_ctx(out);
-  const weir__read_task *t = &r->tasks[task];
-  const char *uri = r->objs[t->obj].uri;
-  char err[512] = "";
-  weir__chunker *ch;
-  int rc = weir__chunker_open(uri, &r->cfg, weir__codec_from_name(uri),
-                              t->offset, t->length, r->rows_per_block,
-                              CHUNK_MAX_BYTES, csv, r->pool, &ch, err,
-                              sizeof err);
-  if (rc != WEIR_OK) {
-    if (r->o.on_error == WEIR_ON_ERROR_SKIP && rc != WEIR_ENOMEM) {
-      weir_ctx_log(ctx, WEIR_LOG_WARN, "skipping unreadable input: %s", err);
-      return WEIR_OK;
-    }
-    weir_ctx_set_errmsg(ctx, "%s", err);
-    return rc;
-  }
-  for (;;) {
-    if (weir_ctx_cancelled(ctx)) {
-      rc = WEIR_ECANCELED;
-      break;
-    }
-    weir__chunk c;
-    rc = weir__chunker_next(ch, &c);
-    if (rc <= 0) {
-      if (rc < 0) weir_ctx_set_errmsg(ctx, "%s", weir__chunker_errmsg(ch));
-      break;
-    }
-    weir_block *b;
-    rc = weir__chunk_block(&c, t->obj, &b);
-    if (rc == WEIR_OK) rc = weir_emit_block(out, b);
-    if (rc != WEIR_OK) break;
-  }
-  weir__chunker_close(ch);
-  return rc;
-}
-
-int weir__read_chunks_lines(void *user, size_t task, weir_emit *out) {
-  return read_chunks(user, task, out, 0);
-}
-
-int weir__read_chunks_csv(void *user, size_t task, weir_emit *out) {
-  return read_chunks(user, task, out, 1);
-}
-
 /* Infers the columns from the first rows of the first inputs, once for all
  * tasks, so that every block has the same columns. */
 static int jsonl_schema(weir__reader *r) {
@@ -84,7 +34,7 @@ static int jsonl_schema(weir__reader *r) {
       const char *uri = r->objs[i].uri;
       rc = weir__chunker_open(uri, &r->cfg, weir__codec_from_name(uri), 0,
                               UINT64_MAX, r->infer_rows - in.rows,
-                              CHUNK_MAX_BYTES, 0, NULL, &ch, r->schema_err,
+                              WEIR__CHUNK_MAX_BYTES, 0, NULL, &ch, r->schema_err,
                               sizeof r->schema_err);
       if (rc != WEIR_OK) {
         if (r->o.on_error == WEIR_ON_ERROR_SKIP && rc != WEIR_ENOMEM) {
@@ -248,12 +198,9 @@ static const weir_op_def jsonl_parse_def = {
 
 weir_op *weir_read_jsonl(weir_pipeline *p, const char *uri,
                          const weir_read_options *o) {
-  char err[512] = "";
   weir__reader *r;
-  if (!p) return NULL;
-  int rc = weir__reader_create(&r, "jsonl", uri, o, 1, err, sizeof err);
-  if (rc != WEIR_OK) return weir__reader_fail(p, rc, "read_jsonl: %s", err);
-  weir_op *src = weir__reader_source(p, r, "read_jsonl", weir__read_chunks_lines);
+  weir_op *src = weir__reader_op(p, "jsonl", "read_jsonl", uri, o, 1,
+                                 weir__read_chunks_lines, &r);
   if (!src) return NULL;
   weir_op_options po = {.version = WEIR_OP_OPTIONS_VERSION, .num_cpus = 1.0};
   return weir_add_op(p, src, &jsonl_parse_def, r, &po);

@@ -16,36 +16,16 @@
 static int text_task(void *user, size_t task, weir_emit *out) {
   weir__reader *r = user;
   weir_ctx *ctx = weir_emit_ctx(out);
-  const weir__read_task *t = &r->tasks[task];
-  const char *uri = r->objs[t->obj].uri;
-  char err[512] = "";
+  const char *uri = r->objs[r->tasks[task].obj].uri;
   weir__chunker *ch;
-  int rc = weir__chunker_open(uri, &r->cfg, weir__codec_from_name(uri),
-                              t->offset, t->length, r->rows_per_block, 8u << 20,
-                              0, r->pool, &ch, err, sizeof err);
-  if (rc != WEIR_OK) {
-    if (r->o.on_error == WEIR_ON_ERROR_SKIP && rc != WEIR_ENOMEM) {
-      weir_ctx_log(ctx, WEIR_LOG_WARN, "skipping unreadable input: %s", err);
-      return WEIR_OK;
-    }
-    weir_ctx_set_errmsg(ctx, "%s", err);
-    return rc;
-  }
+  int rc = weir__reader_open_task(r, task, 0, ctx, &ch);
+  if (!ch) return rc;
   weir__colacc text, path;
   weir__colacc_init(&text, "text", WEIR_TYPE_STRING);
   weir__colacc_init(&path, "path", WEIR_TYPE_STRING);
   uint64_t skipped = 0;
-  for (;;) {
-    if (weir_ctx_cancelled(ctx)) {
-      rc = WEIR_ECANCELED;
-      break;
-    }
-    weir__chunk c;
-    rc = weir__chunker_next(ch, &c);
-    if (rc <= 0) {
-      if (rc < 0) weir_ctx_set_errmsg(ctx, "%s", weir__chunker_errmsg(ch));
-      break;
-    }
+  weir__chunk c;
+  while ((rc = weir__reader_next_chunk(ch, ctx, &c)) > 0) {
     const char *p = c.buf->data, *end = p + c.len;
     /* Most chunks are valid UTF-8 throughout: check once, and line by line
      * only when not. */
@@ -92,12 +72,7 @@ static int text_task(void *user, size_t task, weir_emit *out) {
 
 weir_op *weir_read_text(weir_pipeline *p, const char *uri,
                         const weir_read_options *o) {
-  char err[512] = "";
-  weir__reader *r;
-  if (!p) return NULL;
-  int rc = weir__reader_create(&r, "text", uri, o, 1, err, sizeof err);
-  if (rc != WEIR_OK) return weir__reader_fail(p, rc, "read_text: %s", err);
-  return weir__reader_source(p, r, "read_text", text_task);
+  return weir__reader_op(p, "text", "read_text", uri, o, 1, text_task, NULL);
 }
 
 static void release_free(void *opaque, void *data, size_t size) {
@@ -197,10 +172,6 @@ static int binary_task(void *user, size_t task, weir_emit *out) {
 
 weir_op *weir_read_binary(weir_pipeline *p, const char *uri,
                           const weir_read_options *o) {
-  char err[512] = "";
-  weir__reader *r;
-  if (!p) return NULL;
-  int rc = weir__reader_create(&r, "binary", uri, o, 0, err, sizeof err);
-  if (rc != WEIR_OK) return weir__reader_fail(p, rc, "read_binary: %s", err);
-  return weir__reader_source(p, r, "read_binary", binary_task);
+  return weir__reader_op(p, "binary", "read_binary", uri, o, 0, binary_task,
+                         NULL);
 }

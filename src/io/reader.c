@@ -1,5 +1,5 @@
-/* Shared plumbing of file readers: options, listing into read tasks, and
- * the source op that owns the reader. */
+/* Shared plumbing of file readers: options, listing into read tasks, the
+ * source op that owns the reader, and the chunking of a task. */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,8 +11,6 @@
 #include "io/reader.h"
 #include "exec/exec_internal.h"
 
-static char *dup_or_null(const char *s) { return s ? strdup(s) : NULL; }
-
 void weir__reader_free(void *arg) {
   weir__reader *r = arg;
   if (!r) return;
@@ -22,10 +20,7 @@ void weir__reader_free(void *arg) {
   free(r->tasks);
   weir__schema_free(&r->schema);
   free((char *)r->o.columns);
-  free((char *)r->o.s3_endpoint);
-  free((char *)r->o.s3_region);
-  free((char *)r->o.s3_access_key);
-  free((char *)r->o.s3_secret_key);
+  weir__io_config_free_s3(&r->cfg); /* r->o's S3 strings point at these */
   pthread_mutex_destroy(&r->mu);
   free(r);
 }
@@ -56,15 +51,19 @@ int weir__reader_create(weir__reader **out, const char *kind, const char *uri,
     return WEIR_ENOMEM;
   }
   r->o = *o;
-  r->o.columns = dup_or_null(o->columns);
-  r->o.s3_endpoint = dup_or_null(o->s3_endpoint);
-  r->o.s3_region = dup_or_null(o->s3_region);
-  r->o.s3_access_key = dup_or_null(o->s3_access_key);
-  r->o.s3_secret_key = dup_or_null(o->s3_secret_key);
-  r->cfg.s3_endpoint = r->o.s3_endpoint;
-  r->cfg.s3_region = r->o.s3_region;
-  r->cfg.s3_access_key = r->o.s3_access_key;
-  r->cfg.s3_secret_key = r->o.s3_secret_key;
+  r->o.columns = NULL;
+  int rc = weir__io_config_copy_s3(&r->cfg, o->s3_endpoint, o->s3_region,
+                                   o->s3_access_key, o->s3_secret_key);
+  if (rc == WEIR_OK && o->columns && !(r->o.columns = strdup(o->columns)))
+    rc = WEIR_ENOMEM;
+  r->o.s3_endpoint = r->cfg.s3_endpoint;
+  r->o.s3_region = r->cfg.s3_region;
+  r->o.s3_access_key = r->cfg.s3_access_key;
+  r->o.s3_secret_key = r->cfg.s3_secret_key;
+  if (rc != WEIR_OK) {
+    weir__reader_free(r);
+    return rc;
+  }
   r->cfg.max_requests = o->max_requests;
   r->cfg.max_retries = o->max_retries;
   r->rows_per_block = o->rows_per_block ? o->rows_per_block : 8192;
@@ -78,14 +77,14 @@ int weir__reader_create(weir__reader **out, const char *kind, const char *uri,
     /* A bad spec fails when the reader is made, not in the middle of a
      * run. */
     weir__schema check;
-    int rc = weir__schema_parse(r->o.columns, &check, err, errlen);
+    rc = weir__schema_parse(r->o.columns, &check, err, errlen);
     if (rc != WEIR_OK) {
       weir__reader_free(r);
       return rc;
     }
     weir__schema_free(&check);
   }
-  int rc = weir__vfs_list(uri, &r->cfg, &r->objs, &r->nobjs, err, errlen);
+  rc = weir__vfs_list(uri, &r->cfg, &r->objs, &r->nobjs, err, errlen);
   if (rc == WEIR_OK && r->nobjs == 0) {
     /* A pattern or folder that names nothing is almost always a mistake;
      * an empty result would look like success with no data. */
@@ -140,6 +139,72 @@ weir_op *weir__reader_source(weir_pipeline *p, weir__reader *r,
   }
   weir__op_set_cleanup(op, weir__reader_free, r);
   return op;
+}
+
+weir_op *weir__reader_op(weir_pipeline *p, const char *kind, const char *name,
+                         const char *uri, const weir_read_options *o,
+                         int ranges, weir_read_fn fn, weir__reader **r_out) {
+  char err[512] = "";
+  weir__reader *r;
+  if (r_out) *r_out = NULL;
+  if (!p) return NULL;
+  int rc = weir__reader_create(&r, kind, uri, o, ranges, err, sizeof err);
+  if (rc != WEIR_OK) return weir__reader_fail(p, rc, "%s: %s", name, err);
+  weir_op *src = weir__reader_source(p, r, name, fn);
+  if (src && r_out) *r_out = r;
+  return src;
+}
+
+int weir__reader_open_task(weir__reader *r, size_t task, int csv,
+                           weir_ctx *ctx, weir__chunker **out) {
+  const weir__read_task *t = &r->tasks[task];
+  const char *uri = r->objs[t->obj].uri;
+  char err[512] = "";
+  *out = NULL;
+  int rc = weir__chunker_open(uri, &r->cfg, weir__codec_from_name(uri),
+                              t->offset, t->length, r->rows_per_block,
+                              WEIR__CHUNK_MAX_BYTES, csv, r->pool, out, err,
+                              sizeof err);
+  if (rc == WEIR_OK) return WEIR_OK;
+  *out = NULL;
+  if (r->o.on_error == WEIR_ON_ERROR_SKIP && rc != WEIR_ENOMEM) {
+    weir_ctx_log(ctx, WEIR_LOG_WARN, "skipping unreadable input: %s", err);
+    return WEIR_OK;
+  }
+  weir_ctx_set_errmsg(ctx, "%s", err);
+  return rc;
+}
+
+int weir__reader_next_chunk(weir__chunker *ch, weir_ctx *ctx, weir__chunk *c) {
+  if (weir_ctx_cancelled(ctx)) return WEIR_ECANCELED;
+  int rc = weir__chunker_next(ch, c);
+  if (rc < 0) weir_ctx_set_errmsg(ctx, "%s", weir__chunker_errmsg(ch));
+  return rc;
+}
+
+static int read_chunks(weir__reader *r, size_t task, weir_emit *out, int csv) {
+  weir_ctx *ctx = weir_emit_ctx(out);
+  weir__chunker *ch;
+  int rc = weir__reader_open_task(r, task, csv, ctx, &ch);
+  if (!ch) return rc;
+  size_t obj = r->tasks[task].obj;
+  weir__chunk c;
+  while ((rc = weir__reader_next_chunk(ch, ctx, &c)) > 0) {
+    weir_block *b;
+    rc = weir__chunk_block(&c, obj, &b);
+    if (rc == WEIR_OK) rc = weir_emit_block(out, b);
+    if (rc != WEIR_OK) break;
+  }
+  weir__chunker_close(ch);
+  return rc;
+}
+
+int weir__read_chunks_lines(void *user, size_t task, weir_emit *out) {
+  return read_chunks(user, task, out, 0);
+}
+
+int weir__read_chunks_csv(void *user, size_t task, weir_emit *out) {
+  return read_chunks(user, task, out, 1);
 }
 
 void weir__where(char *buf, size_t len, const char *uri, uint64_t line,

@@ -10,6 +10,7 @@
 
 #include "weir/io.h"
 #include "io/bufpool.h"
+#include "io/chunker.h"
 #include "io/colacc.h"
 #include "io/schema.h"
 #include "io/vfs.h"
@@ -54,6 +55,36 @@ void weir__reader_free(void *r);
  * `fn`; on failure frees `r` and returns NULL with the pipeline's error. */
 weir_op *weir__reader_source(weir_pipeline *p, weir__reader *r,
                              const char *name, weir_read_fn fn);
+
+/* What every weir_read_<kind> does first: makes the reader of `uri` (see
+ * weir__reader_create) and its source op `name` ("read_<kind>") reading
+ * with `fn`. The pipeline owns the reader; `*r_out` (may be NULL) borrows
+ * it for a parsing op that shares it. On failure returns NULL with the
+ * pipeline's error, prefixed by `name`. */
+weir_op *weir__reader_op(weir_pipeline *p, const char *kind, const char *name,
+                         const char *uri, const weir_read_options *o,
+                         int ranges, weir_read_fn fn, weir__reader **r_out);
+
+/* Chunks stay under this size unless one record is longer. */
+#define WEIR__CHUNK_MAX_BYTES (8u << 20)
+
+/* Opens the chunker of read task `task` (`csv` as in weir__chunker_open).
+ * An unreadable input under on_error = skip is logged and answers WEIR_OK
+ * with `*out` NULL: the task has nothing to emit. Other failures set the
+ * context's message. */
+int weir__reader_open_task(weir__reader *r, size_t task, int csv,
+                           weir_ctx *ctx, weir__chunker **out);
+
+/* The next chunk of `ch` unless the run is cancelled: 1 with a chunk, 0 at
+ * the end, < 0 an error (WEIR_ECANCELED, or the chunker's, with the
+ * context's message set). */
+int weir__reader_next_chunk(weir__chunker *ch, weir_ctx *ctx, weir__chunk *c);
+
+/* Source read functions that emit each chunk of a task as a chunk block
+ * (weir__chunk_block) for a parsing op: chunks of whole lines, or of whole
+ * CSV records. */
+int weir__read_chunks_lines(void *user, size_t task, weir_emit *out);
+int weir__read_chunks_csv(void *user, size_t task, weir_emit *out);
 
 /* Replaces `*b` (taken) by the block with a `path` column of `uri`
  * added, built in `acc` (a STRING accumulator kept by the caller). */

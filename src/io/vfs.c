@@ -1,4 +1,5 @@
-/* URI dispatch of listings and byte streams to the local or network backend. */
+/* URI dispatch of listings and byte streams to the local or network
+ * backend, and the owned copies of their settings. */
 #include <stdlib.h>
 #include <string.h>
 #include <stdio.h>
@@ -19,6 +20,31 @@ static const weir__vfs_backend net_backend = {
 int weir__vfs_is_remote(const char *uri) {
   return strncmp(uri, "http://", 7) == 0 || strncmp(uri, "https://", 8) == 0 ||
          strncmp(uri, "s3://", 5) == 0;
+}
+
+/* 0 when `src` is NULL or copied into `*dst`, 1 when out of memory. */
+static int copy_or_null(const char **dst, const char *src) {
+  *dst = src ? strdup(src) : NULL;
+  return src && !*dst;
+}
+
+int weir__io_config_copy_s3(weir__io_config *cfg, const char *endpoint,
+                            const char *region, const char *access_key,
+                            const char *secret_key) {
+  int failed = copy_or_null(&cfg->s3_endpoint, endpoint) |
+               copy_or_null(&cfg->s3_region, region) |
+               copy_or_null(&cfg->s3_access_key, access_key) |
+               copy_or_null(&cfg->s3_secret_key, secret_key);
+  return failed ? WEIR_ENOMEM : WEIR_OK;
+}
+
+void weir__io_config_free_s3(weir__io_config *cfg) {
+  free((char *)cfg->s3_endpoint);
+  free((char *)cfg->s3_region);
+  free((char *)cfg->s3_access_key);
+  free((char *)cfg->s3_secret_key);
+  cfg->s3_endpoint = cfg->s3_region = NULL;
+  cfg->s3_access_key = cfg->s3_secret_key = NULL;
 }
 
 static const weir__vfs_backend *backend_for(const char *uri) {

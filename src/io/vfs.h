@@ -18,6 +18,15 @@ typedef struct weir__io_config {
   int max_retries;    /* network retries; 0 = 5, < 0 = none */
 } weir__io_config;
 
+/* Points the S3 settings of `cfg` at malloc'ed copies of the given strings
+ * (each may be NULL), so that a reader or writer outlives its caller's
+ * options; free them with weir__io_config_free_s3. WEIR_ENOMEM leaves the
+ * copies made so far in `cfg`, to be freed the same way. */
+int weir__io_config_copy_s3(weir__io_config *cfg, const char *endpoint,
+                            const char *region, const char *access_key,
+                            const char *secret_key);
+void weir__io_config_free_s3(weir__io_config *cfg);
+
 /* One object found by a listing. `uri` is malloc'ed and usable as is with
  * weir__rstream_open(). */
 typedef struct weir__object {

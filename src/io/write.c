@@ -66,10 +66,7 @@ static void sink_cfg_free(void *p) {
   free(c->base);
   free(c->suffix);
   free(c->opname);
-  free((char *)c->o.s3_endpoint);
-  free((char *)c->o.s3_region);
-  free((char *)c->o.s3_access_key);
-  free((char *)c->o.s3_secret_key);
+  weir__io_config_free_s3(&c->cfg); /* c->o's S3 strings point at these */
   free(c);
 }
 
@@ -502,8 +499,6 @@ static int ends_with(const char *s, const char *suf) {
   return a >= b && strcmp(s + a - b, suf) == 0;
 }
 
-static char *dup_or_null(const char *s) { return s ? strdup(s) : NULL; }
-
 static weir_op *make_writer(weir_pipeline *p, weir_op *in, const char *uri,
                             const weir_write_options *o, const weir__fmt *fmt,
                             const weir_op_def *enc_def,
@@ -524,15 +519,17 @@ static weir_op *make_writer(weir_pipeline *p, weir_op *in, const char *uri,
   if (!c) return weir__reader_fail(p, WEIR_ENOMEM, "%s: out of memory", def->name);
   c->fmt = fmt;
   c->o = *o;
-  c->o.s3_endpoint = dup_or_null(o->s3_endpoint);
-  c->o.s3_region = dup_or_null(o->s3_region);
-  c->o.s3_access_key = dup_or_null(o->s3_access_key);
-  c->o.s3_secret_key = dup_or_null(o->s3_secret_key);
-  c->cfg.s3_endpoint = c->o.s3_endpoint;
-  c->cfg.s3_region = c->o.s3_region;
-  c->cfg.s3_access_key = c->o.s3_access_key;
-  c->cfg.s3_secret_key = c->o.s3_secret_key;
+  int rc = weir__io_config_copy_s3(&c->cfg, o->s3_endpoint, o->s3_region,
+                                   o->s3_access_key, o->s3_secret_key);
+  c->o.s3_endpoint = c->cfg.s3_endpoint;
+  c->o.s3_region = c->cfg.s3_region;
+  c->o.s3_access_key = c->cfg.s3_access_key;
+  c->o.s3_secret_key = c->cfg.s3_secret_key;
   c->cfg.max_retries = o->max_retries;
+  if (rc != WEIR_OK) {
+    sink_cfg_free(c);
+    return weir__reader_fail(p, WEIR_ENOMEM, "%s: out of memory", def->name);
+  }
   /* A uri ending in the format's suffix (with .zst or .gz for text) names
    * a file; anything else is a folder or prefix. */
   int codec = weir__codec_from_name(uri);

@@ -60,10 +60,8 @@ typedef struct weir__net_options {
                                  retried; 0 = 30 */
 } weir__net_options;
 
-/* 1 when `uri` is one of ours: http://, https:// or s3://. */
-int weir__net_handles(const char *uri);
-
-/* Fills `o` from `cfg` (may be NULL: all defaults). */
+/* Fills `o` from `cfg` (may be NULL: all defaults). Only the libcurl back
+ * end calls it: builds without libcurl have no definition. */
 void weir__net_options_from_config(weir__net_options *o,
                                    const weir__io_config *cfg);
 

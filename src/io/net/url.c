@@ -8,12 +8,6 @@
 #include "weir/error.h"
 #include "io/net/net_internal.h"
 
-int weir__net_handles(const char *uri) {
-  return uri && (strncmp(uri, "http://", 7) == 0 ||
-                 strncmp(uri, "https://", 8) == 0 ||
-                 strncmp(uri, "s3://", 5) == 0);
-}
-
 void weir__net_options_from_config(weir__net_options *o,
                                    const weir__io_config *cfg) {
   memset(o, 0, sizeof *o);

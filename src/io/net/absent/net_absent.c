@@ -23,18 +23,6 @@ static int unsupported(const char *uri, char *err, size_t errlen) {
   return WEIR_ENOTSUP;
 }
 
-int weir__net_handles(const char *uri) {
-  return uri && (strncmp(uri, "http://", 7) == 0 ||
-                 strncmp(uri, "https://", 8) == 0 ||
-                 strncmp(uri, "s3://", 5) == 0);
-}
-
-void weir__net_options_from_config(weir__net_options *o,
-                                   const weir__io_config *cfg) {
-  (void)cfg;
-  memset(o, 0, sizeof *o);
-}
-
 int weir__net_list_opts(const char *uri, const weir__net_options *o,
                         weir__object **objs, size_t *n, char *err,
                         size_t errlen) {
