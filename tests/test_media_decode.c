@@ -301,6 +301,19 @@ Test(media_decode, truncated_mp4_without_index_is_an_error) {
   assert_fails("truncated.mp4", WEIR_EFORMAT);
 }
 
+Test(media_decode, file_uri_reads_the_same_file) {
+  char uri[1300], err[WEIR__MEDIA_ERRLEN] = "";
+  snprintf(uri, sizeof uri, "file://%s", media_path("ramp.mp4"));
+  if (uri[7] != '/')
+    cr_skip_test("the fixtures are under a relative path");
+  weir_video_options o;
+  weir__video_options_fill(&o, NULL);
+  weir__video_decoder *d = NULL;
+  cr_assert_eq(weir__video_decoder_open(&d, uri, &o, NULL, NULL, err,
+                                        sizeof err), WEIR_OK, "%s", err);
+  weir__video_decoder_close(d);
+}
+
 Test(media_decode, missing_file_is_not_found) {
   assert_fails("no-such-file.mp4", WEIR_ENOTFOUND);
 }

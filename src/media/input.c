@@ -34,7 +34,10 @@ static int reader_open(byte_reader **out, const char *uri, char *err,
   int rc = weir__vfs_list(uri, NULL, &objs, &n, err, errlen);
   if (rc != WEIR_OK)
     return rc;
-  if (n != 1 || strcmp(objs[0].uri, uri) != 0) {
+  /* A file:// uri lists as its plain path. */
+  const char *plain = strncmp(uri, "file://", 7) == 0 ? uri + 7 : uri;
+  if (n != 1 || (strcmp(objs[0].uri, uri) != 0 &&
+                 strcmp(objs[0].uri, plain) != 0)) {
     /* A folder or a prefix: not one file. */
     weir__vfs_list_free(objs, n);
     snprintf(err, errlen, "%s: not a file", uri);

@@ -40,7 +40,9 @@ int weir__media_list(const char *uri, const char *const *suffixes,
   const char *base = strrchr(uri, '/');
   int glob = strpbrk(base ? base : uri, "*?[") != NULL ||
              strpbrk(uri, "*?[") != NULL;
-  int single = nobj == 1 && strcmp(objs[0].uri, uri) == 0;
+  const char *plain = strncmp(uri, "file://", 7) == 0 ? uri + 7 : uri;
+  int single = nobj == 1 && (strcmp(objs[0].uri, uri) == 0 ||
+                             strcmp(objs[0].uri, plain) == 0);
   char **v = calloc(nobj ? nobj : 1, sizeof *v);
   size_t k = 0;
   for (size_t i = 0; v && i < nobj; i++) {
