@@ -247,6 +247,34 @@ Test(io_write, csv_and_blocks_round_trip) {
   weir_pipeline_destroy(p);
 }
 
+/* A block file cut just before its footer (at a frame boundary) is told
+ * apart from one cut inside a frame. */
+Test(io_write, blocks_without_footer) {
+  char err[1024];
+  cr_assert_eq(run_write("blocks", path_of("nofooter"), 2, NULL, err, sizeof err), WEIR_OK, "%s", err);
+  char f[800];
+  snprintf(f, sizeof f, "%s/part-00000.weir", path_of("nofooter"));
+  FILE *fp = fopen(f, "rb");
+  cr_assert(fp);
+  unsigned char tail[24];
+  cr_assert_eq(fseek(fp, -24, SEEK_END), 0);
+  cr_assert_eq(fread(tail, 1, sizeof tail, fp), sizeof tail);
+  fclose(fp);
+  cr_assert_eq(memcmp(tail + 16, "WEIREND", 8), 0);
+  uint64_t footer_offset;
+  memcpy(&footer_offset, tail, 8); /* little-endian, as on this host */
+  struct stat st;
+  cr_assert_eq(stat(f, &st), 0);
+  cr_assert(footer_offset > 16 && footer_offset < (uint64_t)st.st_size);
+  cr_assert_eq(truncate(f, (off_t)footer_offset), 0);
+  weir_pipeline *p = new_pipeline();
+  weir_op *r = weir_read_blocks(p, path_of("nofooter"), NULL);
+  cr_assert_eq(weir_pipeline_run(p, r), WEIR_EFORMAT);
+  cr_assert(strstr(weir_pipeline_errmsg(p), "part-00000.weir: truncated block file (no footer)"),
+            "%s", weir_pipeline_errmsg(p));
+  weir_pipeline_destroy(p);
+}
+
 Test(io_write, shards_by_rows_and_bytes) {
   char err[1024];
   weir_write_options o = {.version = WEIR_WRITE_OPTIONS_VERSION, .shard_rows = 400,

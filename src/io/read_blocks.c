@@ -11,8 +11,8 @@
 #include "io/blockfile.h"
 #include "io/reader.h"
 
-/* Reads exactly n bytes; 0 at a clean end before any byte, 1 when all
- * came, < 0 on error or a short read (truncation). */
+/* Reads exactly n bytes: 1 when all came, 0 at a clean end before any
+ * byte, < 0 on error or a short read (truncation), with `err` set. */
 static int read_exact(weir__rstream *s, void *buf, size_t n, char *err,
                       size_t errlen, const char *uri) {
   size_t got = 0;
@@ -26,8 +26,47 @@ static int read_exact(weir__rstream *s, void *buf, size_t n, char *err,
     got += (size_t)r;
   }
   if (got == n) return 1;
+  if (got == 0) return 0;
   snprintf(err, errlen, "%s: truncated block file", uri);
   return WEIR_EFORMAT;
+}
+
+/* Like read_exact, where the end of the stream is truncation too. */
+static int read_all(weir__rstream *s, void *buf, size_t n, char *err,
+                    size_t errlen, const char *uri) {
+  int rc = read_exact(s, buf, n, err, errlen, uri);
+  if (rc == 1) return WEIR_OK;
+  if (rc == 0) {
+    snprintf(err, errlen, "%s: truncated block file", uri);
+    return WEIR_EFORMAT;
+  }
+  return rc;
+}
+
+/* Reads the footer whose index header announced `n` blocks and checks it
+ * against the `frames` blocks and `rows_total` rows read. */
+static int check_footer(weir__rstream *s, uint64_t n, uint64_t frames,
+                        uint64_t rows_total, char *err, size_t errlen,
+                        const char *uri) {
+  if (n != frames) {
+    snprintf(err, errlen, "%s: footer lists %llu blocks, found %llu", uri,
+             (unsigned long long)n, (unsigned long long)frames);
+    return WEIR_EFORMAT;
+  }
+  uint64_t rest = 16 * n + 24;
+  unsigned char *ft = malloc((size_t)rest);
+  if (!ft) return WEIR_ENOMEM;
+  int rc = read_all(s, ft, (size_t)rest, err, errlen, uri);
+  if (rc == WEIR_OK) {
+    uint64_t total;
+    memcpy(&total, ft + 16 * n + 8, 8);
+    if (memcmp(ft + 16 * n + 16, WEIR__BF_END, 8) != 0 || total != rows_total) {
+      snprintf(err, errlen, "%s: corrupt block file footer", uri);
+      rc = WEIR_EFORMAT;
+    }
+  }
+  free(ft);
+  return rc;
 }
 
 static int blocks_task(void *user, size_t task, weir_emit *out) {
@@ -47,53 +86,31 @@ static int blocks_task(void *user, size_t task, weir_emit *out) {
   size_t comp_cap = 0;
   uint64_t frames = 0, rows_total = 0;
   if (!dctx) rc = WEIR_ENOMEM;
+  if (rc == WEIR_OK) rc = read_all(s, hdr, WEIR__BF_HEADER_SIZE, err, sizeof err, uri);
   if (rc == WEIR_OK) {
-    rc = read_exact(s, hdr, WEIR__BF_HEADER_SIZE, err, sizeof err, uri);
-    if (rc == 1) {
-      char why[256];
-      rc = weir__bf_check_header(hdr, why, sizeof why);
-      if (rc) snprintf(err, sizeof err, "%s: %s", uri, why);
-    }
+    char why[256];
+    rc = weir__bf_check_header(hdr, why, sizeof why);
+    if (rc) snprintf(err, sizeof err, "%s: %s", uri, why);
   }
+  /* Frames until the footer, which ends the loop with its check. */
   while (rc == WEIR_OK) {
     if (weir_ctx_cancelled(ctx)) {
       rc = WEIR_ECANCELED;
       break;
     }
     rc = read_exact(s, hdr, sizeof hdr, err, sizeof err, uri);
+    if (rc == 0) {
+      snprintf(err, sizeof err, "%s: truncated block file (no footer)", uri);
+      rc = WEIR_EFORMAT;
+    }
     if (rc != 1) break;
-    rc = WEIR_OK;
     uint32_t tag;
     uint64_t clen, raw, rows;
     weir__bf_frame_header(hdr, &tag, &clen, &raw, &rows);
     if (tag == WEIR__BF_TAG_INDEX) {
-      /* The footer: its frame count and row total must match. */
-      uint64_t n = clen;
-      uint64_t rest = 16 * n + 24;
-      if (n != frames) {
-        snprintf(err, sizeof err, "%s: footer lists %llu blocks, found %llu",
-                 uri, (unsigned long long)n, (unsigned long long)frames);
-        rc = WEIR_EFORMAT;
-        break;
-      }
-      unsigned char *ft = malloc((size_t)rest);
-      if (!ft) {
-        rc = WEIR_ENOMEM;
-        break;
-      }
-      rc = read_exact(s, ft, (size_t)rest, err, sizeof err, uri);
-      if (rc == 1) {
-        uint64_t total;
-        memcpy(&total, ft + 16 * n + 8, 8);
-        if (memcmp(ft + 16 * n + 16, WEIR__BF_END, 8) != 0 || total != rows_total) {
-          snprintf(err, sizeof err, "%s: corrupt block file footer", uri);
-          rc = WEIR_EFORMAT;
-        } else {
-          rc = WEIR_OK;
-        }
-      }
-      free(ft);
-      goto done;
+      /* For the index, the header's length field is the block count. */
+      rc = check_footer(s, clen, frames, rows_total, err, sizeof err, uri);
+      break;
     }
     if (tag != WEIR__BF_TAG_FRAME || clen > ((uint64_t)1 << 40)) {
       snprintf(err, sizeof err, "%s: corrupt block file (bad frame header)", uri);
@@ -109,8 +126,8 @@ static int blocks_task(void *user, size_t task, weir_emit *out) {
       comp = nc;
       comp_cap = (size_t)clen;
     }
-    rc = read_exact(s, comp, (size_t)clen, err, sizeof err, uri);
-    if (rc != 1) break;
+    rc = read_all(s, comp, (size_t)clen, err, sizeof err, uri);
+    if (rc != WEIR_OK) break;
     weir_block *b;
     char why[256];
     rc = weir__bf_decode(comp, (size_t)clen, raw, rows, dctx, &b, why, sizeof why);
@@ -123,12 +140,6 @@ static int blocks_task(void *user, size_t task, weir_emit *out) {
     rows_total += rows;
     rc = weir_emit_block(out, b);
   }
-  if (rc == 1 || rc == WEIR_OK) {
-    /* The stream ended without a footer. */
-    snprintf(err, sizeof err, "%s: truncated block file (no footer)", uri);
-    rc = WEIR_EFORMAT;
-  }
-done:
   free(comp);
   ZSTD_freeDCtx(dctx);
   weir__rstream_close(s);
