@@ -153,11 +153,11 @@ static int control_call(weir__net_writer *w, int method, const char *query,
   return rc;
 }
 
-static int multipart(weir__net_writer *w, uint64_t size, char *err,
-                     size_t errlen) {
-  uint64_t ps = w->part_size;
-  if ((size + ps - 1) / ps > 10000) ps = (size + 9999) / 10000; /* S3 cap */
-  int nparts = (int)((size + ps - 1) / ps);
+/* CreateMultipartUpload: the upload id, percent-encoded for queries, in
+ * `*id_enc` (malloc'd). */
+static int start_upload(weir__net_writer *w, char **id_enc, char *err,
+                        size_t errlen) {
+  *id_enc = NULL;
   char *answer = NULL;
   int rc = control_call(w, WEIR__NET_POST, "?uploads=", NULL, &answer, err,
                         errlen);
@@ -169,14 +169,60 @@ static int multipart(weir__net_writer *w, uint64_t size, char *err,
     snprintf(err, errlen, "POST %s: no UploadId in the answer", w->rq.shown);
     return WEIR_EFORMAT;
   }
-  char *id_enc = NULL;
-  if (weir__net_append_encoded(&id_enc, id, 0) != WEIR_OK) {
-    free(id);
+  rc = weir__net_append_encoded(id_enc, id, 0);
+  free(id);
+  if (rc != WEIR_OK) {
+    free(*id_enc);
+    *id_enc = NULL;
     snprintf(err, errlen, "out of memory");
     return WEIR_ENOMEM;
   }
-  free(id);
+  return WEIR_OK;
+}
 
+/* Queues part `i` (bytes [i * ps, ...) of the temporary file) of the
+ * upload into `parts[i]`, counted in `b` while it is in flight. */
+static int submit_part(weir__net_writer *w, batch *b, const char *id_enc,
+                       int i, uint64_t ps, uint64_t size, part_req **parts) {
+  part_req *p = calloc(1, sizeof *p);
+  char *url = NULL;
+  if (!p || weir__net_appendf(&url, "%s?partNumber=%d&uploadId=%s",
+                              w->rq.url, i + 1, id_enc) != WEIR_OK) {
+    free(p);
+    free(url);
+    return WEIR_ENOMEM;
+  }
+  weir__net_req_init(&p->rq, WEIR__NET_PUT, &w->o);
+  p->rq.destroy = part_destroy;
+  p->rq.on_done = part_done;
+  p->b = b;
+  p->rq.upload_fd = fileno(w->tmp);
+  p->rq.upload_off = (uint64_t)i * ps;
+  p->rq.upload_size = size - p->rq.upload_off < ps ? size - p->rq.upload_off
+                                                   : ps;
+  parts[i] = p;
+  int rc = weir__s3_req_setup(&p->rq, &w->t, url, w->rq.shown);
+  struct curl_slist *l = curl_slist_append(p->rq.headers, "Expect:");
+  if (l) p->rq.headers = l;
+  if (rc != WEIR_OK) return rc;
+  pthread_mutex_lock(&b->mu);
+  b->left++;
+  pthread_mutex_unlock(&b->mu);
+  rc = weir__net_submit(&p->rq);
+  if (rc != WEIR_OK) {
+    pthread_mutex_lock(&b->mu);
+    b->left--;
+    pthread_mutex_unlock(&b->mu);
+  }
+  return rc;
+}
+
+/* Uploads the `size` bytes of the temporary file in parts of `ps` bytes
+ * and, when all went up, appends the CompleteMultipartUpload body listing
+ * their ETags to `*body`. */
+static int upload_parts(weir__net_writer *w, const char *id_enc, uint64_t ps,
+                        uint64_t size, char **body, char *err, size_t errlen) {
+  int nparts = (int)((size + ps - 1) / ps);
   /* Every part is queued at once; the engine's bound decides how many
    * move at a time. */
   batch b;
@@ -184,41 +230,9 @@ static int multipart(weir__net_writer *w, uint64_t size, char *err,
   pthread_cond_init(&b.cv, NULL);
   b.left = 0;
   part_req **parts = calloc((size_t)nparts, sizeof *parts);
-  rc = parts ? WEIR_OK : WEIR_ENOMEM;
-  for (int i = 0; i < nparts && rc == WEIR_OK; i++) {
-    part_req *p = calloc(1, sizeof *p);
-    char *url = NULL;
-    if (!p || weir__net_appendf(&url, "%s?partNumber=%d&uploadId=%s",
-                                w->rq.url, i + 1, id_enc) != WEIR_OK) {
-      free(p);
-      free(url);
-      rc = WEIR_ENOMEM;
-      break;
-    }
-    weir__net_req_init(&p->rq, WEIR__NET_PUT, &w->o);
-    p->rq.destroy = part_destroy;
-    p->rq.on_done = part_done;
-    p->b = &b;
-    p->rq.upload_fd = fileno(w->tmp);
-    p->rq.upload_off = (uint64_t)i * ps;
-    p->rq.upload_size = size - p->rq.upload_off < ps ? size - p->rq.upload_off
-                                                     : ps;
-    parts[i] = p;
-    rc = weir__s3_req_setup(&p->rq, &w->t, url, w->rq.shown);
-    struct curl_slist *l = curl_slist_append(p->rq.headers, "Expect:");
-    if (l) p->rq.headers = l;
-    if (rc == WEIR_OK) {
-      pthread_mutex_lock(&b.mu);
-      b.left++;
-      pthread_mutex_unlock(&b.mu);
-      rc = weir__net_submit(&p->rq);
-      if (rc != WEIR_OK) {
-        pthread_mutex_lock(&b.mu);
-        b.left--;
-        pthread_mutex_unlock(&b.mu);
-      }
-    }
-  }
+  int rc = parts ? WEIR_OK : WEIR_ENOMEM;
+  for (int i = 0; i < nparts && rc == WEIR_OK; i++)
+    rc = submit_part(w, &b, id_enc, i, ps, size, parts);
   if (rc != WEIR_OK) {
     snprintf(err, errlen, "%s: out of memory", w->rq.shown);
     for (int i = 0; i < nparts && parts; i++)
@@ -228,8 +242,7 @@ static int multipart(weir__net_writer *w, uint64_t size, char *err,
   while (b.left > 0) pthread_cond_wait(&b.cv, &b.mu);
   pthread_mutex_unlock(&b.mu);
 
-  char *body = NULL;
-  if (rc == WEIR_OK) rc = weir__net_appendf(&body, "<CompleteMultipartUpload>");
+  if (rc == WEIR_OK) rc = weir__net_appendf(body, "<CompleteMultipartUpload>");
   for (int i = 0; i < nparts && rc == WEIR_OK; i++) {
     weir__net_req *rq = &parts[i]->rq;
     if (rq->rc != WEIR_OK) {
@@ -240,7 +253,7 @@ static int multipart(weir__net_writer *w, uint64_t size, char *err,
                w->rq.shown, i + 1);
       rc = WEIR_EFORMAT;
     } else {
-      rc = weir__net_appendf(&body, "<Part><PartNumber>%d</PartNumber>"
+      rc = weir__net_appendf(body, "<Part><PartNumber>%d</PartNumber>"
                              "<ETag>%s</ETag></Part>", i + 1, rq->etag);
     }
   }
@@ -250,7 +263,19 @@ static int multipart(weir__net_writer *w, uint64_t size, char *err,
   pthread_cond_destroy(&b.cv);
   pthread_mutex_destroy(&b.mu);
   if (rc == WEIR_OK)
-    rc = weir__net_appendf(&body, "</CompleteMultipartUpload>");
+    rc = weir__net_appendf(body, "</CompleteMultipartUpload>");
+  return rc;
+}
+
+static int multipart(weir__net_writer *w, uint64_t size, char *err,
+                     size_t errlen) {
+  uint64_t ps = w->part_size;
+  if ((size + ps - 1) / ps > 10000) ps = (size + 9999) / 10000; /* S3 cap */
+  char *id_enc;
+  int rc = start_upload(w, &id_enc, err, errlen);
+  if (rc != WEIR_OK) return rc;
+  char *body = NULL;
+  rc = upload_parts(w, id_enc, ps, size, &body, err, errlen);
 
   char *query = NULL;
   if (weir__net_appendf(&query, "?uploadId=%s", id_enc) != WEIR_OK) {
