@@ -250,3 +250,33 @@ Test(exec, progress_redraws_lines_on_a_terminal) {
   cr_assert_null(strstr(buf, "weir progress"), "no plain log lines on a terminal");
   weir_pipeline_destroy(p);
 }
+
+#include <signal.h>
+#include <sys/time.h>
+
+static weir_pipeline *volatile alarm_target;
+
+static void on_alarm(int sig) {
+  (void)sig;
+  weir_pipeline_cancel(alarm_target); /* async-signal-safe */
+}
+
+Test(exec, cancel_from_a_signal_handler) {
+  weir_pipeline *p = NULL;
+  cr_assert_eq(weir_pipeline_create(&p, NULL), WEIR_OK);
+  weir_op_options o = WEIR_OP_OPTIONS_INIT;
+  o.min_workers = 2;
+  weir_op *src = weir_source(p, "forever", 100, forever, NULL, &o);
+  alarm_target = p;
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = on_alarm;
+  sigaction(SIGALRM, &sa, NULL);
+  struct itimerval it = {{0, 0}, {0, 150000}};
+  setitimer(ITIMER_REAL, &it, NULL);
+  double t0 = eu_now();
+  int rc = weir_pipeline_run(p, src);
+  cr_assert_eq(rc, WEIR_ECANCELED);
+  cr_assert_lt(eu_now() - t0, 2.0);
+  weir_pipeline_destroy(p);
+}

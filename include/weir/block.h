@@ -51,6 +51,8 @@ typedef struct weir_block weir_block;
 WEIR_EXTERN weir_block *weir_block_ref(weir_block *b);
 WEIR_EXTERN void        weir_block_unref(weir_block **b);
 
+/* Rows and columns of `b` (0 for NULL). Any thread, as for every read of
+ * a block: blocks never change once made. */
 WEIR_EXTERN size_t weir_block_num_rows(const weir_block *b);
 WEIR_EXTERN size_t weir_block_num_columns(const weir_block *b);
 
@@ -150,9 +152,14 @@ WEIR_EXTERN weir_block *weir_block_empty(void);
  * weir_builder_errmsg() says what was wrong. */
 typedef struct weir_builder weir_builder;
 
+/* Makes an empty builder in `*out` (WEIR_ENOMEM when memory runs out);
+ * destroy frees it with the rows not yet finished, and accepts NULL. */
 WEIR_EXTERN int  weir_builder_create(weir_builder **out);
 WEIR_EXTERN void weir_builder_destroy(weir_builder *bld);
 
+/* Adds a column of `type` (any WEIR_TYPE_* but TENSOR) after the existing
+ * ones; its index is the number of columns before the call. `name` is
+ * copied. */
 WEIR_EXTERN int weir_builder_add_column(weir_builder *bld, const char *name,
                                         int type);
 /* A TENSOR column whose rows have `ndim` (1..8) dimensions `shape`. */

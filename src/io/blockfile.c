@@ -101,27 +101,16 @@ static size_t fixed_bytes(const weir__column *c) {
   return weir__column_row_bytes(c) * c->length;
 }
 
-int weir__bf_frame(const weir_block *in, void *cctx, int level,
-                   weir__bytes *out, uint64_t *raw_out) {
-  weir_block *host = NULL;
-  const weir_block *b = in;
-  if (weir__block_on_device(in)) {
-    int rc = weir__gpu_backend_get()->to_host((weir_block *)in, &host);
-    if (rc != WEIR_OK) return rc;
-    b = host;
-  }
+/* Lays out the frame's payload of `b` in `plan` (one entry a column) and
+ * returns its raw size in `*raw`: the head, the descriptors with their
+ * names, then each column's validity, offsets and data, 8-byte aligned.
+ * Offsets of a slice are rebased to 0 into plan[i].rebased. */
+static int plan_layout(const weir_block *b, col_plan *plan, size_t *raw) {
   size_t nc = b->num_columns;
-  col_plan *plan = calloc(nc ? nc : 1, sizeof *plan);
-  if (!plan) {
-    weir_block_unref(&host);
-    return WEIR_ENOMEM;
-  }
-  int rc = WEIR_OK;
-  /* Layout: head, descriptors with names, then aligned buffers. */
   size_t off = 16;
   for (size_t i = 0; i < nc; i++)
     off += DESC_SIZE + ((strlen(b->cols[i].name) + 7) & ~(size_t)7);
-  for (size_t i = 0; i < nc && rc == WEIR_OK; i++) {
+  for (size_t i = 0; i < nc; i++) {
     const weir__column *c = &b->cols[i];
     col_plan *pl = &plan[i];
     if (c->validity && c->null_count) {
@@ -138,10 +127,7 @@ int weir__bf_frame(const weir_block *in, void *cctx, int level,
       pl->offsets.len = (c->length + 1) * sizeof(int64_t);
       if (base != 0) {
         pl->rebased = malloc(pl->offsets.len);
-        if (!pl->rebased) {
-          rc = WEIR_ENOMEM;
-          break;
-        }
+        if (!pl->rebased) return WEIR_ENOMEM;
         for (size_t r = 0; r <= c->length; r++)
           pl->rebased[r] = c->offsets[r] - base;
         pl->offsets.p = pl->rebased;
@@ -159,19 +145,20 @@ int weir__bf_frame(const weir_block *in, void *cctx, int level,
     pl->data.off = off;
     off += pl->data.len;
   }
-  size_t raw = off;
-  if (rc == WEIR_OK) rc = weir__bytes_reserve(out, WEIR__BF_FRAME_HEADER +
-                                                   ZSTD_compressBound(raw));
-  if (rc != WEIR_OK) goto done;
+  *raw = off;
+  return WEIR_OK;
+}
 
-  /* The head and descriptors are small: build them, then stream every
-   * piece (and the zero padding between) through the compressor, so the
-   * block's bytes are never copied into one raw buffer. */
-  weir__bytes meta = {0};
+/* Appends the head and the column descriptors (with their names) of `b`
+ * to `meta`. */
+static int put_meta(const weir_block *b, const col_plan *plan,
+                    weir__bytes *meta) {
+  static const unsigned char zeros[8] = {0};
+  size_t nc = b->num_columns;
   unsigned char head[16];
   put64(head, nc);
   put64(head + 8, b->num_rows);
-  rc = weir__bytes_put(&meta, head, 16);
+  int rc = weir__bytes_put(meta, head, 16);
   for (size_t i = 0; i < nc && rc == WEIR_OK; i++) {
     const weir__column *c = &b->cols[i];
     unsigned char d[DESC_SIZE] = {0};
@@ -189,69 +176,98 @@ int weir__bf_frame(const weir_block *in, void *cctx, int level,
     put64(d + 120, plan[i].data.len);
     put64(d + 128, plan[i].offsets.off);
     put64(d + 136, plan[i].offsets.len);
-    rc = weir__bytes_put(&meta, d, DESC_SIZE);
-    static const unsigned char zeros[8] = {0};
-    if (rc == WEIR_OK) rc = weir__bytes_put(&meta, c->name, nl);
-    if (rc == WEIR_OK) rc = weir__bytes_put(&meta, zeros, ((nl + 7) & ~(size_t)7) - nl);
+    rc = weir__bytes_put(meta, d, DESC_SIZE);
+    if (rc == WEIR_OK) rc = weir__bytes_put(meta, c->name, nl);
+    if (rc == WEIR_OK) rc = weir__bytes_put(meta, zeros, ((nl + 7) & ~(size_t)7) - nl);
   }
-  if (rc != WEIR_OK) {
-    weir__bytes_free(&meta);
-    goto done;
-  }
-  ZSTD_CCtx *cc = cctx;
-  ZSTD_CCtx_reset(cc, ZSTD_reset_session_only);
-  ZSTD_CCtx_setParameter(cc, ZSTD_c_compressionLevel, level);
-  ZSTD_CCtx_setParameter(cc, ZSTD_c_checksumFlag, 1);
-  ZSTD_CCtx_setPledgedSrcSize(cc, raw);
-  unsigned char *fh = out->p + out->len;
-  ZSTD_outBuffer ob = {fh + WEIR__BF_FRAME_HEADER,
-                       out->cap - out->len - WEIR__BF_FRAME_HEADER, 0};
+  return rc;
+}
+
+/* Compresses `n` bytes at `p` into `ob` and advances the payload position
+ * `*pos` past them. */
+static int feed(ZSTD_CCtx *cc, ZSTD_outBuffer *ob, const void *p, size_t n,
+                size_t *pos) {
+  ZSTD_inBuffer ib = {p, n, 0};
+  *pos += n;
+  while (ib.pos < ib.size)
+    if (ZSTD_isError(ZSTD_compressStream2(cc, ob, &ib, ZSTD_e_continue)))
+      return WEIR_EIO;
+  return WEIR_OK;
+}
+
+/* Streams the payload (`meta`, then every piece of `plan` with the zero
+ * padding between) through `cc` into `ob`, and ends the zstd frame; the
+ * block's bytes are never copied into one raw buffer. `raw` is the size
+ * plan_layout() found, checked against what was fed. */
+static int compress_payload(ZSTD_CCtx *cc, ZSTD_outBuffer *ob,
+                            const weir__bytes *meta, const col_plan *plan,
+                            size_t nc, size_t raw) {
   static const unsigned char zpad[ALIGN] = {0};
   size_t pos = 0;
-#define FEED(ptr, n)                                                        \
-  do {                                                                      \
-    ZSTD_inBuffer ib = {(ptr), (n), 0};                                     \
-    while (ib.pos < ib.size) {                                              \
-      size_t zr = ZSTD_compressStream2(cc, &ob, &ib, ZSTD_e_continue);      \
-      if (ZSTD_isError(zr)) { rc = WEIR_EIO; break; }                       \
-    }                                                                       \
-    pos += (n);                                                             \
-  } while (0)
-  FEED(meta.p, meta.len);
+  int rc = feed(cc, ob, meta->p, meta->len, &pos);
   for (size_t i = 0; i < nc && rc == WEIR_OK; i++) {
-    piece *ps[3] = {&plan[i].validity, &plan[i].offsets, &plan[i].data};
     /* In payload order: validity, offsets, data (as laid out above). */
+    const piece *ps[3] = {&plan[i].validity, &plan[i].offsets, &plan[i].data};
     for (int k = 0; k < 3 && rc == WEIR_OK; k++) {
-      piece *pc = ps[k];
-      if (!pc->len && !(k == 2)) continue;
-      if (pc->off > pos) FEED(zpad, pc->off - pos);
-      if (pc->len) FEED(pc->p, pc->len);
+      const piece *pc = ps[k];
+      int is_data = k == 2; /* always placed, even when empty */
+      if (!pc->len && !is_data) continue;
+      if (pc->off > pos) rc = feed(cc, ob, zpad, pc->off - pos, &pos);
+      if (rc == WEIR_OK && pc->len) rc = feed(cc, ob, pc->p, pc->len, &pos);
     }
   }
-#undef FEED
+  if (rc != WEIR_OK) return rc;
+  ZSTD_inBuffer ib = {NULL, 0, 0};
+  size_t zr;
+  do {
+    zr = ZSTD_compressStream2(cc, ob, &ib, ZSTD_e_end);
+    if (ZSTD_isError(zr)) return WEIR_EIO;
+  } while (zr != 0);
+  return pos == raw ? WEIR_OK : WEIR_EIO; /* a layout bug, not bad input */
+}
+
+int weir__bf_frame(const weir_block *in, void *cctx, int level,
+                   weir__bytes *out, uint64_t *raw_out) {
+  weir_block *host = NULL;
+  const weir_block *b = in;
+  if (weir__block_on_device(in)) {
+    int rc = weir__gpu_backend_get()->to_host((weir_block *)in, &host);
+    if (rc != WEIR_OK) return rc;
+    b = host;
+  }
+  size_t nc = b->num_columns;
+  col_plan *plan = calloc(nc ? nc : 1, sizeof *plan);
+  if (!plan) {
+    weir_block_unref(&host);
+    return WEIR_ENOMEM;
+  }
+  size_t raw = 0;
+  weir__bytes meta = {0};
+  int rc = plan_layout(b, plan, &raw);
+  if (rc == WEIR_OK) rc = weir__bytes_reserve(out, WEIR__BF_FRAME_HEADER +
+                                                   ZSTD_compressBound(raw));
+  if (rc == WEIR_OK) rc = put_meta(b, plan, &meta);
+  if (rc == WEIR_OK) {
+    ZSTD_CCtx *cc = cctx;
+    ZSTD_CCtx_reset(cc, ZSTD_reset_session_only);
+    ZSTD_CCtx_setParameter(cc, ZSTD_c_compressionLevel, level);
+    ZSTD_CCtx_setParameter(cc, ZSTD_c_checksumFlag, 1);
+    ZSTD_CCtx_setPledgedSrcSize(cc, raw);
+    unsigned char *fh = out->p + out->len;
+    ZSTD_outBuffer ob = {fh + WEIR__BF_FRAME_HEADER,
+                         out->cap - out->len - WEIR__BF_FRAME_HEADER, 0};
+    rc = compress_payload(cc, &ob, &meta, plan, nc, raw);
+    if (rc == WEIR_OK) {
+      put32(fh, WEIR__BF_TAG_FRAME);
+      put32(fh + 4, 0);
+      put64(fh + 8, ob.pos);
+      put64(fh + 16, raw);
+      put64(fh + 24, b->num_rows);
+      out->len += WEIR__BF_FRAME_HEADER + ob.pos;
+      if (raw_out) *raw_out = raw;
+    }
+  }
   weir__bytes_free(&meta);
-  if (rc == WEIR_OK) {
-    ZSTD_inBuffer ib = {NULL, 0, 0};
-    size_t zr;
-    do {
-      zr = ZSTD_compressStream2(cc, &ob, &ib, ZSTD_e_end);
-      if (ZSTD_isError(zr)) {
-        rc = WEIR_EIO;
-        break;
-      }
-    } while (zr != 0);
-  }
-  if (rc == WEIR_OK && pos != raw) rc = WEIR_EIO; /* layout bug guard */
-  if (rc == WEIR_OK) {
-    put32(fh, WEIR__BF_TAG_FRAME);
-    put32(fh + 4, 0);
-    put64(fh + 8, ob.pos);
-    put64(fh + 16, raw);
-    put64(fh + 24, b->num_rows);
-    out->len += WEIR__BF_FRAME_HEADER + ob.pos;
-    if (raw_out) *raw_out = raw;
-  }
-done:
   for (size_t i = 0; i < nc; i++) free(plan[i].rebased);
   free(plan);
   weir_block_unref(&host);

@@ -40,19 +40,6 @@ void weir__schema_free(weir__schema *s) {
   memset(s, 0, sizeof *s);
 }
 
-int weir__schema_copy(weir__schema *dst, const weir__schema *src) {
-  memset(dst, 0, sizeof *dst);
-  for (size_t i = 0; i < src->n; i++) {
-    int rc = weir__schema_add(dst, src->names[i], strlen(src->names[i]),
-                              src->types[i]);
-    if (rc) {
-      weir__schema_free(dst);
-      return rc;
-    }
-  }
-  return WEIR_OK;
-}
-
 static int type_by_name(const char *t, size_t len) {
   static const struct { const char *name; int type; } names[] = {
       {"bool", WEIR_TYPE_BOOL},      {"boolean", WEIR_TYPE_BOOL},

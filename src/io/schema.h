@@ -18,7 +18,6 @@ int  weir__schema_parse(const char *spec, weir__schema *s, char *err,
 int  weir__schema_add(weir__schema *s, const char *name, size_t len, int type);
 /* Index of `name`, or -1. */
 int  weir__schema_find(const weir__schema *s, const char *name, size_t len);
-int  weir__schema_copy(weir__schema *dst, const weir__schema *src);
 void weir__schema_free(weir__schema *s);
 
 /* Type inference: kinds seen per column, folded into one type. */
