@@ -71,6 +71,7 @@ static double run_weir(const char *video, int threads, double segment,
   o.every_k = 2;
   o.decoder_threads = threads;
   o.segment_seconds = segment;
+  o.workers = segment > 0 ? 2 : 0;
   double t0 = now();
   weir_op *src = weir_read_video(p, video, &o);
   weir_iter *it = NULL;
@@ -172,7 +173,7 @@ int main(int argc, char **argv) {
          ff, nf);
   printf("  weir, 1 task, 2 decoder threads %7.1f frames/s  (%ld frames)\n",
          w, nw);
-  printf("  weir, 10 s segments, 1 thread   %7.1f frames/s  (%ld frames)\n",
+  printf("  weir, 10 s segments, 2 workers  %7.1f frames/s  (%ld frames)\n",
          w2, nw2);
   if (tt > 0)
     printf("  PyTorch DataLoader + PyAV (2w)  %7.1f frames/s  (%ld frames)\n",

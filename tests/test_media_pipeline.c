@@ -393,6 +393,9 @@ static size_t sorted_indices(weir_video_options *o, int64_t *out) {
   cr_assert_eq(weir_pipeline_op_stats(p, 0, &st), WEIR_OK);
   if (o->segment_seconds > 0)
     cr_assert(st.tasks >= 4, "%llu tasks", (unsigned long long)st.tasks);
+  if (o->workers > 0)
+    cr_assert(st.workers_peak >= o->workers, "%d workers",
+              st.workers_peak);
   else
     cr_assert_eq(st.tasks, 1);
   weir_block_unref(&b);
@@ -412,6 +415,7 @@ Test(media_pipeline, segments_sample_as_the_whole_file_does) {
     int64_t whole[64], parts[64];
     size_t n = sorted_indices(&o, whole);
     o.segment_seconds = 0.7;
+    o.workers = 2;
     size_t m = sorted_indices(&o, parts);
     cr_assert_eq(m, n, "case %d: %zu rows in segments, %zu whole", c, m, n);
     for (size_t i = 0; i < n; i++)

@@ -71,9 +71,13 @@ typedef struct weir_video_options {
                                 as one task would, except that max_frames
                                 then counts per task. Ignored with clips.
                                 0 = one task per file                       */
+  int      workers;          /* read tasks decoded at once from the start
+                                (the source's min_workers): a few long
+                                tasks finish sooner when they all start at
+                                once; 0 = the scheduler's choice            */
 } weir_video_options;
 #define WEIR_VIDEO_OPTIONS_INIT { WEIR_VIDEO_OPTIONS_VERSION, 0, 0, 0, 0.0, \
-    0.0, 0.0, 0, 0, 0, 0, 0, 0, 0, 0.0 }
+    0.0, 0.0, 0, 0, 0, 0, 0, 0, 0, 0.0, 0 }
 
 #define WEIR_AUDIO_OPTIONS_VERSION 1
 

@@ -18,6 +18,7 @@ struct weir__media_source {
   char **paths;
   size_t n;
   int on_error;
+  int min_workers;            /* of the source op; 0 = the scheduler's */
   weir__media_task_fn task;
   size_t files_per_task;      /* images: a block's worth of files a task */
   /* Plans the tasks once the files are listed (NULL: one per file, or

@@ -28,6 +28,7 @@ weir_op *weir__media_make_source(weir_pipeline *p, const char *name,
   }
   s->task = fn;
   weir_op_options oo = WEIR_OP_OPTIONS_INIT;
+  oo.min_workers = s->min_workers;
   size_t ntasks = s->n;
   if (s->files_per_task > 1)
     ntasks = (s->n + s->files_per_task - 1) / s->files_per_task;

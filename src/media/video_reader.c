@@ -133,7 +133,7 @@ weir_op *weir_read_video(weir_pipeline *p, const char *uri,
   const weir_video_options *v = &s->video;
   if (v->width < 0 || v->height < 0 || v->fps < 0 || v->start < 0 ||
       v->end < 0 || (v->end > 0 && v->end <= v->start) || v->max_frames < 0 ||
-      v->clips < 0 || v->segment_seconds < 0 ||
+      v->clips < 0 || v->segment_seconds < 0 || v->workers < 0 ||
       v->pixel_format < WEIR_PIXEL_RGB24 ||
       v->pixel_format > WEIR_PIXEL_YUV444P) {
     weir__media_source_free(s);
@@ -143,6 +143,7 @@ weir_op *weir_read_video(weir_pipeline *p, const char *uri,
                          "pixel_format)", uri ? uri : "(null)");
   }
   s->on_error = v->on_error;
+  s->min_workers = v->workers;
   return weir__media_make_source(p, "read_video", uri, video_suffixes, NULL,
                                  read_video_task, s);
 }
