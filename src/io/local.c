@@ -54,10 +54,6 @@ static int has_glob(const char *s) { return strpbrk(s, "*?[") != NULL; }
  * of a dataset. */
 static int hidden(const char *name) { return name[0] == '.'; }
 
-static char *join(const char *dir, const char *name) {
-  return weir__vfs_join(dir, name);
-}
-
 /* Every regular file under `dir`, recursively. */
 static int walk_all(const char *dir, int depth, objlist *l, char *err,
                     size_t errlen) {
@@ -71,7 +67,7 @@ static int walk_all(const char *dir, int depth, objlist *l, char *err,
   struct dirent *e;
   while (rc == WEIR_OK && (e = readdir(d)) != NULL) {
     if (hidden(e->d_name)) continue;
-    char *p = join(dir, e->d_name);
+    char *p = weir__vfs_join(dir, e->d_name);
     if (!p) { rc = WEIR_ENOMEM; break; }
     struct stat st;
     if (stat(p, &st) == 0) {
@@ -100,9 +96,12 @@ static int match_comps(char **pat, size_t np, char **comps, size_t nc) {
   return match_comps(pat + 1, np - 1, comps + 1, nc - 1);
 }
 
+/* strtok_r, not strtok: pipelines may be built on several threads. */
 static size_t split_comps(char *s, char **out, size_t max) {
   size_t n = 0;
-  for (char *tok = strtok(s, "/"); tok && n < max; tok = strtok(NULL, "/"))
+  char *save = NULL;
+  for (char *tok = strtok_r(s, "/", &save); tok && n < max;
+       tok = strtok_r(NULL, "/", &save))
     out[n++] = tok;
   return n;
 }

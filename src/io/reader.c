@@ -1,6 +1,5 @@
 /* Shared plumbing of file readers: options, listing into read tasks, the
  * source op that owns the reader, and the chunking of a task. */
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -149,7 +148,7 @@ weir_op *weir__reader_op(weir_pipeline *p, const char *kind, const char *name,
   if (r_out) *r_out = NULL;
   if (!p) return NULL;
   int rc = weir__reader_create(&r, kind, uri, o, ranges, err, sizeof err);
-  if (rc != WEIR_OK) return weir__reader_fail(p, rc, "%s: %s", name, err);
+  if (rc != WEIR_OK) return weir__op_fail(p, rc, "%s: %s", name, err);
   weir_op *src = weir__reader_source(p, r, name, fn);
   if (src && r_out) *r_out = r;
   return src;
@@ -234,13 +233,4 @@ int weir__path_column(weir__colacc *acc, const char *uri, weir_block *b,
   weir_block_unref(&b);
   *out = rc == WEIR_OK ? nb : NULL;
   return rc;
-}
-
-weir_op *weir__reader_fail(weir_pipeline *p, int rc, const char *fmt, ...) {
-  char msg[1024];
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(msg, sizeof msg, fmt, ap);
-  va_end(ap);
-  return weir__op_fail(p, rc, "%s", msg);
 }

@@ -91,14 +91,6 @@ int weir__read_chunks_csv(void *user, size_t task, weir_emit *out);
 int weir__path_column(weir__colacc *acc, const char *uri, weir_block *b,
                       weir_block **out);
 
-/* Sets the pipeline's error and returns NULL, for functions returning an
- * op. */
-weir_op *weir__reader_fail(weir_pipeline *p, int rc, const char *fmt, ...)
-#if defined(__GNUC__)
-    __attribute__((format(printf, 3, 4)))
-#endif
-    ;
-
 /* "path:line" or "path (byte offset N)" for messages. */
 void weir__where(char *buf, size_t len, const char *uri, uint64_t line,
                  uint64_t offset);

@@ -4,7 +4,6 @@
  * name, renames it when complete, and on resume skips the rows of shards
  * that already exist. */
 #include <dirent.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -504,19 +503,19 @@ static weir_op *make_writer(weir_pipeline *p, weir_op *in, const char *uri,
                             const weir_op_def *enc_def,
                             const weir_op_def *def) {
   if (!p) return NULL;
-  if (!in) return weir__reader_fail(p, WEIR_EINVAL, "%s: no input operator", def->name);
+  if (!in) return weir__op_fail(p, WEIR_EINVAL, "%s: no input operator", def->name);
   if (!uri || !*uri)
-    return weir__reader_fail(p, WEIR_EINVAL, "%s: empty uri", def->name);
+    return weir__op_fail(p, WEIR_EINVAL, "%s: empty uri", def->name);
   weir_write_options d = {.version = WEIR_WRITE_OPTIONS_VERSION};
   if (!o) o = &d;
   if (o->version < 1)
-    return weir__reader_fail(p, WEIR_EINVAL, "%s: unknown options version %u",
+    return weir__op_fail(p, WEIR_EINVAL, "%s: unknown options version %u",
                              def->name, o->version);
   if (o->compression < WEIR_COMPRESS_NONE || o->compression > WEIR_COMPRESS_GZIP)
-    return weir__reader_fail(p, WEIR_EINVAL, "%s: unknown compression %d",
+    return weir__op_fail(p, WEIR_EINVAL, "%s: unknown compression %d",
                              def->name, o->compression);
   sink_cfg *c = calloc(1, sizeof *c);
-  if (!c) return weir__reader_fail(p, WEIR_ENOMEM, "%s: out of memory", def->name);
+  if (!c) return weir__op_fail(p, WEIR_ENOMEM, "%s: out of memory", def->name);
   c->fmt = fmt;
   c->o = *o;
   int rc = weir__io_config_copy_s3(&c->cfg, o->s3_endpoint, o->s3_region,
@@ -528,7 +527,7 @@ static weir_op *make_writer(weir_pipeline *p, weir_op *in, const char *uri,
   c->cfg.max_retries = o->max_retries;
   if (rc != WEIR_OK) {
     sink_cfg_free(c);
-    return weir__reader_fail(p, WEIR_ENOMEM, "%s: out of memory", def->name);
+    return weir__op_fail(p, WEIR_ENOMEM, "%s: out of memory", def->name);
   }
   /* A uri ending in the format's suffix (with .zst or .gz for text) names
    * a file; anything else is a folder or prefix. */
@@ -558,7 +557,7 @@ static weir_op *make_writer(weir_pipeline *p, weir_op *in, const char *uri,
   }
   if (!c->base || !c->suffix) {
     sink_cfg_free(c);
-    return weir__reader_fail(p, WEIR_ENOMEM, "%s: out of memory", def->name);
+    return weir__op_fail(p, WEIR_ENOMEM, "%s: out of memory", def->name);
   }
   /* Serialising runs on parallel workers, in order; then one worker
    * writes, in input order: shard k must always hold the same rows. */
