@@ -118,6 +118,15 @@ static double time_to_reach(const timeline *tl, double after, double win, double
   return -1;
 }
 
+/* "1.25 s", or "never in the run" for time_to_reach's -1. */
+static const char *seconds_or_never(double s) {
+  static char text[32];
+  if (s < 0)
+    return "never in the run";
+  snprintf(text, sizeof text, "%.2f s", s);
+  return text;
+}
+
 typedef struct result {
   double seconds, rate;
   int peak[3];
@@ -234,8 +243,9 @@ static void bench_skewed(void) {
          best[1], best[2], mbf);
   printf("  peer, even split 1:1:1: %.0f blocks/s\n", mev);
   printf("  weir adaptive: %.0f blocks/s, last pools peak %d:%d:%d with %llu resizes; "
-         "converged (0.5 s window >= 95%% of best) after %.2f s (%llu resizes in that run)\n",
-         mad, last.peak[0], last.peak[1], last.peak[2], last.resizes, conv, cr.resizes);
+         "converged (0.5 s window >= 95%% of best) after %s (%llu resizes in that run)\n",
+         mad, last.peak[0], last.peak[1], last.peak[2], last.resizes, seconds_or_never(conv),
+         cr.resizes);
   printf("  ratio adaptive/best fixed %.3f (goal >= 0.95), adaptive/even %.2f (goal >= 1.5)\n",
          mad / mbf, mad / mev);
 }
@@ -258,9 +268,9 @@ static void bench_moving(void) {
   printf("moving bottleneck: 1:4:2 then 2:1:4 at block %zu (%.2f s in)\n", blocks / 2, t_switch);
   printf("  peer, best fixed for the second half: %d:%d:%d at %.0f blocks/s\n", best[0], best[1],
          best[2], bf2);
-  printf("  weir adaptive: back within 5%% of it after %.2f s (goal <= 2 s); late second half "
+  printf("  weir adaptive: back within 5%% of it after %s (goal <= 2 s); late second half "
          "%.0f blocks/s (ratio %.3f); %llu resizes\n",
-         after, steady2, steady2 / bf2, ad.resizes);
+         seconds_or_never(after), steady2, steady2 / bf2, ad.resizes);
   free(tl.t);
 }
 
