@@ -16,7 +16,6 @@ struct weir__chunker {
   size_t records;       /* record ends found in [0, scanned) */
   size_t last_end;      /* index after the last record end found */
   int in_quotes;        /* CSV quote state at `scanned` */
-  int quotes_at_end;    /* quote state at last_end */
   size_t max_records, max_bytes;
   int csv;
   int eof;
@@ -130,7 +129,6 @@ static int scan(weir__chunker *ch) {
     }
     ch->records++;
     ch->last_end = i;
-    ch->quotes_at_end = ch->in_quotes;
     if ((ch->max_records && ch->records >= ch->max_records) ||
         ch->pos + i >= ch->range_end) {
       ch->scanned = i;

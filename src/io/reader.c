@@ -24,6 +24,37 @@ void weir__reader_free(void *arg) {
   free(r);
 }
 
+/* Cuts the listed objects into read tasks: one per object, or, with
+ * `range_bytes`, byte ranges of that size for uncompressed objects of a
+ * known size larger than it. */
+static int cut_tasks(weir__reader *r, uint64_t range_bytes) {
+  size_t cap = r->nobjs ? r->nobjs : 1;
+  r->tasks = malloc(cap * sizeof *r->tasks);
+  if (!r->tasks) return WEIR_ENOMEM;
+  for (size_t i = 0; i < r->nobjs; i++) {
+    uint64_t size = r->objs[i].size;
+    int split = range_bytes &&
+                weir__codec_from_name(r->objs[i].uri) == WEIR__CODEC_NONE &&
+                size != UINT64_MAX && size > range_bytes;
+    uint64_t step = split ? range_bytes : (size ? size : 1);
+    uint64_t pieces = split ? (size + step - 1) / step : 1;
+    if (r->ntasks + pieces > cap) {
+      while (r->ntasks + pieces > cap) cap *= 2;
+      weir__read_task *t = realloc(r->tasks, cap * sizeof *t);
+      if (!t) return WEIR_ENOMEM;
+      r->tasks = t;
+    }
+    for (uint64_t k = 0; k < pieces; k++) {
+      weir__read_task *t = &r->tasks[r->ntasks++];
+      t->obj = i;
+      t->offset = split ? k * step : 0;
+      t->length = split ? (k + 1 == pieces ? size - t->offset : step)
+                        : UINT64_MAX;
+    }
+  }
+  return WEIR_OK;
+}
+
 int weir__reader_create(weir__reader **out, const char *kind, const char *uri,
                         const weir_read_options *o, int ranges, char *err,
                         size_t errlen) {
@@ -94,35 +125,10 @@ int weir__reader_create(weir__reader **out, const char *kind, const char *uri,
     weir__reader_free(r);
     return rc;
   }
-  size_t cap = r->nobjs ? r->nobjs : 1;
-  r->tasks = malloc(cap * sizeof *r->tasks);
-  if (!r->tasks) {
+  rc = cut_tasks(r, ranges ? o->range_bytes : 0);
+  if (rc != WEIR_OK) {
     weir__reader_free(r);
-    return WEIR_ENOMEM;
-  }
-  for (size_t i = 0; i < r->nobjs; i++) {
-    uint64_t size = r->objs[i].size;
-    int split = ranges && o->range_bytes &&
-                weir__codec_from_name(r->objs[i].uri) == WEIR__CODEC_NONE &&
-                size != UINT64_MAX && size > o->range_bytes;
-    uint64_t step = split ? o->range_bytes : (size ? size : 1);
-    uint64_t pieces = split ? (size + step - 1) / step : 1;
-    if (r->ntasks + pieces > cap) {
-      while (r->ntasks + pieces > cap) cap *= 2;
-      weir__read_task *t = realloc(r->tasks, cap * sizeof *t);
-      if (!t) {
-        weir__reader_free(r);
-        return WEIR_ENOMEM;
-      }
-      r->tasks = t;
-    }
-    for (uint64_t k = 0; k < pieces; k++) {
-      weir__read_task *t = &r->tasks[r->ntasks++];
-      t->obj = i;
-      t->offset = split ? k * step : 0;
-      t->length = split ? (k + 1 == pieces ? size - t->offset : step)
-                        : UINT64_MAX;
-    }
+    return rc;
   }
   *out = r;
   return WEIR_OK;

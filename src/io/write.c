@@ -30,7 +30,6 @@ typedef struct sink_cfg {
   int single;          /* one file, no shards */
   int prefix;          /* shards are <base>-00000<suffix> */
   int codec;
-  char *opname;
 } sink_cfg;
 
 typedef struct sink {
@@ -64,7 +63,6 @@ static void sink_cfg_free(void *p) {
   if (!c) return;
   free(c->base);
   free(c->suffix);
-  free(c->opname);
   weir__io_config_free_s3(&c->cfg); /* c->o's S3 strings point at these */
   free(c);
 }

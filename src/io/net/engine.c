@@ -128,39 +128,24 @@ static const char *method_name(int m) {
   return m >= 0 && m <= WEIR__NET_DELETE ? names[m] : "GET";
 }
 
-/* Pulls <Code> and <Message> out of an S3 error body, so a 403 says
- * "SignatureDoesNotMatch" rather than only the number. */
-static void xml_field(const char *body, const char *tag, char *out,
-                      size_t outlen) {
-  char open[32], close[32];
-  snprintf(open, sizeof open, "<%s>", tag);
-  snprintf(close, sizeof close, "</%s>", tag);
-  out[0] = 0;
-  const char *a = strstr(body, open);
-  if (!a) return;
-  a += strlen(open);
-  const char *b = strstr(a, close);
-  if (!b) return;
-  size_t n = (size_t)(b - a);
-  if (n >= outlen) n = outlen - 1;
-  memcpy(out, a, n);
-  out[n] = 0;
-}
-
 static void status_message(weir__net_req *rq) {
-  char code[96], msg[200];
-  rq->errbody[rq->errbody_len < sizeof rq->errbody ? rq->errbody_len
-                                                   : sizeof rq->errbody - 1] = 0;
-  xml_field(rq->errbody, "Code", code, sizeof code);
-  xml_field(rq->errbody, "Message", msg, sizeof msg);
+  size_t len = rq->errbody_len < sizeof rq->errbody ? rq->errbody_len
+                                                    : sizeof rq->errbody - 1;
+  rq->errbody[len] = 0;
+  /* <Code> and <Message> of an S3 error body, so a 403 says
+   * "SignatureDoesNotMatch" rather than only the number. */
+  char *code = weir__xml_find_text(rq->errbody, len, "Code");
+  char *msg = weir__xml_find_text(rq->errbody, len, "Message");
   int n = snprintf(rq->errmsg, sizeof rq->errmsg, "%s %s: HTTP %ld",
                    method_name(rq->method), rq->shown, rq->status);
-  if (n > 0 && (size_t)n < sizeof rq->errmsg && code[0])
+  if (n > 0 && (size_t)n < sizeof rq->errmsg && code && code[0])
     n += snprintf(rq->errmsg + n, sizeof rq->errmsg - (size_t)n, " %s%s%s",
-                  code, msg[0] ? ": " : "", msg);
+                  code, msg && msg[0] ? ": " : "", msg ? msg : "");
   if (n > 0 && (size_t)n < sizeof rq->errmsg && rq->attempts > 1)
     snprintf(rq->errmsg + n, sizeof rq->errmsg - (size_t)n,
              " (after %d attempts)", rq->attempts);
+  free(code);
+  free(msg);
 }
 
 static int retryable_curl(CURLcode c) {
