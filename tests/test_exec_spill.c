@@ -106,7 +106,7 @@ static size_t block_bytes(size_t rows, size_t pad) {
   return n;
 }
 
-Test(exec_spill, ordered_slow_block_spills_and_keeps_order, .timeout = 60) {
+Test(exec_spill, ordered_slow_block_spills_and_keeps_order) {
   const size_t tasks = 96, budget = 512 * 1024;
   size_t bb = block_bytes(ROWS, PAD);
   order_sink sink = {0};
@@ -128,7 +128,7 @@ Test(exec_spill, ordered_slow_block_spills_and_keeps_order, .timeout = 60) {
   free(r.json);
 }
 
-Test(exec_spill, no_spill_holds_in_memory_past_the_budget, .timeout = 60) {
+Test(exec_spill, no_spill_holds_in_memory_past_the_budget) {
   /* The same run with spilling off: the held outputs pass the budget,
    * which is what spilling avoids; order is kept either way. */
   const size_t tasks = 96, budget = 512 * 1024;
@@ -144,7 +144,7 @@ Test(exec_spill, no_spill_holds_in_memory_past_the_budget, .timeout = 60) {
   free(r.json);
 }
 
-Test(exec_spill, repartition_larger_than_budget, .timeout = 60) {
+Test(exec_spill, repartition_larger_than_budget) {
   /* 4096-row output blocks of ~550 KiB each, under a 256 KiB budget. */
   const size_t tasks = 40, rows = 256, pad = 120, per = 4096, budget = 256 * 1024;
   cr_assert_gt(block_bytes(per, pad), budget);
@@ -164,7 +164,7 @@ Test(exec_spill, repartition_larger_than_budget, .timeout = 60) {
   free(r.json);
 }
 
-Test(exec_spill, unwritable_spill_dir_is_a_clear_error, .timeout = 30) {
+Test(exec_spill, unwritable_spill_dir_is_a_clear_error) {
   /* A folder below a regular file can never be created, also for root. */
   char file[] = "/tmp/weir-spill-test-XXXXXX";
   int fd = mkstemp(file);
