@@ -37,17 +37,10 @@ static int text_task(void *user, size_t task, weir_emit *out) {
       size_t len = (size_t)(nl - p);
       if (len && p[len - 1] == '\r') len--;
       if (!all_valid && weir__utf8_invalid_at(p, len) != len) {
-        char where[600];
-        weir__where(where, sizeof where, uri, line,
-                    c.offset + (uint64_t)(p - (const char *)c.buf->data));
-        if (r->o.on_error == WEIR_ON_ERROR_SKIP) {
-          if (!skipped)
-            weir_ctx_log(ctx, WEIR_LOG_WARN, "skipping %s: invalid UTF-8", where);
-          skipped++;
-        } else {
-          weir_ctx_set_errmsg(ctx, "%s: invalid UTF-8", where);
-          rc = WEIR_EFORMAT;
-        }
+        rc = weir__reader_malformed(
+            r, ctx, uri, line,
+            c.offset + (uint64_t)(p - (const char *)c.buf->data),
+            "invalid UTF-8", &skipped);
       } else if (weir__colacc_grow(&text) || weir__colacc_push_string(&text, p, len)) {
         rc = WEIR_ENOMEM;
       }
