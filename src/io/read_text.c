@@ -68,12 +68,6 @@ weir_op *weir_read_text(weir_pipeline *p, const char *uri,
   return weir__reader_op(p, "text", "read_text", uri, o, 1, text_task, NULL);
 }
 
-static void release_free(void *opaque, void *data, size_t size) {
-  (void)opaque;
-  (void)size;
-  free(data);
-}
-
 static int binary_task(void *user, size_t task, weir_emit *out) {
   weir__reader *r = user;
   weir_ctx *ctx = weir_emit_ctx(out);
@@ -125,7 +119,7 @@ static int binary_task(void *user, size_t task, weir_emit *out) {
   }
   /* One row: the bytes become the column's buffer without a copy. */
   weir_block *b = weir__block_alloc(2, 1);
-  weir__buffer *bytes = weir__buffer_wrap(data, len, release_free, NULL);
+  weir__buffer *bytes = weir__buffer_wrap(data, len, weir__buffer_release_free, NULL);
   if (!b || !bytes) {
     if (!bytes) free(data);
     weir__buffer_unref(bytes);

@@ -176,12 +176,6 @@ static int host_block(const weir_block *b, weir_block **host) {
 
 /* ---- Encoded blocks ----------------------------------------------------- */
 
-static void release_free(void *opaque, void *data, size_t size) {
-  (void)opaque;
-  (void)size;
-  free(data);
-}
-
 /* A block of one BINARY column `name` over `data` with `n + 1` offsets;
  * takes both buffers (freed on failure). */
 static int binary_block(const char *name, weir__bytes *data, int64_t *offs,
@@ -194,10 +188,10 @@ static int binary_block(const char *name, weir__bytes *data, int64_t *offs,
     c->type = WEIR_TYPE_BINARY;
     c->length = n;
     c->data_buf = weir__buffer_wrap(data->p ? data->p : malloc(1), data->len,
-                                    release_free, NULL);
+                                    weir__buffer_release_free, NULL);
     if (c->data_buf) data->p = NULL;
     c->offsets_buf = weir__buffer_wrap(offs, (n + 1) * sizeof *offs,
-                                       release_free, NULL);
+                                       weir__buffer_release_free, NULL);
     if (c->offsets_buf) offs = NULL;
   }
   if (!b || !c->name || !c->data_buf || !c->offsets_buf) {
