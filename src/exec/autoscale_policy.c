@@ -144,7 +144,8 @@ void weir__policy_decide(weir__policy_op *ops, int n,
     } else if (op->input_done) {
       if (op->workers > op->min_workers) { wish = -1; why = "input finished"; }
     } else if (util > tuning->grow_utilisation && blocked < 0.2 &&
-               (op->queue_fill > 0.05 || (op->is_source && op->output_fill < 0.5)) &&
+               (op->queue_fill > 0.05 || op->queued_per_worker >= 1.0 ||
+                (op->is_source && op->output_fill < 0.5)) &&
                op->workers < max_of(op) && d->target > op->workers + 0.05) {
       wish = +1;
       why = "limits throughput";

@@ -29,6 +29,9 @@ typedef struct weir__policy_op {
   double blocked_seconds;         /* waiting on a full output queue */
   double cpu_seconds;             /* thread CPU time used */
   double queue_fill;              /* input queue level / bound, 0..1 */
+  double queued_per_worker;       /* blocks waiting in the input queue per
+                                     worker: with a large bound the level
+                                     stays low while work still waits */
   double output_fill;             /* the fullest consumer's queue, 0..1: a
                                      source whose output already waits
                                      downstream does not limit anything */

@@ -83,7 +83,14 @@ static void decide(weir_pipeline *p, double now) {
     q->queue_fill = fb > fy ? fb : fy;
     if (op->nacc)
       q->queue_fill = q->queue_fill > 0.5 ? q->queue_fill : 0.5; /* rows gathered wait */
+    q->queued_per_worker = op->target > 0 ? (double)op->qblocks / op->target : 0;
     q->input_done = op->eof || op->closed || op->input_stopped;
+    if (op->kind == WEIR__OP_SOURCE && op->read_fn) {
+      /* More workers than tasks left to start or running would only idle. */
+      size_t left = op->num_tasks - op->next_task + (size_t)op->busy;
+      if (left < (size_t)q->max_workers)
+        q->max_workers = left > (size_t)op->workers_min ? (int)left : op->workers_min;
+    }
     for (size_t j = 0; j < op->nouts; j++) {
       const weir_op *c = op->outs[j];
       if (!c->active)

@@ -299,6 +299,8 @@ void weir__pool_join(weir_op *op, int all);
 int weir__run_start(weir_pipeline *p, weir_op *out);
 void weir__run_loop(weir_pipeline *p);
 void weir__run_teardown(weir_pipeline *p);
+/* Prints the end-of-run table to stderr when the `summary` option is on. */
+void weir__print_summary(weir_pipeline *p);
 
 int weir__run_spawn_scheduler(weir_pipeline *p);
 

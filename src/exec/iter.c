@@ -371,5 +371,6 @@ void weir_iter_destroy(weir_iter *it) {
     weir_block_unref(&b);
   }
   pthread_mutex_unlock(&p->mu);
+  weir__print_summary(p);
   free(it);
 }

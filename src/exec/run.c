@@ -211,12 +211,20 @@ void weir__run_loop(weir_pipeline *p) {
   p->t_end = weir__now();
   pthread_mutex_unlock(&p->mu);
   weir__progress_tick(p, 1);
-  if (p->opts.summary) {
-    char *t = NULL;
-    if (weir_pipeline_stats_table(p, &t) == WEIR_OK) {
-      fputs(t, stderr);
-      free(t);
-    }
+  /* An iterator's consumer may still be pulling prefetched batches: its
+   * summary waits for weir_iter_destroy(), so the iterator's figures are
+   * whole. */
+  if (!p->itersink)
+    weir__print_summary(p);
+}
+
+void weir__print_summary(weir_pipeline *p) {
+  if (!p->opts.summary)
+    return;
+  char *t = NULL;
+  if (weir_pipeline_stats_table(p, &t) == WEIR_OK) {
+    fputs(t, stderr);
+    free(t);
   }
 }
 
