@@ -136,8 +136,9 @@ static int json_value(const weir__column *c, size_t r, weir__bytes *out) {
   case WEIR_TYPE_FLOAT32:
   case WEIR_TYPE_FLOAT64: {
     if (weir__bytes_reserve(out, 32)) return WEIR_ENOMEM;
-    double v = c->type == WEIR_TYPE_FLOAT32 ? ((const float *)c->data)[r]
-                                            : ((const double *)c->data)[r];
+    const void *vals = c->data; /* floats or doubles, 64-byte aligned */
+    double v = c->type == WEIR_TYPE_FLOAT32 ? ((const float *)vals)[r]
+                                            : ((const double *)vals)[r];
     out->len += weir__json_double(v, (char *)out->p + out->len);
     return WEIR_OK;
   }
