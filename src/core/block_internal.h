@@ -35,6 +35,9 @@ weir__buffer *weir__buffer_alloc(size_t size);
  * buffer). */
 weir__buffer *weir__buffer_wrap(void *data, size_t size,
                                 weir__buffer_release_fn release, void *opaque);
+/* The release function of memory from malloc, realloc or aligned_alloc:
+ * free(data). */
+void weir__buffer_release_free(void *opaque, void *data, size_t size);
 weir__buffer *weir__buffer_ref(weir__buffer *buf);
 void weir__buffer_unref(weir__buffer *buf);
 

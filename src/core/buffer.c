@@ -8,7 +8,7 @@
  * that require alignment can use exported buffers directly. */
 #define WEIR__BUFFER_ALIGN 64
 
-static void free_aligned(void *opaque, void *data, size_t size) {
+void weir__buffer_release_free(void *opaque, void *data, size_t size) {
   (void)opaque;
   (void)size;
   free(data);
@@ -21,7 +21,7 @@ weir__buffer *weir__buffer_alloc(size_t size) {
   void *data = aligned_alloc(WEIR__BUFFER_ALIGN, rounded);
   if (!data) return NULL;
   memset(data, 0, rounded);
-  weir__buffer *buf = weir__buffer_wrap(data, size, free_aligned, NULL);
+  weir__buffer *buf = weir__buffer_wrap(data, size, weir__buffer_release_free, NULL);
   if (!buf) free(data);
   return buf;
 }

@@ -384,17 +384,11 @@ int weir_builder_reserve(weir_builder *bld, size_t rows) {
   return WEIR_OK;
 }
 
-static void release_malloced(void *opaque, void *data, size_t size) {
-  (void)opaque;
-  (void)size;
-  free(data);
-}
-
 /* Moves a growable array into a buffer; an empty one still gets a valid
  * pointer so consumers never see NULL data for a present column. */
 static int take_bytes(bytes *b, weir__buffer **out) {
   if (!b->data && bytes_reserve(b, 8)) return WEIR_ENOMEM;
-  *out = weir__buffer_wrap(b->data, b->len, release_malloced, NULL);
+  *out = weir__buffer_wrap(b->data, b->len, weir__buffer_release_free, NULL);
   if (!*out) return WEIR_ENOMEM;
   memset(b, 0, sizeof *b);
   return WEIR_OK;

@@ -296,12 +296,6 @@ int weir__bf_footer(const uint64_t *offsets, const uint64_t *rows, size_t n,
   return WEIR_OK;
 }
 
-static void release_free(void *opaque, void *data, size_t size) {
-  (void)opaque;
-  (void)size;
-  free(data);
-}
-
 static int valid_type(uint32_t t) {
   return t >= WEIR_TYPE_BOOL && t <= WEIR_TYPE_TENSOR;
 }
@@ -323,7 +317,7 @@ int weir__bf_decode(const void *comp, size_t comp_len, uint64_t raw,
     free(mem);
     return WEIR_EFORMAT;
   }
-  weir__buffer *buf = weir__buffer_wrap(mem, (size_t)raw, release_free, NULL);
+  weir__buffer *buf = weir__buffer_wrap(mem, (size_t)raw, weir__buffer_release_free, NULL);
   if (!buf) {
     free(mem);
     return WEIR_ENOMEM;

@@ -99,19 +99,13 @@ int weir__colacc_null(weir__colacc *c) {
   return WEIR_OK;
 }
 
-static void release_free(void *opaque, void *data, size_t size) {
-  (void)opaque;
-  (void)size;
-  free(data);
-}
-
 /* Wraps malloc'ed memory as a buffer; on failure frees it. */
 static weir__buffer *wrap(void *p, size_t size) {
   if (!p) {
     p = malloc(1);
     if (!p) return NULL;
   }
-  weir__buffer *b = weir__buffer_wrap(p, size, release_free, NULL);
+  weir__buffer *b = weir__buffer_wrap(p, size, weir__buffer_release_free, NULL);
   if (!b) free(p);
   return b;
 }

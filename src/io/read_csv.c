@@ -473,18 +473,10 @@ static int csv_process(void *state, weir_block *in, weir_emit *out,
       if (rc != WEIR_OK)
         for (size_t k = 0; k < w->ncols; k++) weir__colacc_truncate(&w->cols[k], row);
     }
-    if (rc == WEIR_EFORMAT) {
-      char where[600];
-      weir__where(where, sizeof where, uri, rec_line,
-                  v.offset + (uint64_t)(p - v.data));
-      if (r->o.on_error == WEIR_ON_ERROR_SKIP) {
-        if (!skipped) weir_ctx_log(ctx, WEIR_LOG_WARN, "skipping %s: %s", where, w->why);
-        skipped++;
-        rc = WEIR_OK;
-      } else {
-        weir_ctx_set_errmsg(ctx, "%s: %s", where, w->why);
-      }
-    }
+    if (rc == WEIR_EFORMAT)
+      rc = weir__reader_malformed(r, ctx, uri, rec_line,
+                                  v.offset + (uint64_t)(p - v.data), w->why,
+                                  &skipped);
     p = next;
     if (rc == WEIR_OK && w->ncols && w->cols[0].n >= r->rows_per_block)
       rc = emit_rows(w, uri, out);

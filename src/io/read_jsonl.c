@@ -151,18 +151,10 @@ static int jsonl_process(void *state, weir_block *in, weir_emit *out,
     const char *nl = memchr(p, '\n', (size_t)(end - p));
     int got = weir__jsonl_parse_line(&w->ps, p);
     if (got == WEIR_EFORMAT) {
-      char where[600];
-      weir__where(where, sizeof where, uri, line,
-                  v.offset + (uint64_t)(p - v.data));
-      if (r->o.on_error == WEIR_ON_ERROR_SKIP) {
-        if (skipped == 0)
-          weir_ctx_log(ctx, WEIR_LOG_WARN, "skipping %s: %s", where, w->ps.why);
-        skipped++;
-      } else {
-        weir_ctx_set_errmsg(ctx, "%s: %s", where, w->ps.why);
-        rc = WEIR_EFORMAT;
-        break;
-      }
+      rc = weir__reader_malformed(r, ctx, uri, line,
+                                  v.offset + (uint64_t)(p - v.data), w->ps.why,
+                                  &skipped);
+      if (rc != WEIR_OK) break;
     } else if (got < 0) {
       rc = got;
       break;

@@ -37,17 +37,10 @@ static int text_task(void *user, size_t task, weir_emit *out) {
       size_t len = (size_t)(nl - p);
       if (len && p[len - 1] == '\r') len--;
       if (!all_valid && weir__utf8_invalid_at(p, len) != len) {
-        char where[600];
-        weir__where(where, sizeof where, uri, line,
-                    c.offset + (uint64_t)(p - (const char *)c.buf->data));
-        if (r->o.on_error == WEIR_ON_ERROR_SKIP) {
-          if (!skipped)
-            weir_ctx_log(ctx, WEIR_LOG_WARN, "skipping %s: invalid UTF-8", where);
-          skipped++;
-        } else {
-          weir_ctx_set_errmsg(ctx, "%s: invalid UTF-8", where);
-          rc = WEIR_EFORMAT;
-        }
+        rc = weir__reader_malformed(
+            r, ctx, uri, line,
+            c.offset + (uint64_t)(p - (const char *)c.buf->data),
+            "invalid UTF-8", &skipped);
       } else if (weir__colacc_grow(&text) || weir__colacc_push_string(&text, p, len)) {
         rc = WEIR_ENOMEM;
       }
@@ -73,12 +66,6 @@ static int text_task(void *user, size_t task, weir_emit *out) {
 weir_op *weir_read_text(weir_pipeline *p, const char *uri,
                         const weir_read_options *o) {
   return weir__reader_op(p, "text", "read_text", uri, o, 1, text_task, NULL);
-}
-
-static void release_free(void *opaque, void *data, size_t size) {
-  (void)opaque;
-  (void)size;
-  free(data);
 }
 
 static int binary_task(void *user, size_t task, weir_emit *out) {
@@ -132,7 +119,7 @@ static int binary_task(void *user, size_t task, weir_emit *out) {
   }
   /* One row: the bytes become the column's buffer without a copy. */
   weir_block *b = weir__block_alloc(2, 1);
-  weir__buffer *bytes = weir__buffer_wrap(data, len, release_free, NULL);
+  weir__buffer *bytes = weir__buffer_wrap(data, len, weir__buffer_release_free, NULL);
   if (!b || !bytes) {
     if (!bytes) free(data);
     weir__buffer_unref(bytes);

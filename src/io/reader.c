@@ -221,6 +221,21 @@ void weir__where(char *buf, size_t len, const char *uri, uint64_t line,
              (unsigned long long)offset);
 }
 
+int weir__reader_malformed(const weir__reader *r, weir_ctx *ctx,
+                           const char *uri, uint64_t line, uint64_t offset,
+                           const char *why, uint64_t *skipped) {
+  char where[600];
+  weir__where(where, sizeof where, uri, line, offset);
+  if (r->o.on_error != WEIR_ON_ERROR_SKIP) {
+    weir_ctx_set_errmsg(ctx, "%s: %s", where, why);
+    return WEIR_EFORMAT;
+  }
+  if (*skipped == 0)
+    weir_ctx_log(ctx, WEIR_LOG_WARN, "skipping %s: %s", where, why);
+  (*skipped)++;
+  return WEIR_OK;
+}
+
 int weir__path_column(weir__colacc *acc, const char *uri, weir_block *b,
                       weir_block **out) {
   size_t rows = weir_block_num_rows(b), len = strlen(uri);

@@ -91,6 +91,16 @@ int weir__read_chunks_csv(void *user, size_t task, weir_emit *out);
 int weir__path_column(weir__colacc *acc, const char *uri, weir_block *b,
                       weir_block **out);
 
+/* A malformed row of `uri` at `line` (0 = unknown: then its byte
+ * `offset`), `why` saying what is wrong. Under on_error = skip it counts
+ * the row in `*skipped` (the caller reports the count), logs it only when
+ * it is the first there, so a bad file cannot flood the log, and returns
+ * WEIR_OK; otherwise it sets the context's message and returns
+ * WEIR_EFORMAT. */
+int weir__reader_malformed(const weir__reader *r, weir_ctx *ctx,
+                           const char *uri, uint64_t line, uint64_t offset,
+                           const char *why, uint64_t *skipped);
+
 /* "path:line" or "path (byte offset N)" for messages. */
 void weir__where(char *buf, size_t len, const char *uri, uint64_t line,
                  uint64_t offset);

@@ -136,8 +136,9 @@ static int json_value(const weir__column *c, size_t r, weir__bytes *out) {
   case WEIR_TYPE_FLOAT32:
   case WEIR_TYPE_FLOAT64: {
     if (weir__bytes_reserve(out, 32)) return WEIR_ENOMEM;
-    double v = c->type == WEIR_TYPE_FLOAT32 ? ((const float *)c->data)[r]
-                                            : ((const double *)c->data)[r];
+    const void *vals = c->data; /* floats or doubles, 64-byte aligned */
+    double v = c->type == WEIR_TYPE_FLOAT32 ? ((const float *)vals)[r]
+                                            : ((const double *)vals)[r];
     out->len += weir__json_double(v, (char *)out->p + out->len);
     return WEIR_OK;
   }
@@ -176,12 +177,6 @@ static int host_block(const weir_block *b, weir_block **host) {
 
 /* ---- Encoded blocks ----------------------------------------------------- */
 
-static void release_free(void *opaque, void *data, size_t size) {
-  (void)opaque;
-  (void)size;
-  free(data);
-}
-
 /* A block of one BINARY column `name` over `data` with `n + 1` offsets;
  * takes both buffers (freed on failure). */
 static int binary_block(const char *name, weir__bytes *data, int64_t *offs,
@@ -194,10 +189,10 @@ static int binary_block(const char *name, weir__bytes *data, int64_t *offs,
     c->type = WEIR_TYPE_BINARY;
     c->length = n;
     c->data_buf = weir__buffer_wrap(data->p ? data->p : malloc(1), data->len,
-                                    release_free, NULL);
+                                    weir__buffer_release_free, NULL);
     if (c->data_buf) data->p = NULL;
     c->offsets_buf = weir__buffer_wrap(offs, (n + 1) * sizeof *offs,
-                                       release_free, NULL);
+                                       weir__buffer_release_free, NULL);
     if (c->offsets_buf) offs = NULL;
   }
   if (!b || !c->name || !c->data_buf || !c->offsets_buf) {

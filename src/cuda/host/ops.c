@@ -91,15 +91,10 @@ static int replace_column(const weir_block *in, size_t idx,
   return WEIR_OK;
 }
 
-static int op_process(void *state, weir_block *in, weir_emit *emit,
-                      weir_ctx *ctx) {
-  image_op *op = state;
-  int idx = weir_block_column_index(in, op->column);
-  if (idx < 0) {
-    weir_ctx_set_errmsg(ctx, "no column '%s' in the input", op->column);
-    return WEIR_ENOTFOUND;
-  }
-  const weir__column *src = &in->cols[idx];
+/* Checks that `src` holds images this op takes: a uint8 [H, W, C] tensor
+ * without nulls (and, to normalize, with the right channel count). */
+static int check_images(const image_op *op, const weir__column *src,
+                        weir_ctx *ctx) {
   if (src->type != WEIR_TYPE_TENSOR || src->dtype != WEIR_DTYPE_UINT8 ||
       src->ndim != 3 || src->shape[0] < 1 || src->shape[1] < 1 ||
       src->shape[2] < 1 || src->shape[0] > INT32_MAX ||
@@ -112,11 +107,9 @@ static int op_process(void *state, weir_block *in, weir_emit *emit,
         src->ndim);
     return WEIR_EINVAL;
   }
-  const int h = (int)src->shape[0], w = (int)src->shape[1];
-  const int c = (int)src->shape[2];
-  if (op->kind == OP_NORMALIZE && c != op->norm.channels) {
+  if (op->kind == OP_NORMALIZE && (int)src->shape[2] != op->norm.channels) {
     weir_ctx_set_errmsg(ctx, "column '%s' has %d channels; normalize takes %d",
-                        op->column, c, op->norm.channels);
+                        op->column, (int)src->shape[2], op->norm.channels);
     return WEIR_EINVAL;
   }
   if (src->null_count) {
@@ -124,42 +117,21 @@ static int op_process(void *state, weir_block *in, weir_emit *emit,
                         src->null_count);
     return WEIR_EINVAL;
   }
-  const size_t n = in->num_rows;
-  int64_t shape[3];
-  int dtype;
-  if (op->kind == OP_NORMALIZE) {
-    shape[0] = c, shape[1] = h, shape[2] = w;
-    dtype = WEIR_DTYPE_FLOAT32;
-  } else {
-    shape[0] = op->out_h, shape[1] = op->out_w, shape[2] = c;
-    dtype = WEIR_DTYPE_UINT8;
-  }
-  weir_block *col = NULL;
+  return WEIR_OK;
+}
+
+/* Runs the op over the `n` images of `src` into a new one-column block
+ * `*col` of `dtype` and per-row `shape`: on the worker's CUDA stream, or
+ * on the CPU. */
+static int transform(const image_op *op, const weir__column *src, size_t n,
+                     int dtype, const int64_t shape[3], weir_ctx *ctx,
+                     weir_block **col) {
+  const int h = (int)src->shape[0], w = (int)src->shape[1];
+  const int c = (int)src->shape[2];
   void *dst = NULL;
   int rc;
-  if (op->gpu) {
-    if (src->device != WEIR_DEVICE_CUDA) {
-      weir_ctx_set_errmsg(ctx, "column '%s' is not on the device", op->column);
-      return WEIR_EINVAL;
-    }
-    rc = weir_cuda_tensor_block(ctx, op->column, dtype, 3, shape, n, &col, &dst);
-    if (rc) {
-      weir_ctx_set_errmsg(ctx, "%s", weir_last_errmsg());
-      return rc;
-    }
-    void *stream = weir_ctx_cuda_stream(ctx);
-    if (op->kind == OP_NORMALIZE)
-      rc = weir__normalize_cuda(src->data, dst, n, h, w, &op->norm, stream);
-    else
-      rc = weir__resize_cuda(src->data, dst, n, h, w, c, op->out_h, op->out_w,
-                             stream);
-    if (rc) {
-      weir_ctx_set_errmsg(ctx, "%s", weir_last_errmsg());
-      weir_block_unref(&col);
-      return rc;
-    }
-  } else {
-    rc = host_tensor_block(op->column, dtype, 3, shape, n, &col, &dst);
+  if (!op->gpu) {
+    rc = host_tensor_block(op->column, dtype, 3, shape, n, col, &dst);
     if (rc) {
       weir_ctx_set_errmsg(ctx, "out of memory for %zu output images", n);
       return rc;
@@ -168,7 +140,54 @@ static int op_process(void *state, weir_block *in, weir_emit *emit,
       weir__normalize_cpu(src->data, dst, n, h, w, &op->norm);
     else
       weir__resize_cpu(src->data, dst, n, h, w, c, op->out_h, op->out_w);
+    return WEIR_OK;
   }
+  if (src->device != WEIR_DEVICE_CUDA) {
+    weir_ctx_set_errmsg(ctx, "column '%s' is not on the device", op->column);
+    return WEIR_EINVAL;
+  }
+  rc = weir_cuda_tensor_block(ctx, op->column, dtype, 3, shape, n, col, &dst);
+  if (rc) {
+    weir_ctx_set_errmsg(ctx, "%s", weir_last_errmsg());
+    return rc;
+  }
+  void *stream = weir_ctx_cuda_stream(ctx);
+  if (op->kind == OP_NORMALIZE)
+    rc = weir__normalize_cuda(src->data, dst, n, h, w, &op->norm, stream);
+  else
+    rc = weir__resize_cuda(src->data, dst, n, h, w, c, op->out_h, op->out_w,
+                           stream);
+  if (rc) {
+    weir_ctx_set_errmsg(ctx, "%s", weir_last_errmsg());
+    weir_block_unref(col);
+  }
+  return rc;
+}
+
+static int op_process(void *state, weir_block *in, weir_emit *emit,
+                      weir_ctx *ctx) {
+  image_op *op = state;
+  int idx = weir_block_column_index(in, op->column);
+  if (idx < 0) {
+    weir_ctx_set_errmsg(ctx, "no column '%s' in the input", op->column);
+    return WEIR_ENOTFOUND;
+  }
+  const weir__column *src = &in->cols[idx];
+  int rc = check_images(op, src, ctx);
+  if (rc) return rc;
+  /* normalize: float32 [C, H, W]; resize: uint8 [out_h, out_w, C]. */
+  int64_t shape[3];
+  int dtype;
+  if (op->kind == OP_NORMALIZE) {
+    shape[0] = src->shape[2], shape[1] = src->shape[0], shape[2] = src->shape[1];
+    dtype = WEIR_DTYPE_FLOAT32;
+  } else {
+    shape[0] = op->out_h, shape[1] = op->out_w, shape[2] = src->shape[2];
+    dtype = WEIR_DTYPE_UINT8;
+  }
+  weir_block *col = NULL;
+  rc = transform(op, src, in->num_rows, dtype, shape, ctx, &col);
+  if (rc) return rc;
   weir_block *out;
   rc = replace_column(in, (size_t)idx, col, &out);
   weir_block_unref(&col);
