@@ -55,7 +55,7 @@ typedef struct run_result {
   weir_op_stats src, sink, mid;
   weir_pipeline_stats ps;
   double seconds;
-  char *json;
+  char *json, *table;
 } run_result;
 
 /* source (ordered, 8 I/O workers) -> [repartition] -> ordered sink. */
@@ -96,6 +96,7 @@ static void run_ordered(size_t tasks, size_t rows, size_t pad, long slow_us, siz
   weir_pipeline_op_stats(p, weir_op_index(mid), &r->mid);
   weir_pipeline_get_stats(p, &r->ps);
   weir_pipeline_stats_json(p, &r->json);
+  weir_pipeline_stats_table(p, &r->table);
   weir_pipeline_destroy(p);
 }
 
@@ -125,7 +126,12 @@ Test(exec_spill, ordered_slow_block_spills_and_keeps_order) {
   char want[96];
   snprintf(want, sizeof want, "\"spilled_blocks\": %llu", (unsigned long long)r.src.spilled_blocks);
   cr_expect_not_null(strstr(r.json, want), "%s", r.json);
+  cr_assert_not_null(r.table);
+  snprintf(want, sizeof want, "slow_source: spilled %llu blocks",
+           (unsigned long long)r.src.spilled_blocks);
+  cr_expect_not_null(strstr(r.table, want), "%s", r.table);
   free(r.json);
+  free(r.table);
 }
 
 Test(exec_spill, no_spill_holds_in_memory_past_the_budget) {
@@ -142,6 +148,7 @@ Test(exec_spill, no_spill_holds_in_memory_past_the_budget) {
   cr_expect_eq(r.src.spilled_bytes, 0);
   cr_expect_gt(r.ps.bytes_in_flight_peak, budget + bb, "peak %zu", r.ps.bytes_in_flight_peak);
   free(r.json);
+  free(r.table);
 }
 
 Test(exec_spill, repartition_larger_than_budget) {
@@ -162,6 +169,7 @@ Test(exec_spill, repartition_larger_than_budget) {
   cr_expect_gt(r.mid.spilled_bytes, 0, "the repartition spilled nothing");
   cr_expect_eq(r.ps.bytes_in_flight, 0);
   free(r.json);
+  free(r.table);
 }
 
 Test(exec_spill, unwritable_spill_dir_is_a_clear_error) {
@@ -181,6 +189,7 @@ Test(exec_spill, unwritable_spill_dir_is_a_clear_error) {
   cr_expect_not_null(strstr(r.errmsg, dir), "%s", r.errmsg);
   cr_expect_lt(r.seconds, 10.0);
   free(r.json);
+  free(r.table);
 }
 
 /* Three blocks per task; task 5's first attempt fails after two of them,
