@@ -176,6 +176,7 @@ struct weir_op {
    * from its head. held_last[i]: seq + 1 of its last push; 0 = empty. */
   void *held_spill[8];
   uint64_t held_last[8];
+  int held_busy[8];          /* a push to it runs unlocked */
   int nheld_spill;
   size_t held_spilled;       /* held outputs on disk now, all calls */
 };
@@ -340,12 +341,15 @@ void weir__op_snapshot(const weir_op *op, weir_op_stats *out);
  * flight) should put them on disk instead. */
 int weir__spill_due(const weir_pipeline *p, size_t nb, int counted);
 /* Writes `b` (borrowed) to `*store`, created on first use, and counts it in
- * op's statistics. On failure ends the run naming op and the folder. */
-int weir__spill_put(weir_op *op, void **store, const weir_block *b);
-/* Spills a held output of call `c`; `*store` tells where it went. */
+ * op's statistics. On failure ends the run naming op and the folder. With
+ * `unlock`, p->mu is released during the write. */
+int weir__spill_put(weir_op *op, void **store, const weir_block *b, int unlock);
+/* Spills a held output of call `c`; `*store` tells where it went.
+ * Releases p->mu during the write. */
 int weir__spill_hold(weir_op *op, weir__call *c, const weir_block *b, void **store);
-/* The oldest block of `store` back; on failure ends the run. */
-int weir__spill_get(weir_op *op, void *store, weir_block **out);
+/* The oldest block of `store` back; on failure ends the run. With
+ * `unlock`, p->mu is released during the read. */
+int weir__spill_get(weir_op *op, void *store, weir_block **out, int unlock);
 void weir__spill_free(void **store);
 
 /* Iterator stage (iter.c). */

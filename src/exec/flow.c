@@ -223,7 +223,7 @@ static int flush_held(weir_op *op, weir__call *c) {
       if (op->held_spilled)
         op->held_spilled--;
       if (rc == WEIR_OK)
-        rc = weir__spill_get(op, store, &b);
+        rc = weir__spill_get(op, store, &b, 1);
       if (rc == WEIR_OK)
         rc = weir__push_out(op, b);
       continue;

@@ -37,23 +37,37 @@ static void spill_fail(weir_op *op, int rc, const char *detail) {
   weir__end_run(p, rc);
 }
 
-int weir__spill_put(weir_op *op, void **store, const weir_block *b) {
+/* Encoding, compressing and writing take a while: with `unlock` the
+ * pipeline's mutex is released meanwhile, so other workers go on; the
+ * caller then makes sure nobody else uses `*store` until it returns. */
+int weir__spill_put(weir_op *op, void **store, const weir_block *b, int unlock) {
   const weir__spill_backend *sb = weir__spill_backend_get();
-  int rc;
+  weir_pipeline *p = op->p;
+  int rc = WEIR_OK, created = 0;
+  char err[512] = "";
+  if (unlock)
+    pthread_mutex_unlock(&p->mu);
   if (!*store) {
-    char err[512] = "";
-    rc = sb->create(store, op->p->opts.spill_dir, err, sizeof err);
-    if (rc != WEIR_OK) {
-      *store = NULL;
-      spill_fail(op, rc, err[0] ? err : weir_strerror(rc));
-      return rc;
-    }
-    weir__log(op->p, WEIR_LOG_DEBUG, "operator '%s': holding more than the memory budget allows; spilling to %s",
-              op->name, spill_folder(op->p));
+    void *s = NULL;
+    rc = sb->create(&s, p->opts.spill_dir, err, sizeof err);
+    *store = rc == WEIR_OK ? s : NULL;
+    created = rc == WEIR_OK;
+    if (rc != WEIR_OK && !err[0])
+      snprintf(err, sizeof err, "%s", weir_strerror(rc));
   }
-  rc = sb->push(*store, b);
+  if (rc == WEIR_OK) {
+    rc = sb->push(*store, b);
+    if (rc != WEIR_OK)
+      snprintf(err, sizeof err, "%s", sb->errmsg(*store));
+  }
+  if (unlock)
+    pthread_mutex_lock(&p->mu);
+  if (created)
+    weir__log(p, WEIR_LOG_DEBUG,
+              "operator '%s': holding more than the memory budget allows; spilling to %s",
+              op->name, spill_folder(p));
   if (rc != WEIR_OK) {
-    spill_fail(op, rc, sb->errmsg(*store));
+    spill_fail(op, rc, err);
     return rc;
   }
   op->st.spilled_bytes += weir_block_nbytes(b);
@@ -61,16 +75,23 @@ int weir__spill_put(weir_op *op, void **store, const weir_block *b) {
   return WEIR_OK;
 }
 
-int weir__spill_get(weir_op *op, void *store, weir_block **out) {
+int weir__spill_get(weir_op *op, void *store, weir_block **out, int unlock) {
   const weir__spill_backend *sb = weir__spill_backend_get();
+  char err[512] = "";
   *out = NULL;
+  if (unlock)
+    pthread_mutex_unlock(&op->p->mu);
   int rc = store ? sb->pop(store, out) : WEIR_EOF;
+  if (rc != WEIR_OK && rc != WEIR_EOF)
+    snprintf(err, sizeof err, "%s", sb->errmsg(store));
+  if (unlock)
+    pthread_mutex_lock(&op->p->mu);
   if (rc == WEIR_EOF) {
     /* A block the queue promised is missing: never lose rows silently. */
     rc = WEIR_EIO;
     spill_fail(op, rc, "reading back: the spill file ended early");
   } else if (rc != WEIR_OK) {
-    spill_fail(op, rc, sb->errmsg(store));
+    spill_fail(op, rc, err);
   }
   return rc;
 }
@@ -78,12 +99,16 @@ int weir__spill_get(weir_op *op, void *store, weir_block **out) {
 /* One file per op rather than per call: calls finish about in order, so
  * most spill to one store, and few stores keep few encode buffers. A call
  * whose outputs may be dropped (retries, skips) gets its own, since a
- * shared store can only drop from its head. */
+ * shared store can only drop from its head. A store being written to is
+ * busy: the write runs unlocked, and pushes to one store must keep the
+ * order of calls. */
 int weir__spill_hold(weir_op *op, weir__call *c, const weir_block *b, void **store) {
   const weir__spill_backend *sb = weir__spill_backend_get();
   void **slot = &c->spill;
   int best = -1;
   for (int i = 0; i < op->nheld_spill && !c->hold_all; i++) {
+    if (op->held_busy[i])
+      continue;
     if (op->held_last[i] && sb->count(op->held_spill[i]) == 0)
       op->held_last[i] = 0; /* drained: open to any call again */
     if (op->held_last[i] <= c->seq + 1 && (best < 0 || op->held_last[i] > op->held_last[best]))
@@ -91,11 +116,16 @@ int weir__spill_hold(weir_op *op, weir__call *c, const weir_block *b, void **sto
   }
   if (best < 0 && !c->hold_all && op->nheld_spill < 8)
     best = op->nheld_spill++;
-  if (best >= 0)
+  if (best >= 0) {
     slot = &op->held_spill[best];
-  int rc = weir__spill_put(op, slot, b);
-  if (rc == WEIR_OK && best >= 0)
-    op->held_last[best] = c->seq + 1;
+    op->held_busy[best] = 1;
+  }
+  int rc = weir__spill_put(op, slot, b, 1);
+  if (best >= 0) {
+    op->held_busy[best] = 0;
+    if (rc == WEIR_OK)
+      op->held_last[best] = c->seq + 1;
+  }
   if (rc == WEIR_OK)
     op->held_spilled++;
   *store = *slot;

@@ -100,7 +100,8 @@ static int form_input(weir_op *op, task *t) {
     if (op->acc_spilled > 0 || weir__spill_due(p, nb, 1)) {
       /* Gathering more than the budget holds: to disk, after acc[] (and
        * after what is spilled already) so the rows keep their order. */
-      int rc = weir__spill_put(op, &op->acc_spill, b);
+      /* Under the lock: the accumulator is shared by the pool's workers. */
+      int rc = weir__spill_put(op, &op->acc_spill, b, 0);
       weir__flight_sub(p, nb);
       weir_block_unref(&b);
       if (rc != WEIR_OK)
@@ -133,7 +134,7 @@ static int form_input(weir_op *op, task *t) {
     if (op->nacc == 0 && op->acc_spilled > 0) {
       /* The rows in memory are used up: the next spilled block comes back. */
       weir_block *sb = NULL;
-      rc = weir__spill_get(op, op->acc_spill, &sb);
+      rc = weir__spill_get(op, op->acc_spill, &sb, 0);
       if (rc == WEIR_OK && acc_push(op, sb) != WEIR_OK) {
         weir_block_unref(&sb);
         rc = WEIR_ENOMEM;
