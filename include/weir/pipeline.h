@@ -63,10 +63,23 @@ typedef struct weir_pipeline_options {
                                 stderr is not a terminal; 0 = 5           */
   int      fixed_pools;      /* 1 = the adaptive scheduler does not resize
                                 pools: each runs min_workers workers        */
+  /* Spilling: an operator that must hold blocks it cannot release yet (the
+   * outputs of later calls held behind a slow one for preserve_order, rows
+   * gathered for an exact batch_rows) writes those beyond the memory budget
+   * to an unlinked file on local disk and reads them back, in order, when
+   * they are released. Spilled bytes do not count as in flight; they show
+   * in weir_op_stats.spilled_bytes. A failing spill write ends the run with
+   * a message naming the operator and the folder. */
+  const char *spill_dir;     /* folder of spill files; NULL = $WEIR_SPILL_DIR,
+                                else $TMPDIR, else /tmp. Borrowed: it must
+                                stay valid while the pipeline lives         */
+  int      no_spill;         /* 1 = never spill: held blocks stay in memory
+                                and may pass the budget (sources still wait
+                                while other blocks are in flight)           */
 } weir_pipeline_options;
 #define WEIR_PIPELINE_OPTIONS_INIT                                             \
   { WEIR_PIPELINE_OPTIONS_VERSION, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, NULL,      \
-    NULL, 0, 0 }
+    NULL, 0, 0, NULL, 0 }
 
 /* Creates an empty pipeline. `opts` may be NULL for the defaults; it is
  * copied. */

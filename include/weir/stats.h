@@ -31,6 +31,9 @@ typedef struct weir_op_stats {
                                 ended */
   uint64_t resizes;          /* pool size changes by the scheduler */
   int      workers_min, workers_max;
+  uint64_t spilled_bytes;    /* block bytes this operator held on local disk
+                                instead of memory (see pipeline options) */
+  uint64_t spilled_blocks;
 } weir_op_stats;
 
 /* Whole-pipeline counters. */

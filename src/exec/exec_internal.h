@@ -42,6 +42,9 @@ typedef struct weir__call {
   int hold_all;              /* keep every output until the call succeeds */
   weir__qnode *held_head, *held_tail;
   size_t held_bytes;
+  /* Held outputs spilled to disk: a held node whose block is NULL stands
+   * for the next block of this store (spill.c). */
+  void *spill;
 } weir__call;
 
 typedef struct weir__worker weir__worker;
@@ -162,6 +165,11 @@ struct weir_op {
    * state their `user` pointer holds (weir__op_set_cleanup). */
   void (*cleanup)(void *);
   void *cleanup_arg;
+
+  /* Re-blocking input spilled to disk (spill.c): blocks that come after
+   * acc[] in order, and their rows (counted in acc_rows too). */
+  void *acc_spill;
+  size_t acc_spilled, acc_spilled_rows;
 };
 
 /* Ties `arg` to the op's lifetime: `fn(arg)` runs when the pipeline frees
@@ -318,6 +326,17 @@ void weir__op_resources_free(weir_op *op);
 void weir__progress_tick(weir_pipeline *p, int final);
 void weir__stall_tick(weir_pipeline *p);
 void weir__op_snapshot(const weir_op *op, weir_op_stats *out);
+
+/* Spilling (spill.c), under p->mu. */
+/* 1 when an operator about to hold `nb` more bytes (`counted`: already in
+ * flight) should put them on disk instead. */
+int weir__spill_due(const weir_pipeline *p, size_t nb, int counted);
+/* Writes `b` (borrowed) to `*store`, created on first use, and counts it in
+ * op's statistics. On failure ends the run naming op and the folder. */
+int weir__spill_put(weir_op *op, void **store, const weir_block *b);
+/* The oldest block of `store` back; on failure ends the run. */
+int weir__spill_get(weir_op *op, void *store, weir_block **out);
+void weir__spill_free(void **store);
 
 /* Iterator stage (iter.c). */
 int weir__collect_process(weir_op *op, void *state, weir_block *in,

@@ -191,10 +191,11 @@ static void drop_held(weir_op *op, weir__call *c) {
   while (c->held_head) {
     weir__qnode *n = c->held_head;
     c->held_head = n->next;
-    weir_block_unref(&n->b);
+    weir_block_unref(&n->b); /* NULL for a spilled one: the store goes */
     free(n);
   }
   c->held_tail = NULL;
+  weir__spill_free(&c->spill);
   weir__park(op->p, 0, c->held_bytes);
   weir__flight_sub(op->p, c->held_bytes);
   c->held_bytes = 0;
@@ -210,6 +211,15 @@ static int flush_held(weir_op *op, weir__call *c) {
       c->held_tail = NULL;
     weir_block *b = n->b;
     free(n);
+    if (!b) {
+      /* Spilled: it comes back from disk, not counted in flight until the
+       * consumer's queue takes it. After an error the store is dropped. */
+      if (rc == WEIR_OK)
+        rc = weir__spill_get(op, c->spill, &b);
+      if (rc == WEIR_OK)
+        rc = weir__push_out(op, b);
+      continue;
+    }
     size_t nb = weir_block_nbytes(b);
     c->held_bytes = nb > c->held_bytes ? 0 : c->held_bytes - nb;
     weir__park(op->p, 0, nb);
@@ -219,6 +229,7 @@ static int flush_held(weir_op *op, weir__call *c) {
     else
       weir_block_unref(&b);
   }
+  weir__spill_free(&c->spill);
   return rc;
 }
 
@@ -297,22 +308,32 @@ int weir_emit_block(weir_emit *e, weir_block *b) {
     rc = WEIR_ECANCELED;
   } else if (c && (c->hold_all || (op->ordered && (op->calls != c || op->flushing)))) {
     weir__qnode *n = malloc(sizeof *n);
+    size_t nb = weir_block_nbytes(b);
     if (!n) {
       weir_block_unref(&b);
       rc = WEIR_ENOMEM;
+    } else if (weir__spill_due(p, nb, 0)) {
+      /* Held past the budget: to disk, in its place in the held list. */
+      rc = weir__spill_put(op, &c->spill, b);
+      weir_block_unref(&b);
+      n->next = NULL;
+      n->b = NULL;
+      if (rc != WEIR_OK)
+        free(n);
     } else {
-      size_t nb = weir_block_nbytes(b);
       n->next = NULL;
       n->b = b;
+      c->held_bytes += nb;
+      weir__flight_add(p, nb);
+      weir__park(p, nb, 0);
+      rc = WEIR_OK;
+    }
+    if (rc == WEIR_OK) {
       if (c->held_tail)
         c->held_tail->next = n;
       else
         c->held_head = n;
       c->held_tail = n;
-      c->held_bytes += nb;
-      weir__flight_add(p, nb);
-      weir__park(p, nb, 0);
-      rc = WEIR_OK;
     }
   } else {
     rc = WEIR_OK;
@@ -346,6 +367,8 @@ static void drop_input(weir_op *op) {
   }
   op->nacc = 0;
   op->acc_rows = op->acc_bytes = 0;
+  weir__spill_free(&op->acc_spill);
+  op->acc_spilled = op->acc_spilled_rows = 0;
 }
 
 static void check_producers(weir_op *op) {
@@ -392,7 +415,7 @@ int weir__op_input_ended(const weir_op *op) {
     return 1;
   if (op->kind == WEIR__OP_SOURCE)
     return op->next_task >= op->num_tasks;
-  return op->producers_open == 0 && op->qblocks == 0 && op->nacc == 0;
+  return op->producers_open == 0 && op->qblocks == 0 && op->nacc == 0 && op->acc_spilled == 0;
 }
 
 static void op_finished(weir_op *op);

@@ -56,6 +56,7 @@ static void op_free(weir_op *op) {
   for (size_t i = 0; i < op->nacc; i++)
     weir_block_unref(&op->acc[i]);
   free(op->acc);
+  weir__spill_free(&op->acc_spill);
   while (op->calls) {
     weir__call *c = op->calls;
     op->calls = c->next;
@@ -65,6 +66,7 @@ static void op_free(weir_op *op) {
       weir_block_unref(&n->b);
       free(n);
     }
+    weir__spill_free(&c->spill);
     free(c);
   }
   if (op->arrow && op->arrow->release)

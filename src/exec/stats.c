@@ -107,7 +107,7 @@ int weir_pipeline_stats_json(const weir_pipeline *p, char **json) {
             "\"blocked_seconds\": %.6f, \"wall_seconds\": %.6f, \"workers\": %d, "
             "\"workers_peak\": %d, \"workers_min\": %d, \"workers_max\": %d, \"resizes\": %llu, "
             "\"queue_bytes\": %zu, \"queue_blocks\": %zu, \"queue_bytes_peak\": %zu, "
-            "\"queue_blocks_peak\": %zu}",
+            "\"queue_blocks_peak\": %zu, \"spilled_bytes\": %llu, \"spilled_blocks\": %llu}",
             i, (unsigned long long)s.rows_in, (unsigned long long)s.rows_out,
             (unsigned long long)s.blocks_in, (unsigned long long)s.blocks_out,
             (unsigned long long)s.bytes_in, (unsigned long long)s.bytes_out,
@@ -116,7 +116,8 @@ int weir_pipeline_stats_json(const weir_pipeline *p, char **json) {
             (unsigned long long)s.skipped_rows, s.busy_seconds, s.cpu_seconds,
             s.blocked_seconds, s.wall_seconds, s.workers, s.workers_peak, s.workers_min,
             s.workers_max, (unsigned long long)s.resizes, s.queue_bytes, s.queue_blocks,
-            s.queue_bytes_peak, s.queue_blocks_peak);
+            s.queue_bytes_peak, s.queue_blocks_peak, (unsigned long long)s.spilled_bytes,
+            (unsigned long long)s.spilled_blocks);
   }
   fprintf(f, "]}");
   pthread_mutex_unlock(&mp->mu);
@@ -166,6 +167,17 @@ int weir_pipeline_stats_table(const weir_pipeline *p, char **text) {
             (unsigned long long)s.rows_in, (unsigned long long)s.rows_out,
             (unsigned long long)s.blocks_out, (unsigned long long)s.tasks, s.busy_seconds,
             s.cpu_seconds, s.blocked_seconds, w, q, (unsigned long long)s.errors);
+  }
+  for (size_t i = 0; i < p->nops; i++) {
+    /* Only operators that spilled get a line: most runs never do. */
+    weir_op_stats s;
+    weir__op_snapshot(p->ops[i], &s);
+    if (s.spilled_blocks) {
+      char sb[32];
+      human_bytes(sb, sizeof sb, (double)s.spilled_bytes);
+      fprintf(f, "%s: spilled %llu blocks (%s) to disk\n", s.name,
+              (unsigned long long)s.spilled_blocks, sb);
+    }
   }
   char peak[32], budget[32];
   human_bytes(peak, sizeof peak, (double)ps.bytes_in_flight_peak);

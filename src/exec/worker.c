@@ -97,6 +97,19 @@ static int form_input(weir_op *op, task *t) {
       weir_block_unref(&b);
       continue;
     }
+    if (op->acc_spilled > 0 || weir__spill_due(p, nb, 1)) {
+      /* Gathering more than the budget holds: to disk, after acc[] (and
+       * after what is spilled already) so the rows keep their order. */
+      int rc = weir__spill_put(op, &op->acc_spill, b);
+      weir__flight_sub(p, nb);
+      weir_block_unref(&b);
+      if (rc != WEIR_OK)
+        return rc;
+      op->acc_spilled++;
+      op->acc_spilled_rows += rows;
+      op->acc_rows += rows;
+      continue;
+    }
     if (acc_push(op, b) != WEIR_OK) {
       weir__flight_sub(p, nb);
       weir_block_unref(&b);
@@ -110,12 +123,32 @@ static int form_input(weir_op *op, task *t) {
   if (op->acc_rows < br && !(last && op->acc_rows > 0))
     return 0;
   size_t need = op->acc_rows < br ? op->acc_rows : br;
-  t->pieces = malloc(op->nacc * sizeof *t->pieces);
+  t->pieces = malloc((op->nacc + op->acc_spilled) * sizeof *t->pieces);
   if (!t->pieces)
     return WEIR_ENOMEM;
   t->npieces = 0;
   t->in_bytes = 0;
+  int rc = WEIR_OK;
   while (need > 0) {
+    if (op->nacc == 0 && op->acc_spilled > 0) {
+      /* The rows in memory are used up: the next spilled block comes back. */
+      weir_block *sb = NULL;
+      rc = weir__spill_get(op, op->acc_spill, &sb);
+      if (rc == WEIR_OK && acc_push(op, sb) != WEIR_OK) {
+        weir_block_unref(&sb);
+        rc = WEIR_ENOMEM;
+      }
+      if (rc != WEIR_OK)
+        break;
+      size_t nb = weir_block_nbytes(sb);
+      op->acc_spilled--;
+      op->acc_spilled_rows -= weir_block_num_rows(sb);
+      weir__flight_add(p, nb);
+      weir__park(p, nb, 0);
+      op->acc_bytes += nb;
+    }
+    if (op->nacc == 0)
+      break;
     weir_block *h = op->acc[0];
     size_t rows = weir_block_num_rows(h), nb = weir_block_nbytes(h);
     if (rows <= need) {
@@ -155,7 +188,7 @@ static int form_input(weir_op *op, task *t) {
     free(t->pieces);
     t->pieces = NULL;
     t->npieces = 0;
-    return WEIR_ENOMEM;
+    return rc != WEIR_OK ? rc : WEIR_ENOMEM;
   }
   if (p->budget_waiters)
     pthread_cond_broadcast(&p->cv_budget);
@@ -251,7 +284,7 @@ static void take(weir_op *op, weir__worker *w, task *t) {
     if (!ordered_full && !op->input_stopped) {
       int rc = form_input(op, t);
       if (rc < 0) {
-        fail_locked(op, NULL, WEIR_ENOMEM, "re-blocking input: ");
+        fail_locked(op, NULL, rc, "re-blocking input: ");
         t->type = T_EXIT;
         return;
       }

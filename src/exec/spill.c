@@ -1,0 +1,82 @@
+/* Spilling for operators that hold blocks they cannot release yet: when
+ * to spill, and moving blocks to and from a spill store through the
+ * backend (exec/spill_backend.h), with the run ended on an I/O error. */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "exec/exec_internal.h"
+#include "exec/spill_backend.h"
+#include "weir/error.h"
+
+/* Held bytes may take half the budget: the other half stays for the blocks
+ * that move, so the pipeline keeps flowing while one call lags. */
+int weir__spill_due(const weir_pipeline *p, size_t nb, int counted) {
+  if (p->opts.no_spill)
+    return 0;
+  size_t flight = p->in_flight + (counted ? 0 : nb);
+  return flight > p->budget || p->parked + nb > p->budget / 2;
+}
+
+/* The folder spill files go to, as the store picks it, for messages. */
+static const char *spill_folder(const weir_pipeline *p) {
+  const char *d = p->opts.spill_dir;
+  if (!d)
+    d = getenv("WEIR_SPILL_DIR");
+  if (!d)
+    d = getenv("TMPDIR");
+  return d && *d ? d : "/tmp";
+}
+
+static void spill_fail(weir_op *op, int rc, const char *detail) {
+  weir_pipeline *p = op->p;
+  if (p->status != WEIR_OK || atomic_load(&p->ending))
+    return;
+  snprintf(p->errmsg, sizeof p->errmsg, "operator '%s': spilling to folder %s: %s (%s)", op->name,
+           spill_folder(p), detail, weir_err_name(rc));
+  weir__log(p, WEIR_LOG_ERROR, "%s", p->errmsg);
+  weir__end_run(p, rc);
+}
+
+int weir__spill_put(weir_op *op, void **store, const weir_block *b) {
+  const weir__spill_backend *sb = weir__spill_backend_get();
+  int rc;
+  if (!*store) {
+    char err[512] = "";
+    rc = sb->create(store, op->p->opts.spill_dir, err, sizeof err);
+    if (rc != WEIR_OK) {
+      *store = NULL;
+      spill_fail(op, rc, err[0] ? err : weir_strerror(rc));
+      return rc;
+    }
+    weir__log(op->p, WEIR_LOG_DEBUG, "operator '%s': holding more than the memory budget allows; spilling to %s",
+              op->name, spill_folder(op->p));
+  }
+  rc = sb->push(*store, b);
+  if (rc != WEIR_OK) {
+    spill_fail(op, rc, sb->errmsg(*store));
+    return rc;
+  }
+  op->st.spilled_bytes += weir_block_nbytes(b);
+  op->st.spilled_blocks++;
+  return WEIR_OK;
+}
+
+int weir__spill_get(weir_op *op, void *store, weir_block **out) {
+  const weir__spill_backend *sb = weir__spill_backend_get();
+  *out = NULL;
+  int rc = store ? sb->pop(store, out) : WEIR_EOF;
+  if (rc == WEIR_EOF) {
+    /* A block the queue promised is missing: never lose rows silently. */
+    rc = WEIR_EIO;
+    spill_fail(op, rc, "reading back: the spill file ended early");
+  } else if (rc != WEIR_OK) {
+    spill_fail(op, rc, sb->errmsg(store));
+  }
+  return rc;
+}
+
+void weir__spill_free(void **store) {
+  if (*store)
+    weir__spill_backend_get()->destroy(*store);
+  *store = NULL;
+}

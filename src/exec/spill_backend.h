@@ -1,0 +1,31 @@
+/* The seam between the executor and the spill store of the I/O component:
+ * operators that must hold more blocks than the memory budget allows move
+ * them to local disk through this table, without the executor including an
+ * io header. src/io/spill_backend.c implements weir__spill_backend_get(). */
+#ifndef WEIR_EXEC_SPILL_BACKEND_H
+#define WEIR_EXEC_SPILL_BACKEND_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "weir/block.h"
+
+typedef struct weir__spill_backend {
+  /* A new, empty first-in first-out store in `dir` (NULL = $WEIR_SPILL_DIR,
+   * else $TMPDIR, else /tmp). On failure `err` says why and names the
+   * folder. */
+  int (*create)(void **store, const char *dir, char *err, size_t errlen);
+  /* Writes `b` (borrowed) at the end of the queue. On failure
+   * errmsg(store) says why and names the file. */
+  int (*push)(void *store, const weir_block *b);
+  /* The oldest block back: WEIR_OK, WEIR_EOF when empty, or an error. */
+  int (*pop)(void *store, weir_block **out);
+  size_t (*count)(const void *store);      /* blocks queued */
+  uint64_t (*bytes)(const void *store);    /* block bytes queued */
+  const char *(*errmsg)(const void *store);
+  void (*destroy)(void *store);            /* accepts NULL */
+} weir__spill_backend;
+
+const weir__spill_backend *weir__spill_backend_get(void);
+
+#endif /* WEIR_EXEC_SPILL_BACKEND_H */
