@@ -197,13 +197,9 @@ static int first_chunk(weir__reader *r, size_t i, size_t records,
 }
 
 /* Fixes the columns: names from the first file's header (or c0, c1...),
- * types from the `columns` option or the first rows. */
+ * types from the `columns` option or the first rows. Runs once, through
+ * weir__reader_schema_once. */
 static int csv_schema(weir__reader *r) {
-  pthread_mutex_lock(&r->mu);
-  if (r->schema_done) {
-    pthread_mutex_unlock(&r->mu);
-    return r->schema_rc;
-  }
   int rc = WEIR_OK;
   int delim = delim_of(r);
   csv_extra *x = calloc(1, sizeof *x);
@@ -263,9 +259,6 @@ static int csv_schema(weir__reader *r) {
     record_free(&rec);
     weir__buffer_unref(c.buf);
   }
-  r->schema_rc = rc;
-  r->schema_done = 1;
-  pthread_mutex_unlock(&r->mu);
   return rc;
 }
 
@@ -406,7 +399,7 @@ static int csv_process(void *state, weir_block *in, weir_emit *out,
   csv_worker *w = state;
   weir__reader *r = w->r;
   if (!w->ready) {
-    int rc = csv_schema(r);
+    int rc = weir__reader_schema_once(r, csv_schema);
     if (rc != WEIR_OK) {
       weir_ctx_set_errmsg(ctx, "cannot read the columns: %s", r->schema_err);
       return rc;

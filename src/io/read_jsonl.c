@@ -13,62 +13,55 @@
 #include "io/jsonl_parse.h"
 #include "io/reader.h"
 
-/* Infers the columns from the first rows of the first inputs, once for all
- * tasks, so that every block has the same columns. */
+/* Feeds the lines of the first chunk of object `i` (at most `rows`
+ * lines) to `in`. An unreadable object under on_error = skip adds
+ * nothing: the read pass skips and logs it. */
+static int infer_from(weir__reader *r, size_t i, size_t rows,
+                      weir__jsonl_infer *in) {
+  weir__chunker *ch;
+  const char *uri = r->objs[i].uri;
+  int rc = weir__chunker_open(uri, &r->cfg, weir__codec_from_name(uri), 0,
+                              UINT64_MAX, rows, WEIR__CHUNK_MAX_BYTES, 0, NULL,
+                              &ch, r->schema_err, sizeof r->schema_err);
+  if (rc != WEIR_OK)
+    return r->o.on_error == WEIR_ON_ERROR_SKIP && rc != WEIR_ENOMEM ? WEIR_OK
+                                                                     : rc;
+  weir__chunk c;
+  int got = weir__chunker_next(ch, &c);
+  if (got < 0) {
+    snprintf(r->schema_err, sizeof r->schema_err, "%s",
+             weir__chunker_errmsg(ch));
+    rc = got;
+  } else if (got > 0) {
+    const char *p = c.buf->data, *end = p + c.len;
+    while (rc == WEIR_OK && p < end) {
+      const char *nl = memchr(p, '\n', (size_t)(end - p));
+      rc = weir__jsonl_infer_line(in, p);
+      p = nl + 1;
+    }
+    weir__buffer_unref(c.buf);
+  }
+  weir__chunker_close(ch);
+  return rc;
+}
+
+/* The columns: given, or inferred from the first rows of the first
+ * inputs. Runs once, through weir__reader_schema_once. */
 static int jsonl_schema(weir__reader *r) {
-  pthread_mutex_lock(&r->mu);
-  if (r->schema_done) {
-    pthread_mutex_unlock(&r->mu);
-    return r->schema_rc;
-  }
-  int rc = WEIR_OK;
-  if (r->o.columns) {
-    rc = weir__schema_parse(r->o.columns, &r->schema, r->schema_err,
-                            sizeof r->schema_err);
-  } else {
-    weir__jsonl_infer in;
-    weir__jsonl_infer_init(&in);
-    for (size_t i = 0; rc == WEIR_OK && i < r->nobjs && in.rows < r->infer_rows;
-         i++) {
-      weir__chunker *ch;
-      const char *uri = r->objs[i].uri;
-      rc = weir__chunker_open(uri, &r->cfg, weir__codec_from_name(uri), 0,
-                              UINT64_MAX, r->infer_rows - in.rows,
-                              WEIR__CHUNK_MAX_BYTES, 0, NULL, &ch, r->schema_err,
+  if (r->o.columns)
+    return weir__schema_parse(r->o.columns, &r->schema, r->schema_err,
                               sizeof r->schema_err);
-      if (rc != WEIR_OK) {
-        if (r->o.on_error == WEIR_ON_ERROR_SKIP && rc != WEIR_ENOMEM) {
-          rc = WEIR_OK; /* the read pass skips and logs it */
-          continue;
-        }
-        break;
-      }
-      weir__chunk c;
-      int got = weir__chunker_next(ch, &c);
-      if (got < 0) {
-        snprintf(r->schema_err, sizeof r->schema_err, "%s",
-                 weir__chunker_errmsg(ch));
-        rc = got;
-      } else if (got > 0) {
-        const char *p = c.buf->data, *end = p + c.len;
-        while (rc == WEIR_OK && p < end) {
-          const char *nl = memchr(p, '\n', (size_t)(end - p));
-          rc = weir__jsonl_infer_line(&in, p);
-          p = nl + 1;
-        }
-        weir__buffer_unref(c.buf);
-      }
-      weir__chunker_close(ch);
-    }
-    if (rc == WEIR_OK) {
-      rc = weir__jsonl_infer_finish(&in, &r->schema);
-      r->inferred = 1;
-    }
-    weir__jsonl_infer_free(&in);
+  weir__jsonl_infer in;
+  weir__jsonl_infer_init(&in);
+  int rc = WEIR_OK;
+  for (size_t i = 0; rc == WEIR_OK && i < r->nobjs && in.rows < r->infer_rows;
+       i++)
+    rc = infer_from(r, i, r->infer_rows - in.rows, &in);
+  if (rc == WEIR_OK) {
+    rc = weir__jsonl_infer_finish(&in, &r->schema);
+    r->inferred = 1;
   }
-  r->schema_rc = rc;
-  r->schema_done = 1;
-  pthread_mutex_unlock(&r->mu);
+  weir__jsonl_infer_free(&in);
   return rc;
 }
 
@@ -120,7 +113,7 @@ static int jsonl_process(void *state, weir_block *in, weir_emit *out,
   jsonl_worker *w = state;
   weir__reader *r = w->r;
   if (!w->ready) {
-    int rc = jsonl_schema(r);
+    int rc = weir__reader_schema_once(r, jsonl_schema);
     if (rc != WEIR_OK) {
       weir_ctx_set_errmsg(ctx, "cannot infer the columns: %s", r->schema_err);
       return rc;

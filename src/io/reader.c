@@ -160,6 +160,17 @@ weir_op *weir__reader_op(weir_pipeline *p, const char *kind, const char *name,
   return src;
 }
 
+int weir__reader_schema_once(weir__reader *r, int (*fix)(weir__reader *r)) {
+  pthread_mutex_lock(&r->mu);
+  if (!r->schema_done) {
+    r->schema_rc = fix(r);
+    r->schema_done = 1;
+  }
+  int rc = r->schema_rc;
+  pthread_mutex_unlock(&r->mu);
+  return rc;
+}
+
 int weir__reader_open_task(weir__reader *r, size_t task, int csv,
                            weir_ctx *ctx, weir__chunker **out) {
   const weir__read_task *t = &r->tasks[task];

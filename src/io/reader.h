@@ -65,6 +65,11 @@ weir_op *weir__reader_op(weir_pipeline *p, const char *kind, const char *name,
                          const char *uri, const weir_read_options *o,
                          int ranges, weir_read_fn fn, weir__reader **r_out);
 
+/* Runs `fix` (which fills r->schema, or fails with r->schema_err) once
+ * for all tasks and workers, under the reader's lock, so that every block
+ * has the same columns; later calls return its result. */
+int weir__reader_schema_once(weir__reader *r, int (*fix)(weir__reader *r));
+
 /* Chunks stay under this size unless one record is longer. */
 #define WEIR__CHUNK_MAX_BYTES (8u << 20)
 
