@@ -8,13 +8,13 @@
 #include "exec/spill_backend.h"
 #include "weir/error.h"
 
-/* Held bytes may take half the budget: the other half stays for the blocks
- * that move, so the pipeline keeps flowing while one call lags. */
+/* Held bytes may take three quarters of the budget: the rest stays for
+ * the blocks that move, so the pipeline keeps flowing while one call lags. */
 int weir__spill_due(const weir_pipeline *p, size_t nb, int counted) {
   if (p->opts.no_spill)
     return 0;
   size_t flight = p->in_flight + (counted ? 0 : nb);
-  return flight > p->budget || p->parked + nb > p->budget / 2;
+  return flight > p->budget || p->parked + nb > p->budget - p->budget / 4;
 }
 
 /* The folder spill files go to, as the store picks it, for messages. */
