@@ -4,7 +4,10 @@
  * peer, the same run with an unlimited budget (it holds them in memory),
  * and, for reference, the small budget with spilling off. Each run is a
  * child process, so its peak RSS is its own.
- * Usage: bench_exec_spill [block_MiB] [tasks] [budget_MiB] [slow_ms] */
+ * Peak RSS also holds what glibc keeps of freed multi-MiB blocks in its
+ * per-thread arenas; MALLOC_MMAP_THRESHOLD_=1048576 shows the data alone.
+ * Usage: bench_exec_spill [block_MiB=4] [tasks=128] [budget_MiB=64]
+ *                         [slow_ms=1000] */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -139,7 +142,7 @@ int main(int argc, char **argv) {
   if (argc > 1)
     block_bytes = (size_t)atol(argv[1]) * MIB;
   size_t tasks = argc > 2 ? (size_t)atol(argv[2]) : 128;
-  size_t budget = (argc > 3 ? (size_t)atol(argv[3]) : 16) * MIB;
+  size_t budget = (argc > 3 ? (size_t)atol(argv[3]) : 64) * MIB;
   if (argc > 4)
     slow_us = atol(argv[4]) * 1000;
   double sp[R_N], peer[R_N], hold[R_N];

@@ -55,7 +55,7 @@ typedef struct run_result {
   weir_op_stats src, sink, mid;
   weir_pipeline_stats ps;
   double seconds;
-  char *json;
+  char *json, *table;
 } run_result;
 
 /* source (ordered, 8 I/O workers) -> [repartition] -> ordered sink. */
@@ -96,6 +96,7 @@ static void run_ordered(size_t tasks, size_t rows, size_t pad, long slow_us, siz
   weir_pipeline_op_stats(p, weir_op_index(mid), &r->mid);
   weir_pipeline_get_stats(p, &r->ps);
   weir_pipeline_stats_json(p, &r->json);
+  weir_pipeline_stats_table(p, &r->table);
   weir_pipeline_destroy(p);
 }
 
@@ -125,7 +126,12 @@ Test(exec_spill, ordered_slow_block_spills_and_keeps_order) {
   char want[96];
   snprintf(want, sizeof want, "\"spilled_blocks\": %llu", (unsigned long long)r.src.spilled_blocks);
   cr_expect_not_null(strstr(r.json, want), "%s", r.json);
+  cr_assert_not_null(r.table);
+  snprintf(want, sizeof want, "slow_source: spilled %llu blocks",
+           (unsigned long long)r.src.spilled_blocks);
+  cr_expect_not_null(strstr(r.table, want), "%s", r.table);
   free(r.json);
+  free(r.table);
 }
 
 Test(exec_spill, no_spill_holds_in_memory_past_the_budget) {
@@ -142,6 +148,7 @@ Test(exec_spill, no_spill_holds_in_memory_past_the_budget) {
   cr_expect_eq(r.src.spilled_bytes, 0);
   cr_expect_gt(r.ps.bytes_in_flight_peak, budget + bb, "peak %zu", r.ps.bytes_in_flight_peak);
   free(r.json);
+  free(r.table);
 }
 
 Test(exec_spill, repartition_larger_than_budget) {
@@ -162,6 +169,7 @@ Test(exec_spill, repartition_larger_than_budget) {
   cr_expect_gt(r.mid.spilled_bytes, 0, "the repartition spilled nothing");
   cr_expect_eq(r.ps.bytes_in_flight, 0);
   free(r.json);
+  free(r.table);
 }
 
 Test(exec_spill, unwritable_spill_dir_is_a_clear_error) {
@@ -181,4 +189,64 @@ Test(exec_spill, unwritable_spill_dir_is_a_clear_error) {
   cr_expect_not_null(strstr(r.errmsg, dir), "%s", r.errmsg);
   cr_expect_lt(r.seconds, 10.0);
   free(r.json);
+  free(r.table);
+}
+
+/* Three blocks per task; task 5's first attempt fails after two of them,
+ * so the retry must replace what it had spilled, not add to it. */
+typedef struct flaky_src {
+  slow_src base;
+  atomic_int failed;
+} flaky_src;
+
+static int flaky_read(void *user, size_t task, weir_emit *out) {
+  flaky_src *f = user;
+  size_t rows = f->base.rows;
+  if (task == f->base.slow)
+    eu_sleep_us(f->base.slow_us);
+  for (size_t k = 0; k < 3; k++) {
+    if (task == 5 && k == 2 && atomic_exchange(&f->failed, 1) == 0)
+      return WEIR_EIO;
+    weir_block *b = eu_ids((int64_t)((task * 3 + k) * rows), rows, f->base.pad);
+    int rc = b ? weir_emit_block(out, b) : WEIR_ENOMEM;
+    if (rc != WEIR_OK)
+      return rc;
+  }
+  return WEIR_OK;
+}
+
+Test(exec_spill, retried_call_spills_and_replaces_its_output) {
+  const size_t tasks = 48, budget = 512 * 1024;
+  weir_pipeline_options po = WEIR_PIPELINE_OPTIONS_INIT;
+  po.memory_budget = budget;
+  po.fixed_pools = 1;
+  po.stall_seconds = -1;
+  weir_pipeline *p = NULL;
+  cr_assert_eq(weir_pipeline_create(&p, &po), WEIR_OK);
+  flaky_src src = {{ROWS, PAD, 1, 200000}, 0};
+  weir_op_options so = WEIR_OP_OPTIONS_INIT;
+  so.min_workers = so.max_workers = 8;
+  so.num_cpus = 0;
+  so.max_retries = 1;
+  weir_op *s = weir_source(p, "flaky_source", tasks, flaky_read, &src, &so);
+  cr_assert_not_null(s, "%s", weir_pipeline_errmsg(p));
+  order_sink sink = {0};
+  weir_op_options ko = WEIR_OP_OPTIONS_INIT;
+  ko.min_workers = ko.max_workers = 1;
+  ko.preserve_order = 1;
+  weir_op *k = weir_map_batches(p, s, "order_check", order_check, &sink, &ko);
+  cr_assert_not_null(k, "%s", weir_pipeline_errmsg(p));
+  int rc = weir_pipeline_run(p, k);
+  cr_assert_eq(rc, WEIR_OK, "%s", weir_pipeline_errmsg(p));
+  weir_op_stats st;
+  weir_pipeline_op_stats(p, weir_op_index(s), &st);
+  weir_pipeline_stats ps;
+  weir_pipeline_get_stats(p, &ps);
+  cr_expect_eq(atomic_load(&src.failed), 1);
+  cr_expect_eq(st.retries, 1);
+  cr_expect_gt(st.spilled_blocks, 0);
+  cr_expect_eq(sink.bad, 0, "%zu rows out of order, lost or repeated", sink.bad);
+  cr_expect_eq((size_t)sink.next, tasks * 3 * ROWS);
+  cr_expect_eq(ps.bytes_in_flight, 0);
+  weir_pipeline_destroy(p);
 }

@@ -30,6 +30,7 @@ enum {
 typedef struct weir__qnode {
   struct weir__qnode *next;
   weir_block *b;
+  void *spill;               /* held and spilled (b NULL): its store */
 } weir__qnode;
 
 /* One call of an operator (a read task, a process call, a finish) while
@@ -42,8 +43,8 @@ typedef struct weir__call {
   int hold_all;              /* keep every output until the call succeeds */
   weir__qnode *held_head, *held_tail;
   size_t held_bytes;
-  /* Held outputs spilled to disk: a held node whose block is NULL stands
-   * for the next block of this store (spill.c). */
+  /* A spill store of this call alone (spill.c), for calls whose outputs
+   * may be dropped (retries, skips) or when the op's stores are taken. */
   void *spill;
 } weir__call;
 
@@ -170,6 +171,13 @@ struct weir_op {
    * acc[] in order, and their rows (counted in acc_rows too). */
   void *acc_spill;
   size_t acc_spilled, acc_spilled_rows;
+  /* Held outputs spilled for order, shared by calls: each store holds
+   * blocks of non-decreasing call seq, so releases in seq order pop them
+   * from its head. held_last[i]: seq + 1 of its last push; 0 = empty. */
+  void *held_spill[8];
+  uint64_t held_last[8];
+  int nheld_spill;
+  size_t held_spilled;       /* held outputs on disk now, all calls */
 };
 
 /* Ties `arg` to the op's lifetime: `fn(arg)` runs when the pipeline frees
@@ -334,6 +342,8 @@ int weir__spill_due(const weir_pipeline *p, size_t nb, int counted);
 /* Writes `b` (borrowed) to `*store`, created on first use, and counts it in
  * op's statistics. On failure ends the run naming op and the folder. */
 int weir__spill_put(weir_op *op, void **store, const weir_block *b);
+/* Spills a held output of call `c`; `*store` tells where it went. */
+int weir__spill_hold(weir_op *op, weir__call *c, const weir_block *b, void **store);
 /* The oldest block of `store` back; on failure ends the run. */
 int weir__spill_get(weir_op *op, void *store, weir_block **out);
 void weir__spill_free(void **store);

@@ -191,7 +191,12 @@ static void drop_held(weir_op *op, weir__call *c) {
   while (c->held_head) {
     weir__qnode *n = c->held_head;
     c->held_head = n->next;
-    weir_block_unref(&n->b); /* NULL for a spilled one: the store goes */
+    /* A spilled one stays in its store: its own goes below; a shared one
+     * is only dropped when the run ends or the op closed, and then nothing
+     * popped from it is sent on. */
+    if (!n->b && op->held_spilled)
+      op->held_spilled--;
+    weir_block_unref(&n->b);
     free(n);
   }
   c->held_tail = NULL;
@@ -210,12 +215,15 @@ static int flush_held(weir_op *op, weir__call *c) {
     if (!c->held_head)
       c->held_tail = NULL;
     weir_block *b = n->b;
+    void *store = n->spill;
     free(n);
     if (!b) {
       /* Spilled: it comes back from disk, not counted in flight until the
        * consumer's queue takes it. After an error the store is dropped. */
+      if (op->held_spilled)
+        op->held_spilled--;
       if (rc == WEIR_OK)
-        rc = weir__spill_get(op, c->spill, &b);
+        rc = weir__spill_get(op, store, &b);
       if (rc == WEIR_OK)
         rc = weir__push_out(op, b);
       continue;
@@ -314,7 +322,7 @@ int weir_emit_block(weir_emit *e, weir_block *b) {
       rc = WEIR_ENOMEM;
     } else if (weir__spill_due(p, nb, 0)) {
       /* Held past the budget: to disk, in its place in the held list. */
-      rc = weir__spill_put(op, &c->spill, b);
+      rc = weir__spill_hold(op, c, b, &n->spill);
       weir_block_unref(&b);
       n->next = NULL;
       n->b = NULL;
@@ -323,6 +331,7 @@ int weir_emit_block(weir_emit *e, weir_block *b) {
     } else {
       n->next = NULL;
       n->b = b;
+      n->spill = NULL;
       c->held_bytes += nb;
       weir__flight_add(p, nb);
       weir__park(p, nb, 0);

@@ -57,6 +57,8 @@ static void op_free(weir_op *op) {
     weir_block_unref(&op->acc[i]);
   free(op->acc);
   weir__spill_free(&op->acc_spill);
+  for (int i = 0; i < op->nheld_spill; i++)
+    weir__spill_free(&op->held_spill[i]);
   while (op->calls) {
     weir__call *c = op->calls;
     op->calls = c->next;

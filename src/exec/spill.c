@@ -75,6 +75,33 @@ int weir__spill_get(weir_op *op, void *store, weir_block **out) {
   return rc;
 }
 
+/* One file per op rather than per call: calls finish about in order, so
+ * most spill to one store, and few stores keep few encode buffers. A call
+ * whose outputs may be dropped (retries, skips) gets its own, since a
+ * shared store can only drop from its head. */
+int weir__spill_hold(weir_op *op, weir__call *c, const weir_block *b, void **store) {
+  const weir__spill_backend *sb = weir__spill_backend_get();
+  void **slot = &c->spill;
+  int best = -1;
+  for (int i = 0; i < op->nheld_spill && !c->hold_all; i++) {
+    if (op->held_last[i] && sb->count(op->held_spill[i]) == 0)
+      op->held_last[i] = 0; /* drained: open to any call again */
+    if (op->held_last[i] <= c->seq + 1 && (best < 0 || op->held_last[i] > op->held_last[best]))
+      best = i;
+  }
+  if (best < 0 && !c->hold_all && op->nheld_spill < 8)
+    best = op->nheld_spill++;
+  if (best >= 0)
+    slot = &op->held_spill[best];
+  int rc = weir__spill_put(op, slot, b);
+  if (rc == WEIR_OK && best >= 0)
+    op->held_last[best] = c->seq + 1;
+  if (rc == WEIR_OK)
+    op->held_spilled++;
+  *store = *slot;
+  return rc;
+}
+
 void weir__spill_free(void **store) {
   if (*store)
     weir__spill_backend_get()->destroy(*store);

@@ -259,7 +259,13 @@ static void take(weir_op *op, weir__worker *w, task *t) {
       }
       /* A new read task starts only below 90% of the budget, so the ones
        * running can still emit and memory drains before queues fill. */
-      if (weir__over_budget(p, p->budget / 10)) {
+      /* While outputs wait on disk for order and other blocks are moving,
+       * the consumers are what is slow, not one call: reading further
+       * ahead would only spill more. With nothing moving (a slow call
+       * holds the rest back), reading on is what spilling is for. */
+      if (weir__over_budget(p, p->budget / 10) ||
+          (op->held_spilled > 0 && weir__live_bytes(p) > 0 &&
+           p->in_flight + p->budget / 10 > p->budget / 2)) {
         p->budget_waiters++;
         pthread_cond_wait(&p->cv_budget, &p->mu);
         p->budget_waiters--;
