@@ -196,12 +196,62 @@ static int first_chunk(weir__reader *r, size_t i, size_t records,
   return rc < 0 ? rc : WEIR_OK;
 }
 
+/* Adds a column named by each field of `rec`, the header, or c0, c1...
+ * for as many fields when the files have none. */
+static int name_columns(weir__reader *r, const record *rec) {
+  int rc = WEIR_OK;
+  for (size_t k = 0; k < rec->n && rc == WEIR_OK; k++) {
+    if (r->o.csv_no_header) {
+      char nm[32];
+      snprintf(nm, sizeof nm, "c%zu", k);
+      rc = weir__schema_add(&r->schema, nm, strlen(nm), 0);
+    } else {
+      rc = weir__schema_add(&r->schema, rec->f[k].p, rec->f[k].len, 0);
+    }
+  }
+  return rc;
+}
+
+/* Names the columns from the first record in [p, end) and types them from
+ * the fields of the records. A record that does not parse ends the pass
+ * early: the read pass reports it. */
+static int infer_columns(weir__reader *r, const char *p, const char *end) {
+  int delim = delim_of(r);
+  record rec = {0};
+  unsigned *seen = NULL; /* WEIR__SEEN_* of each column's fields */
+  const char *why = NULL;
+  int rc = WEIR_OK, first = 1;
+  while (p < end) {
+    const char *next = parse_record(p, end, delim, &rec, &why);
+    if (!next) break;
+    if (first) {
+      first = 0;
+      rc = name_columns(r, &rec);
+      if (rc == WEIR_OK && !(seen = calloc(r->schema.n + 1, sizeof *seen)))
+        rc = WEIR_ENOMEM;
+      if (rc != WEIR_OK) break;
+      if (!r->o.csv_no_header) { /* a header holds no values */
+        p = next;
+        continue;
+      }
+    }
+    for (size_t k = 0; k < rec.n && k < r->schema.n; k++)
+      seen[k] |= seen_of(&rec.f[k]);
+    p = next;
+  }
+  for (size_t k = 0; seen && k < r->schema.n; k++)
+    r->schema.types[k] = weir__schema_type_of(seen[k]);
+  r->inferred = 1;
+  free(seen);
+  record_free(&rec);
+  return rc;
+}
+
 /* Fixes the columns: names from the first file's header (or c0, c1...),
  * types from the `columns` option or the first rows. Runs once, through
  * weir__reader_schema_once. */
 static int csv_schema(weir__reader *r) {
   int rc = WEIR_OK;
-  int delim = delim_of(r);
   csv_extra *x = calloc(1, sizeof *x);
   if (x) {
     r->extra = x; /* the reader frees it, whatever happens below */
@@ -219,44 +269,8 @@ static int csv_schema(weir__reader *r) {
   if (rc == WEIR_OK && !r->o.columns && r->nobjs > 0) {
     weir__chunk c = {0};
     rc = first_chunk(r, 0, r->infer_rows + 1, &c);
-    record rec = {0};
-    unsigned *seen = NULL;
-    if (rc == WEIR_OK && c.buf) {
-      const char *p = c.buf->data, *end = p + c.len, *why = NULL;
-      size_t row = 0;
-      while (p < end && rc == WEIR_OK) {
-        const char *next = parse_record(p, end, delim, &rec, &why);
-        if (!next) break; /* the read pass reports it */
-        if (row == 0) {
-          for (size_t k = 0; k < rec.n && rc == WEIR_OK; k++) {
-            char nm[32];
-            if (r->o.csv_no_header) {
-              snprintf(nm, sizeof nm, "c%zu", k);
-              rc = weir__schema_add(&r->schema, nm, strlen(nm), 0);
-            } else {
-              rc = weir__schema_add(&r->schema, rec.f[k].p, rec.f[k].len, 0);
-            }
-          }
-          seen = calloc(r->schema.n + 1, sizeof *seen);
-          if (!seen) rc = WEIR_ENOMEM;
-          if (rc != WEIR_OK) break; /* `seen` may be NULL below */
-          if (!r->o.csv_no_header) {
-            row++;
-            p = next;
-            continue;
-          }
-        }
-        for (size_t k = 0; k < rec.n && k < r->schema.n; k++)
-          seen[k] |= seen_of(&rec.f[k]);
-        row++;
-        p = next;
-      }
-      for (size_t k = 0; seen && k < r->schema.n; k++)
-        r->schema.types[k] = weir__schema_type_of(seen[k]);
-      r->inferred = 1;
-    }
-    free(seen);
-    record_free(&rec);
+    if (rc == WEIR_OK && c.buf)
+      rc = infer_columns(r, c.buf->data, (const char *)c.buf->data + c.len);
     weir__buffer_unref(c.buf);
   }
   return rc;
