@@ -3,10 +3,7 @@
 #include <string.h>
 
 #include "core/block_internal.h"
-
-/* Aligned to 64 bytes, as Arrow recommends, so SIMD loops and consumers
- * that require alignment can use exported buffers directly. */
-#define WEIR__BUFFER_ALIGN 64
+#include "core/mem.h"
 
 void weir__buffer_release_free(void *opaque, void *data, size_t size) {
   (void)opaque;
@@ -15,14 +12,10 @@ void weir__buffer_release_free(void *opaque, void *data, size_t size) {
 }
 
 weir__buffer *weir__buffer_alloc(size_t size) {
-  size_t rounded = (size + WEIR__BUFFER_ALIGN - 1) & ~(size_t)(WEIR__BUFFER_ALIGN - 1);
-  if (rounded < size) return NULL; /* overflow */
-  if (rounded == 0) rounded = WEIR__BUFFER_ALIGN;
-  void *data = aligned_alloc(WEIR__BUFFER_ALIGN, rounded);
+  void *data = weir__mem_alloc(size, 1);
   if (!data) return NULL;
-  memset(data, 0, rounded);
-  weir__buffer *buf = weir__buffer_wrap(data, size, weir__buffer_release_free, NULL);
-  if (!buf) free(data);
+  weir__buffer *buf = weir__buffer_wrap(data, size, weir__buffer_release_mem, NULL);
+  if (!buf) weir__mem_free(data);
   return buf;
 }
 

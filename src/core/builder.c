@@ -8,6 +8,7 @@
 
 #include "weir/error.h"
 #include "core/block_internal.h"
+#include "core/mem.h"
 #include "core/utf8.h"
 
 /* A growable byte array; handed to a block as a buffer on finish. */
@@ -57,7 +58,7 @@ static int bytes_reserve(bytes *b, size_t extra) {
     if (cap > SIZE_MAX / 2) { cap = need; break; }
     cap *= 2;
   }
-  uint8_t *p = realloc(b->data, cap);
+  uint8_t *p = weir__mem_realloc(b->data, cap);
   if (!p) return WEIR_ENOMEM;
   b->data = p;
   b->cap = cap;
@@ -83,9 +84,9 @@ static int bits_grow(bytes *b, size_t bits, int fill) {
 
 static void bcol_free(bcol *c) {
   free(c->name);
-  free(c->values.data);
-  free(c->validity.data);
-  free(c->offsets.data);
+  weir__mem_free(c->values.data);
+  weir__mem_free(c->validity.data);
+  weir__mem_free(c->offsets.data);
   memset(c, 0, sizeof *c);
 }
 
@@ -388,7 +389,7 @@ int weir_builder_reserve(weir_builder *bld, size_t rows) {
  * pointer so consumers never see NULL data for a present column. */
 static int take_bytes(bytes *b, weir__buffer **out) {
   if (!b->data && bytes_reserve(b, 8)) return WEIR_ENOMEM;
-  *out = weir__buffer_wrap(b->data, b->len, weir__buffer_release_free, NULL);
+  *out = weir__buffer_wrap(b->data, b->len, weir__buffer_release_mem, NULL);
   if (!*out) return WEIR_ENOMEM;
   memset(b, 0, sizeof *b);
   return WEIR_OK;

@@ -7,6 +7,7 @@
 
 #include "weir/error.h"
 #include "core/block_internal.h"
+#include "core/mem.h"
 #include "exec/gpu_backend.h"
 #include "io/blockfile.h"
 
@@ -308,18 +309,18 @@ int weir__bf_decode(const void *comp, size_t comp_len, uint64_t raw,
     snprintf(err, errlen, "corrupt frame: bad size %llu", (unsigned long long)raw);
     return WEIR_EFORMAT;
   }
-  void *mem = NULL;
-  if (posix_memalign(&mem, ALIGN, (size_t)raw)) return WEIR_ENOMEM;
+  void *mem = weir__mem_alloc((size_t)raw, 0);
+  if (!mem) return WEIR_ENOMEM;
   size_t got = ZSTD_decompressDCtx(dctx, mem, (size_t)raw, comp, comp_len);
   if (ZSTD_isError(got) || got != raw) {
     snprintf(err, errlen, "corrupt frame: %s",
              ZSTD_isError(got) ? ZSTD_getErrorName(got) : "size mismatch");
-    free(mem);
+    weir__mem_free(mem);
     return WEIR_EFORMAT;
   }
-  weir__buffer *buf = weir__buffer_wrap(mem, (size_t)raw, weir__buffer_release_free, NULL);
+  weir__buffer *buf = weir__buffer_wrap(mem, (size_t)raw, weir__buffer_release_mem, NULL);
   if (!buf) {
-    free(mem);
+    weir__mem_free(mem);
     return WEIR_ENOMEM;
   }
   const unsigned char *p = mem;

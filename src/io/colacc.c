@@ -5,6 +5,7 @@
 
 #include "weir/error.h"
 #include "core/block_internal.h"
+#include "core/mem.h"
 #include "io/colacc.h"
 
 int weir__colacc_init(weir__colacc *c, const char *name, int type) {
@@ -16,10 +17,10 @@ int weir__colacc_init(weir__colacc *c, const char *name, int type) {
 
 void weir__colacc_free(weir__colacc *c) {
   free(c->name);
-  free(c->valid);
-  free(c->vals);
-  free(c->offs);
-  free(c->data);
+  weir__mem_free(c->valid);
+  weir__mem_free(c->vals);
+  weir__mem_free(c->offs);
+  weir__mem_free(c->data);
   memset(c, 0, sizeof *c);
 }
 
@@ -40,18 +41,18 @@ int weir__colacc_grow(weir__colacc *c) {
   if (c->n < c->cap) return WEIR_OK;
   size_t cap = c->cap ? c->cap * 2 : c->hint_rows > 1024 ? c->hint_rows : 1024;
   if (c->valid) {
-    uint8_t *v = realloc(c->valid, (cap + 7) / 8);
+    uint8_t *v = weir__mem_realloc(c->valid, (cap + 7) / 8);
     if (!v) return WEIR_ENOMEM;
     memset(v + (c->cap + 7) / 8, 0, (cap + 7) / 8 - (c->cap + 7) / 8);
     c->valid = v;
   }
   if (is_var(c->type)) {
-    int64_t *o = realloc(c->offs, (cap + 1) * sizeof *o);
+    int64_t *o = weir__mem_realloc(c->offs, (cap + 1) * sizeof *o);
     if (!o) return WEIR_ENOMEM;
     if (!c->offs) o[0] = 0;
     c->offs = o;
   } else {
-    void *v = realloc(c->vals, val_bytes(c->type, cap));
+    void *v = weir__mem_realloc(c->vals, val_bytes(c->type, cap));
     if (!v) return WEIR_ENOMEM;
     c->vals = v;
   }
@@ -63,7 +64,7 @@ int weir__colacc_reserve_data(weir__colacc *c, size_t len) {
   if (c->dlen + len <= c->dcap) return WEIR_OK;
   size_t cap = c->dcap ? c->dcap * 2 : c->hint_data > 65536 ? c->hint_data : 65536;
   while (cap < c->dlen + len) cap *= 2;
-  char *d = realloc(c->data, cap);
+  char *d = weir__mem_realloc(c->data, cap);
   if (!d) return WEIR_ENOMEM;
   c->data = d;
   c->dcap = cap;
@@ -84,7 +85,7 @@ int weir__colacc_null(weir__colacc *c) {
   if (!c->valid) {
     /* The bitmap appears with the first null; rows before it were valid. */
     size_t bytes = (c->cap + 7) / 8;
-    c->valid = malloc(bytes ? bytes : 1);
+    c->valid = weir__mem_alloc(bytes ? bytes : 1, 0);
     if (!c->valid) return WEIR_ENOMEM;
     memset(c->valid, 0xff, bytes);
   }
@@ -99,14 +100,14 @@ int weir__colacc_null(weir__colacc *c) {
   return WEIR_OK;
 }
 
-/* Wraps malloc'ed memory as a buffer; on failure frees it. */
+/* Wraps weir__mem memory as a buffer; on failure frees it. */
 static weir__buffer *wrap(void *p, size_t size) {
   if (!p) {
-    p = malloc(1);
+    p = weir__mem_alloc(1, 0);
     if (!p) return NULL;
   }
-  weir__buffer *b = weir__buffer_wrap(p, size, weir__buffer_release_free, NULL);
-  if (!b) free(p);
+  weir__buffer *b = weir__buffer_wrap(p, size, weir__buffer_release_mem, NULL);
+  if (!b) weir__mem_free(p);
   return b;
 }
 
@@ -139,12 +140,12 @@ int weir__colacc_finish(weir__colacc *cols, size_t ncols, weir_block **out) {
       if (!col->validity_buf) { rc = WEIR_ENOMEM; break; }
       col->validity = col->validity_buf->data;
     } else {
-      free(c->valid);
+      weir__mem_free(c->valid);
       c->valid = NULL;
     }
     if (is_var(c->type)) {
       if (!c->offs) {
-        c->offs = malloc(sizeof *c->offs);
+        c->offs = weir__mem_alloc(sizeof *c->offs, 0);
         if (!c->offs) { rc = WEIR_ENOMEM; break; }
         c->offs[0] = 0;
       }
@@ -168,10 +169,10 @@ int weir__colacc_finish(weir__colacc *cols, size_t ncols, weir_block **out) {
     weir__colacc *c = &cols[i];
     c->hint_rows = c->n;
     c->hint_data = c->dlen + c->dlen / 8;
-    free(c->valid);
-    free(c->vals);
-    free(c->offs);
-    free(c->data);
+    weir__mem_free(c->valid);
+    weir__mem_free(c->vals);
+    weir__mem_free(c->offs);
+    weir__mem_free(c->data);
     c->valid = NULL;
     c->vals = NULL;
     c->offs = NULL;
