@@ -442,3 +442,57 @@ Test(io_read, text_lines_and_binary_files) {
   weir_block_unref(&b);
   weir_pipeline_destroy(p);
 }
+
+/* Sum of a counter over every operator of `p`. */
+static uint64_t total_skipped_inputs(const weir_pipeline *p) {
+  uint64_t n = 0;
+  for (int i = 0; i < weir_pipeline_num_ops(p); i++) {
+    weir_op_stats st;
+    cr_assert_eq(weir_pipeline_op_stats(p, i, &st), WEIR_OK);
+    n += st.skipped_inputs;
+  }
+  return n;
+}
+
+Test(io_read, skip_policy_gives_up_corrupt_inputs_and_counts_them) {
+  if (!have_cli("gzip")) cr_skip_test("gzip CLI missing");
+  /* A truncated input sorts first, so it is also the one the columns would
+   * be inferred from; a good input follows. */
+  write_rows(path_of("b.jsonl"), 300, 0);
+  write_rows(path_of("a.jsonl"), 20000, 0);
+  write_str(path_of("b.csv"), "id,text\n1,x\n2,y\n3,z\n");
+  write_str(path_of("a.csv"), "id,text\n");
+  FILE *f = fopen(path_of("a.csv"), "a");
+  for (int i = 0; i < 20000; i++) fprintf(f, "%d,row %d\n", i, i);
+  fclose(f);
+  char cmd[2000];
+  snprintf(cmd, sizeof cmd, "gzip '%s' '%s' && truncate -s 2000 '%s.gz' '%s.gz'",
+           path_of("a.jsonl"), path_of("a.csv"), path_of("a.jsonl"), path_of("a.csv"));
+  cr_assert_eq(system(cmd), 0);
+  weir_read_options o = {.version = WEIR_READ_OPTIONS_VERSION, .on_error = WEIR_ON_ERROR_SKIP};
+  const char *patterns[] = {"*.jsonl*", "*.csv*"};
+  for (int k = 0; k < 2; k++) {
+    char glob[800];
+    snprintf(glob, sizeof glob, "%s/%s", tmpdir, patterns[k]);
+    weir_pipeline *p = new_pipeline();
+    weir_op *op = k == 0 ? weir_read_jsonl(p, glob, &o) : weir_read_csv(p, glob, &o);
+    weir_block *b;
+    cr_assert_eq(collect(p, op, &b), WEIR_OK, "%s: %s", patterns[k], weir_pipeline_errmsg(p));
+    /* Every row of the good input, and whatever came before the damage in
+     * the truncated one. */
+    size_t good = k == 0 ? 300 : 3;
+    cr_assert_geq(weir_block_num_rows(b), good, "%s", patterns[k]);
+    cr_assert_lt(weir_block_num_rows(b), good + 20000);
+    cr_assert_eq(total_skipped_inputs(p), 1, "%s: the truncated input is counted", patterns[k]);
+    weir_block_unref(&b);
+    weir_pipeline_destroy(p);
+    /* Without the policy the same inputs fail, naming the file. */
+    p = new_pipeline();
+    op = k == 0 ? weir_read_jsonl(p, glob, NULL) : weir_read_csv(p, glob, NULL);
+    cr_assert_eq(collect(p, op, &b), WEIR_EFORMAT);
+    cr_assert(strstr(weir_pipeline_errmsg(p), k == 0 ? "a.jsonl.gz" : "a.csv.gz"), "%s",
+              weir_pipeline_errmsg(p));
+    weir_block_unref(&b);
+    weir_pipeline_destroy(p);
+  }
+}

@@ -139,6 +139,10 @@ WEIR_EXTERN void weir_ctx_set_errmsg(weir_ctx *ctx, const char *fmt, ...)
 /* Records that `rows` input rows were skipped on purpose under an error
  * policy (a malformed line, a corrupt file), so they are accounted for. */
 WEIR_EXTERN void weir_ctx_count_skipped(weir_ctx *ctx, uint64_t rows);
+/* Records that an input (a file, an object) was given up under an error
+ * policy: unreadable, or corrupt from some point on, so that its rows from
+ * there cannot be counted. Counted in `skipped_inputs`. */
+WEIR_EXTERN void weir_ctx_count_skipped_input(weir_ctx *ctx);
 /* Logs through the pipeline's logger, prefixed with the operator's name. */
 WEIR_EXTERN void weir_ctx_log(weir_ctx *ctx, int level, const char *fmt, ...)
 #if defined(__GNUC__) || defined(__clang__)

@@ -34,6 +34,9 @@ typedef struct weir_op_stats {
   uint64_t spilled_bytes;    /* block bytes this operator held on local disk
                                 instead of memory (see pipeline options) */
   uint64_t spilled_blocks;
+  uint64_t skipped_inputs;   /* input files or objects given up, whole or
+                                from a corrupt point on, under an error
+                                policy (see weir_ctx_count_skipped_input) */
 } weir_op_stats;
 
 /* Whole-pipeline counters. */

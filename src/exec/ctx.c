@@ -37,6 +37,14 @@ void weir_ctx_count_skipped(weir_ctx *ctx, uint64_t rows) {
   pthread_mutex_unlock(&ctx->op->p->mu);
 }
 
+void weir_ctx_count_skipped_input(weir_ctx *ctx) {
+  if (!ctx || !ctx->op)
+    return;
+  pthread_mutex_lock(&ctx->op->p->mu);
+  ctx->op->st.skipped_inputs++;
+  pthread_mutex_unlock(&ctx->op->p->mu);
+}
+
 void weir_ctx_log(weir_ctx *ctx, int level, const char *fmt, ...) {
   if (!ctx || !ctx->op || !fmt)
     return;

@@ -107,7 +107,8 @@ int weir_pipeline_stats_json(const weir_pipeline *p, char **json) {
             "\"blocked_seconds\": %.6f, \"wall_seconds\": %.6f, \"workers\": %d, "
             "\"workers_peak\": %d, \"workers_min\": %d, \"workers_max\": %d, \"resizes\": %llu, "
             "\"queue_bytes\": %zu, \"queue_blocks\": %zu, \"queue_bytes_peak\": %zu, "
-            "\"queue_blocks_peak\": %zu, \"spilled_bytes\": %llu, \"spilled_blocks\": %llu}",
+            "\"queue_blocks_peak\": %zu, \"spilled_bytes\": %llu, \"spilled_blocks\": %llu, "
+            "\"skipped_inputs\": %llu}",
             i, (unsigned long long)s.rows_in, (unsigned long long)s.rows_out,
             (unsigned long long)s.blocks_in, (unsigned long long)s.blocks_out,
             (unsigned long long)s.bytes_in, (unsigned long long)s.bytes_out,
@@ -117,7 +118,7 @@ int weir_pipeline_stats_json(const weir_pipeline *p, char **json) {
             s.blocked_seconds, s.wall_seconds, s.workers, s.workers_peak, s.workers_min,
             s.workers_max, (unsigned long long)s.resizes, s.queue_bytes, s.queue_blocks,
             s.queue_bytes_peak, s.queue_blocks_peak, (unsigned long long)s.spilled_bytes,
-            (unsigned long long)s.spilled_blocks);
+            (unsigned long long)s.spilled_blocks, (unsigned long long)s.skipped_inputs);
   }
   fprintf(f, "]}");
   pthread_mutex_unlock(&mp->mu);

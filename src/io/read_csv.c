@@ -266,12 +266,17 @@ static int csv_schema(weir__reader *r) {
   if (rc == WEIR_OK && r->o.columns)
     rc = weir__schema_parse(r->o.columns, &r->schema, r->schema_err,
                             sizeof r->schema_err);
-  if (rc == WEIR_OK && !r->o.columns && r->nobjs > 0) {
+  /* The first input that can be read names and types the columns; under
+   * on_error = skip, unreadable or corrupt ones before it are passed over
+   * (the read pass skips and counts them). */
+  for (size_t i = 0; rc == WEIR_OK && !r->o.columns && i < r->nobjs; i++) {
     weir__chunk c = {0};
-    rc = first_chunk(r, 0, r->infer_rows + 1, &c);
+    rc = first_chunk(r, i, r->infer_rows + 1, &c);
     if (rc == WEIR_OK && c.buf)
       rc = infer_columns(r, c.buf->data, (const char *)c.buf->data + c.len);
     weir__buffer_unref(c.buf);
+    if (rc == WEIR_OK && r->schema.n > 0) break;
+    if (weir__reader_skips_rest(r, rc)) rc = WEIR_OK;
   }
   return rc;
 }

@@ -14,8 +14,8 @@
 #include "io/reader.h"
 
 /* Feeds the lines of the first chunk of object `i` (at most `rows`
- * lines) to `in`. An unreadable object under on_error = skip adds
- * nothing: the read pass skips and logs it. */
+ * lines) to `in`. An unreadable or corrupt object under on_error = skip
+ * adds nothing: the read pass skips, logs and counts it. */
 static int infer_from(weir__reader *r, size_t i, size_t rows,
                       weir__jsonl_infer *in) {
   weir__chunker *ch;
@@ -42,7 +42,8 @@ static int infer_from(weir__reader *r, size_t i, size_t rows,
     weir__buffer_unref(c.buf);
   }
   weir__chunker_close(ch);
-  return rc;
+  /* A corrupt input teaches nothing; the read pass skips and counts it. */
+  return weir__reader_skips_rest(r, rc) ? WEIR_OK : rc;
 }
 
 /* The columns: given, or inferred from the first rows of the first

@@ -56,6 +56,12 @@ static int text_task(void *user, size_t task, weir_emit *out) {
     }
     if (rc != WEIR_OK) break;
   }
+  if (weir__reader_skips_rest(r, rc)) {
+    weir_ctx_log(ctx, WEIR_LOG_WARN, "skipping the rest of %s: %s", uri,
+                 weir__chunker_errmsg(ch));
+    weir_ctx_count_skipped_input(ctx);
+    rc = WEIR_OK;
+  }
   if (skipped) weir_ctx_count_skipped(ctx, skipped);
   weir__colacc_free(&text);
   weir__colacc_free(&path);

@@ -185,10 +185,16 @@ int weir__reader_open_task(weir__reader *r, size_t task, int csv,
   *out = NULL;
   if (r->o.on_error == WEIR_ON_ERROR_SKIP && rc != WEIR_ENOMEM) {
     weir_ctx_log(ctx, WEIR_LOG_WARN, "skipping unreadable input: %s", err);
+    weir_ctx_count_skipped_input(ctx);
     return WEIR_OK;
   }
   weir_ctx_set_errmsg(ctx, "%s", err);
   return rc;
+}
+
+int weir__reader_skips_rest(const weir__reader *r, int rc) {
+  return r->o.on_error == WEIR_ON_ERROR_SKIP &&
+         (rc == WEIR_EFORMAT || rc == WEIR_EIO);
 }
 
 int weir__reader_next_chunk(weir__chunker *ch, weir_ctx *ctx, weir__chunk *c) {
@@ -210,6 +216,14 @@ static int read_chunks(weir__reader *r, size_t task, weir_emit *out, int csv) {
     rc = weir__chunk_block(&c, obj, &b);
     if (rc == WEIR_OK) rc = weir_emit_block(out, b);
     if (rc != WEIR_OK) break;
+  }
+  if (weir__reader_skips_rest(r, rc)) {
+    /* A corrupt or truncated input: the rows before the damage went out;
+     * what follows cannot be read, so the input is counted as given up. */
+    weir_ctx_log(ctx, WEIR_LOG_WARN, "skipping the rest of %s: %s", r->objs[obj].uri,
+                 weir__chunker_errmsg(ch));
+    weir_ctx_count_skipped_input(ctx);
+    rc = WEIR_OK;
   }
   weir__chunker_close(ch);
   return rc;

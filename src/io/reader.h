@@ -84,6 +84,9 @@ int weir__reader_open_task(weir__reader *r, size_t task, int csv,
  * the end, < 0 an error (WEIR_ECANCELED, or the chunker's, with the
  * context's message set). */
 int weir__reader_next_chunk(weir__chunker *ch, weir_ctx *ctx, weir__chunk *c);
+/* 1 when error `rc` of a read task ends only that input (it is corrupt,
+ * truncated or unreadable) because the reader skips bad input. */
+int weir__reader_skips_rest(const weir__reader *r, int rc);
 
 /* Source read functions that emit each chunk of a task as a chunk block
  * (weir__chunk_block) for a parsing op: chunks of whole lines, or of whole
