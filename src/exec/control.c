@@ -81,7 +81,7 @@ static void decide(weir_pipeline *p, double now) {
     double fb = op->qmax_blocks ? (double)op->qblocks / (double)op->qmax_blocks : 0;
     double fy = op->qmax_bytes ? (double)op->qbytes / (double)op->qmax_bytes : 0;
     q->queue_fill = fb > fy ? fb : fy;
-    if (op->nacc)
+    if (op->nacc || op->acc_spilled)
       q->queue_fill = q->queue_fill > 0.5 ? q->queue_fill : 0.5; /* rows gathered wait */
     q->queued_per_worker = op->target > 0 ? (double)op->qblocks / op->target : 0;
     q->input_done = op->eof || op->closed || op->input_stopped;
