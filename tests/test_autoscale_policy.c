@@ -215,7 +215,8 @@ Test(policy, never_exceeds_budgets_on_random_measurements) {
       weir__policy_decide(ops, n, &budget, &tuning, d);
       double gpus = 0, res = 0, nominal = 0;
       for (int i = 0; i < n; i++) {
-        cr_assert(d[i].delta >= -1 && d[i].delta <= 1);
+        cr_assert(d[i].delta >= -1 && d[i].delta <= (ops[i].workers > 1 ? ops[i].workers : 1),
+                  "a move shrinks by one or at most doubles: %d at %d", d[i].delta, ops[i].workers);
         ops[i].workers += d[i].delta;
         cr_assert_geq(ops[i].workers, ops[i].min_workers);
         if (ops[i].max_workers) cr_assert_leq(ops[i].workers, ops[i].max_workers);
@@ -236,4 +237,43 @@ Test(policy, never_exceeds_budgets_on_random_measurements) {
       cr_assert_leq(nominal, cap > min_nominal ? cap : min_nominal);
     }
   }
+}
+
+Test(policy, a_waiting_pool_far_below_target_grows_by_up_to_doubling) {
+  /* A store read that waits 8 ms per block next to a compute stage with
+   * idle CPU: the model wants many readers, and each costs almost no CPU. */
+  weir__policy_op ops[2] = {cpu_op("read", 2, 2.0, 0.0), cpu_op("parse", 1, 0.3, 0.0)};
+  ops[0].is_source = 1;
+  ops[0].cpu_seconds = 0.04;
+  ops[0].max_workers = 3;
+  weir__policy_decision d[2];
+  weir__policy_decide(ops, 2, &budget, &tuning, d);
+  weir__policy_decide(ops, 2, &budget, &tuning, d);
+  cr_assert_eq(d[0].delta, 1, "capped by max_workers 3: %s", d[0].reason);
+
+  ops[0].workers = 2;
+  ops[0].max_workers = 0;
+  ops[0].streak = ops[0].cooldown = 0;
+  weir__policy_decide(ops, 2, &budget, &tuning, d);
+  weir__policy_decide(ops, 2, &budget, &tuning, d);
+  cr_assert_eq(d[0].delta, 2, "doubles: %s", d[0].reason);
+  cr_assert(strstr(d[0].reason, "grows by 2") != NULL, "%s", d[0].reason);
+  cr_assert_eq(d[1].delta, 0);
+
+  /* A compute pool in the same place grows by one. */
+  weir__policy_op cpu[2] = {cpu_op("map", 2, 2.0, 0.9), cpu_op("sink", 1, 0.1, 0.0)};
+  weir__policy_decide(cpu, 2, &budget, &tuning, d);
+  weir__policy_decide(cpu, 2, &budget, &tuning, d);
+  cr_assert_eq(d[0].delta, 1, "%s", d[0].reason);
+}
+
+Test(policy, a_doubling_move_stops_at_a_named_resource) {
+  budget.num_resources = 1;
+  budget.resources[0] = 5; /* {"conn": 5}: 4 held, room for one more */
+  weir__policy_op ops[1] = {cpu_op("fetch", 4, 4.0, 0.9)};
+  ops[0].cpu_seconds = 0.1;
+  ops[0].resources_per_worker[0] = 1;
+  weir__policy_decision d[1];
+  run_ticks(ops, 1, 6, d);
+  cr_assert_eq(ops[0].workers, 5, "%s", d[0].reason);
 }

@@ -45,6 +45,7 @@ void weir__policy_defaults(weir__policy_tuning *t) {
   t->reverse_ticks = 0;
   t->rebalance_utilisation = 0.95;
   t->rebalance_fill = 0.9;
+  t->waiting_share = 0.25;
 }
 
 static double clamp01(double x) { return x < 0 ? 0 : x > 1 ? 1 : x; }
@@ -202,12 +203,18 @@ void weir__policy_decide(weir__policy_op *ops, int n,
              cpu_share(op, tuning), d->target);
   }
 
-  /* Pass 2: grows, most utilised first, each only if it fits. */
+  /* Pass 2: grows, most utilised first, each only if it fits. A pool whose
+   * workers mostly wait (I/O, a device) grows toward the model's target by
+   * up to doubling in one move: each worker costs almost no CPU, and one
+   * worker at a time would take seconds to reach the dozen that a slow
+   * store needs. */
+  int granted[n > 0 ? n : 1];
+  memset(granted, 0, sizeof granted);
   for (;;) {
     int best = -1;
     double best_gap = 0;
     for (int i = 0; i < n; i++) {
-      if ((out[i].delta != +1 && out[i].delta != +3) || ops[i].cooldown) continue;
+      if (granted[i] || (out[i].delta != +1 && out[i].delta != +3) || ops[i].cooldown) continue;
       double gap = out[i].target - ops[i].workers;
       if (best < 0 || gap > best_gap) { best = i; best_gap = gap; }
     }
@@ -215,34 +222,47 @@ void weir__policy_decide(weir__policy_op *ops, int n,
     weir__policy_op *op = &ops[best];
     weir__policy_decision *d = &out[best];
     double cost = op->cpus_per_worker * cpu_share(op, tuning);
-    double idle = b->cpus - cpu_used;
     int shift = d->delta == +3; /* takes CPU share, needs no idle CPU */
-    int fits = fits_held_resources(op, &gpus_held, res_held, b) &&
-               (shift || cost <= 1e-9 || idle >= tuning->min_headroom * op->cpus_per_worker) &&
-               nominal + op->cpus_per_worker <= tuning->oversubscription * b->cpus + 1e-9;
-    if (!fits) {
+    int want = 1;
+    if (!shift && cpu_share(op, tuning) < tuning->waiting_share) {
+      int gap = (int)(d->target - op->workers);
+      want = gap < op->workers ? gap : op->workers;
+      if (want > max_of(op) - op->workers) want = max_of(op) - op->workers;
+      if (want < 1) want = 1;
+    }
+    int added = 0;
+    double idle = b->cpus - cpu_used;
+    while (added < want) {
+      idle = b->cpus - cpu_used;
+      int fits = fits_held_resources(op, &gpus_held, res_held, b) &&
+                 (shift || cost <= 1e-9 || idle >= tuning->min_headroom * op->cpus_per_worker) &&
+                 nominal + op->cpus_per_worker <= tuning->oversubscription * b->cpus + 1e-9;
+      if (!fits) break;
+      /* The new worker can use at most what is idle: the projection stays
+       * within the budget. */
+      cpu_used += cost < idle ? cost : idle;
+      nominal += op->cpus_per_worker;
+      gpus_held += op->gpus_per_worker;
+      for (int r = 0; r < b->num_resources; r++) res_held[r] += op->resources_per_worker[r];
+      added++;
+    }
+    granted[best] = 1;
+    size_t len = strlen(d->reason);
+    if (added == 0) {
       d->delta = 0;
-      size_t len = strlen(d->reason);
       snprintf(d->reason + len, sizeof d->reason - len, "; no budget (cpu idle %.2f)", idle);
       continue;
     }
-    if (shift && idle < tuning->min_headroom * op->cpus_per_worker) {
-      size_t len = strlen(d->reason);
+    if (shift && idle < tuning->min_headroom * op->cpus_per_worker)
       snprintf(d->reason + len, sizeof d->reason - len,
                "; CPU saturated (idle %.2f): shifts CPU share to it", idle);
-    }
-    /* The new worker can use at most what is idle: the projection stays
-     * within the budget. */
-    cpu_used += cost < idle ? cost : idle;
-    nominal += op->cpus_per_worker;
-    gpus_held += op->gpus_per_worker;
-    for (int r = 0; r < b->num_resources; r++) res_held[r] += op->resources_per_worker[r];
+    else if (added > 1)
+      snprintf(d->reason + len, sizeof d->reason - len,
+               "; workers mostly wait: grows by %d", added);
     op->streak = 0;
     op->cooldown = tuning->cooldown_ticks;
     op->last_delta = +1;
     op->since_move = 0;
-    d->delta = +2; /* mark as granted; fixed below */
+    d->delta = added;
   }
-  for (int i = 0; i < n; i++)
-    if (out[i].delta == +2) out[i].delta = +1;
 }

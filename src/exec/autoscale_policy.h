@@ -1,5 +1,5 @@
 /* The adaptive scheduler's decision function: from one window of measured
- * load per operator, which pools grow or shrink by one worker. Pure and
+ * load per operator, which pools grow or shrink, one move at a time. Pure and
  * deterministic (no clocks, no threads), so it is unit-tested on synthetic
  * measurements; the scheduler's control tick feeds it and applies its
  * answers. */
@@ -61,7 +61,9 @@ typedef struct weir__policy_budget {
 
 /* What the policy wants for one operator this tick. */
 typedef struct weir__policy_decision {
-  int delta;                      /* -1, 0 or +1 worker */
+  int delta;                      /* workers to add (> 0) or remove (-1);
+                                     more than one only for a pool whose
+                                     workers mostly wait */
   double demand;                  /* measured active workers (load) */
   double target;                  /* the allocation the model prefers */
   char reason[160];               /* why, with the measured inputs */
@@ -89,6 +91,9 @@ typedef struct weir__policy_tuning {
    * move (0 = no such wait): noisy windows then cannot flip a pool
    * between two sizes. */
   int reverse_ticks;
+  /* A pool whose computing workers use less than this share of a CPU
+   * (they wait on I/O or a device) may grow by up to doubling per move. */
+  double waiting_share;
 } weir__policy_tuning;
 
 void weir__policy_defaults(weir__policy_tuning *t);

@@ -1,7 +1,7 @@
 /* Pool control on the scheduler's tick: keeps each pool's threads at its
  * target size, and (unless pools are fixed) measures every operator over a
- * window and lets the adaptive policy (autoscale_policy.c) move targets one
- * worker at a time within the CPU, GPU and named-resource budgets. Also the
+ * window and lets the adaptive policy (autoscale_policy.c) move targets step
+ * by step within the CPU, GPU and named-resource budgets. Also the
  * named-resource API. */
 #include <stdio.h>
 #include <stdlib.h>
