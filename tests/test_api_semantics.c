@@ -479,6 +479,80 @@ Test(sem, arrow_null_arguments_are_einval) {
   weir_block_unref(&b);
 }
 
+/* Every public function of blocks and their interchange answers NULL
+ * arguments with WEIR_EINVAL (or NULL / 0) instead of crashing. */
+Test(sem, block_functions_reject_null_arguments) {
+  weir_block *b = eu_ids(0, 4, 0), *out = NULL;
+  size_t idx[1] = {0};
+  uint32_t rows[1] = {0};
+  cr_assert_null(weir_block_slice(NULL, 0, 0));
+  cr_assert_null(weir_block_slice(b, 3, 2), "out of bounds");
+  cr_assert_eq(weir_block_select(NULL, idx, 1, &out), WEIR_EINVAL);
+  cr_assert_eq(weir_block_select(b, NULL, 1, &out), WEIR_EINVAL);
+  cr_assert_eq(weir_block_select(b, idx, 1, NULL), WEIR_EINVAL);
+  cr_assert_eq(weir_block_rename(NULL, 0, "x", &out), WEIR_EINVAL);
+  cr_assert_eq(weir_block_rename(b, 0, NULL, &out), WEIR_EINVAL);
+  cr_assert_eq(weir_block_rename(b, 0, "x", NULL), WEIR_EINVAL);
+  cr_assert_eq(weir_block_concat(NULL, 1, &out), WEIR_EINVAL);
+  cr_assert_eq(weir_block_concat(&b, 0, &out), WEIR_EINVAL);
+  cr_assert_eq(weir_block_concat(&b, 1, NULL), WEIR_EINVAL);
+  weir_block *nulls[2] = {NULL, NULL};
+  cr_assert_eq(weir_block_concat(nulls, 1, &out), WEIR_EINVAL);
+  cr_assert_null(out);
+  cr_assert_eq(weir_block_concat(nulls, 2, &out), WEIR_EINVAL);
+  cr_assert_eq(weir_block_add_columns(NULL, b, &out), WEIR_EINVAL);
+  cr_assert_eq(weir_block_add_columns(b, NULL, &out), WEIR_EINVAL);
+  cr_assert_eq(weir_block_take(NULL, rows, 1, &out), WEIR_EINVAL);
+  cr_assert_eq(weir_block_take(b, NULL, 1, &out), WEIR_EINVAL);
+  cr_assert_eq(weir_block_take(b, rows, 1, NULL), WEIR_EINVAL);
+  cr_assert_eq(weir_block_is_valid(NULL, 0, 0), 0);
+  struct DLManagedTensor *t = NULL;
+  cr_assert_eq(weir_block_column_to_dlpack(NULL, 0, &t), WEIR_EINVAL);
+  cr_assert_eq(weir_block_column_to_dlpack(b, 0, NULL), WEIR_EINVAL);
+  struct ArrowArrayStream st;
+  cr_assert_eq(weir_blocks_to_arrow_stream(NULL, 1, &st), WEIR_EINVAL);
+  cr_assert_eq(weir_blocks_to_arrow_stream(&b, 1, NULL), WEIR_EINVAL);
+  cr_assert_eq(weir_arrow_stream_next(NULL, &out), WEIR_EINVAL);
+  cr_assert_eq(weir_blocks_to_arrow_stream(&b, 1, &st), WEIR_OK);
+  cr_assert_eq(weir_arrow_stream_next(&st, NULL), WEIR_EINVAL);
+  st.release(&st);
+  cr_assert_not_null(weir_type_name(0));
+  cr_assert_not_null(weir_dtype_name(0));
+  cr_assert_eq(weir_dtype_size(0), 0);
+  cr_assert_not_null(weir_builder_errmsg(NULL));
+  cr_assert_eq(weir_builder_num_rows(NULL, 0), 0);
+  cr_assert_eq(weir_builder_num_columns(NULL), 0);
+  cr_assert_eq(weir_builder_reserve(NULL, 4), WEIR_EINVAL);
+  cr_assert_eq(weir_builder_append_values(NULL, 0, rows, 1), WEIR_EINVAL);
+  cr_assert_eq(weir_builder_append_bool(NULL, 0, 1), WEIR_EINVAL);
+  void *slot = NULL;
+  cr_assert_eq(weir_builder_append_tensor_slot(NULL, 0, &slot), WEIR_EINVAL);
+  weir_block_unref(&b);
+}
+
+Test(sem, pipeline_functions_reject_null_arguments) {
+  weir_pipeline_stats ps;
+  char *text = NULL;
+  cr_assert_eq(weir_pipeline_get_stats(NULL, &ps), WEIR_EINVAL);
+  cr_assert_eq(weir_pipeline_stats_table(NULL, &text), WEIR_EINVAL);
+  cr_assert_eq(weir_pipeline_set_resource(NULL, "x", 1), WEIR_EINVAL);
+  cr_assert_eq(weir_op_set_resource(NULL, "x", 1), WEIR_EINVAL);
+  cr_assert_neq(weir_pipeline_errcode(NULL), WEIR_OK);
+  weir_pipeline *p = new_pipeline();
+  cr_assert_eq(weir_pipeline_get_stats(p, NULL), WEIR_EINVAL);
+  cr_assert_eq(weir_pipeline_stats_table(p, NULL), WEIR_EINVAL);
+  cr_assert_eq(weir_pipeline_set_resource(p, NULL, 1), WEIR_EINVAL);
+  cr_assert_eq(weir_pipeline_errcode(p), WEIR_OK);
+  /* weir_ctx_* accept NULL and do nothing. */
+  weir_ctx_set_errmsg(NULL, "x");
+  weir_ctx_count_skipped(NULL, 1);
+  weir_ctx_count_skipped_input(NULL);
+  weir_ctx_log(NULL, WEIR_LOG_WARN, "x");
+  cr_assert_not_null(weir_ctx_op_name(NULL));
+  weir_cuda_loader_destroy(NULL);
+  weir_pipeline_destroy(p);
+}
+
 /* ---- 3. Pipelines ---------------------------------------------------------- */
 
 Test(sem, pipeline_create_arguments) {
@@ -1154,6 +1228,9 @@ Test(sem, iterator_returns_ok_then_eof_repeatedly) {
   cr_assert_eq(weir_iter_next(it, &b), WEIR_EOF);
   cr_assert_null(b);
   cr_assert_eq(weir_iter_next(it, &b), WEIR_EOF, "EOF stays EOF");
+  /* EOF is a status, not a failure. */
+  cr_assert_str_eq(weir_pipeline_errmsg(p), "");
+  cr_assert_eq(weir_pipeline_errcode(p), WEIR_OK);
   weir_iter_destroy(it);
   /* A second iterator on a pipeline that ran is refused. */
   it = (weir_iter *)1;
@@ -1246,6 +1323,77 @@ Test(sem, iter_destroy_cancels_an_unfinished_run) {
   weir_iter_destroy(it); /* must not wait for 200000 blocks */
   cr_assert_geq(e.saw_cancel, 1);
   cr_assert_lt(e.emitted, 200000);
+  weir_pipeline_destroy(p);
+}
+
+Test(sem, emit_and_ctx_null_arguments) {
+  /* weir_emit_block takes the block also when it fails. */
+  weir_block *b = eu_ids(0, 3, 0);
+  cr_assert_eq(weir_emit_block(NULL, b), WEIR_EINVAL); /* LeakSanitizer checks it was freed */
+  cr_assert_eq(weir_emit_block(NULL, NULL), WEIR_EINVAL);
+  cr_assert_null(weir_emit_ctx(NULL));
+  cr_assert_eq(weir_ctx_worker(NULL), WEIR_EINVAL);
+  cr_assert_eq(weir_ctx_cancelled(NULL), 0);
+  cr_assert_null(weir_ctx_cuda_stream(NULL));
+  cr_assert_eq(weir_op_index(NULL), WEIR_EINVAL);
+  cr_assert_not_null(weir_op_name(NULL));
+}
+
+static int check_cpu_ctx(void *user, weir_block *in, weir_emit *out) {
+  atomic_int *bad = user;
+  weir_ctx *ctx = weir_emit_ctx(out);
+  /* A CPU operator has no CUDA stream and no device. */
+  if (!ctx || weir_ctx_cuda_stream(ctx) != NULL || weir_ctx_device(ctx) != -1 ||
+      weir_ctx_worker(ctx) < 0)
+    atomic_fetch_add(bad, 1);
+  return weir_emit_block(out, weir_block_ref(in));
+}
+
+Test(sem, cpu_operator_context) {
+  weir_pipeline *p = new_pipeline();
+  eu_src src = {.tasks = 3, .blocks_per_task = 2, .rows = 2};
+  atomic_int bad = 0;
+  weir_op *m = weir_map_batches(p, weir_source(p, "src", 3, eu_read, &src, NULL), "cpu",
+                                check_cpu_ctx, &bad, NULL);
+  cr_assert_eq(weir_pipeline_run(p, m), WEIR_OK);
+  cr_assert_eq(bad, 0);
+  weir_op_stats st;
+  weir_pipeline_op_stats(p, weir_op_index(m), &st);
+  cr_assert_eq(st.workers_min, 1, "min_workers 0 = 1");
+  cr_assert_geq(st.workers_peak, 1);
+  weir_pipeline_destroy(p);
+}
+
+Test(sem, memory_budget_zero_is_a_default) {
+  weir_pipeline *p = NULL;
+  cr_assert_eq(weir_pipeline_create(&p, NULL), WEIR_OK);
+  weir_pipeline_stats ps;
+  cr_assert_eq(weir_pipeline_get_stats(p, &ps), WEIR_OK);
+  cr_assert_gt(ps.memory_budget, 0);
+  weir_pipeline_destroy(p);
+  weir_pipeline_options o = WEIR_PIPELINE_OPTIONS_INIT;
+  o.memory_budget = 12345678;
+  cr_assert_eq(weir_pipeline_create(&p, &o), WEIR_OK);
+  cr_assert_eq(weir_pipeline_get_stats(p, &ps), WEIR_OK);
+  cr_assert_eq(ps.memory_budget, 12345678);
+  weir_pipeline_destroy(p);
+}
+
+Test(sem, null_pipeline_constructors_leave_a_thread_error) {
+  eu_src src = {.tasks = 1, .blocks_per_task = 1, .rows = 1};
+  cr_assert_null(weir_source(NULL, "s", 1, eu_read, &src, NULL));
+  cr_assert_gt(strlen(weir_last_errmsg()), 0);
+  cr_assert_null(weir_read_jsonl(NULL, "/tmp/x.jsonl", NULL));
+  cr_assert_gt(strlen(weir_last_errmsg()), 0);
+  cr_assert_null(weir_read_video(NULL, "/tmp/x.mp4", NULL));
+  cr_assert_null(weir_read_audio(NULL, "/tmp/x.wav", NULL));
+  cr_assert_null(weir_read_images(NULL, "/tmp/x.png", NULL));
+  weir_pipeline *p = new_pipeline();
+  cr_assert_null(weir_read_video(p, NULL, NULL));
+  cr_assert_null(weir_read_audio(p, NULL, NULL));
+  cr_assert_null(weir_read_images(p, NULL, NULL));
+  cr_assert_gt(strlen(weir_pipeline_errmsg(p)), 0);
+  cr_assert_neq(weir_pipeline_errcode(p), WEIR_OK);
   weir_pipeline_destroy(p);
 }
 
