@@ -1442,6 +1442,8 @@ Test(sem, op_stats_fields) {
   cr_assert_geq(ms.busy_seconds, 0.0);
   cr_assert_geq(ms.workers_peak, 1);
   cr_assert_geq(ms.workers_peak, ms.workers);
+  cr_assert_geq(ms.queue_bytes_peak, 8, "every block passed through the input queue");
+  cr_assert_eq(ss.queue_bytes_peak, 0, "a source has no input queue");
   cr_assert_eq(weir_pipeline_op_stats(p, 2, &ms), WEIR_EINVAL);
   cr_assert_eq(weir_pipeline_op_stats(p, -1, &ms), WEIR_EINVAL);
   cr_assert_eq(weir_pipeline_op_stats(p, 0, NULL), WEIR_EINVAL);
