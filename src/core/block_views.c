@@ -298,6 +298,9 @@ int weir_block_concat(weir_block *const *blocks, size_t n, weir_block **out) {
   if (!out || !blocks || n == 0)
     return weir__set_last_error(WEIR_EINVAL, "concat needs at least one block");
   if (n == 1) {
+    /* Checked here too: the loop below that rejects NULL blocks is skipped
+     * for one block, which returned WEIR_OK with *out == NULL. */
+    if (!blocks[0]) return weir__set_last_error(WEIR_EINVAL, "concat: block 0 is NULL");
     *out = weir_block_ref(blocks[0]);
     return WEIR_OK;
   }

@@ -8,7 +8,9 @@
 
 weir_ctx *weir_emit_ctx(weir_emit *out) { return out ? out->ctx : NULL; }
 
-int weir_ctx_worker(const weir_ctx *ctx) { return ctx && ctx->w ? ctx->w->index : -1; }
+/* WEIR_EINVAL, not -1 (which reads as WEIR_EOF), for a NULL context or
+ * one that belongs to no worker: API.md's rule for functions that fail. */
+int weir_ctx_worker(const weir_ctx *ctx) { return ctx && ctx->w ? ctx->w->index : WEIR_EINVAL; }
 
 int weir_ctx_cancelled(const weir_ctx *ctx) {
   if (!ctx || !ctx->op)

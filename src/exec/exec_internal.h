@@ -245,6 +245,7 @@ struct weir_pipeline {
 
   char errmsg[1024];
   int errcode;
+  int build_failed;   /* the last operator constructor call returned NULL */
 };
 
 /* Time. */

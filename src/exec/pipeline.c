@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "exec/exec_internal.h"
+#include "core/block_internal.h"
 #include "exec/gpu_backend.h"
 #include "weir/error.h"
 
@@ -113,13 +114,22 @@ const char *weir_pipeline_errmsg(const weir_pipeline *p) {
 int weir_pipeline_errcode(const weir_pipeline *p) { return p ? p->errcode : WEIR_EINVAL; }
 
 weir_op *weir__op_fail(weir_pipeline *p, int err, const char *fmt, ...) {
-  if (!p)
-    return NULL;
+  /* Formatted into a local buffer first: callers pass p->errmsg itself as
+   * an argument (to keep the reason of an earlier failure in a chain), and
+   * vsnprintf into a buffer it also reads from is undefined behaviour. */
+  char msg[sizeof p->errmsg];
   va_list ap;
   va_start(ap, fmt);
-  vsnprintf(p->errmsg, sizeof p->errmsg, fmt, ap);
+  vsnprintf(msg, sizeof msg, fmt, ap);
   va_end(ap);
+  /* Also the thread's last error, so that a call without a pipeline to
+   * keep the message on (p == NULL) still says why it returned NULL. */
+  weir__set_last_error(err, "%s", msg);
+  if (!p)
+    return NULL;
+  memcpy(p->errmsg, msg, sizeof msg);
   p->errcode = err;
+  p->build_failed = 1;
   return NULL;
 }
 
@@ -212,13 +222,14 @@ weir_op *weir__op_new(weir_pipeline *p, int kind, const char *name,
     p->ops[p->nops++] = op;
   }
   op->st.name = op->name;
+  p->build_failed = 0;
   return op;
 }
 
 weir_op *weir_source(weir_pipeline *p, const char *name, size_t num_tasks,
                      weir_read_fn fn, void *user, const weir_op_options *opts) {
   if (!p)
-    return NULL;
+    return weir__op_fail(NULL, WEIR_EINVAL, "%s: NULL pipeline", "source");
   if (!fn)
     return weir__op_fail(p, WEIR_EINVAL, "source '%s': no read function", name ? name : "?");
   weir_op *op = weir__op_new(p, WEIR__OP_SOURCE, name ? name : "source", NULL, 0, opts, 0);
@@ -234,7 +245,7 @@ weir_op *weir_source(weir_pipeline *p, const char *name, size_t num_tasks,
 weir_op *weir_map_batches(weir_pipeline *p, weir_op *in, const char *name,
                           weir_batch_fn fn, void *user, const weir_op_options *opts) {
   if (!p)
-    return NULL;
+    return weir__op_fail(NULL, WEIR_EINVAL, "%s: NULL pipeline", "map_batches");
   if (!in)
     return weir__op_fail(p, p->errcode ? p->errcode : WEIR_EINVAL,
                          "map_batches '%s': no input (an earlier call failed: %s)",
@@ -252,7 +263,7 @@ weir_op *weir_map_batches(weir_pipeline *p, weir_op *in, const char *name,
 weir_op *weir_add_op(weir_pipeline *p, weir_op *in, const weir_op_def *def,
                      void *user, const weir_op_options *opts) {
   if (!p)
-    return NULL;
+    return weir__op_fail(NULL, WEIR_EINVAL, "%s: NULL pipeline", "add_op");
   const char *name = def && def->name ? def->name : "op";
   if (!in)
     return weir__op_fail(p, p->errcode ? p->errcode : WEIR_EINVAL,
@@ -272,7 +283,7 @@ weir_op *weir_add_op(weir_pipeline *p, weir_op *in, const weir_op_def *def,
 
 weir_op *weir_repartition(weir_pipeline *p, weir_op *in, size_t rows_per_block) {
   if (!p)
-    return NULL;
+    return weir__op_fail(NULL, WEIR_EINVAL, "%s: NULL pipeline", "repartition");
   if (!in)
     return weir__op_fail(p, p->errcode ? p->errcode : WEIR_EINVAL,
                          "repartition: no input (an earlier call failed: %s)", p->errmsg);
@@ -287,7 +298,7 @@ weir_op *weir_repartition(weir_pipeline *p, weir_op *in, size_t rows_per_block) 
 
 weir_op *weir_limit(weir_pipeline *p, weir_op *in, uint64_t rows) {
   if (!p)
-    return NULL;
+    return weir__op_fail(NULL, WEIR_EINVAL, "%s: NULL pipeline", "limit");
   if (!in)
     return weir__op_fail(p, p->errcode ? p->errcode : WEIR_EINVAL,
                          "limit: no input (an earlier call failed: %s)", p->errmsg);
@@ -302,7 +313,7 @@ weir_op *weir_limit(weir_pipeline *p, weir_op *in, uint64_t rows) {
 
 weir_op *weir_union(weir_pipeline *p, weir_op *const *ins, size_t n) {
   if (!p)
-    return NULL;
+    return weir__op_fail(NULL, WEIR_EINVAL, "%s: NULL pipeline", "union");
   if (!ins || n == 0)
     return weir__op_fail(p, WEIR_EINVAL, "union: no inputs");
   for (size_t i = 0; i < n; i++)

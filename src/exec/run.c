@@ -257,6 +257,12 @@ void weir__run_teardown(weir_pipeline *p) {
 int weir_pipeline_run(weir_pipeline *p, weir_op *out) {
   if (!p)
     return WEIR_EINVAL;
+  /* A NULL `out` right after a constructor returned NULL is the end of a
+   * broken chain (API.md: a chain of calls is checked once at the end),
+   * not a request to run every operator: running the half-built graph
+   * would report success. Keep the failure's code and message. */
+  if (!out && p->build_failed && !p->started)
+    return p->errcode != WEIR_OK ? p->errcode : WEIR_EINVAL;
   int rc = weir__run_start(p, out);
   if (rc != WEIR_OK)
     return rc;

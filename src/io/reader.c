@@ -61,7 +61,9 @@ int weir__reader_create(weir__reader **out, const char *kind, const char *uri,
   *out = NULL;
   weir_read_options def = {.version = WEIR_READ_OPTIONS_VERSION};
   if (!o) o = &def;
-  if (o->version < 1) {
+  /* Like every other options struct: a version this library does not
+   * know is refused, not read as if it were this one. */
+  if (o->version != WEIR_READ_OPTIONS_VERSION) {
     snprintf(err, errlen, "read options: unknown version %u", o->version);
     return WEIR_EINVAL;
   }
@@ -152,7 +154,7 @@ weir_op *weir__reader_op(weir_pipeline *p, const char *kind, const char *name,
   char err[512] = "";
   weir__reader *r;
   if (r_out) *r_out = NULL;
-  if (!p) return NULL;
+  if (!p) return weir__op_fail(NULL, WEIR_EINVAL, "%s: NULL pipeline", name);
   int rc = weir__reader_create(&r, kind, uri, o, ranges, err, sizeof err);
   if (rc != WEIR_OK) return weir__op_fail(p, rc, "%s: %s", name, err);
   weir_op *src = weir__reader_source(p, r, name, fn);

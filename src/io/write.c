@@ -500,13 +500,21 @@ static weir_op *make_writer(weir_pipeline *p, weir_op *in, const char *uri,
                             const weir_write_options *o, const weir__fmt *fmt,
                             const weir_op_def *enc_def,
                             const weir_op_def *def) {
-  if (!p) return NULL;
-  if (!in) return weir__op_fail(p, WEIR_EINVAL, "%s: no input operator", def->name);
+  if (!p) return weir__op_fail(NULL, WEIR_EINVAL, "%s: NULL pipeline", def->name);
+  /* A NULL `in` is usually an earlier constructor's failure: keep its code
+   * and reason (API.md: a chain of calls is checked once at the end). */
+  if (!in)
+    return weir__op_fail(p, p->errcode ? p->errcode : WEIR_EINVAL,
+                         "%s: no input operator%s%s%s", def->name,
+                         p->errmsg[0] ? " (an earlier call failed: " : "", p->errmsg,
+                         p->errmsg[0] ? ")" : "");
   if (!uri || !*uri)
     return weir__op_fail(p, WEIR_EINVAL, "%s: empty uri", def->name);
   weir_write_options d = {.version = WEIR_WRITE_OPTIONS_VERSION};
   if (!o) o = &d;
-  if (o->version < 1)
+  /* Like every other options struct: a version this library does not
+   * know is refused, not read as if it were this one. */
+  if (o->version != WEIR_WRITE_OPTIONS_VERSION)
     return weir__op_fail(p, WEIR_EINVAL, "%s: unknown options version %u",
                              def->name, o->version);
   if (o->compression < WEIR_COMPRESS_NONE || o->compression > WEIR_COMPRESS_GZIP)
