@@ -645,11 +645,40 @@ static void cancel_req(engine *e, weir__net_req *rq) {
   finish(e, rq, WEIR_ECANCELED);
 }
 
-/* The multi handle is made for the first request, so a pipeline that
- * never touches the network never initialises libcurl. */
+/* Idle multi handles of stopped engines, kept with their caches of open
+ * connections: the next engine takes one, so back-to-back pipeline runs
+ * reuse warm connections (grown TCP windows, done TLS handshakes) as a
+ * single process-wide engine did. Under g_lock. */
+enum { PARKED_MAX = 4 };
+static CURLM *g_parked[PARKED_MAX];
+static int g_nparked;
+
+static CURLM *unpark(void) {
+  pthread_mutex_lock(&g_lock);
+  CURLM *m = g_nparked > 0 ? g_parked[--g_nparked] : NULL;
+  pthread_mutex_unlock(&g_lock);
+  return m;
+}
+
+/* Keeps `m`, which no transfer uses, for a later engine; 0 when full. Its
+ * callbacks name the engine, which will be gone: they are unset first, so
+ * that a later cleanup calls nothing. */
+static int park(CURLM *m) {
+  curl_multi_setopt(m, CURLMOPT_SOCKETFUNCTION, NULL);
+  curl_multi_setopt(m, CURLMOPT_TIMERFUNCTION, NULL);
+  pthread_mutex_lock(&g_lock);
+  int kept = g_nparked < PARKED_MAX;
+  if (kept) g_parked[g_nparked++] = m;
+  pthread_mutex_unlock(&g_lock);
+  return kept;
+}
+
+/* The multi handle is taken or made for the first request, so a pipeline
+ * that never touches the network never initialises libcurl. */
 static int ensure_multi(engine *e) {
   if (e->multi) return 1;
-  e->multi = curl_multi_init();
+  e->multi = unpark();
+  if (!e->multi) e->multi = curl_multi_init();
   if (!e->multi) return 0;
   curl_multi_setopt(e->multi, CURLMOPT_SOCKETFUNCTION, on_socket);
   curl_multi_setopt(e->multi, CURLMOPT_SOCKETDATA, e);
@@ -720,10 +749,12 @@ static void engine_stop(engine *e) {
     next = rq->all_next;
     cancel_req(e, rq);
   }
-  if (e->multi) curl_multi_cleanup(e->multi);
+  /* With no socket left to watch, every connection is idle in the
+   * cache, and the handle can serve another engine. */
+  if (e->multi && (e->socks || !park(e->multi)))
+    curl_multi_cleanup(e->multi);
   e->multi = NULL;
-  /* Sockets of connections curl kept open, which it closed without
-   * removing them. */
+  /* Sockets of connections curl closed without removing them. */
   while (e->socks) close_sock(e->socks);
   uv_close((uv_handle_t *)&e->wake, NULL);
   uv_close((uv_handle_t *)&e->curl_timer, NULL);
@@ -832,6 +863,8 @@ static void after_fork_child(void) {
   t_engine = NULL;
   g_parents_engine = g_engine;
   g_engine = NULL;
+  /* Parked handles hold the parent's connections: never reuse them. */
+  g_nparked = 0;
   pthread_mutex_init(&g_lock, NULL);
 }
 
@@ -862,7 +895,7 @@ static engine *engine_acquire(void) {
   return e;
 }
 
-void weir__net_shutdown(void) {
+static void stop_process_engine(void) {
   pthread_mutex_lock(&g_lock);
   engine *e = g_engine;
   g_engine = NULL;
@@ -875,6 +908,11 @@ void weir__net_shutdown(void) {
   uv_thread_join(&e->thread);
   uv_loop_close(e->loop);
   engine_unref(e);
+}
+
+void weir__net_shutdown(void) {
+  stop_process_engine();
+  for (CURLM *m; (m = unpark());) curl_multi_cleanup(m);
 }
 
 /* ---- The scheduler's side (exec/net_backend.h) ------------------------ */
