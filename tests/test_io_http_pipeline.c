@@ -1,10 +1,13 @@
 /* Pipelines whose sources and sinks are on the network: JSONL (plain and
  * zstd) and binary files read over HTTP from nginx and from a server that
  * injects faults, and JSONL written to and read back from S3 (s3rver), all
- * through the public reader and writer operators. */
+ * through the public reader and writer operators; and the engine a run's
+ * transfers go to, the one on its scheduler loop. */
 #include <criterion/criterion.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <zstd.h>
 
 #include <weir.h>
@@ -196,6 +199,184 @@ Test(pipe_faults, binary_through_resets_and_5xx, .init = need_curl,
   free(data);
 }
 
+/* ---- The engine on the scheduler's loop -------------------------------- */
+
+static double now_s(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Runs `p` (the loop on this thread, or on the iterator's background
+ * thread) and checks that its requests went to the engine on its loop:
+ * at least one there, none to the process-wide engine. */
+static void run_on_own_engine(weir_pipeline *p, weir_op *op, int iterate) {
+  cr_assert_not_null(op, "%s", weir_pipeline_errmsg(p));
+  weir__net_counters c0, c1;
+  weir__net_get_counters(&c0);
+  if (iterate) {
+    weir_block *b;
+    cr_assert_eq(collect(p, op, &b), WEIR_OK, "%s", weir_pipeline_errmsg(p));
+    cr_assert_eq(weir_block_num_rows(b), 2000);
+    weir_block_unref(&b);
+  } else {
+    cr_assert_eq(weir_pipeline_run(p, op), WEIR_OK, "%s",
+                 weir_pipeline_errmsg(p));
+  }
+  weir__net_get_counters(&c1);
+  cr_assert_geq(c1.loop_requests - c0.loop_requests, 1,
+                "the run's reads went to the engine on its loop");
+  cr_assert_eq(c1.thread_requests, c0.thread_requests,
+               "no request of the run went to the process-wide engine");
+}
+
+Test(pipe_http, a_runs_requests_go_to_the_engine_on_its_loop) {
+  size_t len;
+  char *rows = jsonl_rows(0, 2000, &len);
+  char path[2048], url[256];
+  snprintf(path, sizeof path, "%s/loop.jsonl", www);
+  cr_assert_eq(srv_write_file(path, rows, len), 0);
+  free(rows);
+  snprintf(url, sizeof url, "%s/loop.jsonl", ngx.url);
+
+  /* An iterator: the loop runs on a background thread. Building the
+   * reader sizes the object outside the run, on the process-wide engine. */
+  weir_pipeline *p = new_pipeline();
+  run_on_own_engine(p, weir_read_jsonl(p, url, NULL), 1);
+  weir_pipeline_destroy(p);
+
+  /* weir_pipeline_run: the loop runs on this thread. */
+  char *out = srv_tmpdir("loop-out");
+  cr_assert_not_null(out);
+  snprintf(path, sizeof path, "%s/rows", out);
+  p = new_pipeline();
+  run_on_own_engine(p, weir_write_jsonl(p, weir_read_jsonl(p, url, NULL),
+                                        path, NULL), 0);
+  weir_pipeline_destroy(p);
+  srv_rm_rf(out);
+  free(out);
+
+  /* Outside a run, the process-wide engine answers. */
+  weir__net_counters c0, c1;
+  weir__net_get_counters(&c0);
+  uint64_t size;
+  char err[512];
+  cr_assert_eq(weir__net_stat(url, NULL, &size, err, sizeof err), WEIR_OK,
+               "%s", err);
+  cr_assert_eq(size, len);
+  weir__net_get_counters(&c1);
+  cr_assert_eq(c1.thread_requests - c0.thread_requests, 1);
+  cr_assert_eq(c1.loop_requests, c0.loop_requests);
+}
+
+typedef struct kept_reader {
+  char url[256];
+  weir__net_reader *r;
+} kept_reader;
+
+/* A read task that opens a reader, reads one byte, and leaves the reader
+ * open for the test to use after the run. */
+static int open_and_keep(void *user, size_t task, weir_emit *out) {
+  (void)task;
+  (void)out;
+  kept_reader *k = user;
+  weir__net_options o = { 0 };
+  char err[512];
+  unsigned char byte;
+  int rc = weir__net_reader_open(k->url, &o, 0, UINT64_MAX, &k->r, err,
+                                 sizeof err);
+  if (rc != WEIR_OK) return rc;
+  return weir__net_reader_read(k->r, &byte, 1) == 1 ? WEIR_OK : WEIR_EIO;
+}
+
+/* The transfer of a reader opened by a worker ends with its run: what was
+ * buffered can still be read, then WEIR_ECANCELED, and closing it after
+ * the pipeline is gone touches nothing freed. */
+Test(pipe_http, a_reader_outliving_its_run_is_cancelled_with_it) {
+  size_t size = 32u << 20;
+  unsigned char *data = malloc(size);
+  srv_fill(data, size, 4);
+  char path[2048];
+  snprintf(path, sizeof path, "%s/big.bin", www);
+  cr_assert_eq(srv_write_file(path, data, size), 0);
+  free(data);
+  kept_reader k = { .r = NULL };
+  snprintf(k.url, sizeof k.url, "%s/big.bin", ngx.url);
+  weir_pipeline *p = new_pipeline();
+  weir_op *src = weir_source(p, "keep", 1, open_and_keep, &k, NULL);
+  cr_assert_not_null(src, "%s", weir_pipeline_errmsg(p));
+  cr_assert_eq(weir_pipeline_run(p, NULL), WEIR_OK, "%s",
+               weir_pipeline_errmsg(p));
+  weir_pipeline_destroy(p);
+  cr_assert_not_null(k.r);
+  size_t got = 1, cap = 1 << 20;
+  char *buf = malloc(cap);
+  long n;
+  while ((n = weir__net_reader_read(k.r, buf, cap)) > 0) got += (size_t)n;
+  free(buf);
+  cr_assert_eq(n, WEIR_ECANCELED, "read after the run: %ld (%s)", n,
+               weir__net_reader_errmsg(k.r));
+  cr_assert_lt(got, size, "the transfer stopped with the run");
+  weir__net_reader_close(k.r);
+}
+
+typedef struct canceller {
+  fault_server *fs;
+  weir_pipeline *p;
+  double at;                  /* when it cancelled */
+} canceller;
+
+/* Cancels the run once the server has held both transfers stalled for a
+ * while, so the readers are blocked waiting for bytes. */
+static void *cancel_when_stalled(void *arg) {
+  canceller *c = arg;
+  for (int i = 0; i < 1000 && atomic_load(&c->fs->inflight) < 2; i++) {
+    struct timespec ts = { 0, 10 * 1000 * 1000 };
+    nanosleep(&ts, NULL);
+  }
+  struct timespec ts = { 0, 300 * 1000 * 1000 };
+  nanosleep(&ts, NULL);
+  c->at = now_s();
+  weir_pipeline_cancel(c->p);
+  return NULL;
+}
+
+/* Servers that send part of a body and then nothing would hold the workers
+ * until the stall timeout (30 s) and then retry; a cancel ends those
+ * transfers at once, and the run with them. */
+Test(pipe_faults, a_cancel_ends_stalled_transfers_at_once, .init = need_curl,
+     .timeout = 60) {
+  size_t size = 4u << 20;
+  unsigned char *data = malloc(size);
+  srv_fill(data, size, 31);
+  fault_server fs;
+  cr_assert_eq(fault_start(&fs, data, size, FAULT_STALL_ALWAYS, 5), 0);
+  weir_pipeline *p = new_pipeline();
+  char url[256];
+  for (int i = 0; i < 2; i++) {
+    snprintf(url, sizeof url, "%s/stall%d.bin", fs.url, i);
+    cr_assert_not_null(weir_read_binary(p, url, NULL), "%s",
+                       weir_pipeline_errmsg(p));
+  }
+  weir__net_counters c0, c1;
+  weir__net_get_counters(&c0);
+  canceller c = { &fs, p, 0 };
+  pthread_t t;
+  cr_assert_eq(pthread_create(&t, NULL, cancel_when_stalled, &c), 0);
+  int rc = weir_pipeline_run(p, NULL);
+  double ended = now_s();
+  pthread_join(t, NULL);
+  weir__net_get_counters(&c1);
+  cr_assert_eq(rc, WEIR_ECANCELED, "%s", weir_pipeline_errmsg(p));
+  cr_assert_lt(ended - c.at, 2.0, "the run ended %.2f s after the cancel",
+               ended - c.at);
+  cr_assert_geq(c1.loop_requests - c0.loop_requests, 2);
+  cr_assert_eq(c1.thread_requests, c0.thread_requests);
+  weir_pipeline_destroy(p);
+  fault_stop(&fs);
+  free(data);
+}
+
 /* ---- S3 ----------------------------------------------------------------- */
 
 static srv_proc s3;
@@ -247,8 +428,14 @@ Test(pipe_s3, write_jsonl_shards_to_s3_and_read_them_back) {
   cr_assert_not_null(src, "%s", weir_pipeline_errmsg(p));
   weir_op *sink = weir_write_jsonl(p, src, "s3://test/out/", &wo);
   cr_assert_not_null(sink, "%s", weir_pipeline_errmsg(p));
+  /* Reads and uploads of the run go to the engine on its loop. */
+  weir__net_counters c0, c1;
+  weir__net_get_counters(&c0);
   cr_assert_eq(weir_pipeline_run(p, sink), WEIR_OK, "%s",
                weir_pipeline_errmsg(p));
+  weir__net_get_counters(&c1);
+  cr_assert_geq(c1.loop_requests - c0.loop_requests, 3 + 5);
+  cr_assert_eq(c1.thread_requests, c0.thread_requests);
   weir_pipeline_destroy(p);
 
   weir__object *objs;

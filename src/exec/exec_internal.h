@@ -221,6 +221,8 @@ struct weir_pipeline {
   int sched_thread_started;
   int closing;               /* the loop's handles are being closed */
   int loop_live;
+  void *net;                 /* the network engine on `loop`, or NULL
+                                (exec/net_backend.h) */
   double t_start, t_end;
   double last_progress_t, last_progress_line;
   uint64_t last_progress_seen;

@@ -1,12 +1,14 @@
 /* The scheduler: starting a run (active operators, depths, order, queue
  * bounds, pools), the libuv loop that ends it (async wake-ups from workers
- * and cancel, a timer for stall detection, progress and pool control), and
- * weir_pipeline_run / weir_pipeline_cancel. */
+ * and cancel, a timer for stall detection, progress and pool control, and
+ * the network transfers of the workers), and weir_pipeline_run /
+ * weir_pipeline_cancel. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "exec/exec_internal.h"
+#include "exec/net_backend.h"
 #include "weir/error.h"
 
 #define TICK_MS 50
@@ -36,10 +38,18 @@ static void on_close(uv_handle_t *h) { (void)h; }
 
 static void check_end(weir_pipeline *p) {
   pthread_mutex_lock(&p->mu);
-  int end = (p->done || atomic_load(&p->ending)) && p->live_workers == 0 && !p->closing;
+  int failing = atomic_load(&p->ending);
+  int end = (p->done || failing) && p->live_workers == 0 && !p->closing;
   if (end)
     p->closing = 1;
   pthread_mutex_unlock(&p->mu);
+  /* A failed or cancelled run stops its network engine at once: transfers
+   * in flight end with WEIR_ECANCELED, so a worker blocked on a silent
+   * server sees the end now. A run that completes stops it once no worker
+   * is left to use it. Either way it is stopped before the loop's last
+   * handles close, so the loop can end. */
+  if (failing || end)
+    weir__net_backend_get()->stop(p->net);
   if (end) {
     uv_timer_stop(&p->timer);
     uv_close((uv_handle_t *)&p->timer, on_close);
@@ -170,6 +180,8 @@ int weir__run_start(weir_pipeline *p, weir_op *out) {
   uv_timer_init(&p->loop, &p->timer);
   p->timer.data = p;
   uv_timer_start(&p->timer, on_timer, TICK_MS, TICK_MS);
+  /* Before any worker starts: workers send their requests to it. */
+  p->net = weir__net_backend_get()->attach(&p->loop);
   p->loop_live = 1;
   atomic_store(&p->async_live, 1);
   p->t_start = weir__now();
@@ -198,6 +210,9 @@ int weir__run_start(weir_pipeline *p, weir_op *out) {
 
 void weir__run_loop(weir_pipeline *p) {
   uv_run(&p->loop, UV_RUN_DEFAULT);
+  /* The engine's handles are closed and their callbacks have run. */
+  weir__net_backend_get()->release(p->net);
+  p->net = NULL;
   atomic_store(&p->async_live, 0);
   while (atomic_load(&p->async_users) > 0)
     ; /* a cancel in another thread is inside uv_async_send: let it out */

@@ -8,6 +8,7 @@
 
 #include "exec/exec_internal.h"
 #include "exec/gpu_backend.h"
+#include "exec/net_backend.h"
 #include "weir/error.h"
 
 double weir__now(void) {
@@ -551,6 +552,10 @@ static void *worker_main(void *arg) {
   memset(&ctx, 0, sizeof ctx);
   ctx.op = op;
   ctx.w = w;
+  /* Network requests of this thread, the operator's init included, go to
+   * the engine on the pipeline's loop until the worker is gone. */
+  const weir__net_backend *net = weir__net_backend_get();
+  net->set_current(p->net);
   int rc = worker_init(op, w, &ctx);
   pthread_mutex_lock(&p->mu);
   op->spawning--;
@@ -574,6 +579,7 @@ static void *worker_main(void *arg) {
   if (t.type == T_EXIT_FINISH)
     run_finish(op, w, &ctx);
   worker_destroy(op, w);
+  net->set_current(NULL);
   pthread_mutex_lock(&p->mu);
   if (t.retire)
     op->retiring--;

@@ -28,7 +28,9 @@ enum {
   FAULT_STALL_ONCE,    /* first answer: part of the body, then silence
                           until the server stops; later answers whole */
   FAULT_RESET_ONCE,    /* first answer reset mid-body, later ones whole */
-  FAULT_429_ONCE       /* first answer 429 with Retry-After: 1 */
+  FAULT_429_ONCE,      /* first answer 429 with Retry-After: 1 */
+  FAULT_STALL_ALWAYS   /* every answer with a body: part of it, then
+                          silence until the server stops */
 };
 
 typedef struct fault_server {
@@ -198,8 +200,9 @@ static inline void *fault_handle(void *arg) {
                     "HTTP/1.1 200 OK\r\nContent-Length: %zu\r\n"
                     "Accept-Ranges: bytes\r\n%sConnection: close\r\n\r\n",
                     n, etag_hdr);
-    int once = (nth == 0 && (mode == FAULT_STALL_ONCE ||
-                             mode == FAULT_RESET_ONCE)) ||
+    int stall = mode == FAULT_STALL_ALWAYS ||
+                (nth == 0 && mode == FAULT_STALL_ONCE);
+    int once = stall || (nth == 0 && mode == FAULT_RESET_ONCE) ||
                (mode == FAULT_IGNORE_RANGE && s->cut_at && s->cut_at < n);
     int reset = !head_only && n > 1 &&
                 (mode == FAULT_ALWAYS_RESET || once ||
@@ -221,7 +224,7 @@ static inline void *fault_handle(void *arg) {
         struct timespec ts = { 0, 150 * 1000 * 1000 };
         nanosleep(&ts, NULL);
       }
-      while (mode == FAULT_STALL_ONCE && !atomic_load(&s->stopping)) {
+      while (stall && !atomic_load(&s->stopping)) {
         struct timespec ts = { 0, 20 * 1000 * 1000 };
         nanosleep(&ts, NULL);
       }

@@ -1,6 +1,10 @@
-/* The network engine: one libcurl multi handle driven by a libuv loop on its
- * own thread, running many transfers at once under a bound, with retries
- * (exponential backoff and jitter) for resets, timeouts, 5xx and 429. */
+/* The network engine: a libcurl multi handle driven by a libuv loop,
+ * running many transfers at once under a bound, with retries (exponential
+ * backoff and jitter) for resets, timeouts, 5xx and 429. A running
+ * pipeline attaches one engine to its scheduler's loop (through
+ * exec/net_backend.h) and its worker threads send their requests there;
+ * every other thread uses one process-wide engine on a loop thread of its
+ * own, started on first use. */
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,10 +14,11 @@
 #include <uv.h>
 
 #include "weir/error.h"
+#include "exec/net_backend.h"
 #include "io/net/net_internal.h"
 
 enum { ST_NEW = 0, ST_PENDING, ST_ACTIVE, ST_DELAYED, ST_DONE };
-enum { CMD_SUBMIT = 0, CMD_UNPAUSE, CMD_CANCEL, CMD_STOP };
+enum { CMD_SUBMIT = 0, CMD_UNPAUSE, CMD_CANCEL };
 
 typedef struct cmd {
   int op;
@@ -21,16 +26,27 @@ typedef struct cmd {
   struct cmd *next;
 } cmd;
 
+typedef struct sockctx sockctx;
+
 typedef struct engine {
-  uv_loop_t loop;
+  uv_loop_t *loop;           /* the loop driving it */
+  uv_loop_t own_loop;        /* the process-wide engine's, run by `thread` */
+  uv_thread_t thread;
+  int on_pipeline;           /* attached to a pipeline's scheduler loop */
+  unsigned fork_gen;         /* g_fork_gen when made */
+  /* The loop's hold, and one per request submitted here: a request can
+   * still be cancelled or released after its pipeline's loop has gone. */
+  atomic_int refs;
   uv_async_t wake;
   uv_timer_t curl_timer;     /* curl's own timeouts */
   uv_timer_t retry_timer;    /* the earliest delayed retry */
-  uv_thread_t thread;
-  CURLM *multi;
-  pthread_mutex_t lock;      /* guards cmds */
+  pthread_mutex_t lock;      /* guards cmds, stop_asked and stopped */
   cmd *cmds, *cmds_tail;
-  /* Network thread only: */
+  int stop_asked;            /* weir__net_shutdown ends the loop thread */
+  int stopped;               /* no more commands are taken */
+  /* Loop thread only: */
+  CURLM *multi;              /* made for the first request */
+  sockctx *socks;            /* poll handles open */
   weir__net_req *pending, *pending_tail;  /* waiting for a slot */
   weir__net_req *delayed;                 /* waiting to retry */
   weir__net_req *all;                     /* every request held */
@@ -39,25 +55,34 @@ typedef struct engine {
   uint64_t rng;
 } engine;
 
-typedef struct sockctx {
+struct sockctx {
   uv_poll_t poll;
   curl_socket_t fd;
   engine *e;
-} sockctx;
+  sockctx *prev, *next;      /* in e->socks */
+};
 
 static atomic_ullong g_attempts, g_retries, g_pauses, g_bytes_in;
+static atomic_ullong g_loop_requests, g_thread_requests;
 
 void weir__net_get_counters(weir__net_counters *c) {
   c->attempts = atomic_load(&g_attempts);
   c->retries = atomic_load(&g_retries);
   c->pauses = atomic_load(&g_pauses);
   c->bytes_in = atomic_load(&g_bytes_in);
+  c->loop_requests = atomic_load(&g_loop_requests);
+  c->thread_requests = atomic_load(&g_thread_requests);
 }
 
 static pthread_mutex_t g_lock = PTHREAD_MUTEX_INITIALIZER;
 static engine *g_engine;
 static pthread_once_t g_once = PTHREAD_ONCE_INIT;
 static int g_curl_ok;
+/* Bumped in a child of fork(): engines made before belong to the parent,
+ * whose loop threads the child does not have. */
+static atomic_uint g_fork_gen;
+/* The engine of the running pipeline whose worker this thread is. */
+static _Thread_local engine *t_engine;
 
 /* ---- Requests ----------------------------------------------------------- */
 
@@ -92,9 +117,13 @@ void weir__net_req_clear(weir__net_req *rq) {
   rq->headers = NULL;
 }
 
+static void engine_unref(engine *e);
+
 void weir__net_req_release(weir__net_req *rq) {
-  if (rq && atomic_fetch_sub(&rq->refs, 1) == 1 && rq->destroy)
-    rq->destroy(rq);
+  if (!rq || atomic_fetch_sub(&rq->refs, 1) != 1) return;
+  engine *e = rq->engine;
+  if (rq->destroy) rq->destroy(rq);
+  engine_unref(e);
 }
 
 /* ---- Completion ----------------------------------------------------------- */
@@ -370,6 +399,31 @@ static void on_poll(uv_poll_t *h, int status, int events) {
 
 static void free_sockctx(uv_handle_t *h) { free(h->data); }
 
+static void close_sock(sockctx *c) {
+  engine *e = c->e;
+  if (c->prev) c->prev->next = c->next;
+  else e->socks = c->next;
+  if (c->next) c->next->prev = c->prev;
+  uv_poll_stop(&c->poll);
+  uv_close((uv_handle_t *)&c->poll, free_sockctx);
+}
+
+static sockctx *open_sock(engine *e, curl_socket_t s) {
+  sockctx *c = calloc(1, sizeof *c);
+  if (!c) return NULL;
+  c->fd = s;
+  c->e = e;
+  if (uv_poll_init_socket(e->loop, &c->poll, s) != 0) {
+    free(c);
+    return NULL;
+  }
+  c->poll.data = c;
+  c->next = e->socks;
+  if (e->socks) e->socks->prev = c;
+  e->socks = c;
+  return c;
+}
+
 static int on_socket(CURL *easy, curl_socket_t s, int what, void *userp,
                      void *socketp) {
   (void)easy;
@@ -377,22 +431,14 @@ static int on_socket(CURL *easy, curl_socket_t s, int what, void *userp,
   sockctx *c = socketp;
   if (what == CURL_POLL_REMOVE) {
     if (c) {
-      uv_poll_stop(&c->poll);
-      uv_close((uv_handle_t *)&c->poll, free_sockctx);
+      close_sock(c);
       curl_multi_assign(e->multi, s, NULL);
     }
     return 0;
   }
   if (!c) {
-    c = calloc(1, sizeof *c);
+    c = open_sock(e, s);
     if (!c) return -1;
-    c->fd = s;
-    c->e = e;
-    if (uv_poll_init_socket(&e->loop, &c->poll, s) != 0) {
-      free(c);
-      return -1;
-    }
-    c->poll.data = c;
     curl_multi_assign(e->multi, s, c);
   }
   int ev = 0;
@@ -599,31 +645,74 @@ static void cancel_req(engine *e, weir__net_req *rq) {
   finish(e, rq, WEIR_ECANCELED);
 }
 
-static void close_handle(uv_handle_t *h, void *arg) {
-  (void)arg;
-  if (uv_is_closing(h)) return;
-  uv_close(h, h->type == UV_POLL ? free_sockctx : NULL);
+/* Idle multi handles of stopped engines, kept with their caches of open
+ * connections: the next engine takes one, so back-to-back pipeline runs
+ * reuse warm connections (grown TCP windows, done TLS handshakes) as a
+ * single process-wide engine did. Under g_lock. */
+enum { PARKED_MAX = 4 };
+static CURLM *g_parked[PARKED_MAX];
+static int g_nparked;
+
+static CURLM *unpark(void) {
+  pthread_mutex_lock(&g_lock);
+  CURLM *m = g_nparked > 0 ? g_parked[--g_nparked] : NULL;
+  pthread_mutex_unlock(&g_lock);
+  return m;
 }
 
-static void on_wake(uv_async_t *a) {
-  engine *e = a->data;
-  pthread_mutex_lock(&e->lock);
-  cmd *c = e->cmds;
-  e->cmds = e->cmds_tail = NULL;
-  pthread_mutex_unlock(&e->lock);
-  int stop = 0;
+/* Keeps `m`, which no transfer uses, for a later engine; 0 when full. Its
+ * callbacks name the engine, which will be gone: they are unset first, so
+ * that a later cleanup calls nothing. */
+static int park(CURLM *m) {
+  curl_multi_setopt(m, CURLMOPT_SOCKETFUNCTION, NULL);
+  curl_multi_setopt(m, CURLMOPT_TIMERFUNCTION, NULL);
+  pthread_mutex_lock(&g_lock);
+  int kept = g_nparked < PARKED_MAX;
+  if (kept) g_parked[g_nparked++] = m;
+  pthread_mutex_unlock(&g_lock);
+  return kept;
+}
+
+/* The multi handle is taken or made for the first request, so a pipeline
+ * that never touches the network never initialises libcurl. */
+static int ensure_multi(engine *e) {
+  if (e->multi) return 1;
+  e->multi = unpark();
+  if (!e->multi) e->multi = curl_multi_init();
+  if (!e->multi) return 0;
+  curl_multi_setopt(e->multi, CURLMOPT_SOCKETFUNCTION, on_socket);
+  curl_multi_setopt(e->multi, CURLMOPT_SOCKETDATA, e);
+  curl_multi_setopt(e->multi, CURLMOPT_TIMERFUNCTION, on_timer_change);
+  curl_multi_setopt(e->multi, CURLMOPT_TIMERDATA, e);
+  curl_multi_setopt(e->multi, CURLMOPT_MAXCONNECTS, 256L);
+  curl_multi_setopt(e->multi, CURLMOPT_PIPELINING, (long)CURLPIPE_NOTHING);
+  return 1;
+}
+
+static void take_request(engine *e, weir__net_req *rq) {
+  atomic_fetch_add(e->on_pipeline ? &g_loop_requests : &g_thread_requests, 1);
+  rq->all_prev = NULL;
+  rq->all_next = e->all;
+  if (e->all) e->all->all_prev = rq;
+  e->all = rq;
+  if (!ensure_multi(e)) {
+    snprintf(rq->errmsg, sizeof rq->errmsg,
+             "%s %s: cannot start the network engine",
+             method_name(rq->method), rq->shown);
+    finish(e, rq, WEIR_EIO);
+    return;
+  }
+  if (rq->max_requests > 0) e->max_active = rq->max_requests;
+  push_pending(e, rq, 0);
+}
+
+static void run_cmds(engine *e, cmd *c) {
   while (c) {
     cmd *next = c->next;
     weir__net_req *rq = c->rq;
     switch (c->op) {
     case CMD_SUBMIT:
-      rq->engine = e;
-      rq->all_prev = NULL;
-      rq->all_next = e->all;
-      if (e->all) e->all->all_prev = rq;
-      e->all = rq;
-      if (rq->max_requests > 0) e->max_active = rq->max_requests;
-      push_pending(e, rq, 0);
+      take_request(e, rq);
       break;
     case CMD_UNPAUSE:
       if (rq->state == ST_ACTIVE && rq->paused) {
@@ -637,57 +726,145 @@ static void on_wake(uv_async_t *a) {
       cancel_req(e, rq);
       weir__net_req_release(rq);
       break;
-    case CMD_STOP:
-      stop = 1;
-      break;
     }
     free(c);
     c = next;
   }
-  if (stop) {
-    /* Readers still open get WEIR_ECANCELED rather than wait for ever. */
-    for (weir__net_req *rq = e->all, *next; rq; rq = next) {
-      next = rq->all_next;
-      cancel_req(e, rq);
-    }
-    curl_multi_cleanup(e->multi);
-    e->multi = NULL;
-    uv_walk(&e->loop, close_handle, NULL);
-    return;
+}
+
+/* On the loop thread: the engine takes no more commands, ends what it
+ * holds, and closes its handles; the loop runs their close callbacks and
+ * ends once nothing else keeps it alive. */
+static void engine_stop(engine *e) {
+  pthread_mutex_lock(&e->lock);
+  int was = e->stopped;
+  e->stopped = 1;
+  cmd *c = e->cmds;
+  e->cmds = e->cmds_tail = NULL;
+  pthread_mutex_unlock(&e->lock);
+  if (was) return;
+  run_cmds(e, c);
+  /* Readers still open get WEIR_ECANCELED rather than wait for ever. */
+  for (weir__net_req *rq = e->all, *next; rq; rq = next) {
+    next = rq->all_next;
+    cancel_req(e, rq);
   }
-  /* Unpausing can finish transfers; look before starting more. */
-  check_done(e);
+  /* With no socket left to watch, every connection is idle in the
+   * cache, and the handle can serve another engine. */
+  if (e->multi && (e->socks || !park(e->multi)))
+    curl_multi_cleanup(e->multi);
+  e->multi = NULL;
+  /* Sockets of connections curl closed without removing them. */
+  while (e->socks) close_sock(e->socks);
+  uv_close((uv_handle_t *)&e->wake, NULL);
+  uv_close((uv_handle_t *)&e->curl_timer, NULL);
+  uv_close((uv_handle_t *)&e->retry_timer, NULL);
 }
 
-static void loop_main(void *arg) {
-  engine *e = arg;
-  uv_run(&e->loop, UV_RUN_DEFAULT);
+static void on_wake(uv_async_t *a) {
+  engine *e = a->data;
+  pthread_mutex_lock(&e->lock);
+  cmd *c = e->cmds;
+  e->cmds = e->cmds_tail = NULL;
+  int stop = e->stop_asked;
+  pthread_mutex_unlock(&e->lock);
+  run_cmds(e, c);
+  if (stop)
+    engine_stop(e);
+  else if (e->multi)
+    check_done(e);    /* unpausing can finish transfers; look first */
 }
 
+/* WEIR_ECANCELED once the engine has stopped, or when it belongs to the
+ * parent of this forked process. */
 static int post(engine *e, int op, weir__net_req *rq) {
+  if (e->fork_gen != atomic_load(&g_fork_gen)) return WEIR_ECANCELED;
   cmd *c = malloc(sizeof *c);
   if (!c) return WEIR_ENOMEM;
   c->op = op;
   c->rq = rq;
   c->next = NULL;
   pthread_mutex_lock(&e->lock);
+  if (e->stopped) {
+    pthread_mutex_unlock(&e->lock);
+    free(c);
+    return WEIR_ECANCELED;
+  }
   if (e->cmds_tail) e->cmds_tail->next = c;
   else e->cmds = c;
   e->cmds_tail = c;
-  pthread_mutex_unlock(&e->lock);
+  /* Under the lock, so engine_stop cannot close the handle meanwhile. */
   uv_async_send(&e->wake);
+  pthread_mutex_unlock(&e->lock);
   return WEIR_OK;
 }
 
-/* ---- The process-wide engine ------------------------------------------- */
+/* ---- Engines ---------------------------------------------------------- */
 
-/* A child of fork() has no network thread: forget the parent's engine
- * (its memory is the parent's to free) and start afresh on demand. */
+/* An engine on `loop`, or on a loop of its own when `loop` is NULL; it
+ * holds one reference, the loop's. */
+static engine *engine_new(uv_loop_t *loop) {
+  engine *e = calloc(1, sizeof *e);
+  if (!e) return NULL;
+  if (!loop && uv_loop_init(&e->own_loop) != 0) {
+    free(e);
+    return NULL;
+  }
+  e->loop = loop ? loop : &e->own_loop;
+  if (uv_async_init(e->loop, &e->wake, on_wake) != 0) {
+    if (!loop) uv_loop_close(&e->own_loop);
+    free(e);
+    return NULL;
+  }
+  e->wake.data = e;
+  uv_timer_init(e->loop, &e->curl_timer);
+  e->curl_timer.data = e;
+  uv_timer_init(e->loop, &e->retry_timer);
+  e->retry_timer.data = e;
+  pthread_mutex_init(&e->lock, NULL);
+  atomic_init(&e->refs, 1);
+  e->fork_gen = atomic_load(&g_fork_gen);
+  e->max_active = 16;
+  e->rng = uv_hrtime() | 1;
+  return e;
+}
+
+/* Frees the engine with its last reference; its handles are closed and
+ * its loop has run their callbacks by then. */
+static void engine_unref(engine *e) {
+  if (!e || atomic_fetch_sub(&e->refs, 1) != 1) return;
+  pthread_mutex_destroy(&e->lock);
+  free(e);
+}
+
+static void loop_main(void *arg) {
+  engine *e = arg;
+  uv_run(e->loop, UV_RUN_DEFAULT);
+}
+
+static engine *engine_start_thread(void) {
+  engine *e = engine_new(NULL);
+  if (e && uv_thread_create(&e->thread, loop_main, e) != 0) {
+    engine_stop(e);
+    uv_run(e->loop, UV_RUN_DEFAULT);
+    uv_loop_close(e->loop);
+    engine_unref(e);
+    e = NULL;
+  }
+  return e;
+}
+
+/* A child of fork() has no loop threads: forget the parent's engine (its
+ * memory is the parent's to free) and start afresh on demand. */
 static engine *g_parents_engine;   /* kept reachable, never used */
 
 static void after_fork_child(void) {
+  atomic_fetch_add(&g_fork_gen, 1);
+  t_engine = NULL;
   g_parents_engine = g_engine;
   g_engine = NULL;
+  /* Parked handles hold the parent's connections: never reuse them. */
+  g_nparked = 0;
   pthread_mutex_init(&g_lock, NULL);
 }
 
@@ -696,94 +873,102 @@ static void global_init(void) {
   pthread_atfork(NULL, NULL, after_fork_child);
 }
 
-static engine *engine_create(void) {
-  engine *e = calloc(1, sizeof *e);
-  if (!e) return NULL;
-  if (uv_loop_init(&e->loop) != 0) {
-    free(e);
-    return NULL;
-  }
-  pthread_mutex_init(&e->lock, NULL);
-  e->max_active = 16;
-  e->rng = uv_hrtime() | 1;
-  e->multi = curl_multi_init();
-  uv_async_init(&e->loop, &e->wake, on_wake);
-  e->wake.data = e;
-  uv_timer_init(&e->loop, &e->curl_timer);
-  e->curl_timer.data = e;
-  uv_timer_init(&e->loop, &e->retry_timer);
-  e->retry_timer.data = e;
-  if (!e->multi) goto fail;
-  curl_multi_setopt(e->multi, CURLMOPT_SOCKETFUNCTION, on_socket);
-  curl_multi_setopt(e->multi, CURLMOPT_SOCKETDATA, e);
-  curl_multi_setopt(e->multi, CURLMOPT_TIMERFUNCTION, on_timer_change);
-  curl_multi_setopt(e->multi, CURLMOPT_TIMERDATA, e);
-  curl_multi_setopt(e->multi, CURLMOPT_MAXCONNECTS, 256L);
-  curl_multi_setopt(e->multi, CURLMOPT_PIPELINING, (long)CURLPIPE_NOTHING);
-  if (uv_thread_create(&e->thread, loop_main, e) != 0) goto fail;
-  return e;
-fail:
-  if (e->multi) curl_multi_cleanup(e->multi);
-  uv_walk(&e->loop, close_handle, NULL);
-  uv_run(&e->loop, UV_RUN_DEFAULT);
-  uv_loop_close(&e->loop);
-  pthread_mutex_destroy(&e->lock);
-  free(e);
-  return NULL;
+static int curl_ready(void) {
+  pthread_once(&g_once, global_init);
+  return g_curl_ok;
 }
 
-static engine *engine_get(void) {
-  pthread_once(&g_once, global_init);
-  if (!g_curl_ok) return NULL;
+/* The engine for a request of this thread, with a reference for the
+ * request: the pipeline's whose worker this thread is, else the
+ * process-wide one, started on first use. */
+static engine *engine_acquire(void) {
+  engine *e = t_engine;
+  if (e) {
+    atomic_fetch_add(&e->refs, 1);
+    return e;
+  }
   pthread_mutex_lock(&g_lock);
-  if (!g_engine) g_engine = engine_create();
-  engine *e = g_engine;
+  if (!g_engine) g_engine = engine_start_thread();
+  e = g_engine;
+  if (e) atomic_fetch_add(&e->refs, 1);
   pthread_mutex_unlock(&g_lock);
   return e;
 }
 
-void weir__net_shutdown(void) {
+static void stop_process_engine(void) {
   pthread_mutex_lock(&g_lock);
   engine *e = g_engine;
   g_engine = NULL;
   pthread_mutex_unlock(&g_lock);
   if (!e) return;
-  post(e, CMD_STOP, NULL);
-  uv_thread_join(&e->thread);
-  uv_loop_close(&e->loop);
   pthread_mutex_lock(&e->lock);
-  for (cmd *c = e->cmds; c;) {
-    cmd *n = c->next;
-    free(c);
-    c = n;
-  }
+  e->stop_asked = 1;
+  uv_async_send(&e->wake);
   pthread_mutex_unlock(&e->lock);
-  pthread_mutex_destroy(&e->lock);
-  free(e);
+  uv_thread_join(&e->thread);
+  uv_loop_close(e->loop);
+  engine_unref(e);
 }
 
+void weir__net_shutdown(void) {
+  stop_process_engine();
+  for (CURLM *m; (m = unpark());) curl_multi_cleanup(m);
+}
+
+/* ---- The scheduler's side (exec/net_backend.h) ------------------------ */
+
+static void *backend_attach(uv_loop_t *loop) {
+  engine *e = engine_new(loop);
+  if (e) e->on_pipeline = 1;
+  return e;
+}
+
+static void backend_set_current(void *e) { t_engine = e; }
+
+static void backend_stop(void *e) {
+  if (e) engine_stop(e);
+}
+
+static void backend_release(void *e) { engine_unref(e); }
+
+static const weir__net_backend backend = {
+  backend_attach, backend_set_current, backend_stop, backend_release
+};
+
+const weir__net_backend *weir__net_backend_get(void) { return &backend; }
+
+/* ---- Submitting -------------------------------------------------------- */
+
 int weir__net_submit(weir__net_req *rq) {
-  engine *e = engine_get();
+  engine *e = curl_ready() ? engine_acquire() : NULL;
   if (!e) {
     snprintf(rq->errmsg, sizeof rq->errmsg,
              "%s %s: cannot start the network engine",
              method_name(rq->method), rq->shown ? rq->shown : "");
     return rq->rc = WEIR_EIO;
   }
+  rq->engine = e;          /* the request now holds e's reference */
   atomic_fetch_add(&rq->refs, 1);
   int rc = post(e, CMD_SUBMIT, rq);
   if (rc != WEIR_OK) {
     atomic_fetch_sub(&rq->refs, 1);
-    snprintf(rq->errmsg, sizeof rq->errmsg, "%s %s: out of memory",
-             method_name(rq->method), rq->shown ? rq->shown : "");
+    rq->engine = NULL;
+    engine_unref(e);
+    snprintf(rq->errmsg, sizeof rq->errmsg, "%s %s: %s",
+             method_name(rq->method), rq->shown ? rq->shown : "",
+             rc == WEIR_ENOMEM ? "out of memory"
+                               : "cancelled: the network engine has stopped");
     rq->rc = rc;
   }
   return rc;
 }
 
+/* Unpause and cancel go to the engine the request was submitted to; once
+ * that engine has stopped the request has ended, and there is nothing to
+ * do. */
 static void post_ref(int op, weir__net_req *rq) {
-  engine *e = engine_get();
-  if (!e) return;
+  engine *e = rq->engine;
+  if (!e) return;          /* never submitted */
   atomic_fetch_add(&rq->refs, 1);
   if (post(e, op, rq) != WEIR_OK) atomic_fetch_sub(&rq->refs, 1);
 }

@@ -1,5 +1,10 @@
-/* Network back ends of weir's byte streams: HTTP(S) and S3 through one
- * libcurl multi handle driven by a libuv loop on its own thread.
+/* Network back ends of weir's byte streams: HTTP(S) and S3 through a
+ * libcurl multi handle driven by a libuv loop. While a pipeline runs, the
+ * requests of its worker threads go to an engine on that pipeline's
+ * scheduler loop, which cancels what is still open when the run ends
+ * (WEIR_ECANCELED); requests from any other thread (building a pipeline,
+ * tests, benchmarks, applications using the vfs) go to one process-wide
+ * engine on a loop thread of its own, started on first use.
  *
  * src/io/vfs.c dispatches "http://", "https://" and "s3://" URIs to the
  * functions vfs.h declares (weir__net_list, weir__net_rstream_open,
@@ -33,8 +38,9 @@ typedef struct weir__net_options {
   const char *s3_secret_key;  /* NULL = $AWS_SECRET_ACCESS_KEY */
   const char *s3_session_token; /* NULL = $AWS_SESSION_TOKEN */
   int max_requests;           /* transfers moving data at once; 0 = 16.
-                                 The engine is shared by the process and
-                                 takes the bound of the latest request.
+                                 The bound is the engine's (a running
+                                 pipeline's, or the process-wide one),
+                                 set by the latest request it took.
                                  One paused because its reader is behind
                                  gives its slot back, so a thread reading
                                  many readers in turn cannot deadlock. */
@@ -85,7 +91,7 @@ int weir__net_stat(const char *uri, const weir__net_options *o,
 
 /* A sequential reader over bytes [offset, offset + length) of an object;
  * length UINT64_MAX reads to the end. The transfer starts at once and runs
- * on the network thread into a bounded buffer; it pauses while the buffer
+ * on the engine's loop thread into a bounded buffer; it pauses while the buffer
  * is full, and after a reset mid-body it resumes with a Range request from
  * the first byte not yet received. Open returns once the transfer has been
  * queued; an HTTP error shows up on the first read. */
@@ -123,6 +129,9 @@ typedef struct weir__net_counters {
   uint64_t retries;      /* attempts that were retries or resumes */
   uint64_t pauses;       /* transfers paused because a reader was behind */
   uint64_t bytes_in;     /* body bytes received */
+  uint64_t loop_requests;   /* requests taken by engines on pipelines'
+                               scheduler loops */
+  uint64_t thread_requests; /* requests taken by the process-wide engine */
 } weir__net_counters;
 void weir__net_get_counters(weir__net_counters *c);
 
@@ -130,9 +139,10 @@ void weir__net_get_counters(weir__net_counters *c);
  * "?...", fit for messages; NULL when out of memory. */
 char *weir__net_redact(const char *url);
 
-/* Stops the network thread and frees its state; the next call starts a
- * fresh one. Transfers still under way end with WEIR_ECANCELED (their
- * readers must still be closed). For tests and leak checkers. */
+/* Stops the process-wide engine's thread; the next call from outside a
+ * running pipeline starts a fresh one. Its transfers still under way end
+ * with WEIR_ECANCELED (their readers must still be closed). For tests and
+ * leak checkers. */
 void weir__net_shutdown(void);
 
 #endif /* WEIR_IO_NET_NET_H */

@@ -1,5 +1,6 @@
-/* What the files of src/io/net share: the transfer engine (one libcurl
- * multi handle on a libuv loop thread), requests, and the URL helpers.
+/* What the files of src/io/net share: the transfer engines (a libcurl
+ * multi handle on a running pipeline's scheduler loop, or on the loop
+ * thread of the process-wide engine), requests, and the URL helpers.
  * Nothing outside src/io/net includes this; it includes curl. */
 #ifndef WEIR_IO_NET_NET_INTERNAL_H
 #define WEIR_IO_NET_NET_INTERNAL_H
@@ -19,8 +20,10 @@ typedef struct weir__net_req weir__net_req;
 
 /* One logical request: the engine may run it several times (retries,
  * resumes), each time with a fresh easy handle. The submitter fills the
- * first block, then hands it to weir__net_submit; callbacks run on the
- * network thread. A request is reference counted: the submitter holds one
+ * first block, then hands it to weir__net_submit, which sends it to the
+ * engine of the calling thread (its pipeline's, else the process-wide
+ * one); callbacks run on that engine's loop thread, called the network
+ * thread below. A request is reference counted: the submitter holds one
  * reference, the engine another while the request is queued, running or
  * waiting to retry; `destroy` runs when the last one goes, and frees the
  * object the request is embedded in. */
@@ -97,7 +100,10 @@ struct weir__net_req {
   weir__net_req *all_prev, *all_next;   /* every request the engine holds */
   char curlerr[CURL_ERROR_SIZE];
   void *waiter;                   /* weir__net_perform's wait */
-  void *engine;
+  void *engine;                   /* set by weir__net_submit: the engine
+                                     it went to, which the request keeps
+                                     alive until its last release, for
+                                     unpause and cancel */
 };
 
 /* Fills the common fields of a fresh request (refs = 1). */
@@ -107,7 +113,8 @@ void weir__net_req_init(weir__net_req *rq, int method,
 void weir__net_req_clear(weir__net_req *rq);
 void weir__net_req_release(weir__net_req *rq);
 
-/* Hands `rq` to the network thread (which takes a reference). */
+/* Hands `rq` to the engine of the calling thread (which takes a
+ * reference). A request is submitted once. */
 int  weir__net_submit(weir__net_req *rq);
 /* Resumes a transfer whose on_data returned CURL_WRITEFUNC_PAUSE. */
 void weir__net_unpause(weir__net_req *rq);

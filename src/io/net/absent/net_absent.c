@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "weir/error.h"
+#include "exec/net_backend.h"
 #include "io/net/net.h"
 
 /* "http", "https" or "s3": the part of `uri` before "://", for messages. */
@@ -126,3 +127,17 @@ void weir__net_get_counters(weir__net_counters *c) {
 }
 
 void weir__net_shutdown(void) {}
+
+/* No engine to attach: a pipeline's network calls get the answers above. */
+static void *backend_attach(uv_loop_t *loop) {
+  (void)loop;
+  return NULL;
+}
+
+static void backend_nothing(void *engine) { (void)engine; }
+
+static const weir__net_backend backend = {
+  backend_attach, backend_nothing, backend_nothing, backend_nothing
+};
+
+const weir__net_backend *weir__net_backend_get(void) { return &backend; }
