@@ -15,6 +15,7 @@
 #include <weir.h>
 
 #include "test_exec_util.h"
+#include "test_tmpdir.h"
 
 TestSuite(sem, .timeout = 30);
 
@@ -62,20 +63,6 @@ Test(sem, version_string_matches_the_macros) {
            WEIR_VERSION_PATCH);
   cr_assert_str_eq(weir_version_string(), want);
   cr_assert_eq(WEIR_VERSION_MAJOR, 0);
-}
-
-Test(sem, error_codes_have_fixed_values) {
-  cr_assert_eq(WEIR_OK, 0);
-  cr_assert_eq(WEIR_EOF, -1);
-  cr_assert_eq(WEIR_EINVAL, -2);
-  cr_assert_eq(WEIR_ENOMEM, -3);
-  cr_assert_eq(WEIR_EIO, -4);
-  cr_assert_eq(WEIR_EFORMAT, -5);
-  cr_assert_eq(WEIR_ECANCELED, -6);
-  cr_assert_eq(WEIR_EOPERATOR, -7);
-  cr_assert_eq(WEIR_ENOTSUP, -8);
-  cr_assert_eq(WEIR_ENODEV, -9);
-  cr_assert_eq(WEIR_ENOTFOUND, -10);
 }
 
 Test(sem, strerror_is_static_text_never_null) {
@@ -1496,32 +1483,9 @@ Test(sem, gpu_operator_without_cuda_fails_cleanly) {
 
 /* ---- 6. Readers and writers ---------------------------------------------- */
 
-static char tmpdir[512];
+static void make_tmp(void) { tmpdir_make("api-sem"); }
 
-static void make_tmp(void) {
-  const char *base = getenv("WEIR_TEST_TMP");
-  if (!base)
-    base = "/tmp";
-  mkdir(base, 0777);
-  snprintf(tmpdir, sizeof tmpdir, "%s/api-sem-XXXXXX", base);
-  cr_assert_not_null(mkdtemp(tmpdir));
-}
-
-static void rm_tmp(void) {
-  char cmd[600];
-  snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-  cr_assert_eq(system(cmd), 0);
-}
-
-TestSuite(sem_io, .init = make_tmp, .fini = rm_tmp, .timeout = 30);
-
-static char *path_of(const char *name) {
-  static char buf[8][700];
-  static int k;
-  char *p = buf[k++ & 7];
-  snprintf(p, 700, "%s/%s", tmpdir, name);
-  return p;
-}
+TestSuite(sem_io, .init = make_tmp, .fini = tmpdir_remove, .timeout = 30);
 
 static void write_str(const char *path, const char *s) {
   char dir[700];

@@ -15,30 +15,9 @@
 #include "io/json.h"
 #include "io/jsonl_parse.h"
 #include "io/vfs.h"
+#include "test_tmpdir.h"
 
-static char tmpdir[512];
-
-static void make_tmp(void) {
-  const char *base = getenv("WEIR_TEST_TMP");
-  if (!base) base = "/tmp";
-  mkdir(base, 0777);
-  snprintf(tmpdir, sizeof tmpdir, "%s/io-units-XXXXXX", base);
-  cr_assert_not_null(mkdtemp(tmpdir));
-}
-
-static void rm_tmp(void) {
-  char cmd[600];
-  snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-  cr_assert_eq(system(cmd), 0);
-}
-
-static char *path_of(const char *name) {
-  static char buf[4][700];
-  static int k;
-  char *p = buf[k++ & 3];
-  snprintf(p, 700, "%s/%s", tmpdir, name);
-  return p;
-}
+static void make_tmp(void) { tmpdir_make("io-units"); }
 
 static void write_file(const char *path, const void *data, size_t len) {
   FILE *f = fopen(path, "wb");
@@ -59,7 +38,7 @@ static int run(const char *fmt, const char *a, const char *b) {
   return system(cmd);
 }
 
-TestSuite(io_units, .init = make_tmp, .fini = rm_tmp);
+TestSuite(io_units, .init = make_tmp, .fini = tmpdir_remove);
 
 /* A padded, newline-terminated copy of `s`, as the chunker hands lines. */
 static const char *line_of(const char *s) {

@@ -12,32 +12,11 @@
 #include <time.h>
 #include <unistd.h>
 #include <weir.h>
+#include "test_tmpdir.h"
 
-static char tmpdir[512];
+static void make_tmp(void) { tmpdir_make("io-write"); }
 
-static void make_tmp(void) {
-  const char *base = getenv("WEIR_TEST_TMP");
-  if (!base) base = "/tmp";
-  mkdir(base, 0777);
-  snprintf(tmpdir, sizeof tmpdir, "%s/io-write-XXXXXX", base);
-  cr_assert_not_null(mkdtemp(tmpdir));
-}
-
-static void rm_tmp(void) {
-  char cmd[600];
-  snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-  cr_assert_eq(system(cmd), 0);
-}
-
-TestSuite(io_write, .init = make_tmp, .fini = rm_tmp, .timeout = 120);
-
-static char *path_of(const char *name) {
-  static char buf[8][700];
-  static int k;
-  char *p = buf[k++ & 7];
-  snprintf(p, 700, "%s/%s", tmpdir, name);
-  return p;
-}
+TestSuite(io_write, .init = make_tmp, .fini = tmpdir_remove, .timeout = 120);
 
 static weir_pipeline *new_pipeline(void) {
   weir_pipeline *p;
