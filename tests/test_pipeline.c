@@ -603,6 +603,43 @@ Test(pipeline, expanding_stage_under_a_tight_budget_completes) {
   weir_pipeline_destroy(p);
 }
 
+/* Emits a fresh copy of its input (new memory, as a filter or a
+ * transform does), a little slowly. */
+static int copy_slowly(void *user, weir_block *in, weir_emit *out) {
+  (void)user;
+  eu_sleep_us(200);
+  const int64_t *id = eu_id_col(in);
+  return weir_emit_block(out, eu_ids(id[0], weir_block_num_rows(in), 8192));
+}
+
+Test(pipeline, copying_stages_keep_blocks_in_flight_within_the_budget) {
+  /* While a call runs, its input and its new output are both in flight.
+   * Sources leave room for that, so three copying stages never take the
+   * run past its budget, even at the peak. */
+  eu_src s = {.tasks = 200, .blocks_per_task = 1, .rows = 16, .pad = 8192};
+  weir_pipeline_options po = WEIR_PIPELINE_OPTIONS_INIT;
+  po.memory_budget = 1 << 20; /* about 8 blocks of 129 KiB */
+  weir_pipeline *p = mk(&po);
+  weir_op_options o = WEIR_OP_OPTIONS_INIT;
+  o.min_workers = o.max_workers = 2;
+  weir_op *op = weir_source(p, "src", s.tasks, eu_read, &s, &o);
+  op = weir_map_batches(p, op, "copy1", copy_slowly, NULL, &o);
+  op = weir_map_batches(p, op, "copy2", copy_slowly, NULL, &o);
+  op = weir_map_batches(p, op, "copy3", copy_slowly, NULL, &o);
+  eu_seen seen;
+  eu_seen_init(&seen, eu_total_rows(&s));
+  cr_assert_eq(drain(p, op, &seen, NULL), WEIR_OK, "%s", weir_pipeline_errmsg(p));
+  cr_assert_eq(eu_seen_bad(&seen, 1), 0);
+  weir_pipeline_stats ps;
+  weir_pipeline_get_stats(p, &ps);
+  cr_assert_leq(ps.bytes_in_flight_peak, po.memory_budget, "peak %zu, budget %zu",
+                ps.bytes_in_flight_peak, po.memory_budget);
+  cr_assert_gt(ps.bytes_in_flight_peak, po.memory_budget / 2, "the budget was used (peak %zu)",
+               ps.bytes_in_flight_peak);
+  eu_seen_free(&seen);
+  weir_pipeline_destroy(p);
+}
+
 Test(pipeline, limit_tells_running_tasks_to_stop) {
   /* Long read tasks: once the limit is reached, the ones running see
    * weir_ctx_cancelled() and return early; the run still ends OK. */

@@ -159,6 +159,7 @@ struct weir_op {
 
   /* Statistics, under p->mu. */
   weir_op_stats st;
+  uint64_t new_bytes_out;    /* emitted bytes not shared with the input */
   double first_start, last_end;
   uint64_t last_progress_rows;
 
@@ -282,6 +283,11 @@ size_t weir__live_bytes(const weir_pipeline *p);
 /* Moves bytes into (add) or out of (sub) the parked share of in_flight. */
 void weir__park(weir_pipeline *p, size_t add, size_t sub);
 /* 1 when a source must wait before adding `nb` bytes. */
+/* The new memory a call of `op` on `in_bytes` of input is expected to
+ * emit: the input's size times what the operator has emitted as new bytes
+ * per input byte so far (at most 2; the input's size until measured). A
+ * pass-through or a slice comes to nothing once measured. */
+size_t weir__output_estimate(const weir_op *op, size_t in_bytes);
 int weir__over_budget(const weir_pipeline *p, size_t nb);
 /* Puts `b` into every active consumer of `op` (or drops it at a sink),
  * waiting for room. Takes `b`. Returns WEIR_ECANCELED when the run ends or

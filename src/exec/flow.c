@@ -33,13 +33,49 @@ void weir__park(weir_pipeline *p, size_t add, size_t sub) {
     pthread_cond_broadcast(&p->cv_budget);
 }
 
-/* Sources wait while the blocks in flight would pass the budget. Bytes
+size_t weir__output_estimate(const weir_op *op, size_t in_bytes) {
+  double ratio = 1.0;
+  if (op->st.bytes_in > 0) {
+    ratio = (double)op->new_bytes_out / (double)op->st.bytes_in;
+    if (ratio > 2.0)
+      ratio = 2.0;
+  }
+  return (size_t)(ratio * (double)in_bytes);
+}
+
+/* Room a source leaves free in the budget when it emits a block of `nb`
+ * bytes: while a call runs, its input and the new blocks it emits are both
+ * in flight, so each worker of each operator downstream may add one
+ * output's worth of new memory before its input goes (sized from the
+ * blocks it has queued or has taken, else from this block). At most half
+ * the budget, so that blocks large against the budget slow sources down
+ * rather than make the pipeline run one block at a time. */
+static size_t reserve_room(const weir_pipeline *p, size_t nb) {
+  double room = 0;
+  for (size_t i = 0; i < p->nops; i++) {
+    const weir_op *op = p->ops[i];
+    /* Sources are checked at their emits; the iterator's consumer takes
+     * blocks out, it adds none. */
+    if (!op->active || op->kind == WEIR__OP_SOURCE || op->kind == WEIR__OP_ITERSINK)
+      continue;
+    size_t block = op->qblocks          ? op->qbytes / op->qblocks
+                   : op->st.blocks_in   ? op->st.bytes_in / op->st.blocks_in
+                                        : nb;
+    int workers = op->target > 0 ? op->target : 1;
+    room += (double)workers * (double)weir__output_estimate(op, block);
+  }
+  double cap = (double)p->budget / 2;
+  return (size_t)(room < cap ? room : cap);
+}
+
+/* Sources wait while the blocks in flight plus the room downstream
+ * calls need (reserve_room) would pass the budget. Bytes
  * parked in a stage that needs more input to let them go (rows gathered
  * for an exact batch, a shuffle buffer, outputs held for order) count
  * too, but cannot hold a source back on their own: when nothing else is
  * in flight a source may go on, or the pipeline could never finish. */
 int weir__over_budget(const weir_pipeline *p, size_t nb) {
-  return weir__live_bytes(p) > 0 && p->in_flight + nb > p->budget;
+  return weir__live_bytes(p) > 0 && p->in_flight + reserve_room(p, nb) + nb > p->budget;
 }
 
 void weir__enqueue(weir_op *c, weir_block *b) {
@@ -303,6 +339,7 @@ int weir_emit_block(weir_emit *e, weir_block *b) {
   /* Memory the input already holds moves with the output instead of being
    * counted twice (a pass-through, a slice, added columns). */
   size_t shared = e->in_left && *e->in_left ? weir__shared_bytes(b, e->in) : 0;
+  size_t total = weir_block_nbytes(b);
   pthread_mutex_lock(&p->mu);
   if (shared) {
     if (shared > *e->in_left)
@@ -310,6 +347,8 @@ int weir_emit_block(weir_emit *e, weir_block *b) {
     *e->in_left -= shared;
     weir__flight_sub(p, shared);
   }
+  /* Measured for weir__output_estimate. */
+  op->new_bytes_out += total > shared ? total - shared : 0;
   weir__call *c = e->call;
   if (atomic_load(&p->ending) || op->closed) {
     weir_block_unref(&b);

@@ -41,9 +41,23 @@ static uint64_t splitmix(uint64_t *s) {
 
 static void park(weir_pipeline *p, size_t add, size_t sub) {
   pthread_mutex_lock(&p->mu);
-  weir__flight_add(p, add);
-  weir__park(p, add, sub);
+  /* Down before up: the peak must not count what moves as two. */
   weir__flight_sub(p, sub);
+  weir__park(p, add, sub);
+  weir__flight_add(p, add);
+  pthread_mutex_unlock(&p->mu);
+}
+
+/* The call's input stays in the shuffle buffer: its bytes, in flight
+ * already as the call's input, become parked rather than counted twice. */
+static void keep_input(weir_op *op, weir_emit *out, size_t nb) {
+  weir_pipeline *p = op->p;
+  pthread_mutex_lock(&p->mu);
+  size_t moved = out->in_left ? (nb < *out->in_left ? nb : *out->in_left) : 0;
+  if (out->in_left)
+    *out->in_left -= moved;
+  weir__park(p, nb, 0);
+  weir__flight_add(p, nb - moved);
   pthread_mutex_unlock(&p->mu);
 }
 
@@ -218,7 +232,7 @@ int weir__collect_process(weir_op *op, void *state, weir_block *in, weir_emit *o
   s->bytes += weir_block_nbytes(in);
   for (size_t r = 0; r < rows; r++)
     s->ents[s->nents++] = (shuf_ent){bi, (uint32_t)r};
-  park(op->p, weir_block_nbytes(in), 0);
+  keep_input(op, out, weir_block_nbytes(in));
   s->last_rows = rows;
   size_t k = s->batch ? s->batch : rows;
   size_t want = s->buffer > k ? s->buffer : k;

@@ -175,8 +175,9 @@ static int form_input(weir_op *op, task *t) {
       weir__park(p, nr, nb);
       op->acc_bytes = op->acc_bytes - nb + nr;
       op->acc_rows -= need;
-      weir__flight_add(p, na + nr);
+      /* Down before up: the peak must not see the block twice. */
       weir__flight_sub(p, nb);
+      weir__flight_add(p, na + nr);
       t->pieces[t->npieces++] = a;
       t->in_bytes += na;
       need = 0;
