@@ -309,6 +309,17 @@ int weir__bf_decode(const void *comp, size_t comp_len, uint64_t raw,
     snprintf(err, errlen, "corrupt frame: bad size %llu", (unsigned long long)raw);
     return WEIR_EFORMAT;
   }
+  /* The frame says its own content size (the writer pledges it): a raw
+   * size that disagrees is a damaged header, refused before it becomes an
+   * allocation of up to a terabyte that would then fail as WEIR_ENOMEM. */
+  unsigned long long fcs = ZSTD_getFrameContentSize(comp, comp_len);
+  if (fcs == ZSTD_CONTENTSIZE_ERROR ||
+      (fcs != ZSTD_CONTENTSIZE_UNKNOWN && fcs != raw)) {
+    snprintf(err, errlen, "corrupt frame: its header says %llu bytes, the "
+             "zstd frame %s", (unsigned long long)raw,
+             fcs == ZSTD_CONTENTSIZE_ERROR ? "is not one" : "holds another size");
+    return WEIR_EFORMAT;
+  }
   void *mem = weir__mem_alloc((size_t)raw, 0);
   if (!mem) return WEIR_ENOMEM;
   size_t got = ZSTD_decompressDCtx(dctx, mem, (size_t)raw, comp, comp_len);
@@ -327,7 +338,11 @@ int weir__bf_decode(const void *comp, size_t comp_len, uint64_t raw,
   uint64_t nc = get64(p), nrows = get64(p + 8);
   int rc = WEIR_OK;
   weir_block *b = NULL;
-  if (nrows != rows || nc > 100000) {
+  /* Every row takes at least a bit of the payload, so a row count above
+   * raw * 8 is corrupt; bounding it also keeps the size arithmetic below
+   * ((length + 7) / 8, (length + 1) * 8, row bytes * length) from
+   * wrapping around into a size that happens to match. */
+  if (nrows != rows || nc > 100000 || nrows > raw * 8) {
     snprintf(err, errlen, "corrupt frame: bad header");
     rc = WEIR_EFORMAT;
     goto fail;
@@ -376,14 +391,31 @@ int weir__bf_decode(const void *comp, size_t comp_len, uint64_t raw,
     if (type == WEIR_TYPE_TENSOR) {
       size_t es = weir_dtype_size((int)dtype);
       CHECK(es != 0 && ndim >= 1, "bad tensor type");
+      /* Dimensions are sizes: a negative one (or two, whose product is
+       * positive) or a product that wraps would make the row size lie. */
+      uint64_t bytes = es;
+      for (uint32_t k = 0; k < ndim; k++) {
+        CHECK(c->shape[k] >= 0 &&
+                  !__builtin_mul_overflow(bytes, (uint64_t)c->shape[k], &bytes),
+              "bad tensor shape");
+      }
+      CHECK(nrows == 0 || bytes <= raw, "bad tensor shape");
     }
     if (vlen) {
       CHECK(vlen == (c->length + 7) / 8, "bad validity size");
       c->validity_buf = weir__buffer_ref(buf);
       c->validity = p + voff;
+      /* Consumers trust null_count (0 = no need to look at the bitmap; the
+       * Arrow export hands it on), so it must be the bitmap's count. */
+      size_t nulls = 0;
+      for (size_t r = 0; r < c->length; r++) nulls += !((c->validity[r / 8] >> (r % 8)) & 1);
+      CHECK(nulls == c->null_count, "null count disagrees with the validity bitmap");
     } else {
       c->null_count = 0;
     }
+    /* Values are read as the type's words; the writer aligns every buffer
+     * to 64 bytes, so a misaligned one is corrupt. */
+    CHECK(doff % 8 == 0, "misaligned values");
     c->data_buf = weir__buffer_ref(buf);
     c->data = p + doff;
     if (type == WEIR_TYPE_STRING || type == WEIR_TYPE_BINARY) {

@@ -8,6 +8,7 @@
 
 #include "weir/block.h"
 #include "weir/error.h"
+#include "core/block_internal.h"
 #include "io/json.h"
 #include "io/jsonl_parse.h"
 
@@ -89,6 +90,14 @@ int weir__jsonl_infer_line(weir__jsonl_infer *in, const char *line) {
       rc = WEIR_ENOMEM;
       break;
     }
+    if (memchr(k, 0, klen)) {
+      /* A key with a NUL in it cannot name a column (names are C
+       * strings: it would be cut short into a duplicate of another); the
+       * parser drops it like any key that is not a column. */
+      p = weir__json_ws(p);
+      if (*p == ',') p = weir__json_ws(p + 1);
+      continue;
+    }
     int idx = weir__schema_find(&in->s, k, klen);
     if (idx < 0) {
       rc = weir__schema_add(&in->s, k, klen, 0);
@@ -140,15 +149,17 @@ int weir__jsonl_parser_init(weir__jsonl_parser *ps, const weir__schema *s,
   ps->infer_rows = infer_rows;
   ps->cols = calloc(nparse ? nparse : 1, sizeof *ps->cols);
   ps->stamp = calloc(nparse ? nparse : 1, sizeof *ps->stamp);
+  ps->name_lens = calloc(nparse ? nparse : 1, sizeof *ps->name_lens);
   uint32_t size = 16;
   while (size < 2 * nparse) size *= 2;
   ps->slots = calloc(size, sizeof *ps->slots);
   ps->mask = size - 1;
-  if (!ps->cols || !ps->stamp || !ps->slots) goto nomem;
+  if (!ps->cols || !ps->stamp || !ps->name_lens || !ps->slots) goto nomem;
   for (size_t i = 0; i < nparse; i++) {
     if (weir__colacc_init(&ps->cols[i], s->names[i], s->types[i])) goto nomem;
     const char *nm = s->names[i];
-    uint32_t h = hash_key(nm, strlen(nm)) & ps->mask;
+    ps->name_lens[i] = strlen(nm);
+    uint32_t h = hash_key(nm, ps->name_lens[i]) & ps->mask;
     while (ps->slots[h]) h = (h + 1) & ps->mask;
     ps->slots[h] = (uint32_t)i + 1;
   }
@@ -163,22 +174,27 @@ void weir__jsonl_parser_free(weir__jsonl_parser *ps) {
     for (size_t i = 0; i < ps->ncols; i++) weir__colacc_free(&ps->cols[i]);
   free(ps->cols);
   free(ps->stamp);
+  free(ps->name_lens);
   free(ps->slots);
   free(ps->scratch);
   memset(ps, 0, sizeof *ps);
 }
 
+/* A column name is a C string; a key is `len` bytes that may hold a NUL
+ * (from "\u0000"). Compared by length first: strncmp() stops at the
+ * key's NUL and then reading name[len] ran past a shorter name. */
+static int name_is(const weir__jsonl_parser *ps, size_t i, const char *k,
+                   size_t len) {
+  return ps->name_lens[i] == len && memcmp(ps->schema->names[i], k, len) == 0;
+}
+
 static int find_col(const weir__jsonl_parser *ps, const char *k, size_t len,
                     size_t guess) {
-  if (guess < ps->ncols) {
-    const char *nm = ps->schema->names[guess];
-    if (strncmp(nm, k, len) == 0 && nm[len] == 0) return (int)guess;
-  }
+  if (guess < ps->ncols && name_is(ps, guess, k, len)) return (int)guess;
   uint32_t h = hash_key(k, len) & ps->mask;
   while (ps->slots[h]) {
     size_t i = ps->slots[h] - 1;
-    const char *nm = ps->schema->names[i];
-    if (strncmp(nm, k, len) == 0 && nm[len] == 0) return (int)i;
+    if (name_is(ps, i, k, len)) return (int)i;
     h = (h + 1) & ps->mask;
   }
   return -1;
@@ -339,10 +355,21 @@ int weir__jsonl_parse_line(weir__jsonl_parser *ps, const char *line) {
       ps->stamp[i] = row + 1;
     }
   }
+  /* Without columns (inferred from rows that held no keys, like "{}")
+   * the row still counts: it used to vanish without a trace. */
+  if (ps->ncols == 0) ps->rows0++;
   return 1;
 }
 
 int weir__jsonl_parser_block(weir__jsonl_parser *ps, weir_block **out) {
+  if (ps->ncols == 0) {
+    /* Rows of no columns: a block that only has a row count. */
+    *out = weir__block_alloc(0, ps->rows0);
+    if (!*out) return WEIR_ENOMEM;
+    weir__block_seal(*out);
+    ps->rows0 = 0;
+    return WEIR_OK;
+  }
   int rc = weir__colacc_finish(ps->cols, ps->ncols, out);
   /* Row numbers restart at 0 in the next block: reset the stamps. */
   memset(ps->stamp, 0, ps->ncols * sizeof *ps->stamp);

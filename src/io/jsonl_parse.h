@@ -31,6 +31,7 @@ typedef struct weir__jsonl_parser {
   weir__colacc *cols;
   size_t ncols;
   size_t *stamp;       /* per column: row + 1 of the last value set */
+  size_t *name_lens;   /* per column: strlen of its name */
   uint32_t *slots;     /* open-addressing table of column indexes + 1 */
   uint32_t mask;
   char *scratch;       /* unescaped keys */
@@ -39,6 +40,7 @@ typedef struct weir__jsonl_parser {
   int inferred;
   char why[256];       /* detail of the last failure */
   char dropped[128];   /* the first key seen that is not a column, "" */
+  size_t rows0;        /* rows parsed when there are no columns */
 } weir__jsonl_parser;
 
 /* Parses the first `nparse` columns of `s` (the reader may add more). */
@@ -47,7 +49,7 @@ int  weir__jsonl_parser_init(weir__jsonl_parser *ps, const weir__schema *s,
 void weir__jsonl_parser_free(weir__jsonl_parser *ps);
 /* Rows parsed and not yet taken by weir__jsonl_parser_block(). */
 static inline size_t weir__jsonl_parser_rows(const weir__jsonl_parser *ps) {
-  return ps->ncols ? ps->cols[0].n : 0;
+  return ps->ncols ? ps->cols[0].n : ps->rows0;
 }
 /* Parses one line (ending with '\n' followed by readable padding) into a
  * row. Returns 1 for a row, 0 for a blank line, WEIR_EFORMAT with the

@@ -77,6 +77,11 @@ static int blocks_task(void *user, size_t task, weir_emit *out) {
   weir__rstream *s;
   int rc = weir__rstream_open(uri, &r->cfg, 0, UINT64_MAX, &s, err, sizeof err);
   if (rc != WEIR_OK) {
+    if (r->o.on_error == WEIR_ON_ERROR_SKIP && rc != WEIR_ENOMEM) {
+      weir_ctx_log(ctx, WEIR_LOG_WARN, "skipping unreadable input: %s", err);
+      weir_ctx_count_skipped_input(ctx);
+      return WEIR_OK;
+    }
     weir_ctx_set_errmsg(ctx, "%s", err);
     return rc;
   }
@@ -85,6 +90,8 @@ static int blocks_task(void *user, size_t task, weir_emit *out) {
   unsigned char *comp = NULL;
   size_t comp_cap = 0;
   uint64_t frames = 0, rows_total = 0;
+  uint64_t pos = WEIR__BF_HEADER_SIZE; /* file offset after what was read */
+  uint64_t size = r->objs[r->tasks[task].obj].size; /* UINT64_MAX: unknown */
   if (!dctx) rc = WEIR_ENOMEM;
   if (rc == WEIR_OK) rc = read_all(s, hdr, WEIR__BF_HEADER_SIZE, err, sizeof err, uri);
   if (rc == WEIR_OK) {
@@ -112,7 +119,11 @@ static int blocks_task(void *user, size_t task, weir_emit *out) {
       rc = check_footer(s, clen, frames, rows_total, err, sizeof err, uri);
       break;
     }
-    if (tag != WEIR__BF_TAG_FRAME || clen > ((uint64_t)1 << 40)) {
+    /* A compressed length past the end of the file is damage, found here
+     * rather than by an allocation of that size (up to a terabyte). */
+    pos += WEIR__BF_FRAME_HEADER;
+    if (tag != WEIR__BF_TAG_FRAME || clen > ((uint64_t)1 << 40) ||
+        (size != UINT64_MAX && (pos > size || clen > size - pos))) {
       snprintf(err, sizeof err, "%s: corrupt block file (bad frame header)", uri);
       rc = WEIR_EFORMAT;
       break;
@@ -128,6 +139,7 @@ static int blocks_task(void *user, size_t task, weir_emit *out) {
     }
     rc = read_all(s, comp, (size_t)clen, err, sizeof err, uri);
     if (rc != WEIR_OK) break;
+    pos += clen;
     weir_block *b;
     char why[256];
     rc = weir__bf_decode(comp, (size_t)clen, raw, rows, dctx, &b, why, sizeof why);
@@ -143,6 +155,14 @@ static int blocks_task(void *user, size_t task, weir_emit *out) {
   free(comp);
   ZSTD_freeDCtx(dctx);
   weir__rstream_close(s);
+  if (weir__reader_skips_rest(r, rc)) {
+    /* Like the other readers under on_error = skip: the blocks before the
+     * damage went out, the rest of the file is given up and counted, and
+     * the run goes on (it used to end the run whatever the policy). */
+    weir_ctx_log(ctx, WEIR_LOG_WARN, "skipping the rest of %s", err);
+    weir_ctx_count_skipped_input(ctx);
+    return WEIR_OK;
+  }
   if (rc != WEIR_OK && err[0]) weir_ctx_set_errmsg(ctx, "%s", err);
   return rc;
 }

@@ -39,9 +39,11 @@ static void record_free(record *r) {
 }
 
 /* Parses the record at `p` (ending before `end`, which is just past a
- * newline); returns the start of the next record, or NULL with `why`. */
-static const char *parse_record(const char *p, const char *end, int delim,
-                                record *rec, const char **why) {
+ * newline); returns the start of the next record, or NULL with `why` and
+ * `*fail_at` (may be NULL) where the damage was found. */
+static const char *parse_record_at(const char *p, const char *end, int delim,
+                                   record *rec, const char **why,
+                                   const char **fail_at) {
   rec->n = 0;
   rec->slen = 0;
   if (end - p >= 3 && memcmp(p, "\xef\xbb\xbf", 3) == 0) p += 3; /* a BOM */
@@ -77,6 +79,7 @@ static const char *parse_record(const char *p, const char *end, int delim,
         const char *q = memchr(p, '"', (size_t)(end - p));
         if (!q) {
           *why = "unterminated quoted field";
+          if (fail_at) *fail_at = p;
           return NULL;
         }
         memcpy(o, p, (size_t)(q - p));
@@ -98,6 +101,7 @@ static const char *parse_record(const char *p, const char *end, int delim,
       }
       if (*p == '\n') return p + 1;
       *why = "text after a closing quote";
+      if (fail_at) *fail_at = p;
       return NULL;
     }
     const char *s = p;
@@ -111,6 +115,11 @@ static const char *parse_record(const char *p, const char *end, int delim,
     }
     p++;
   }
+}
+
+static const char *parse_record(const char *p, const char *end, int delim,
+                                record *rec, const char **why) {
+  return parse_record_at(p, end, delim, rec, why, NULL);
 }
 
 /* ---- Types of text fields ------------------------------------------------ */
@@ -164,6 +173,7 @@ static unsigned seen_of(const field *f) {
 typedef struct csv_extra {
   int **maps;          /* per file: schema column -> field index or -1 */
   size_t *nfields;     /* per file: fields in its header */
+  unsigned char *bad;  /* per file: its header does not parse */
   size_t nfiles;
 } csv_extra;
 
@@ -173,6 +183,7 @@ static void csv_extra_free(void *p) {
   for (size_t i = 0; i < x->nfiles; i++) free(x->maps[i]);
   free(x->maps);
   free(x->nfields);
+  free(x->bad);
   free(x);
 }
 
@@ -259,7 +270,8 @@ static int csv_schema(weir__reader *r) {
     x->nfiles = r->nobjs;
     x->maps = calloc(r->nobjs ? r->nobjs : 1, sizeof *x->maps);
     x->nfields = calloc(r->nobjs ? r->nobjs : 1, sizeof *x->nfields);
-    if (!x->maps || !x->nfields) rc = WEIR_ENOMEM;
+    x->bad = calloc(r->nobjs ? r->nobjs : 1, 1);
+    if (!x->maps || !x->nfields || !x->bad) rc = WEIR_ENOMEM;
   } else {
     rc = WEIR_ENOMEM;
   }
@@ -282,12 +294,19 @@ static int csv_schema(weir__reader *r) {
 }
 
 /* How the fields of file `i` map to the columns: by header name, or by
- * position without a header. Computed once per file. */
+ * position without a header. Computed once per file. A header that does
+ * not parse is WEIR_EFORMAT every time; `*first` says whether this call
+ * found it, so the file is counted as given up once. */
 static int csv_file_map(weir__reader *r, size_t i, const int **map,
-                        size_t *nfields) {
+                        size_t *nfields, int *first) {
   csv_extra *x = r->extra;
   pthread_mutex_lock(&r->mu);
   int rc = WEIR_OK;
+  *first = 0;
+  if (x->bad[i]) {
+    pthread_mutex_unlock(&r->mu);
+    return WEIR_EFORMAT;
+  }
   if (!x->maps[i]) {
     int *m = malloc((r->schema.n + 1) * sizeof *m);
     if (!m) rc = WEIR_ENOMEM;
@@ -325,6 +344,7 @@ static int csv_file_map(weir__reader *r, size_t i, const int **map,
       x->nfields[i] = nf;
     } else {
       free(m);
+      if (rc == WEIR_EFORMAT) x->bad[i] = *first = 1;
     }
   }
   *map = x->maps[i];
@@ -440,7 +460,18 @@ static int csv_process(void *state, weir_block *in, weir_emit *out,
   const char *uri = r->objs[v.file].uri;
   const int *map;
   size_t nfields;
-  int rc = csv_file_map(r, v.file, &map, &nfields);
+  int first;
+  int rc = csv_file_map(r, v.file, &map, &nfields, &first);
+  if (rc == WEIR_EFORMAT && r->o.on_error == WEIR_ON_ERROR_SKIP) {
+    /* Without its header the file's records mean nothing: give the file
+     * up and count it once (this used to end the run under skip too). */
+    if (first) {
+      weir_ctx_log(ctx, WEIR_LOG_WARN, "skipping %s: its header does not parse",
+                   r->objs[v.file].uri);
+      weir_ctx_count_skipped_input(ctx);
+    }
+    return WEIR_OK;
+  }
   if (rc != WEIR_OK) {
     weir_ctx_set_errmsg(ctx, "%s", r->schema_err);
     return rc;
@@ -451,19 +482,24 @@ static int csv_process(void *state, weir_block *in, weir_emit *out,
   int header = v.offset == 0 && !r->o.csv_no_header;
   int delim = delim_of(r);
   while (p < end && rc == WEIR_OK) {
-    const char *why = NULL;
-    const char *next = parse_record(p, end, delim, &w->rec, &why);
+    const char *why = NULL, *fail_at = p;
+    const char *next = parse_record_at(p, end, delim, &w->rec, &why, &fail_at);
     uint64_t rec_line = line;
-    if (line) {
-      const char *stop = next ? next : end;
-      for (const char *q = p; q < stop; q++) line += *q == '\n';
-    }
-    if (!next) {
-      /* Without the record's end, nothing after it in the chunk can be
-       * trusted: report or skip the rest. */
+    int bad = !next;
+    if (bad) {
+      /* The damaged record ends at the first newline after the damage; the
+       * next record starts there. (It used to be the end of the chunk,
+       * which dropped up to rows_per_block good records after it while
+       * counting one.) */
       snprintf(w->why, sizeof w->why, "%s", why);
-      next = end;
+      const char *nl = memchr(fail_at, '\n', (size_t)(end - fail_at));
+      next = nl ? nl + 1 : end;
       rc = WEIR_EFORMAT;
+    }
+    if (line)
+      for (const char *q = p; q < next; q++) line += *q == '\n';
+    if (bad) {
+      /* reported below, with the record's first line */
     } else if (header) {
       header = 0;
       p = next;

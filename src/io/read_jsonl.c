@@ -174,6 +174,7 @@ static int jsonl_process(void *state, weir_block *in, weir_emit *out,
   if (rc != WEIR_OK) {
     /* Rows of a failed chunk are not kept for the next one. */
     for (size_t i = 0; i < w->ps.ncols; i++) weir__colacc_truncate(&w->ps.cols[i], 0);
+    w->ps.rows0 = 0;
   }
   return rc;
 }
