@@ -375,3 +375,35 @@ Test(io_write, bad_options_fail_clearly) {
   cr_assert_lt(rc, 0);
   cr_assert(strstr(err, "/proc/forbidden/out"), "%s", err);
 }
+
+/* Rows without columns (a JSONL file of "{}" lines) are rows all the
+ * same: through a block file and back, every one of them arrives. */
+Test(io_write, rows_without_columns_survive_a_block_file) {
+  const size_t n = 5000;
+  FILE *f = fopen(path_of("empty.jsonl"), "w");
+  cr_assert_not_null(f);
+  for (size_t i = 0; i < n; i++) fputs("{}\n", f);
+  fclose(f);
+  weir_pipeline *p = new_pipeline();
+  weir_op *r = weir_read_jsonl(p, path_of("empty.jsonl"), NULL);
+  weir_op *w = weir_write_blocks(p, r, path_of("blk0"), NULL);
+  cr_assert_eq(weir_pipeline_run(p, w), WEIR_OK, "%s", weir_pipeline_errmsg(p));
+  weir_pipeline_destroy(p);
+
+  p = new_pipeline();
+  r = weir_read_blocks(p, path_of("blk0"), NULL);
+  weir_iter *it;
+  cr_assert_eq(weir_pipeline_iter(p, r, NULL, &it), WEIR_OK, "%s", weir_pipeline_errmsg(p));
+  size_t rows = 0;
+  weir_block *b;
+  int rc;
+  while ((rc = weir_iter_next(it, &b)) == WEIR_OK) {
+    cr_assert_eq(weir_block_num_columns(b), 0);
+    rows += weir_block_num_rows(b);
+    weir_block_unref(&b);
+  }
+  cr_assert_eq(rc, WEIR_EOF, "%s", weir_pipeline_errmsg(p));
+  cr_assert_eq(rows, n);
+  weir_iter_destroy(it);
+  weir_pipeline_destroy(p);
+}

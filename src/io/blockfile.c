@@ -338,11 +338,12 @@ int weir__bf_decode(const void *comp, size_t comp_len, uint64_t raw,
   uint64_t nc = get64(p), nrows = get64(p + 8);
   int rc = WEIR_OK;
   weir_block *b = NULL;
-  /* Every row takes at least a bit of the payload, so a row count above
-   * raw * 8 is corrupt; bounding it also keeps the size arithmetic below
-   * ((length + 7) / 8, (length + 1) * 8, row bytes * length) from
-   * wrapping around into a size that happens to match. */
-  if (nrows != rows || nc > 100000 || nrows > raw * 8) {
+  /* With a column, every row takes at least a bit of the payload, so a
+   * row count above raw * 8 is corrupt; bounding it also keeps the size
+   * arithmetic below ((length + 7) / 8, (length + 1) * 8, row bytes *
+   * length) from wrapping around into a size that happens to match. A
+   * block without columns (rows of "{}") has only its row count. */
+  if (nrows != rows || nc > 100000 || (nc > 0 && nrows > raw * 8)) {
     snprintf(err, errlen, "corrupt frame: bad header");
     rc = WEIR_EFORMAT;
     goto fail;
