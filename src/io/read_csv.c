@@ -296,14 +296,17 @@ static int csv_schema(weir__reader *r) {
 /* How the fields of file `i` map to the columns: by header name, or by
  * position without a header. Computed once per file. A header that does
  * not parse is WEIR_EFORMAT every time; `*first` says whether this call
- * found it, so the file is counted as given up once. */
+ * found it, so the file is counted as given up once. On failure `err`
+ * gets the reason, copied under the lock (another worker may be writing
+ * r->schema_err for another file). */
 static int csv_file_map(weir__reader *r, size_t i, const int **map,
-                        size_t *nfields, int *first) {
+                        size_t *nfields, int *first, char *err, size_t errlen) {
   csv_extra *x = r->extra;
   pthread_mutex_lock(&r->mu);
   int rc = WEIR_OK;
   *first = 0;
   if (x->bad[i]) {
+    snprintf(err, errlen, "%s:1: bad header", r->objs[i].uri);
     pthread_mutex_unlock(&r->mu);
     return WEIR_EFORMAT;
   }
@@ -345,6 +348,7 @@ static int csv_file_map(weir__reader *r, size_t i, const int **map,
     } else {
       free(m);
       if (rc == WEIR_EFORMAT) x->bad[i] = *first = 1;
+      snprintf(err, errlen, "%s", rc == WEIR_EFORMAT ? r->schema_err : weir_strerror(rc));
     }
   }
   *map = x->maps[i];
@@ -461,7 +465,8 @@ static int csv_process(void *state, weir_block *in, weir_emit *out,
   const int *map;
   size_t nfields;
   int first;
-  int rc = csv_file_map(r, v.file, &map, &nfields, &first);
+  char err[sizeof r->schema_err];
+  int rc = csv_file_map(r, v.file, &map, &nfields, &first, err, sizeof err);
   if (rc == WEIR_EFORMAT && r->o.on_error == WEIR_ON_ERROR_SKIP) {
     /* Without its header the file's records mean nothing: give the file
      * up and count it once (this used to end the run under skip too). */
@@ -473,7 +478,7 @@ static int csv_process(void *state, weir_block *in, weir_emit *out,
     return WEIR_OK;
   }
   if (rc != WEIR_OK) {
-    weir_ctx_set_errmsg(ctx, "%s", r->schema_err);
+    weir_ctx_set_errmsg(ctx, "%s", err);
     return rc;
   }
   const char *p = v.data, *end = v.data + v.len;
