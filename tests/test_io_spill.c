@@ -199,6 +199,70 @@ Test(spill, blocks_come_back_in_order) {
   weir__spill_destroy(sp);
 }
 
+/* A one-column frame payload written by hand (the layout of blockfile.c:
+ * head, one 144-byte descriptor, the name "x", then 64 zero bytes for the
+ * buffers at offset 192), compressed and decoded with `rows` rows. */
+typedef struct crafted {
+  uint32_t type, dtype, ndim;
+  int64_t shape[2];
+  uint64_t length, nulls, voff, vlen, doff, dlen, ooff, olen;
+} crafted;
+
+static int decode_crafted(const crafted *c, weir_block **out) {
+  unsigned char raw[256] = {0};
+  uint64_t head[2] = {1, c->length};
+  memcpy(raw, head, 16);
+  unsigned char *d = raw + 16;
+  uint32_t d32[4] = {c->type, c->dtype, c->ndim, 1};
+  memcpy(d, d32, 16);
+  memcpy(d + 16, c->shape, sizeof c->shape);
+  uint64_t d64[8] = {c->length, c->nulls, c->voff, c->vlen, c->doff, c->dlen, c->ooff, c->olen};
+  memcpy(d + 80, d64, sizeof d64);
+  raw[160] = 'x';
+  unsigned char comp[512];
+  size_t clen = ZSTD_compress(comp, sizeof comp, raw, sizeof raw, 1);
+  cr_assert(!ZSTD_isError(clen));
+  ZSTD_DCtx *dc = ZSTD_createDCtx();
+  char err[256] = "";
+  *out = NULL;
+  int rc = weir__bf_decode(comp, clen, sizeof raw, c->length, dc, out, err, sizeof err);
+  ZSTD_freeDCtx(dc);
+  return rc;
+}
+
+/* Row counts and shapes from a file whose byte sizes wrap around 64 bits
+ * must not pass for the small buffers actually there (they did: a string
+ * column then read its offsets far out of bounds). */
+Test(blockfile, sizes_that_wrap_are_corrupt) {
+  weir_block *b;
+  /* The hand-made layout is right: two int64 rows decode. */
+  crafted ok = {.type = WEIR_TYPE_INT64, .length = 2, .doff = 192, .dlen = 16};
+  cr_assert_eq(decode_crafted(&ok, &b), WEIR_OK);
+  cr_assert_eq(weir_block_num_rows(b), 2);
+  weir_block_unref(&b);
+  crafted bad[] = {
+    /* 2^61 int64 rows: 8 * 2^61 bytes is 0 in 64 bits. */
+    {.type = WEIR_TYPE_INT64, .length = (uint64_t)1 << 61, .doff = 192},
+    /* (2^61 - 1 + 1) * 8 offset bytes is 0 too. */
+    {.type = WEIR_TYPE_STRING, .length = ((uint64_t)1 << 61) - 1, .doff = 192, .ooff = 192},
+    /* (length + 7) / 8 bitmap bytes wraps to 0. */
+    {.type = WEIR_TYPE_BOOL, .length = UINT64_MAX - 3, .doff = 192},
+    /* A [2^31, 2^31] float32 tensor is 2^64 bytes a row. */
+    {.type = WEIR_TYPE_TENSOR, .dtype = WEIR_DTYPE_FLOAT32, .ndim = 2,
+     .shape = {(int64_t)1 << 31, (int64_t)1 << 31}, .length = 1, .doff = 192},
+    /* Negative dimensions whose product wraps to 1. */
+    {.type = WEIR_TYPE_TENSOR, .dtype = WEIR_DTYPE_FLOAT32, .ndim = 2,
+     .shape = {-1, -1}, .length = 1, .doff = 192, .dlen = 4},
+    /* More nulls than rows. */
+    {.type = WEIR_TYPE_INT64, .length = 2, .nulls = 3, .doff = 192, .dlen = 16,
+     .voff = 208, .vlen = 1},
+  };
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    cr_assert_eq(decode_crafted(&bad[i], &b), WEIR_EFORMAT, "case %zu", i);
+    cr_assert_null(b, "case %zu", i);
+  }
+}
+
 Test(spill, bad_folder_is_a_clear_error) {
   weir__spill *sp = NULL;
   char err[256] = "";

@@ -301,6 +301,30 @@ static int valid_type(uint32_t t) {
   return t >= WEIR_TYPE_BOOL && t <= WEIR_TYPE_TENSOR;
 }
 
+static uint64_t bitmap_len(uint64_t bits) { return bits / 8 + (bits % 8 != 0); }
+
+/* The value bytes a decoded column of fixed width needs, in `*n`; 0 when
+ * that size does not fit in 64 bits. Row counts and shapes come from the
+ * file, so a product that wraps must not pass for a small buffer. */
+static int stored_bytes(const weir__column *c, uint64_t *n) {
+  if (c->type == WEIR_TYPE_BOOL) {
+    *n = bitmap_len(c->length);
+    return 1;
+  }
+  uint64_t row = weir__column_row_bytes(c);
+  if (c->type == WEIR_TYPE_TENSOR) { /* the same product, checked */
+    row = weir_dtype_size(c->dtype);
+    for (int d = 0; d < c->ndim; d++) {
+      if (c->shape[d] < 0) return 0;
+      if (c->shape[d] && row > UINT64_MAX / (uint64_t)c->shape[d]) return 0;
+      row *= (uint64_t)c->shape[d];
+    }
+  }
+  if (row && c->length > UINT64_MAX / row) return 0;
+  *n = row * c->length;
+  return 1;
+}
+
 int weir__bf_decode(const void *comp, size_t comp_len, uint64_t raw,
                     uint64_t rows, void *dctx, weir_block **out, char *err,
                     size_t errlen) {
@@ -403,7 +427,8 @@ int weir__bf_decode(const void *comp, size_t comp_len, uint64_t raw,
       CHECK(nrows == 0 || bytes <= raw, "bad tensor shape");
     }
     if (vlen) {
-      CHECK(vlen == (c->length + 7) / 8, "bad validity size");
+      CHECK(vlen == bitmap_len(c->length) && c->null_count <= c->length,
+            "bad validity size");
       c->validity_buf = weir__buffer_ref(buf);
       c->validity = p + voff;
       /* Consumers trust null_count (0 = no need to look at the bitmap; the
@@ -420,7 +445,10 @@ int weir__bf_decode(const void *comp, size_t comp_len, uint64_t raw,
     c->data_buf = weir__buffer_ref(buf);
     c->data = p + doff;
     if (type == WEIR_TYPE_STRING || type == WEIR_TYPE_BINARY) {
-      CHECK(olen == (c->length + 1) * 8 && ooff % 8 == 0, "bad offsets size");
+      /* olen <= raw, so this cannot wrap the way (length + 1) * 8 can. */
+      CHECK(olen % 8 == 0 && olen / 8 == (uint64_t)c->length + 1 &&
+                c->length < UINT64_MAX && ooff % 8 == 0,
+            "bad offsets size");
       const int64_t *o = (const int64_t *)(p + ooff);
       CHECK(o[0] == 0 && (uint64_t)o[c->length] == dlen, "bad offsets");
       for (size_t r = 0; r < c->length; r++)
@@ -428,7 +456,8 @@ int weir__bf_decode(const void *comp, size_t comp_len, uint64_t raw,
       c->offsets_buf = weir__buffer_ref(buf);
       c->offsets = o;
     } else {
-      CHECK(dlen == fixed_bytes(c), "bad value buffer size");
+      uint64_t want;
+      CHECK(stored_bytes(c, &want) && dlen == want, "bad value buffer size");
     }
   }
 #undef CHECK

@@ -423,7 +423,7 @@ static int csv_encode(void *p, const weir_block *in, weir_block **out,
 
 static int csv_count(const char *uri, const weir__io_config *cfg,
                      uint64_t *rows, char *err, size_t errlen) {
-  uint64_t lines;
+  uint64_t lines = 0; /* count_lines leaves it unset when it fails */
   int rc = count_lines(uri, cfg, 1, &lines, err, errlen);
   *rows = lines ? lines - 1 : 0; /* the header */
   return rc;

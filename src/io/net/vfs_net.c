@@ -40,7 +40,7 @@ static int head(const char *uri, const weir__net_options *o, uint64_t *size,
 
 int weir__net_stat(const char *uri, const weir__net_options *o,
                    uint64_t *size, char *err, size_t errlen) {
-  long status;
+  long status = 0; /* head() fails before any request when out of memory */
   int rc = head(uri, o, size, &status, err, errlen);
   /* Servers that refuse HEAD still serve GET: the size is just unknown. */
   if (rc != WEIR_OK && (status == 405 || status == 501) &&
@@ -228,7 +228,7 @@ int weir__net_exists(const char *uri, const weir__io_config *cfg, char *err,
   weir__net_options o;
   weir__net_options_from_config(&o, cfg);
   uint64_t size;
-  long status;
+  long status = 0; /* head() fails before any request when out of memory */
   int rc = head(uri, &o, &size, &status, err, errlen);
   if (rc == WEIR_OK) return 1;
   if (rc == WEIR_ENOTFOUND) return 0;
