@@ -164,10 +164,12 @@ static size_t reader_data(weir__net_req *rq, const char *p, size_t n) {
       return CURL_WRITEFUNC_PAUSE;
     }
   }
-  size_t tail = (r->head + r->len) % r->cap;
-  size_t first = r->cap - tail < k ? r->cap - tail : k;
-  memcpy(r->ring + tail, src, first);
-  memcpy(r->ring, src + first, k - first);
+  if (k > 0) { /* nothing left after clamping: the ring may not exist */
+    size_t tail = (r->head + r->len) % r->cap;
+    size_t first = r->cap - tail < k ? r->cap - tail : k;
+    memcpy(r->ring + tail, src, first);
+    memcpy(r->ring, src + first, k - first);
+  }
   r->len += k;
   r->got += k;
   rq->progress = r->got;
