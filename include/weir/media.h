@@ -47,7 +47,7 @@ typedef struct weir_video_options {
   unsigned version;          /* WEIR_VIDEO_OPTIONS_VERSION */
   int      width, height;    /* resize in the decode path (libswscale,
                                 bilinear); 0 = source size; one of them 0 =
-                                keep the aspect ratio                       */
+                                keep the aspect ratio; at most 16384        */
   int      every_k;          /* keep every k-th frame; 0 = 1. Counted on the
                                 source frame index (frame_index % k == 0),
                                 or from the first frame of each clip        */
@@ -104,8 +104,9 @@ typedef struct weir_audio_options {
  * libavcodec decodes; the first frame of an animated image. */
 typedef struct weir_image_options {
   unsigned version;          /* WEIR_IMAGE_OPTIONS_VERSION */
-  int      width, height;    /* resize to this; 0 = keep each image's size
-                                (then every image is a block of its own) */
+  int      width, height;    /* resize to this (at most 32768); 0 = keep
+                                each image's size (then every image is a
+                                block of its own) */
   int      on_error;
   size_t   rows_per_block;   /* images per block when resized; 0 = 32 */
 } weir_image_options;
@@ -152,7 +153,8 @@ WEIR_EXTERN weir_op *weir_read_images(weir_pipeline *p, const char *uri, const w
 /* Bilinear resize to [height, width, C] with half-pixel centres (OpenCV's
  * INTER_LINEAR, PyTorch's interpolate(bilinear, align_corners=False)),
  * no antialiasing; uint8 results are rounded to nearest. uint8 or float32
- * input, same dtype out. */
+ * input, same dtype out. Each side 1..65536 and width * height at most
+ * 2^28 pixels, else WEIR_EINVAL. */
 WEIR_EXTERN int weir_image_resize_block(const weir_block *in, const char *column,
                                         int width, int height, weir_block **out);
 WEIR_EXTERN weir_op *weir_image_resize(weir_pipeline *p, weir_op *in,

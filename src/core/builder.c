@@ -311,7 +311,10 @@ int weir_builder_append_tensor(weir_builder *bld, size_t col, const void *data) 
   }
   void *slot = NULL;
   int rc = weir_builder_append_tensor_slot(bld, col, &slot);
-  if (rc == WEIR_OK) memcpy(slot, data, bld->cols[col].row_bytes);
+  /* A row of no elements (a [0, W, C] image) has no slot to copy into:
+   * the column's storage may still be NULL, and memcpy wants a pointer. */
+  if (rc == WEIR_OK && bld->cols[col].row_bytes)
+    memcpy(slot, data, bld->cols[col].row_bytes);
   return rc;
 }
 

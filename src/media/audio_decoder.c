@@ -32,6 +32,7 @@ struct weir__audio_decoder {
                                        rest waits for the next block */
   int draining, flushed, done;
   uint64_t corrupt;
+  uint64_t frames;                  /* frames the decoder gave */
 };
 
 int weir__audio_decoder_open(weir__audio_decoder **out, const char *path,
@@ -231,8 +232,10 @@ int weir__audio_decoder_read(weir__audio_decoder *d, size_t max_rows,
       continue;
     }
     if (d->flushed) {
-      /* The end: a partial window is padded with zeros or dropped. */
-      if (d->fill > 0 && !d->o.drop_partial) {
+      /* The end: a partial window is padded with zeros or dropped. Audio
+       * shorter than the resampler's delay gives it no sample at all; it
+       * is still a (very) partial window, not nothing. */
+      if ((d->fill > 0 || d->windows == 0) && !d->o.drop_partial) {
         for (int c = 0; c < d->channels; c++)
           memset(d->window + (size_t)c * d->win + d->fill, 0,
                  (size_t)(d->win - d->fill) * sizeof(float));
@@ -250,6 +253,19 @@ int weir__audio_decoder_read(weir__audio_decoder *d, size_t max_rows,
       break;
     }
     d->conv_used = d->conv_n = 0;
+    if (got == 0 && d->frames == 0) {
+      /* Cut short after the header, or every packet damaged: no audio at
+       * all is an error naming the file, not a success without rows. */
+      if (d->corrupt > 0)
+        snprintf(err, errlen, "%s: no audio could be decoded (%llu damaged "
+                 "packets or frames)", d->path,
+                 (unsigned long long)d->corrupt);
+      else
+        snprintf(err, errlen, "%s: no audio could be decoded (the audio "
+                 "stream is empty or cut short)", d->path);
+      rc = WEIR_EFORMAT;
+      break;
+    }
     if (got == 0) {
       /* Drain what the resampler holds back for its filter. */
       if (d->swr) {
@@ -260,6 +276,7 @@ int weir__audio_decoder_read(weir__audio_decoder *d, size_t max_rows,
       d->flushed = 1;
       continue;
     }
+    d->frames++;
     rc = setup_swr(d, d->frame, err, errlen);
     if (rc == WEIR_OK)
       rc = convert(d, d->frame, &d->conv_n, err, errlen);

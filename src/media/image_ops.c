@@ -129,8 +129,10 @@ int weir_image_resize_block(const weir_block *in, const char *column,
   int rc = weir__image_find(in, column, &g);
   if (rc != WEIR_OK)
     return rc;
-  if (width < 1 || height < 1 || width > 65536 || height > 65536)
-    return weir__set_last_error(WEIR_EINVAL, "image_resize: bad size %dx%d",
+  if (width < 1 || height < 1 || width > 65536 || height > 65536 ||
+      (int64_t)width * height > WEIR__IMAGE_MAX_PIXELS)
+    return weir__set_last_error(WEIR_EINVAL, "image_resize: bad size %dx%d "
+                                "(each side 1..65536, at most 2^28 pixels)",
                                 width, height);
   int64_t shape[3] = {height, width, g.c};
   void *dst;

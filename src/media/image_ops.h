@@ -8,6 +8,12 @@
 
 #include "core/block_internal.h"
 
+/* The most pixels an image transform makes per image: what FFmpeg's
+ * av_image_check_size() allows. Each side may reach 65536, but not both:
+ * 65536 x 65536 x 3 bytes is 12 GiB per row, which a typo asks for and no
+ * machine should be made to write. */
+#define WEIR__IMAGE_MAX_PIXELS ((int64_t)1 << 28)
+
 typedef struct weir__image_geom {
   size_t index;              /* of the column in the block */
   const weir__column *col;

@@ -100,12 +100,15 @@ weir_op *weir_read_images(weir_pipeline *p, const char *uri,
   s->image.version = WEIR_IMAGE_OPTIONS_VERSION;
   if (s->image.rows_per_block == 0)
     s->image.rows_per_block = 32;
+  /* A size the decoder refuses for every image (see image_decoder.c) is
+   * refused here: under WEIR_ON_ERROR_SKIP it would skip every file. */
   if (s->image.width < 0 || s->image.height < 0 ||
+      s->image.width > 32768 || s->image.height > 32768 ||
       (s->image.width > 0) != (s->image.height > 0)) {
     weir__media_source_free(s);
     return weir__op_fail(p, WEIR_EINVAL,
-                         "read_images %s: width and height are both set or "
-                         "both 0", uri ? uri : "(null)");
+                         "read_images %s: width and height are both set (up "
+                         "to 32768) or both 0", uri ? uri : "(null)");
   }
   s->on_error = s->image.on_error;
   s->files_per_task = s->image.rows_per_block;

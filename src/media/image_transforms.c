@@ -76,9 +76,11 @@ static weir_op *make(weir_pipeline *p, weir_op *in, const char *name,
 
 weir_op *weir_image_resize(weir_pipeline *p, weir_op *in, const char *column,
                            int width, int height, const weir_op_options *o) {
-  if (p && (width < 1 || height < 1 || width > 65536 || height > 65536))
-    return weir__op_fail(p, WEIR_EINVAL, "image_resize: bad size %dx%d",
-                         width, height);
+  if (p && (width < 1 || height < 1 || width > 65536 || height > 65536 ||
+            (int64_t)width * height > WEIR__IMAGE_MAX_PIXELS))
+    return weir__op_fail(p, WEIR_EINVAL, "image_resize: bad size %dx%d "
+                         "(each side 1..65536, at most 2^28 pixels)", width,
+                         height);
   transform *t = calloc(1, sizeof *t);
   if (t)
     *t = (transform){.kind = T_RESIZE, .a = width, .b = height};

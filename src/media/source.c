@@ -77,7 +77,11 @@ int weir__media_file_failed(weir_ctx *ctx, int on_error, const char *path,
     else
       weir_ctx_log(ctx, WEIR_LOG_WARN, "skipped %s: %s", path,
                    weir_strerror(rc));
+    /* The file is one skipped row as the header says, and an input given
+     * up (whole, or from the damage on) as io's readers count theirs, so
+     * skipped_inputs accounts for it too. */
     weir_ctx_count_skipped(ctx, 1);
+    weir_ctx_count_skipped_input(ctx);
     return WEIR_OK;
   }
   if (err && err[0])

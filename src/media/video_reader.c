@@ -131,7 +131,10 @@ weir_op *weir_read_video(weir_pipeline *p, const char *uri,
   s->plan = plan_tasks;
   weir__video_options_fill(&s->video, o);
   const weir_video_options *v = &s->video;
-  if (v->width < 0 || v->height < 0 || v->fps < 0 || v->start < 0 ||
+  /* Sizes the decoder refuses for every file (see video_decoder.c) are
+   * refused here: under WEIR_ON_ERROR_SKIP they would skip every file. */
+  if (v->width < 0 || v->height < 0 || v->width > 16384 ||
+      v->height > 16384 || v->fps < 0 || v->start < 0 ||
       v->end < 0 || (v->end > 0 && v->end <= v->start) || v->max_frames < 0 ||
       v->clips < 0 || v->segment_seconds < 0 || v->workers < 0 ||
       v->pixel_format < WEIR_PIXEL_RGB24 ||
@@ -139,8 +142,8 @@ weir_op *weir_read_video(weir_pipeline *p, const char *uri,
     weir__media_source_free(s);
     return weir__op_fail(p, WEIR_EINVAL,
                          "read_video %s: invalid weir_video_options (negative "
-                         "size, rate or time, end before start, or unknown "
-                         "pixel_format)", uri ? uri : "(null)");
+                         "size, rate or time, a side over 16384, end before "
+                         "start, or unknown pixel_format)", uri ? uri : "(null)");
   }
   s->on_error = v->on_error;
   s->min_workers = v->workers;
