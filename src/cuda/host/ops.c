@@ -239,10 +239,12 @@ weir_op *weir_gpu_resize(weir_pipeline *p, weir_op *in, const char *column,
   if (!in) return weir_add_op(p, in, NULL, NULL, opts);
   if (!column)
     return weir__op_fail(p, WEIR_EINVAL, "weir_gpu_resize: column is required");
-  if (height < 1 || width < 1 || height > 65535 || width > 65535)
+  /* The same bound as weir_image_resize: at most 2^28 pixels an image. */
+  if (height < 1 || width < 1 || height > 65535 || width > 65535 ||
+      (int64_t)height * width > ((int64_t)1 << 28))
     return weir__op_fail(p, WEIR_EINVAL,
-        "weir_gpu_resize: output size %dx%d must be 1..65535 on each side",
-        height, width);
+        "weir_gpu_resize: output size %dx%d must be 1..65535 on each side "
+        "and at most 2^28 pixels", height, width);
   image_op *op = image_op_new(OP_RESIZE, column, wants_gpu(opts));
   if (!op) return weir__op_fail(p, WEIR_ENOMEM, "weir_gpu_resize: out of memory");
   op->out_h = height;
