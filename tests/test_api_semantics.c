@@ -1487,20 +1487,6 @@ static void make_tmp(void) { tmpdir_make("api-sem"); }
 
 TestSuite(sem_io, .init = make_tmp, .fini = tmpdir_remove, .timeout = 30);
 
-static void write_str(const char *path, const char *s) {
-  char dir[700];
-  snprintf(dir, sizeof dir, "%s", path);
-  char *slash = strrchr(dir, '/');
-  if (slash) {
-    *slash = 0;
-    mkdir(dir, 0777);
-  }
-  FILE *f = fopen(path, "wb");
-  cr_assert_not_null(f, "%s", path);
-  fputs(s, f);
-  fclose(f);
-}
-
 /* Reads every row of `op` into one block (concatenated in arrival order). */
 static weir_block *read_all(weir_pipeline *p, weir_op *op) {
   cr_assert_not_null(op, "%s", weir_pipeline_errmsg(p));

@@ -164,13 +164,6 @@ static void mutate(bytes *b, int k, uint64_t *s, int noquote) {
       if (b->p[i] == '"') b->p[i] = '\'';
 }
 
-static void write_bytes(const char *path, const void *p, size_t n) {
-  FILE *f = fopen(path, "wb");
-  cr_assert_not_null(f, "%s", path);
-  if (n) cr_assert_eq(fwrite(p, 1, n, f), n);
-  fclose(f);
-}
-
 static bytes read_bytes(const char *path) {
   bytes b = {0};
   FILE *f = fopen(path, "rb");
@@ -375,7 +368,7 @@ static uint64_t csv_rows_noquote(const bytes *b) {
  *  - the skipping run succeeds and accounts for every row exactly. */
 static void check_lines_case(int kind, const char *path, const bytes *in, uint64_t want_rows,
                              const weir_read_options *base, const char *where) {
-  write_bytes(path, in->p, in->n);
+  write_file(path, in->p, in->n);
   weir_read_options o = *base;
   result fail, skip;
   o.on_error = WEIR_ON_ERROR_FAIL;
@@ -465,7 +458,7 @@ static void write_compressed(const char *plain, const char *out) {
  * input is counted as given up. */
 static void check_compressed_case(const char *path, const bytes *in, uint64_t rows,
                                   const char *where) {
-  write_bytes(path, in->p, in->n);
+  write_file(path, in->p, in->n);
   weir_read_options o = {.version = WEIR_READ_OPTIONS_VERSION, .rows_per_block = 5};
   result fail, skip;
   run_reader(R_JSONL, path, &o, &fail, where);
@@ -491,7 +484,7 @@ static void check_compressed_case(const char *path, const bytes *in, uint64_t ro
 
 static void compressed_mutations(const char *suffix, uint64_t seed) {
   bytes plain = jsonl_seed(60);
-  write_bytes(path_of("plain.jsonl"), plain.p, plain.n);
+  write_file(path_of("plain.jsonl"), plain.p, plain.n);
   char name[64];
   snprintf(name, sizeof name, "good.jsonl%s", suffix);
   write_compressed(path_of("plain.jsonl"), path_of(name));
@@ -515,7 +508,7 @@ static void compressed_mutations(const char *suffix, uint64_t seed) {
   for (size_t at = 0; at < z.n; at += step) {
     char where[160];
     snprintf(where, sizeof where, "%s truncated at %zu of %zu", suffix, at, z.n);
-    write_bytes(path, z.p, at);
+    write_file(path, z.p, at);
     weir_read_options o = {.version = WEIR_READ_OPTIONS_VERSION};
     result r;
     run_reader(R_JSONL, path, &o, &r, where);
@@ -596,7 +589,7 @@ Test(io_malformed, csv_with_quotes) {
     char where[160];
     snprintf(where, sizeof where, "csv quoted seed 6 case %d (%s)", c,
              c % 10 == 9 ? "truncate" : m_names[c % M_KINDS]);
-    write_bytes(path, m.p, m.n);
+    write_file(path, m.p, m.n);
     result fail, skip;
     o.on_error = WEIR_ON_ERROR_FAIL;
     run_reader(R_CSV, path, &o, &fail, where);
@@ -663,7 +656,7 @@ static void write_block_file(const char *path) {
 /* A damaged block file: all of its rows, or an error naming it (or,
  * under skip, the input counted as given up). */
 static void check_blocks_case(const char *path, const bytes *in, const char *where) {
-  write_bytes(path, in->p, in->n);
+  write_file(path, in->p, in->n);
   weir_read_options o = {.version = WEIR_READ_OPTIONS_VERSION};
   result fail, skip;
   run_reader(R_BLOCKS, path, &o, &fail, where);
@@ -903,14 +896,6 @@ Test(io_malformed, json_lexer_and_line_parser) {
 }
 
 /* ---- Regressions found by the cases above, kept as plain tests ------------- */
-
-static void write_str(const char *path, const char *text) {
-  char dir[700];
-  snprintf(dir, sizeof dir, "%s", path);
-  *strrchr(dir, '/') = 0;
-  mkdir(dir, 0777);
-  write_bytes(path, text, strlen(text));
-}
 
 /* A key holding an escaped NUL ("a\u0000b") decodes to bytes that a C
  * string column name cannot hold. */

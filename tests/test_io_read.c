@@ -16,22 +16,6 @@ static void make_tmp(void) { tmpdir_make("io-read"); }
 
 TestSuite(io_read, .init = make_tmp, .fini = tmpdir_remove, .timeout = 60);
 
-static void write_file(const char *path, const void *data, size_t len) {
-  char dir[700];
-  snprintf(dir, sizeof dir, "%s", path);
-  char *slash = strrchr(dir, '/');
-  if (slash) {
-    *slash = 0;
-    mkdir(dir, 0777);
-  }
-  FILE *f = fopen(path, "wb");
-  cr_assert_not_null(f, "%s", path);
-  cr_assert_eq(fwrite(data, 1, len, f), len);
-  fclose(f);
-}
-
-static void write_str(const char *path, const char *s) { write_file(path, s, strlen(s)); }
-
 static int have_cli(const char *name) {
   char cmd[128];
   snprintf(cmd, sizeof cmd, "command -v %s >/dev/null 2>&1", name);

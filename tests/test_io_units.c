@@ -19,13 +19,6 @@
 
 static void make_tmp(void) { tmpdir_make("io-units"); }
 
-static void write_file(const char *path, const void *data, size_t len) {
-  FILE *f = fopen(path, "wb");
-  cr_assert_not_null(f, "%s", path);
-  cr_assert_eq(fwrite(data, 1, len, f), len);
-  fclose(f);
-}
-
 static int have_cli(const char *name) {
   char cmd[128];
   snprintf(cmd, sizeof cmd, "command -v %s >/dev/null 2>&1", name);
