@@ -89,6 +89,15 @@ static void m_short_child(base *b) { X(b)->length = 3; }
 static void m_top_offset_past_child(base *b) { b->a.offset = 1; }
 static void m_offset_overflow(base *b) { X(b)->offset = INT64_MAX; }
 static void m_top_overflow(base *b) { b->a.offset = INT64_MAX - 1; }
+/* Found by test_arrow_mutate: lengths and offsets that no buffer could
+ * cover sent the bitmap scan off the end of memory. */
+static void m_top_huge_length(base *b) {
+  uint8_t v = 0x0F;
+  fa_buf(b->top, 0, &v, 1);
+  b->a.length = INT64_MAX;
+  b->a.null_count = -1;
+}
+static void m_huge_offset(base *b) { X(b)->offset = INT64_MAX - 8; }
 static void m_offsets_decrease(base *b) { ((int64_t *)b->str->owned[1])[2] = 0; }
 static void m_offsets_negative(base *b) { ((int64_t *)b->str->owned[1])[0] = -4; }
 static void m_null_values(base *b) { b->x->buffers[1] = NULL; }
@@ -167,6 +176,8 @@ static const mcase cases[] = {
   {"struct offset past child end", WEIR_EFORMAT, m_top_offset_past_child},
   {"offset overflow", WEIR_EFORMAT, m_offset_overflow},
   {"top offset overflow", WEIR_EFORMAT, m_top_overflow},
+  {"struct length INT64_MAX with a bitmap", WEIR_EFORMAT, m_top_huge_length},
+  {"offset near INT64_MAX with a bitmap", WEIR_EFORMAT, m_huge_offset},
   {"offsets decrease", WEIR_EFORMAT, m_offsets_decrease},
   {"negative first offset", WEIR_EFORMAT, m_offsets_negative},
   {"NULL values", WEIR_EFORMAT, m_null_values},
