@@ -3,6 +3,7 @@
  * never a crash, and the moved-in array and schema are released exactly
  * once on every path. Run under ASan to see that nothing leaks. */
 #include "test_arrow_util.h"
+#include "core/arrow_internal.h"
 
 /* A valid foreign struct of three columns, four rows each:
  *   x "l" with row 1 null, s "U" ("a","bb","ccc","dddd"),
@@ -249,6 +250,26 @@ Test(arrow_malformed, every_malformation_is_an_error_and_releases_inputs) {
   }
 }
 
+/* Both sides agreeing on a child count whose column array would not fit
+ * in size_t: the block's size computation wrapped to a tiny allocation
+ * and the import wrote its columns past it. */
+Test(arrow_malformed, child_count_that_overflows_the_block) {
+  base b;
+  make_base(&b);
+  int64_t n = (int64_t)(SIZE_MAX / sizeof(weir__column) + 1);
+  b.a.n_children = n;
+  b.s.n_children = n;
+  atomic_store(&fa_releases, 0);
+  atomic_store(&fs_releases, 0);
+  weir_block *out = NULL;
+  int rc = weir_block_from_arrow(&b.a, &b.s, &out);
+  cr_assert_eq(rc, WEIR_ENOMEM, "%s: %s", weir_err_name(rc), weir_last_errmsg());
+  cr_assert(strstr(weir_last_errmsg(), "columns"), "%s", weir_last_errmsg());
+  cr_assert_null(out);
+  cr_assert_eq(atomic_load(&fa_releases), 1);
+  cr_assert_eq(atomic_load(&fs_releases), 1);
+}
+
 Test(arrow_malformed, messages_name_the_column) {
   base b;
   make_base(&b);
@@ -285,8 +306,6 @@ Test(arrow_malformed, null_and_released_arguments) {
 /* The extension-metadata JSON reader on truncated and mutated inputs:
  * always a clean answer, never a read past the given length (ASan checks
  * the latter: each input is an exact-size heap copy, not NUL-terminated). */
-#include "core/arrow_internal.h"
-
 Test(arrow_malformed, tensor_json_reader_survives_mutations) {
   static const char *const seeds[] = {
     "{\"shape\":[2,3]}",

@@ -455,7 +455,8 @@ static int import_block(holder *h, const struct ArrowSchema *schema,
       }
     }
     if (!(b = weir__block_alloc((size_t)top->n_children, (size_t)top->length)))
-      return FAIL(WEIR_ENOMEM, "out of memory");
+      return FAIL(WEIR_ENOMEM, "out of memory for a struct of %lld columns",
+                  (long long)top->n_children);
     for (int64_t i = 0; i < top->n_children && !rc; i++) {
       const struct ArrowSchema *cs = schema->children[i];
       const struct ArrowArray *ca = top->children[i];
