@@ -3,6 +3,7 @@
  * never a crash, and the moved-in array and schema are released exactly
  * once on every path. Run under ASan to see that nothing leaks. */
 #include "test_arrow_util.h"
+#include "core/arrow_internal.h"
 
 /* A valid foreign struct of three columns, four rows each:
  *   x "l" with row 1 null, s "U" ("a","bb","ccc","dddd"),
@@ -89,6 +90,15 @@ static void m_short_child(base *b) { X(b)->length = 3; }
 static void m_top_offset_past_child(base *b) { b->a.offset = 1; }
 static void m_offset_overflow(base *b) { X(b)->offset = INT64_MAX; }
 static void m_top_overflow(base *b) { b->a.offset = INT64_MAX - 1; }
+/* Found by test_arrow_mutate: lengths and offsets that no buffer could
+ * cover sent the bitmap scan off the end of memory. */
+static void m_top_huge_length(base *b) {
+  uint8_t v = 0x0F;
+  fa_buf(b->top, 0, &v, 1);
+  b->a.length = INT64_MAX;
+  b->a.null_count = -1;
+}
+static void m_huge_offset(base *b) { X(b)->offset = INT64_MAX - 8; }
 static void m_offsets_decrease(base *b) { ((int64_t *)b->str->owned[1])[2] = 0; }
 static void m_offsets_negative(base *b) { ((int64_t *)b->str->owned[1])[0] = -4; }
 static void m_null_values(base *b) { b->x->buffers[1] = NULL; }
@@ -167,6 +177,8 @@ static const mcase cases[] = {
   {"struct offset past child end", WEIR_EFORMAT, m_top_offset_past_child},
   {"offset overflow", WEIR_EFORMAT, m_offset_overflow},
   {"top offset overflow", WEIR_EFORMAT, m_top_overflow},
+  {"struct length INT64_MAX with a bitmap", WEIR_EFORMAT, m_top_huge_length},
+  {"offset near INT64_MAX with a bitmap", WEIR_EFORMAT, m_huge_offset},
   {"offsets decrease", WEIR_EFORMAT, m_offsets_decrease},
   {"negative first offset", WEIR_EFORMAT, m_offsets_negative},
   {"NULL values", WEIR_EFORMAT, m_null_values},
@@ -238,6 +250,26 @@ Test(arrow_malformed, every_malformation_is_an_error_and_releases_inputs) {
   }
 }
 
+/* Both sides agreeing on a child count whose column array would not fit
+ * in size_t: the block's size computation wrapped to a tiny allocation
+ * and the import wrote its columns past it. */
+Test(arrow_malformed, child_count_that_overflows_the_block) {
+  base b;
+  make_base(&b);
+  int64_t n = (int64_t)(SIZE_MAX / sizeof(weir__column) + 1);
+  b.a.n_children = n;
+  b.s.n_children = n;
+  atomic_store(&fa_releases, 0);
+  atomic_store(&fs_releases, 0);
+  weir_block *out = NULL;
+  int rc = weir_block_from_arrow(&b.a, &b.s, &out);
+  cr_assert_eq(rc, WEIR_ENOMEM, "%s: %s", weir_err_name(rc), weir_last_errmsg());
+  cr_assert(strstr(weir_last_errmsg(), "columns"), "%s", weir_last_errmsg());
+  cr_assert_null(out);
+  cr_assert_eq(atomic_load(&fa_releases), 1);
+  cr_assert_eq(atomic_load(&fs_releases), 1);
+}
+
 Test(arrow_malformed, messages_name_the_column) {
   base b;
   make_base(&b);
@@ -274,8 +306,6 @@ Test(arrow_malformed, null_and_released_arguments) {
 /* The extension-metadata JSON reader on truncated and mutated inputs:
  * always a clean answer, never a read past the given length (ASan checks
  * the latter: each input is an exact-size heap copy, not NUL-terminated). */
-#include "core/arrow_internal.h"
-
 Test(arrow_malformed, tensor_json_reader_survives_mutations) {
   static const char *const seeds[] = {
     "{\"shape\":[2,3]}",

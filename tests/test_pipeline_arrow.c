@@ -3,6 +3,7 @@
  * order, and a stream that fails ends the run with its own message. */
 #include <criterion/criterion.h>
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "test_exec_util.h"
@@ -90,4 +91,211 @@ Test(pipeline_arrow, bad_arguments_release_the_stream) {
   weir_pipeline_create(&p, NULL);
   cr_assert_null(weir_source_arrow_stream(p, "x", NULL));
   weir_pipeline_destroy(p);
+}
+
+/* ---- Misbehaving producers ----------------------------------------------
+ * A producer that hands out weir-exported batches and can fail get_next or
+ * get_schema at a given batch, change its schema mid-stream, describe a
+ * batch with a schema that does not fit it, or keep a stale error text.
+ * Array releases are counted through a wrapper, so every batch is seen
+ * released exactly once, whatever the run does. */
+
+typedef struct producer {
+  weir_block *blocks[2];       /* [0] the schema it starts with, [1] another */
+  int n_batches;
+  int next;                    /* batches handed out */
+  int fail_next_at, fail_schema_at, change_at, misfit_at, enomem;
+  const char *last_error;
+  int released;
+} producer;
+
+static void (*weir_array_release)(struct ArrowArray *);
+static int arrays_out, arrays_released;
+
+static void counted_release(struct ArrowArray *a) {
+  arrays_released++;
+  weir_array_release(a);
+}
+
+static int pr_get_next(struct ArrowArrayStream *st, struct ArrowArray *out) {
+  producer *pr = st->private_data;
+  if (pr->next == pr->fail_next_at)
+    return pr->enomem ? ENOMEM : EIO;
+  if (pr->next >= pr->n_batches) {
+    memset(out, 0, sizeof *out);
+    return 0;
+  }
+  const weir_block *b = pr->blocks[pr->next >= pr->change_at];
+  pr->next++;
+  cr_assert_eq(weir_block_to_arrow(b, out, NULL), WEIR_OK);
+  weir_array_release = out->release;
+  out->release = counted_release;
+  arrays_out++;
+  return 0;
+}
+
+static int pr_get_schema(struct ArrowArrayStream *st, struct ArrowSchema *out) {
+  producer *pr = st->private_data;
+  int batch = pr->next - 1; /* weir asks after each get_next */
+  if (batch == pr->fail_schema_at)
+    return EINVAL;
+  int which = batch >= pr->change_at;
+  if (batch == pr->misfit_at)
+    which = !which;
+  struct ArrowArray unused;
+  cr_assert_eq(weir_block_to_arrow(pr->blocks[which], &unused, out), WEIR_OK);
+  unused.release(&unused);
+  return 0;
+}
+
+static const char *pr_last_error(struct ArrowArrayStream *st) {
+  producer *pr = st->private_data;
+  return pr->last_error;
+}
+
+static void pr_release(struct ArrowArrayStream *st) {
+  producer *pr = st->private_data;
+  pr->released++;
+  st->release = NULL;
+}
+
+static weir_block *two_columns(int64_t first, int64_t n, int wide) {
+  weir_builder *bld = NULL;
+  cr_assert_eq(weir_builder_create(&bld), WEIR_OK);
+  cr_assert_eq(weir_builder_add_column(bld, "id", WEIR_TYPE_INT64), WEIR_OK);
+  cr_assert_eq(weir_builder_add_column(bld, "v", wide ? WEIR_TYPE_STRING : WEIR_TYPE_INT32),
+               WEIR_OK);
+  for (int64_t i = 0; i < n; i++) {
+    cr_assert_eq(weir_builder_append_int64(bld, 0, first + i), WEIR_OK);
+    if (wide)
+      cr_assert_eq(weir_builder_append_string(bld, 1, "x", 1), WEIR_OK);
+    else
+      cr_assert_eq(weir_builder_append_int64(bld, 1, i), WEIR_OK);
+  }
+  weir_block *b = NULL;
+  cr_assert_eq(weir_builder_finish(bld, &b), WEIR_OK);
+  weir_builder_destroy(bld);
+  return b;
+}
+
+static void producer_init(producer *pr, struct ArrowArrayStream *st) {
+  memset(pr, 0, sizeof *pr);
+  pr->blocks[0] = two_columns(0, 20, 0);
+  pr->blocks[1] = two_columns(0, 20, 1);
+  pr->n_batches = 6;
+  pr->fail_next_at = pr->fail_schema_at = pr->change_at = pr->misfit_at = 1000;
+  arrays_out = arrays_released = 0;
+  st->get_schema = pr_get_schema;
+  st->get_next = pr_get_next;
+  st->get_last_error = pr_last_error;
+  st->release = pr_release;
+  st->private_data = pr;
+}
+
+/* Runs the stream through a pass-through operator that re-blocks its
+ * input (so blocks of two schemas would meet in one concat) into an
+ * iterator; returns the run's code and copies the pipeline's message. */
+static int run_stream(producer *pr, struct ArrowArrayStream *st, char *msg, size_t cap,
+                      int64_t *rows) {
+  weir_pipeline *p = NULL;
+  cr_assert_eq(weir_pipeline_create(&p, NULL), WEIR_OK);
+  weir_op *src = weir_source_arrow_stream(p, "the_arrow_source", st);
+  cr_assert_not_null(src);
+  weir_op_options o = WEIR_OP_OPTIONS_INIT;
+  o.batch_rows = 50;
+  weir_op *m = weir_map_batches(p, src, "pass", pass, NULL, &o);
+  weir_iter *it;
+  cr_assert_eq(weir_pipeline_iter(p, m, NULL, &it), WEIR_OK);
+  weir_block *b;
+  int rc;
+  *rows = 0;
+  while ((rc = weir_iter_next(it, &b)) == WEIR_OK) {
+    *rows += (int64_t)weir_block_num_rows(b);
+    weir_block_unref(&b);
+  }
+  snprintf(msg, cap, "%s", weir_pipeline_errmsg(p));
+  weir_iter_destroy(it);
+  weir_pipeline_destroy(p);
+  cr_assert_eq(pr->released, 1, "the stream is released once");
+  cr_assert_eq(arrays_released, arrays_out, "%d of %d batches released", arrays_released,
+               arrays_out);
+  weir_block_unref(&pr->blocks[0]);
+  weir_block_unref(&pr->blocks[1]);
+  return rc;
+}
+
+Test(pipeline_arrow, a_well_behaved_producer_runs_to_the_end) {
+  producer pr;
+  struct ArrowArrayStream st;
+  producer_init(&pr, &st);
+  char msg[1024];
+  int64_t rows;
+  cr_assert_eq(run_stream(&pr, &st, msg, sizeof msg, &rows), WEIR_EOF, "%s", msg);
+  cr_assert_eq(rows, 120);
+}
+
+Test(pipeline_arrow, get_next_failing_mid_stream) {
+  for (int enomem = 0; enomem < 2; enomem++) {
+    producer pr;
+    struct ArrowArrayStream st;
+    producer_init(&pr, &st);
+    pr.fail_next_at = 3;
+    pr.enomem = enomem;
+    pr.last_error = "the producer lost its file";
+    char msg[1024];
+    int64_t rows;
+    int rc = run_stream(&pr, &st, msg, sizeof msg, &rows);
+    cr_assert(rc != WEIR_OK && rc != WEIR_EOF, "rc %d", rc);
+    cr_assert(strstr(msg, "the_arrow_source"), "%s", msg);
+    cr_assert(strstr(msg, "get_next"), "%s", msg);
+    cr_assert(strstr(msg, "the producer lost its file"), "%s", msg);
+  }
+}
+
+Test(pipeline_arrow, get_schema_failing) {
+  for (int at = 0; at < 3; at += 2) {
+    producer pr;
+    struct ArrowArrayStream st;
+    producer_init(&pr, &st);
+    pr.fail_schema_at = at;
+    char msg[1024];
+    int64_t rows;
+    int rc = run_stream(&pr, &st, msg, sizeof msg, &rows);
+    cr_assert(rc != WEIR_OK && rc != WEIR_EOF, "rc %d", rc);
+    cr_assert(strstr(msg, "the_arrow_source"), "%s", msg);
+    cr_assert(strstr(msg, "get_schema"), "%s", msg);
+    cr_assert(strstr(msg, "no message from the producer"), "%s", msg);
+  }
+}
+
+/* A batch whose schema does not describe it: the import's own message,
+ * naming the column, not the producer's stale get_last_error() text. */
+Test(pipeline_arrow, schema_that_does_not_fit_its_batch) {
+  producer pr;
+  struct ArrowArrayStream st;
+  producer_init(&pr, &st);
+  pr.misfit_at = 2;
+  pr.last_error = "a stale message from an earlier call";
+  char msg[1024];
+  int64_t rows;
+  int rc = run_stream(&pr, &st, msg, sizeof msg, &rows);
+  cr_assert(rc != WEIR_OK && rc != WEIR_EOF, "rc %d", rc);
+  cr_assert(strstr(msg, "the_arrow_source"), "%s", msg);
+  cr_assert(strstr(msg, "arrow import") && strstr(msg, "'v'"), "%s", msg);
+}
+
+/* The C Stream Interface gives a stream one schema; a producer that
+ * changes it after some batches is an error of the source, not a confused
+ * concat or operator further down. */
+Test(pipeline_arrow, schema_changing_mid_stream) {
+  producer pr;
+  struct ArrowArrayStream st;
+  producer_init(&pr, &st);
+  pr.change_at = 4;
+  char msg[1024];
+  int64_t rows;
+  int rc = run_stream(&pr, &st, msg, sizeof msg, &rows);
+  cr_assert(rc != WEIR_OK && rc != WEIR_EOF, "rc %d", rc);
+  cr_assert(strstr(msg, "the_arrow_source"), "%s", msg);
+  cr_assert(strstr(msg, "batch 4") && strstr(msg, "'v'"), "%s", msg);
 }

@@ -107,7 +107,8 @@ WEIR_EXTERN int weir_block_to_arrow(const struct weir_block *b,
  * inputs are released (their `release` set to NULL), so the caller never
  * releases them. WEIR_EFORMAT for malformed input: a bad format string, a
  * wrong number of buffers or children, negative or inconsistent lengths,
- * offsets out of range; WEIR_ENOTSUP for a valid Arrow type weir does not
+ * offsets out of range, an offset + length of 2^56 or more elements
+ * (more than any address space could hold); WEIR_ENOTSUP for a valid Arrow type weir does not
  * hold. weir_last_errmsg() names the column and what was wrong.
  *
  * Accepts the formats weir_block_to_arrow() writes, plus "u" and "z"

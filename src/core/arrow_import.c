@@ -56,6 +56,9 @@ typedef struct importer {
   const char *column;     /* for messages */
 } importer;
 
+/* See check_node(). */
+#define WEIR__ARROW_MAX_ELEMS ((int64_t)1 << 56)
+
 #define FAIL(code, ...) \
   weir__set_last_error(code, "arrow import: " __VA_ARGS__)
 
@@ -80,8 +83,16 @@ static int check_node(importer *im, const struct ArrowArray *a,
     return FAIL(WEIR_EFORMAT,
                 "column '%s': negative length %lld, offset %lld or null count %lld", c,
                 (long long)a->length, (long long)a->offset, (long long)a->null_count);
-  if (a->offset > INT64_MAX - a->length)
-    return FAIL(WEIR_EFORMAT, "column '%s': offset + length overflows", c);
+  /* Buffers carry no sizes, so a length or offset past the buffers cannot
+   * be caught in general; but 2^56 or more elements would need at least
+   * 2^53 bytes even as a bitmap, more than any address space holds, so
+   * such a claim is garbage, not data. Rejecting it here keeps every later
+   * position computation (bit, byte and element offsets) far from
+   * overflowing, and stops a validity scan from running to the end of
+   * memory on a length of INT64_MAX. */
+  if (a->offset > INT64_MAX - a->length || a->offset + a->length > WEIR__ARROW_MAX_ELEMS)
+    return FAIL(WEIR_EFORMAT, "column '%s': offset %lld + length %lld is beyond any buffer",
+                c, (long long)a->offset, (long long)a->length);
   if (a->null_count > a->length)
     return FAIL(WEIR_EFORMAT, "column '%s': null count %lld exceeds length %lld", c,
                 (long long)a->null_count, (long long)a->length);
@@ -444,7 +455,8 @@ static int import_block(holder *h, const struct ArrowSchema *schema,
       }
     }
     if (!(b = weir__block_alloc((size_t)top->n_children, (size_t)top->length)))
-      return FAIL(WEIR_ENOMEM, "out of memory");
+      return FAIL(WEIR_ENOMEM, "out of memory for a struct of %lld columns",
+                  (long long)top->n_children);
     for (int64_t i = 0; i < top->n_children && !rc; i++) {
       const struct ArrowSchema *cs = schema->children[i];
       const struct ArrowArray *ca = top->children[i];

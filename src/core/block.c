@@ -6,6 +6,10 @@
 #include "core/block_internal.h"
 
 weir_block *weir__block_alloc(size_t num_columns, size_t num_rows) {
+  /* The count may come from an untrusted producer (an Arrow struct's
+   * n_children): a product that wrapped would give a tiny block whose
+   * columns are then written past its end. */
+  if (num_columns > (SIZE_MAX - sizeof(weir_block)) / sizeof(weir__column)) return NULL;
   weir_block *b = calloc(1, sizeof *b + num_columns * sizeof(weir__column));
   if (!b) return NULL;
   atomic_init(&b->refs, 1);
