@@ -127,14 +127,16 @@ int main(int argc, char **argv) {
     printf("bench_media_video: skipped, the ffmpeg command line is missing\n");
     return 0;
   }
-  char video[4096];
+  /* Paths of up to 1 KiB: the command below quotes this one three times. */
+  char video[1024];
   if (argc > 1) {
     snprintf(video, sizeof video, "%s", argv[1]);
   } else {
     const char *tmp = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
-    snprintf(video, sizeof video, "%s/weir-bench-media", tmp);
-    mkdir(video, 0777);
-    strcat(video, "/video.mp4");
+    char dir[sizeof video - 16];
+    snprintf(dir, sizeof dir, "%s/weir-bench-media", tmp);
+    mkdir(dir, 0777);
+    snprintf(video, sizeof video, "%s/video.mp4", dir);
     struct stat st;
     if (stat(video, &st) != 0) {
       char cmd[8192];
