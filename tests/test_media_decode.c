@@ -177,6 +177,58 @@ Test(media_decode, every_kth_frame_and_max_frames) {
   frames_free(&f);
 }
 
+/* Decodes ramp_b.mp4 (30 frames, B-frames) with every_k = k, and says how
+ * many frames the decoder gave. */
+static int64_t decode_ramp_b(int k, frames *f) {
+  char err[WEIR__MEDIA_ERRLEN];
+  weir_video_options user = WEIR_VIDEO_OPTIONS_INIT, o;
+  user.every_k = k;
+  weir__video_options_fill(&o, &user);
+  weir__video_decoder *d = NULL;
+  cr_assert_eq(weir__video_decoder_open(&d, media_path("ramp_b.mp4"), &o, NULL, NULL, err,
+                                        sizeof err),
+               WEIR_OK, "%s", err);
+  memset(f, 0, sizeof *f);
+  int eof = 0;
+  while (!eof) {
+    weir_block *b = NULL;
+    cr_assert_eq(weir__video_decoder_read(d, o.rows_per_block, &b, &eof, err, sizeof err),
+                 WEIR_OK, "%s", err);
+    if (b) {
+      f->rows += weir_block_num_rows(b);
+      f->blocks[f->nblocks++] = b;
+    }
+  }
+  int64_t decoded = weir__video_decoder_decoded(d);
+  weir__video_decoder_close(d);
+  return decoded;
+}
+
+Test(media_decode, frames_every_k_drops_go_undecoded_and_the_kept_ones_are_the_same) {
+  for (int k = 2; k <= 3; k++) {
+    frames skip, all;
+    int64_t decoded = decode_ramp_b(k, &skip);
+    setenv("WEIR_MEDIA_DECODE_ALL", "1", 1);
+    int64_t decoded_all = decode_ramp_b(k, &all);
+    unsetenv("WEIR_MEDIA_DECODE_ALL");
+    cr_assert_eq(decoded_all, 30, "k %d", k);
+    cr_assert_lt(decoded, 30, "k %d: the non-reference frames k drops are skipped", k);
+    cr_assert_eq(skip.rows, (size_t)(30 + k - 1) / (size_t)k, "k %d", k);
+    cr_assert_eq(all.rows, skip.rows, "k %d", k);
+    for (size_t i = 0; i < skip.rows; i++) {
+      cr_assert_eq(row_int(&skip, i, "frame_index"), (int64_t)(k * (int)i), "k %d row %zu", k, i);
+      cr_assert_eq(row_int(&all, i, "frame_index"), (int64_t)(k * (int)i));
+      weir_column a, b;
+      const uint8_t *pa = row_pixels(&skip, i, &a), *pb = row_pixels(&all, i, &b);
+      cr_assert_eq(memcmp(pa, pb, (size_t)(a.shape[0] * a.shape[1] * a.shape[2])), 0,
+                   "k %d row %zu: the same pixels either way", k, i);
+      assert_ramp_frame(&skip, i, (int64_t)(k * (int)i));
+    }
+    frames_free(&skip);
+    frames_free(&all);
+  }
+}
+
 Test(media_decode, target_fps_keeps_the_first_frame_of_each_slot) {
   frames f;
   char err[WEIR__MEDIA_ERRLEN];

@@ -111,6 +111,16 @@ static void media_setup(void) {
            "geq=r='N*8':g='N*8':b='N*8'\" %s -g 5 -keyint_min 5 "
            "-sc_threshold 0 -bf 0", media_vcodec());
   media_make("ramp.mp4", args);
+  /* The same ramp with B-frames, most of which no other frame refers to
+   * (lossless H.264 has none: near-lossless, B-frames forced). */
+  snprintf(args, sizeof args,
+           "-f lavfi -i \"color=black:s=64x48:r=10:d=3,format=rgb24,"
+           "geq=r='N*8':g='N*8':b='N*8'\" %s -g 10 -sc_threshold 0 -bf 3",
+           media_have_encoder("libx264")
+               ? "-c:v libx264 -crf 4 -preset veryfast -x264-params b-adapt=0 "
+                 "-pix_fmt yuv420p"
+               : "-c:v mpeg4 -q:v 1 -pix_fmt yuv420p");
+  media_make("ramp_b.mp4", args);
   /* The same in Matroska, which keeps its index at the front. */
   snprintf(args, sizeof args, "-i '%s' -c copy", media_path("ramp.mp4"));
   media_make("ramp.mkv", args);

@@ -50,7 +50,12 @@ typedef struct weir_video_options {
                                 keep the aspect ratio; at most 16384        */
   int      every_k;          /* keep every k-th frame; 0 = 1. Counted on the
                                 source frame index (frame_index % k == 0),
-                                or from the first frame of each clip        */
+                                or from the first frame of each clip.
+                                Without fps or clips, in a constant-rate
+                                stream, the frames it drops that no other
+                                frame refers to are not decoded at all
+                                (WEIR_MEDIA_DECODE_ALL=1 in the environment
+                                decodes them, for comparison)              */
   double   fps;              /* keep at most this many frames per second of
                                 video: the first frame of each 1/fps slot;
                                 0 = source rate                             */

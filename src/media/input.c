@@ -315,6 +315,9 @@ int weir__media_next_frame(weir__media_input *in, AVPacket *pkt,
       av_packet_unref(pkt);
       continue;
     }
+    if (in->wanted)
+      in->dec->skip_frame = in->wanted(in->wanted_user, pkt) ? AVDISCARD_DEFAULT
+                                                             : AVDISCARD_NONREF;
     ret = avcodec_send_packet(in->dec, pkt);
     av_packet_unref(pkt);
     if (ret == AVERROR_INVALIDDATA) {

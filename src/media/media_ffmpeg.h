@@ -20,6 +20,11 @@ typedef struct weir__media_input {
   weir__media_cancel_fn cancel;
   void *cancel_user;
   int bad_reads;              /* damaged packets in a row */
+  /* Optional: asked before each packet of the stream goes to the decoder;
+   * 0 when the frame it holds will be dropped anyway, so the decoder may
+   * skip decoding it if no other frame refers to it (AVDISCARD_NONREF). */
+  int (*wanted)(void *user, const AVPacket *pkt);
+  void *wanted_user;
 } weir__media_input;
 
 /* Opens `path` and the decoder of its best stream of `type`

@@ -59,6 +59,9 @@ int weir__video_decoder_read(weir__video_decoder *d, size_t max_rows,
 void weir__video_decoder_shape(const weir__video_decoder *d, int *ndim,
                                int64_t shape[3]);
 uint64_t weir__video_decoder_corrupt(const weir__video_decoder *d);
+/* Frames the decoder gave so far: fewer than the stream holds when frames
+ * that every_k drops went undecoded. */
+int64_t weir__video_decoder_decoded(const weir__video_decoder *d);
 void weir__video_decoder_close(weir__video_decoder *d);
 void weir__video_options_fill(weir_video_options *dst,
                               const weir_video_options *src);

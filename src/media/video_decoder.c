@@ -47,6 +47,8 @@ struct weir__video_decoder {
   int range_started;
   int draining;
   int seeked;          /* frame indices come from time stamps after a seek */
+  int skipping;        /* frames every_k drops may go undecoded (then
+                          indices always come from time stamps) */
   int done;
   int64_t counter;     /* frames decoded since the start, without seeking */
   int64_t passed;      /* frames of this range that passed range and rate */
@@ -110,6 +112,33 @@ static int plan_ranges(weir__video_decoder *d, double duration) {
     d->ranges[c] = (time_range){t0, 0, o->clip_frames, 1};
   }
   return WEIR_OK;
+}
+
+/* The stream index of the frame at stream time `t`. */
+static int64_t index_at(const weir__video_decoder *d, double t) {
+  return llround((t - d->origin) * d->rate);
+}
+
+/* For weir__media_input.wanted: whether the frame in `pkt` can be kept by
+ * every_k. Only asked when frames are sampled by index alone (see
+ * can_skip), so this is keep_frame's last test, on the packet's time. */
+static int packet_wanted(void *user, const AVPacket *pkt) {
+  const weir__video_decoder *d = user;
+  if (pkt->pts == AV_NOPTS_VALUE)
+    return 1;
+  return (index_at(d, pkt->pts * d->tb) - d->anchor_index) % d->o.every_k == 0;
+}
+
+/* Frames every_k drops need not be decoded when nothing else refers to
+ * them (the B-frames most encoders make): with every_k = 2 that is a large
+ * part of the decoding. Only where a frame's index can be told from its
+ * time stamp alone: every_k > 1 without fps slots or clips (which count
+ * the frames that reach them), a constant frame rate, and time stamps. */
+static int can_skip(const weir__video_decoder *d, const AVStream *st) {
+  return d->o.every_k > 1 && d->o.fps <= 0 && d->o.clips <= 0 &&
+         st->avg_frame_rate.num > 0 && st->r_frame_rate.num > 0 &&
+         av_cmp_q(st->avg_frame_rate, st->r_frame_rate) == 0 &&
+         st->start_time != AV_NOPTS_VALUE && !getenv("WEIR_MEDIA_DECODE_ALL");
 }
 
 int weir__video_decoder_open(weir__video_decoder **out, const char *path,
@@ -210,6 +239,11 @@ int weir__video_decoder_open_part(weir__video_decoder **out, const char *path,
   }
   d->last_t = -INFINITY;
   d->last_slot = INT64_MIN;
+  if (can_skip(d, st)) {
+    d->skipping = 1;
+    d->in.wanted = packet_wanted;
+    d->in.wanted_user = d;
+  }
   *out = d;
   return WEIR_OK;
 }
@@ -222,6 +256,10 @@ void weir__video_decoder_shape(const weir__video_decoder *d, int *ndim,
 
 uint64_t weir__video_decoder_corrupt(const weir__video_decoder *d) {
   return d->corrupt;
+}
+
+int64_t weir__video_decoder_decoded(const weir__video_decoder *d) {
+  return d->counter;
 }
 
 void weir__video_decoder_close(weir__video_decoder *d) {
@@ -375,6 +413,7 @@ static int keep_frame(weir__video_decoder *d, double t, int64_t index,
   return (index - d->anchor_index) % k == 0;
 }
 
+
 int weir__video_decoder_read(weir__video_decoder *d, size_t max_rows,
                              weir_block **out, int *eof, char *err,
                              size_t errlen) {
@@ -431,8 +470,7 @@ int weir__video_decoder_read(weir__video_decoder *d, size_t max_rows,
     double t = pts != AV_NOPTS_VALUE ? pts * d->tb
                : d->last_t > -INFINITY ? d->last_t + 1.0 / d->rate
                                        : d->origin;
-    int64_t index = d->seeked ? llround((t - d->origin) * d->rate)
-                              : d->counter;
+    int64_t index = d->seeked || d->skipping ? index_at(d, t) : d->counter;
     d->counter++;
     d->last_t = t;
     int range_done = 0;
