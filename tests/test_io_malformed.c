@@ -407,34 +407,52 @@ static bytes jsonl_seed(size_t rows) {
   return b;
 }
 
+/* A line format under test: its reader, a name for messages, the file
+ * the cases are written to, and the rows a (damaged) file holds. */
+typedef struct line_format {
+  int kind;
+  const char *label, *file;
+  uint64_t (*rows)(const bytes *b);
+  int noquote;               /* mutations add no '"' */
+} line_format;
+
+/* `cases` seeded mutations of `seedb` (every fifth mutated twice when
+ * `twice`), then the file cut every `step` bytes (0 = not cut), each read
+ * and checked by check_lines_case. */
+static void line_mutations(const line_format *f, const bytes *seedb, uint64_t seed, int cases,
+                           int twice, size_t step, const weir_read_options *o) {
+  const char *path = path_of(f->file);
+  for (int c = 0; c < cases; c++) {
+    uint64_t s = seed * 1000003u + (uint64_t)c;
+    bytes m = {0};
+    b_put(&m, seedb->p, seedb->n);
+    int k = (int)(c % M_KINDS);
+    mutate(&m, k, &s, f->noquote);
+    if (twice && c % 5 == 4) mutate(&m, (int)below(&s, M_KINDS), &s, f->noquote);
+    char where[160];
+    snprintf(where, sizeof where, "%s seed %llu case %d (%s)", f->label,
+             (unsigned long long)seed, c, m_names[k]);
+    check_lines_case(f->kind, path, &m, f->rows(&m), o, where);
+    free(m.p);
+  }
+  for (size_t at = 0; step && at < seedb->n; at += step) {
+    bytes m = {0};
+    b_put(&m, seedb->p, at);
+    char where[160];
+    snprintf(where, sizeof where, "%s truncated at %zu", f->label, at);
+    check_lines_case(f->kind, path, &m, f->rows(&m), o, where);
+    free(m.p);
+  }
+}
+
 #define JSONL_CASES 330
 
 static void jsonl_mutations(const char *columns, uint64_t seed, int cases) {
   bytes seedb = jsonl_seed(24);
   weir_read_options o = {.version = WEIR_READ_OPTIONS_VERSION, .columns = columns,
                          .rows_per_block = 7};
-  for (int c = 0; c < cases; c++) {
-    uint64_t s = seed * 1000003u + (uint64_t)c;
-    bytes m = {0};
-    b_put(&m, seedb.p, seedb.n);
-    int k = (int)(c % M_KINDS);
-    mutate(&m, k, &s, 0);
-    if (c % 5 == 4) mutate(&m, (int)below(&s, M_KINDS), &s, 0); /* and a second */
-    char where[160];
-    snprintf(where, sizeof where, "jsonl%s seed %llu case %d (%s)", columns ? " columns" : "",
-             (unsigned long long)seed, c, m_names[k]);
-    check_lines_case(R_JSONL, path_of("m.jsonl"), &m, jsonl_rows(&m), &o, where);
-    free(m.p);
-  }
-  /* Truncation at every 37th byte. */
-  for (size_t at = 0; at < seedb.n; at += 37) {
-    bytes m = {0};
-    b_put(&m, seedb.p, at);
-    char where[160];
-    snprintf(where, sizeof where, "jsonl%s truncated at %zu", columns ? " columns" : "", at);
-    check_lines_case(R_JSONL, path_of("m.jsonl"), &m, jsonl_rows(&m), &o, where);
-    free(m.p);
-  }
+  line_format f = {R_JSONL, columns ? "jsonl columns" : "jsonl", "m.jsonl", jsonl_rows, 0};
+  line_mutations(&f, &seedb, seed, cases, 1, 37, &o);
   free(seedb.p);
 }
 
@@ -548,25 +566,8 @@ static bytes csv_seed(int quotes) {
 Test(io_malformed, csv_without_quotes_accounts_for_every_row) {
   bytes seedb = csv_seed(0);
   weir_read_options o = {.version = WEIR_READ_OPTIONS_VERSION, .rows_per_block = 4};
-  for (int c = 0; c < 260; c++) {
-    uint64_t s = 5 * 1000003u + (uint64_t)c;
-    bytes m = {0};
-    b_put(&m, seedb.p, seedb.n);
-    int k = (int)(c % M_KINDS);
-    mutate(&m, k, &s, 1);
-    char where[160];
-    snprintf(where, sizeof where, "csv seed 5 case %d (%s)", c, m_names[k]);
-    check_lines_case(R_CSV, path_of("m.csv"), &m, csv_rows_noquote(&m), &o, where);
-    free(m.p);
-  }
-  for (size_t at = 0; at < seedb.n; at += 29) {
-    bytes m = {0};
-    b_put(&m, seedb.p, at);
-    char where[160];
-    snprintf(where, sizeof where, "csv truncated at %zu", at);
-    check_lines_case(R_CSV, path_of("m.csv"), &m, csv_rows_noquote(&m), &o, where);
-    free(m.p);
-  }
+  line_format f = {R_CSV, "csv", "m.csv", csv_rows_noquote, 1};
+  line_mutations(&f, &seedb, 5, 260, 0, 29, &o);
   free(seedb.p);
 }
 
@@ -616,17 +617,8 @@ Test(io_malformed, text_lines) {
     b_str(&seedb, line);
   }
   weir_read_options o = {.version = WEIR_READ_OPTIONS_VERSION, .rows_per_block = 6};
-  for (int c = 0; c < 220; c++) {
-    uint64_t s = 7 * 1000003u + (uint64_t)c;
-    bytes m = {0};
-    b_put(&m, seedb.p, seedb.n);
-    int k = (int)(c % M_KINDS);
-    mutate(&m, k, &s, 0);
-    char where[160];
-    snprintf(where, sizeof where, "text seed 7 case %d (%s)", c, m_names[k]);
-    check_lines_case(R_TEXT, path_of("m.txt"), &m, text_lines(&m), &o, where);
-    free(m.p);
-  }
+  line_format f = {R_TEXT, "text", "m.txt", text_lines, 0};
+  line_mutations(&f, &seedb, 7, 220, 0, 0, &o);
   free(seedb.p);
 }
 
