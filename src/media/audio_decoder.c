@@ -254,16 +254,8 @@ int weir__audio_decoder_read(weir__audio_decoder *d, size_t max_rows,
     }
     d->conv_used = d->conv_n = 0;
     if (got == 0 && d->frames == 0) {
-      /* Cut short after the header, or every packet damaged: no audio at
-       * all is an error naming the file, not a success without rows. */
-      if (d->corrupt > 0)
-        snprintf(err, errlen, "%s: no audio could be decoded (%llu damaged "
-                 "packets or frames)", d->path,
-                 (unsigned long long)d->corrupt);
-      else
-        snprintf(err, errlen, "%s: no audio could be decoded (the audio "
-                 "stream is empty or cut short)", d->path);
-      rc = WEIR_EFORMAT;
+      /* Cut short after the header, or every packet damaged. */
+      rc = weir__media_nothing_decoded(d->path, "audio", "audio", d->corrupt, err, errlen);
       break;
     }
     if (got == 0) {

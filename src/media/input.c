@@ -264,6 +264,17 @@ void weir__media_close(weir__media_input *in) {
   in->reader = NULL;
 }
 
+int weir__media_nothing_decoded(const char *path, const char *what, const char *kind,
+                                uint64_t corrupt, char *err, size_t errlen) {
+  if (corrupt > 0)
+    snprintf(err, errlen, "%s: no %s could be decoded (%llu damaged packets or frames)",
+             path, what, (unsigned long long)corrupt);
+  else
+    snprintf(err, errlen, "%s: no %s could be decoded (the %s stream is empty or cut short)",
+             path, what, kind);
+  return WEIR_EFORMAT;
+}
+
 int weir__media_next_frame(weir__media_input *in, AVPacket *pkt,
                            AVFrame *frame, int *draining, uint64_t *corrupt,
                            const char *path, char *err, size_t errlen) {

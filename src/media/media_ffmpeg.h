@@ -37,6 +37,13 @@ int weir__media_open(weir__media_input *in, const char *path, int type,
                      void *cancel_user, char *err, size_t errlen);
 void weir__media_close(weir__media_input *in);
 
+/* For a stream that ended before its decoder gave anything: WEIR_EFORMAT,
+ * with a message naming `path` that says "no `what` could be decoded" and
+ * why (damaged packets, or a stream empty or cut short). A file like that
+ * must fail the run or be counted as skipped, not succeed without rows. */
+int weir__media_nothing_decoded(const char *path, const char *what, const char *kind,
+                                uint64_t corrupt, char *err, size_t errlen);
+
 /* Reads the next decoded frame of the stream into `frame`: 1 for a frame,
  * 0 at the end, or a negative weir error with `err` set. Packets that the
  * decoder rejects as corrupt are passed over (counted in *corrupt). */

@@ -443,19 +443,9 @@ int weir__video_decoder_read(weir__video_decoder *d, size_t max_rows,
       break;
     }
     if (got == 0) {
-      /* A file that ends before its decoder gave a single frame (cut short
-       * after its header, or its packets all damaged) would otherwise end
-       * as a success with no rows: say so, naming it, so that it fails the
-       * run or is counted as skipped. */
+      /* Cut short after the header, or every packet damaged. */
       if (d->counter == 0) {
-        if (d->corrupt > 0)
-          snprintf(err, errlen, "%s: no frame could be decoded (%llu damaged "
-                   "packets or frames)", d->path,
-                   (unsigned long long)d->corrupt);
-        else
-          snprintf(err, errlen, "%s: no frame could be decoded (the video "
-                   "stream is empty or cut short)", d->path);
-        rc = WEIR_EFORMAT;
+        rc = weir__media_nothing_decoded(d->path, "frame", "video", d->corrupt, err, errlen);
         break;
       }
       /* End of the file: no range after this one can be reached without a
