@@ -304,22 +304,15 @@ static int valid_type(uint32_t t) {
 static uint64_t bitmap_len(uint64_t bits) { return bits / 8 + (bits % 8 != 0); }
 
 /* The value bytes a decoded column of fixed width needs, in `*n`; 0 when
- * that size does not fit in 64 bits. Row counts and shapes come from the
- * file, so a product that wraps must not pass for a small buffer. */
+ * that size does not fit in 64 bits. Row counts come from the file, so a
+ * product that wraps must not pass for a small buffer. (A tensor's shape
+ * was checked before: its row size does not wrap.) */
 static int stored_bytes(const weir__column *c, uint64_t *n) {
   if (c->type == WEIR_TYPE_BOOL) {
     *n = bitmap_len(c->length);
     return 1;
   }
   uint64_t row = weir__column_row_bytes(c);
-  if (c->type == WEIR_TYPE_TENSOR) { /* the same product, checked */
-    row = weir_dtype_size(c->dtype);
-    for (int d = 0; d < c->ndim; d++) {
-      if (c->shape[d] < 0) return 0;
-      if (c->shape[d] && row > UINT64_MAX / (uint64_t)c->shape[d]) return 0;
-      row *= (uint64_t)c->shape[d];
-    }
-  }
   if (row && c->length > UINT64_MAX / row) return 0;
   *n = row * c->length;
   return 1;
