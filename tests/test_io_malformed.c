@@ -363,24 +363,34 @@ static uint64_t csv_rows_noquote(const bytes *b) {
   return rows;
 }
 
+/* Writes `in` to `path` and reads it twice, failing then skipping: the
+ * failing run gives all `want_rows` or a clean error naming the file (and
+ * the line when `lines`); the skipping run succeeds. */
+static void run_fail_and_skip(int kind, const char *path, const bytes *in,
+                              const weir_read_options *base, uint64_t want_rows, int lines,
+                              const char *where, result *fail, result *skip) {
+  write_file(path, in->p, in->n);
+  weir_read_options o = *base;
+  o.on_error = WEIR_ON_ERROR_FAIL;
+  run_reader(kind, path, &o, fail, where);
+  if (fail->rc == WEIR_OK)
+    cr_assert_eq(fail->rows, want_rows, "%s: ok but %llu rows of %llu", where,
+                 (unsigned long long)fail->rows, (unsigned long long)want_rows);
+  else
+    check_error(fail, path, lines, where);
+  o.on_error = WEIR_ON_ERROR_SKIP;
+  run_reader(kind, path, &o, skip, where);
+  cr_assert_eq(skip->rc, WEIR_OK, "%s: skip run: %s (%s)", where, weir_err_name(skip->rc),
+               skip->msg);
+}
+
 /* One mutated input through a line reader twice, failing and skipping:
  *  - the failing run gives every row or a clean error naming file:line;
  *  - the skipping run succeeds and accounts for every row exactly. */
 static void check_lines_case(int kind, const char *path, const bytes *in, uint64_t want_rows,
                              const weir_read_options *base, const char *where) {
-  write_file(path, in->p, in->n);
-  weir_read_options o = *base;
   result fail, skip;
-  o.on_error = WEIR_ON_ERROR_FAIL;
-  run_reader(kind, path, &o, &fail, where);
-  if (fail.rc == WEIR_OK)
-    cr_assert_eq(fail.rows, want_rows, "%s: ok but %llu rows of %llu", where,
-                 (unsigned long long)fail.rows, (unsigned long long)want_rows);
-  else
-    check_error(&fail, path, 1, where);
-  o.on_error = WEIR_ON_ERROR_SKIP;
-  run_reader(kind, path, &o, &skip, where);
-  cr_assert_eq(skip.rc, WEIR_OK, "%s: skip run: %s (%s)", where, weir_err_name(skip.rc), skip.msg);
+  run_fail_and_skip(kind, path, in, base, want_rows, 1, where, &fail, &skip);
   cr_assert_eq(skip.skipped_inputs, 0, "%s: a plain file given up", where);
   cr_assert_eq(skip.rows + skip.skipped_rows, want_rows,
                "%s: %llu rows out + %llu skipped != %llu rows in", where,
@@ -476,18 +486,9 @@ static void write_compressed(const char *plain, const char *out) {
  * input is counted as given up. */
 static void check_compressed_case(const char *path, const bytes *in, uint64_t rows,
                                   const char *where) {
-  write_file(path, in->p, in->n);
   weir_read_options o = {.version = WEIR_READ_OPTIONS_VERSION, .rows_per_block = 5};
   result fail, skip;
-  run_reader(R_JSONL, path, &o, &fail, where);
-  if (fail.rc == WEIR_OK)
-    cr_assert_eq(fail.rows, rows, "%s: ok but %llu rows of %llu", where,
-                 (unsigned long long)fail.rows, (unsigned long long)rows);
-  else
-    check_error(&fail, path, 0, where);
-  o.on_error = WEIR_ON_ERROR_SKIP;
-  run_reader(R_JSONL, path, &o, &skip, where);
-  cr_assert_eq(skip.rc, WEIR_OK, "%s: skip run: %s (%s)", where, weir_err_name(skip.rc), skip.msg);
+  run_fail_and_skip(R_JSONL, path, in, &o, rows, 0, where, &fail, &skip);
   if (fail.rc == WEIR_OK) {
     cr_assert(skip.rows == rows && skip.skipped_rows == 0 && skip.skipped_inputs == 0,
               "%s: skip run differs", where);
