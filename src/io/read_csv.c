@@ -504,7 +504,7 @@ static int csv_process(void *state, weir_block *in, weir_emit *out,
     if (line)
       for (const char *q = p; q < next; q++) line += *q == '\n';
     if (bad) {
-      /* reported below, with the record's first line */
+      /* rc is WEIR_EFORMAT: reported below, with the record's first line */
     } else if (header) {
       header = 0;
       p = next;
