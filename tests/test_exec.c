@@ -107,6 +107,7 @@ Test(exec, stall_is_reported_with_the_operator) {
   weir_pipeline_options po = WEIR_PIPELINE_OPTIONS_INIT;
   po.stall_seconds = 0.3;
   po.stall_is_error = 1;
+  po.log_level = WEIR_LOG_DEBUG; /* the error is returned; its trace is a debug line */
   po.log_fn = log_to;
   po.log_user = &lb;
   weir_pipeline *p = NULL;

@@ -31,7 +31,9 @@ typedef struct weir_read_options {
   size_t      range_bytes;      /* split big plain inputs into read tasks of
                                    about this many bytes; 0 = one per file */
   int         max_requests;     /* concurrent network requests; 0 = 16 */
-  int         max_retries;      /* network retries; 0 = 5, < 0 = none */
+  int         max_retries;      /* network retries; 0 = the default (5),
+                                   WEIR_RETRIES_NONE (-1) = none: see
+                                   weir/pipeline.h */
   const char *s3_endpoint;      /* NULL = $AWS_ENDPOINT_URL or AWS */
   const char *s3_region;        /* NULL = $AWS_REGION or us-east-1 */
   const char *s3_access_key;    /* NULL = $AWS_ACCESS_KEY_ID */
@@ -62,7 +64,9 @@ typedef struct weir_write_options {
                                    folder output. A file uri ending in .zst
                                    or .gz names its own. Block files are
                                    always zstd inside. */
-  int         max_retries;      /* network retries; 0 = 5, < 0 = none */
+  int         max_retries;      /* network retries; 0 = the default (5),
+                                   WEIR_RETRIES_NONE (-1) = none: see
+                                   weir/pipeline.h */
 } weir_write_options;
 
 /* Codecs of text outputs. */

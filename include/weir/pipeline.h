@@ -25,7 +25,11 @@ enum {
   WEIR_LOG_DEBUG
 };
 
-/* Receives one log line (no trailing newline), on any thread. */
+/* Receives one log line (no trailing newline), on any thread. Everything
+ * weir reports about a run goes through it: warnings, the summary table,
+ * debug traces. An error that ends a run is returned to the caller
+ * (weir_pipeline_errmsg()) and is not logged too, except at
+ * WEIR_LOG_DEBUG. */
 typedef void (*weir_log_fn)(void *user, int level, const char *msg);
 
 #define WEIR_PIPELINE_OPTIONS_VERSION 1
@@ -42,8 +46,10 @@ typedef struct weir_pipeline_options {
   int      progress;         /* 1 = progress on stderr: redrawn lines on a
                                 terminal, a plain line every few seconds
                                 otherwise                                   */
-  int      summary;          /* 1 = print the statistics table to stderr at
-                                the end of a run                            */
+  int      summary;          /* 1 = the statistics table at the end of a
+                                run, one log line per table line, through
+                                log_fn (at WEIR_LOG_INFO, whatever
+                                log_level) or on stderr                    */
   uint64_t max_errored_blocks; /* input blocks whose operator call may fail
                                 (after retries) and be skipped, counted in
                                 `skipped_blocks`; 0 = none: the first
@@ -167,10 +173,19 @@ WEIR_EXTERN int   weir_ctx_device(const weir_ctx *ctx);
  * several workers still run at once, and outputs wait in a reorder buffer
  * (counted in the memory budget).
  *
- * Retries and skips. With max_retries > 0, or a pipeline max_errored_blocks
- * > 0, the blocks a call emits are held back until the call succeeds, so a
- * failed attempt never leaks partial output: such a call's output counts in
- * the memory budget until it returns. */
+ * Retries and skips. With retries (see max_retries below), or a pipeline
+ * max_errored_blocks > 0, the blocks a call emits are held back until the
+ * call succeeds, so a failed attempt never leaks partial output: such a
+ * call's output counts in the memory budget until it returns.
+ *
+ * max_retries, in every options struct of weir (weir_op_options,
+ * weir_read_options, weir_write_options), means one thing: how many more
+ * attempts a failed call (an operator call; a network request of a reader
+ * or writer) gets after the first. n > 0 = n retries; 0 = the struct's
+ * default: none for an operator (API.md), 5 for a network request;
+ * WEIR_RETRIES_NONE (-1) = none. Other negative values are refused with
+ * WEIR_EINVAL. */
+#define WEIR_RETRIES_NONE (-1)
 
 typedef struct weir_op_options {
   unsigned version;          /* WEIR_OP_OPTIONS_VERSION */
@@ -180,7 +195,8 @@ typedef struct weir_op_options {
                                 a worker that waits (I/O) and holds none   */
   double   num_gpus;         /* > 0 makes it a CUDA operator */
   size_t   batch_rows;       /* re-block input to exactly this; 0 = as is */
-  int      max_retries;      /* re-run a failed call this often; default 0 */
+  int      max_retries;      /* re-run a failed call this often; 0 = the
+                                default (none), -1 = none (see above)      */
   int      preserve_order;   /* 1 = output in input order */
   size_t   queue_max_bytes;  /* bound of the input queue in bytes; 0 = the
                                 pipeline's default                         */

@@ -91,6 +91,22 @@ void weir__vlog(weir_pipeline *p, int level, const char *fmt, va_list ap) {
     fprintf(stderr, "weir %s: %s\n", level_name(level), buf);
 }
 
+void weir__log_text(weir_pipeline *p, int level, const char *text) {
+  /* Asked for by an option (the summary): not filtered by log_level. */
+  for (const char *s = text; *s;) {
+    const char *nl = strchr(s, '\n');
+    size_t n = nl ? (size_t)(nl - s) : strlen(s);
+    if (p->opts.log_fn) {
+      char line[1024];
+      snprintf(line, sizeof line, "%.*s", (int)n, s);
+      p->opts.log_fn(p->opts.log_user, level, line);
+    } else {
+      fprintf(stderr, "%.*s\n", (int)n, s);
+    }
+    s += n + (nl ? 1 : 0);
+  }
+}
+
 void weir__log(weir_pipeline *p, int level, const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt);

@@ -263,6 +263,10 @@ void weir__log(weir_pipeline *p, int level, const char *fmt, ...)
 #endif
     ;
 void weir__vlog(weir_pipeline *p, int level, const char *fmt, va_list ap);
+/* Sends each line of `text` to the logger, whatever the log level: for
+ * output an option asked for (the summary table). The default logger
+ * writes the lines to stderr as they are. */
+void weir__log_text(weir_pipeline *p, int level, const char *text);
 /* Records a creation failure on `p` and returns NULL. */
 weir_op *weir__op_fail(weir_pipeline *p, int err, const char *fmt, ...)
 #if defined(__GNUC__)
@@ -325,7 +329,7 @@ void weir__pool_join(weir_op *op, int all);
 int weir__run_start(weir_pipeline *p, weir_op *out);
 void weir__run_loop(weir_pipeline *p);
 void weir__run_teardown(weir_pipeline *p);
-/* Prints the end-of-run table to stderr when the `summary` option is on. */
+/* Sends the end-of-run table to the logger when the `summary` option is on. */
 void weir__print_summary(weir_pipeline *p);
 
 int weir__run_spawn_scheduler(weir_pipeline *p);

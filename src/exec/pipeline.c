@@ -157,9 +157,19 @@ weir_op *weir__op_new(weir_pipeline *p, int kind, const char *name,
     return weir__op_fail(p, WEIR_EINVAL, "operator '%s': unknown weir_op_options version %u",
                          name ? name : "?", opts->version);
   weir_op_options o = opts ? *opts : def;
-  if (o.min_workers < 0 || o.max_workers < 0 || o.num_cpus < 0 || o.num_gpus < 0 ||
-      o.max_retries < 0)
-    return weir__op_fail(p, WEIR_EINVAL, "operator '%s': negative option", name ? name : "?");
+  const char *bad = o.min_workers < 0 ? "min_workers" : o.max_workers < 0 ? "max_workers"
+                    : o.num_cpus < 0 ? "num_cpus" : o.num_gpus < 0 ? "num_gpus" : NULL;
+  if (bad)
+    return weir__op_fail(p, WEIR_EINVAL, "operator '%s': negative %s", name ? name : "?", bad);
+  if (o.max_retries < WEIR_RETRIES_NONE)
+    return weir__op_fail(p, WEIR_EINVAL,
+                         "operator '%s': max_retries %d: use a count, 0 for the default "
+                         "(none) or WEIR_RETRIES_NONE (-1)",
+                         name ? name : "?", o.max_retries);
+  /* From here on max_retries is the number of retries: the default and
+   * WEIR_RETRIES_NONE both mean none for an operator. */
+  if (o.max_retries < 0)
+    o.max_retries = 0;
   if (o.max_workers && o.min_workers > o.max_workers)
     return weir__op_fail(p, WEIR_EINVAL, "operator '%s': min_workers %d > max_workers %d",
                          name ? name : "?", o.min_workers, o.max_workers);

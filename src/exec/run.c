@@ -238,7 +238,7 @@ void weir__print_summary(weir_pipeline *p) {
     return;
   char *t = NULL;
   if (weir_pipeline_stats_table(p, &t) == WEIR_OK) {
-    fputs(t, stderr);
+    weir__log_text(p, WEIR_LOG_INFO, t);
     free(t);
   }
 }

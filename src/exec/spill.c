@@ -33,7 +33,7 @@ static void spill_fail(weir_op *op, int rc, const char *detail) {
     return;
   snprintf(p->errmsg, sizeof p->errmsg, "operator '%s': spilling to folder %s: %s (%s)", op->name,
            spill_folder(p), detail, weir_err_name(rc));
-  weir__log(p, WEIR_LOG_ERROR, "%s", p->errmsg);
+  weir__log(p, WEIR_LOG_DEBUG, "%s", p->errmsg); /* returned, not printed */
   weir__end_run(p, rc);
 }
 

@@ -328,7 +328,7 @@ void weir__stall_tick(weir_pipeline *p) {
     if (p->opts.stall_is_error) {
       snprintf(p->errmsg, sizeof p->errmsg, "stalled: no progress for %.1f s; %s",
                now - p->stall_since, why);
-      weir__log(p, WEIR_LOG_ERROR, "%s", p->errmsg);
+      weir__log(p, WEIR_LOG_DEBUG, "%s", p->errmsg); /* returned, not printed */
       weir__end_run(p, WEIR_ESTALL);
     } else {
       weir__log(p, WEIR_LOG_WARN, "stalled: no progress for %.1f s; %s", now - p->stall_since,

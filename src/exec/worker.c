@@ -212,7 +212,8 @@ static void fail_locked(weir_op *op, weir_ctx *ctx, int rc, const char *what) {
   else
     snprintf(p->errmsg, sizeof p->errmsg, "operator '%s': %sfailed: %s (%s)", op->name, what,
              weir_strerror(code), weir_err_name(code));
-  weir__log(p, WEIR_LOG_ERROR, "%s", p->errmsg);
+  /* Returned to the caller with weir_pipeline_errmsg(): not printed too. */
+  weir__log(p, WEIR_LOG_DEBUG, "%s", p->errmsg);
   weir__end_run(p, code);
 }
 

@@ -96,6 +96,12 @@ int weir__reader_create(weir__reader **out, const char *kind, const char *uri,
     weir__reader_free(r);
     return rc;
   }
+  if (o->max_retries < WEIR_RETRIES_NONE) {
+    snprintf(err, errlen, "max_retries %d: use a count, 0 for the default (5) or "
+             "WEIR_RETRIES_NONE (-1)", o->max_retries);
+    weir__reader_free(r);
+    return WEIR_EINVAL;
+  }
   r->cfg.max_requests = o->max_requests;
   r->cfg.max_retries = o->max_retries;
   r->rows_per_block = o->rows_per_block ? o->rows_per_block : 8192;

@@ -520,6 +520,10 @@ static weir_op *make_writer(weir_pipeline *p, weir_op *in, const char *uri,
   if (o->compression < WEIR_COMPRESS_NONE || o->compression > WEIR_COMPRESS_GZIP)
     return weir__op_fail(p, WEIR_EINVAL, "%s: unknown compression %d",
                              def->name, o->compression);
+  if (o->max_retries < WEIR_RETRIES_NONE)
+    return weir__op_fail(p, WEIR_EINVAL,
+                         "%s: max_retries %d: use a count, 0 for the default (5) or "
+                         "WEIR_RETRIES_NONE (-1)", def->name, o->max_retries);
   sink_cfg *c = calloc(1, sizeof *c);
   if (!c) return weir__op_fail(p, WEIR_ENOMEM, "%s: out of memory", def->name);
   c->fmt = fmt;
