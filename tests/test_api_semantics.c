@@ -529,7 +529,10 @@ Test(sem, pipeline_functions_reject_null_arguments) {
   cr_assert_eq(weir_pipeline_get_stats(p, NULL), WEIR_EINVAL);
   cr_assert_eq(weir_pipeline_stats_table(p, NULL), WEIR_EINVAL);
   cr_assert_eq(weir_pipeline_set_resource(p, NULL, 1), WEIR_EINVAL);
-  cr_assert_eq(weir_pipeline_errcode(p), WEIR_OK);
+  /* Each failing call leaves its code and a message naming it. */
+  cr_assert_eq(weir_pipeline_errcode(p), WEIR_EINVAL);
+  cr_assert(strstr(weir_pipeline_errmsg(p), "weir_pipeline_set_resource"), "%s",
+            weir_pipeline_errmsg(p));
   /* weir_ctx_* accept NULL and do nothing. */
   weir_ctx_set_errmsg(NULL, "x");
   weir_ctx_count_skipped(NULL, 1);

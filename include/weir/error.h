@@ -40,6 +40,19 @@ WEIR_EXTERN const char *weir_err_name(int err);
  * function returning a NULL op...); "" when there is none. Thread-local. */
 WEIR_EXTERN const char *weir_last_errmsg(void);
 
+/* Sets this thread's weir_last_errmsg() (NULL clears it). An operator's
+ * `init`, which has no weir_ctx, calls it before returning an error, and
+ * the pipeline's message then says why: "operator 'x': init: <message>".
+ * A `process` or `finish` callback may use it too (weir_ctx_set_errmsg()
+ * wins when both are set); a weir call that fails inside a callback
+ * leaves its own message there, which the run reports the same way.
+ * printf-style. */
+WEIR_EXTERN void weir_set_last_errmsg(const char *fmt, ...)
+#if defined(__GNUC__) || defined(__clang__)
+    __attribute__((format(printf, 1, 2)))
+#endif
+    ;
+
 WEIR_END_DECLS
 
 #endif /* WEIR_ERROR_H */

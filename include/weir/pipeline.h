@@ -88,16 +88,27 @@ typedef struct weir_pipeline_options {
     NULL, 0, 0, NULL, 0 }
 
 /* Creates an empty pipeline. `opts` may be NULL for the defaults; it is
- * copied. */
+ * copied. WEIR_EINVAL, with weir_last_errmsg() naming the field, for an
+ * unknown version, a negative num_cpus or num_gpus, a log_level that is
+ * not a WEIR_LOG_* level, a NaN stall_seconds or a negative
+ * progress_interval. */
 WEIR_EXTERN int  weir_pipeline_create(weir_pipeline **out,
                                       const weir_pipeline_options *opts);
-/* Cancels a run in progress, waits for every worker, and frees the
- * pipeline with all its operators. Accepts NULL. Must not be called while
- * another thread is inside weir_pipeline_run() on `p` or holds an
- * iterator of `p`. */
+/* Cancels a run in progress (one whose output has already received
+ * everything, a limit reached say, is not cancelled: it stays a success),
+ * waits for every worker, and frees the pipeline with all its operators.
+ * Accepts NULL. An iterator of `p` may still exist and be destroyed after
+ * it, in either order, on the same thread: the iterator keeps what it
+ * needs alive, its weir_iter_next() then returns WEIR_ECANCELED, and
+ * weir_iter_destroy() frees it. Must not be called while another thread is
+ * inside weir_pipeline_run() on `p` or inside a call on an iterator of
+ * `p`. */
 WEIR_EXTERN void weir_pipeline_destroy(weir_pipeline *p);
-/* The text of the last error: which operator failed, and why. Valid until
- * the next call on `p`; "" when there was none. */
+/* The text of the last error: which operator failed, and why, or which
+ * call on `p` got a bad argument (it names the function and the argument;
+ * the error that ended a run is kept over later bad calls). Valid until
+ * the next call on `p`; "" when there was none. weir_pipeline_create()
+ * has no pipeline to say why it failed: see weir_last_errmsg(). */
 WEIR_EXTERN const char *weir_pipeline_errmsg(const weir_pipeline *p);
 
 #define WEIR_OP_DEF_VERSION 1
@@ -108,7 +119,11 @@ WEIR_EXTERN const char *weir_pipeline_errmsg(const weir_pipeline *p);
  * runs once for every `init` that succeeded; `finish` runs once per worker
  * at the end of the input (not after an error or a cancel) and may emit the
  * blocks it kept back. Callbacks return WEIR_OK or a negative code; any
- * other failure code is reported as WEIR_EOPERATOR. */
+ * other failure code is reported as WEIR_EOPERATOR. The run's message
+ * names the operator and the detail the callback gave: with
+ * weir_ctx_set_errmsg(), or, from `init` (which has no ctx), with
+ * weir_set_last_errmsg(); a weir call that failed inside the callback
+ * leaves its own message, which is used when the callback gave none. */
 typedef struct weir_op_def {
   unsigned    version;       /* WEIR_OP_DEF_VERSION */
   const char *name;
@@ -283,8 +298,10 @@ WEIR_EXTERN int  weir_pipeline_iter(weir_pipeline *p, weir_op *out,
 /* Hands the next batch to `*out` (the caller owns it). WEIR_OK, WEIR_EOF at
  * the end, or the error that ended the run. One thread at a time. */
 WEIR_EXTERN int  weir_iter_next(weir_iter *it, weir_block **out);
-/* Cancels the run if unfinished, waits for it, and frees the iterator.
- * Accepts NULL. */
+/* Cancels the run if unfinished (a run whose last batch was delivered is
+ * finished, even while sources stopped by a limit are still ending), waits
+ * for it, and frees the iterator. Accepts NULL. May come before or after
+ * weir_pipeline_destroy() of its pipeline. */
 WEIR_EXTERN void weir_iter_destroy(weir_iter *it);
 
 /* Ends a run in progress with WEIR_ECANCELED, within 100 ms. From any
@@ -305,8 +322,9 @@ WEIR_EXTERN int  weir_op_set_resource(weir_op *op, const char *name, double amou
 
 /* The code of the last error, matching weir_pipeline_errmsg(): the reason
  * an operator constructor returned NULL (WEIR_ENOTSUP for a GPU operator
- * in a build without CUDA, say) or the error that ended the run; WEIR_OK
- * when there was none. */
+ * in a build without CUDA, say), the error that ended the run, or the
+ * code a later call on `p` failed with for a bad argument (unless a run's
+ * error is there to keep); WEIR_OK when there was none. */
 WEIR_EXTERN int  weir_pipeline_errcode(const weir_pipeline *p);
 
 WEIR_END_DECLS

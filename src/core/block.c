@@ -135,7 +135,12 @@ int weir_block_column_index(const weir_block *b, const char *name) {
 }
 
 int weir_block_column(const weir_block *b, size_t index, weir_column *out) {
-  if (!b || !out || index >= b->num_columns) return WEIR_EINVAL;
+  if (!b) return weir__set_last_error(WEIR_EINVAL, "weir_block_column: NULL block");
+  if (!out) return weir__set_last_error(WEIR_EINVAL, "weir_block_column: NULL out");
+  if (index >= b->num_columns)
+    return weir__set_last_error(WEIR_EINVAL,
+                                "weir_block_column: column index %zu out of range (the block "
+                                "has %zu columns)", index, b->num_columns);
   const weir__column *c = &b->cols[index];
   memset(out, 0, sizeof *out);
   out->name = c->name;

@@ -399,7 +399,8 @@ static int take_bytes(bytes *b, weir__buffer **out) {
 }
 
 int weir_builder_finish(weir_builder *bld, weir_block **out) {
-  if (!bld || !out) return WEIR_EINVAL;
+  if (!bld) return weir__set_last_error(WEIR_EINVAL, "weir_builder_finish: NULL builder");
+  if (!out) return fail(bld, "weir_builder_finish: NULL out (where the block goes)");
   bld->errmsg[0] = '\0';
   size_t rows = bld->ncols ? bld->cols[0].rows : 0;
   for (size_t i = 1; i < bld->ncols; i++)

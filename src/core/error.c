@@ -36,3 +36,14 @@ int weir__set_last_error(int err, const char *fmt, ...) {
   va_end(ap);
   return err;
 }
+
+void weir_set_last_errmsg(const char *fmt, ...) {
+  if (!fmt) {
+    last_errmsg[0] = '\0';
+    return;
+  }
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(last_errmsg, sizeof last_errmsg, fmt, ap);
+  va_end(ap);
+}

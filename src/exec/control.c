@@ -186,10 +186,16 @@ static int find_res(const weir_pipeline *p, const char *name) {
 }
 
 int weir_pipeline_set_resource(weir_pipeline *p, const char *name, double amount) {
-  if (!p || !name || !name[0] || amount < 0)
-    return WEIR_EINVAL;
+  if (!p)
+    return weir__call_fail(NULL, WEIR_EINVAL, "weir_pipeline_set_resource: NULL pipeline");
+  if (!name || !name[0])
+    return weir__call_fail(p, WEIR_EINVAL, "weir_pipeline_set_resource: no name");
+  if (!(amount >= 0))
+    return weir__call_fail(p, WEIR_EINVAL, "weir_pipeline_set_resource: '%s': amount %g is "
+                           "negative", name, amount);
   if (p->started)
-    return WEIR_EINVAL;
+    return weir__call_fail(p, WEIR_EINVAL, "weir_pipeline_set_resource: '%s': the pipeline "
+                           "has already run", name);
   int r = find_res(p, name);
   if (r < 0) {
     if (p->nres >= WEIR__POLICY_MAX_RESOURCES) {
@@ -208,15 +214,24 @@ int weir_pipeline_set_resource(weir_pipeline *p, const char *name, double amount
 }
 
 int weir_op_set_resource(weir_op *op, const char *name, double amount) {
-  if (!op || !name || !name[0] || amount < 0 || op->p->started)
-    return WEIR_EINVAL;
+  if (!op)
+    return weir__call_fail(NULL, WEIR_EINVAL, "weir_op_set_resource: NULL op");
+  if (!name || !name[0])
+    return weir__call_fail(op->p, WEIR_EINVAL, "weir_op_set_resource: '%s': no name", op->name);
+  if (!(amount >= 0))
+    return weir__call_fail(op->p, WEIR_EINVAL, "weir_op_set_resource: '%s': amount %g for '%s' "
+                           "is negative", op->name, amount, name);
+  if (op->p->started)
+    return weir__call_fail(op->p, WEIR_EINVAL, "weir_op_set_resource: '%s': the pipeline has "
+                           "already run", op->name);
   for (int i = 0; i < op->nres; i++)
     if (!strcmp(op->res_names[i], name)) {
       op->res_amounts[i] = amount;
       return WEIR_OK;
     }
   if (op->nres >= WEIR__POLICY_MAX_RESOURCES)
-    return WEIR_EINVAL;
+    return weir__call_fail(op->p, WEIR_EINVAL, "weir_op_set_resource: '%s': at most %d named "
+                           "resources", op->name, WEIR__POLICY_MAX_RESOURCES);
   char *copy = strdup(name);
   if (!copy)
     return WEIR_ENOMEM;

@@ -249,7 +249,19 @@ struct weir_pipeline {
   char errmsg[1024];
   int errcode;
   int build_failed;   /* the last operator constructor call returned NULL */
+
+  /* Iterators not yet destroyed. An iterator may outlive its pipeline:
+   * weir_pipeline_destroy() then stops the run and frees the operators,
+   * and leaves this struct (`destroyed`) for the last iterator to free. */
+  int iters;
+  int destroyed;
 };
+
+/* 1 when the run's output has received everything it will get: after
+ * that, stopping what is left upstream is not a cancel. Under p->mu. */
+int weir__output_complete(const weir_pipeline *p);
+/* Frees what is left of a destroyed pipeline (pipeline.c). */
+void weir__pipeline_free_shell(weir_pipeline *p);
 
 /* Time. */
 double weir__now(void);
@@ -269,6 +281,16 @@ void weir__vlog(weir_pipeline *p, int level, const char *fmt, va_list ap);
 void weir__log_text(weir_pipeline *p, int level, const char *text);
 /* Records a creation failure on `p` and returns NULL. */
 weir_op *weir__op_fail(weir_pipeline *p, int err, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
+
+/* A public call failed for a bad argument: records `err` and the message
+ * (which names the function and the argument) as the thread's last error
+ * and, unless a run's error is there to keep, as the pipeline's. Returns
+ * `err`. Call without p->mu held. */
+int weir__call_fail(const weir_pipeline *p, int err, const char *fmt, ...)
 #if defined(__GNUC__)
     __attribute__((format(printf, 3, 4)))
 #endif

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/block_internal.h"
 #include "exec/exec_internal.h"
 #include "weir/error.h"
 
@@ -274,8 +275,10 @@ int weir_pipeline_iter(weir_pipeline *p, weir_op *out, const weir_iter_options *
                        weir_iter **it) {
   if (it)
     *it = NULL;
-  if (!p || !it)
-    return WEIR_EINVAL;
+  if (!p)
+    return weir__set_last_error(WEIR_EINVAL, "weir_pipeline_iter: NULL pipeline");
+  if (!it)
+    return weir__call_fail(p, WEIR_EINVAL, "weir_pipeline_iter: NULL it (where the iterator goes)");
   if (!out) {
     weir__op_fail(p, p->errcode ? p->errcode : WEIR_EINVAL,
                   "iterator: no output operator (an earlier call failed: %s)", p->errmsg);
@@ -324,6 +327,9 @@ int weir_pipeline_iter(weir_pipeline *p, weir_op *out, const weir_iter_options *
     return rc;
   }
   i->p = p;
+  pthread_mutex_lock(&p->mu);
+  p->iters++;
+  pthread_mutex_unlock(&p->mu);
   *it = i;
   return WEIR_OK;
 }
@@ -331,13 +337,23 @@ int weir_pipeline_iter(weir_pipeline *p, weir_op *out, const weir_iter_options *
 int weir_iter_next(weir_iter *it, weir_block **out) {
   if (out)
     *out = NULL;
-  if (!it || !out)
-    return WEIR_EINVAL;
+  if (!it)
+    return weir__set_last_error(WEIR_EINVAL, "weir_iter_next: NULL iterator");
   weir_pipeline *p = it->p;
+  pthread_mutex_lock(&p->mu);
+  if (p->destroyed) {
+    /* The pipeline is gone; only this shell of it is left. */
+    pthread_mutex_unlock(&p->mu);
+    return weir__set_last_error(WEIR_ECANCELED,
+                                "weir_iter_next: the pipeline was destroyed");
+  }
+  if (!out) {
+    pthread_mutex_unlock(&p->mu);
+    return weir__call_fail(p, WEIR_EINVAL, "weir_iter_next: NULL out (where the batch goes)");
+  }
   weir_op *sink = p->itersink;
   double t0 = weir__now();
   int rc;
-  pthread_mutex_lock(&p->mu);
   for (;;) {
     if (p->status != WEIR_OK) {
       rc = p->status;
@@ -372,7 +388,19 @@ void weir_iter_destroy(weir_iter *it) {
     return;
   weir_pipeline *p = it->p;
   pthread_mutex_lock(&p->mu);
-  int unfinished = !p->done && !atomic_load(&p->ending);
+  if (p->destroyed) {
+    /* weir_pipeline_destroy() came first and stopped the run; the last
+     * iterator frees what it left. */
+    int last = --p->iters == 0;
+    pthread_mutex_unlock(&p->mu);
+    if (last)
+      weir__pipeline_free_shell(p);
+    free(it);
+    return;
+  }
+  /* An output that got everything (a limit reached, say) is a finished
+   * run, even while upstream work is still stopping: no cancel. */
+  int unfinished = !p->done && !atomic_load(&p->ending) && !weir__output_complete(p);
   pthread_mutex_unlock(&p->mu);
   if (unfinished)
     weir_pipeline_cancel(p);
@@ -384,6 +412,7 @@ void weir_iter_destroy(weir_iter *it) {
     weir__flight_sub(p, weir_block_nbytes(b));
     weir_block_unref(&b);
   }
+  p->iters--;
   pthread_mutex_unlock(&p->mu);
   weir__print_summary(p);
   free(it);

@@ -20,13 +20,37 @@ static size_t default_budget(void) {
 
 int weir_pipeline_create(weir_pipeline **out, const weir_pipeline_options *opts) {
   if (!out)
-    return WEIR_EINVAL;
+    return weir__set_last_error(WEIR_EINVAL, "weir_pipeline_create: NULL out (where the "
+                                "pipeline goes)");
   *out = NULL;
-  if (opts && opts->version != WEIR_PIPELINE_OPTIONS_VERSION)
-    return WEIR_EINVAL;
+  /* No pipeline yet to keep the message on: it is the thread's last error
+   * (weir_last_errmsg()). */
+  if (opts) {
+    if (opts->version != WEIR_PIPELINE_OPTIONS_VERSION)
+      return weir__set_last_error(WEIR_EINVAL,
+                                  "weir_pipeline_create: unknown options version %u (this "
+                                  "library knows %d: start from WEIR_PIPELINE_OPTIONS_INIT)",
+                                  opts->version, WEIR_PIPELINE_OPTIONS_VERSION);
+    /* The same mistakes operator options refuse. */
+    if (opts->num_cpus < 0)
+      return weir__set_last_error(WEIR_EINVAL, "weir_pipeline_create: num_cpus %d is negative "
+                                  "(0 = all cores)", opts->num_cpus);
+    if (opts->num_gpus < 0)
+      return weir__set_last_error(WEIR_EINVAL, "weir_pipeline_create: num_gpus %d is negative "
+                                  "(0 = all visible devices)", opts->num_gpus);
+    if (opts->log_level < WEIR_LOG_ERROR || opts->log_level > WEIR_LOG_DEBUG)
+      return weir__set_last_error(WEIR_EINVAL, "weir_pipeline_create: log_level %d is not a "
+                                  "WEIR_LOG_* level (%d..%d)", opts->log_level,
+                                  WEIR_LOG_ERROR, WEIR_LOG_DEBUG);
+    if (opts->stall_seconds != opts->stall_seconds)
+      return weir__set_last_error(WEIR_EINVAL, "weir_pipeline_create: stall_seconds is NaN");
+    if (!(opts->progress_interval >= 0))
+      return weir__set_last_error(WEIR_EINVAL, "weir_pipeline_create: progress_interval %g "
+                                  "is negative (0 = 5 s)", opts->progress_interval);
+  }
   weir_pipeline *p = calloc(1, sizeof *p);
   if (!p)
-    return WEIR_ENOMEM;
+    return weir__set_last_error(WEIR_ENOMEM, "weir_pipeline_create: out of memory");
   weir_pipeline_options def = WEIR_PIPELINE_OPTIONS_INIT;
   p->opts = opts ? *opts : def;
   long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
@@ -91,20 +115,41 @@ void weir__op_set_cleanup(weir_op *op, void (*fn)(void *), void *arg) {
   op->cleanup_arg = arg;
 }
 
+void weir__pipeline_free_shell(weir_pipeline *p) {
+  pthread_cond_destroy(&p->cv_budget);
+  pthread_mutex_destroy(&p->mu);
+  free(p);
+}
+
 void weir_pipeline_destroy(weir_pipeline *p) {
   if (!p)
     return;
-  weir_pipeline_cancel(p);
+  pthread_mutex_lock(&p->mu);
+  int iters = p->iters, complete = weir__output_complete(p);
+  pthread_mutex_unlock(&p->mu);
+  /* A run whose output got everything is not cancelled by its end. */
+  if (!complete)
+    weir_pipeline_cancel(p);
   weir__run_teardown(p);
+  /* An iterator not destroyed yet cannot print the summary any more. */
+  if (iters > 0 && p->started)
+    weir__print_summary(p);
   for (size_t i = 0; i < p->nops; i++)
     op_free(p->ops[i]);
   op_free(p->collect);
   op_free(p->itersink);
+  p->collect = p->itersink = NULL;
   free(p->ops);
+  p->ops = NULL;
+  p->nops = 0;
   weir__resources_free(p);
-  pthread_cond_destroy(&p->cv_budget);
-  pthread_mutex_destroy(&p->mu);
-  free(p);
+  pthread_mutex_lock(&p->mu);
+  p->destroyed = 1;
+  int keep = p->iters > 0;
+  pthread_mutex_unlock(&p->mu);
+  /* A live iterator still points here: the last one frees the rest. */
+  if (!keep)
+    weir__pipeline_free_shell(p);
 }
 
 const char *weir_pipeline_errmsg(const weir_pipeline *p) {
@@ -131,6 +176,27 @@ weir_op *weir__op_fail(weir_pipeline *p, int err, const char *fmt, ...) {
   p->errcode = err;
   p->build_failed = 1;
   return NULL;
+}
+
+int weir__call_fail(const weir_pipeline *cp, int err, const char *fmt, ...) {
+  char msg[sizeof cp->errmsg];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(msg, sizeof msg, fmt, ap);
+  va_end(ap);
+  weir__set_last_error(err, "%s", msg);
+  if (!cp)
+    return err;
+  /* The message and code are not part of the pipeline's value, so a const
+   * query records them too; the error that ended a run is kept. */
+  weir_pipeline *p = (weir_pipeline *)cp;
+  pthread_mutex_lock(&p->mu);
+  if (!p->destroyed && p->status == WEIR_OK) {
+    memcpy(p->errmsg, msg, sizeof msg);
+    p->errcode = err;
+  }
+  pthread_mutex_unlock(&p->mu);
+  return err;
 }
 
 static int add_consumer(weir_op *in, weir_op *op) {

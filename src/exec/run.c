@@ -57,11 +57,19 @@ static void check_end(weir_pipeline *p) {
   }
 }
 
+int weir__output_complete(const weir_pipeline *p) {
+  const weir_op *o = p->itersink ? p->itersink : p->out;
+  return p->done || (o && o->active && o->finished);
+}
+
 static void handle_cancel(weir_pipeline *p) {
   if (!atomic_load(&p->cancel_req))
     return;
   pthread_mutex_lock(&p->mu);
-  if (!p->done && !atomic_load(&p->ending)) {
+  /* Once the output has everything (a limit was reached, say), upstream
+   * work still stopping is not a cancelled run: whatever the timing, the
+   * run succeeded. */
+  if (!p->done && !atomic_load(&p->ending) && !weir__output_complete(p)) {
     snprintf(p->errmsg, sizeof p->errmsg, "the pipeline was cancelled");
     weir__log(p, WEIR_LOG_INFO, "cancelled");
     weir__end_run(p, WEIR_ECANCELED);

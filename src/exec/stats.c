@@ -26,8 +26,14 @@ void weir__op_snapshot(const weir_op *op, weir_op_stats *out) {
 int weir_pipeline_num_ops(const weir_pipeline *p) { return p ? (int)p->nops : WEIR_EINVAL; }
 
 int weir_pipeline_op_stats(const weir_pipeline *p, int index, weir_op_stats *out) {
-  if (!p || !out || index < 0 || (size_t)index >= p->nops)
-    return WEIR_EINVAL;
+  if (!p)
+    return weir__call_fail(NULL, WEIR_EINVAL, "weir_pipeline_op_stats: NULL pipeline");
+  if (!out)
+    return weir__call_fail(p, WEIR_EINVAL, "weir_pipeline_op_stats: NULL out");
+  if (index < 0 || (size_t)index >= p->nops)
+    return weir__call_fail(p, WEIR_EINVAL,
+                           "weir_pipeline_op_stats: index %d out of range (the pipeline has "
+                           "%zu operators)", index, p->nops);
   weir_pipeline *mp = (weir_pipeline *)p; /* the lock is not part of the value */
   pthread_mutex_lock(&mp->mu);
   weir__op_snapshot(p->ops[index], out);
@@ -49,8 +55,10 @@ static void pipeline_snapshot(const weir_pipeline *p, weir_pipeline_stats *out) 
 }
 
 int weir_pipeline_get_stats(const weir_pipeline *p, weir_pipeline_stats *out) {
-  if (!p || !out)
-    return WEIR_EINVAL;
+  if (!p)
+    return weir__call_fail(NULL, WEIR_EINVAL, "weir_pipeline_get_stats: NULL pipeline");
+  if (!out)
+    return weir__call_fail(p, WEIR_EINVAL, "weir_pipeline_get_stats: NULL out");
   weir_pipeline *mp = (weir_pipeline *)p;
   pthread_mutex_lock(&mp->mu);
   pipeline_snapshot(p, out);
@@ -73,8 +81,11 @@ static void json_str(FILE *f, const char *s) {
 }
 
 int weir_pipeline_stats_json(const weir_pipeline *p, char **json) {
-  if (!p || !json)
-    return WEIR_EINVAL;
+  if (!p)
+    return weir__call_fail(NULL, WEIR_EINVAL, "weir_pipeline_stats_json: NULL pipeline");
+  if (!json)
+    return weir__call_fail(p, WEIR_EINVAL, "weir_pipeline_stats_json: NULL json (where the "
+                           "text goes)");
   *json = NULL;
   size_t len = 0;
   FILE *f = open_memstream(json, &len);
@@ -141,8 +152,11 @@ static void human_bytes(char *buf, size_t n, double v) {
 }
 
 int weir_pipeline_stats_table(const weir_pipeline *p, char **text) {
-  if (!p || !text)
-    return WEIR_EINVAL;
+  if (!p)
+    return weir__call_fail(NULL, WEIR_EINVAL, "weir_pipeline_stats_table: NULL pipeline");
+  if (!text)
+    return weir__call_fail(p, WEIR_EINVAL, "weir_pipeline_stats_table: NULL text (where the "
+                           "table goes)");
   *text = NULL;
   size_t len = 0;
   FILE *f = open_memstream(text, &len);

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "core/block_internal.h"
 #include "exec/exec_internal.h"
 #include "exec/gpu_backend.h"
 #include "exec/net_backend.h"
@@ -196,6 +197,20 @@ static int form_input(weir_op *op, task *t) {
   if (p->budget_waiters)
     pthread_cond_broadcast(&p->cv_budget);
   return 1;
+}
+
+/* Before a callback: a message left on the thread by a weir call that
+ * failed inside it (weir_block_column with a bad index...) or by
+ * weir_set_last_errmsg() is then known to be about this call. */
+static void clear_thread_error(void) { weir__set_last_error(WEIR_OK, "%s", ""); }
+
+/* The callback did not set a detail with weir_ctx_set_errmsg(): take the
+ * one the failing weir call, or the callback itself, left on the thread. */
+static void take_thread_error(weir_ctx *ctx) {
+  if (ctx && !ctx->has_errmsg && weir_last_errmsg()[0]) {
+    snprintf(ctx->errmsg, sizeof ctx->errmsg, "%s", weir_last_errmsg());
+    ctx->has_errmsg = 1;
+  }
 }
 
 static void fail_locked(weir_op *op, weir_ctx *ctx, int rc, const char *what) {
@@ -414,7 +429,10 @@ static void run_task(weir_op *op, weir__worker *w, weir_ctx *ctx, task *t) {
   for (int attempt = 0; rc == WEIR_OK; attempt++) {
     weir_emit e = {op, t->call, ctx, t->b, &in_left};
     ctx->has_errmsg = 0;
+    clear_thread_error();
     rc = run_call(op, w, t, &e);
+    if (rc != WEIR_OK)
+      take_thread_error(ctx);
     if (rc == WEIR_OK && op->gpu)
       rc = weir__gpu_backend_get()->sync(w->gpu);
     if (rc == WEIR_OK || atomic_load(&p->ending) || op->closed ||
@@ -494,8 +512,11 @@ static void run_finish(weir_op *op, weir__worker *w, weir_ctx *ctx) {
   pthread_mutex_unlock(&p->mu);
   weir_emit e = {op, c, ctx, NULL, NULL};
   ctx->has_errmsg = 0;
+  clear_thread_error();
   int rc = op->kind == WEIR__OP_COLLECT ? weir__collect_finish(op, w->state, &e)
                                         : op->def.finish(w->state, &e, ctx);
+  if (rc != WEIR_OK)
+    take_thread_error(ctx);
   double t1 = weir__now();
   pthread_mutex_lock(&p->mu);
   op->st.busy_seconds += t1 - t0;
@@ -523,12 +544,15 @@ static int worker_init(weir_op *op, weir__worker *w, weir_ctx *ctx) {
       return rc;
     }
   }
+  clear_thread_error();
   if (op->kind == WEIR__OP_DEF && op->def.init)
     rc = op->def.init(op->user, w->index, &w->state);
   else if (op->kind == WEIR__OP_COLLECT)
     rc = weir__collect_init(op, &w->state);
   if (rc == WEIR_OK)
     w->inited = 1;
+  else
+    take_thread_error(ctx); /* init has no ctx: weir_set_last_errmsg() */
   return rc;
 }
 

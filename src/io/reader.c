@@ -68,7 +68,7 @@ int weir__reader_create(weir__reader **out, const char *kind, const char *uri,
     return WEIR_EINVAL;
   }
   if (!uri || !*uri) {
-    snprintf(err, errlen, "read_%s: empty uri", kind);
+    snprintf(err, errlen, "empty uri");
     return WEIR_EINVAL;
   }
   weir__reader *r = calloc(1, sizeof *r);
@@ -107,7 +107,8 @@ int weir__reader_create(weir__reader **out, const char *kind, const char *uri,
   r->rows_per_block = o->rows_per_block ? o->rows_per_block : 8192;
   r->infer_rows = o->infer_rows ? o->infer_rows : 1000;
   if (o->on_error != WEIR_ON_ERROR_FAIL && o->on_error != WEIR_ON_ERROR_SKIP) {
-    snprintf(err, errlen, "read_%s: unknown on_error %d", kind, o->on_error);
+    snprintf(err, errlen, "unknown on_error %d (WEIR_ON_ERROR_FAIL or WEIR_ON_ERROR_SKIP)",
+             o->on_error);
     weir__reader_free(r);
     return WEIR_EINVAL;
   }
@@ -126,7 +127,7 @@ int weir__reader_create(weir__reader **out, const char *kind, const char *uri,
   if (rc == WEIR_OK && r->nobjs == 0) {
     /* A pattern or folder that names nothing is almost always a mistake;
      * an empty result would look like success with no data. */
-    snprintf(err, errlen, "read_%s: %s: no input matches", kind, uri);
+    snprintf(err, errlen, "%s: no input matches", uri);
     rc = WEIR_ENOTFOUND;
   }
   if (rc != WEIR_OK) {
