@@ -16,6 +16,7 @@
 #include "core/block_internal.h"
 #include "io/codec.h"
 #include "io/reader.h"
+#include "io/stale_shards.h"
 #include "io/vfs.h"
 #include "io/blockfile.h"
 #include "io/writefmt.h"
@@ -412,15 +413,20 @@ static int sink_finish(void *state, weir_emit *out, weir_ctx *ctx) {
     if ((rc = open_shard(s, "")) != WEIR_OK) return fail(s, ctx, rc);
   }
   if (s->cur && (rc = close_shard(s)) != WEIR_OK) return fail(s, ctx, rc);
-  if (!c->o.resume && !c->single && !weir__vfs_is_remote(c->base)) {
-    /* Shards of an earlier, longer run are not part of this output. */
-    for (size_t k = s->shard;; k++) {
-      char *u = shard_uri(c, k);
-      if (!u) break;
-      const char *path = strncmp(u, "file://", 7) == 0 ? u + 7 : u;
-      int gone = unlink(path) != 0;
-      free(u);
-      if (gone) break;
+  if (!c->o.resume && !weir__vfs_is_remote(c->base)) {
+    /* Shards of an earlier run (longer, of another compression, or of the
+     * other layout) are not part of this output. */
+    if (c->single || c->prefix) {
+      char *dir = strdup(c->base);
+      if (!dir) return WEIR_ENOMEM;
+      char *slash = strrchr(dir, '/');
+      const char *stem = slash ? slash + 1 : dir;
+      if (slash) *slash = 0;
+      weir__stale_shards_remove(slash ? (dir[0] ? dir : "/") : ".", stem, 0, c->fmt->ext,
+                                c->suffix, c->single, s->shard);
+      free(dir);
+    } else {
+      weir__stale_shards_remove(c->base, "part", 1, c->fmt->ext, c->suffix, 0, s->shard);
     }
   }
   return WEIR_OK;
@@ -496,6 +502,47 @@ static int ends_with(const char *s, const char *suf) {
   return a >= b && strcmp(s + a - b, suf) == 0;
 }
 
+/* Why a uri and options cannot mean what the caller wants, or NULL. A
+ * name with another format's suffix would silently become a folder of
+ * that name, and a compression the file name contradicts would silently
+ * be ignored: both are refused. The text is static or in a buffer that
+ * lives until the next call on this thread. */
+static const char *refusal(const char *uri, const char *stem, const weir__fmt *fmt, int is_file,
+                           int codec, int compression) {
+  static _Thread_local char why[700];
+  if (!stem) return "out of memory";
+  if (is_file) {
+    int wanted = compression == WEIR_COMPRESS_ZSTD ? WEIR__CODEC_ZSTD
+                 : compression == WEIR_COMPRESS_GZIP ? WEIR__CODEC_GZIP : WEIR__CODEC_NONE;
+    if (fmt->text && compression != WEIR_COMPRESS_NONE && wanted != codec) {
+      snprintf(why, sizeof why,
+               "%s: compression %s contradicts the file name; name the file %s%s%s, or "
+               "leave compression 0 (a file's suffix names its codec)",
+               uri, compression == WEIR_COMPRESS_ZSTD ? "ZSTD" : "GZIP", stem,
+               weir__codec_suffix(wanted), "");
+      return why;
+    }
+    return NULL;
+  }
+  /* The last part of the name, without a compression suffix. */
+  const char *base = strrchr(stem, '/');
+  base = base ? base + 1 : stem;
+  static const char *const data_ext[] = {".jsonl", ".json", ".ndjson", ".csv", ".tsv",
+                                         ".txt",   ".weir", ".parquet", ".arrow"};
+  for (size_t i = 0; i < sizeof data_ext / sizeof *data_ext; i++)
+    if (ends_with(base, data_ext[i]) && strlen(base) > strlen(data_ext[i])) {
+      if (!fmt->text && strcmp(data_ext[i], fmt->ext) == 0)
+        snprintf(why, sizeof why, "%s: block files are compressed inside; name the file "
+                 "without a compression suffix (%s)", uri, stem);
+      else
+        snprintf(why, sizeof why, "%s names a %s file, not %s: give a name ending in %s%s, "
+                 "or a folder", uri, data_ext[i], fmt->name, fmt->ext,
+                 fmt->text ? " (.zst/.gz)" : "");
+      return why;
+    }
+  return NULL;
+}
+
 static weir_op *make_writer(weir_pipeline *p, weir_op *in, const char *uri,
                             const weir_write_options *o, const weir__fmt *fmt,
                             const weir_op_def *enc_def,
@@ -545,6 +592,12 @@ static weir_op *make_writer(weir_pipeline *p, weir_op *in, const char *uri,
   size_t ul = strlen(uri), cl = strlen(weir__codec_suffix(codec));
   char *stem = strndup(uri, ul - cl);
   int is_file = stem && ends_with(stem, fmt->ext) && (fmt->text || codec == WEIR__CODEC_NONE);
+  const char *why = refusal(uri, stem, fmt, is_file, codec, o->compression);
+  if (why) {
+    free(stem);
+    sink_cfg_free(c);
+    return weir__op_fail(p, WEIR_EINVAL, "%s: %s", def->name, why);
+  }
   if (is_file) {
     c->codec = codec;
     stem[strlen(stem) - strlen(fmt->ext)] = 0;
