@@ -136,9 +136,16 @@ WEIR_EXTERN weir_op *weir_read_blocks(weir_pipeline *p, const char *uri, const w
  * Each shard is written under a hidden temporary name and renamed when
  * complete. With `resume`, shards that already exist are kept and their
  * rows skipped (the run must see the same input with the same options:
- * shard contents are a function of both); without it, a local output's shards left over from an
- * earlier, longer run are removed at the end, so the folder holds exactly
- * this run's output. A writer runs as two ops: `encode_<format>` turns
+ * shard contents are a function of both); without it, at the end of a
+ * successful run, a local output's leftovers of an earlier run are
+ * removed, so it holds exactly this run's output: in a folder, every
+ * part-NNNNN<suffix> of the format this run did not write, whatever its
+ * compression; for a file name f<suffix>, the one file or the shards
+ * f-NNNNN<suffix> of the other layout and shards beyond this run's count.
+ * Only names of these patterns are removed; other files stay. A file name
+ * with another format's suffix (write_jsonl to "x.csv"), or a
+ * `compression` that contradicts the file name's suffix, is refused
+ * (WEIR_EINVAL) rather than read as a folder or ignored. A writer runs as two ops: `encode_<format>` turns
  * blocks into bytes on parallel workers (block files: compressed frames)
  * and `write_<format>` (the op returned, one worker) cuts shards, writes
  * and renames them. Types: JSONL writes BINARY as base64 strings and

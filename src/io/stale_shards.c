@@ -59,6 +59,9 @@ void weir__stale_shards_remove(const char *dir, const char *stem, int folder,
     if (k == -2 && !folder) k = parse_rest(n + sl, ext, 0, &suf);
     if (k == -2) continue;
     int same_suffix = strcmp(suf, suffix) == 0;
+    /* A file output's other compression is another file the caller
+     * named (f.jsonl beside f.jsonl.zst), not a leftover of this one. */
+    if (!folder && !same_suffix) continue;
     int ours = same_suffix && (single ? k == -1 : k >= 0 && (size_t)k < written);
     if (ours) continue;
     char *path = weir__vfs_join(dir, n);

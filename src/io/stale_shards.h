@@ -9,8 +9,10 @@
  * folder and its names are "<stem>-NNNNN<ext>[.zst|.gz]" with stem
  * "part"; else a file output, also "<stem><ext>[.zst|.gz]". This run wrote
  * `stem + suffix` (single) or shards 0..written-1 with `suffix` (the
- * format's ext plus the codec's). Best effort: a name that cannot be
- * removed stays. */
+ * format's ext plus the codec's). In a folder, shards of every codec are
+ * the output's; a file output only owns names with its own suffix (the
+ * caller may keep f.jsonl beside f.jsonl.zst). Best effort: a name that
+ * cannot be removed stays. */
 void weir__stale_shards_remove(const char *dir, const char *stem, int folder,
                                const char *ext, const char *suffix, int single,
                                size_t written);
