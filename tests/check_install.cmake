@@ -24,6 +24,16 @@ if(NOT rc EQUAL 0 OR NOT out MATCHES "weir 0\\.")
   message(FATAL_ERROR "the consumer built with CMake did not run: ${out}")
 endif()
 
+# The static archive through weir::weir_static: run without the shared
+# library on the path, so it cannot have come from libweir.so.
+unset(ENV{LD_LIBRARY_PATH})
+execute_process(COMMAND ${WORK_DIR}/build/static_app RESULT_VARIABLE rc OUTPUT_VARIABLE out
+                ERROR_VARIABLE err)
+if(NOT rc EQUAL 0 OR NOT out MATCHES "weir 0\\.[0-9.]+ static")
+  message(FATAL_ERROR "the static consumer built with CMake did not run: ${out} ${err}")
+endif()
+set(ENV{LD_LIBRARY_PATH} ${prefix}/lib)
+
 file(GLOB pcdirs ${prefix}/lib*/pkgconfig ${prefix}/lib/*/pkgconfig)
 set(ENV{PKG_CONFIG_PATH} "${pcdirs}")
 execute_process(COMMAND pkg-config --cflags --libs weir OUTPUT_VARIABLE flags
@@ -42,4 +52,30 @@ execute_process(COMMAND ${WORK_DIR}/consumer_pc RESULT_VARIABLE rc OUTPUT_VARIAB
 if(NOT rc EQUAL 0 OR NOT out MATCHES "weir 0\\.")
   message(FATAL_ERROR "the consumer built with pkg-config did not run: ${out}")
 endif()
-message(STATUS "installed package works with find_package and pkg-config")
+# The static archive through pkg-config --static, as the README says:
+#   cc app.c libweir.a $(pkg-config --static --libs weir)
+# (-lweir itself is left out so the shared library cannot stand in.)
+execute_process(COMMAND pkg-config --static --libs weir OUTPUT_VARIABLE slibs
+                RESULT_VARIABLE rc OUTPUT_STRIP_TRAILING_WHITESPACE)
+if(NOT rc EQUAL 0)
+  message(FATAL_ERROR "pkg-config --static --libs weir failed")
+endif()
+execute_process(COMMAND pkg-config --cflags weir OUTPUT_VARIABLE scflags
+                OUTPUT_STRIP_TRAILING_WHITESPACE)
+separate_arguments(slibs UNIX_COMMAND "${slibs}")
+separate_arguments(scflags UNIX_COMMAND "${scflags}")
+list(REMOVE_ITEM slibs -lweir)
+file(GLOB archive ${prefix}/lib*/libweir.a ${prefix}/lib/*/libweir.a)
+execute_process(COMMAND ${CC} -std=c11 -Wall -Wextra -Werror -DWEIR_STATIC ${scflags}
+                ${SOURCE_DIR}/examples/consumer/static_app.c ${archive} ${slibs}
+                -o ${WORK_DIR}/static_pc RESULT_VARIABLE rc ERROR_VARIABLE err)
+if(NOT rc EQUAL 0)
+  message(FATAL_ERROR "linking libweir.a with pkg-config --static --libs failed: ${err}")
+endif()
+unset(ENV{LD_LIBRARY_PATH})
+execute_process(COMMAND ${WORK_DIR}/static_pc RESULT_VARIABLE rc OUTPUT_VARIABLE out
+                ERROR_VARIABLE err)
+if(NOT rc EQUAL 0 OR NOT out MATCHES "weir 0\\.[0-9.]+ static")
+  message(FATAL_ERROR "the static consumer built with pkg-config did not run: ${out} ${err}")
+endif()
+message(STATUS "installed package works with find_package and pkg-config, shared and static: ${out}")

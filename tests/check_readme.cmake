@@ -1,0 +1,35 @@
+# Every ```c block of README.md compiles and links as it stands (C11, every
+# warning an error) against the library just built: the first program a
+# new user copies must work.
+file(READ ${SOURCE_DIR}/README.md text)
+string(REPLACE ";" "\\;" text "${text}")
+string(REPLACE "\n" ";" lines "${text}")
+set(in_block OFF)
+set(n 0)
+set(code "")
+file(REMOVE_RECURSE ${WORK_DIR})
+file(MAKE_DIRECTORY ${WORK_DIR})
+foreach(line IN LISTS lines)
+  if(NOT in_block AND line MATCHES "^```c[ \t]*$")
+    set(in_block ON)
+    set(code "")
+  elseif(in_block AND line MATCHES "^```")
+    set(in_block OFF)
+    math(EXPR n "${n} + 1")
+    set(src ${WORK_DIR}/readme_${n}.c)
+    file(WRITE ${src} "${code}")
+    execute_process(COMMAND ${CC} -std=c11 -Wall -Wextra -Werror -pedantic
+                    -I${SOURCE_DIR}/include ${src} ${LIB} -Wl,-rpath,${LIBDIR}
+                    -o ${WORK_DIR}/readme_${n}
+                    RESULT_VARIABLE rc ERROR_VARIABLE err)
+    if(NOT rc EQUAL 0)
+      message(FATAL_ERROR "README.md's C block ${n} does not build:\n${err}")
+    endif()
+  elseif(in_block)
+    string(APPEND code "${line}\n")
+  endif()
+endforeach()
+if(n EQUAL 0)
+  message(FATAL_ERROR "README.md has no ```c block to check")
+endif()
+message(STATUS "README.md: ${n} C blocks build")
