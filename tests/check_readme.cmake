@@ -1,6 +1,11 @@
 # Every ```c block of README.md compiles and links as it stands (C11, every
 # warning an error) against the library just built: the first program a
 # new user copies must work.
+# A sanitized library needs its runtime in the program too.
+set(extra "")
+if(SANITIZE)
+  set(extra -fsanitize=${SANITIZE})
+endif()
 file(READ ${SOURCE_DIR}/README.md text)
 string(REPLACE ";" "\\;" text "${text}")
 string(REPLACE "\n" ";" lines "${text}")
@@ -19,7 +24,7 @@ foreach(line IN LISTS lines)
     set(src ${WORK_DIR}/readme_${n}.c)
     file(WRITE ${src} "${code}")
     execute_process(COMMAND ${CC} -std=c11 -Wall -Wextra -Werror -pedantic
-                    -I${SOURCE_DIR}/include ${src} ${LIB} -Wl,-rpath,${LIBDIR}
+                    ${extra} -I${SOURCE_DIR}/include ${src} ${LIB} -Wl,-rpath,${LIBDIR}
                     -o ${WORK_DIR}/readme_${n}
                     RESULT_VARIABLE rc ERROR_VARIABLE err)
     if(NOT rc EQUAL 0)

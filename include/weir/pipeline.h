@@ -272,8 +272,21 @@ WEIR_EXTERN int         weir_op_index(const weir_op *op);
 
 /* Runs the pipeline to completion on this thread, dropping the blocks that
  * `out` produces. Every operator upstream of `out` runs; with `out` NULL,
- * every operator runs and each one without consumers is a sink. A pipeline
- * runs once. Returns WEIR_OK or the error that ended the run. */
+ * every operator runs and each one without consumers is a sink. Returns
+ * WEIR_OK or the error that ended the run.
+ *
+ * weir_pipeline_run() runs a pipeline once (WEIR_EINVAL after that).
+ *
+ * Running again. Once a run has ended (weir_pipeline_run() returned, or
+ * the run's iterator was destroyed), weir_pipeline_iter() runs the same
+ * graph again from fresh state: every read task again, every operator's
+ * workers made anew (init again), and
+ * the statistics and weir_pipeline_errmsg() of the new run only. That is
+ * how a training loop takes epochs: a new iterator per epoch, with its own
+ * seed (seed + epoch) for a new shuffle, or the same seed for the same
+ * order. WEIR_EINVAL while the previous run's iterator is alive, and for a
+ * pipeline with a weir_source_arrow_stream() (a stream is read once). The
+ * graph cannot grow between runs. */
 WEIR_EXTERN int weir_pipeline_run(weir_pipeline *p, weir_op *out);
 
 #define WEIR_ITER_OPTIONS_VERSION 1
@@ -285,13 +298,28 @@ typedef struct weir_iter_options {
   int      drop_last;        /* 1 = drop a last batch shorter than batch_rows */
   size_t   prefetch_batches; /* batches made ready in the background; 0 = 2 */
   size_t   shuffle_buffer_rows; /* local shuffle; 0 = off */
-  uint64_t seed;             /* shuffle seed; same seed, same input order:
-                                same output order */
+  uint64_t seed;             /* shuffle seed: same seed, same data, same
+                                order, whatever the thread timing (below) */
+  /* weir's additions */
+  int      shuffle_any_order; /* 1 = shuffle blocks in the order they
+                                arrive: faster, but the order then depends
+                                on thread timing; 0 = reproducible         */
 } weir_iter_options;
-#define WEIR_ITER_OPTIONS_INIT { WEIR_ITER_OPTIONS_VERSION, 0, 0, 2, 0, 0 }
+/* A seeded shuffle is reproducible: with shuffle_buffer_rows > 0 the
+ * iterator asks for order upstream (as preserve_order does), so blocks
+ * enter the shuffle buffer in read-task order and the same seed gives the
+ * same batches on every run. The cost is that of preserve_order: outputs
+ * finished early wait in a reorder buffer (in the memory budget, spilled
+ * past it) behind a slow read task or call, so a straggler delays the
+ * batches behind it instead of being overtaken. Streams merged by
+ * weir_union() keep no order and make the order timing-dependent again.
+ * shuffle_any_order = 1 gives the ordering up. */
+#define WEIR_ITER_OPTIONS_INIT { WEIR_ITER_OPTIONS_VERSION, 0, 0, 2, 0, 0, 0 }
 
 /* Starts running the pipeline in the background and returns an iterator
- * over the blocks of `out`. `opts` may be NULL. */
+ * over the blocks of `out`. `opts` may be NULL. Called again after the
+ * previous iterator was destroyed, it runs the pipeline again (an epoch;
+ * see "Running again" above). */
 WEIR_EXTERN int  weir_pipeline_iter(weir_pipeline *p, weir_op *out,
                                     const weir_iter_options *opts,
                                     weir_iter **it);

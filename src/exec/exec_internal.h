@@ -82,6 +82,10 @@ struct weir__worker {
   struct weir__worker *next;
 };
 
+/* An operator. The fields that say what it is (set while the graph is
+ * built) are kept across runs by weir__op_reset() in rerun.c, which lists
+ * them; every other field is run state and is zeroed before a pipeline
+ * runs again. A new field that must survive a run goes into that list. */
 struct weir_op {
   weir_pipeline *p;
   int index;                 /* creation order among user ops; -1 hidden */
@@ -181,6 +185,18 @@ struct weir_op {
   int nheld_spill;
   size_t held_spilled;       /* held outputs on disk now, all calls */
 };
+
+/* Frees what a run left in the op (queued, gathered, held and spilled
+ * blocks, calls); its workers must be gone. */
+void weir__op_drain(weir_op *op);
+/* Joins the op's workers, drains it and frees it. */
+void weir__op_free(weir_op *op);
+/* Makes a pipeline whose run ended ready to run again (rerun.c): checks
+ * that it can (no live iterator; no operator that reads its input once),
+ * drops the last iterator's hidden stages, and zeroes every run state.
+ * `who` names the calling function in the message. Nothing to do for a
+ * pipeline that has not run. */
+int weir__run_prepare_again(weir_pipeline *p, const char *who);
 
 /* Ties `arg` to the op's lifetime: `fn(arg)` runs when the pipeline frees
  * the op, after its workers are gone. */

@@ -293,10 +293,10 @@ int weir_pipeline_iter(weir_pipeline *p, weir_op *out, const weir_iter_options *
   weir_iter_options o = opts ? *opts : def;
   if (o.prefetch_batches == 0)
     o.prefetch_batches = 2;
-  if (p->started) {
-    weir__op_fail(p, WEIR_EINVAL, "iterator: the pipeline has already run");
-    return WEIR_EINVAL;
-  }
+  /* Each epoch asks for a new iterator: the pipeline runs again. */
+  int prc = weir__run_prepare_again(p, "weir_pipeline_iter");
+  if (prc != WEIR_OK)
+    return prc;
   weir_iter *i = calloc(1, sizeof *i);
   if (!i)
     return WEIR_ENOMEM;
@@ -304,6 +304,9 @@ int weir_pipeline_iter(weir_pipeline *p, weir_op *out, const weir_iter_options *
   co.min_workers = co.max_workers = 1;
   co.num_cpus = 0;
   co.batch_rows = o.shuffle_buffer_rows ? 0 : o.batch_rows;
+  /* A seeded shuffle gives one order only if its input comes in one order
+   * (the pool of one worker then keeps it). */
+  co.preserve_order = o.shuffle_buffer_rows && !o.shuffle_any_order;
   weir_op *c = weir__op_new(p, WEIR__OP_COLLECT, "iterator", &out, 1, &co, 1);
   if (!c) {
     free(i);

@@ -70,10 +70,7 @@ int weir_pipeline_create(weir_pipeline **out, const weir_pipeline_options *opts)
   return WEIR_OK;
 }
 
-static void op_free(weir_op *op) {
-  if (!op)
-    return;
-  weir__pool_join(op, 1);
+void weir__op_drain(weir_op *op) {
   while (op->qhead) {
     weir_block *b = weir__dequeue(op);
     weir_block_unref(&b);
@@ -81,6 +78,8 @@ static void op_free(weir_op *op) {
   for (size_t i = 0; i < op->nacc; i++)
     weir_block_unref(&op->acc[i]);
   free(op->acc);
+  op->acc = NULL;
+  op->acc_cap = 0;
   weir__spill_free(&op->acc_spill);
   for (int i = 0; i < op->nheld_spill; i++)
     weir__spill_free(&op->held_spill[i]);
@@ -96,6 +95,14 @@ static void op_free(weir_op *op) {
     weir__spill_free(&c->spill);
     free(c);
   }
+  op->nacc = 0;
+}
+
+void weir__op_free(weir_op *op) {
+  if (!op)
+    return;
+  weir__pool_join(op, 1);
+  weir__op_drain(op);
   if (op->arrow && op->arrow->release)
     op->arrow->release(op->arrow);
   free(op->arrow);
@@ -135,9 +142,9 @@ void weir_pipeline_destroy(weir_pipeline *p) {
   if (iters > 0 && p->started)
     weir__print_summary(p);
   for (size_t i = 0; i < p->nops; i++)
-    op_free(p->ops[i]);
-  op_free(p->collect);
-  op_free(p->itersink);
+    weir__op_free(p->ops[i]);
+  weir__op_free(p->collect);
+  weir__op_free(p->itersink);
   p->collect = p->itersink = NULL;
   free(p->ops);
   p->ops = NULL;
@@ -265,7 +272,7 @@ weir_op *weir__op_new(weir_pipeline *p, int kind, const char *name,
   op->name = strdup(name ? name : "op");
   op->ins = nins ? calloc(nins, sizeof *op->ins) : NULL;
   if (!op->name || (nins && !op->ins)) {
-    op_free(op);
+    weir__op_free(op);
     return weir__op_fail(p, WEIR_ENOMEM, "out of memory");
   }
   pthread_cond_init(&op->cv_work, NULL);
@@ -275,7 +282,7 @@ weir_op *weir__op_new(weir_pipeline *p, int kind, const char *name,
     if (add_consumer(ins[i], op) != WEIR_OK) {
       for (size_t j = 0; j < i; j++)
         ins[j]->nouts--;
-      op_free(op);
+      weir__op_free(op);
       return weir__op_fail(p, WEIR_ENOMEM, "out of memory");
     }
   }
@@ -288,7 +295,7 @@ weir_op *weir__op_new(weir_pipeline *p, int kind, const char *name,
       if (!n) {
         for (size_t i = 0; i < nins; i++)
           ins[i]->nouts--;
-        op_free(op);
+        weir__op_free(op);
         return weir__op_fail(p, WEIR_ENOMEM, "out of memory");
       }
       p->ops = n;

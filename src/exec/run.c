@@ -94,7 +94,9 @@ static void on_timer(uv_timer_t *h) {
 
 int weir__run_start(weir_pipeline *p, weir_op *out) {
   if (p->started)
-    return weir__op_fail(p, WEIR_EINVAL, "the pipeline has already run"), WEIR_EINVAL;
+    return weir__op_fail(p, WEIR_EINVAL, "weir_pipeline_run: the pipeline has already run "
+                         "(weir_pipeline_run runs a pipeline once; a new iterator runs it "
+                         "again)"), WEIR_EINVAL;
   if (out && out->p != p)
     return weir__op_fail(p, WEIR_EINVAL, "the output operator belongs to another pipeline"),
            WEIR_EINVAL;
@@ -286,6 +288,8 @@ int weir_pipeline_run(weir_pipeline *p, weir_op *out) {
    * would report success. Keep the failure's code and message. */
   if (!out && p->build_failed && !p->started)
     return p->errcode != WEIR_OK ? p->errcode : WEIR_EINVAL;
+  /* Only an iterator runs a pipeline again (an epoch); a run to
+   * completion is once: see weir/pipeline.h. */
   int rc = weir__run_start(p, out);
   if (rc != WEIR_OK)
     return rc;
