@@ -18,7 +18,9 @@ enum {
   WEIR_TYPE_FLOAT64,
   WEIR_TYPE_STRING,     /* utf8 bytes with int64 offsets                  */
   WEIR_TYPE_BINARY,     /* bytes with int64 offsets                       */
-  WEIR_TYPE_TENSOR      /* one fixed-shape tensor per row                 */
+  WEIR_TYPE_TENSOR,     /* one fixed-shape tensor per row                 */
+  WEIR_TYPE_LIST        /* a variable-length list of numbers per row: see
+                           "List columns" below                            */
 };
 
 /* Element types of TENSOR columns. */
@@ -31,7 +33,10 @@ enum {
   WEIR_DTYPE_FLOAT16,
   WEIR_DTYPE_BFLOAT16,
   WEIR_DTYPE_FLOAT32,
-  WEIR_DTYPE_FLOAT64
+  WEIR_DTYPE_FLOAT64,
+  WEIR_DTYPE_UINT16,    /* unsigned integers, mostly as list elements     */
+  WEIR_DTYPE_UINT32,
+  WEIR_DTYPE_UINT64
 };
 
 /* Where a column's bytes live. */
@@ -85,6 +90,19 @@ typedef struct weir_column {
   void          *ready_event; /* CUDA: a cudaEvent_t to wait on before
                                  reading `data`, or NULL */
 } weir_column;
+
+/* List columns (WEIR_TYPE_LIST): row i is the list of elements
+ * [offsets[i], offsets[i + 1]) of `data`, a contiguous array of elements of
+ * `dtype` (any WEIR_DTYPE_*: int8..int64, uint8..uint64, float16, bfloat16,
+ * float32, float64). `offsets` has length + 1 int64 entries counted in
+ * elements, not bytes; offsets[0] need not be 0 in a slice. A null list
+ * (validity bit clear) has offsets[i] == offsets[i + 1]; an empty list is
+ * valid with no elements. Elements themselves are never null, and lists of
+ * strings or booleans are not list columns (readers refuse them or read
+ * them otherwise, as each reader documents). `ndim` is 0. Arrow export
+ * gives `large_list` ("+L"); import takes `list` ("+l") and `large_list`
+ * of a primitive child without nulls. The block's byte size counts the
+ * offsets, the validity and the elements its rows span. */
 
 /* Fills `out` with a view of column `index`. WEIR_EINVAL for a bad index. */
 WEIR_EXTERN int weir_block_column(const weir_block *b, size_t index,
@@ -157,7 +175,7 @@ typedef struct weir_builder weir_builder;
 WEIR_EXTERN int  weir_builder_create(weir_builder **out);
 WEIR_EXTERN void weir_builder_destroy(weir_builder *bld);
 
-/* Adds a column of `type` (any WEIR_TYPE_* but TENSOR) after the existing
+/* Adds a column of `type` (any WEIR_TYPE_* but TENSOR and LIST) after the existing
  * ones; its index is the number of columns before the call. `name` is
  * copied. */
 WEIR_EXTERN int weir_builder_add_column(weir_builder *bld, const char *name,
@@ -166,6 +184,15 @@ WEIR_EXTERN int weir_builder_add_column(weir_builder *bld, const char *name,
 WEIR_EXTERN int weir_builder_add_tensor_column(weir_builder *bld,
                                                const char *name, int dtype,
                                                int ndim, const int64_t *shape);
+
+/* A LIST column whose elements are of `dtype` (any WEIR_DTYPE_*). */
+WEIR_EXTERN int weir_builder_add_list_column(weir_builder *bld,
+                                             const char *name, int dtype);
+/* LIST columns: appends one row holding the `n` elements at `values`
+ * (copied; of the column's dtype). `values` may be NULL when `n` is 0 (an
+ * empty list). A null list is weir_builder_append_null(). */
+WEIR_EXTERN int weir_builder_append_list(weir_builder *bld, size_t col,
+                                         const void *values, size_t n);
 
 /* INT32 (range-checked), INT64 and BOOL (0 or not) columns. */
 WEIR_EXTERN int weir_builder_append_int64(weir_builder *bld, size_t col,
@@ -185,13 +212,13 @@ WEIR_EXTERN int weir_builder_append_tensor(weir_builder *bld, size_t col,
  * valid until the next call on this builder. */
 WEIR_EXTERN int weir_builder_append_tensor_slot(weir_builder *bld, size_t col,
                                                 void **data);
-/* Any column: appends a null row (zeros, an empty string or a zero tensor,
- * marked invalid). */
+/* Any column: appends a null row (zeros, an empty string or list, or a
+ * zero tensor, marked invalid). */
 WEIR_EXTERN int weir_builder_append_null(weir_builder *bld, size_t col);
 
 /* Columnar fills: appends `n` values of the column's own representation
  * (int32_t, int64_t, float, double; for TENSOR `n` whole rows of elements).
- * Not for STRING, BINARY or BOOL. */
+ * Not for STRING, BINARY, BOOL or LIST. */
 WEIR_EXTERN int weir_builder_append_values(weir_builder *bld, size_t col,
                                            const void *values, size_t n);
 

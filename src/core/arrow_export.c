@@ -93,6 +93,20 @@ static int export_column_array(const weir__column *col, struct ArrowArray *a) {
     hold(p, 1, col->offsets_buf, col->offsets);
     hold(p, 2, col->data_buf, col->data);
     return WEIR_OK;
+  case WEIR_TYPE_LIST: {
+    /* A large_list whose child is every element up to the last row's end:
+     * the offsets count from the data pointer, as a slice's do. */
+    if (!(p = array_node(a, len, nulls, 2, 1))) return WEIR_ENOMEM;
+    hold(p, 0, validity_buf, validity);
+    hold(p, 1, col->offsets_buf, col->offsets);
+    array_private *cp = array_node(p->child_ptrs[0], col->offsets[col->length], 0, 2, 0);
+    if (!cp) {
+      release_array(a);
+      return WEIR_ENOMEM;
+    }
+    hold(cp, 1, col->data_buf, col->data);
+    return WEIR_OK;
+  }
   case WEIR_TYPE_TENSOR: {
     int64_t per_row = tensor_row_elems(col);
     if (!(p = array_node(a, len, nulls, 1, 1))) return WEIR_ENOMEM;
@@ -186,6 +200,16 @@ static schema_private *schema_node(struct ArrowSchema *s, const char *format,
 }
 
 static int export_column_schema(const weir__column *col, struct ArrowSchema *s) {
+  if (col->type == WEIR_TYPE_LIST) {
+    schema_private *p = schema_node(s, "+L", col->name, 1);
+    if (!p) return WEIR_ENOMEM;
+    if (!schema_node(p->child_ptrs[0], weir__arrow_format_of_dtype(col->dtype), "item", 0)) {
+      release_schema(s);
+      return WEIR_ENOMEM;
+    }
+    p->child_ptrs[0]->flags = 0; /* elements are never null */
+    return WEIR_OK;
+  }
   if (col->type != WEIR_TYPE_TENSOR)
     return schema_node(s, weir__arrow_format_of_type(col->type), col->name, 0)
                ? WEIR_OK : WEIR_ENOMEM;
@@ -243,7 +267,12 @@ int weir__block_check_exportable(const weir_block *b) {
       return weir__set_last_error(WEIR_EINVAL,
           "arrow export: column '%s': a tensor row has more elements than a "
           "FixedSizeList can hold (2^31 - 1)", col->name);
-    if (col->type != WEIR_TYPE_TENSOR && !weir__arrow_format_of_type(col->type))
+    if (col->type == WEIR_TYPE_LIST && !weir__arrow_format_of_dtype(col->dtype))
+      return weir__set_last_error(WEIR_EINVAL,
+          "arrow export: list column '%s' has unknown element dtype %d", col->name,
+          col->dtype);
+    if (col->type != WEIR_TYPE_TENSOR && col->type != WEIR_TYPE_LIST &&
+        !weir__arrow_format_of_type(col->type))
       return weir__set_last_error(WEIR_EINVAL,
           "arrow export: column '%s' has unknown type %d", col->name, col->type);
   }

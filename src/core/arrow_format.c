@@ -32,6 +32,9 @@ const char *weir__arrow_format_of_dtype(int dtype) {
   case WEIR_DTYPE_BFLOAT16: return "S";
   case WEIR_DTYPE_FLOAT32:  return "f";
   case WEIR_DTYPE_FLOAT64:  return "g";
+  case WEIR_DTYPE_UINT16:   return "S";
+  case WEIR_DTYPE_UINT32:   return "I";
+  case WEIR_DTYPE_UINT64:   return "L";
   default:                  return NULL;
   }
 }
@@ -47,6 +50,8 @@ int weir__arrow_dtype_of_format(const char *format) {
   case 'e': return WEIR_DTYPE_FLOAT16;
   case 'f': return WEIR_DTYPE_FLOAT32;
   case 'g': return WEIR_DTYPE_FLOAT64;
+  case 'I': return WEIR_DTYPE_UINT32;
+  case 'L': return WEIR_DTYPE_UINT64;
   default:  return 0;
   }
 }

@@ -376,6 +376,83 @@ static int import_tensor(importer *im, const struct ArrowArray *a,
                       weir_dtype_size(dtype), col);
 }
 
+/* The WEIR_DTYPE_* of a list's element format; "S" is uint16 here, since a
+ * list carries no bfloat16 extension. 0 when weir has no such dtype. */
+static int list_elem_dtype(const char *format) {
+  if (format && !strcmp(format, "S")) return WEIR_DTYPE_UINT16;
+  return weir__arrow_dtype_of_format(format);
+}
+
+/* LIST from "+l" (int32 offsets, widened into a new buffer) or "+L"
+ * (int64 offsets, shared). The elements are shared and must not be null
+ * inside the rows. */
+static int import_list(importer *im, const struct ArrowArray *a,
+                       const struct ArrowSchema *s, const window *w, int wide,
+                       weir__column *col) {
+  const char *c = im->column;
+  const struct ArrowArray *ca = a->children[0];
+  const struct ArrowSchema *cs = s->children[0];
+  if (!cs || !cs->format)
+    return FAIL(WEIR_EFORMAT, "column '%s': list elements have no schema format", c);
+  int dtype = list_elem_dtype(cs->format);
+  if (!dtype)
+    return FAIL(weir__arrow_format_is_known(cs->format) ? WEIR_ENOTSUP : WEIR_EFORMAT,
+                "column '%s': list elements of format '%s' are not supported (lists "
+                "hold numbers)", c, cs->format);
+  int rc = check_node(im, ca, cs, 2, 0);
+  if (rc) return rc;
+  size_t esize = weir_dtype_size(dtype);
+  int64_t from = a->offset + w->first;
+  const void *obuf = a->buffers[1];
+  col->type = WEIR_TYPE_LIST;
+  col->dtype = dtype;
+  if (!obuf && w->len)
+    return FAIL(WEIR_EFORMAT, "column '%s': offsets buffer is NULL", c);
+  const int64_t *o64 = obuf && wide ? (const int64_t *)obuf + from : NULL;
+  const int32_t *o32 = obuf && !wide ? (const int32_t *)obuf + from : NULL;
+  int64_t first = obuf ? (wide ? o64[0] : o32[0]) : 0, prev = first;
+  if (first < 0)
+    return FAIL(WEIR_EFORMAT, "column '%s': negative first offset %lld", c, (long long)first);
+  for (int64_t i = 1; obuf && i <= w->len; i++) {
+    int64_t cur = wide ? o64[i] : o32[i];
+    if (cur < prev)
+      return FAIL(WEIR_EFORMAT, "column '%s': list offsets decrease at row %lld", c,
+                  (long long)(i - 1));
+    prev = cur;
+  }
+  int64_t end = prev;
+  rc = check_window(im, ca, 0, end);
+  if (rc) return rc;
+  if (ca->null_count != 0 && ca->buffers[0] && end > first &&
+      count_valid(ca->buffers[0], ca->offset + first, end - first) != (size_t)(end - first))
+    return FAIL(WEIR_ENOTSUP, "column '%s': a list holds null elements", c);
+  const uint8_t *values = ca->buffers[1];
+  if (!values && end > first)
+    return FAIL(WEIR_EFORMAT, "column '%s': list values buffer is NULL", c);
+  if (wide && obuf) {
+    col->offsets_buf = wrap(im->h, o64, (size_t)(w->len + 1) * sizeof(int64_t));
+    if (!col->offsets_buf) return FAIL(WEIR_ENOMEM, "out of memory");
+    col->offsets = o64;
+  } else {
+    col->offsets_buf = weir__buffer_alloc((size_t)(w->len + 1) * sizeof(int64_t));
+    if (!col->offsets_buf) return FAIL(WEIR_ENOMEM, "out of memory");
+    int64_t *o = col->offsets_buf->data;
+    for (int64_t i = 0; obuf && i <= w->len; i++) o[i] = wide ? o64[i] : o32[i];
+    col->offsets = o;
+  }
+  if (values) {
+    const uint8_t *p = values + (size_t)ca->offset * esize;
+    col->data_buf = wrap(im->h, p, (size_t)end * esize);
+    if (!col->data_buf) return FAIL(WEIR_ENOMEM, "out of memory");
+    col->data = p;
+  } else {
+    col->data_buf = weir__buffer_alloc(0);
+    if (!col->data_buf) return FAIL(WEIR_ENOMEM, "out of memory");
+    col->data = col->data_buf->data;
+  }
+  return WEIR_OK;
+}
+
 /* Imports rows `w` of array `a` (schema `s`) into `col`. */
 static int import_column(importer *im, const struct ArrowArray *a,
                          const struct ArrowSchema *s, const window *w,
@@ -394,6 +471,7 @@ static int import_column(importer *im, const struct ArrowArray *a,
   else if (!strcmp(f, "u") || !strcmp(f, "U")) type = WEIR_TYPE_STRING, n_buffers = 3;
   else if (!strcmp(f, "z") || !strcmp(f, "Z")) type = WEIR_TYPE_BINARY, n_buffers = 3;
   else if (!strncmp(f, "+w:", 3)) type = WEIR_TYPE_TENSOR, n_buffers = 1, n_children = 1;
+  else if (!strcmp(f, "+l") || !strcmp(f, "+L")) type = WEIR_TYPE_LIST, n_children = 1;
   else
     return FAIL(WEIR_ENOTSUP, "column '%s': Arrow type '%s' has no weir column type",
                 im->column, f);
@@ -413,6 +491,8 @@ static int import_column(importer *im, const struct ArrowArray *a,
     return import_varlen(im, a, w, f[0] == 'U' || f[0] == 'Z', col);
   case WEIR_TYPE_TENSOR:
     return import_tensor(im, a, s, w, col);
+  case WEIR_TYPE_LIST:
+    return import_list(im, a, s, w, f[1] == 'L', col);
   default:
     return import_fixed(im, a->buffers[1], a->offset + w->first, w->len,
                         weir__column_row_bytes(col), col);

@@ -35,6 +35,10 @@ size_t weir__column_row_bytes(const weir__column *col) {
   }
 }
 
+size_t weir__column_value_unit(const weir__column *col) {
+  return col->type == WEIR_TYPE_LIST ? weir_dtype_size(col->dtype) : 1;
+}
+
 static size_t column_nbytes(const weir__column *col) {
   size_t n = col->validity ? bitmap_bytes(col->length) : 0;
   switch (col->type) {
@@ -42,8 +46,10 @@ static size_t column_nbytes(const weir__column *col) {
     return n + bitmap_bytes(col->length);
   case WEIR_TYPE_STRING:
   case WEIR_TYPE_BINARY:
+  case WEIR_TYPE_LIST:
     return n + (col->length + 1) * sizeof(int64_t) +
-           (size_t)(col->offsets[col->length] - col->offsets[0]);
+           (size_t)(col->offsets[col->length] - col->offsets[0]) *
+               weir__column_value_unit(col);
   default:
     return n + col->length * weir__column_row_bytes(col);
   }
@@ -93,6 +99,7 @@ int weir__column_share(weir__column *dst, const weir__column *src) {
 
 int weir__column_same_schema(const weir__column *a, const weir__column *b) {
   if (strcmp(a->name, b->name) != 0 || a->type != b->type) return 0;
+  if (a->type == WEIR_TYPE_LIST) return a->dtype == b->dtype;
   if (a->type != WEIR_TYPE_TENSOR) return 1;
   if (a->dtype != b->dtype || a->ndim != b->ndim) return 0;
   return memcmp(a->shape, b->shape, (size_t)a->ndim * sizeof a->shape[0]) == 0;
@@ -168,9 +175,10 @@ int weir_block_is_valid(const weir_block *b, size_t index, size_t row) {
 size_t weir_dtype_size(int dtype) {
   switch (dtype) {
   case WEIR_DTYPE_UINT8: case WEIR_DTYPE_INT8: return 1;
-  case WEIR_DTYPE_INT16: case WEIR_DTYPE_FLOAT16: case WEIR_DTYPE_BFLOAT16: return 2;
-  case WEIR_DTYPE_INT32: case WEIR_DTYPE_FLOAT32: return 4;
-  case WEIR_DTYPE_INT64: case WEIR_DTYPE_FLOAT64: return 8;
+  case WEIR_DTYPE_INT16: case WEIR_DTYPE_FLOAT16: case WEIR_DTYPE_BFLOAT16:
+  case WEIR_DTYPE_UINT16: return 2;
+  case WEIR_DTYPE_INT32: case WEIR_DTYPE_FLOAT32: case WEIR_DTYPE_UINT32: return 4;
+  case WEIR_DTYPE_INT64: case WEIR_DTYPE_FLOAT64: case WEIR_DTYPE_UINT64: return 8;
   default: return 0;
   }
 }
@@ -180,8 +188,9 @@ const char *weir_type_name(int type) {
     [WEIR_TYPE_BOOL] = "bool",       [WEIR_TYPE_INT32] = "int32",
     [WEIR_TYPE_INT64] = "int64",     [WEIR_TYPE_FLOAT32] = "float32",
     [WEIR_TYPE_FLOAT64] = "float64", [WEIR_TYPE_STRING] = "string",
-    [WEIR_TYPE_BINARY] = "binary",   [WEIR_TYPE_TENSOR] = "tensor"};
-  if (type < WEIR_TYPE_BOOL || type > WEIR_TYPE_TENSOR) return "unknown";
+    [WEIR_TYPE_BINARY] = "binary",   [WEIR_TYPE_TENSOR] = "tensor",
+    [WEIR_TYPE_LIST] = "list"};
+  if (type < WEIR_TYPE_BOOL || type > WEIR_TYPE_LIST) return "unknown";
   return names[type];
 }
 
@@ -191,7 +200,8 @@ const char *weir_dtype_name(int dtype) {
     [WEIR_DTYPE_INT16] = "int16",     [WEIR_DTYPE_INT32] = "int32",
     [WEIR_DTYPE_INT64] = "int64",     [WEIR_DTYPE_FLOAT16] = "float16",
     [WEIR_DTYPE_BFLOAT16] = "bfloat16", [WEIR_DTYPE_FLOAT32] = "float32",
-    [WEIR_DTYPE_FLOAT64] = "float64"};
-  if (dtype < WEIR_DTYPE_UINT8 || dtype > WEIR_DTYPE_FLOAT64) return "unknown";
+    [WEIR_DTYPE_FLOAT64] = "float64", [WEIR_DTYPE_UINT16] = "uint16",
+    [WEIR_DTYPE_UINT32] = "uint32",   [WEIR_DTYPE_UINT64] = "uint64"};
+  if (dtype < WEIR_DTYPE_UINT8 || dtype > WEIR_DTYPE_UINT64) return "unknown";
   return names[dtype];
 }

@@ -55,8 +55,8 @@ typedef struct weir__column {
   const uint8_t *validity;          /* bit 0 is row 0 */
   weir__buffer *data_buf;
   const uint8_t *data;              /* BOOL: bit 0 is row 0 */
-  weir__buffer *offsets_buf;        /* STRING/BINARY */
-  const int64_t *offsets;           /* length + 1 entries */
+  weir__buffer *offsets_buf;        /* STRING/BINARY/LIST */
+  const int64_t *offsets;           /* length + 1 entries (LIST: in elements) */
   int device;
   int device_id;
   void *ready_event;                /* CUDA event to wait on, or NULL */
@@ -85,6 +85,13 @@ void weir__column_clear(weir__column *col);
 /* Bytes of one row of a fixed-width column (a TENSOR row's elements);
  * 0 for BOOL, STRING and BINARY. */
 size_t weir__column_row_bytes(const weir__column *col);
+/* 1 for the types whose rows are runs given by `offsets`. */
+static inline int weir__type_has_offsets(int type) {
+  return type == WEIR_TYPE_STRING || type == WEIR_TYPE_BINARY || type == WEIR_TYPE_LIST;
+}
+/* Bytes per offset unit of a column with offsets: 1 for STRING/BINARY, the
+ * element size for LIST. */
+size_t weir__column_value_unit(const weir__column *col);
 /* 1 when two columns have the same name, type, dtype and shape. */
 int weir__column_same_schema(const weir__column *a, const weir__column *b);
 

@@ -70,6 +70,7 @@ static int slice_column(weir__column *dst, const weir__column *src,
                         &dst->data_buf, &dst->data);
   case WEIR_TYPE_STRING:
   case WEIR_TYPE_BINARY:
+  case WEIR_TYPE_LIST:
     /* Offsets keep pointing into the shared value bytes; offsets[0] of a
      * slice is simply not 0. */
     dst->offsets_buf = weir__buffer_ref(src->offsets_buf);
@@ -180,8 +181,9 @@ typedef struct row_run {
 } row_run;
 
 static size_t run_value_bytes(const row_run *r) {
-  if (r->src->type == WEIR_TYPE_STRING || r->src->type == WEIR_TYPE_BINARY)
-    return (size_t)(r->src->offsets[r->row + r->count] - r->src->offsets[r->row]);
+  if (weir__type_has_offsets(r->src->type))
+    return (size_t)(r->src->offsets[r->row + r->count] - r->src->offsets[r->row]) *
+           weir__column_value_unit(r->src);
   return r->count * weir__column_row_bytes(r->src);
 }
 
@@ -202,7 +204,8 @@ static int gather_column(weir__column *dst, const row_run *runs, size_t nruns,
     dst->validity = dst->validity_buf->data;
     memset(dst->validity_buf->data, 0xff, (rows + 7) / 8);
   }
-  int is_var = dst->type == WEIR_TYPE_STRING || dst->type == WEIR_TYPE_BINARY;
+  int is_var = weir__type_has_offsets(dst->type);
+  size_t unit = is_var ? weir__column_value_unit(dst) : 1;
   size_t data_bytes = dst->type == WEIR_TYPE_BOOL ? (rows + 7) / 8 : value_bytes;
   dst->data_buf = weir__buffer_alloc(data_bytes);
   if (!dst->data_buf) return WEIR_ENOMEM;
@@ -223,11 +226,13 @@ static int gather_column(weir__column *dst, const row_run *runs, size_t nruns,
     if (dst->type == WEIR_TYPE_BOOL) {
       copy_bits(data, at_row, r->src->data, r->row, r->count);
     } else if (is_var) {
+      /* LIST offsets count elements: `unit` bytes each. */
       int64_t base = r->src->offsets[r->row];
       for (size_t k = 0; k < r->count; k++)
-        offsets[at_row + k] = (int64_t)at_byte + (r->src->offsets[r->row + k] - base);
+        offsets[at_row + k] =
+            (int64_t)(at_byte / unit) + (r->src->offsets[r->row + k] - base);
       size_t n = run_value_bytes(r);
-      if (n) memcpy(data + at_byte, r->src->data + base, n);
+      if (n) memcpy(data + at_byte, r->src->data + (size_t)base * unit, n);
       at_byte += n;
     } else {
       size_t rb = weir__column_row_bytes(r->src);
@@ -236,7 +241,7 @@ static int gather_column(weir__column *dst, const row_run *runs, size_t nruns,
     }
     at_row += r->count;
   }
-  if (is_var) offsets[rows] = (int64_t)at_byte;
+  if (is_var) offsets[rows] = (int64_t)(at_byte / unit);
   return WEIR_OK;
 }
 

@@ -26,7 +26,8 @@ typedef struct bcol {
   size_t nulls;
   bytes values;      /* values; BOOL bits; STRING/BINARY bytes */
   bytes validity;    /* only once the first null arrives */
-  bytes offsets;     /* STRING/BINARY: int64, rows + 1 of them */
+  bytes offsets;     /* STRING/BINARY/LIST: int64, rows + 1 of them */
+  size_t elem_bytes; /* LIST: bytes of one element */
 } bcol;
 
 struct weir_builder {
@@ -149,6 +150,8 @@ int weir_builder_add_column(weir_builder *bld, const char *name, int type) {
   if (!name) return fail(bld, "column name is NULL");
   if (type == WEIR_TYPE_TENSOR)
     return fail(bld, "column '%s': use weir_builder_add_tensor_column for TENSOR columns", name);
+  if (type == WEIR_TYPE_LIST)
+    return fail(bld, "column '%s': use weir_builder_add_list_column for LIST columns", name);
   if (type < WEIR_TYPE_BOOL || type > WEIR_TYPE_BINARY)
     return fail(bld, "column '%s': unknown column type %d", name, type);
   bcol *c = new_column(bld, name);
@@ -157,6 +160,25 @@ int weir_builder_add_column(weir_builder *bld, const char *name, int type) {
   c->row_bytes = type == WEIR_TYPE_INT32 || type == WEIR_TYPE_FLOAT32 ? 4
                : type == WEIR_TYPE_INT64 || type == WEIR_TYPE_FLOAT64 ? 8 : 0;
   if ((type == WEIR_TYPE_STRING || type == WEIR_TYPE_BINARY) && start_offsets(c)) {
+    bcol_free(c);
+    return WEIR_ENOMEM;
+  }
+  bld->ncols++;
+  return WEIR_OK;
+}
+
+int weir_builder_add_list_column(weir_builder *bld, const char *name, int dtype) {
+  if (!bld) return WEIR_EINVAL;
+  bld->errmsg[0] = '\0';
+  if (!name) return fail(bld, "column name is NULL");
+  if (weir_dtype_size(dtype) == 0)
+    return fail(bld, "list column '%s': unknown element dtype %d", name, dtype);
+  bcol *c = new_column(bld, name);
+  if (!c) return WEIR_ENOMEM;
+  c->type = WEIR_TYPE_LIST;
+  c->dtype = dtype;
+  c->elem_bytes = weir_dtype_size(dtype);
+  if (start_offsets(c)) {
     bcol_free(c);
     return WEIR_ENOMEM;
   }
@@ -290,6 +312,23 @@ int weir_builder_append_string(weir_builder *bld, size_t col, const char *s,
   return WEIR_OK;
 }
 
+int weir_builder_append_list(weir_builder *bld, size_t col, const void *values,
+                             size_t n) {
+  if (!bld) return WEIR_EINVAL;
+  bcol *c = column_for(bld, col, "append_list", WEIR_TYPE_LIST, WEIR_TYPE_LIST,
+                       WEIR_TYPE_LIST);
+  if (!c) return WEIR_EINVAL;
+  if (!values && n) return fail(bld, "append_list: NULL values with %zu elements", n);
+  if (n > SIZE_MAX / c->elem_bytes) return WEIR_ENOMEM;
+  if (bytes_reserve(&c->offsets, sizeof(int64_t)) ||
+      bytes_append(&c->values, values, n * c->elem_bytes) || mark_valid(c))
+    return WEIR_ENOMEM;
+  int64_t end = (int64_t)(c->values.len / c->elem_bytes);
+  bytes_append(&c->offsets, &end, sizeof end);
+  c->rows++;
+  return WEIR_OK;
+}
+
 int weir_builder_append_tensor_slot(weir_builder *bld, size_t col, void **data) {
   if (!bld) return WEIR_EINVAL;
   bcol *c = column_for(bld, col, "append_tensor", WEIR_TYPE_TENSOR, WEIR_TYPE_TENSOR,
@@ -334,8 +373,9 @@ int weir_builder_append_null(weir_builder *bld, size_t col) {
     rc = append_bit(c, 0);
     break;
   case WEIR_TYPE_STRING:
-  case WEIR_TYPE_BINARY: {
-    int64_t end = (int64_t)c->values.len;
+  case WEIR_TYPE_BINARY:
+  case WEIR_TYPE_LIST: {
+    int64_t end = (int64_t)(c->values.len / (c->elem_bytes ? c->elem_bytes : 1));
     rc = bytes_append(&c->offsets, &end, sizeof end);
     if (rc == WEIR_OK) c->rows++;
     break;
@@ -381,7 +421,7 @@ int weir_builder_reserve(weir_builder *bld, size_t rows) {
     bcol *c = &bld->cols[i];
     size_t bytes = c->type == WEIR_TYPE_BOOL ? rows / 8 + 1 : rows * c->row_bytes;
     if (bytes_reserve(&c->values, bytes)) return WEIR_ENOMEM;
-    if ((c->type == WEIR_TYPE_STRING || c->type == WEIR_TYPE_BINARY) &&
+    if (weir__type_has_offsets(c->type) &&
         bytes_reserve(&c->offsets, rows * sizeof(int64_t)))
       return WEIR_ENOMEM;
   }
@@ -426,7 +466,7 @@ int weir_builder_finish(weir_builder *bld, weir_block **out) {
       if (take_bytes(&c->validity, &dc->validity_buf)) goto nomem;
       dc->validity = dc->validity_buf->data;
     }
-    if (c->type == WEIR_TYPE_STRING || c->type == WEIR_TYPE_BINARY) {
+    if (weir__type_has_offsets(c->type)) {
       if (take_bytes(&c->offsets, &dc->offsets_buf)) goto nomem;
       dc->offsets = dc->offsets_buf->data;
     }

@@ -27,7 +27,10 @@ static int dl_dtype(int dtype, DLDataType *out) {
   out->lanes = 1;
   out->bits = (uint8_t)(weir_dtype_size(dtype) * 8);
   switch (dtype) {
-  case WEIR_DTYPE_UINT8:    out->code = kDLUInt; return 0;
+  case WEIR_DTYPE_UINT8:
+  case WEIR_DTYPE_UINT16:
+  case WEIR_DTYPE_UINT32:
+  case WEIR_DTYPE_UINT64:   out->code = kDLUInt; return 0;
   case WEIR_DTYPE_INT8:
   case WEIR_DTYPE_INT16:
   case WEIR_DTYPE_INT32:

@@ -13,8 +13,11 @@ static size_t column_bytes(const weir__column *c) {
     return n + bitmap_bytes(c->length);
   case WEIR_TYPE_STRING:
   case WEIR_TYPE_BINARY:
+  case WEIR_TYPE_LIST:
     return n + (c->length + 1) * sizeof(int64_t) +
-           (c->offsets ? (size_t)(c->offsets[c->length] - c->offsets[0]) : 0);
+           (c->offsets ? (size_t)(c->offsets[c->length] - c->offsets[0]) *
+                             weir__column_value_unit(c)
+                       : 0);
   default:
     return n + c->length * weir__column_row_bytes(c);
   }

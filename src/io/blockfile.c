@@ -121,10 +121,12 @@ static int plan_layout(const weir_block *b, col_plan *plan, size_t *raw) {
       pl->validity.off = off;
       off += pl->validity.len;
     }
-    if (c->type == WEIR_TYPE_STRING || c->type == WEIR_TYPE_BINARY) {
+    if (weir__type_has_offsets(c->type)) {
+      /* LIST offsets count elements of `unit` bytes. */
+      size_t unit = weir__column_value_unit(c);
       int64_t base = c->offsets[0];
-      pl->data.p = c->data + base;
-      pl->data.len = (size_t)(c->offsets[c->length] - base);
+      pl->data.p = c->data + (size_t)base * unit;
+      pl->data.len = (size_t)(c->offsets[c->length] - base) * unit;
       pl->offsets.len = (c->length + 1) * sizeof(int64_t);
       if (base != 0) {
         pl->rebased = malloc(pl->offsets.len);
@@ -298,7 +300,7 @@ int weir__bf_footer(const uint64_t *offsets, const uint64_t *rows, size_t n,
 }
 
 static int valid_type(uint32_t t) {
-  return t >= WEIR_TYPE_BOOL && t <= WEIR_TYPE_TENSOR;
+  return t >= WEIR_TYPE_BOOL && t <= WEIR_TYPE_LIST;
 }
 
 static uint64_t bitmap_len(uint64_t bits) { return bits / 8 + (bits % 8 != 0); }
@@ -419,6 +421,7 @@ int weir__bf_decode(const void *comp, size_t comp_len, uint64_t raw,
       }
       CHECK(nrows == 0 || bytes <= raw, "bad tensor shape");
     }
+    if (type == WEIR_TYPE_LIST) CHECK(weir_dtype_size((int)dtype) != 0, "bad list dtype");
     if (vlen) {
       CHECK(vlen == bitmap_len(c->length) && c->null_count <= c->length,
             "bad validity size");
@@ -437,13 +440,15 @@ int weir__bf_decode(const void *comp, size_t comp_len, uint64_t raw,
     CHECK(doff % 8 == 0, "misaligned values");
     c->data_buf = weir__buffer_ref(buf);
     c->data = p + doff;
-    if (type == WEIR_TYPE_STRING || type == WEIR_TYPE_BINARY) {
+    if (weir__type_has_offsets((int)type)) {
       /* olen <= raw, so this cannot wrap the way (length + 1) * 8 can. */
       CHECK(olen % 8 == 0 && olen / 8 == (uint64_t)c->length + 1 &&
                 c->length < UINT64_MAX && ooff % 8 == 0,
             "bad offsets size");
       const int64_t *o = (const int64_t *)(p + ooff);
-      CHECK(o[0] == 0 && (uint64_t)o[c->length] == dlen, "bad offsets");
+      uint64_t unit = weir__column_value_unit(c);
+      CHECK(o[0] == 0 && dlen % unit == 0 && (uint64_t)o[c->length] == dlen / unit,
+            "bad offsets");
       for (size_t r = 0; r < c->length; r++)
         CHECK(o[r] <= o[r + 1], "offsets go backwards");
       c->offsets_buf = weir__buffer_ref(buf);

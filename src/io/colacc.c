@@ -7,11 +7,15 @@
 #include "core/block_internal.h"
 #include "core/mem.h"
 #include "io/colacc.h"
+#include "io/schema.h"
 
 int weir__colacc_init(weir__colacc *c, const char *name, int type) {
   memset(c, 0, sizeof *c);
   c->name = strdup(name);
-  c->type = type;
+  c->type = weir__schema_base(type);
+  c->dtype = weir__schema_dtype(type);
+  c->esize = c->type == WEIR_TYPE_LIST ? weir_dtype_size(c->dtype) : 1;
+  if (!c->esize) c->esize = 1;
   return c->name ? WEIR_OK : WEIR_ENOMEM;
 }
 
@@ -25,7 +29,7 @@ void weir__colacc_free(weir__colacc *c) {
 }
 
 static int is_var(int type) {
-  return type == WEIR_TYPE_STRING || type == WEIR_TYPE_BINARY;
+  return type == WEIR_TYPE_STRING || type == WEIR_TYPE_BINARY || type == WEIR_TYPE_LIST;
 }
 
 static size_t val_bytes(int type, size_t rows) {
@@ -74,7 +78,7 @@ int weir__colacc_reserve_data(weir__colacc *c, size_t len) {
 void weir__colacc_truncate(weir__colacc *c, size_t n) {
   if (n >= c->n) return;
   c->n = n;
-  if (is_var(c->type)) c->dlen = (size_t)c->offs[n];
+  if (is_var(c->type)) c->dlen = (size_t)c->offs[n] * c->esize;
 }
 
 void weir__colacc_mark_valid(weir__colacc *c, size_t row) {
@@ -94,7 +98,7 @@ int weir__colacc_null(weir__colacc *c) {
   case WEIR_TYPE_BOOL: ((uint8_t *)c->vals)[c->n >> 3] &= (uint8_t)~(1u << (c->n & 7)); break;
   case WEIR_TYPE_INT64: ((int64_t *)c->vals)[c->n] = 0; break;
   case WEIR_TYPE_FLOAT64: ((double *)c->vals)[c->n] = 0; break;
-  default: c->offs[c->n + 1] = (int64_t)c->dlen; break;
+  default: c->offs[c->n + 1] = (int64_t)(c->dlen / c->esize); break;
   }
   c->n++;
   return WEIR_OK;
@@ -130,6 +134,7 @@ int weir__colacc_finish(weir__colacc *cols, size_t ncols, weir_block **out) {
     col->name = strdup(c->name);
     if (!col->name) { rc = WEIR_ENOMEM; break; }
     col->type = c->type;
+    col->dtype = c->type == WEIR_TYPE_LIST ? c->dtype : 0;
     col->length = c->n;
     col->device = WEIR_DEVICE_CPU;
     size_t nulls = c->valid ? c->n - popcount_bits(c->valid, c->n) : 0;

@@ -11,10 +11,13 @@
 #include "weir/block.h"
 
 /* One column being built. Types: WEIR_TYPE_BOOL, INT64, FLOAT64, STRING,
- * BINARY. Values and validity are kept for rows [0, n). */
+ * BINARY, and LIST (elements of `dtype` in `data`, offsets in elements).
+ * Values and validity are kept for rows [0, n). */
 typedef struct weir__colacc {
   char *name;
   int type;
+  int dtype;              /* LIST */
+  size_t esize;           /* LIST: bytes of an element; 1 otherwise */
   size_t n, cap;          /* rows, and room for rows */
   uint8_t *valid;         /* one bit a row; NULL until the first null */
   void *vals;             /* int64_t, double, or bit-packed bools */
@@ -25,6 +28,7 @@ typedef struct weir__colacc {
                                   starts that big instead of regrowing */
 } weir__colacc;
 
+/* `type` may be a schema's list code (weir__schema_list()). */
 int  weir__colacc_init(weir__colacc *c, const char *name, int type);
 void weir__colacc_free(weir__colacc *c);
 /* Makes room for one more row; call before the appends below. */
@@ -69,6 +73,14 @@ static inline int weir__colacc_push_string(weir__colacc *c, const char *s,
   c->dlen += len;
   weir__colacc_end_string(c);
   return 0;
+}
+
+/* LIST: ends a row whose elements were written at data[dlen...] and
+ * counted into dlen (bytes) by the caller. */
+static inline void weir__colacc_end_list(weir__colacc *c) {
+  c->offs[c->n + 1] = (int64_t)(c->dlen / c->esize);
+  weir__colacc_mark_valid(c, c->n);
+  c->n++;
 }
 
 /* A block of the accumulated columns cols[0..ncols), each with the same

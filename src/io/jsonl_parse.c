@@ -24,8 +24,33 @@ void weir__jsonl_infer_free(weir__jsonl_infer *in) {
   memset(in, 0, sizeof *in);
 }
 
-static unsigned seen_bit(int kind) {
-  switch (kind) {
+/* What an already lexed array holds: WEIR__SEEN_LIST_INT when all its
+ * elements are integers, _FLOAT when all are numbers and one is not an
+ * integer, _EMPTY for [], 0 for anything else (it stays JSON text). */
+static unsigned array_kind(const weir__jval *v) {
+  const char *p = weir__json_ws(v->start + 1), *why;
+  if (v->start[0] != '[') return 0;
+  if (*p == ']') return WEIR__SEEN_LIST_EMPTY;
+  unsigned kind = WEIR__SEEN_LIST_INT;
+  for (;;) {
+    weir__jval e;
+    p = weir__json_value(p, &e, &why);
+    if (!p) return 0;
+    if (e.kind == WEIR__J_FLOAT) kind = WEIR__SEEN_LIST_FLOAT;
+    else if (e.kind != WEIR__J_INT) return 0;
+    p = weir__json_ws(p);
+    if (*p == ']') return kind;
+    if (*p != ',') return 0;
+    p = weir__json_ws(p + 1);
+  }
+}
+
+static unsigned seen_of(const weir__jval *v) {
+  if (v->kind == WEIR__J_NESTED) {
+    unsigned k = array_kind(v);
+    return k ? k : WEIR__SEEN_STRING;
+  }
+  switch (v->kind) {
   case WEIR__J_BOOL: return WEIR__SEEN_BOOL;
   case WEIR__J_INT: return WEIR__SEEN_INT;
   case WEIR__J_FLOAT: return WEIR__SEEN_FLOAT;
@@ -115,7 +140,7 @@ int weir__jsonl_infer_line(weir__jsonl_infer *in, const char *line) {
         in->seen_cap = nc;
       }
     }
-    in->seen[idx] |= seen_bit(v.kind);
+    in->seen[idx] |= seen_of(&v);
     p = weir__json_ws(p);
     if (*p == ',') p = weir__json_ws(p + 1);
   }
@@ -215,12 +240,80 @@ static int type_error(weir__jsonl_parser *ps, size_t col, const weir__jval *v) {
   int len = (int)(v->end - v->start);
   snprintf(ps->why, sizeof ps->why,
            "column \"%s\" is %s%s but the value is %s (%.*s%s)%s",
-           ps->schema->names[col], weir_type_name(ps->schema->types[col]),
+           ps->schema->names[col], weir_type_name(weir__schema_base(ps->schema->types[col])),
            ps->inferred ? " (inferred from the first rows)" : "",
            kind_name(v->kind), len > 40 ? 40 : len, v->start,
            len > 40 ? "..." : "",
            ps->inferred ? "; give the columns option or raise infer_rows" : "");
   return WEIR_EFORMAT;
+}
+
+/* Stores one number as a list element of `dtype` at `out`; 0 when it does
+ * not fit that type without loss. */
+static int put_elem(int dtype, const weir__jval *e, unsigned char *out) {
+  int isint = e->kind == WEIR__J_INT;
+  double f = isint ? (double)e->i : e->f;
+  int64_t i = e->i;
+  if (!isint) {
+    if (dtype != WEIR_DTYPE_FLOAT32 && dtype != WEIR_DTYPE_FLOAT64) {
+      if (f != floor(f) || fabs(f) >= 9.2e18) return 0;
+      i = (int64_t)f;
+    }
+  }
+#define PUT(T, lo, hi)                  \
+  do {                                  \
+    if (i < (lo) || i > (hi)) return 0; \
+    T t = (T)i;                         \
+    memcpy(out, &t, sizeof t);          \
+    return 1;                           \
+  } while (0)
+  switch (dtype) {
+  case WEIR_DTYPE_INT8: PUT(int8_t, INT8_MIN, INT8_MAX);
+  case WEIR_DTYPE_INT16: PUT(int16_t, INT16_MIN, INT16_MAX);
+  case WEIR_DTYPE_INT32: PUT(int32_t, INT32_MIN, INT32_MAX);
+  case WEIR_DTYPE_INT64: PUT(int64_t, INT64_MIN, INT64_MAX);
+  case WEIR_DTYPE_UINT8: PUT(uint8_t, 0, UINT8_MAX);
+  case WEIR_DTYPE_UINT16: PUT(uint16_t, 0, UINT16_MAX);
+  case WEIR_DTYPE_UINT32: PUT(uint32_t, 0, (int64_t)UINT32_MAX);
+  case WEIR_DTYPE_UINT64: PUT(uint64_t, 0, INT64_MAX);
+  case WEIR_DTYPE_FLOAT32: { float t = (float)f; memcpy(out, &t, 4); return 1; }
+  case WEIR_DTYPE_FLOAT64: memcpy(out, &f, 8); return 1;
+  default: return 0;
+  }
+#undef PUT
+}
+
+/* A JSON array of numbers into a LIST column. */
+static int store_list(weir__jsonl_parser *ps, size_t col, const weir__jval *v) {
+  weir__colacc *c = &ps->cols[col];
+  if (v->kind != WEIR__J_NESTED || v->start[0] != '[') return type_error(ps, col, v);
+  const char *p = weir__json_ws(v->start + 1), *why;
+  size_t start = c->dlen;
+  if (*p != ']') {
+    for (;;) {
+      weir__jval e;
+      p = weir__json_value(p, &e, &why);
+      if (weir__colacc_reserve_data(c, c->esize)) {
+        c->dlen = start;
+        return WEIR_ENOMEM;
+      }
+      int num = p && (e.kind == WEIR__J_INT || e.kind == WEIR__J_FLOAT);
+      if (!num || !put_elem(c->dtype, &e, (unsigned char *)c->data + c->dlen)) {
+        c->dlen = start;
+        snprintf(ps->why, sizeof ps->why,
+                 "column \"%s\" is list<%s> but an element of the array is %s",
+                 ps->schema->names[col], weir_dtype_name(c->dtype),
+                 num ? "out of its range" : "not a number");
+        return WEIR_EFORMAT;
+      }
+      c->dlen += c->esize;
+      p = weir__json_ws(p);
+      if (*p == ']') break;
+      p = weir__json_ws(p + 1); /* ',' (the array was lexed already) */
+    }
+  }
+  weir__colacc_end_list(c);
+  return WEIR_OK;
 }
 
 /* Appends `v` to column `col`; the row has room (colacc_grow was called). */
@@ -250,6 +343,8 @@ static int store(weir__jsonl_parser *ps, size_t col, const weir__jval *v) {
       return WEIR_OK;
     }
     return type_error(ps, col, v);
+  case WEIR_TYPE_LIST:
+    return store_list(ps, col, v);
   case WEIR_TYPE_BOOL:
     if (v->kind != WEIR__J_BOOL) return type_error(ps, col, v);
     weir__colacc_push_bool(c, (int)v->i);

@@ -278,6 +278,14 @@ static int csv_schema(weir__reader *r) {
   if (rc == WEIR_OK && r->o.columns)
     rc = weir__schema_parse(r->o.columns, &r->schema, r->schema_err,
                             sizeof r->schema_err);
+  for (size_t k = 0; rc == WEIR_OK && r->o.columns && k < r->schema.n; k++)
+    if (weir__schema_base(r->schema.types[k]) == WEIR_TYPE_LIST) {
+      /* A CSV field has no array syntax to read a list from. */
+      snprintf(r->schema_err, sizeof r->schema_err,
+               "columns spec: column \"%s\" is a list; CSV columns cannot be lists",
+               r->schema.names[k]);
+      rc = WEIR_EINVAL;
+    }
   /* The first input that can be read names and types the columns; under
    * on_error = skip, unreadable or corrupt ones before it are passed over
    * (the read pass skips and counts them). */

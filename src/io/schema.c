@@ -41,6 +41,15 @@ void weir__schema_free(weir__schema *s) {
 }
 
 static int type_by_name(const char *t, size_t len) {
+  if (len > 6 && memcmp(t, "list<", 5) == 0 && t[len - 1] == '>') {
+    for (int d = WEIR_DTYPE_UINT8; d <= WEIR_DTYPE_UINT64; d++) {
+      const char *dn = weir_dtype_name(d);
+      if (d == WEIR_DTYPE_FLOAT16 || d == WEIR_DTYPE_BFLOAT16) continue;
+      if (strlen(dn) == len - 6 && memcmp(dn, t + 5, len - 6) == 0)
+        return weir__schema_list(d);
+    }
+    return 0;
+  }
   static const struct { const char *name; int type; } names[] = {
       {"bool", WEIR_TYPE_BOOL},      {"boolean", WEIR_TYPE_BOOL},
       {"int64", WEIR_TYPE_INT64},    {"int", WEIR_TYPE_INT64},
@@ -75,7 +84,7 @@ int weir__schema_parse(const char *spec, weir__schema *s, char *err,
     if (nlen == 0 || !ty) {
       snprintf(err, errlen,
                "bad columns spec \"%s\" at \"%.*s\": want name:type with "
-               "types bool, int64, float64, string",
+               "types bool, int64, float64, string, list<int64>...",
                spec, (int)(end - p), p);
       weir__schema_free(s);
       return WEIR_EINVAL;
@@ -101,6 +110,12 @@ int weir__schema_parse(const char *spec, weir__schema *s, char *err,
 }
 
 int weir__schema_type_of(unsigned seen) {
+  const unsigned lists = WEIR__SEEN_LIST_INT | WEIR__SEEN_LIST_FLOAT | WEIR__SEEN_LIST_EMPTY;
+  if (seen & lists) {
+    if (seen & ~lists) return WEIR_TYPE_STRING;
+    return weir__schema_list(seen & WEIR__SEEN_LIST_FLOAT ? WEIR_DTYPE_FLOAT64
+                                                          : WEIR_DTYPE_INT64);
+  }
   if (seen == 0 || (seen & WEIR__SEEN_STRING)) return WEIR_TYPE_STRING;
   if (seen & WEIR__SEEN_BOOL)
     return seen == WEIR__SEEN_BOOL ? WEIR_TYPE_BOOL : WEIR_TYPE_STRING;

@@ -70,6 +70,9 @@ static size_t tensor_elem(const weir__column *c, const unsigned char *p,
     return weir__json_double(x, o);
   }
   case WEIR_DTYPE_FLOAT32: { float v; memcpy(&v, p, 4); return weir__json_double(v, o); }
+  case WEIR_DTYPE_UINT16: { uint16_t v; memcpy(&v, p, 2); return (size_t)sprintf(o, "%u", v); }
+  case WEIR_DTYPE_UINT32: { uint32_t v; memcpy(&v, p, 4); return (size_t)sprintf(o, "%" PRIu32, v); }
+  case WEIR_DTYPE_UINT64: { uint64_t v; memcpy(&v, p, 8); return (size_t)sprintf(o, "%" PRIu64, v); }
   default: { double v; memcpy(&v, p, 8); return weir__json_double(v, o); }
   }
 }
@@ -118,6 +121,23 @@ static size_t put_i64(char *o, int64_t v) {
   return k;
 }
 
+/* A list row as a JSON array of its elements. */
+static int list_text(const weir__column *c, size_t row, weir__bytes *out) {
+  size_t es = weir_dtype_size(c->dtype);
+  size_t n = (size_t)(c->offsets[row + 1] - c->offsets[row]);
+  if (weir__bytes_reserve(out, n * 34 + 2)) return WEIR_ENOMEM;
+  const unsigned char *p = c->data + (size_t)c->offsets[row] * es;
+  char *o = (char *)out->p + out->len;
+  *o++ = '[';
+  for (size_t e = 0; e < n; e++) {
+    if (e) *o++ = ',';
+    o += tensor_elem(c, p + e * es, o);
+  }
+  *o++ = ']';
+  out->len = (size_t)(o - (char *)out->p);
+  return WEIR_OK;
+}
+
 /* Appends the JSON text of one value (not null). */
 static int json_value(const weir__column *c, size_t r, weir__bytes *out) {
   switch (c->type) {
@@ -159,6 +179,8 @@ static int json_value(const weir__column *c, size_t r, weir__bytes *out) {
     out->len = (size_t)(o - (char *)out->p);
     return WEIR_OK;
   }
+  case WEIR_TYPE_LIST:
+    return list_text(c, r, out);
   default:
     return tensor_text(c, r, out);
   }
