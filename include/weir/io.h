@@ -82,7 +82,12 @@ enum {
  * bad option or an input that cannot be listed (weir_pipeline_errmsg()
  * says why). `uri` is a file, a folder (read recursively; names starting
  * with '.' are skipped), a glob (`*`, `?`, `[..]` within a name, `**` for
- * any depth of folders), an http(s):// URL or an s3:// prefix. Inputs are
+ * any depth of folders), an http(s):// URL or an s3:// prefix. From a
+ * folder or prefix, a reader takes the files whose suffix fits its format,
+ * plain or with .zst/.zstd/.gz: JSONL .jsonl, .ndjson, .json; CSV .csv,
+ * .tsv; blocks .weir (text and binary take every file); with none,
+ * WEIR_ENOTFOUND says how many files were passed over. A file named on
+ * its own, or a glob, is taken as given. Inputs are
  * read in sorted order; with preserve_order on a downstream op, rows come
  * out file by file in input order. A `.zst` or `.gz` suffix means that
  * compression; it is decompressed as a stream, and a truncated or corrupt

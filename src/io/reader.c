@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "weir/error.h"
 #include "core/block_internal.h"
@@ -53,6 +54,62 @@ static int cut_tasks(weir__reader *r, uint64_t range_bytes) {
     }
   }
   return WEIR_OK;
+}
+
+/* The names a reader takes from a folder or prefix: the format's
+ * suffixes, each alone or with a compression suffix. NULL = every file:
+ * any file is lines of text (.txt, .md, .log, source code...) or bytes. */
+static const char *const *format_suffixes(const char *kind) {
+  static const char *const jsonl[] = {".jsonl", ".ndjson", ".json", NULL};
+  static const char *const csv[] = {".csv", ".tsv", NULL};
+  static const char *const blocks[] = {".weir", NULL};
+  if (!strcmp(kind, "jsonl")) return jsonl;
+  if (!strcmp(kind, "csv")) return csv;
+  if (!strcmp(kind, "blocks")) return blocks;
+  return NULL;
+}
+
+static int fits_format(const char *name, const char *const *sfx) {
+  static const char *const codecs[] = {"", ".zst", ".zstd", ".gz"};
+  size_t n = strlen(name);
+  for (; *sfx; sfx++)
+    for (size_t c = 0; c < sizeof codecs / sizeof *codecs; c++) {
+      size_t a = strlen(*sfx), b = strlen(codecs[c]);
+      if (n > a + b && strncasecmp(name + n - a - b, *sfx, a) == 0 &&
+          strcasecmp(name + n - b, codecs[c]) == 0)
+        return 1;
+    }
+  return 0;
+}
+
+/* A folder or prefix keeps the files whose suffix fits the format (as the
+ * media readers do): a folder of .jsonl.zst is not CSV. A file named on
+ * its own, or a glob, is taken as given. Returns the files dropped. */
+static size_t keep_format(weir__reader *r, const char *uri) {
+  const char *const *sfx = format_suffixes(r->kind);
+  if (!sfx || strpbrk(uri, "*?[")) return 0;
+  const char *plain = strncmp(uri, "file://", 7) == 0 ? uri + 7 : uri;
+  if (r->nobjs == 1 && (!strcmp(r->objs[0].uri, uri) || !strcmp(r->objs[0].uri, plain)))
+    return 0;
+  size_t k = 0;
+  for (size_t i = 0; i < r->nobjs; i++) {
+    if (fits_format(r->objs[i].uri, sfx))
+      r->objs[k++] = r->objs[i];
+    else
+      free(r->objs[i].uri);
+  }
+  size_t dropped = r->nobjs - k;
+  r->nobjs = k;
+  return dropped;
+}
+
+static void suffix_list(char *buf, size_t len, const char *kind) {
+  const char *const *sfx = format_suffixes(kind);
+  buf[0] = 0;
+  for (size_t i = 0; sfx && sfx[i]; i++) {
+    size_t n = strlen(buf);
+    snprintf(buf + n, len - n, "%s%s", i ? ", " : "", sfx[i]);
+  }
 }
 
 int weir__reader_create(weir__reader **out, const char *kind, const char *uri,
@@ -124,7 +181,14 @@ int weir__reader_create(weir__reader **out, const char *kind, const char *uri,
     weir__schema_free(&check);
   }
   rc = weir__vfs_list(uri, &r->cfg, &r->objs, &r->nobjs, err, errlen);
-  if (rc == WEIR_OK && r->nobjs == 0) {
+  size_t dropped = rc == WEIR_OK ? keep_format(r, uri) : 0;
+  if (rc == WEIR_OK && r->nobjs == 0 && dropped) {
+    char sl[128];
+    suffix_list(sl, sizeof sl, kind);
+    snprintf(err, errlen, "%s: no input matches: %zu files, none ending in %s (with .zst or "
+             ".gz or not); name a file or a glob to read others", uri, dropped, sl);
+    rc = WEIR_ENOTFOUND;
+  } else if (rc == WEIR_OK && r->nobjs == 0) {
     /* A pattern or folder that names nothing is almost always a mistake;
      * an empty result would look like success with no data. */
     snprintf(err, errlen, "%s: no input matches", uri);
