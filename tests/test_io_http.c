@@ -63,8 +63,7 @@ static void nginx_up(void) {
   need_curl();
   www = srv_tmpdir("www");
   cr_assert(www);
-  if (srv_nginx_start(&ngx, www, why, sizeof why) != 0)
-    cr_skip_test("%s", why);
+  if (srv_nginx_start(&ngx, www, why, sizeof why) != 0) srv_missing(why);
 }
 
 static void nginx_down(void) {
@@ -305,7 +304,7 @@ Test(https, trusted_certificate_reads_and_untrusted_fails_at_once,
   if (srv_make_cert(dir, why, sizeof why) != 0) {
     srv_rm_rf(dir);
     free(dir);
-    cr_skip_test("%s", why);
+    srv_missing(why);
   }
   size_t size = 700000;
   unsigned char *data = malloc(size);
@@ -319,7 +318,7 @@ Test(https, trusted_certificate_reads_and_untrusted_fails_at_once,
   if (srv_nginx_start_ex(&tls, dir, cert, key, why, sizeof why) != 0) {
     srv_rm_rf(dir);
     free(dir);
-    cr_skip_test("%s", why);
+    srv_missing(why);
   }
   char url[256], err[512];
   snprintf(url, sizeof url, "%s/secure.bin", tls.url);

@@ -87,8 +87,7 @@ static void nginx_up(void) {
   char why[512];
   need_curl();
   www = srv_tmpdir("www");
-  if (srv_nginx_start(&ngx, www, why, sizeof why) != 0)
-    cr_skip_test("%s", why);
+  if (srv_nginx_start(&ngx, www, why, sizeof why) != 0) srv_missing(why);
 }
 
 static void nginx_down(void) {
@@ -384,7 +383,7 @@ static srv_proc s3;
 static void s3_up(void) {
   char why[512];
   need_curl();
-  if (srv_s3rver_start(&s3, why, sizeof why) != 0) cr_skip_test("%s", why);
+  if (srv_moto_start(&s3, why, sizeof why) != 0) srv_missing(why);
 }
 
 static void s3_down(void) { srv_proc_stop(&s3); }
@@ -395,8 +394,8 @@ Test(pipe_s3, write_jsonl_shards_to_s3_and_read_them_back) {
   /* Source: a JSONL file on nginx would do, but S3 itself is enough. */
   weir__net_options no = { 0 };
   no.s3_endpoint = s3.url;
-  no.s3_access_key = "S3RVER";
-  no.s3_secret_key = "S3RVER";
+  no.s3_access_key = s3.access_key;
+  no.s3_secret_key = s3.secret_key;
   for (int f = 0; f < 3; f++) {
     size_t len;
     char *rows = jsonl_rows(f * 1000, f * 1000 + 1000, &len), uri[128],
@@ -414,13 +413,13 @@ Test(pipe_s3, write_jsonl_shards_to_s3_and_read_them_back) {
   weir_read_options ro = { 0 };
   ro.version = WEIR_READ_OPTIONS_VERSION;
   ro.s3_endpoint = s3.url;
-  ro.s3_access_key = "S3RVER";
-  ro.s3_secret_key = "S3RVER";
+  ro.s3_access_key = s3.access_key;
+  ro.s3_secret_key = s3.secret_key;
   weir_write_options wo = { 0 };
   wo.version = WEIR_WRITE_OPTIONS_VERSION;
   wo.s3_endpoint = s3.url;
-  wo.s3_access_key = "S3RVER";
-  wo.s3_secret_key = "S3RVER";
+  wo.s3_access_key = s3.access_key;
+  wo.s3_secret_key = s3.secret_key;
   wo.shard_rows = 700;
 
   weir_pipeline *p = new_pipeline();

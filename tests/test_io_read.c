@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <weir.h>
+#include "servers/servers.h"
 #include "test_tmpdir.h"
 
 static void make_tmp(void) { tmpdir_make("io-read"); }
@@ -198,7 +199,7 @@ static int64_t sum_ids(const weir_block *b) {
 }
 
 Test(io_read, compressed_inputs_and_truncation) {
-  if (!have_cli("zstd") || !have_cli("gzip")) cr_skip_test("zstd or gzip CLI missing");
+  if (!have_cli("zstd") || !have_cli("gzip")) srv_missing("the zstd or gzip CLI is not installed (apt-get install zstd gzip)");
   write_rows(path_of("c.jsonl"), 20000, 0);
   char cmd[2000];
   snprintf(cmd, sizeof cmd, "zstd -q -k '%s' -o '%s' && gzip -k -c '%s' > '%s'",
@@ -418,7 +419,7 @@ static uint64_t total_skipped_inputs(const weir_pipeline *p) {
 }
 
 Test(io_read, skip_policy_gives_up_corrupt_inputs_and_counts_them) {
-  if (!have_cli("gzip")) cr_skip_test("gzip CLI missing");
+  if (!have_cli("gzip")) srv_missing("the gzip CLI is not installed");
   /* A truncated input sorts first, so it is also the one the columns would
    * be inferred from; a good input follows. */
   write_rows(path_of("b.jsonl"), 300, 0);

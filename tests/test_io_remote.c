@@ -1,6 +1,6 @@
 /* Readers and writers over the network, end to end: JSONL and CSV read
  * from a real nginx, and sharded JSONL and block files written to and read
- * back from s3rver, resume included. The network engine itself is tested
+ * back from moto's S3 server, resume included. The network engine itself is tested
  * in test_io_http.c and test_io_s3.c. */
 #include <criterion/criterion.h>
 #include <stdio.h>
@@ -29,13 +29,13 @@ static void nginx_up(void) {
   need_curl();
   www = srv_tmpdir("www");
   cr_assert(www);
-  if (srv_nginx_start(&srv, www, why, sizeof why) != 0) cr_skip_test("%s", why);
+  if (srv_nginx_start(&srv, www, why, sizeof why) != 0) srv_missing(why);
 }
 
 static void s3_up(void) {
   char why[512];
   need_curl();
-  if (srv_s3rver_start(&srv, why, sizeof why) != 0) cr_skip_test("%s", why);
+  if (srv_moto_start(&srv, why, sizeof why) != 0) srv_missing(why);
 }
 
 static void down(void) {
@@ -88,7 +88,7 @@ Test(io_remote_http, jsonl_zst_and_csv_from_nginx) {
   for (int i = 0; i < 30000; i++) fprintf(f, "{\"id\": %d, \"t\": \"row %d é\"}\n", i, i);
   fclose(f);
   snprintf(cmd, sizeof cmd, "zstd -q -f '%s' -o '%s.zst'", path, path);
-  if (system(cmd) != 0) cr_skip_test("the zstd CLI is not installed");
+  if (system(cmd) != 0) srv_missing("the zstd CLI could not compress the fixture (apt-get install zstd)");
   snprintf(path, sizeof path, "%s/d.csv", www);
   f = fopen(path, "w");
   fprintf(f, "id,t\n");
@@ -158,7 +158,7 @@ static int write_s3(const char *kind, const char *uri, int resume, size_t tasks)
   weir_write_options o = {.version = WEIR_WRITE_OPTIONS_VERSION, .shard_rows = 250,
                           .resume = resume, .compression = WEIR_COMPRESS_ZSTD,
                           .s3_endpoint = srv.url, .s3_region = "us-east-1",
-                          .s3_access_key = "S3RVER", .s3_secret_key = "S3RVER"};
+                          .s3_access_key = srv.access_key, .s3_secret_key = srv.secret_key};
   weir_op *w = strcmp(kind, "jsonl") == 0 ? weir_write_jsonl(p, src, uri, &o)
                                           : weir_write_blocks(p, src, uri, &o);
   int rc = w ? weir_pipeline_run(p, w) : WEIR_EINVAL;
@@ -171,8 +171,8 @@ static weir_block *read_s3(const char *kind, const char *uri) {
   weir_pipeline *p;
   weir_pipeline_create(&p, NULL);
   weir_read_options o = {.version = WEIR_READ_OPTIONS_VERSION, .s3_endpoint = srv.url,
-                         .s3_region = "us-east-1", .s3_access_key = "S3RVER",
-                         .s3_secret_key = "S3RVER"};
+                         .s3_region = "us-east-1", .s3_access_key = srv.access_key,
+                         .s3_secret_key = srv.secret_key};
   weir_op *r = strcmp(kind, "jsonl") == 0 ? weir_read_jsonl(p, uri, &o) : weir_read_blocks(p, uri, &o);
   weir_block *b = collect(p, r);
   weir_pipeline_destroy(p);
@@ -184,7 +184,7 @@ Test(io_remote_s3, sharded_writes_read_back_and_resume) {
   const char *uris[] = {"s3://test/out/jsonl", "s3://test/out/blocks"};
   for (int k = 0; k < 2; k++) {
     write_s3(kinds[k], uris[k], 0, 10);
-    weir__io_config cfg = {srv.url, "us-east-1", "S3RVER", "S3RVER", 0, 0};
+    weir__io_config cfg = {srv.url, "us-east-1", srv.access_key, srv.secret_key, 0, 0};
     weir__object *objs;
     size_t n;
     char err[512];

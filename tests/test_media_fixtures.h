@@ -15,6 +15,8 @@
 
 #include <weir.h>
 
+#include "servers/servers.h"
+
 static char media_dir[1024];
 
 static int media_have_ffmpeg(void) {
@@ -90,12 +92,13 @@ static const char *media_vcodec(void) {
              : "-c:v mpeg4 -q:v 1 -pix_fmt yuv420p";
 }
 
-/* Makes every fixture; skips the test when ffmpeg is absent. */
+/* Makes every fixture. A build without FFmpeg skips the test; a missing
+ * ffmpeg command line fails it (srv_missing). */
 static void media_setup(void) {
   if (!weir_media_built())
     cr_skip_test("weir was built without FFmpeg");
   if (!media_have_ffmpeg())
-    cr_skip_test("the ffmpeg command line is not installed");
+    srv_missing("the ffmpeg command line is not installed (apt-get install ffmpeg)");
   const char *base = getenv("WEIR_TEST_TMP");
   snprintf(media_dir, sizeof media_dir, "%s/media-fixtures",
            base && *base ? base : "/tmp/weir-test-tmp");

@@ -1,6 +1,8 @@
 /* Helpers that start real servers for the network tests and benchmarks:
- * nginx over a temporary folder, and s3rver (npm) over another, each on a
- * free port of 127.0.0.1, stopped (and their folders removed) at the end. */
+ * nginx over a temporary folder, and moto's S3 server (PyPI, from the
+ * tests' Python environment), each on a free port of 127.0.0.1, stopped
+ * (and their folders removed) at the end; and srv_missing, which fails a
+ * test whose server or tool is missing unless WEIR_TEST_ALLOW_SKIP=1. */
 #ifndef WEIR_TESTS_SERVERS_H
 #define WEIR_TESTS_SERVERS_H
 
@@ -151,6 +153,8 @@ typedef struct srv_proc {
   int port;
   char *dir;      /* the server's own folder (config, logs, data) */
   char url[64];   /* "http://127.0.0.1:<port>" */
+  char access_key[64];   /* S3 servers: the credentials they accept */
+  char secret_key[128];
 } srv_proc;
 
 static inline pid_t srv_spawn(char *const argv[], const char *log) {
@@ -259,67 +263,117 @@ static inline int srv_make_cert(const char *dir, char *why, size_t whylen) {
   return 0;
 }
 
-/* The s3rver script installed by npm under $WEIR_NPM_PREFIX or
- * ~/.cache/weir-npm (malloc'd), or NULL. */
-static inline char *srv_s3rver_path(void) {
-  const char *pre = getenv("WEIR_NPM_PREFIX");
+/* The tests' Python environment made by .ci/setup: $WEIR_VENV, or
+ * ~/.cache/weir-venv (malloc'd path). */
+static inline char *srv_venv(void) {
+  const char *v = getenv("WEIR_VENV");
   char buf[2048];
-  if (pre && *pre) {
-    snprintf(buf, sizeof buf, "%s/node_modules/s3rver/bin/s3rver.js", pre);
-    if (access(buf, R_OK) == 0) return strdup(buf);
+  if (v && *v) {
+    snprintf(buf, sizeof buf, "%s", v);
+  } else {
+    const char *home = getenv("HOME");
+    snprintf(buf, sizeof buf, "%s/.cache/weir-venv", home ? home : "");
   }
-  const char *home = getenv("HOME");
-  if (home) {
-    snprintf(buf, sizeof buf,
-             "%s/.cache/weir-npm/node_modules/s3rver/bin/s3rver.js", home);
-    if (access(buf, R_OK) == 0) return strdup(buf);
-  }
-  return NULL;
+  return strdup(buf);
 }
 
-/* s3rver with one bucket, "test" (credentials S3RVER / S3RVER). Its log,
- * one line per request, is <dir>/s3rver.log. */
-static inline int srv_s3rver_start(srv_proc *s, char *why, size_t whylen) {
+/* A program of the tests' Python environment (malloc'd), or NULL with the
+ * reason in `why`. */
+static inline char *srv_venv_bin(const char *prog, char *why, size_t whylen) {
+  char *venv = srv_venv();
+  size_t len = strlen(venv) + strlen(prog) + 8;
+  char *p = malloc(len);
+  snprintf(p, len, "%s/bin/%s", venv, prog);
+  if (access(p, X_OK) != 0) {
+    snprintf(why, whylen, "%s is not installed (bash .ci/setup makes the "
+             "Python environment %s; WEIR_VENV names another)", p, venv);
+    free(p);
+    p = NULL;
+  }
+  free(venv);
+  return p;
+}
+
+#ifdef WEIR_TEST_SOURCE_DIR
+/* moto's S3 server (moto_server from the tests' Python environment) on a
+ * free port, with one bucket, "test", and one IAM user whose keys are
+ * s->access_key / s->secret_key. moto accepts any credentials until its
+ * authentication is switched on; moto_s3_setup.py switches it on once the
+ * bucket and the user exist, so from then on an unknown key is refused
+ * (InvalidAccessKeyId) and so is a wrong secret (SignatureDoesNotMatch).
+ * Its log, one line per request, is <dir>/moto.log. */
+static inline int srv_moto_start(srv_proc *s, char *why, size_t whylen) {
   memset(s, 0, sizeof *s);
   srv_no_proxy();
-  char *node = srv_which("node");
-  char *js = srv_s3rver_path();
-  if (!node || !js) {
-    snprintf(why, whylen, "%s", !node
-             ? "node is not installed"
-             : "s3rver is not installed (npm install --prefix "
-               "$WEIR_NPM_PREFIX s3rver, default ~/.cache/weir-npm)");
-    free(node);
-    free(js);
+  char *moto = srv_venv_bin("moto_server", why, whylen);
+  if (!moto) return -1;
+  char *python = srv_venv_bin("python", why, whylen);
+  if (!python) {
+    free(moto);
     return -1;
   }
-  s->dir = srv_tmpdir("s3rver");
-  for (int attempt = 0; attempt < 3; attempt++) {
+  s->dir = srv_tmpdir("moto");
+  char log[1024];
+  snprintf(log, sizeof log, "%s/moto.log", s->dir);
+  int up = 0;
+  for (int attempt = 0; attempt < 3 && !up; attempt++) {
     s->port = srv_free_port();
-    char port[16], data[1024], log[1024];
+    char port[16];
     snprintf(port, sizeof port, "%d", s->port);
-    snprintf(data, sizeof data, "%s/data", s->dir);
-    snprintf(log, sizeof log, "%s/s3rver.log", s->dir);
-    mkdir(data, 0755);
-    /* s3rver makes continuation tokens with DES, which Node 17+ (OpenSSL
-     * 3) only offers through the legacy provider. */
-    char *argv[] = { node, "--openssl-legacy-provider", js, "-d", data,
-                     "-a", "127.0.0.1", "-p", port,
-                     "--configure-bucket", "test", NULL };
+    char *argv[] = { moto, "-H", "127.0.0.1", "-p", port, NULL };
     s->pid = srv_spawn(argv, log);
-    if (srv_wait_port(s->port, s->pid, 15000) == 0) {
-      snprintf(s->url, sizeof s->url, "http://127.0.0.1:%d", s->port);
-      free(node);
-      free(js);
-      return 0;
-    }
-    srv_stop(s->pid);
+    /* Python and Flask take seconds to start on a loaded machine. */
+    up = srv_wait_port(s->port, s->pid, 60000) == 0;
+    if (!up) srv_stop(s->pid);     /* the port was taken in between */
   }
-  free(node);
-  free(js);
-  snprintf(why, whylen, "s3rver did not start (see %s/s3rver.log)", s->dir);
-  return -1;
+  if (!up) {
+    s->pid = 0;
+    snprintf(why, whylen, "moto_server did not start (see %s/moto.log)",
+             s->dir);
+    free(moto);
+    free(python);
+    return -1;
+  }
+  snprintf(s->url, sizeof s->url, "http://127.0.0.1:%d", s->port);
+  char cmd[4096];
+  snprintf(cmd, sizeof cmd,
+           "'%s' '%s/tests/servers/moto_s3_setup.py' %s 2>'%s/setup.log'",
+           python, WEIR_TEST_SOURCE_DIR, s->url, s->dir);
+  free(moto);
+  free(python);
+  FILE *p = popen(cmd, "r");
+  int got = p && fscanf(p, "%63s %127s", s->access_key, s->secret_key) == 2;
+  int rc = p ? pclose(p) : -1;
+  if (!got || rc != 0) {
+    snprintf(why, whylen, "moto_s3_setup.py could not prepare moto (see "
+             "%s/setup.log)", s->dir);
+    return -1;
+  }
+  return 0;
 }
+#endif
+
+/* Whether a test may skip when its server or tool is missing: only when
+ * WEIR_TEST_ALLOW_SKIP=1 asks for it (a developer machine). Anywhere else,
+ * CI included, a missing server fails the test, because a skipped suite is
+ * invisible in a green run. */
+static inline int srv_skip_allowed(void) {
+  const char *v = getenv("WEIR_TEST_ALLOW_SKIP");
+  return v && strcmp(v, "1") == 0;
+}
+
+/* Ends the test because a server or tool it needs is missing (`why` says
+ * which and how to install it): a failure, or a skip under
+ * WEIR_TEST_ALLOW_SKIP=1. */
+#define srv_missing(why)                                                      \
+  do {                                                                        \
+    const char *srv_why_ = (why);                                             \
+    if (srv_skip_allowed())                                                   \
+      cr_skip_test("%s", srv_why_);                                           \
+    else                                                                      \
+      cr_assert_fail("%s (set WEIR_TEST_ALLOW_SKIP=1 to skip instead)",       \
+                     srv_why_);                                               \
+  } while (0)
 
 static inline void srv_proc_stop(srv_proc *s) {
   srv_stop(s->pid);

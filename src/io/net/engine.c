@@ -547,6 +547,11 @@ static void start_attempt(engine *e, weir__net_req *rq) {
     curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
   } else if (rq->method == WEIR__NET_PUT) {
     curl_easy_setopt(h, CURLOPT_UPLOAD, 1L);
+    /* "Expect: 100-continue" only adds a round trip on most servers, so
+     * the body follows at once. An empty "Expect:" header would drop it,
+     * but libcurl's SigV4 then signs an "expect" header it never sends,
+     * and S3 (moto, AWS) refuses every signed upload. */
+    curl_easy_setopt(h, CURLOPT_EXPECT_100_TIMEOUT_MS, 0L);
     curl_easy_setopt(h, CURLOPT_READFUNCTION, on_read);
     curl_easy_setopt(h, CURLOPT_READDATA, rq);
     curl_easy_setopt(h, CURLOPT_SEEKFUNCTION, on_seek);

@@ -101,7 +101,7 @@ int weir__s3_target_parse(weir__s3_target *t, const char *uri,
   t->ca_file = o && o->ca_file ? o->ca_file : env("AWS_CA_BUNDLE");
   int rc = WEIR_OK;
   if (endpoint) {
-    /* Custom endpoints (MinIO, s3rver, Ceph) get path-style addressing:
+    /* Custom endpoints (MinIO, moto, Ceph) get path-style addressing:
      * the bucket is the first path segment. */
     size_t el = strlen(endpoint);
     while (el > 0 && endpoint[el - 1] == '/') el--;

@@ -46,11 +46,8 @@ int weir__net_writer_open(const char *uri, const weir__net_options *o,
   if (rc == WEIR_OK && w->is_s3)
     rc = weir__s3_target_parse(&w->t, uri, o, err, errlen);
   if (rc == WEIR_OK) {
-    /* A redirect must not silently re-send an upload elsewhere, and
-     * "Expect: 100-continue" only adds a round trip on most servers. */
+    /* A redirect must not silently re-send an upload elsewhere. */
     w->rq.follow = 0;
-    struct curl_slist *l = curl_slist_append(w->rq.headers, "Expect:");
-    if (l) w->rq.headers = l;
     w->tmp = tmpfile();
     if (!w->tmp) {
       snprintf(err, errlen, "%s: cannot create a temporary file: %s",
@@ -202,8 +199,6 @@ static int submit_part(weir__net_writer *w, batch *b, const char *id_enc,
                                                    : ps;
   parts[i] = p;
   int rc = weir__s3_req_setup(&p->rq, &w->t, url, w->rq.shown);
-  struct curl_slist *l = curl_slist_append(p->rq.headers, "Expect:");
-  if (l) p->rq.headers = l;
   if (rc != WEIR_OK) return rc;
   pthread_mutex_lock(&b->mu);
   b->left++;
