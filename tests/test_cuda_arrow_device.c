@@ -7,6 +7,7 @@
 #include <weir.h>
 
 #include "exec/gpu_backend.h"
+#include "gpu_test.h"
 
 static weir_block *tensor_block(size_t rows) {
   weir_builder *bld;
@@ -57,8 +58,7 @@ Test(cuda_arrow_device, bad_arguments) {
 }
 
 Test(cuda_arrow_device, device_block_is_a_cuda_device_array) {
-  if (!weir_cuda_built()) cr_skip_test("weir was built without CUDA");
-  if (weir_cuda_device_count() == 0) cr_skip_test("no CUDA device visible on this machine");
+  GPU_TEST_NEED_DEVICE(); /* fails instead of skipping with WEIR_TEST_GPU=1 */
   const weir__gpu_backend *g = weir__gpu_backend_get();
   void *w;
   cr_assert_eq(g->worker_init(0, &w), WEIR_OK, "%s", weir_last_errmsg());

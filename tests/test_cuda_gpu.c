@@ -1,6 +1,7 @@
 /* GPU paths of the CUDA component, driven through the executor's backend
  * table: uploads, kernels against the CPU reference, downloads, blocks
- * staying on the device, pool reuse. Every test skips without a device;
+ * staying on the device, pool reuse. Every test skips without a device
+ * (fails instead with WEIR_TEST_GPU=1: see gpu_test.h);
  * CUDA is only touched inside test bodies (Criterion forks per test). */
 #include <criterion/criterion.h>
 #include <stdlib.h>
@@ -12,12 +13,10 @@
 #include "core/block_internal.h"
 #include "cuda/cuda_internal.h"
 #include "exec/gpu_backend.h"
+#include "gpu_test.h"
 
-static void need_gpu(void) {
-  if (!weir_cuda_built()) cr_skip_test("weir was built without CUDA");
-  if (weir_cuda_device_count() == 0)
-    cr_skip_test("no CUDA device visible on this machine");
-}
+/* Skips without a device, fails instead under WEIR_TEST_GPU=1. */
+static void need_gpu(void) { GPU_TEST_NEED_DEVICE(); }
 
 /* Every device byte weir handed out has come back (host functions that
  * return shared buffers may still be on their way, hence the short wait),

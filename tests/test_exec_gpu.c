@@ -1,11 +1,13 @@
 /* The executor's GPU path, run for real when a CUDA device is present:
  * an operator with num_gpus > 0 gets its input on the device, a stream and
  * a device index in its context, and the iterator hands back host blocks.
- * Skips with a message on machines without CUDA. */
+ * Skips with a message on machines without CUDA (fails instead with
+ * WEIR_TEST_GPU=1: see gpu_test.h). */
 #include <criterion/criterion.h>
 #include <string.h>
 
 #include "test_exec_util.h"
+#include "gpu_test.h"
 
 /* A block with "id" and a float32 TENSOR column "x" of shape [4]. */
 static int tensor_read(void *user, size_t task, weir_emit *out) {
@@ -44,9 +46,7 @@ static int on_gpu(void *user, weir_block *in, weir_emit *out) {
 }
 
 Test(exec_gpu, operator_runs_on_cuda_stream_workers) {
-  if (!weir_cuda_built() || weir_cuda_device_count() < 1)
-    cr_skip("no CUDA device (built with CUDA: %d); the GPU path runs where one is present",
-            weir_cuda_built());
+  GPU_TEST_NEED_DEVICE(); /* fails instead of skipping with WEIR_TEST_GPU=1 */
   static seen_gpu s;
   memset(&s, 0, sizeof s);
   weir_pipeline *p = NULL;

@@ -81,7 +81,10 @@ struct weir_block;
  * gives ARROW_DEVICE_CUDA, the device's index, and a sync_event pointing to
  * a cudaEvent_t that fires once every column's data is written; the
  * consumer waits on it (cudaStreamWaitEvent) before reading. The event
- * lives until the array is released. WEIR_EINVAL for a mixed block,
+ * lives until the array is released. Releasing the array gives device
+ * memory back to weir's pool at once: release it only once the work reading
+ * it is done, or export with weir_cuda_block_to_arrow_device() (weir/cuda.h),
+ * whose release waits for the consumer's stream. WEIR_EINVAL for a mixed block,
  * WEIR_ENOTSUP for device columns in a build without CUDA. On error
  * neither output is touched. Borrows `b`. */
 WEIR_EXTERN int weir_block_to_arrow_device(const struct weir_block *b,

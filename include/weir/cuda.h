@@ -76,6 +76,27 @@ WEIR_EXTERN int weir_cuda_block_to_host(const weir_block *b, weir_block **out);
 WEIR_EXTERN int weir_cuda_block_record_stream(const weir_block *b,
                                               void *stream);
 
+/* Exports for a consumer that reads on `stream` (a cudaStream_t), as
+ * DLPack's __dlpack__(stream=...) does. Like weir_block_column_to_dlpack()
+ * and weir_block_to_arrow_device(), and besides: `stream` is made to wait
+ * for the data to be written (no wait on the ready event is needed), and
+ * the device memory goes back to weir's pool only after the work queued on
+ * `stream` when the tensor is deleted (the array released), so a consumer
+ * may delete it right after queuing its kernels. The plain exports give the
+ * memory back at once: their consumer must delete only after its work on
+ * the data is done. `stream` must outlive the exported memory; the block's
+ * buffers remember the last stream declared (as with
+ * weir_cuda_block_record_stream()). Host columns export as the plain
+ * functions do. Borrows `b`. Any thread. */
+struct DLManagedTensor;
+WEIR_EXTERN int weir_cuda_column_to_dlpack(const weir_block *b, size_t col,
+                                           void *stream,
+                                           struct DLManagedTensor **out);
+WEIR_EXTERN int weir_cuda_block_to_arrow_device(const weir_block *b,
+                                                void *stream,
+                                                struct ArrowDeviceArray *array,
+                                                struct ArrowSchema *schema);
+
 /* ---- Batches on the device for a training loop --------------------------
  *
  * A loader pulls batches from an iterator on a thread of its own, copies

@@ -22,7 +22,13 @@ struct DLManagedTensor;
  * nulls. `data` points at row 0 (byte_offset 0, also for slices), strides
  * are given explicitly (row-major, in elements), BFLOAT16 is kDLBfloat.
  * For a CUDA column, wait on the column's `ready_event` (weir_column)
- * before reading on another stream: DLPack 0.6 carries no stream. */
+ * before reading on another stream: DLPack 0.6 carries no stream. The
+ * deleter gives device memory back to weir's pool at once, where the next
+ * request may reuse it: call it only once the work reading the tensor is
+ * done, or export with weir_cuda_column_to_dlpack() (weir/cuda.h), whose
+ * release waits for the consumer's stream. Pinned host memory (from
+ * weir_cuda_host_tensor_block, or a copy back from a device) is exported
+ * as kDLCUDAHost. */
 WEIR_EXTERN int weir_block_column_to_dlpack(const struct weir_block *b,
                                             size_t col,
                                             struct DLManagedTensor **out);

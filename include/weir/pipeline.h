@@ -199,7 +199,23 @@ WEIR_EXTERN int   weir_ctx_device(const weir_ctx *ctx);
  * or writer) gets after the first. n > 0 = n retries; 0 = the struct's
  * default: none for an operator (API.md), 5 for a network request;
  * WEIR_RETRIES_NONE (-1) = none. Other negative values are refused with
- * WEIR_EINVAL. */
+ * WEIR_EINVAL.
+ *
+ * num_gpus is the share of one device a worker holds (a worker runs on one
+ * device, so at most the number visible). The operators of a pipeline
+ * stream blocks to each other and so run at the same time, each with at
+ * least min_workers workers: a run whose GPU operators' starting workers
+ * hold more than the GPU budget (weir_pipeline_options.num_gpus, or the
+ * devices visible) is refused when it starts, with WEIR_EINVAL, rather
+ * than run one operator after the other (that would mean holding the whole
+ * intermediate data set). Two GPU operators on one device: 0.5 each. A GPU
+ * operator's calls queue work on their worker's stream and return; a
+ * worker keeps up to two calls in flight (one when max_retries or
+ * max_errored_blocks is set, so a failure is the call's own), and its
+ * work's errors fail the call or, for work finish queued, the run. A
+ * sticky CUDA error (illegal address, launch failure) ends the run at once
+ * with WEIR_ENODEV: the device is lost to the process, so no retry or skip
+ * is tried. */
 #define WEIR_RETRIES_NONE (-1)
 
 typedef struct weir_op_options {

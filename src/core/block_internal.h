@@ -25,6 +25,7 @@ struct weir__buffer {
   void *opaque;
   int device;      /* WEIR_DEVICE_CPU or WEIR_DEVICE_CUDA */
   int device_id;
+  int pinned;      /* host memory pinned by CUDA (DLPack: kDLCUDAHost) */
 };
 
 /* A zero-filled host buffer of `size` bytes, 64-byte aligned; NULL when out

@@ -30,6 +30,7 @@ weir__buffer *weir__buffer_wrap(void *data, size_t size,
   buf->opaque = opaque;
   buf->device = WEIR_DEVICE_CPU;
   buf->device_id = 0;
+  buf->pinned = 0;
   return buf;
 }
 

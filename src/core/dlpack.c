@@ -83,7 +83,11 @@ int weir_block_column_to_dlpack(const weir_block *b, size_t col,
   /* A slice points into the middle of its buffer; like PyTorch, hand out
    * the element pointer itself with byte_offset 0. */
   t->data = (void *)c->data;
-  t->device.device_type = c->device == WEIR_DEVICE_CUDA ? kDLCUDA : kDLCPU;
+  /* Pinned host memory says so, so that a consumer can copy it to a
+   * device asynchronously. */
+  t->device.device_type = c->device == WEIR_DEVICE_CUDA ? kDLCUDA
+                          : c->data_buf && c->data_buf->pinned ? kDLCUDAHost
+                                                               : kDLCPU;
   t->device.device_id = c->device == WEIR_DEVICE_CUDA ? c->device_id : 0;
   t->ndim = ndim;
   t->dtype = dt;

@@ -120,6 +120,21 @@ int weir__cuda_buffer_new(int device, size_t bytes, cudaStream_t stream,
   return WEIR_OK;
 }
 
+/* Records the ready event of `a` on its producer stream; under pending_mu.
+ * If the record fails the event stays as it was (a wait on it would not
+ * wait), so the host waits for the producer instead: readers then find the
+ * data complete, and the failure does not surface later as another
+ * call's error. */
+static void record_ready(dev_alloc *a) {
+  cudaStream_t producer = a->producer;
+  if (cudaEventRecord((cudaEvent_t)a->blk->event, producer) != cudaSuccess) {
+    cudaGetLastError();
+    cudaStreamSynchronize(producer);
+    cudaGetLastError();
+  }
+  unlink_pending(a);
+}
+
 static dev_alloc *alloc_of(weir__buffer *buf) {
   while (buf && buf->release == share_release)
     buf = ((dev_share *)buf->opaque)->inner;
@@ -133,8 +148,7 @@ cudaEvent_t weir__cuda_buffer_ready(weir__buffer *buf) {
   if (a->producer) {
     /* Everything queued on the producer stream so far includes the kernels
      * that fill this buffer: it was emitted after they were queued. */
-    cudaEventRecord((cudaEvent_t)a->blk->event, a->producer);
-    unlink_pending(a);
+    record_ready(a);
   }
   pthread_mutex_unlock(&pending_mu);
   return (cudaEvent_t)a->blk->event;
@@ -150,10 +164,7 @@ void weir__cuda_resolve_pending(cudaStream_t stream) {
   dev_alloc *a = pending_head;
   while (a) {
     dev_alloc *next = a->next;
-    if (a->producer == stream) {
-      cudaEventRecord((cudaEvent_t)a->blk->event, stream);
-      unlink_pending(a);
-    }
+    if (a->producer == stream) record_ready(a);
     a = next;
   }
   pthread_mutex_unlock(&pending_mu);
@@ -180,9 +191,18 @@ static void dev_release(void *opaque, void *data, size_t size) {
     cudaStream_t s = use ? use : producer;
     weir__gpu_worker *w = weir__cuda_current_worker();
     if (!s && w && w->device == a->device) s = w->stream;
-    if (s && cudaEventRecord((cudaEvent_t)blk->event, s) == cudaSuccess) {
-      blk->fenced = 1;
-      blk->fence_stream = s;
+    if (s) {
+      if (cudaEventRecord((cudaEvent_t)blk->event, s) == cudaSuccess) {
+        blk->fenced = 1;
+        blk->fence_stream = s;
+      } else {
+        /* No fence to hand the next owner: wait here instead, so that the
+         * memory is idle when it goes back, and clear the error so that it
+         * is not reported later as an unrelated call's. */
+        cudaGetLastError();
+        cudaStreamSynchronize(s);
+        cudaGetLastError();
+      }
     }
   }
   weir__pool *pool = weir__cuda_device_pool(a->device);
@@ -196,10 +216,36 @@ static void CUDART_CB unref_in_callback(void *arg) {
   in_cuda_callback = 0;
 }
 
+/* Orders `stream` after the work queued so far on the stream the owner
+ * declared with weir_cuda_block_record_stream (none: nothing to do), so
+ * that a release queued on `stream` also waits for the user's kernels. A
+ * callback releasing the buffer cannot call CUDA, hence before. */
+static void wait_declared_use(dev_alloc *a, cudaStream_t stream) {
+  pthread_mutex_lock(&pending_mu);
+  cudaStream_t use = a ? a->use_stream : NULL;
+  pthread_mutex_unlock(&pending_mu);
+  if (!use || use == stream) return;
+  cudaEvent_t ev;
+  cudaError_t e = cudaEventCreateWithFlags(&ev, cudaEventDisableTiming);
+  if (e == cudaSuccess) {
+    e = cudaEventRecord(ev, use);
+    if (e == cudaSuccess) e = cudaStreamWaitEvent(stream, ev, 0);
+    /* Destroying an event a wait still refers to is allowed: its
+     * resources go once the wait is done. */
+    cudaEventDestroy(ev);
+  }
+  if (e != cudaSuccess) {
+    cudaGetLastError();
+    cudaStreamSynchronize(use);
+    cudaGetLastError();
+  }
+}
+
 static void share_release(void *opaque, void *data, size_t size) {
   (void)data;
   (void)size;
   dev_share *s = opaque;
+  if (!in_cuda_callback) wait_declared_use(alloc_of(s->inner), s->sref->stream);
   /* The reader's kernels may still be queued: give the memory back once
    * its stream has passed them. Inside a CUDA callback (or if queuing
    * fails) the stream cannot be used; the caller then has no pending work
@@ -244,7 +290,7 @@ int weir__cuda_sync_event_new(const weir_block *b, void **holder) {
   *holder = NULL;
   cudaEvent_t *ev = malloc(sizeof *ev);
   if (!ev) return weir__set_last_error(WEIR_ENOMEM, "out of memory");
-  int old = -1, device = -1;
+  int old = -1, device = -1, switched = -1;
   cudaGetDevice(&old);
   cudaError_t e = cudaSuccess;
   for (size_t i = 0; i < b->num_columns && e == cudaSuccess; i++) {
@@ -253,6 +299,7 @@ int weir__cuda_sync_event_new(const weir_block *b, void **holder) {
     if (device < 0) {
       device = c->device_id;
       if ((e = cudaSetDevice(device)) != cudaSuccess) break;
+      switched = device;
       if ((e = cudaEventCreateWithFlags(ev, cudaEventDisableTiming |
                                                 cudaEventBlockingSync)) !=
           cudaSuccess) {
@@ -265,7 +312,9 @@ int weir__cuda_sync_event_new(const weir_block *b, void **holder) {
     if (ready) e = cudaStreamWaitEvent(cudaStreamPerThread, ready, 0);
   }
   if (e == cudaSuccess && device >= 0) e = cudaEventRecord(*ev, cudaStreamPerThread);
-  if (old >= 0 && device >= 0 && old != device) cudaSetDevice(old);
+  /* Back to the caller's device on every path, the failed ones included
+   * (device is -2 when the event could not be made). */
+  if (old >= 0 && switched >= 0 && old != switched) cudaSetDevice(old);
   if (e != cudaSuccess || device < 0) {
     if (device >= 0) cudaEventDestroy(*ev);
     free(ev);
@@ -299,6 +348,25 @@ int weir_cuda_block_record_stream(const weir_block *b, void *stream) {
   return WEIR_OK;
 }
 
+int weir__cuda_column_consumer(const weir__column *c, cudaStream_t stream) {
+  if (c->device != WEIR_DEVICE_CUDA) return WEIR_OK;
+  cudaEvent_t ready = weir__cuda_buffer_ready(c->data_buf);
+  if (!ready) ready = (cudaEvent_t)c->ready_event;
+  if (ready) {
+    cudaError_t e = cudaStreamWaitEvent(stream, ready, 0);
+    if (e != cudaSuccess) return weir__cuda_fail(e, "ordering a consumer's stream");
+  }
+  weir__buffer *bufs[2] = {c->data_buf, c->validity_buf};
+  for (int k = 0; k < 2; k++) {
+    dev_alloc *a = alloc_of(bufs[k]);
+    if (!a) continue;
+    pthread_mutex_lock(&pending_mu);
+    a->use_stream = stream;
+    pthread_mutex_unlock(&pending_mu);
+  }
+  return WEIR_OK;
+}
+
 /* ---- Pinned host buffers --------------------------------------------- */
 
 static void pinned_release(void *opaque, void *data, size_t size) {
@@ -321,6 +389,7 @@ int weir__cuda_pinned_buffer_new(size_t bytes, weir__buffer **out) {
     weir__pool_release(pool, blk);
     return weir__set_last_error(WEIR_ENOMEM, "out of memory");
   }
+  buf->pinned = 1;
   *out = buf;
   return WEIR_OK;
 }

@@ -10,12 +10,17 @@
 #include "cuda/cuda_internal.h"
 
 #define WEIR__CUDA_MAX_DEVICES 64
+#define WEIR__CUDA_MAX_MARKS 4
 
 /* Records `err` with a message naming the CUDA error and returns the weir
  * code: WEIR_ENOMEM for allocation failures, WEIR_ENODEV for a missing or
- * unusable device or driver, WEIR_EOPERATOR (a kernel or copy failed)
- * otherwise. */
+ * unusable device or driver or a sticky error (the device is lost),
+ * WEIR_EOPERATOR (a kernel or copy failed) otherwise. */
 int weir__cuda_fail(cudaError_t err, const char *what);
+/* 1 when `device` hit a sticky error (illegal address, launch failure...),
+ * which weir__cuda_fail records: its context is unusable from then on, and
+ * weir__cuda_fail answers WEIR_ENODEV for such errors. */
+int weir__cuda_device_lost(int device);
 
 /* The backend's check(): WEIR_OK when a worker asking for `num_gpus` GPUs
  * can run, WEIR_ENODEV (no device, or fewer than asked) or WEIR_EINVAL,
@@ -49,6 +54,9 @@ typedef struct weir__gpu_worker {
   cudaEvent_t stage_ev[4];
   int stage_busy[4];
   int stage_next;
+  /* Ends of the calls still in flight (mark()), oldest at mark_head. */
+  cudaEvent_t marks[WEIR__CUDA_MAX_MARKS];
+  int mark_head, mark_count;
 } weir__gpu_worker;
 
 /* The GPU worker running on this thread, or NULL. */
@@ -72,6 +80,11 @@ void weir__cuda_resolve_pending(cudaStream_t stream);
  * queued on that stream so far is done. */
 weir__buffer *weir__cuda_buffer_share(weir__buffer *inner,
                                       weir__stream_ref *sref);
+
+/* A consumer reads column `c` on `stream`: the stream waits for the data,
+ * and the column's device memory is given back only after the work queued
+ * on the stream at release (its buffers' declared use). */
+int weir__cuda_column_consumer(const weir__column *c, cudaStream_t stream);
 
 /* A host buffer of `bytes` in pinned memory from the process's pinned
  * pool; going back to the pool makes no CUDA call, so it may be released

@@ -2,6 +2,7 @@
  * pools (device memory and pinned host staging memory). */
 #include <math.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -11,7 +12,47 @@
 
 int weir_cuda_built(void) { return 1; }
 
+/* Devices whose context hit a sticky error: every later call on them fails
+ * the same way until the process exits. */
+static atomic_int lost_devices[WEIR__CUDA_MAX_DEVICES];
+
+static int sticky(cudaError_t err) {
+  switch (err) {
+  case cudaErrorIllegalAddress:
+  case cudaErrorLaunchFailure:
+  case cudaErrorLaunchTimeout:
+  case cudaErrorHardwareStackError:
+  case cudaErrorIllegalInstruction:
+  case cudaErrorMisalignedAddress:
+  case cudaErrorInvalidAddressSpace:
+  case cudaErrorInvalidPc:
+  case cudaErrorAssert:
+  case cudaErrorECCUncorrectable:
+  case cudaErrorNvlinkUncorrectable:
+  case cudaErrorContextIsDestroyed:
+    return 1;
+  default:
+    return 0;
+  }
+}
+
+int weir__cuda_device_lost(int device) {
+  return device >= 0 && device < WEIR__CUDA_MAX_DEVICES &&
+         atomic_load(&lost_devices[device]);
+}
+
 int weir__cuda_fail(cudaError_t err, const char *what) {
+  if (sticky(err)) {
+    /* The thread's current device is the one whose work failed: workers
+     * and copies select it before queuing. */
+    int dev = -1;
+    cudaGetDevice(&dev);
+    if (dev >= 0 && dev < WEIR__CUDA_MAX_DEVICES) atomic_store(&lost_devices[dev], 1);
+    return weir__set_last_error(WEIR_ENODEV,
+        "%s: CUDA error %d (%s): %s; CUDA device %d is lost (a sticky error: "
+        "its context stays unusable until the process exits)", what, (int)err,
+        cudaGetErrorName(err), cudaGetErrorString(err), dev);
+  }
   int code;
   switch (err) {
   case cudaErrorMemoryAllocation:

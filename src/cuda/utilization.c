@@ -9,6 +9,9 @@
 #include "weir/error.h"
 #include "cuda/cuda_rt.h"
 
+/* nvml.h's NVML_ERROR_NOT_SUPPORTED; weir does not include nvml.h. */
+#define NVML_ERROR_NOT_SUPPORTED 3
+
 typedef struct nvml_utilization {
   unsigned int gpu, memory;
 } nvml_utilization;
@@ -46,8 +49,17 @@ int weir_cuda_device_utilization(int device, double *busy_fraction) {
   if (e != cudaSuccess) return weir__cuda_fail(e, "reading the device's PCI bus id");
   void *handle;
   nvml_utilization u;
-  if (nvml_by_bus_id(bus, &handle) != 0 || nvml_utilization_rates(handle, &u) != 0)
-    return weir__set_last_error(WEIR_EIO, "NVML could not read the utilisation of %s", bus);
+  int r = nvml_by_bus_id(bus, &handle);
+  if (r == 0) r = nvml_utilization_rates(handle, &u);
+  /* A MIG instance (and some virtual GPUs) has no utilisation counter:
+   * NVML says "not supported", which is what this is, not an I/O fault. */
+  if (r == NVML_ERROR_NOT_SUPPORTED)
+    return weir__set_last_error(WEIR_ENOTSUP,
+        "NVML does not report the utilisation of %s (a MIG instance, or a "
+        "virtual GPU, has no such counter)", bus);
+  if (r != 0)
+    return weir__set_last_error(WEIR_EIO,
+        "NVML could not read the utilisation of %s (NVML error %d)", bus, r);
   *busy_fraction = u.gpu / 100.0;
   return WEIR_OK;
 }

@@ -34,6 +34,8 @@ static void worker_destroy(void *gw) {
     if (w->done && cudaEventRecord(w->done, w->stream) == cudaSuccess)
       cudaEventSynchronize(w->done);
   }
+  for (int i = 0; i < WEIR__CUDA_MAX_MARKS; i++)
+    if (w->marks[i]) cudaEventDestroy(w->marks[i]);
   weir__pool *pinned = weir__cuda_pinned_pool();
   for (int i = 0; i < w->nstage; i++) {
     if (w->stage_ev[i]) cudaEventDestroy(w->stage_ev[i]);
@@ -68,6 +70,15 @@ static int worker_init(int device, void **out) {
     w->done = NULL;
     rc = weir__cuda_fail(e, "GPU worker: creating an event");
     goto fail;
+  }
+  for (int i = 0; i < WEIR__CUDA_MAX_MARKS; i++) {
+    e = cudaEventCreateWithFlags(&w->marks[i],
+                                 cudaEventDisableTiming | cudaEventBlockingSync);
+    if (e != cudaSuccess) {
+      w->marks[i] = NULL;
+      rc = weir__cuda_fail(e, "GPU worker: creating an event");
+      goto fail;
+    }
   }
   weir__pool *pinned = weir__cuda_pinned_pool();
   if (!pinned) {
@@ -186,10 +197,16 @@ static int peer_copy(weir__gpu_worker *w, const weir__column *src,
   if (e == cudaSuccess)
     e = cudaEventRecord(weir__cuda_buffer_ready(*out), w->stream);
   if (e != cudaSuccess) {
+    /* The copy may have been queued: both buffers must outlive it. */
+    cudaStreamSynchronize(w->stream);
     weir__buffer_unref(*out);
     *out = NULL;
     return weir__cuda_fail(e, "copy between devices");
   }
+  /* The source device knows nothing of this stream: were the source given
+   * back now, its pool could hand the memory out while the copy still
+   * reads it. It goes back once this stream has passed the copy. */
+  weir__cuda_unref_after(w->stream, weir__buffer_ref(src->data_buf));
   return WEIR_OK;
 }
 
@@ -263,7 +280,10 @@ static int column_to_device(weir__gpu_worker *w, const weir__column *src,
   /* Both uploads are done when the later event (the data's was recorded
    * first) fires; record the data event again to cover the bitmap. */
   dst->ready_event = weir__cuda_buffer_ready(dst->data_buf);
-  if (dst->validity_buf) cudaEventRecord(dst->ready_event, w->stream);
+  if (dst->validity_buf) {
+    cudaError_t e = cudaEventRecord(dst->ready_event, w->stream);
+    if (e != cudaSuccess) return weir__cuda_fail(e, "copy to device");
+  }
   return WEIR_OK;
 }
 
@@ -346,7 +366,13 @@ int weir_cuda_block_to_host(const weir_block *in, weir_block **out) {
       rc = weir__cuda_fail(e, "copy to host");
       break;
     }
-    if (!(dst->data_buf = weir__buffer_alloc(bytes))) {
+    /* Into pinned memory: the copy runs at full bandwidth and does not
+     * stage through the driver's bounce buffer; the host block keeps it
+     * (and a later upload of it needs no staging either). Pageable memory
+     * when nothing more can be pinned. */
+    if (bytes && weir__cuda_pinned_buffer_new(bytes, &dst->data_buf) != WEIR_OK)
+      dst->data_buf = NULL;
+    if (!dst->data_buf && !(dst->data_buf = weir__buffer_alloc(bytes))) {
       rc = weir__set_last_error(WEIR_ENOMEM, "copy to host: out of memory");
       break;
     }
@@ -394,6 +420,12 @@ static int to_host(weir_block *in, weir_block **out) {
   return weir_cuda_block_to_host(in, out);
 }
 
+/* A kernel launch that failed without touching the stream's events. */
+static int launch_error(void) {
+  cudaError_t e = cudaPeekAtLastError();
+  return e != cudaSuccess ? weir__cuda_fail(e, "GPU operator") : WEIR_OK;
+}
+
 static int sync_worker(void *gw) {
   weir__gpu_worker *w = gw;
   if (!w) return WEIR_OK;
@@ -401,15 +433,52 @@ static int sync_worker(void *gw) {
   cudaError_t e = cudaEventRecord(w->done, w->stream);
   if (e == cudaSuccess) e = cudaEventSynchronize(w->done);
   if (e != cudaSuccess) return weir__cuda_fail(e, "GPU operator");
-  /* A kernel launch that failed without touching the stream's events. */
-  e = cudaPeekAtLastError();
+  /* Everything marked is done too. */
+  w->mark_head = w->mark_count = 0;
+  return launch_error();
+}
+
+/* Notes the end of a call's work with an event from the worker's ring and
+ * sleeps on the oldest ones until at most `max_pending` are left. */
+static int mark_worker(void *gw, int max_pending) {
+  weir__gpu_worker *w = gw;
+  if (!w) return WEIR_OK;
+  if (max_pending <= 0) return sync_worker(w);
+  if (max_pending >= WEIR__CUDA_MAX_MARKS) max_pending = WEIR__CUDA_MAX_MARKS - 1;
+  int rc = launch_error();
+  if (rc) return rc;
+  /* The call's outputs name this stream as producer: their events are
+   * recorded now, before later calls queue more work behind them. */
+  weir__cuda_resolve_pending(w->stream);
+  int k = (w->mark_head + w->mark_count) % WEIR__CUDA_MAX_MARKS;
+  cudaError_t e = cudaEventRecord(w->marks[k], w->stream);
   if (e != cudaSuccess) return weir__cuda_fail(e, "GPU operator");
+  w->mark_count++;
+  while (w->mark_count > max_pending) {
+    e = cudaEventSynchronize(w->marks[w->mark_head]);
+    w->mark_head = (w->mark_head + 1) % WEIR__CUDA_MAX_MARKS;
+    w->mark_count--;
+    if (e != cudaSuccess) return weir__cuda_fail(e, "GPU operator (a call in flight)");
+  }
   return WEIR_OK;
 }
 
+static int lost(void *gw) {
+  weir__gpu_worker *w = gw;
+  return w && weir__cuda_device_lost(w->device);
+}
+
 static const weir__gpu_backend backend = {
-    check,         device_count, worker_init, worker_destroy,
-    worker_stream, to_device,    to_host,     sync_worker,
+    .check = check,
+    .device_count = device_count,
+    .worker_init = worker_init,
+    .worker_destroy = worker_destroy,
+    .worker_stream = worker_stream,
+    .to_device = to_device,
+    .to_host = to_host,
+    .sync = sync_worker,
+    .mark = mark_worker,
+    .lost = lost,
 };
 
 const weir__gpu_backend *weir__gpu_backend_get(void) { return &backend; }

@@ -40,10 +40,18 @@ static void keep_pool(weir_pipeline *p, weir_op *op) {
   weir__pool_join(op, 0);
 }
 
+/* Only a run with a GPU operator asks how many devices there are: asking
+ * initialises the CUDA driver, after which a child this process forks
+ * cannot use CUDA (see exec/gpu_backend.h). */
 static double gpu_budget(const weir_pipeline *p) {
   if (p->opts.num_gpus > 0)
     return p->opts.num_gpus;
-  const weir__gpu_backend *g = weir__gpu_backend_get();
+  int wants = 0;
+  for (size_t i = 0; i < p->nops && !wants; i++)
+    wants = p->ops[i]->active && p->ops[i]->gpu;
+  if (!wants)
+    return 0;
+  const weir__gpu_backend *g = weir__gpu();
   return g ? g->device_count() : 0;
 }
 
@@ -274,7 +282,8 @@ int weir__resources_resolve(weir_pipeline *p) {
   if (gpus > p->gpus + 1e-9) {
     weir__op_fail(p, WEIR_EINVAL,
                   "the GPU operators' starting workers hold %.2f GPUs, more than the %.2f "
-                  "available",
+                  "available (operators run at the same time: give each a share, e.g. "
+                  "num_gpus = 0.5 for two on one GPU)",
                   gpus, p->gpus);
     return WEIR_EINVAL;
   }

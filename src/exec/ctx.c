@@ -61,7 +61,7 @@ void weir_ctx_log(weir_ctx *ctx, int level, const char *fmt, ...) {
 void *weir_ctx_cuda_stream(const weir_ctx *ctx) {
   if (!ctx || !ctx->w || !ctx->w->gpu)
     return NULL;
-  return weir__gpu_backend_get()->worker_stream(ctx->w->gpu);
+  return weir__gpu()->worker_stream(ctx->w->gpu);
 }
 
 int weir_ctx_device(const weir_ctx *ctx) {

@@ -77,6 +77,7 @@ struct weir__worker {
   int inited;
   void *gpu;                 /* GPU worker from the backend, or NULL */
   int device;                /* its CUDA device */
+  int lost;                  /* its device hit a sticky error */
   clockid_t clock;           /* its thread's CPU clock */
   int has_clock;
   struct weir__worker *next;

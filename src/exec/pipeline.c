@@ -255,7 +255,7 @@ weir_op *weir__op_new(weir_pipeline *p, int kind, const char *name,
                            name ? name : "?", ins[i]->name);
   }
   if (o.num_gpus > 0) {
-    const weir__gpu_backend *g = weir__gpu_backend_get();
+    const weir__gpu_backend *g = weir__gpu();
     char msg[256] = "";
     int rc = g ? g->check(o.num_gpus, msg, sizeof msg) : WEIR_ENOTSUP;
     if (rc != WEIR_OK)

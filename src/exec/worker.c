@@ -77,16 +77,50 @@ static int acc_push(weir_op *op, weir_block *b) {
   return WEIR_OK;
 }
 
+/* The device of the first device column of `b`, or -1. */
+static int block_device(const weir_block *b) {
+  size_t n = weir_block_num_columns(b);
+  for (size_t i = 0; i < n; i++) {
+    weir_column c;
+    if (weir_block_column(b, i, &c) == WEIR_OK && c.device == WEIR_DEVICE_CUDA)
+      return c.device_id;
+  }
+  return -1;
+}
+
+/* A GPU worker takes, from the first few blocks queued, one already on its
+ * device when there is one (moving it to the head): consecutive GPU
+ * operators then keep blocks where they are instead of copying them
+ * between devices. Only where output order does not follow input order. */
+static void prefer_device(weir_op *op, int device) {
+  weir__qnode *prev = NULL, *n = op->qhead;
+  for (int k = 0; n && k < 8; k++, prev = n, n = n->next) {
+    int d = block_device(n->b);
+    if (d < 0 || d == device) {
+      if (!prev)
+        return;
+      prev->next = n->next;
+      if (op->qtail == n)
+        op->qtail = prev;
+      n->next = op->qhead;
+      op->qhead = n;
+      return;
+    }
+  }
+}
+
 /* Moves input into `t`: the head block, or exactly batch_rows rows
  * gathered across blocks (the last batch of the input may be shorter).
  * Returns 1 when `t` has input, 0 when there is not enough yet, < 0 on
  * out-of-memory. */
-static int form_input(weir_op *op, task *t) {
+static int form_input(weir_op *op, weir__worker *w, task *t) {
   weir_pipeline *p = op->p;
   size_t br = op->opts.batch_rows;
   if (br == 0) {
     if (!op->qhead)
       return 0;
+    if (op->gpu && !op->ordered)
+      prefer_device(op, w->device);
     t->b = weir__dequeue(op);
     t->in_bytes = weir_block_nbytes(t->b);
     return 1;
@@ -249,7 +283,6 @@ static int nearer_ready(const weir_op *op) {
  * something. */
 static void take(weir_op *op, weir__worker *w, task *t) {
   weir_pipeline *p = op->p;
-  (void)w;
   memset(t, 0, sizeof *t);
   for (;;) {
     if (atomic_load(&p->ending) || op->closed) {
@@ -306,7 +339,7 @@ static void take(weir_op *op, weir__worker *w, task *t) {
       continue;
     }
     if (!ordered_full && !op->input_stopped) {
-      int rc = form_input(op, t);
+      int rc = form_input(op, w, t);
       if (rc < 0) {
         fail_locked(op, NULL, rc, "re-blocking input: ");
         t->type = T_EXIT;
@@ -395,6 +428,53 @@ static int run_call(weir_op *op, weir__worker *w, task *t, weir_emit *e) {
   }
 }
 
+/* Calls of one GPU worker whose device work may still be queued while the
+ * worker runs the next: enough to overlap one call's copies and kernels
+ * with the host side of the next, few enough that an error surfaces soon
+ * after the call that caused it. */
+#define GPU_CALLS_IN_FLIGHT 2
+
+/* Re-blocked input: pieces on a device are moved to the host first, since
+ * joining works on host columns; a GPU operator's worker then copies the
+ * joined block to its device like any host input. */
+static int join_pieces(task *t) {
+  int rc = WEIR_OK;
+  for (size_t i = 0; i < t->npieces && rc == WEIR_OK; i++) {
+    if (!weir__block_on_device(t->pieces[i]))
+      continue;
+    weir_block *h = NULL;
+    rc = weir__gpu()->to_host(t->pieces[i], &h);
+    if (rc == WEIR_OK) {
+      weir_block_unref(&t->pieces[i]);
+      t->pieces[i] = h;
+    }
+  }
+  if (rc == WEIR_OK)
+    rc = weir_block_concat(t->pieces, t->npieces, &t->b);
+  for (size_t i = 0; i < t->npieces; i++)
+    weir_block_unref(&t->pieces[i]);
+  free(t->pieces);
+  t->pieces = NULL;
+  return rc;
+}
+
+/* After a failed GPU call: 1 (and `*rc` WEIR_ENODEV, the message saying so)
+ * when the worker's device hit a sticky error. Its context is unusable, so
+ * the run ends at once instead of retrying or skipping the call. */
+static int device_lost(weir_op *op, weir__worker *w, weir_ctx *ctx, int *rc) {
+  if (!op->gpu || !w->gpu || !weir__gpu()->lost(w->gpu))
+    return 0;
+  char detail[sizeof ctx->errmsg];
+  snprintf(detail, sizeof detail, "%s", ctx->has_errmsg ? ctx->errmsg : weir_strerror(*rc));
+  snprintf(ctx->errmsg, sizeof ctx->errmsg,
+           "CUDA device %d is lost (a sticky error leaves its context unusable; "
+           "the run cannot go on): %.380s", w->device, detail);
+  ctx->has_errmsg = 1;
+  w->lost = 1;
+  *rc = WEIR_ENODEV;
+  return 1;
+}
+
 /* Runs one task: gathers its input, calls the operator (again, up to
  * max_retries), and accounts for it. */
 static void run_task(weir_op *op, weir__worker *w, weir_ctx *ctx, task *t) {
@@ -403,11 +483,7 @@ static void run_task(weir_op *op, weir__worker *w, weir_ctx *ctx, task *t) {
   int rc = WEIR_OK;
   const char *what = "";
   if (t->npieces > 0) {
-    rc = weir_block_concat(t->pieces, t->npieces, &t->b);
-    for (size_t i = 0; i < t->npieces; i++)
-      weir_block_unref(&t->pieces[i]);
-    free(t->pieces);
-    t->pieces = NULL;
+    rc = join_pieces(t);
     if (rc != WEIR_OK) {
       snprintf(ctx->errmsg, sizeof ctx->errmsg, "re-blocking input to %zu rows: %s",
                op->opts.batch_rows, weir_last_errmsg());
@@ -416,14 +492,16 @@ static void run_task(weir_op *op, weir__worker *w, weir_ctx *ctx, task *t) {
   }
   size_t rows_in = t->b ? weir_block_num_rows(t->b) : 0;
   if (rc == WEIR_OK && t->b && (op->gpu || on_device(t->b))) {
-    g = weir__gpu_backend_get();
+    g = weir__gpu();
     weir_block *moved = NULL;
     rc = op->gpu ? g->to_device(w->gpu, t->b, &moved) : g->to_host(t->b, &moved);
     if (rc == WEIR_OK) {
       weir_block_unref(&t->b);
       t->b = moved;
-    } else
+    } else {
       what = op->gpu ? "copying input to the device: " : "copying input to the host: ";
+      take_thread_error(ctx);
+    }
   }
   size_t in_left = t->in_bytes;
   for (int attempt = 0; rc == WEIR_OK; attempt++) {
@@ -433,8 +511,20 @@ static void run_task(weir_op *op, weir__worker *w, weir_ctx *ctx, task *t) {
     rc = run_call(op, w, t, &e);
     if (rc != WEIR_OK)
       take_thread_error(ctx);
-    if (rc == WEIR_OK && op->gpu)
-      rc = weir__gpu_backend_get()->sync(w->gpu);
+    if (rc == WEIR_OK && op->gpu) {
+      /* With retries or skips the call's own work must be done before its
+       * errors can be told from the next call's; otherwise a few calls stay
+       * in flight and readers wait on their events, not the host. */
+      clear_thread_error();
+      g = weir__gpu();
+      rc = hold_all(op) ? g->sync(w->gpu) : g->mark(w->gpu, GPU_CALLS_IN_FLIGHT);
+      if (rc != WEIR_OK) {
+        what = hold_all(op) ? "" : "a GPU call in flight: ";
+        take_thread_error(ctx);
+      }
+    }
+    if (rc != WEIR_OK && device_lost(op, w, ctx, &rc))
+      break;
     if (rc == WEIR_OK || atomic_load(&p->ending) || op->closed ||
         attempt >= op->opts.max_retries)
       break;
@@ -462,7 +552,7 @@ static void run_task(weir_op *op, weir__worker *w, weir_ctx *ctx, task *t) {
   int ignore = atomic_load(&p->ending) || op->closed;
   if (rc != WEIR_OK && !ignore) {
     op->st.errors++;
-    if (p->skipped_total < p->opts.max_errored_blocks) {
+    if (p->skipped_total < p->opts.max_errored_blocks && !w->lost) {
       p->skipped_total++;
       op->st.skipped_blocks++;
       op->st.skipped_rows += rows_in;
@@ -491,11 +581,35 @@ static void run_task(weir_op *op, weir__worker *w, weir_ctx *ctx, task *t) {
   weir_block_unref(&t->b);
 }
 
+/* The work a GPU worker still has queued (calls in flight, what finish
+ * queued) is waited for before the worker goes, and its errors end the run
+ * like a failed call's: destroying the worker would lose them. */
+static void gpu_drain(weir_op *op, weir__worker *w, weir_ctx *ctx, const char *what) {
+  weir_pipeline *p = op->p;
+  if (!op->gpu || !w->gpu)
+    return;
+  ctx->has_errmsg = 0;
+  clear_thread_error();
+  int rc = weir__gpu()->sync(w->gpu);
+  if (rc == WEIR_OK)
+    return;
+  take_thread_error(ctx);
+  device_lost(op, w, ctx, &rc);
+  pthread_mutex_lock(&p->mu);
+  if (!atomic_load(&p->ending) && !op->closed) {
+    op->st.errors++;
+    fail_locked(op, ctx, rc, what);
+  }
+  pthread_mutex_unlock(&p->mu);
+}
+
 static void run_finish(weir_op *op, weir__worker *w, weir_ctx *ctx) {
   weir_pipeline *p = op->p;
   int has_finish = (op->kind == WEIR__OP_DEF && op->def.finish) || op->kind == WEIR__OP_COLLECT;
-  if (!has_finish || !w->inited)
+  if (!has_finish || !w->inited) {
+    gpu_drain(op, w, ctx, "a GPU call in flight: ");
     return;
+  }
   pthread_mutex_lock(&p->mu);
   weir__call *c = NULL;
   if (op->ordered) {
@@ -517,6 +631,15 @@ static void run_finish(weir_op *op, weir__worker *w, weir_ctx *ctx) {
                                         : op->def.finish(w->state, &e, ctx);
   if (rc != WEIR_OK)
     take_thread_error(ctx);
+  else if (op->gpu && w->gpu) {
+    /* What finish queued on the stream fails here, not in destroy. */
+    clear_thread_error();
+    rc = weir__gpu()->sync(w->gpu);
+    if (rc != WEIR_OK) {
+      take_thread_error(ctx);
+      device_lost(op, w, ctx, &rc);
+    }
+  }
   double t1 = weir__now();
   pthread_mutex_lock(&p->mu);
   op->st.busy_seconds += t1 - t0;
@@ -533,7 +656,7 @@ static void run_finish(weir_op *op, weir__worker *w, weir_ctx *ctx) {
 static int worker_init(weir_op *op, weir__worker *w, weir_ctx *ctx) {
   int rc = WEIR_OK;
   if (op->gpu) {
-    const weir__gpu_backend *g = weir__gpu_backend_get();
+    const weir__gpu_backend *g = weir__gpu();
     int n = g->device_count();
     w->device = n > 0 ? w->index % n : 0;
     rc = g->worker_init(w->device, &w->gpu);
@@ -565,7 +688,7 @@ static void worker_destroy(weir_op *op, weir__worker *w) {
     w->inited = 0;
   }
   if (w->gpu) {
-    weir__gpu_backend_get()->worker_destroy(w->gpu);
+    weir__gpu()->worker_destroy(w->gpu);
     w->gpu = NULL;
   }
 }
@@ -601,9 +724,12 @@ static void *worker_main(void *arg) {
     run_task(op, w, &ctx, &t);
     pthread_mutex_lock(&p->mu);
   }
+  int eof = op->eof;
   pthread_mutex_unlock(&p->mu);
   if (t.type == T_EXIT_FINISH)
     run_finish(op, w, &ctx);
+  else if (eof)
+    gpu_drain(op, w, &ctx, "a GPU call in flight: ");
   worker_destroy(op, w);
   net->set_current(NULL);
   pthread_mutex_lock(&p->mu);

@@ -3,6 +3,7 @@
 #include <stdio.h>
 
 #include "weir/cuda.h"
+#include "weir/dlpack.h"
 #include "weir/error.h"
 #include "core/block_internal.h"
 #include "cuda/cuda_internal.h"
@@ -54,9 +55,28 @@ static int sync_worker(void *gpu_worker) {
   return WEIR_OK;
 }
 
+static int mark_worker(void *gpu_worker, int max_pending) {
+  (void)gpu_worker;
+  (void)max_pending;
+  return WEIR_OK;
+}
+
+static int lost(void *gpu_worker) {
+  (void)gpu_worker;
+  return 0;
+}
+
 static const weir__gpu_backend backend = {
-    check,     device_count, worker_init, worker_destroy,
-    worker_stream, to_device, to_host,    sync_worker,
+    .check = check,
+    .device_count = device_count,
+    .worker_init = worker_init,
+    .worker_destroy = worker_destroy,
+    .worker_stream = worker_stream,
+    .to_device = to_device,
+    .to_host = to_host,
+    .sync = sync_worker,
+    .mark = mark_worker,
+    .lost = lost,
 };
 
 const weir__gpu_backend *weir__gpu_backend_get(void) { return &backend; }
@@ -171,4 +191,22 @@ int weir_cuda_device_utilization(int device, double *busy_fraction) {
   if (busy_fraction) *busy_fraction = 0;
   return weir__set_last_error(WEIR_ENOTSUP, "weir_cuda_device_utilization: %s",
                               NOT_BUILT);
+}
+
+/* Without CUDA a block has no device columns to order: the plain exports
+ * (which refuse device columns). */
+int weir_cuda_column_to_dlpack(const weir_block *b, size_t col, void *stream,
+                               struct DLManagedTensor **out) {
+  if (!b || !stream || !out)
+    return weir__set_last_error(WEIR_EINVAL, "weir_cuda_column_to_dlpack: NULL argument");
+  return weir_block_column_to_dlpack(b, col, out);
+}
+
+int weir_cuda_block_to_arrow_device(const weir_block *b, void *stream,
+                                    struct ArrowDeviceArray *array,
+                                    struct ArrowSchema *schema) {
+  if (!b || !stream || !array)
+    return weir__set_last_error(WEIR_EINVAL,
+        "weir_cuda_block_to_arrow_device: NULL argument");
+  return weir_block_to_arrow_device(b, array, schema);
 }

@@ -76,9 +76,12 @@ void weir__resize_cpu(const uint8_t *in, uint8_t *out, size_t n, int h, int w,
         int x0, x1;
         float fx;
         source_coord(x, sx, w, &x0, &x1, &fx);
+        /* 64-bit offsets: x * c overflows int for wide images with many
+         * channels. */
+        const size_t o0 = (size_t)x0 * (size_t)c, o1 = (size_t)x1 * (size_t)c;
         for (int k = 0; k < c; k++) {
-          float a = r0[x0 * c + k], b = r0[x1 * c + k];
-          float d = r1[x0 * c + k], e = r1[x1 * c + k];
+          float a = r0[o0 + (size_t)k], b = r0[o1 + (size_t)k];
+          float d = r1[o0 + (size_t)k], e = r1[o1 + (size_t)k];
           /* top + fx (b - a), then the same down the rows, one rounding
            * per operation as in the CUDA kernel. */
           float t0 = b - a;

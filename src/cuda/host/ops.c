@@ -98,7 +98,9 @@ static int check_images(const image_op *op, const weir__column *src,
   if (src->type != WEIR_TYPE_TENSOR || src->dtype != WEIR_DTYPE_UINT8 ||
       src->ndim != 3 || src->shape[0] < 1 || src->shape[1] < 1 ||
       src->shape[2] < 1 || src->shape[0] > INT32_MAX ||
-      src->shape[1] > INT32_MAX) {
+      src->shape[1] > INT32_MAX || src->shape[2] > INT32_MAX) {
+    /* The kernels take int sizes; their index math is 64-bit, so only
+     * each size, not a product of them, has to fit. */
     weir_ctx_set_errmsg(ctx,
         "column '%s' must be a uint8 tensor [H, W, C] of images, not %s%s%s "
         "with %d dimensions", op->column, weir_type_name(src->type),
