@@ -186,7 +186,9 @@ static run_result run_pipeline(int streams, size_t tasks, size_t per_block) {
   weir_pipeline_create(&p, &po);
   weir_op_options src_o = WEIR_OP_OPTIONS_INIT, g = WEIR_OP_OPTIONS_INIT;
   src_o.min_workers = src_o.max_workers = 2;
-  g.num_gpus = 1.0 / streams;
+  /* Two GPU operators run at once: each gets half the device, split
+   * between its streams. */
+  g.num_gpus = 0.5 / streams;
   g.min_workers = g.max_workers = streams;
   const float mean[3] = {0.485f, 0.456f, 0.406f}, std[3] = {0.229f, 0.224f, 0.225f};
   weir_op *src = weir_source(p, "frames", tasks, read_frames, NULL, &src_o);
