@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <dlpack/dlpack.h>
 #include <weir.h>
 
 #include "core/block_internal.h"
@@ -142,17 +143,17 @@ Test(cuda_gpu, pool_reuses_device_memory_for_same_shapes) {
   cr_assert_gt(weir_cuda_empty_cache(), 0u, "cached memory goes back");
 }
 
-static void compare_normalize(size_t n, int h, int w) {
+static void compare_normalize_c(size_t n, int h, int w, int ch) {
   const weir__gpu_backend *g = weir__gpu_backend_get();
   void *wk;
   cr_assert_eq(g->worker_init(0, &wk), WEIR_OK);
-  weir_block *host = images(n, h, w, 3, 77), *dev, *out, *back;
+  weir_block *host = images(n, h, w, ch, 77), *dev, *out, *back;
   cr_assert_eq(g->to_device(wk, host, &dev), WEIR_OK);
-  const float mean[3] = {0.485f, 0.456f, 0.406f}, std[3] = {0.229f, 0.224f, 0.225f};
+  const float mean[4] = {0.485f, 0.456f, 0.406f, 0.5f}, std[4] = {0.229f, 0.224f, 0.225f, 0.25f};
   weir__normalize_params p;
-  cr_assert_eq(weir__normalize_params_init(&p, 3, mean, std), WEIR_OK);
+  cr_assert_eq(weir__normalize_params_init(&p, ch, mean, std), WEIR_OK);
   void *dst;
-  int64_t shape[3] = {3, h, w};
+  int64_t shape[3] = {ch, h, w};
   cr_assert_eq(weir_cuda_tensor_block(NULL, "x", WEIR_DTYPE_FLOAT32, 3, shape, n, &out, &dst), WEIR_OK,
                "%s", weir_last_errmsg());
   weir_column src;
@@ -161,12 +162,12 @@ static void compare_normalize(size_t n, int h, int w) {
                "%s", weir_last_errmsg());
   /* No sync: the download waits on the output's ready event. */
   cr_assert_eq(g->to_host(out, &back), WEIR_OK, "%s", weir_last_errmsg());
-  float *ref = malloc(sizeof(float) * n * 3 * h * w);
+  float *ref = malloc(sizeof(float) * n * ch * h * w);
   weir_column hsrc, got;
   weir_block_column(host, 0, &hsrc);
   weir__normalize_cpu(hsrc.data, ref, n, h, w, &p);
   weir_block_column(back, 0, &got);
-  cr_assert_eq(memcmp(got.data, ref, sizeof(float) * n * 3 * h * w), 0,
+  cr_assert_eq(memcmp(got.data, ref, sizeof(float) * n * ch * h * w), 0,
                "GPU and CPU normalisation are bit-identical");
   free(ref);
   weir_block_unref(&back);
@@ -178,10 +179,84 @@ static void compare_normalize(size_t n, int h, int w) {
   no_device_memory_in_use();
 }
 
+static void compare_normalize(size_t n, int h, int w) { compare_normalize_c(n, h, w, 3); }
+
 Test(cuda_gpu, normalize_matches_cpu) {
   need_gpu();
   compare_normalize(5, 224, 224);
   compare_normalize(3, 17, 31);
+}
+
+/* Both kernel paths for every channel count: four pixels a thread (planes
+ * of a multiple of 4 pixels, aligned buffers) and one a thread (odd
+ * planes); a quad that straddled two images would show here. */
+Test(cuda_gpu, normalize_matches_cpu_for_every_channel_count) {
+  need_gpu();
+  for (int ch = 1; ch <= 4; ch++) {
+    compare_normalize_c(3, 8, 12, ch);
+    compare_normalize_c(3, 5, 7, ch);
+  }
+}
+
+/* The stream-fenced DLPack export, with another worker's stream as the
+ * consumer's: the tensor is the device data, deleting it right after the
+ * export is safe, and the memory comes back once the consumer's stream is
+ * done (compute-sanitizer checks the ordering on the first GPU run). */
+Test(cuda_gpu, dlpack_export_for_a_consumer_stream) {
+  need_gpu();
+  const weir__gpu_backend *g = weir__gpu_backend_get();
+  void *wk, *consumer;
+  cr_assert_eq(g->worker_init(0, &wk), WEIR_OK);
+  cr_assert_eq(g->worker_init(0, &consumer), WEIR_OK);
+  weir_block *host = images(4, 64, 64, 3, 5), *dev, *back;
+  cr_assert_eq(g->to_device(wk, host, &dev), WEIR_OK);
+  DLManagedTensor *t;
+  cr_assert_eq(weir_cuda_column_to_dlpack(dev, 0, g->worker_stream(consumer), &t), WEIR_OK,
+               "%s", weir_last_errmsg());
+  cr_assert_eq(t->dl_tensor.device.device_type, kDLCUDA);
+  weir_column dc;
+  weir_block_column(dev, 0, &dc);
+  cr_assert_eq(t->dl_tensor.data, dc.data, "zero-copy");
+  cr_assert_eq(g->to_host(dev, &back), WEIR_OK);
+  weir_column hc, bc;
+  weir_block_column(host, 0, &hc);
+  weir_block_column(back, 0, &bc);
+  cr_assert_eq(memcmp(bc.data, hc.data, 4u * 64 * 64 * 3), 0);
+  weir_block_unref(&dev);
+  t->deleter(t); /* the last reference: the release is fenced on `consumer` */
+  cr_assert_eq(weir_cuda_column_to_dlpack(back, 0, NULL, &t), WEIR_EINVAL, "NULL stream");
+  weir_block_unref(&back);
+  weir_block_unref(&host);
+  cr_assert_eq(g->sync(consumer), WEIR_OK);
+  cr_assert_eq(g->sync(wk), WEIR_OK);
+  g->worker_destroy(consumer);
+  g->worker_destroy(wk);
+  no_device_memory_in_use();
+}
+
+/* Blocks copied back from a device are in pinned memory, and say so to
+ * DLPack. */
+Test(cuda_gpu, blocks_copied_back_are_pinned_for_dlpack) {
+  need_gpu();
+  const weir__gpu_backend *g = weir__gpu_backend_get();
+  void *wk;
+  cr_assert_eq(g->worker_init(0, &wk), WEIR_OK);
+  weir_block *host = images(2, 16, 16, 3, 9), *dev, *back;
+  cr_assert_eq(g->to_device(wk, host, &dev), WEIR_OK);
+  cr_assert_eq(g->to_host(dev, &back), WEIR_OK);
+  DLManagedTensor *t;
+  cr_assert_eq(weir_block_column_to_dlpack(back, 0, &t), WEIR_OK);
+  cr_assert_eq(t->dl_tensor.device.device_type, kDLCUDAHost);
+  t->deleter(t);
+  cr_assert_eq(weir_block_column_to_dlpack(host, 0, &t), WEIR_OK);
+  cr_assert_eq(t->dl_tensor.device.device_type, kDLCPU);
+  t->deleter(t);
+  weir_block_unref(&back);
+  weir_block_unref(&dev);
+  weir_block_unref(&host);
+  cr_assert_eq(g->sync(wk), WEIR_OK);
+  g->worker_destroy(wk);
+  no_device_memory_in_use();
 }
 
 static void compare_resize(int h, int w, int c, int oh, int ow) {

@@ -7,6 +7,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include <weir.h>
 
@@ -481,3 +482,28 @@ Test(cuda_backend, utilization_without_a_device_says_why) {
   cr_assert_eq(u, 0);
   cr_assert_eq(weir_cuda_device_utilization(0, NULL), weir_cuda_built() ? WEIR_EINVAL : WEIR_ENOTSUP);
 }
+
+#ifndef __SANITIZE_THREAD__ /* TSan would shadow the whole 3 GiB mapping */
+/* A row of 98304 pixels of 32768 channels: pixel offsets pass 2^31, where
+ * int index math wrapped (issue 20, defect 11). The image is a mapping
+ * that is never backed except where the kernel reads. */
+Test(cuda_cpu_kernels, resize_indexes_images_past_two_gib) {
+  const int h = 1, w = 98304, c = 32768, oh = 1, ow = 2;
+  const size_t bytes = (size_t)h * w * c;
+  uint8_t *in = mmap(NULL, bytes, PROT_READ | PROT_WRITE,
+                     MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  cr_assert_neq(in, MAP_FAILED, "cannot map %zu bytes", bytes);
+  /* Output x = 0 blends source pixels 24575 and 24576, x = 1 blends 73727
+   * and 73728 (half-pixel centres, weight 0.5): 10 and 20 give 15. */
+  const int src_px[4] = {24575, 24576, 73727, 73728};
+  for (int i = 0; i < 4; i++)
+    memset(in + (size_t)src_px[i] * c, i % 2 ? 20 : 10, (size_t)c);
+  cr_assert_gt((size_t)src_px[3] * c, (size_t)INT32_MAX, "the test must pass 2^31");
+  uint8_t *out = malloc((size_t)oh * ow * c);
+  weir__resize_cpu(in, out, 1, h, w, c, oh, ow);
+  for (size_t k = 0; k < (size_t)ow * c; k++)
+    cr_assert_eq(out[k], 15, "byte %zu: %d", k, out[k]);
+  free(out);
+  munmap(in, bytes);
+}
+#endif

@@ -168,3 +168,19 @@ Test(dlpack, cuda_columns_name_their_device) {
   weir_block_unref(&b);
   t->deleter(t);
 }
+
+/* The stream-taking export answers like the plain one for host columns in
+ * every build (no device work to order), and refuses a NULL stream. */
+Test(dlpack, consumer_stream_export_of_host_columns) {
+  int64_t shape[1] = {4};
+  weir_block *b = tensor_block(WEIR_DTYPE_FLOAT32, 1, shape, 3);
+  DLManagedTensor *t = NULL;
+  int fake_stream;
+  cr_assert_eq(weir_cuda_column_to_dlpack(b, 1, &fake_stream, &t), WEIR_OK, "%s",
+               weir_last_errmsg());
+  cr_assert_eq(t->dl_tensor.device.device_type, kDLCPU);
+  t->deleter(t);
+  cr_assert_eq(weir_cuda_column_to_dlpack(b, 1, NULL, &t), WEIR_EINVAL);
+  cr_assert_eq(weir_cuda_column_to_dlpack(b, 99, &fake_stream, &t), WEIR_EINVAL);
+  weir_block_unref(&b);
+}
