@@ -43,13 +43,25 @@ typedef struct weir_pipeline_options {
   size_t   memory_budget;    /* bytes of blocks in flight; 0 = default
                                 (a quarter of physical memory, at most
                                 4 GiB)                                      */
-  int      progress;         /* 1 = progress on stderr: redrawn lines on a
-                                terminal, a plain line every few seconds
-                                otherwise                                   */
+  int      progress;         /* 1 = progress: on a terminal, a block of
+                                one line per operator (rows, smoothed
+                                rows/s, read tasks done of all and an ETA
+                                for sources, input queue, workers busy of
+                                those running) redrawn in place, cut to the
+                                terminal's width ($COLUMNS when it reports
+                                none), with log lines scrolling above it
+                                and its final state left on screen; a plain
+                                "weir progress" line every
+                                progress_interval otherwise, and always
+                                through log_fn (at WEIR_LOG_INFO) when one
+                                is set                                      */
   int      summary;          /* 1 = the statistics table at the end of a
                                 run, one log line per table line, through
                                 log_fn (at WEIR_LOG_INFO, whatever
-                                log_level) or on stderr                    */
+                                log_level) or on stderr; on a terminal its
+                                least useful columns are left out to fit
+                                the width. It ends with "success" or
+                                "failed: <error> in operator '<name>'"     */
   uint64_t max_errored_blocks; /* input blocks whose operator call may fail
                                 (after retries) and be skipped, counted in
                                 `skipped_blocks`; 0 = none: the first

@@ -87,8 +87,11 @@ void weir__vlog(weir_pipeline *p, int level, const char *fmt, va_list ap) {
   vsnprintf(buf, sizeof buf, fmt, ap);
   if (p->opts.log_fn)
     p->opts.log_fn(p->opts.log_user, level, buf);
-  else
-    fprintf(stderr, "weir %s: %s\n", level_name(level), buf);
+  else {
+    char line[1600];
+    snprintf(line, sizeof line, "weir %s: %s", level_name(level), buf);
+    weir__term_write_line(p, line);
+  }
 }
 
 void weir__log_text(weir_pipeline *p, int level, const char *text) {
@@ -101,7 +104,9 @@ void weir__log_text(weir_pipeline *p, int level, const char *text) {
       snprintf(line, sizeof line, "%.*s", (int)n, s);
       p->opts.log_fn(p->opts.log_user, level, line);
     } else {
-      fprintf(stderr, "%.*s\n", (int)n, s);
+      char line[1024];
+      snprintf(line, sizeof line, "%.*s", (int)n, s);
+      weir__term_write_line(p, line);
     }
     s += n + (nl ? 1 : 0);
   }

@@ -167,6 +167,8 @@ struct weir_op {
   uint64_t new_bytes_out;    /* emitted bytes not shared with the input */
   double first_start, last_end;
   uint64_t last_progress_rows;
+  double progress_rate;      /* rows/s, smoothed (progress.c) */
+  int progress_rated;
 
   /* Runs when the op is freed: built-in readers and writers free the
    * state their `user` pointer holds (weir__op_set_cleanup). */
@@ -249,7 +251,11 @@ struct weir_pipeline {
   double stall_since;
   int progress_init;
   int stalls;
-  int progress_tty, progress_lines;
+  int progress_tty;
+  /* The live block on the terminal (progress.c): its text, its lines, and
+   * how many of them are on screen now; under progress.c's lock. */
+  char *progress_block;
+  int progress_block_lines, progress_lines;
 
   /* Iterator statistics. */
   double iter_blocked;
@@ -383,8 +389,18 @@ int weir__resources_resolve(weir_pipeline *p);
 void weir__resources_free(weir_pipeline *p);
 void weir__op_resources_free(weir_op *op);
 
-/* Statistics and progress (stats.c). */
+/* Progress (progress.c). */
 void weir__progress_tick(weir_pipeline *p, int final);
+void weir__progress_free(weir_pipeline *p);
+/* Writes one line on stderr above the live progress block, if one is
+ * drawn (`p` may be NULL). */
+void weir__term_write_line(weir_pipeline *p, const char *line);
+/* Columns of the terminal on stderr, or $COLUMNS, or 80. */
+int weir__term_columns(void);
+/* Statistics (stats.c). */
+/* The end-of-run table, dropping its least useful columns until its lines
+ * fit `cols` characters (0 = all of them). */
+int weir__stats_table_fit(const weir_pipeline *p, int cols, char **text);
 void weir__stall_tick(weir_pipeline *p);
 void weir__op_snapshot(const weir_op *op, weir_op_stats *out);
 

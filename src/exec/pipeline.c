@@ -125,6 +125,7 @@ void weir__op_set_cleanup(weir_op *op, void (*fn)(void *), void *arg) {
 void weir__pipeline_free_shell(weir_pipeline *p) {
   pthread_cond_destroy(&p->cv_budget);
   pthread_mutex_destroy(&p->mu);
+  weir__progress_free(p);
   free(p);
 }
 

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "exec/exec_internal.h"
 #include "exec/net_backend.h"
@@ -247,7 +248,10 @@ void weir__print_summary(weir_pipeline *p) {
   if (!p->opts.summary)
     return;
   char *t = NULL;
-  if (weir_pipeline_stats_table(p, &t) == WEIR_OK) {
+  /* On a terminal the table fits its width; a log_fn or a file gets every
+   * column. */
+  int cols = !p->opts.log_fn && isatty(STDERR_FILENO) ? weir__term_columns() - 1 : 0;
+  if (weir__stats_table_fit(p, cols, &t) == WEIR_OK) {
     weir__log_text(p, WEIR_LOG_INFO, t);
     free(t);
   }

@@ -1,5 +1,5 @@
 /* Statistics of a run: per-operator snapshots, the JSON form, the end
- * table, progress on stderr, and the stall detector. */
+ * table, and the stall detector. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -151,12 +151,126 @@ static void human_bytes(char *buf, size_t n, double v) {
   snprintf(buf, n, i ? "%.1f %s" : "%.0f %s", v, u[i]);
 }
 
-int weir_pipeline_stats_table(const weir_pipeline *p, char **text) {
-  if (!p)
-    return weir__call_fail(NULL, WEIR_EINVAL, "weir_pipeline_stats_table: NULL pipeline");
-  if (!text)
-    return weir__call_fail(p, WEIR_EINVAL, "weir_pipeline_stats_table: NULL text (where the "
-                           "table goes)");
+/* The table's columns, in the order they are shown, and how readily each
+ * is dropped to fit a narrow terminal (higher goes first; 0 never). */
+enum { C_NAME, C_RIN, C_ROUT, C_BLOCKS, C_TASKS, C_BUSY, C_CPU, C_BLOCKED, C_WORKERS,
+       C_RESIZES, C_QPEAK, C_RETRIES, C_ERRORS, NCOLS };
+static const char *const col_head[NCOLS] = {
+  "operator", "rows in", "rows out", "blocks", "tasks", "busy s", "cpu s", "blocked s",
+  "workers", "resizes", "queue peak", "retries", "errors"};
+static const int col_drop[NCOLS] = {0, 0, 0, 9, 5, 3, 8, 6, 2, 7, 4, 1, 0};
+#define NAME_MAX_COLS 24
+
+/* Writes the table to `f`, its lines at most `cols` characters wide where
+ * dropping columns (least useful first) can make them so; cols <= 0 =
+ * every column. Under p->mu. */
+static void write_table(const weir_pipeline *p, FILE *f, int cols) {
+  size_t nrows = p->nops;
+  char (*cell)[NCOLS][32] = calloc(nrows ? nrows : 1, sizeof *cell);
+  if (!cell)
+    return;
+  int width[NCOLS];
+  for (int c = 0; c < NCOLS; c++)
+    width[c] = (int)strlen(col_head[c]);
+  uint64_t retries = 0;
+  for (size_t i = 0; i < nrows; i++) {
+    weir_op_stats s;
+    weir__op_snapshot(p->ops[i], &s);
+    retries += s.retries;
+    snprintf(cell[i][C_NAME], 32, "%.*s", NAME_MAX_COLS, s.name);
+    snprintf(cell[i][C_RIN], 32, "%llu", (unsigned long long)s.rows_in);
+    snprintf(cell[i][C_ROUT], 32, "%llu", (unsigned long long)s.rows_out);
+    snprintf(cell[i][C_BLOCKS], 32, "%llu", (unsigned long long)s.blocks_out);
+    snprintf(cell[i][C_TASKS], 32, "%llu", (unsigned long long)s.tasks);
+    snprintf(cell[i][C_BUSY], 32, "%.3f", s.busy_seconds);
+    snprintf(cell[i][C_CPU], 32, "%.3f", s.cpu_seconds);
+    snprintf(cell[i][C_BLOCKED], 32, "%.3f", s.blocked_seconds);
+    snprintf(cell[i][C_WORKERS], 32, "%d", s.workers_peak);
+    snprintf(cell[i][C_RESIZES], 32, "%llu", (unsigned long long)s.resizes);
+    human_bytes(cell[i][C_QPEAK], 32, (double)s.queue_bytes_peak);
+    snprintf(cell[i][C_RETRIES], 32, "%llu", (unsigned long long)s.retries);
+    snprintf(cell[i][C_ERRORS], 32, "%llu", (unsigned long long)s.errors);
+    for (int c = 0; c < NCOLS; c++) {
+      int w = (int)strlen(cell[i][c]);
+      if (w > width[c])
+        width[c] = w;
+    }
+  }
+  int shown[NCOLS], total = -1;
+  for (int c = 0; c < NCOLS; c++) {
+    shown[c] = 1;
+    total += width[c] + 1;
+  }
+  /* Drop the most droppable column until the table fits. */
+  while (cols > 0 && total > cols) {
+    int worst = -1;
+    for (int c = 0; c < NCOLS; c++)
+      if (shown[c] && col_drop[c] > 0 && (worst < 0 || col_drop[c] > col_drop[worst]))
+        worst = c;
+    if (worst < 0)
+      break;
+    shown[worst] = 0;
+    total -= width[worst] + 1;
+  }
+  for (size_t r = 0; r <= nrows; r++) {
+    const char *sep = "";
+    for (int c = 0; c < NCOLS; c++) {
+      if (!shown[c])
+        continue;
+      const char *v = r == 0 ? col_head[c] : cell[r - 1][c];
+      /* Names read left-aligned, numbers right-aligned; the last column
+       * carries no trailing spaces. */
+      fprintf(f, c == C_NAME ? "%s%-*s" : "%s%*s", sep, width[c], v);
+      sep = " ";
+    }
+    fputc('\n', f);
+  }
+  free(cell);
+  if (retries)
+    fprintf(f, "retries: %llu in all (calls re-run and network requests repeated)\n",
+            (unsigned long long)retries);
+}
+
+/* The status the table ends with. A failure names its code and the
+ * operator; the message itself is returned to the caller
+ * (weir_pipeline_errmsg) and not repeated here. */
+static void status_text(const weir_pipeline *p, char *buf, size_t n) {
+  if (p->status == WEIR_OK) {
+    snprintf(buf, n, "success");
+    return;
+  }
+  const char *e = p->errmsg, *q = NULL;
+  if (strncmp(e, "operator '", 10) == 0)
+    q = strchr(e + 10, '\'');
+  if (q)
+    snprintf(buf, n, "failed: %s in %.*s", weir_strerror(p->status), (int)(q + 1 - e), e);
+  else
+    snprintf(buf, n, "failed: %s", weir_strerror(p->status));
+}
+
+/* Cuts every line of `text` to `cols` characters, in place: a line that a
+ * narrow terminal would wrap is worse than one that ends early. */
+static void cut_lines(char *text, int cols) {
+  char *w = text;
+  for (const char *r = text; *r;) {
+    const char *nl = strchr(r, '\n');
+    size_t n = nl ? (size_t)(nl - r) : strlen(r), keep = 0;
+    int chars = 0;
+    for (size_t i = 0; i < n; i++) {
+      if (((unsigned char)r[i] & 0xC0) != 0x80 && ++chars > cols)
+        break;
+      keep = i + 1;
+    }
+    memmove(w, r, keep);
+    w += keep;
+    if (nl)
+      *w++ = '\n';
+    r += n + (nl ? 1 : 0);
+  }
+  *w = '\0';
+}
+
+int weir__stats_table_fit(const weir_pipeline *p, int cols, char **text) {
   *text = NULL;
   size_t len = 0;
   FILE *f = open_memstream(text, &len);
@@ -166,23 +280,7 @@ int weir_pipeline_stats_table(const weir_pipeline *p, char **text) {
   pthread_mutex_lock(&mp->mu);
   weir_pipeline_stats ps;
   pipeline_snapshot(p, &ps);
-  fprintf(f, "%-20s %12s %12s %8s %8s %9s %9s %9s %7s %10s %6s\n", "operator", "rows in",
-          "rows out", "blocks", "tasks", "busy s", "cpu s", "blocked s", "peak/rsz",
-          "queue peak", "errors");
-  for (size_t i = 0; i < p->nops; i++) {
-    weir_op_stats s;
-    weir__op_snapshot(p->ops[i], &s);
-    char q[32], w[48];
-    human_bytes(q, sizeof q, (double)s.queue_bytes_peak);
-    if (s.resizes)
-      snprintf(w, sizeof w, "%d/%llu", s.workers_peak, (unsigned long long)s.resizes);
-    else
-      snprintf(w, sizeof w, "%d", s.workers_peak);
-    fprintf(f, "%-20.20s %12llu %12llu %8llu %8llu %9.3f %9.3f %9.3f %7s %10s %6llu\n", s.name,
-            (unsigned long long)s.rows_in, (unsigned long long)s.rows_out,
-            (unsigned long long)s.blocks_out, (unsigned long long)s.tasks, s.busy_seconds,
-            s.cpu_seconds, s.blocked_seconds, w, q, (unsigned long long)s.errors);
-  }
+  write_table(p, f, cols);
   for (size_t i = 0; i < p->nops; i++) {
     /* Only operators that spilled get a line: most runs never do. */
     weir_op_stats s;
@@ -194,11 +292,11 @@ int weir_pipeline_stats_table(const weir_pipeline *p, char **text) {
               (unsigned long long)s.spilled_blocks, sb);
     }
   }
-  char peak[32], budget[32];
+  char peak[32], budget[32], st[256];
   human_bytes(peak, sizeof peak, (double)ps.bytes_in_flight_peak);
   human_bytes(budget, sizeof budget, (double)ps.memory_budget);
-  fprintf(f, "wall %.3f s; in flight peak %s of a %s budget; %s\n", ps.wall_seconds, peak, budget,
-          weir_strerror(p->status));
+  status_text(p, st, sizeof st);
+  fprintf(f, "wall %.3f s, in flight peak %s of %s\n%s\n", ps.wall_seconds, peak, budget, st);
   if (ps.iter_batches)
     fprintf(f, "iterator: %llu batches, consumer blocked %.3f s\n",
             (unsigned long long)ps.iter_batches, ps.iter_blocked_seconds);
@@ -208,75 +306,18 @@ int weir_pipeline_stats_table(const weir_pipeline *p, char **text) {
     *text = NULL;
     return WEIR_ENOMEM;
   }
+  if (cols > 0)
+    cut_lines(*text, cols);
   return WEIR_OK;
 }
 
-/* ---- Progress ----------------------------------------------------------- */
-
-static void op_line(weir_pipeline *p, weir_op *op, char *buf, size_t n, double dt) {
-  char q[32];
-  human_bytes(q, sizeof q, (double)op->qbytes);
-  double rate = dt > 0 ? (double)(op->st.rows_out - op->last_progress_rows) / dt : 0;
-  char resize[48] = "";
-  if (op->st.resizes)
-    snprintf(resize, sizeof resize, " -> %d (%llu resizes)", op->target,
-             (unsigned long long)op->st.resizes);
-  snprintf(buf, n, "%-16.16s %12llu rows %10.0f rows/s  queue %3zu (%s)  workers %d/%d%s%s",
-           op->name, (unsigned long long)op->st.rows_out, rate, op->qblocks, q, op->busy,
-           op->live, resize, op->finished ? "  done" : "");
-  (void)p;
-}
-
-void weir__progress_tick(weir_pipeline *p, int final) {
-  if (!p->opts.progress)
-    return;
-  double now = weir__now();
-  pthread_mutex_lock(&p->mu);
-  if (!p->progress_init) {
-    p->progress_init = 1;
-    p->progress_tty = isatty(STDERR_FILENO);
-  }
-  double dt = now - p->last_progress_t;
-  int due = final || (p->progress_tty ? dt >= 0.2 : now - p->last_progress_line >= p->opts.progress_interval);
-  if (!due) {
-    pthread_mutex_unlock(&p->mu);
-    return;
-  }
-  char line[256];
-  if (p->progress_tty) {
-    if (p->progress_lines)
-      fprintf(stderr, "\x1b[%dA", p->progress_lines);
-    int lines = 0;
-    for (size_t i = 0; i < p->nops; i++) {
-      weir_op *op = p->ops[i];
-      if (!op->active)
-        continue;
-      op_line(p, op, line, sizeof line, dt);
-      fprintf(stderr, "\x1b[2K%s\n", line);
-      lines++;
-    }
-    char fl[32];
-    human_bytes(fl, sizeof fl, (double)p->in_flight);
-    fprintf(stderr, "\x1b[2K%.1f s, %s in flight\n", now - p->t_start, fl);
-    p->progress_lines = lines + 1;
-  } else {
-    char fl[32];
-    human_bytes(fl, sizeof fl, (double)p->in_flight);
-    fprintf(stderr, "weir progress %.1f s, %s in flight:", now - p->t_start, fl);
-    for (size_t i = 0; i < p->nops; i++) {
-      weir_op *op = p->ops[i];
-      if (op->active)
-        fprintf(stderr, " %s %llu rows (q %zu, w %d%s)%s", op->name,
-                (unsigned long long)op->st.rows_out, op->qblocks, op->live,
-                op->st.resizes ? ", resized" : "", i + 1 < p->nops ? ";" : "");
-    }
-    fputc('\n', stderr);
-    p->last_progress_line = now;
-  }
-  for (size_t i = 0; i < p->nops; i++)
-    p->ops[i]->last_progress_rows = p->ops[i]->st.rows_out;
-  p->last_progress_t = now;
-  pthread_mutex_unlock(&p->mu);
+int weir_pipeline_stats_table(const weir_pipeline *p, char **text) {
+  if (!p)
+    return weir__call_fail(NULL, WEIR_EINVAL, "weir_pipeline_stats_table: NULL pipeline");
+  if (!text)
+    return weir__call_fail(p, WEIR_EINVAL, "weir_pipeline_stats_table: NULL text (where the "
+                           "table goes)");
+  return weir__stats_table_fit(p, 0, text);
 }
 
 /* ---- Stalls ------------------------------------------------------------- */
