@@ -407,3 +407,83 @@ Test(io_write, rows_without_columns_survive_a_block_file) {
   weir_iter_destroy(it);
   weir_pipeline_destroy(p);
 }
+
+/* Names in `dir` that start with `prefix` and contain ".tmp.<digit>". */
+static size_t count_temps(const char *dir, const char *prefix) {
+  DIR *d = opendir(dir);
+  if (!d) return 0;
+  size_t n = 0;
+  struct dirent *e;
+  while ((e = readdir(d)) != NULL)
+    if (strncmp(e->d_name, prefix, strlen(prefix)) == 0 && strstr(e->d_name, ".tmp.") &&
+        strchr("0123456789", strstr(e->d_name, ".tmp.")[5]))
+      n++;
+  closedir(d);
+  return n;
+}
+
+/* A file-name output (one file, or named shards "<stem>-NNNNN") killed
+ * while a temporary is open and resumed: the killed run's temporary is
+ * gone, the output equals a clean run's, and a hidden file that is not
+ * one of the output's temporaries stays. */
+static void crash_and_resume_file(const char *name, uint64_t shard_rows, const char *tmp_prefix,
+                                  size_t min_shards) {
+  char err[1024];
+  weir_write_options o = {.version = WEIR_WRITE_OPTIONS_VERSION, .shard_rows = shard_rows,
+                          .resume = 1, .compression = WEIR_COMPRESS_ZSTD};
+  const size_t tasks = 24;
+  char clean[1000], crash[1000], cdir[800], xdir[800];
+  snprintf(cdir, sizeof cdir, "%s", path_of("fclean"));
+  snprintf(xdir, sizeof xdir, "%s", path_of("fcrash"));
+  mkdir(cdir, 0777);
+  mkdir(xdir, 0777);
+  snprintf(clean, sizeof clean, "%s/%s", cdir, name);
+  snprintf(crash, sizeof crash, "%s/%s", xdir, name);
+  cr_assert_eq(run_write("jsonl", clean, tasks, &o, err, sizeof err), WEIR_OK, "%s", err);
+  /* Someone else's hidden files beside the output. */
+  char keep[1700];
+  snprintf(keep, sizeof keep, "%s/.other.jsonl.zst.tmp.1.2", xdir);
+  FILE *f = fopen(keep, "w");
+  cr_assert_not_null(f);
+  fclose(f);
+  char keep2[1700];
+  snprintf(keep2, sizeof keep2, "%s/.%s.tmp.notanumber", xdir, name);
+  f = fopen(keep2, "w");
+  cr_assert_not_null(f);
+  fclose(f);
+
+  fflush(NULL);
+  pid_t pid = fork();
+  cr_assert_geq(pid, 0);
+  if (pid == 0) {
+    slow_ms = 40;
+    int rc = run_write("jsonl", crash, tasks, &o, NULL, 0);
+    _exit(rc == WEIR_OK ? 0 : 1);
+  }
+  for (int i = 0; i < 2000 && (count_temps(xdir, tmp_prefix) < 1 ||
+                               count_files(xdir, ".jsonl.zst") < min_shards); i++)
+    usleep(5000);
+  kill(pid, SIGKILL);
+  int status;
+  waitpid(pid, &status, 0);
+  cr_assert(WIFSIGNALED(status), "the writer was killed mid-run");
+  cr_assert_eq(count_temps(xdir, tmp_prefix), 1, "a temporary was open when it was killed");
+
+  cr_assert_eq(run_write("jsonl", crash, tasks, &o, err, sizeof err), WEIR_OK, "%s", err);
+  cr_assert_eq(count_temps(xdir, tmp_prefix), 0, "the killed run's temporary remains");
+  cr_assert_eq(access(keep, F_OK), 0, "another output's temporary was removed");
+  cr_assert_eq(access(keep2, F_OK), 0, "a name outside weir's pattern was removed");
+  unlink(keep);
+  unlink(keep2);
+  char cmd[1800];
+  snprintf(cmd, sizeof cmd, "diff -r '%s' '%s' >/dev/null", cdir, xdir);
+  cr_assert_eq(system(cmd), 0, "%s and %s differ", cdir, xdir);
+}
+
+Test(io_write, crash_and_resume_single_file_leaves_no_temporary) {
+  crash_and_resume_file("single.jsonl.zst", 0, ".single.jsonl.zst.tmp.", 0);
+}
+
+Test(io_write, crash_and_resume_named_shards_leaves_no_temporary) {
+  crash_and_resume_file("named.jsonl.zst", 1000, ".named-", 2);
+}

@@ -99,21 +99,65 @@ static int exists(sink *s, size_t k, int *yes) {
   return WEIR_OK;
 }
 
-/* Removes hidden temporary shards a killed run left in a local folder. */
+/* 1 when `name` is ".<middle>.tmp.<pid>.<n>", the temporary name
+ * local.c gives a file while it is written; `*mlen` is middle's length. */
+static int temp_name(const char *name, size_t *mlen) {
+  if (name[0] != '.') return 0;
+  const char *t = strstr(name + 1, ".tmp.");
+  if (!t) return 0;
+  for (const char *q; (q = strstr(t + 1, ".tmp.")) != NULL;) t = q;
+  const char *c = t + 5;
+  size_t d1 = strspn(c, "0123456789");
+  if (d1 == 0 || c[d1] != '.') return 0;
+  size_t d2 = strspn(c + d1 + 1, "0123456789");
+  if (d2 == 0 || c[d1 + 1 + d2] != '\0') return 0;
+  *mlen = (size_t)(t - name - 1);
+  return 1;
+}
+
+/* 1 when `middle` (`n` bytes) names a shard of this output: "part-N..."
+ * in a folder, "<stem><suffix>" for a single file, "<stem>-NNNNN<suffix>"
+ * for named shards. */
+static int own_shard_name(const sink_cfg *c, const char *stem, const char *m, size_t n) {
+  if (!c->single && !c->prefix) return n > 5 && strncmp(m, "part-", 5) == 0;
+  size_t sl = strlen(stem), xl = strlen(c->suffix);
+  if (n < sl + xl || strncmp(m, stem, sl) != 0 || strncmp(m + n - xl, c->suffix, xl) != 0)
+    return 0;
+  if (c->single) return n == sl + xl;
+  size_t mid = n - sl - xl;
+  return mid >= 6 && m[sl] == '-' && strspn(m + sl + 1, "0123456789") >= mid - 1;
+}
+
+/* Removes hidden temporary shards a killed run left in the local folder of
+ * the output: of a folder output, a single file or named shards. */
 static void clean_temporaries(const sink_cfg *c) {
-  if (weir__vfs_is_remote(c->base) || c->single || c->prefix) return;
-  const char *dir = strncmp(c->base, "file://", 7) == 0 ? c->base + 7 : c->base;
-  DIR *d = opendir(dir);
-  if (!d) return;
+  if (weir__vfs_is_remote(c->base)) return;
+  const char *base = strncmp(c->base, "file://", 7) == 0 ? c->base + 7 : c->base;
+  char *dir = NULL;
+  const char *stem = "";
+  if (c->single || c->prefix) {
+    const char *slash = strrchr(base, '/');
+    dir = slash ? strndup(base, (size_t)(slash - base) + (slash == base)) : strdup(".");
+    stem = slash ? slash + 1 : base;
+  } else {
+    dir = strdup(base);
+  }
+  DIR *d = dir ? opendir(dir) : NULL;
+  if (!d) {
+    free(dir);
+    return;
+  }
   struct dirent *e;
   while ((e = readdir(d)) != NULL) {
-    if (strncmp(e->d_name, ".part-", 6) == 0 && strstr(e->d_name, ".tmp.")) {
+    size_t mlen;
+    if (temp_name(e->d_name, &mlen) && own_shard_name(c, stem, e->d_name + 1, mlen)) {
       char *p = weir__vfs_join(dir, e->d_name);
       if (p) unlink(p);
       free(p);
     }
   }
   closedir(d);
+  free(dir);
 }
 
 static int begin_run(sink *s) {
