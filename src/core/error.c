@@ -2,6 +2,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 
+#include "core/redact.h"
 #include "weir/error.h"
 #include "core/block_internal.h"
 
@@ -34,6 +35,7 @@ int weir__set_last_error(int err, const char *fmt, ...) {
   va_start(ap, fmt);
   vsnprintf(last_errmsg, sizeof last_errmsg, fmt, ap);
   va_end(ap);
+  weir__redact_urls(last_errmsg, sizeof last_errmsg);
   return err;
 }
 
@@ -46,4 +48,5 @@ void weir_set_last_errmsg(const char *fmt, ...) {
   va_start(ap, fmt);
   vsnprintf(last_errmsg, sizeof last_errmsg, fmt, ap);
   va_end(ap);
+  weir__redact_urls(last_errmsg, sizeof last_errmsg);
 }

@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "core/redact.h"
 #include "exec/exec_internal.h"
 #include "exec/gpu_backend.h"
 #include "weir/error.h"
@@ -28,6 +29,7 @@ void weir_ctx_set_errmsg(weir_ctx *ctx, const char *fmt, ...) {
   va_start(ap, fmt);
   vsnprintf(ctx->errmsg, sizeof ctx->errmsg, fmt, ap);
   va_end(ap);
+  weir__redact_urls(ctx->errmsg, sizeof ctx->errmsg);
   ctx->has_errmsg = 1;
 }
 
@@ -85,6 +87,7 @@ void weir__vlog(weir_pipeline *p, int level, const char *fmt, va_list ap) {
     return;
   char buf[1536];
   vsnprintf(buf, sizeof buf, fmt, ap);
+  weir__redact_urls(buf, sizeof buf);
   if (p->opts.log_fn)
     p->opts.log_fn(p->opts.log_user, level, buf);
   else {

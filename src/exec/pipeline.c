@@ -5,6 +5,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "core/redact.h"
 #include "exec/exec_internal.h"
 #include "core/block_internal.h"
 #include "exec/gpu_backend.h"
@@ -175,6 +176,7 @@ weir_op *weir__op_fail(weir_pipeline *p, int err, const char *fmt, ...) {
   va_start(ap, fmt);
   vsnprintf(msg, sizeof msg, fmt, ap);
   va_end(ap);
+  weir__redact_urls(msg, sizeof msg);
   /* Also the thread's last error, so that a call without a pipeline to
    * keep the message on (p == NULL) still says why it returned NULL. */
   weir__set_last_error(err, "%s", msg);
@@ -192,6 +194,7 @@ int weir__call_fail(const weir_pipeline *cp, int err, const char *fmt, ...) {
   va_start(ap, fmt);
   vsnprintf(msg, sizeof msg, fmt, ap);
   va_end(ap);
+  weir__redact_urls(msg, sizeof msg);
   weir__set_last_error(err, "%s", msg);
   if (!cp)
     return err;

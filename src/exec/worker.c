@@ -6,6 +6,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "core/redact.h"
 #include "core/block_internal.h"
 #include "exec/exec_internal.h"
 #include "exec/gpu_backend.h"
@@ -261,6 +262,7 @@ static void fail_locked(weir_op *op, weir_ctx *ctx, int rc, const char *what) {
   else
     snprintf(p->errmsg, sizeof p->errmsg, "operator '%s': %sfailed: %s (%s)", op->name, what,
              weir_strerror(code), weir_err_name(code));
+  weir__redact_urls(p->errmsg, sizeof p->errmsg);
   /* Returned to the caller with weir_pipeline_errmsg(): not printed too. */
   weir__log(p, WEIR_LOG_DEBUG, "%s", p->errmsg);
   weir__end_run(p, code);

@@ -8,18 +8,22 @@
 #include <zstd.h>
 
 #include "weir/error.h"
+#include "core/redact.h"
 #include "io/codec.h"
 
 #define IN_SIZE (1u << 18)
 
-static int ends_with(const char *s, const char *suf) {
-  size_t a = strlen(s), b = strlen(suf);
-  return a >= b && strcmp(s + a - b, suf) == 0;
+static int ends_with(const char *s, size_t a, const char *suf) {
+  size_t b = strlen(suf);
+  return a >= b && strncmp(s + a - b, suf, b) == 0;
 }
 
 int weir__codec_from_name(const char *uri) {
-  if (ends_with(uri, ".zst") || ends_with(uri, ".zstd")) return WEIR__CODEC_ZSTD;
-  if (ends_with(uri, ".gz")) return WEIR__CODEC_GZIP;
+  /* The path's suffix counts, not the query's: a presigned URL ends in
+   * "?X-Amz-Signature=...". */
+  size_t n = weir__uri_path_len(uri);
+  if (ends_with(uri, n, ".zst") || ends_with(uri, n, ".zstd")) return WEIR__CODEC_ZSTD;
+  if (ends_with(uri, n, ".gz")) return WEIR__CODEC_GZIP;
   return WEIR__CODEC_NONE;
 }
 
