@@ -810,3 +810,59 @@ Test(http_redact, userinfo_and_query_are_removed) {
   cr_assert_str_eq(s, "http://host");
   free(s);
 }
+
+/* Every answer is cut after 10000 bytes, and a Range resume picks up where
+ * it stopped, so every attempt makes progress: max_retries still caps the
+ * attempts of the request, resumes included (issue 21: 20 GETs for
+ * max_retries = 1 before). */
+static void cut_every(int max_retries, int want_requests) {
+  size_t size = 200000;
+  unsigned char *data = malloc(size);
+  srv_fill(data, size, 21);
+  fault_server fs;
+  cr_assert_eq(fault_start(&fs, data, size, FAULT_CUT_EVERY, 21), 0);
+  fs.cut_at = 10000;
+  weir__net_options o = { 0 };
+  o.max_retries = max_retries;
+  o.retry_base_delay = 0.005;
+  char url[256], err[512];
+  snprintf(url, sizeof url, "%s/cut", fs.url);
+  weir__net_reader *r;
+  cr_assert_eq(weir__net_reader_open(url, &o, 0, UINT64_MAX, &r, err, sizeof err), WEIR_OK);
+  unsigned char *got;
+  size_t n;
+  cr_assert_eq(read_all(r, &got, &n, 65536), WEIR_EIO);
+  cr_assert_eq(atomic_load(&fs.requests), want_requests, "max_retries %d: %d requests",
+               max_retries, atomic_load(&fs.requests));
+  cr_assert_eq(n, (size_t)want_requests * 10000, "every attempt kept its bytes");
+  cr_assert(memcmp(got, data, n) == 0);
+  char want[64];
+  snprintf(want, sizeof want, "%d attempts", want_requests);
+  cr_assert(strstr(weir__net_reader_errmsg(r), want), "%s", weir__net_reader_errmsg(r));
+  free(got);
+  weir__net_reader_close(r);
+  fault_stop(&fs);
+  free(data);
+}
+
+Test(http_faults, max_retries_caps_attempts_resumes_included) { cut_every(1, 2); }
+Test(http_faults, the_default_caps_attempts_at_six) { cut_every(0, 6); }
+
+/* 501 says the server does not implement the method: permanent, like 405. */
+Test(http_faults, a_501_on_put_is_not_retried) {
+  char data[10] = "x";
+  fault_server fs;
+  cr_assert_eq(fault_start(&fs, (unsigned char *)data, sizeof data, FAULT_ALWAYS_501, 22), 0);
+  weir__net_options o = { 0 };
+  o.max_retries = 5;
+  o.retry_base_delay = 0.005;
+  char url[256], err[512];
+  snprintf(url, sizeof url, "%s/up/load.jsonl", fs.url);
+  weir__net_writer *w;
+  cr_assert_eq(weir__net_writer_open(url, &o, &w, err, sizeof err), WEIR_OK);
+  cr_assert_eq(weir__net_writer_write(w, "{}\n", 3, err, sizeof err), WEIR_OK);
+  cr_assert_eq(weir__net_writer_commit(w, err, sizeof err), WEIR_EIO);
+  cr_assert(strstr(err, "PUT ") && strstr(err, "HTTP 501"), "%s", err);
+  cr_assert_eq(atomic_load(&fs.requests), 1, "a 501 was retried: %s", err);
+  fault_stop(&fs);
+}

@@ -33,7 +33,12 @@ typedef struct weir_read_options {
   int         max_requests;     /* concurrent network requests; 0 = 16 */
   int         max_retries;      /* network retries; 0 = the default (5),
                                    WEIR_RETRIES_NONE (-1) = none: see
-                                   weir/pipeline.h */
+                                   weir/pipeline.h. They cap the attempts
+                                   of one request at max_retries + 1 in
+                                   all, the Range resumes after a cut
+                                   connection included. Retried: resets,
+                                   timeouts, 5xx, 408, 429; not other 4xx,
+                                   501 or 505 */
   const char *s3_endpoint;      /* NULL = $AWS_ENDPOINT_URL or AWS */
   const char *s3_region;        /* NULL = $AWS_REGION or us-east-1 */
   const char *s3_access_key;    /* NULL = $AWS_ACCESS_KEY_ID */
@@ -66,7 +71,12 @@ typedef struct weir_write_options {
                                    always zstd inside. */
   int         max_retries;      /* network retries; 0 = the default (5),
                                    WEIR_RETRIES_NONE (-1) = none: see
-                                   weir/pipeline.h */
+                                   weir/pipeline.h. They cap the attempts
+                                   of one request at max_retries + 1 in
+                                   all, the Range resumes after a cut
+                                   connection included. Retried: resets,
+                                   timeouts, 5xx, 408, 429; not other 4xx,
+                                   501 or 505 */
 } weir_write_options;
 
 /* Codecs of text outputs. */

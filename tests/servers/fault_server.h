@@ -29,8 +29,11 @@ enum {
                           until the server stops; later answers whole */
   FAULT_RESET_ONCE,    /* first answer reset mid-body, later ones whole */
   FAULT_429_ONCE,      /* first answer 429 with Retry-After: 1 */
-  FAULT_STALL_ALWAYS   /* every answer with a body: part of it, then
+  FAULT_STALL_ALWAYS,  /* every answer with a body: part of it, then
                           silence until the server stops */
+  FAULT_CUT_EVERY,     /* every answer honours Range and is reset after
+                          cut_at bytes: each attempt makes progress */
+  FAULT_ALWAYS_501     /* every request: 501 Not Implemented */
 };
 
 typedef struct fault_server {
@@ -166,6 +169,23 @@ static inline void *fault_handle(void *arg) {
     atomic_fetch_add(&s->s429, 1);
     fault_simple(fd, "429 Too Many Requests", "slow down", "");
     close(fd);
+  } else if (mode == FAULT_ALWAYS_501) {
+    /* Read what a PUT sends first, so the client sees the answer and not
+     * a reset of a connection with unread bytes. */
+    const char *cl = strcasestr(req, "\r\nContent-Length: ");
+    const char *body = strstr(req, "\r\n\r\n") + 4;
+    if (cl) {
+      size_t want = (size_t)strtoull(cl + 18, NULL, 10);
+      size_t have = len - (size_t)(body - req);
+      char sink[4096];
+      while (have < want) {
+        ssize_t k = recv(fd, sink, sizeof sink, 0);
+        if (k <= 0) break;
+        have += (size_t)k;
+      }
+    }
+    fault_simple(fd, "501 Not Implemented", "no such method", "");
+    close(fd);
   } else if (mode == FAULT_ALWAYS_403) {
     fault_simple(fd, "403 Forbidden",
                  "<Error><Code>AccessDenied</Code><Message>Access "
@@ -203,7 +223,8 @@ static inline void *fault_handle(void *arg) {
     int stall = mode == FAULT_STALL_ALWAYS ||
                 (nth == 0 && mode == FAULT_STALL_ONCE);
     int once = stall || (nth == 0 && mode == FAULT_RESET_ONCE) ||
-               (mode == FAULT_IGNORE_RANGE && s->cut_at && s->cut_at < n);
+               (mode == FAULT_IGNORE_RANGE && s->cut_at && s->cut_at < n) ||
+               (mode == FAULT_CUT_EVERY && s->cut_at && s->cut_at < n);
     int reset = !head_only && n > 1 &&
                 (mode == FAULT_ALWAYS_RESET || once ||
                  (mode == FAULT_RANDOM &&
@@ -215,7 +236,7 @@ static inline void *fault_handle(void *arg) {
       /* Cut somewhere inside the body, after at least one byte when the
        * body is long enough that progress is possible. */
       size_t cut = mode == FAULT_ALWAYS_RESET ? 0
-                   : mode == FAULT_IGNORE_RANGE ? s->cut_at
+                   : mode == FAULT_IGNORE_RANGE || mode == FAULT_CUT_EVERY ? s->cut_at
                    : 1 + (size_t)(fault_rand(s) * (double)(n - 1));
       fault_send(fd, s->data + a, cut);
       if (once) {

@@ -196,8 +196,11 @@ static int retryable_curl(CURLcode c) {
   }
 }
 
+/* 5xx is a server's passing trouble, except 501 (it does not implement
+ * the method: a PUT refused that way is refused every time) and 505 (nor
+ * the HTTP version); 408 and 429 ask to come back later. */
 static int retryable_status(long s) {
-  return s >= 500 || s == 429 || s == 408;
+  return (s >= 500 && s != 501 && s != 505) || s == 429 || s == 408;
 }
 
 static double now_s(void) { return (double)uv_hrtime() / 1e9; }
@@ -265,11 +268,13 @@ static void attempt_done(engine *e, weir__net_req *rq, CURLcode res) {
     return;
   }
   int again = res != CURLE_OK ? retryable_curl(res) : retryable_status(status);
-  /* Only bytes kept for good count as progress: a server that cuts every
-   * answer before anything new arrives still runs out of retries. */
+  /* The backoff starts over after an attempt that kept new bytes; the
+   * number of attempts does not: max_retries caps the attempts of one
+   * request at max_retries + 1, resumes after a cut included, so a
+   * server that truncates every answer cannot keep it going. */
   if (rq->progress > rq->progress_mark) rq->failures = 0;
   rq->failures++;
-  if (again && rq->failures <= rq->max_retries) {
+  if (again && rq->attempts <= rq->max_retries) {
     schedule_retry(e, rq, (long)retry_after);
     return;
   }

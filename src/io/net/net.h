@@ -44,12 +44,15 @@ typedef struct weir__net_options {
                                  One paused because its reader is behind
                                  gives its slot back, so a thread reading
                                  many readers in turn cannot deadlock. */
-  int max_retries;            /* failed attempts in a row, after the last
-                                 one that brought new bytes, before giving
-                                 up; 0 = 5, < 0 = none. Retried: resets,
-                                 timeouts, refused connections, 5xx, 408
-                                 and 429 (Retry-After honoured up to 30 s);
-                                 other 4xx fail at once. */
+  int max_retries;            /* attempts of one request after its first,
+                                 whatever they are (a retry after an
+                                 error, or a Range resume after a cut that
+                                 kept bytes): at most max_retries + 1 in
+                                 all; 0 = 5, < 0 = none. Retried: resets,
+                                 timeouts, refused connections, 5xx but
+                                 501 and 505, 408 and 429 (Retry-After
+                                 honoured up to 30 s); other 4xx, 501 and
+                                 505 fail at once. */
   int list_page_size;         /* S3 max-keys per ListObjectsV2 page;
                                  0 = the server's default (1000). Tests
                                  set it small to exercise paging. */
