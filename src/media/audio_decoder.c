@@ -33,6 +33,9 @@ struct weir__audio_decoder {
   int draining, flushed, done;
   uint64_t corrupt;
   uint64_t frames;                  /* frames the decoder gave */
+  double decoded_seconds;           /* of input, summed over frames */
+  int truncated;                    /* ended short of its header's length */
+  char trunc_err[512];
 };
 
 int weir__audio_decoder_open(weir__audio_decoder **out, const char *path,
@@ -75,6 +78,13 @@ int weir__audio_decoder_open(weir__audio_decoder **out, const char *path,
   }
   *out = d;
   return WEIR_OK;
+}
+
+int weir__audio_decoder_truncated(const weir__audio_decoder *d, char *err, size_t errlen) {
+  if (!d || !d->truncated)
+    return 0;
+  snprintf(err, errlen, "%s", d->trunc_err);
+  return 1;
 }
 
 void weir__audio_decoder_close(weir__audio_decoder *d) {
@@ -266,9 +276,15 @@ int weir__audio_decoder_read(weir__audio_decoder *d, size_t max_rows,
           continue;
       }
       d->flushed = 1;
+      /* Everything is decoded: the windows so far still go out, and the
+       * reader then fails the file (or skips it) as truncated. */
+      d->truncated = weir__media_short_of_declared(&d->in, d->decoded_seconds, d->path,
+                                                   d->trunc_err, sizeof d->trunc_err);
       continue;
     }
     d->frames++;
+    if (d->frame->sample_rate > 0)
+      d->decoded_seconds += (double)d->frame->nb_samples / d->frame->sample_rate;
     rc = setup_swr(d, d->frame, err, errlen);
     if (rc == WEIR_OK)
       rc = convert(d, d->frame, &d->conv_n, err, errlen);

@@ -25,6 +25,10 @@ static int read_audio_file(weir__media_source *s, const char *path,
     if (rc == WEIR_OK && b)
       rc = weir_emit_block(out, b);
   }
+  /* Its windows are out; the file still fails, or is counted as skipped:
+   * a cut file must not pass for a whole one. */
+  if (rc == WEIR_OK && weir__audio_decoder_truncated(d, err, errlen))
+    rc = WEIR_EFORMAT;
   weir__audio_decoder_close(d);
   return rc;
 }

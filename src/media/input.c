@@ -138,6 +138,8 @@ static void quiet_logs_once(void) {
 
 void weir__media_quiet_logs(void) { pthread_once(&quiet_once, quiet_logs_once); }
 
+static double declared_seconds(weir__media_input *in, const AVStream *st);
+
 int weir__media_open(weir__media_input *in, const char *path, int type,
                      int threads, weir__media_cancel_fn cancel,
                      void *cancel_user, char *err, size_t errlen) {
@@ -247,7 +249,66 @@ int weir__media_open(weir__media_input *in, const char *path, int type,
     return weir__media_averror(ret) == WEIR_ENOMEM ? WEIR_ENOMEM
                                                     : WEIR_ENOTSUP;
   }
+  in->declared_seconds = declared_seconds(in, st);
   return WEIR_OK;
+}
+
+/* A WAV file's own length: libavformat trusts the file's size over the
+ * data chunk's, so a cut file looks whole to it. The chunk size read from
+ * the header says how much there should be; -1 when the file holds it all
+ * or the header cannot be read. */
+static double wav_declared(weir__media_input *in, const AVStream *st) {
+  AVIOContext *pb = in->fmt->pb;
+  int64_t size = avio_size(pb), pos = avio_tell(pb);
+  const AVCodecParameters *par = st->codecpar;
+  if (size <= 0 || pos < 0 || par->block_align <= 0 || par->sample_rate <= 0)
+    return -1;
+  unsigned char h[1024];
+  if (avio_seek(pb, 0, SEEK_SET) < 0)
+    return -1;
+  int n = avio_read(pb, h, sizeof h);
+  avio_seek(pb, pos, SEEK_SET);
+  if (n < 12 || memcmp(h, "RIFF", 4) != 0 || memcmp(h + 8, "WAVE", 4) != 0)
+    return -1;
+  for (int off = 12; off + 8 <= n;) {
+    uint32_t len = (uint32_t)h[off + 4] | (uint32_t)h[off + 5] << 8 |
+                   (uint32_t)h[off + 6] << 16 | (uint32_t)h[off + 7] << 24;
+    if (memcmp(h + off, "data", 4) == 0) {
+      /* 0 and 0xFFFFFFFF mean "unknown" (a stream written live). */
+      if (len == 0 || len == 0xFFFFFFFFu || (int64_t)off + 8 + len <= size)
+        return -1;
+      return (double)len / par->block_align / par->sample_rate;
+    }
+    if (len > (uint32_t)n)
+      return -1;
+    off += 8 + (int)len + (int)(len & 1);
+  }
+  return -1;
+}
+
+static double declared_seconds(weir__media_input *in, const AVStream *st) {
+  if (in->fmt->iformat && strcmp(in->fmt->iformat->name, "wav") == 0)
+    return wav_declared(in, st);
+  if (in->fmt->duration_estimation_method == AVFMT_DURATION_FROM_BITRATE)
+    return -1;
+  if (st->duration != AV_NOPTS_VALUE && st->duration > 0)
+    return (double)st->duration * av_q2d(st->time_base);
+  if (in->fmt->duration > 0)
+    return (double)in->fmt->duration / AV_TIME_BASE;
+  return -1;
+}
+
+int weir__media_short_of_declared(const weir__media_input *in, double got,
+                                  const char *path, char *err, size_t errlen) {
+  double want = in->declared_seconds;
+  /* Codec delay and padding make a whole file differ from its header by
+   * a few packets at most. */
+  double slack = 0.06 + want * 0.002;
+  if (want <= 0 || got + slack >= want)
+    return 0;
+  snprintf(err, errlen, "%s: truncated: decoded %.3f s of the %.3f s its header declares",
+           path, got, want);
+  return 1;
 }
 
 void weir__media_close(weir__media_input *in) {

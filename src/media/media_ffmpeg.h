@@ -25,7 +25,17 @@ typedef struct weir__media_input {
    * skip decoding it if no other frame refers to it (AVDISCARD_NONREF). */
   int (*wanted)(void *user, const AVPacket *pkt);
   void *wanted_user;
+  /* Seconds of the decoded stream its header declares, or -1 when it
+   * declares none it can be held to (a length guessed from the bit rate
+   * and the file's size); see weir__media_short_of_declared. */
+  double declared_seconds;
 } weir__media_input;
+
+/* 1 when a stream that was decoded to its end ran `got` seconds while its
+ * header declares clearly more: the file was cut short. Then `err` says so,
+ * naming the file and both lengths. */
+int weir__media_short_of_declared(const weir__media_input *in, double got,
+                                  const char *path, char *err, size_t errlen);
 
 /* Opens `path` and the decoder of its best stream of `type`
  * (AVMEDIA_TYPE_VIDEO or _AUDIO) with `threads` decoder threads. Returns

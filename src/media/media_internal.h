@@ -76,6 +76,9 @@ int weir__audio_decoder_open(weir__audio_decoder **out, const char *path,
 int weir__audio_decoder_read(weir__audio_decoder *d, size_t max_rows,
                              weir_block **out, int *eof, char *err,
                              size_t errlen);
+/* 1 when the file, decoded to its end, was shorter than its header
+ * declares; `err` then says so. */
+int weir__audio_decoder_truncated(const weir__audio_decoder *d, char *err, size_t errlen);
 void weir__audio_decoder_close(weir__audio_decoder *d);
 void weir__audio_options_fill(weir_audio_options *dst,
                               const weir_audio_options *src);
