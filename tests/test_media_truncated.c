@@ -1,7 +1,8 @@
 /* Cut media files through the public readers: a WAV, FLAC or MP3 file cut
  * short of the length its header declares ends the run with an error that
  * names it (or, under on_error = skip, is counted as a skipped input with
- * its windows kept), while the whole files read without a complaint. */
+ * its windows kept), and so does an MP4 whose index promises frames the
+ * file no longer holds, while the whole files read without a complaint. */
 #include <criterion/criterion.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -30,8 +31,13 @@ static void make_tones(void) {
              media_path("tone4.mp3"), (int)getpid(), media_path("tone4.mp3"));
     cr_assert_eq(system(cmd), 0, "%s", cmd);
   }
-  const char *names[] = {"tone4.wav", "tone4.flac", "tone4.mp3"};
-  for (int i = 0; i < 3; i++) {
+  /* The ramp video with its index in front, as streamed MP4s have it: cut,
+   * its index still promises every frame. */
+  char args[1400];
+  snprintf(args, sizeof args, "-i '%s' -c copy -movflags +faststart", media_path("ramp.mp4"));
+  media_make("ramp-fs.mp4", args);
+  const char *names[] = {"tone4.wav", "tone4.flac", "tone4.mp3", "ramp-fs.mp4"};
+  for (int i = 0; i < 4; i++) {
     char cut[64];
     snprintf(cut, sizeof cut, "cut-%s", names[i]);
     if (stat(media_path(cut), &st) == 0)
@@ -97,3 +103,39 @@ static void check_cut(const char *name) {
 Test(media_truncated, wav) { check_cut("tone4.wav"); }
 Test(media_truncated, flac) { check_cut("tone4.flac"); }
 Test(media_truncated, mp3) { check_cut("tone4.mp3"); }
+
+static result read_video(const char *name, int on_error) {
+  weir_pipeline_options po = WEIR_PIPELINE_OPTIONS_INIT;
+  po.log_fn = quiet;
+  weir_pipeline *p = NULL;
+  cr_assert_eq(weir_pipeline_create(&p, &po), WEIR_OK);
+  weir_video_options o = WEIR_VIDEO_OPTIONS_INIT;
+  o.on_error = on_error;
+  weir_op *r = weir_read_video(p, media_path(name), &o);
+  cr_assert_not_null(r, "%s", weir_pipeline_errmsg(p));
+  result res = {0};
+  res.rc = weir_pipeline_run(p, r);
+  snprintf(res.msg, sizeof res.msg, "%s", weir_pipeline_errmsg(p));
+  weir_op_stats st;
+  cr_assert_eq(weir_pipeline_op_stats(p, 0, &st), WEIR_OK);
+  res.rows = st.rows_out;
+  res.skipped_inputs = st.skipped_inputs;
+  weir_pipeline_destroy(p);
+  return res;
+}
+
+Test(media_truncated, mp4_with_its_index_in_front) {
+  result whole = read_video("ramp-fs.mp4", WEIR_ON_ERROR_FAIL);
+  cr_assert_eq(whole.rc, WEIR_OK, "%s", whole.msg);
+  cr_assert_eq(whole.rows, 30);
+  cr_assert_eq(whole.skipped_inputs, 0);
+  result r = read_video("cut-ramp-fs.mp4", WEIR_ON_ERROR_FAIL);
+  cr_assert_eq(r.rc, WEIR_EFORMAT, "read as whole (%llu frames): %s",
+               (unsigned long long)r.rows, r.msg);
+  cr_assert(strstr(r.msg, "cut-ramp-fs.mp4") && strstr(r.msg, "truncated"), "%s", r.msg);
+  r = read_video("cut-ramp-fs.mp4", WEIR_ON_ERROR_SKIP);
+  cr_assert_eq(r.rc, WEIR_OK, "%s", r.msg);
+  cr_assert_eq(r.skipped_inputs, 1, "counted as skipped");
+  cr_assert(r.rows > 5 && r.rows < 30, "the frames before the cut stay (%llu)",
+            (unsigned long long)r.rows);
+}

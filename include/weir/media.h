@@ -138,8 +138,12 @@ typedef struct weir_image_options {
  * A file that cannot be opened or decoded (empty, truncated, not media, an
  * unsupported codec) ends the run with an error naming the file, or under
  * on_error = WEIR_ON_ERROR_SKIP is logged and counted as one skipped row;
- * frames already emitted from it stay. A corrupt packet inside a file is
- * passed over when the decoder can carry on. Returns NULL on failure, with
+ * frames already emitted from it stay. Truncated includes a file that
+ * decodes to its end but is shorter than its header declares (a WAV's data
+ * chunk, a FLAC's sample count, an MP3's LAME header, an MP4's index): its
+ * frames or windows are emitted, then it fails, or is counted as skipped
+ * (skipped_inputs) under on_error = WEIR_ON_ERROR_SKIP. A corrupt packet
+ * inside a file is passed over when the decoder can carry on. Returns NULL on failure, with
  * the reason in weir_pipeline_errmsg(). */
 WEIR_EXTERN weir_op *weir_read_video (weir_pipeline *p, const char *uri, const weir_video_options *o);
 WEIR_EXTERN weir_op *weir_read_audio (weir_pipeline *p, const char *uri, const weir_audio_options *o);

@@ -59,6 +59,9 @@ int weir__video_decoder_read(weir__video_decoder *d, size_t max_rows,
 void weir__video_decoder_shape(const weir__video_decoder *d, int *ndim,
                                int64_t shape[3]);
 uint64_t weir__video_decoder_corrupt(const weir__video_decoder *d);
+/* 1 when the decoder reached the end of a file that is shorter than its
+ * header declares (frames missing at the end); `err` then says so. */
+int weir__video_decoder_truncated(const weir__video_decoder *d, char *err, size_t errlen);
 /* Frames the decoder gave so far: fewer than the stream holds when frames
  * that every_k drops went undecoded. */
 int64_t weir__video_decoder_decoded(const weir__video_decoder *d);

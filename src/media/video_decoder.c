@@ -56,6 +56,8 @@ struct weir__video_decoder {
   int64_t emitted;
   double last_t;       /* stream time of the last decoded frame */
   uint64_t corrupt;
+  int truncated;       /* the file ended short of its header's length */
+  char trunc_err[512];
 };
 
 static enum AVPixelFormat av_format_of(int pixel_format) {
@@ -254,6 +256,13 @@ void weir__video_decoder_shape(const weir__video_decoder *d, int *ndim,
   memcpy(shape, d->shape, sizeof d->shape);
 }
 
+int weir__video_decoder_truncated(const weir__video_decoder *d, char *err, size_t errlen) {
+  if (!d || !d->truncated)
+    return 0;
+  snprintf(err, errlen, "%s", d->trunc_err);
+  return 1;
+}
+
 uint64_t weir__video_decoder_corrupt(const weir__video_decoder *d) {
   return d->corrupt;
 }
@@ -448,6 +457,12 @@ int weir__video_decoder_read(weir__video_decoder *d, size_t max_rows,
         rc = weir__media_nothing_decoded(d->path, "frame", "video", d->corrupt, err, errlen);
         break;
       }
+      /* The end of the file: its last frame should end where the header
+       * says the stream does. */
+      if (!d->truncated && d->last_t > -INFINITY)
+        d->truncated = weir__media_short_of_declared(&d->in, d->last_t - d->origin + 1.0 / d->rate,
+                                                     d->path, d->trunc_err,
+                                                     sizeof d->trunc_err);
       /* End of the file: no range after this one can be reached without a
        * seek backwards, which start_range() does. */
       rc = next_range(d, err, errlen);

@@ -40,6 +40,10 @@ static int read_part(weir__media_source *s, const char *path, double t0,
     if (rc == WEIR_OK && b)
       rc = weir_emit_block(out, b);
   }
+  /* Its frames are out; the file still fails, or is counted as skipped:
+   * a cut file must not pass for a whole one. */
+  if (rc == WEIR_OK && weir__video_decoder_truncated(d, err, errlen))
+    rc = WEIR_EFORMAT;
   if (d && weir__video_decoder_corrupt(d) > 0)
     weir_ctx_log(ctx, WEIR_LOG_WARN,
                  "%s: passed over %llu damaged packets or frames", path,
