@@ -20,6 +20,7 @@
 #include "io/vfs.h"
 #include "io/blockfile.h"
 #include "io/writefmt.h"
+#include "io/write_manifest.h"
 #include "exec/exec_internal.h"
 
 typedef struct sink_cfg {
@@ -31,6 +32,7 @@ typedef struct sink_cfg {
   int single;          /* one file, no shards */
   int prefix;          /* shards are <base>-00000<suffix> */
   int codec;
+  char *manifest;      /* local outputs: the manifest's path, else NULL */
 } sink_cfg;
 
 typedef struct sink {
@@ -64,6 +66,7 @@ static void sink_cfg_free(void *p) {
   if (!c) return;
   free(c->base);
   free(c->suffix);
+  free(c->manifest);
   weir__io_config_free_s3(&c->cfg); /* c->o's S3 strings point at these */
   free(c);
 }
@@ -160,9 +163,22 @@ static void clean_temporaries(const sink_cfg *c) {
   free(dir);
 }
 
+static weir__write_shape shape_of(const sink_cfg *c) {
+  weir__write_shape w = {c->fmt->name, c->suffix,
+                         c->single ? "file" : c->prefix ? "named shards" : "folder",
+                         c->o.shard_rows, c->o.shard_bytes};
+  return w;
+}
+
 static int begin_run(sink *s) {
   s->begun = 1;
   clean_temporaries(s->c);
+  if (s->c->manifest) {
+    /* Before the first shard: every shard on disk was cut as it says. */
+    weir__write_shape w = shape_of(s->c);
+    int rc = weir__write_manifest_save(s->c->manifest, &w, s->err, sizeof s->err);
+    if (rc) return rc;
+  }
   s->known_shard = SIZE_MAX;
   if (!s->c->o.resume) return WEIR_OK;
   if (s->c->single) {
@@ -665,6 +681,20 @@ static weir_op *make_writer(weir_pipeline *p, weir_op *in, const char *uri,
   if (!c->base || !c->suffix) {
     sink_cfg_free(c);
     return weir__op_fail(p, WEIR_ENOMEM, "%s: out of memory", def->name);
+  }
+  if (!weir__vfs_is_remote(c->base)) {
+    c->manifest = weir__write_manifest_path(c->base, !c->single && !c->prefix, c->suffix);
+    if (!c->manifest) {
+      sink_cfg_free(c);
+      return weir__op_fail(p, WEIR_ENOMEM, "%s: out of memory", def->name);
+    }
+    char merr[1536];
+    weir__write_shape w = shape_of(c);
+    if (c->o.resume &&
+        weir__write_manifest_check(c->manifest, &w, uri, merr, sizeof merr) != WEIR_OK) {
+      sink_cfg_free(c);
+      return weir__op_fail(p, WEIR_EINVAL, "%s: %s", def->name, merr);
+    }
   }
   /* Serialising runs on parallel workers, in order; then one worker
    * writes, in input order: shard k must always hold the same rows. */
