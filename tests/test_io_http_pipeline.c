@@ -456,3 +456,52 @@ Test(pipe_s3, write_jsonl_shards_to_s3_and_read_them_back) {
   weir_pipeline_destroy(p);
   weir__net_shutdown();
 }
+
+/* Network retries show: three 500s before a whole answer are three retries
+ * in the reader's statistics, three INFO lines naming the URL (redacted)
+ * and the status, and a total in the summary. */
+static pthread_mutex_t retry_log_mu = PTHREAD_MUTEX_INITIALIZER;
+static char retry_log[16384];
+static void retry_log_fn(void *user, int level, const char *msg) {
+  (void)user, (void)level;
+  pthread_mutex_lock(&retry_log_mu);
+  size_t n = strlen(retry_log);
+  snprintf(retry_log + n, sizeof retry_log - n, "%s\n", msg);
+  pthread_mutex_unlock(&retry_log_mu);
+}
+
+Test(pipe_faults, network_retries_are_counted_and_logged, .init = need_curl, .timeout = 60) {
+  size_t size = 300000;
+  unsigned char *data = malloc(size);
+  srv_fill(data, size, 31);
+  fault_server fs;
+  cr_assert_eq(fault_start(&fs, data, size, FAULT_GET_500_FIRST, 31), 0);
+  fs.get_500 = 3;
+  weir_pipeline_options po = WEIR_PIPELINE_OPTIONS_INIT;
+  po.log_fn = retry_log_fn;
+  po.log_level = WEIR_LOG_INFO;
+  po.summary = 1;
+  weir_pipeline *p;
+  cr_assert_eq(weir_pipeline_create(&p, &po), WEIR_OK);
+  char url[256];
+  snprintf(url, sizeof url, "%s/blob.bin?X-Amz-Signature=SECRETSIG", fs.url);
+  weir_read_options ro = WEIR_READ_OPTIONS_INIT;
+  weir_op *r = weir_read_binary(p, url, &ro);
+  cr_assert_not_null(r, "%s", weir_pipeline_errmsg(p));
+  cr_assert_eq(weir_pipeline_run(p, r), WEIR_OK, "%s", weir_pipeline_errmsg(p));
+  weir_op_stats st;
+  cr_assert_eq(weir_pipeline_op_stats(p, 0, &st), WEIR_OK);
+  cr_assert_eq(st.rows_out, 1);
+  cr_assert_eq(st.retries, 3, "retries %llu:\n%s", (unsigned long long)st.retries, retry_log);
+  cr_assert_eq(atomic_load(&fs.s500), 3);
+  int lines = 0;
+  for (const char *q = retry_log; (q = strstr(q, "network retry: GET ")); q++)
+    lines++;
+  cr_assert_eq(lines, 3, "%s", retry_log);
+  cr_assert(strstr(retry_log, "/blob.bin?...: attempt 1 of 6: HTTP 500"), "%s", retry_log);
+  cr_assert_null(strstr(retry_log, "SECRETSIG"), "%s", retry_log);
+  cr_assert(strstr(retry_log, "retries: 3 in all"), "the summary's total:\n%s", retry_log);
+  weir_pipeline_destroy(p);
+  fault_stop(&fs);
+  free(data);
+}

@@ -366,6 +366,10 @@ void weir__call_end(weir_op *op, weir__call *c, int ok);
 /* Discards what a failed attempt emitted, before a retry. */
 void weir__call_reset(weir_op *op, weir__call *c);
 
+/* Marks the calling thread as a worker of `op` (NULL: none), for the
+ * network requests it makes (net_stats.c). */
+void weir__exec_set_thread_op(weir_op *op);
+
 /* Workers (worker.c). */
 int weir__pool_spawn(weir_op *op);     /* one more worker thread */
 void weir__pool_join(weir_op *op, int all);

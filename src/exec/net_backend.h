@@ -32,4 +32,12 @@ typedef struct weir__net_backend {
 
 const weir__net_backend *weir__net_backend_get(void);
 
+/* The executor's side (exec/net_stats.c). The operator whose worker the
+ * calling thread is, or NULL: a request keeps it to report its retries. */
+void *weir__net_current_op(void);
+/* Counts one retry of a request in `op`'s statistics (retries) and logs
+ * it at WEIR_LOG_INFO with `what` (the method, the redacted URL, the
+ * attempt and the reason). Any thread; `op` NULL does nothing. */
+void weir__net_count_retry(void *op, const char *what);
+
 #endif /* WEIR_EXEC_NET_BACKEND_H */

@@ -707,6 +707,7 @@ static void *worker_main(void *arg) {
    * the engine on the pipeline's loop until the worker is gone. */
   const weir__net_backend *net = weir__net_backend_get();
   net->set_current(p->net);
+  weir__exec_set_thread_op(op);
   int rc = worker_init(op, w, &ctx);
   pthread_mutex_lock(&p->mu);
   op->spawning--;

@@ -33,7 +33,9 @@ enum {
                           silence until the server stops */
   FAULT_CUT_EVERY,     /* every answer honours Range and is reset after
                           cut_at bytes: each attempt makes progress */
-  FAULT_ALWAYS_501     /* every request: 501 Not Implemented */
+  FAULT_ALWAYS_501,    /* every request: 501 Not Implemented */
+  FAULT_GET_500_FIRST  /* the first get_500 GETs answer 500, the rest
+                          (and every HEAD) whole */
 };
 
 typedef struct fault_server {
@@ -52,6 +54,8 @@ typedef struct fault_server {
                                    answer is reset after this many bytes */
   const char *etag_later;       /* the ETag from the second request on:
                                    the object "changed" */
+  int get_500;                  /* FAULT_GET_500_FIRST: GETs that fail */
+  atomic_int gets;
   pthread_t acceptor;
   pthread_mutex_t mu;
   uint64_t rng;
@@ -168,6 +172,11 @@ static inline void *fault_handle(void *arg) {
   } else if (mode == FAULT_RANDOM && r < s->p_500 + s->p_429) {
     atomic_fetch_add(&s->s429, 1);
     fault_simple(fd, "429 Too Many Requests", "slow down", "");
+    close(fd);
+  } else if (mode == FAULT_GET_500_FIRST && !head_only &&
+             atomic_fetch_add(&s->gets, 1) < s->get_500) {
+    atomic_fetch_add(&s->s500, 1);
+    fault_simple(fd, "500 Internal Server Error", "try again", "");
     close(fd);
   } else if (mode == FAULT_ALWAYS_501) {
     /* Read what a PUT sends first, so the client sees the answer and not

@@ -96,6 +96,7 @@ void weir__net_req_init(weir__net_req *rq, int method,
   rq->base_delay = o && o->retry_base_delay > 0 ? o->retry_base_delay : 0.1;
   rq->stall_seconds = o && o->stall_seconds > 0 ? o->stall_seconds : 30;
   rq->content_length = -1;
+  rq->op = weir__net_current_op();
   const char *ca = o && o->ca_file ? o->ca_file : getenv("CURL_CA_BUNDLE");
   if (ca && *ca) rq->cainfo = strdup(ca);
   atomic_init(&rq->refs, 1);
@@ -275,6 +276,15 @@ static void attempt_done(engine *e, weir__net_req *rq, CURLcode res) {
   if (rq->progress > rq->progress_mark) rq->failures = 0;
   rq->failures++;
   if (again && rq->attempts <= rq->max_retries) {
+    char what[768];
+    if (res != CURLE_OK)
+      snprintf(what, sizeof what, "%s %s: attempt %d of %d: %s", method_name(rq->method),
+               rq->shown ? rq->shown : "?", rq->attempts, rq->max_retries + 1,
+               rq->curlerr[0] ? rq->curlerr : curl_easy_strerror(res));
+    else
+      snprintf(what, sizeof what, "%s %s: attempt %d of %d: HTTP %ld", method_name(rq->method),
+               rq->shown ? rq->shown : "?", rq->attempts, rq->max_retries + 1, status);
+    weir__net_count_retry(rq->op, what);
     schedule_retry(e, rq, (long)retry_after);
     return;
   }

@@ -66,6 +66,8 @@ struct weir__net_req {
   long status;                    /* HTTP status of the last attempt */
   int64_t content_length;         /* of the last answer; -1 unknown */
   int attempts;
+  void *op;                       /* the operator whose worker made it, for
+                                     its retry count (exec/net_backend.h) */
   int failures;                   /* failed attempts since the last one
                                      that delivered bytes: the retry bound
                                      and the backoff count these, so a long
