@@ -14,7 +14,13 @@ WEIR_BEGIN_DECLS
 /* What a reader does with a malformed row or an unreadable file. */
 enum {
   WEIR_ON_ERROR_FAIL = 0,    /* end the run with an error naming file/line */
-  WEIR_ON_ERROR_SKIP = 1     /* skip it, log it, count it as skipped      */
+  WEIR_ON_ERROR_SKIP = 1     /* skip it, log it, count it as skipped: each
+                                malformed row is logged (file:line, why) up
+                                to 10 per file, then one line per file says
+                                how many more were skipped when the run
+                                ends; counted in the op's skipped_rows, and
+                                the summary table ends "success, N rows
+                                skipped"                                  */
 };
 
 #define WEIR_READ_OPTIONS_VERSION 1
@@ -116,7 +122,9 @@ enum {
  * counted in the op's `skipped_rows`. Reading runs as two ops: `read_jsonl`
  * (a read task per file, or per `range_bytes` of an uncompressed file,
  * cutting chunks of whole lines) and `parse_jsonl` (workers that parse
- * chunks in parallel; the op returned). Blocks hold at most
+ * chunks in parallel; the op returned). read_jsonl's rows_out counts the
+ * rows parsed from its chunks (its blocks_out counts chunks); read_csv
+ * and parse_csv are the same. Blocks hold at most
  * `rows_per_block` rows.
  *
  * CSV: RFC 4180 (quoted fields with "" and newlines), a header row unless

@@ -60,9 +60,14 @@ WEIR_EXTERN int weir_pipeline_op_stats(const weir_pipeline *p, int index,
 WEIR_EXTERN int weir_pipeline_get_stats(const weir_pipeline *p,
                                         weir_pipeline_stats *out);
 /* Every counter as a JSON object {"pipeline": {...}, "operators": [...]};
- * the caller frees `*json` with free(). */
+ * "pipeline" has the run's "status" (WEIR_OK, WEIR_EFORMAT...) and
+ * "message", the text of the error that ended it ("" after a success).
+ * The caller frees `*json` with free(). */
 WEIR_EXTERN int weir_pipeline_stats_json(const weir_pipeline *p, char **json);
-/* The end-of-run table (one row per operator), as text; free() it. */
+/* The end-of-run table (one row per operator, with the rows each
+ * skipped; a line for each operator that skipped failed blocks or inputs;
+ * a last line that ends with the outcome: "success", "success, N rows
+ * skipped", or the error), as text; free() it. */
 WEIR_EXTERN int weir_pipeline_stats_table(const weir_pipeline *p, char **text);
 
 WEIR_END_DECLS

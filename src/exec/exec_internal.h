@@ -174,6 +174,14 @@ struct weir_op {
    * state their `user` pointer holds (weir__op_set_cleanup). */
   void (*cleanup)(void *);
   void *cleanup_arg;
+  /* Runs on the scheduler thread when a run ends, after the workers are
+   * gone and before the summary (weir__op_set_run_end). */
+  void (*run_end)(void *, weir_op *);
+  void *run_end_arg;
+  /* A reader's chunk source: its rows_out is that of the op that parses
+   * its chunks into rows, so statistics count rows, not chunks
+   * (weir__op_rows_of). */
+  weir_op *rows_of;
 
   /* Re-blocking input spilled to disk (spill.c): blocks that come after
    * acc[] in order, and their rows (counted in acc_rows too). */
@@ -200,6 +208,14 @@ void weir__op_free(weir_op *op);
  * `who` names the calling function in the message. Nothing to do for a
  * pipeline that has not run. */
 int weir__run_prepare_again(weir_pipeline *p, const char *who);
+
+/* `fn(arg, op)` runs at the end of each run the op took part in, once its
+ * workers are gone: for reports that need the whole run (per-file counts
+ * of skipped rows). */
+void weir__op_set_run_end(weir_op *op, void (*fn)(void *, weir_op *), void *arg);
+/* `src` (a reader's source of chunks) reports the rows `parser` made of
+ * them as its rows_out. */
+void weir__op_rows_of(weir_op *src, weir_op *parser);
 
 /* Ties `arg` to the op's lifetime: `fn(arg)` runs when the pipeline frees
  * the op, after its workers are gone. */

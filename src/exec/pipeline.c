@@ -118,6 +118,16 @@ void weir__op_free(weir_op *op) {
   free(op);
 }
 
+void weir__op_set_run_end(weir_op *op, void (*fn)(void *, weir_op *), void *arg) {
+  op->run_end = fn;
+  op->run_end_arg = arg;
+}
+
+void weir__op_rows_of(weir_op *src, weir_op *parser) {
+  if (src && parser)
+    src->rows_of = parser;
+}
+
 void weir__op_set_cleanup(weir_op *op, void (*fn)(void *), void *arg) {
   op->cleanup = fn;
   op->cleanup_arg = arg;

@@ -37,6 +37,9 @@ static void op_reset(weir_op *op) {
   op->nres = keep.nres;
   op->cleanup = keep.cleanup;
   op->cleanup_arg = keep.cleanup_arg;
+  op->run_end = keep.run_end;
+  op->run_end_arg = keep.run_end_arg;
+  op->rows_of = keep.rows_of;
   op->st.name = op->name;
   pthread_cond_init(&op->cv_work, NULL);
   pthread_cond_init(&op->cv_space, NULL);

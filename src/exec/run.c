@@ -236,6 +236,9 @@ void weir__run_loop(weir_pipeline *p) {
   pthread_mutex_lock(&p->mu);
   p->t_end = weir__now();
   pthread_mutex_unlock(&p->mu);
+  for (size_t i = 0; i < p->nops; i++)
+    if (p->ops[i]->active && p->ops[i]->run_end)
+      p->ops[i]->run_end(p->ops[i]->run_end_arg, p->ops[i]);
   weir__progress_tick(p, 1);
   /* An iterator's consumer may still be pulling prefetched batches: its
    * summary waits for weir_iter_destroy(), so the iterator's figures are

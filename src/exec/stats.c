@@ -10,6 +10,11 @@
 
 void weir__op_snapshot(const weir_op *op, weir_op_stats *out) {
   *out = op->st;
+  if (op->rows_of) {
+    /* A reader's chunks are not rows: the rows are what its parser made
+     * of them (the malformed ones it skipped count there, once). */
+    out->rows_out = op->rows_of->st.rows_out;
+  }
   out->name = op->name;
   out->workers = op->live;
   out->queue_bytes = op->qbytes;
@@ -104,6 +109,10 @@ int weir_pipeline_stats_json(const weir_pipeline *p, char **json) {
           ps.iter_blocked_seconds, (unsigned long long)ps.iter_batches, ps.stalls, p->num_cpus,
           (unsigned long long)ps.resizes);
   json_str(f, weir_err_name(p->status));
+  /* Why a run failed, next to its status (the text of weir_pipeline_errmsg
+   * for the run's error; "" after a success). */
+  fprintf(f, ", \"message\": ");
+  json_str(f, p->status != WEIR_OK ? p->errmsg : "");
   fprintf(f, "}, \"operators\": [");
   for (size_t i = 0; i < p->nops; i++) {
     weir_op_stats s;
@@ -154,11 +163,12 @@ static void human_bytes(char *buf, size_t n, double v) {
 /* The table's columns, in the order they are shown, and how readily each
  * is dropped to fit a narrow terminal (higher goes first; 0 never). */
 enum { C_NAME, C_RIN, C_ROUT, C_BLOCKS, C_TASKS, C_BUSY, C_CPU, C_BLOCKED, C_WORKERS,
-       C_RESIZES, C_QPEAK, C_RETRIES, C_ERRORS, NCOLS };
+       C_RESIZES, C_QPEAK, C_RETRIES, C_ERRORS, C_SKIPPED, NCOLS };
 static const char *const col_head[NCOLS] = {
   "operator", "rows in", "rows out", "blocks", "tasks", "busy s", "cpu s", "blocked s",
-  "workers", "resizes", "queue peak", "retries", "errors"};
-static const int col_drop[NCOLS] = {0, 0, 0, 9, 5, 3, 8, 6, 2, 7, 4, 1, 0};
+  "workers", "resizes", "queue peak", "retries", "errors", "skipped"};
+/* Skipped rows are never dropped: data left out must stay visible. */
+static const int col_drop[NCOLS] = {0, 0, 0, 9, 5, 3, 8, 6, 2, 7, 4, 1, 0, 0};
 #define NAME_MAX_COLS 24
 
 /* Writes the table to `f`, its lines at most `cols` characters wide where
@@ -190,6 +200,7 @@ static void write_table(const weir_pipeline *p, FILE *f, int cols) {
     human_bytes(cell[i][C_QPEAK], 32, (double)s.queue_bytes_peak);
     snprintf(cell[i][C_RETRIES], 32, "%llu", (unsigned long long)s.retries);
     snprintf(cell[i][C_ERRORS], 32, "%llu", (unsigned long long)s.errors);
+    snprintf(cell[i][C_SKIPPED], 32, "%llu", (unsigned long long)s.skipped_rows);
     for (int c = 0; c < NCOLS; c++) {
       int w = (int)strlen(cell[i][c]);
       if (w > width[c])
@@ -236,7 +247,22 @@ static void write_table(const weir_pipeline *p, FILE *f, int cols) {
  * (weir_pipeline_errmsg) and not repeated here. */
 static void status_text(const weir_pipeline *p, char *buf, size_t n) {
   if (p->status == WEIR_OK) {
-    snprintf(buf, n, "success");
+    /* A success that skipped data says so: "success" alone would hide it. */
+    uint64_t rows = 0, inputs = 0, blocks = 0;
+    for (size_t i = 0; i < p->nops; i++) {
+      weir_op_stats s;
+      weir__op_snapshot(p->ops[i], &s);
+      rows += s.skipped_rows;
+      inputs += s.skipped_inputs;
+      blocks += s.skipped_blocks;
+    }
+    if (inputs)
+      snprintf(buf, n, "success, %llu rows skipped and %llu input%s given up",
+               (unsigned long long)rows, (unsigned long long)inputs, inputs == 1 ? "" : "s");
+    else if (rows || blocks)
+      snprintf(buf, n, "success, %llu rows skipped", (unsigned long long)rows);
+    else
+      snprintf(buf, n, "success");
     return;
   }
   const char *e = p->errmsg, *q = NULL;
@@ -281,6 +307,15 @@ int weir__stats_table_fit(const weir_pipeline *p, int cols, char **text) {
   weir_pipeline_stats ps;
   pipeline_snapshot(p, &ps);
   write_table(p, f, cols);
+  for (size_t i = 0; i < p->nops; i++) {
+    /* Skipped data must not go unseen: a line for each operator that
+     * skipped failed blocks or inputs (rows are in the table). */
+    weir_op_stats s;
+    weir__op_snapshot(p->ops[i], &s);
+    if (s.skipped_blocks || s.skipped_inputs)
+      fprintf(f, "%s: skipped %llu failed blocks and %llu unreadable or damaged inputs\n",
+              s.name, (unsigned long long)s.skipped_blocks, (unsigned long long)s.skipped_inputs);
+  }
   for (size_t i = 0; i < p->nops; i++) {
     /* Only operators that spilled get a line: most runs never do. */
     weir_op_stats s;

@@ -16,6 +16,7 @@
 #include "io/codec.h"
 #include "io/colacc.h"
 #include "io/reader.h"
+#include "exec/exec_internal.h"
 
 /* One parsed field: its bytes (unescaped into scratch when quoted with
  * escapes), and whether it was quoted. */
@@ -535,7 +536,7 @@ static int csv_process(void *state, weir_block *in, weir_emit *out,
         for (size_t k = 0; k < w->ncols; k++) weir__colacc_truncate(&w->cols[k], row);
     }
     if (rc == WEIR_EFORMAT)
-      rc = weir__reader_malformed(r, ctx, uri, rec_line,
+      rc = weir__reader_malformed(r, ctx, v.file, rec_line,
                                   v.offset + (uint64_t)(p - v.data), w->why,
                                   &skipped);
     p = next;
@@ -562,5 +563,7 @@ weir_op *weir_read_csv(weir_pipeline *p, const char *uri,
                                  weir__read_chunks_csv, &r);
   if (!src) return NULL;
   weir_op_options po = {.version = WEIR_OP_OPTIONS_VERSION, .num_cpus = 1.0};
-  return weir_add_op(p, src, &csv_parse_def, r, &po);
+  weir_op *parse = weir_add_op(p, src, &csv_parse_def, r, &po);
+  weir__op_rows_of(src, parse);
+  return parse;
 }

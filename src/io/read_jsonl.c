@@ -12,6 +12,7 @@
 #include "io/codec.h"
 #include "io/jsonl_parse.h"
 #include "io/reader.h"
+#include "exec/exec_internal.h"
 
 /* Feeds the lines of the first chunk of object `i` (at most `rows`
  * lines) to `in`. An unreadable or corrupt object under on_error = skip
@@ -145,7 +146,7 @@ static int jsonl_process(void *state, weir_block *in, weir_emit *out,
     const char *nl = memchr(p, '\n', (size_t)(end - p));
     int got = weir__jsonl_parse_line(&w->ps, p);
     if (got == WEIR_EFORMAT) {
-      rc = weir__reader_malformed(r, ctx, uri, line,
+      rc = weir__reader_malformed(r, ctx, v.file, line,
                                   v.offset + (uint64_t)(p - v.data), w->ps.why,
                                   &skipped);
       if (rc != WEIR_OK) break;
@@ -190,5 +191,7 @@ weir_op *weir_read_jsonl(weir_pipeline *p, const char *uri,
                                  weir__read_chunks_lines, &r);
   if (!src) return NULL;
   weir_op_options po = {.version = WEIR_OP_OPTIONS_VERSION, .num_cpus = 1.0};
-  return weir_add_op(p, src, &jsonl_parse_def, r, &po);
+  weir_op *parse = weir_add_op(p, src, &jsonl_parse_def, r, &po);
+  weir__op_rows_of(src, parse);
+  return parse;
 }

@@ -38,7 +38,7 @@ static int text_task(void *user, size_t task, weir_emit *out) {
       if (len && p[len - 1] == '\r') len--;
       if (!all_valid && weir__utf8_invalid_at(p, len) != len) {
         rc = weir__reader_malformed(
-            r, ctx, uri, line,
+            r, ctx, r->tasks[task].obj, line,
             c.offset + (uint64_t)(p - (const char *)c.buf->data),
             "invalid UTF-8", &skipped);
       } else if (weir__colacc_grow(&text) || weir__colacc_push_string(&text, p, len)) {

@@ -16,6 +16,7 @@ void weir__reader_free(void *arg) {
   if (!r) return;
   if (r->free_extra) r->free_extra(r->extra);
   weir__vfs_list_free(r->objs, r->nobjs);
+  free(r->malformed);
   weir__bufpool_release(r->pool);
   free(r->tasks);
   weir__schema_free(&r->schema);
@@ -198,6 +199,10 @@ int weir__reader_create(weir__reader **out, const char *kind, const char *uri,
     weir__reader_free(r);
     return rc;
   }
+  if (r->nobjs && !(r->malformed = calloc(r->nobjs, sizeof *r->malformed))) {
+    weir__reader_free(r);
+    return WEIR_ENOMEM;
+  }
   rc = cut_tasks(r, ranges ? o->range_bytes : 0);
   if (rc != WEIR_OK) {
     weir__reader_free(r);
@@ -216,6 +221,7 @@ weir_op *weir__reader_source(weir_pipeline *p, weir__reader *r,
     return NULL;
   }
   weir__op_set_cleanup(op, weir__reader_free, r);
+  weir__reader_watch(r, op);
   return op;
 }
 
@@ -319,19 +325,42 @@ void weir__where(char *buf, size_t len, const char *uri, uint64_t line,
              (unsigned long long)offset);
 }
 
-int weir__reader_malformed(const weir__reader *r, weir_ctx *ctx,
-                           const char *uri, uint64_t line, uint64_t offset,
-                           const char *why, uint64_t *skipped) {
+int weir__reader_malformed(weir__reader *r, weir_ctx *ctx, size_t obj,
+                           uint64_t line, uint64_t offset, const char *why,
+                           uint64_t *skipped) {
   char where[600];
-  weir__where(where, sizeof where, uri, line, offset);
+  weir__where(where, sizeof where, r->objs[obj].uri, line, offset);
   if (r->o.on_error != WEIR_ON_ERROR_SKIP) {
     weir_ctx_set_errmsg(ctx, "%s: %s", where, why);
     return WEIR_EFORMAT;
   }
-  if (*skipped == 0)
+  pthread_mutex_lock(&r->mu);
+  uint64_t n = r->malformed ? ++r->malformed[obj] : 1;
+  pthread_mutex_unlock(&r->mu);
+  /* Every one up to a limit per file, so a few bad lines are all seen and
+   * a broken file cannot flood the log; the rest come as one count. */
+  if (n <= WEIR__MALFORMED_LOGGED)
     weir_ctx_log(ctx, WEIR_LOG_WARN, "skipping %s: %s", where, why);
   (*skipped)++;
   return WEIR_OK;
+}
+
+static void report_more(void *arg, weir_op *op) {
+  weir__reader *r = arg;
+  pthread_mutex_lock(&r->mu);
+  for (size_t i = 0; r->malformed && i < r->nobjs; i++) {
+    if (r->malformed[i] > WEIR__MALFORMED_LOGGED)
+      weir__log(op->p, WEIR_LOG_WARN, "%s: %s: %llu more malformed rows skipped (%llu in all)",
+                op->name, r->objs[i].uri,
+                (unsigned long long)(r->malformed[i] - WEIR__MALFORMED_LOGGED),
+                (unsigned long long)r->malformed[i]);
+    r->malformed[i] = 0; /* a run again counts afresh */
+  }
+  pthread_mutex_unlock(&r->mu);
+}
+
+void weir__reader_watch(weir__reader *r, weir_op *op) {
+  if (r && op) weir__op_set_run_end(op, report_more, r);
 }
 
 int weir__path_column(weir__colacc *acc, const char *uri, weir_block *b,

@@ -39,6 +39,7 @@ typedef struct weir__reader {
   weir__schema schema;
   int inferred;
   weir__bufpool *pool; /* chunk buffers, reused across chunks and tasks */
+  uint64_t *malformed; /* per object: malformed rows this run, under mu */
   void *extra;         /* format-specific state, freed by free_extra */
   void (*free_extra)(void *);
 } weir__reader;
@@ -99,15 +100,20 @@ int weir__read_chunks_csv(void *user, size_t task, weir_emit *out);
 int weir__path_column(weir__colacc *acc, const char *uri, weir_block *b,
                       weir_block **out);
 
-/* A malformed row of `uri` at `line` (0 = unknown: then its byte
- * `offset`), `why` saying what is wrong. Under on_error = skip it counts
- * the row in `*skipped` (the caller reports the count), logs it only when
- * it is the first there, so a bad file cannot flood the log, and returns
- * WEIR_OK; otherwise it sets the context's message and returns
+/* A malformed row of object `obj` at `line` (0 = unknown: the byte
+ * `offset` is given instead). With WEIR_ON_ERROR_SKIP it counts the row in
+ * `*skipped`, logs it while its file has had fewer than
+ * WEIR__MALFORMED_LOGGED logged, and returns WEIR_OK: the rest of a file
+ * are counted, and one "N more" line per file follows when the run ends
+ * (weir__reader_watch). Otherwise it sets the context's message and returns
  * WEIR_EFORMAT. */
-int weir__reader_malformed(const weir__reader *r, weir_ctx *ctx,
-                           const char *uri, uint64_t line, uint64_t offset,
-                           const char *why, uint64_t *skipped);
+#define WEIR__MALFORMED_LOGGED 10
+int weir__reader_malformed(weir__reader *r, weir_ctx *ctx, size_t obj,
+                           uint64_t line, uint64_t offset, const char *why,
+                           uint64_t *skipped);
+/* Makes `op` (the op that reports malformed rows of `r`) log, when its run
+ * ends, one line per file with more malformed rows than were logged. */
+void weir__reader_watch(weir__reader *r, weir_op *op);
 
 /* "path:line" or "path (byte offset N)" for messages. */
 void weir__where(char *buf, size_t len, const char *uri, uint64_t line,
