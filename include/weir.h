@@ -12,6 +12,7 @@
 #include "weir/pipeline.h"
 #include "weir/stats.h"
 #include "weir/io.h"
+#include "weir/parquet.h"
 #include "weir/media.h"
 #include "weir/cuda.h"
 

@@ -1,0 +1,517 @@
+/* One column chunk into one block column: pages parsed and decompressed,
+ * levels and values decoded, and the values scattered into weir's layout
+ * (validity bitmap, values or offsets) with their conversion. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "weir/error.h"
+#include "core/mem.h"
+#include "core/utf8.h"
+#include "parquet/codecs.h"
+#include "parquet/encodings.h"
+#include "parquet/parquet_internal.h"
+
+/* The column being filled. Rows are known in advance (the row group's),
+ * so fixed-width values, offsets and the bitmap are allocated once. */
+typedef struct out {
+  const pq_leaf *leaf;
+  int64_t rows;
+  int64_t row;             /* rows done (flat), or the open row (lists) */
+  size_t width;            /* bytes of a value (flat fixed) or element */
+  uint8_t *vals;           /* fixed values, element bytes or string bytes */
+  size_t vlen, vcap;
+  int64_t *offs;           /* rows + 1: STRING/BINARY/LIST */
+  uint8_t *valid;          /* rows bits, all set at first */
+  size_t nulls;
+  int64_t elems;           /* LIST: elements so far */
+} out;
+
+static int vals_grow(out *o, size_t extra) {
+  if (o->vlen + extra <= o->vcap) return 0;
+  size_t c = o->vcap ? o->vcap : 4096;
+  while (c < o->vlen + extra) {
+    if (c > SIZE_MAX / 2) return -1;
+    c *= 2;
+  }
+  uint8_t *p = weir__mem_realloc(o->vals, c);
+  if (!p) return -1;
+  o->vals = p;
+  o->vcap = c;
+  return 0;
+}
+
+static void set_null(out *o, int64_t row) {
+  o->valid[row >> 3] &= (uint8_t)~(1u << (row & 7));
+  o->nulls++;
+}
+
+static double pow10i(int s) {
+  double p = 1;
+  for (int i = 0; i < s && i < 400; i++) p *= 10;
+  return p;
+}
+
+static float half_to_float(uint16_t h) {
+  uint32_t s = (uint32_t)(h >> 15) << 31, e = (h >> 10) & 31, m = h & 1023, f;
+  if (e == 0) {
+    if (m == 0) f = s;
+    else {
+      e = 127 - 15 + 1;
+      while (!(m & 1024)) { m <<= 1; e--; }
+      m &= 1023;
+      f = s | e << 23 | m << 13;
+    }
+  } else if (e == 31) f = s | 0x7f800000u | m << 13;
+  else f = s | (e - 15 + 127) << 23 | m << 13;
+  float x;
+  memcpy(&x, &f, 4);
+  return x;
+}
+
+/* A big-endian two's complement integer of n bytes, as a double. */
+static double be_signed(const uint8_t *p, size_t n) {
+  if (!n) return 0;
+  double v = (double)(int8_t)p[0];
+  for (size_t i = 1; i < n; i++) v = v * 256 + p[i];
+  return v;
+}
+
+/* Appends value `i` of `src` as flat row o->row (fixed-width outputs were
+ * allocated for all rows). Returns 0, or -1 for an invalid string. */
+static int put_flat(out *o, const pq_vals *src, size_t i) {
+  const pq_leaf *l = o->leaf;
+  int64_t r = o->row;
+  const uint8_t *v = src->width ? src->fixed + i * (size_t)src->width : NULL;
+  switch (l->conv) {
+  case PQC_COPY:
+    memcpy(o->vals + (size_t)r * o->width, v, o->width);
+    return 0;
+  case PQC_BOOL:
+    if (v[0]) o->vals[r >> 3] |= (uint8_t)(1u << (r & 7));
+    return 0;
+  case PQC_BYTES: {
+    const uint8_t *s = v;
+    size_t n = (size_t)src->width;
+    if (!src->width) {
+      s = src->data + src->offs[i];
+      n = (size_t)(src->offs[i + 1] - src->offs[i]);
+    }
+    if (l->type == WEIR_TYPE_STRING && weir__utf8_invalid_at((const char *)s, n) != n) return -1;
+    if (vals_grow(o, n)) return -2;
+    memcpy(o->vals + o->vlen, s, n);
+    o->vlen += n;
+    o->offs[r + 1] = (int64_t)o->vlen;
+    return 0;
+  }
+  case PQC_U32_I64: {
+    uint32_t u;
+    memcpy(&u, v, 4);
+    int64_t x = u;
+    memcpy(o->vals + (size_t)r * 8, &x, 8);
+    return 0;
+  }
+  case PQC_INT96_NS: {
+    int64_t nanos;
+    int32_t jd;
+    memcpy(&nanos, v, 8);
+    memcpy(&jd, v + 8, 4);
+    int64_t x = ((int64_t)jd - 2440588) * 86400LL * 1000000000LL + nanos;
+    memcpy(o->vals + (size_t)r * 8, &x, 8);
+    return 0;
+  }
+  case PQC_F16_F32: {
+    uint16_t h;
+    memcpy(&h, v, 2);
+    float f = half_to_float(h);
+    memcpy(o->vals + (size_t)r * 4, &f, 4);
+    return 0;
+  }
+  case PQC_DEC_I32:
+  case PQC_DEC_I64:
+  case PQC_DEC_BYTES: {
+    double d;
+    if (l->conv == PQC_DEC_I32) { int32_t x; memcpy(&x, v, 4); d = x; }
+    else if (l->conv == PQC_DEC_I64) { int64_t x; memcpy(&x, v, 8); d = (double)x; }
+    else if (src->width) d = be_signed(v, (size_t)src->width);
+    else d = be_signed(src->data + src->offs[i], (size_t)(src->offs[i + 1] - src->offs[i]));
+    d /= pow10i(l->scale);
+    memcpy(o->vals + (size_t)r * 8, &d, 8);
+    return 0;
+  }
+  default:
+    return -1;
+  }
+}
+
+static int put_elem(out *o, const pq_vals *src, size_t i) {
+  if (vals_grow(o, o->width)) return -2;
+  const uint8_t *v = src->fixed + i * (size_t)src->width;
+  if ((size_t)src->width == o->width) {
+    memcpy(o->vals + o->vlen, v, o->width);
+  } else {
+    /* INT32 holding 8- or 16-bit integers: keep the low bytes (little
+     * endian). */
+    memcpy(o->vals + o->vlen, v, o->width);
+  }
+  o->vlen += o->width;
+  o->elems++;
+  return 0;
+}
+
+/* The page decoding state of one chunk. */
+typedef struct chunk_state {
+  out o;
+  pq_vals dict;
+  int have_dict;
+  pq_vals pv;
+  uint32_t *def, *rep, *idx;
+  size_t lvl_cap, idx_cap;
+  uint8_t *page;
+  size_t page_cap;
+  int64_t values_left;
+} chunk_state;
+
+#define FAIL(code, ...) (snprintf(err, errlen, __VA_ARGS__), (code))
+
+static int ensure_u32(uint32_t **p, size_t *cap, size_t n) {
+  if (n <= *cap) return 0;
+  uint32_t *q = realloc(*p, (n ? n : 1) * sizeof *q);
+  if (!q) return -1;
+  *p = q;
+  *cap = n;
+  return 0;
+}
+
+/* Decodes `nn` values with `enc` from v[0..vlen) into cs->pv, or indices
+ * into cs->idx for dictionary encodings (then *use_dict = 1). */
+static int decode_values(chunk_state *cs, const pq_leaf *l, int enc, const uint8_t *v,
+                         size_t vlen, size_t nn, int *use_dict, char *err, size_t errlen) {
+  long used = 0;
+  *use_dict = 0;
+  switch (enc) {
+  case PQ_PLAIN:
+    used = weir__pq_plain_decode(l->phys, l->flba, v, vlen, nn, &cs->pv);
+    break;
+  case PQ_PLAIN_DICTIONARY:
+  case PQ_RLE_DICTIONARY: {
+    if (!cs->have_dict) return FAIL(WEIR_EFORMAT, "dictionary-encoded data without a dictionary page");
+    if (nn == 0) { *use_dict = 1; return WEIR_OK; }
+    if (vlen < 1 || v[0] > 32) return FAIL(WEIR_EFORMAT, "bad dictionary index bit width");
+    if (ensure_u32(&cs->idx, &cs->idx_cap, nn)) return WEIR_ENOMEM;
+    if (weir__pq_rle_decode(v + 1, vlen - 1, v[0], cs->idx, nn))
+      return FAIL(WEIR_EFORMAT, "dictionary indices end early or are malformed");
+    for (size_t i = 0; i < nn; i++)
+      if (cs->idx[i] >= cs->dict.n)
+        return FAIL(WEIR_EFORMAT, "dictionary index %u out of range (%zu entries)",
+                    cs->idx[i], cs->dict.n);
+    *use_dict = 1;
+    return WEIR_OK;
+  }
+  case PQ_RLE: {
+    if (l->phys != PQ_BOOLEAN) return FAIL(WEIR_EFORMAT, "RLE values of a non-boolean column");
+    if (vlen < 4) return FAIL(WEIR_EFORMAT, "RLE booleans without their length");
+    uint32_t n;
+    memcpy(&n, v, 4);
+    if (n > vlen - 4) return FAIL(WEIR_EFORMAT, "RLE booleans longer than the page");
+    if (ensure_u32(&cs->idx, &cs->idx_cap, nn)) return WEIR_ENOMEM;
+    if (weir__pq_rle_decode(v + 4, n, 1, cs->idx, nn))
+      return FAIL(WEIR_EFORMAT, "RLE booleans end early");
+    cs->pv.width = 1;
+    cs->pv.n = nn;
+    if (weir__pq_vals_reserve(&cs->pv, nn, 0)) return WEIR_ENOMEM;
+    for (size_t i = 0; i < nn; i++) cs->pv.fixed[i] = (uint8_t)cs->idx[i];
+    return WEIR_OK;
+  }
+  case PQ_DELTA_BINARY_PACKED:
+    if (l->phys != PQ_INT32 && l->phys != PQ_INT64)
+      return FAIL(WEIR_EFORMAT, "DELTA_BINARY_PACKED values of a non-integer column");
+    used = nn ? weir__pq_delta_decode(v, vlen, nn, l->phys == PQ_INT32 ? 4 : 8, &cs->pv, NULL) : 0;
+    if (!nn) cs->pv.n = 0;
+    break;
+  case PQ_DELTA_LENGTH_BYTE_ARRAY:
+    if (l->phys != PQ_BYTE_ARRAY) return FAIL(WEIR_EFORMAT, "DELTA_LENGTH_BYTE_ARRAY of a non-byte-array column");
+    used = weir__pq_delta_length_decode(v, vlen, nn, &cs->pv);
+    break;
+  case PQ_DELTA_BYTE_ARRAY:
+    if (l->phys != PQ_BYTE_ARRAY)
+      return FAIL(WEIR_ENOTSUP, "DELTA_BYTE_ARRAY of FIXED_LEN_BYTE_ARRAY is not supported");
+    used = weir__pq_delta_byte_array_decode(v, vlen, nn, &cs->pv);
+    break;
+  case PQ_BYTE_STREAM_SPLIT: {
+    int w = l->phys == PQ_INT32 || l->phys == PQ_FLOAT ? 4
+          : l->phys == PQ_INT64 || l->phys == PQ_DOUBLE ? 8
+          : l->phys == PQ_FIXED ? l->flba : 0;
+    if (!w) return FAIL(WEIR_EFORMAT, "BYTE_STREAM_SPLIT of a column without fixed width");
+    used = weir__pq_bss_decode(v, vlen, nn, w, &cs->pv);
+    break;
+  }
+  default:
+    return FAIL(WEIR_ENOTSUP, "encoding %d is not supported", enc);
+  }
+  if (used < 0) return FAIL(WEIR_EFORMAT, "values end early or are malformed (encoding %d)", enc);
+  return WEIR_OK;
+}
+
+/* Scatters one page: `nv` level entries, values from `src` (through
+ * `ix` when not NULL). */
+static int scatter(chunk_state *cs, size_t nv, const pq_vals *src, const uint32_t *ix,
+                   char *err, size_t errlen) {
+  out *o = &cs->o;
+  const pq_leaf *l = o->leaf;
+  size_t vi = 0;
+  if (!l->is_list) {
+    if (o->row + (int64_t)nv > o->rows)
+      return FAIL(WEIR_EFORMAT, "more values than the row group's %lld rows", (long long)o->rows);
+    /* The common case: no nulls, plain copies. */
+    if (l->max_def == 0 && !ix && l->conv == PQC_COPY && (size_t)src->width == o->width) {
+      memcpy(o->vals + (size_t)o->row * o->width, src->fixed, nv * o->width);
+      o->row += (int64_t)nv;
+      return WEIR_OK;
+    }
+    for (size_t k = 0; k < nv; k++) {
+      if (l->max_def && cs->def[k] != (uint32_t)l->max_def) {
+        set_null(o, o->row);
+        if (o->offs) o->offs[o->row + 1] = (int64_t)o->vlen;
+      } else {
+        int rc = put_flat(o, src, ix ? ix[vi] : vi);
+        vi++;
+        if (rc == -2) return WEIR_ENOMEM;
+        if (rc) return FAIL(WEIR_EFORMAT, "row %lld is not valid UTF-8", (long long)o->row);
+      }
+      o->row++;
+    }
+    return WEIR_OK;
+  }
+  for (size_t k = 0; k < nv; k++) {
+    uint32_t d = cs->def[k];
+    if (cs->rep[k] == 0) {
+      if (o->row >= 0) o->offs[o->row + 1] = o->elems;
+      if (++o->row >= o->rows)
+        return FAIL(WEIR_EFORMAT, "more lists than the row group's %lld rows", (long long)o->rows);
+      if (d < (uint32_t)l->def_list) set_null(o, o->row);
+    } else if (o->row < 0) {
+      return FAIL(WEIR_EFORMAT, "the first value continues a list (repetition level %u)",
+                  cs->rep[k]);
+    }
+    if (d >= (uint32_t)l->def_rep) {
+      if (d < (uint32_t)l->max_def)
+        return FAIL(WEIR_ENOTSUP, "row %lld: a list holds a null element; weir's lists "
+                    "have no null elements", (long long)o->row);
+      if (put_elem(o, src, ix ? ix[vi] : vi)) return WEIR_ENOMEM;
+      vi++;
+    }
+  }
+  return WEIR_OK;
+}
+
+static int read_levels(const uint8_t *p, size_t len, int max, uint32_t *out, size_t n) {
+  if (max == 0) {
+    memset(out, 0, n * sizeof *out);
+    return 0;
+  }
+  return weir__pq_rle_decode(p, len, weir__pq_bit_width((uint64_t)max), out, n);
+}
+
+static int do_page(chunk_state *cs, const pq_chunk *ch, const pq_page_header *h,
+                   const uint8_t *body, char *err, size_t errlen) {
+  const pq_leaf *l = cs->o.leaf;
+  size_t usize = (size_t)h->uncompressed_size, csize = (size_t)h->compressed_size;
+  /* A size that cannot be real: no codec here expands data by more than a
+   * few thousand times, so a claim beyond that is damage, not data. */
+  if (usize > ((size_t)256 << 20) && usize / 4096 > csize)
+    return FAIL(WEIR_EFORMAT, "declared uncompressed size %zu is impossible for %zu bytes",
+                usize, csize);
+  if (h->type == PQ_INDEX_PAGE) return WEIR_OK;
+  size_t pre = 0; /* v2: level bytes, never compressed */
+  if (h->type == PQ_DATA_PAGE_V2) {
+    pre = (size_t)h->def_len + (size_t)h->rep_len;
+    if (pre > csize || pre > usize)
+      return FAIL(WEIR_EFORMAT, "level sizes beyond the page");
+  }
+  if (usize > cs->page_cap) {
+    uint8_t *np = realloc(cs->page, usize + 16);
+    if (!np) return WEIR_ENOMEM;
+    cs->page = np;
+    cs->page_cap = usize;
+  }
+  memcpy(cs->page, body, pre);
+  int codec = h->type == PQ_DATA_PAGE_V2 && !h->is_compressed ? PQ_UNCOMPRESSED : ch->codec;
+  char why[200];
+  int rc = weir__pq_decompress(codec, body + pre, csize - pre, cs->page + pre, usize - pre,
+                               why, sizeof why);
+  if (rc) return FAIL(rc, "%s", why);
+  const uint8_t *p = cs->page;
+  size_t len = usize;
+
+  if (h->type == PQ_DICTIONARY_PAGE) {
+    if (cs->have_dict) return FAIL(WEIR_EFORMAT, "a second dictionary page");
+    if (h->encoding != PQ_PLAIN && h->encoding != PQ_PLAIN_DICTIONARY)
+      return FAIL(WEIR_ENOTSUP, "dictionary encoding %d", h->encoding);
+    if (weir__pq_plain_decode(l->phys, l->flba, p, len, (size_t)h->num_values, &cs->dict) < 0)
+      return FAIL(WEIR_EFORMAT, "the dictionary holds fewer values than its header says");
+    cs->have_dict = 1;
+    return WEIR_OK;
+  }
+  size_t nv = (size_t)h->num_values;
+  if ((int64_t)nv > cs->values_left)
+    return FAIL(WEIR_EFORMAT, "more values than the column chunk's %lld",
+                (long long)cs->values_left);
+  cs->values_left -= (int64_t)nv;
+  if (nv > cs->lvl_cap) {
+    uint32_t *d = realloc(cs->def, nv * sizeof *d), *r2 = d ? realloc(cs->rep, nv * sizeof *r2) : NULL;
+    if (d) cs->def = d;
+    if (!d || !r2) return WEIR_ENOMEM;
+    cs->rep = r2;
+    cs->lvl_cap = nv;
+  }
+  const uint8_t *vals;
+  size_t vlen;
+  int enc = h->encoding;
+  if (h->type == PQ_DATA_PAGE) {
+    size_t at = 0;
+    for (int pass = 0; pass < 2; pass++) {
+      int max = pass == 0 ? l->max_rep : l->max_def;
+      uint32_t *dst = pass == 0 ? cs->rep : cs->def;
+      if (max == 0) {
+        memset(dst, 0, nv * sizeof *dst);
+        continue;
+      }
+      uint32_t n;
+      if (len - at < 4) return FAIL(WEIR_EFORMAT, "levels end early");
+      memcpy(&n, p + at, 4);
+      at += 4;
+      if (n > len - at) return FAIL(WEIR_EFORMAT, "levels longer than the page");
+      if (read_levels(p + at, n, max, dst, nv))
+        return FAIL(WEIR_EFORMAT, "%s levels are malformed", pass ? "definition" : "repetition");
+      at += n;
+    }
+    vals = p + at;
+    vlen = len - at;
+  } else {
+    if (read_levels(p, (size_t)h->rep_len, l->max_rep, cs->rep, nv) ||
+        read_levels(p + h->rep_len, (size_t)h->def_len, l->max_def, cs->def, nv))
+      return FAIL(WEIR_EFORMAT, "levels are malformed");
+    vals = p + pre;
+    vlen = len - pre;
+  }
+  size_t nn = 0;
+  if (l->max_def == 0) nn = nv;
+  else
+    for (size_t k = 0; k < nv; k++) {
+      if (cs->def[k] > (uint32_t)l->max_def)
+        return FAIL(WEIR_EFORMAT, "definition level %u above the column's %d", cs->def[k], l->max_def);
+      nn += cs->def[k] == (uint32_t)l->max_def;
+    }
+  int use_dict;
+  rc = decode_values(cs, l, enc, vals, vlen, nn, &use_dict, err, errlen);
+  if (rc) return rc;
+  return scatter(cs, nv, use_dict ? &cs->dict : &cs->pv, use_dict ? cs->idx : NULL, err, errlen);
+}
+
+int weir__pq_read_chunk(const pq_leaf *leaf, const pq_chunk *ch, const uint8_t *buf,
+                        size_t len, int64_t rows, weir__column *col, char *err,
+                        size_t errlen) {
+  chunk_state cs;
+  memset(&cs, 0, sizeof cs);
+  out *o = &cs.o;
+  o->leaf = leaf;
+  o->rows = rows;
+  o->row = leaf->is_list ? -1 : 0;
+  o->width = leaf->is_list ? weir_dtype_size(leaf->dtype)
+           : leaf->type == WEIR_TYPE_BOOL ? 0
+           : leaf->conv == PQC_BYTES ? 1
+           : weir__column_row_bytes(&(weir__column){.type = leaf->type});
+  cs.values_left = ch->num_values;
+  int rc = WEIR_OK;
+  size_t bitmap = ((size_t)rows + 7) / 8;
+  o->valid = weir__mem_alloc(bitmap ? bitmap : 1, 0);
+  if (o->valid) memset(o->valid, 0xff, bitmap);
+  int varlen = leaf->is_list || leaf->conv == PQC_BYTES;
+  if (varlen) {
+    o->offs = weir__mem_alloc(((size_t)rows + 1) * sizeof(int64_t), 0);
+    if (o->offs) o->offs[0] = 0;
+  } else {
+    size_t vb = leaf->type == WEIR_TYPE_BOOL ? bitmap : (size_t)rows * o->width;
+    if (!vals_grow(o, vb ? vb : 1)) o->vlen = vb;
+    if (o->vals && leaf->type == WEIR_TYPE_BOOL) memset(o->vals, 0, vb);
+  }
+  if (!o->valid || (varlen ? !o->offs : !o->vals)) rc = WEIR_ENOMEM;
+
+  size_t pos = 0;
+  int page = 0;
+  char why[400] = "";
+  while (rc == WEIR_OK && cs.values_left > 0) {
+    if (pos >= len) {
+      rc = FAIL(WEIR_EFORMAT, "page %d: the chunk ends with %lld values missing", page,
+                (long long)cs.values_left);
+      break;
+    }
+    pq_page_header h;
+    size_t hl;
+    rc = weir__pq_page_header(buf + pos, len - pos, &h, &hl, why, sizeof why);
+    if (rc) {
+      snprintf(err, errlen, "page %d: %s", page, why);
+      break;
+    }
+    pos += hl;
+    if ((size_t)h.compressed_size > len - pos) {
+      rc = FAIL(WEIR_EFORMAT, "page %d: its size (%d bytes) goes beyond the column chunk",
+                page, h.compressed_size);
+      break;
+    }
+    rc = do_page(&cs, ch, &h, buf + pos, why, sizeof why);
+    if (rc) {
+      snprintf(err, errlen, "page %d: %s", page, why);
+      break;
+    }
+    pos += (size_t)h.compressed_size;
+    page++;
+  }
+  if (rc == WEIR_OK) {
+    if (leaf->is_list) {
+      if (o->row >= 0) o->offs[o->row + 1] = o->elems;
+      o->row++;
+    }
+    if (o->row != rows)
+      rc = FAIL(WEIR_EFORMAT, "the column chunk holds %lld rows, the row group %lld",
+                (long long)o->row, (long long)rows);
+  }
+  if (rc == WEIR_OK) {
+    col->type = leaf->type;
+    col->dtype = leaf->is_list ? leaf->dtype : 0;
+    col->length = (size_t)rows;
+    col->device = WEIR_DEVICE_CPU;
+    col->null_count = o->nulls;
+    col->data_buf = weir__buffer_wrap(o->vals ? o->vals : weir__mem_alloc(1, 0), o->vlen,
+                                      weir__buffer_release_mem, NULL);
+    if (col->data_buf) o->vals = NULL;
+    if (o->nulls) {
+      col->validity_buf = weir__buffer_wrap(o->valid, bitmap, weir__buffer_release_mem, NULL);
+      if (col->validity_buf) o->valid = NULL;
+    }
+    if (o->offs) {
+      col->offsets_buf = weir__buffer_wrap(o->offs, ((size_t)rows + 1) * sizeof(int64_t),
+                                           weir__buffer_release_mem, NULL);
+      if (col->offsets_buf) o->offs = NULL;
+    }
+    if (!col->data_buf || (o->nulls && !col->validity_buf) || (varlen && !col->offsets_buf)) {
+      rc = WEIR_ENOMEM;
+    } else {
+      col->data = col->data_buf->data;
+      col->validity = col->validity_buf ? col->validity_buf->data : NULL;
+      col->offsets = col->offsets_buf ? col->offsets_buf->data : NULL;
+    }
+  }
+  weir__mem_free(o->vals);
+  weir__mem_free(o->valid);
+  weir__mem_free(o->offs);
+  weir__pq_vals_free(&cs.dict);
+  weir__pq_vals_free(&cs.pv);
+  free(cs.def);
+  free(cs.rep);
+  free(cs.idx);
+  free(cs.page);
+  return rc;
+}

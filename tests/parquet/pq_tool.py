@@ -1,0 +1,211 @@
+"""The reference side of weir's Parquet tests: pyarrow writes the files
+weir reads, and pyarrow and DuckDB read back the files weir writes.
+
+  pq_tool.py make DIR          write the fixture files into DIR
+  pq_tool.py compare JSONL PARQUET
+                               rows weir read (written by weir as JSONL)
+                               equal pyarrow's, value for value
+  pq_tool.py check WEIR_PARQUET EXPECTED_JSONL
+                               a file weir wrote: pyarrow and DuckDB read
+                               the expected rows; statistics are right
+Exit status 0 when equal; otherwise the first difference is printed."""
+import base64
+import datetime
+import decimal
+import json
+import math
+import os
+import sys
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+N = 1000
+
+
+def table(n=N, seed=0):
+    def nul(i, k=7):
+        return (i + seed) % k == 3
+    ts = [None if nul(i) else 1_600_000_000_000 + i * 1234 for i in range(n)]
+    cols = {
+        "b": pa.array([None if nul(i) else i % 3 == 0 for i in range(n)], pa.bool_()),
+        "i8": pa.array([None if nul(i) else (i % 250) - 125 for i in range(n)], pa.int8()),
+        "i16": pa.array([None if nul(i) else i * 7 - 3000 for i in range(n)], pa.int16()),
+        "i32": pa.array([None if nul(i) else i * 100003 - 5 for i in range(n)], pa.int32()),
+        "i64": pa.array([None if nul(i) else (i - 500) * 10_000_000_019 for i in range(n)], pa.int64()),
+        "u8": pa.array([None if nul(i) else i % 256 for i in range(n)], pa.uint8()),
+        "u16": pa.array([None if nul(i) else i * 60 % 65536 for i in range(n)], pa.uint16()),
+        "u32": pa.array([None if nul(i) else 4_000_000_000 - i for i in range(n)], pa.uint32()),
+        "u64": pa.array([None if nul(i) else i * 1_000_000_007 for i in range(n)], pa.uint64()),
+        "f32": pa.array([None if nul(i) else i / 8 - 3.25 for i in range(n)], pa.float32()),
+        "f64": pa.array([None if nul(i) else math.sin(i) * 1e6 for i in range(n)], pa.float64()),
+        "s": pa.array([None if nul(i) else ("row %d " % i) * (i % 5) + "é" * (i % 3) for i in range(n)], pa.string()),
+        "cat": pa.array([None if nul(i) else ["en", "fr", "de"][i % 3] for i in range(n)], pa.string()),
+        "bin": pa.array([None if nul(i) else bytes([i % 256]) * (i % 4) for i in range(n)], pa.binary()),
+        "fixed": pa.array([None if nul(i) else (i * 2654435761 % 2**32).to_bytes(4, "little") for i in range(n)], pa.binary(4)),
+        "dec": pa.array([None if nul(i) else decimal.Decimal(i * 37 - 1000) / 100 for i in range(n)], pa.decimal128(10, 2)),
+        "date": pa.array([None if nul(i) else 18000 + i for i in range(n)], pa.date32()),
+        "ts_ms": pa.array(ts, pa.timestamp("ms")),
+        "ts_us": pa.array(ts, pa.timestamp("us")),
+        "t_ms": pa.array([None if nul(i) else i * 1000 for i in range(n)], pa.time32("ms")),
+        "t_us": pa.array([None if nul(i) else i * 1_000_000 for i in range(n)], pa.time64("us")),
+        "tok": pa.array([None if nul(i, 11) else list(range(i % 6)) for i in range(n)], pa.list_(pa.int32())),
+        "emb": pa.array([None if nul(i, 13) else [i / 3, -i / 7] * (i % 3) for i in range(n)], pa.list_(pa.float64())),
+        "big": pa.array([[i * 10**12, -i] if i % 4 else [] for i in range(n)], pa.large_list(pa.int64())),
+        "small": pa.array([[i % 100, -(i % 100)] for i in range(n)], pa.list_(pa.int8())),
+        "req": pa.array(list(range(n)), pa.int64()),
+    }
+    schema = pa.schema([pa.field(k, v.type, nullable=(k != "req")) for k, v in cols.items()])
+    return pa.Table.from_arrays(list(cols.values()), schema=schema)
+
+
+def make(d):
+    os.makedirs(d, exist_ok=True)
+    t = table()
+    codecs = ["NONE", "SNAPPY", "GZIP", "ZSTD", "LZ4", "BROTLI"]
+    for codec in codecs:
+        for ver in ["1.0", "2.0"]:
+            for dic in [True, False]:
+                name = "c_%s_v%s_%s.parquet" % (codec.lower(), ver[0], "dict" if dic else "plain")
+                pq.write_table(t, os.path.join(d, name), compression=codec,
+                               data_page_version=ver, use_dictionary=dic, row_group_size=300,
+                               data_page_size=2048)
+    # The other encodings, column by column.
+    enc = {"i32": "DELTA_BINARY_PACKED", "i64": "DELTA_BINARY_PACKED",
+           "s": "DELTA_LENGTH_BYTE_ARRAY", "cat": "DELTA_BYTE_ARRAY",
+           "bin": "DELTA_BYTE_ARRAY", "f32": "BYTE_STREAM_SPLIT", "f64": "BYTE_STREAM_SPLIT",
+           "tok": "DELTA_BINARY_PACKED"}
+    for ver in ["1.0", "2.0"]:
+        pq.write_table(t, os.path.join(d, "enc_v%s.parquet" % ver[0]), use_dictionary=False,
+                       column_encoding=enc, data_page_version=ver, compression="ZSTD",
+                       data_page_size=1024, row_group_size=400)
+    # INT96 timestamps, one-row row groups, one big row group.
+    pq.write_table(t.select(["ts_us", "i32"]), os.path.join(d, "int96.parquet"),
+                   use_deprecated_int96_timestamps=True)
+    pq.write_table(t.slice(0, 50), os.path.join(d, "rg1.parquet"), row_group_size=1)
+    big = pa.table({"id": pa.array(range(1_000_000), pa.int64()),
+                    "x": pa.array([i % 1000 / 4 for i in range(1_000_000)], pa.float32())})
+    pq.write_table(big, os.path.join(d, "big.parquet"), row_group_size=1_000_000)
+    # Statistics for the filter: score rises with the row group.
+    ft = pa.table({"score": pa.array([i / N for i in range(N)], pa.float64()),
+                   "lang": pa.array([["en", "fr"][(i // 100) % 2] for i in range(N)]),
+                   "id": pa.array(range(N), pa.int64())})
+    pq.write_table(ft, os.path.join(d, "filter.parquet"), row_group_size=100)
+    # A struct column and a list of strings: refused with ENOTSUP.
+    st = pa.table({"id": [1, 2], "st": pa.array([{"a": 1}, {"a": 2}]),
+                   "ls": pa.array([["x"], ["y", "z"]])})
+    pq.write_table(st, os.path.join(d, "nested.parquet"))
+    # Two files of a dataset, and one with other columns.
+    os.makedirs(os.path.join(d, "ds"), exist_ok=True)
+    pq.write_table(table(100, 1), os.path.join(d, "ds", "a.parquet"))
+    pq.write_table(table(100, 2), os.path.join(d, "ds", "b.parquet"))
+    with open(os.path.join(d, "ds", "_SUCCESS"), "w"):
+        pass
+    os.makedirs(os.path.join(d, "mixed"), exist_ok=True)
+    pq.write_table(table(10), os.path.join(d, "mixed", "a.parquet"))
+    pq.write_table(table(10).rename_columns(["x%d" % i for i in range(len(table(10).schema))]),
+                   os.path.join(d, "mixed", "b.parquet"))
+
+
+def norm_arrow(col):
+    """pyarrow values as weir writes them to JSONL."""
+    t = col.type
+    if pa.types.is_timestamp(t) or pa.types.is_time(t) or pa.types.is_date(t):
+        width = pa.int32() if t.bit_width == 32 else pa.int64()
+        col = col.cast(width)
+    if pa.types.is_decimal(t):
+        return [None if v is None else float(v) for v in col.to_pylist()]
+    if pa.types.is_binary(t) or pa.types.is_fixed_size_binary(t) or pa.types.is_large_binary(t):
+        return [None if v is None else base64.b64encode(v).decode() for v in col.to_pylist()]
+    return col.to_pylist()
+
+
+def close(a, b):
+    if isinstance(a, list) and isinstance(b, list):
+        return len(a) == len(b) and all(close(x, y) for x, y in zip(a, b))
+    if isinstance(a, float) or isinstance(b, float):
+        if a is None or b is None:
+            return a is b
+        return a == b or (math.isnan(a) and math.isnan(b))
+    return a == b
+
+
+def compare(jsonl, parquet, columns=None):
+    t = pq.read_table(parquet, columns=columns.split(",") if columns else None)
+    rows = [json.loads(line) for line in open(jsonl)]
+    if len(rows) != t.num_rows:
+        print("rows: weir %d, pyarrow %d" % (len(rows), t.num_rows))
+        return 1
+    for name in t.column_names:
+        want = norm_arrow(t.column(name))
+        for i, w in enumerate(want):
+            got = rows[i].get(name)
+            if not close(got, w):
+                print("column %s row %d: weir %r, pyarrow %r" % (name, i, got, w))
+                return 1
+    print("equal: %d rows, %d columns" % (t.num_rows, t.num_columns))
+    return 0
+
+
+def check(weir_file, expected):
+    import duckdb
+    rows = [json.loads(line) for line in open(expected)]
+    t = pq.read_table(weir_file)
+    if t.num_rows != len(rows):
+        print("pyarrow reads %d rows, expected %d" % (t.num_rows, len(rows)))
+        return 1
+    for name in t.column_names:
+        got = norm_arrow(t.column(name))
+        for i, g in enumerate(got):
+            w = rows[i].get(name)
+            if not close(g, w):
+                print("pyarrow: column %s row %d: %r, expected %r" % (name, i, g, w))
+                return 1
+    # Statistics in the footer agree with the values.
+    md = pq.ParquetFile(weir_file).metadata
+    for rg in range(md.num_row_groups):
+        g = md.row_group(rg)
+        part = t.slice(sum(md.row_group(k).num_rows for k in range(rg)), g.num_rows)
+        for c in range(g.num_columns):
+            cc = g.column(c)
+            name = cc.path_in_schema.split(".")[0]
+            col = part.column(name)
+            st = cc.statistics
+            if st is None or pa.types.is_list(col.type) or pa.types.is_large_list(col.type):
+                continue
+            if st.null_count != col.null_count:
+                print("row group %d column %s: null_count %d, actual %d" % (rg, name, st.null_count, col.null_count))
+                return 1
+            if st.has_min_max and col.null_count < len(col):
+                mm = pc.min_max(col)
+                lo, hi = mm["min"].as_py(), mm["max"].as_py()
+                if not (close(st.min, lo) and close(st.max, hi)):
+                    print("row group %d column %s: stats %r..%r, actual %r..%r" % (rg, name, st.min, st.max, lo, hi))
+                    return 1
+    con = duckdb.connect()
+    d = con.execute("select * from read_parquet('%s')" % weir_file).fetch_arrow_table()
+    if d.num_rows != len(rows):
+        print("duckdb reads %d rows, expected %d" % (d.num_rows, len(rows)))
+        return 1
+    for name in d.column_names:
+        got = norm_arrow(d.column(name))
+        for i, g in enumerate(got):
+            w = rows[i].get(name)
+            if not close(g, w):
+                print("duckdb: column %s row %d: %r, expected %r" % (name, i, g, w))
+                return 1
+    print("pyarrow and duckdb agree: %d rows" % len(rows))
+    return 0
+
+
+if __name__ == "__main__":
+    cmd = sys.argv[1]
+    if cmd == "make":
+        make(sys.argv[2])
+        sys.exit(0)
+    if cmd == "compare":
+        sys.exit(compare(sys.argv[2], sys.argv[3], sys.argv[4] if len(sys.argv) > 4 else None))
+    if cmd == "check":
+        sys.exit(check(sys.argv[2], sys.argv[3]))
+    sys.exit(2)

@@ -1,0 +1,159 @@
+/* weir_read_parquet against pyarrow: files pyarrow wrote with every codec,
+ * page version, dictionary or not, the delta and byte-stream-split
+ * encodings, INT96, nulls, lists, 1-row and 1 M-row row groups, read by
+ * weir and compared value for value with pyarrow's reading (weir writes
+ * what it read as JSONL; tests/parquet/pq_tool.py compares). Also
+ * projection, the filter, datasets and refusals. */
+#include "parquet_util.h"
+#include "test_tmpdir.h"
+
+static void make_tmp(void) { tmpdir_make("pq-read"); }
+
+TestSuite(parquet_read, .init = make_tmp, .fini = tmpdir_remove, .timeout = 300);
+
+/* Reads `file` with weir, writes the rows as JSONL, and has pyarrow
+ * compare them with its own reading. */
+static void same_as_pyarrow(const char *file, const char *columns) {
+  weir_pipeline *p = pq_pipeline();
+  weir_parquet_read_options o = WEIR_PARQUET_READ_OPTIONS_INIT;
+  o.columns = columns;
+  weir_op *r = weir_read_parquet(p, file, &o);
+  cr_assert_not_null(r, "%s", weir_pipeline_errmsg(p));
+  char *out = path_of("rows.jsonl");
+  weir_op *w = weir_write_jsonl(p, r, out, NULL);
+  cr_assert_not_null(w, "%s", weir_pipeline_errmsg(p));
+  cr_assert_eq(weir_pipeline_run(p, w), WEIR_OK, "%s: %s", file, weir_pipeline_errmsg(p));
+  weir_pipeline_destroy(p);
+  char args[2000];
+  snprintf(args, sizeof args, "compare '%s' '%s' %s", out, file, columns ? columns : "");
+  cr_assert_eq(pq_tool(args), 0, "%s differs from pyarrow", file);
+}
+
+Test(parquet_read, every_codec_page_version_and_dictionary) {
+  const char *codecs[] = {"none", "snappy", "gzip", "zstd", "lz4", "brotli"};
+  for (int c = 0; c < 6; c++)
+    for (int v = 1; v <= 2; v++)
+      for (int d = 0; d < 2; d++) {
+        char name[128];
+        snprintf(name, sizeof name, "c_%s_v%d_%s.parquet", codecs[c], v, d ? "dict" : "plain");
+        same_as_pyarrow(pq_fixture(name), NULL);
+      }
+}
+
+Test(parquet_read, delta_and_byte_stream_split_encodings) {
+  same_as_pyarrow(pq_fixture("enc_v1.parquet"), NULL);
+  same_as_pyarrow(pq_fixture("enc_v2.parquet"), NULL);
+}
+
+Test(parquet_read, int96_and_row_group_sizes) {
+  same_as_pyarrow(pq_fixture("int96.parquet"), NULL);
+  same_as_pyarrow(pq_fixture("rg1.parquet"), NULL);
+  same_as_pyarrow(pq_fixture("big.parquet"), NULL);
+}
+
+Test(parquet_read, projection_reads_only_the_chosen_columns) {
+  same_as_pyarrow(pq_fixture("c_zstd_v2_dict.parquet"), "s,tok,i64");
+  weir_pipeline *p = pq_pipeline();
+  weir_parquet_read_options o = WEIR_PARQUET_READ_OPTIONS_INIT;
+  o.columns = "tok,s";
+  weir_block *b;
+  cr_assert_eq(pq_collect(p, weir_read_parquet(p, pq_fixture("c_zstd_v1_dict.parquet"), &o), &b),
+               WEIR_OK, "%s", weir_pipeline_errmsg(p));
+  cr_assert_eq(weir_block_num_columns(b), 2);
+  cr_assert_eq(weir_block_num_rows(b), 1000);
+  weir_column c;
+  weir_block_column(b, 1, &c);
+  cr_assert_str_eq(c.name, "tok"); /* the file's order (s, tok), not the option's */
+  cr_assert_eq(c.type, WEIR_TYPE_LIST);
+  cr_assert_eq(c.dtype, WEIR_DTYPE_INT32);
+  weir_block_unref(&b);
+  weir_pipeline_destroy(p);
+  /* A column that is not there. */
+  p = pq_pipeline();
+  o.columns = "tok,nope";
+  cr_assert_null(weir_read_parquet(p, pq_fixture("c_zstd_v1_dict.parquet"), &o));
+  cr_assert_eq(weir_pipeline_errcode(p), WEIR_ENOTFOUND);
+  cr_assert(strstr(weir_pipeline_errmsg(p), "nope"), "%s", weir_pipeline_errmsg(p));
+  weir_pipeline_destroy(p);
+}
+
+static uint64_t task_count(weir_pipeline *p) {
+  weir_op_stats st;
+  cr_assert_eq(weir_pipeline_op_stats(p, 0, &st), WEIR_OK);
+  return st.tasks;
+}
+
+Test(parquet_read, filter_skips_row_groups_and_filters_rows) {
+  weir_pipeline *p = pq_pipeline();
+  weir_parquet_read_options o = WEIR_PARQUET_READ_OPTIONS_INIT;
+  o.filter = "score >= 0.45 and lang = 'fr' and score < 0.8";
+  o.columns = "id";
+  weir_block *b;
+  cr_assert_eq(pq_collect(p, weir_read_parquet(p, pq_fixture("filter.parquet"), &o), &b),
+               WEIR_OK, "%s", weir_pipeline_errmsg(p));
+  /* Rows 450..799 of the fr groups (100-199, 300-399, 500-599, 700-799):
+   * 500..599 and 700..799. */
+  cr_assert_eq(weir_block_num_columns(b), 1);
+  cr_assert_eq(weir_block_num_rows(b), 200);
+  weir_column c;
+  weir_block_column(b, 0, &c);
+  cr_assert_eq(((const int64_t *)c.data)[0], 500);
+  cr_assert_eq(((const int64_t *)c.data)[199], 799);
+  /* Of the 10 row groups, statistics leave 5, 6 and 7 (score) of which
+   * lang leaves 5 and 7. */
+  cr_assert_eq(task_count(p), 2);
+  weir_block_unref(&b);
+  weir_pipeline_destroy(p);
+
+  p = pq_pipeline();
+  o.filter = "score >";
+  cr_assert_null(weir_read_parquet(p, pq_fixture("filter.parquet"), &o));
+  cr_assert_eq(weir_pipeline_errcode(p), WEIR_EINVAL);
+  weir_pipeline_destroy(p);
+}
+
+Test(parquet_read, datasets_in_folders_and_conflicts) {
+  weir_pipeline *p = pq_pipeline();
+  weir_parquet_read_options o = WEIR_PARQUET_READ_OPTIONS_INIT;
+  o.include_path = 1;
+  o.columns = "req,s";
+  weir_block *b;
+  cr_assert_eq(pq_collect(p, weir_read_parquet(p, pq_fixture("ds"), &o), &b), WEIR_OK, "%s",
+               weir_pipeline_errmsg(p));
+  cr_assert_eq(weir_block_num_rows(b), 200);
+  int pc = weir_block_column_index(b, "path");
+  cr_assert_geq(pc, 0);
+  weir_column c;
+  weir_block_column(b, (size_t)pc, &c);
+  cr_assert(strstr((const char *)c.data + c.offsets[199], "b.parquet"));
+  weir_block_unref(&b);
+  weir_pipeline_destroy(p);
+
+  p = pq_pipeline();
+  cr_assert_null(weir_read_parquet(p, pq_fixture("mixed"), NULL));
+  cr_assert_eq(weir_pipeline_errcode(p), WEIR_EFORMAT);
+  const char *m = weir_pipeline_errmsg(p);
+  cr_assert(strstr(m, "a.parquet") && strstr(m, "b.parquet"), "%s", m);
+  weir_pipeline_destroy(p);
+}
+
+Test(parquet_read, structs_and_lists_of_strings_are_refused_by_name) {
+  weir_pipeline *p = pq_pipeline();
+  cr_assert_null(weir_read_parquet(p, pq_fixture("nested.parquet"), NULL));
+  cr_assert_eq(weir_pipeline_errcode(p), WEIR_ENOTSUP);
+  cr_assert(strstr(weir_pipeline_errmsg(p), "'st'"), "%s", weir_pipeline_errmsg(p));
+  weir_pipeline_destroy(p);
+  p = pq_pipeline();
+  weir_parquet_read_options o = WEIR_PARQUET_READ_OPTIONS_INIT;
+  o.columns = "ls";
+  cr_assert_null(weir_read_parquet(p, pq_fixture("nested.parquet"), &o));
+  cr_assert(strstr(weir_pipeline_errmsg(p), "'ls'"), "%s", weir_pipeline_errmsg(p));
+  weir_pipeline_destroy(p);
+  p = pq_pipeline();
+  o.columns = "id";
+  weir_block *b;
+  cr_assert_eq(pq_collect(p, weir_read_parquet(p, pq_fixture("nested.parquet"), &o), &b), WEIR_OK);
+  cr_assert_eq(weir_block_num_rows(b), 2);
+  weir_block_unref(&b);
+  weir_pipeline_destroy(p);
+}
