@@ -39,7 +39,7 @@ static int pq_tool(const char *args) {
 
 /* The fixture folder, made once per build tree: written to a private
  * folder, then renamed into place, so parallel tests never see half of it. */
-static const char *pq_fixtures(void) {
+static inline const char *pq_fixtures(void) {
   static char dir[600];
   snprintf(dir, sizeof dir, "%s/parquet-fixtures-v1", WEIR_TEST_BINARY_DIR);
   char stamp[700];
@@ -58,7 +58,7 @@ static const char *pq_fixtures(void) {
   return dir;
 }
 
-static const char *pq_fixture(const char *name) {
+static inline const char *pq_fixture(const char *name) {
   static char buf[4][800];
   static int k;
   char *p = buf[k++ & 3];
@@ -80,7 +80,7 @@ static int pq_pass(void *user, weir_block *in, weir_emit *out) {
 
 /* Runs `op` and concatenates its blocks in order into `*all` (NULL when
  * none). Returns the run's status. */
-static int pq_collect(weir_pipeline *p, weir_op *op, weir_block **all) {
+static inline int pq_collect(weir_pipeline *p, weir_op *op, weir_block **all) {
   *all = NULL;
   if (!op) return WEIR_EINVAL;
   weir_op_options oo = {.version = WEIR_OP_OPTIONS_VERSION, .num_cpus = 1.0,

@@ -33,6 +33,9 @@ typedef struct sink_cfg {
   int prefix;          /* shards are <base>-00000<suffix> */
   int codec;
   char *manifest;      /* local outputs: the manifest's path, else NULL */
+  void *arg;           /* fmt->open_arg's */
+  void (*free_arg)(void *);
+  weir_op_def enc_def, sink_def;
 } sink_cfg;
 
 typedef struct sink {
@@ -54,6 +57,8 @@ typedef struct sink {
   /* Block files: the frames of the open shard, for its footer; and the
    * codec state to split a frame that crosses a shard boundary. */
   uint64_t *frame_off, *frame_rows;
+  unsigned char **frame_meta; /* framed formats: each frame's description */
+  size_t *frame_meta_len;
   size_t nframes, frames_cap;
   void *cctx, *dctx;
   weir_block *decoded;  /* the current frame's block, once split */
@@ -68,6 +73,7 @@ static void sink_cfg_free(void *p) {
   free(c->suffix);
   free(c->manifest);
   weir__io_config_free_s3(&c->cfg); /* c->o's S3 strings point at these */
+  if (c->free_arg) c->free_arg(c->arg);
   free(c);
 }
 
@@ -219,6 +225,14 @@ static int put(sink *s, const void *p, size_t n) {
   return rc;
 }
 
+/* The frame descriptions of the open shard (framed formats). */
+static void free_metas(sink *s) {
+  for (size_t i = 0; s->frame_meta && i < s->nframes; i++) {
+    free(s->frame_meta[i]);
+    s->frame_meta[i] = NULL;
+  }
+}
+
 static uint64_t shard_pos(const sink *s) {
   return weir__cstream_bytes_in(s->cur);
 }
@@ -246,7 +260,7 @@ static int open_shard(sink *s, const char *head) {
   if (!s->header) return WEIR_ENOMEM;
   if (!s->c->fmt->text) {
     s->buf.len = 0;
-    rc = weir__bf_header(&s->buf);
+    rc = s->c->fmt->shard_head ? s->c->fmt->shard_head(&s->buf) : weir__bf_header(&s->buf);
     if (rc == WEIR_OK) rc = put(s, s->buf.p, s->buf.len);
     return rc;
   }
@@ -257,9 +271,15 @@ static int close_shard(sink *s) {
   int rc = WEIR_OK;
   if (!s->c->fmt->text) {
     s->buf.len = 0;
-    rc = weir__bf_footer(s->frame_off, s->frame_rows, s->nframes, shard_pos(s),
-                         &s->buf);
+    char err[512] = "";
+    rc = s->c->fmt->shard_foot
+             ? s->c->fmt->shard_foot(s->frame_off, (const unsigned char *const *)s->frame_meta,
+                                     s->frame_meta_len, s->nframes, &s->buf, err, sizeof err)
+             : weir__bf_footer(s->frame_off, s->frame_rows, s->nframes, shard_pos(s),
+                               &s->buf);
+    if (rc && err[0]) snprintf(s->err, sizeof s->err, "%s", err);
     if (rc == WEIR_OK) rc = put(s, s->buf.p, s->buf.len);
+    free_metas(s);
   }
   if (rc == WEIR_OK) {
     char err[512] = "";
@@ -276,6 +296,7 @@ static int close_shard(sink *s) {
 }
 
 static void abort_shard(sink *s) {
+  free_metas(s);
   weir__cstream_abort(s->cur);
   s->cur = NULL;
   free(s->cur_uri);
@@ -312,6 +333,8 @@ static void sink_destroy(void *state) {
   free(s->header);
   free(s->frame_off);
   free(s->frame_rows);
+  free(s->frame_meta);
+  free(s->frame_meta_len);
   ZSTD_freeCCtx(s->cctx);
   ZSTD_freeDCtx(s->dctx);
   free(s);
@@ -323,8 +346,10 @@ static int fail(sink *s, weir_ctx *ctx, int rc) {
   return rc;
 }
 
-/* Appends one frame (its bytes, `rows` rows) to the open block file. */
-static int put_frame(sink *s, const void *p, size_t n, uint64_t rows) {
+/* Appends one frame (its bytes, `rows` rows, and for framed formats its
+ * description `meta`) to the open shard. */
+static int put_frame(sink *s, const void *p, size_t n, uint64_t rows,
+                     const void *meta, size_t meta_len) {
   if (s->nframes == s->frames_cap) {
     size_t cap = s->frames_cap ? s->frames_cap * 2 : 64;
     uint64_t *o = realloc(s->frame_off, cap * sizeof *o);
@@ -333,7 +358,20 @@ static int put_frame(sink *s, const void *p, size_t n, uint64_t rows) {
     uint64_t *r = realloc(s->frame_rows, cap * sizeof *r);
     if (!r) return WEIR_ENOMEM;
     s->frame_rows = r;
+    unsigned char **m = realloc(s->frame_meta, cap * sizeof *m);
+    if (!m) return WEIR_ENOMEM;
+    s->frame_meta = m;
+    size_t *ml = realloc(s->frame_meta_len, cap * sizeof *ml);
+    if (!ml) return WEIR_ENOMEM;
+    s->frame_meta_len = ml;
     s->frames_cap = cap;
+  }
+  s->frame_meta[s->nframes] = NULL;
+  s->frame_meta_len[s->nframes] = meta_len;
+  if (meta) {
+    s->frame_meta[s->nframes] = malloc(meta_len ? meta_len : 1);
+    if (!s->frame_meta[s->nframes]) return WEIR_ENOMEM;
+    memcpy(s->frame_meta[s->nframes], meta, meta_len);
   }
   s->frame_off[s->nframes] = shard_pos(s);
   s->frame_rows[s->nframes] = rows;
@@ -347,9 +385,18 @@ static int put_rows(sink *s, const weir_block *e, size_t r, size_t m) {
   if (s->c->fmt->text)
     return put(s, c->data + c->offsets[r], (size_t)(c->offsets[r + m] - c->offsets[r]));
   uint64_t rows = (uint64_t)((const int64_t *)e->cols[1].data)[0];
+  const weir__column *mc = e->num_columns > 2 ? &e->cols[2] : NULL;
   if (r == 0 && m == rows)
     return put_frame(s, c->data + c->offsets[0],
-                     (size_t)(c->offsets[1] - c->offsets[0]), rows);
+                     (size_t)(c->offsets[1] - c->offsets[0]), rows,
+                     mc ? mc->data + mc->offsets[0] : NULL,
+                     mc ? (size_t)(mc->offsets[1] - mc->offsets[0]) : 0);
+  if (s->c->fmt->shard_foot) {
+    /* Framed formats are cut at shard boundaries before encoding. */
+    snprintf(s->err, sizeof s->err, "internal: a %s frame crosses a shard boundary",
+             s->c->fmt->name);
+    return WEIR_EINVAL;
+  }
   /* A shard boundary inside the frame: decode it once, and write the
    * part that belongs here as a frame of its own. */
   char err[256];
@@ -372,7 +419,7 @@ static int put_rows(sink *s, const weir_block *e, size_t r, size_t m) {
   int level = s->c->o.compression_level ? s->c->o.compression_level : 3;
   rc = weir__bf_frame(part, s->cctx, level, &s->buf, NULL);
   weir_block_unref(&part);
-  if (rc == WEIR_OK) rc = put_frame(s, s->buf.p, s->buf.len, m);
+  if (rc == WEIR_OK) rc = put_frame(s, s->buf.p, s->buf.len, m, NULL, 0);
   return rc;
 }
 
@@ -504,8 +551,9 @@ static int enc_init(void *user, int worker, void **state) {
   enc_state *e = calloc(1, sizeof *e);
   if (!e) return WEIR_ENOMEM;
   e->c = user;
-  if (e->c->fmt->open) {
-    e->st = e->c->fmt->open(e->c->o.compression_level);
+  if (e->c->fmt->open_arg || e->c->fmt->open) {
+    e->st = e->c->fmt->open_arg ? e->c->fmt->open_arg(e->c->arg)
+                                : e->c->fmt->open(e->c->o.compression_level);
     if (!e->st) {
       free(e);
       return WEIR_ENOMEM;
@@ -603,37 +651,49 @@ static const char *refusal(const char *uri, const char *stem, const weir__fmt *f
   return NULL;
 }
 
-static weir_op *make_writer(weir_pipeline *p, weir_op *in, const char *uri,
-                            const weir_write_options *o, const weir__fmt *fmt,
-                            const weir_op_def *enc_def,
-                            const weir_op_def *def) {
-  if (!p) return weir__op_fail(NULL, WEIR_EINVAL, "%s: NULL pipeline", def->name);
+/* Frees a writer's format argument on a path that fails before the
+ * writer owns it. */
+static weir_op *drop_arg(void *arg, void (*free_arg)(void *), weir_op *r) {
+  if (free_arg) free_arg(arg);
+  return r;
+}
+
+static weir_op *make_writer_arg(weir_pipeline *p, weir_op *in, const char *uri,
+                                const weir_write_options *o, const weir__fmt *fmt,
+                                const weir_op_def *enc_def, const weir_op_def *def,
+                                void *arg, void (*free_arg)(void *)) {
+  if (!p) return drop_arg(arg, free_arg, weir__op_fail(NULL, WEIR_EINVAL, "%s: NULL pipeline", def->name));
   /* A NULL `in` is usually an earlier constructor's failure: keep its code
    * and reason (API.md: a chain of calls is checked once at the end). */
   if (!in)
-    return weir__op_fail(p, p->errcode ? p->errcode : WEIR_EINVAL,
+    return drop_arg(arg, free_arg, weir__op_fail(p, p->errcode ? p->errcode : WEIR_EINVAL,
                          "%s: no input operator%s%s%s", def->name,
                          p->errmsg[0] ? " (an earlier call failed: " : "", p->errmsg,
-                         p->errmsg[0] ? ")" : "");
+                         p->errmsg[0] ? ")" : ""));
   if (!uri || !*uri)
-    return weir__op_fail(p, WEIR_EINVAL, "%s: empty uri", def->name);
+    return drop_arg(arg, free_arg, weir__op_fail(p, WEIR_EINVAL, "%s: empty uri", def->name));
   weir_write_options d = {.version = WEIR_WRITE_OPTIONS_VERSION};
   if (!o) o = &d;
   /* Like every other options struct: a version this library does not
    * know is refused, not read as if it were this one. */
   if (o->version != WEIR_WRITE_OPTIONS_VERSION)
-    return weir__op_fail(p, WEIR_EINVAL, "%s: unknown options version %u",
-                             def->name, o->version);
+    return drop_arg(arg, free_arg, weir__op_fail(p, WEIR_EINVAL, "%s: unknown options version %u",
+                             def->name, o->version));
   if (o->compression < WEIR_COMPRESS_NONE || o->compression > WEIR_COMPRESS_GZIP)
-    return weir__op_fail(p, WEIR_EINVAL, "%s: unknown compression %d",
-                             def->name, o->compression);
+    return drop_arg(arg, free_arg, weir__op_fail(p, WEIR_EINVAL, "%s: unknown compression %d",
+                             def->name, o->compression));
   if (o->max_retries < WEIR_RETRIES_NONE)
-    return weir__op_fail(p, WEIR_EINVAL,
+    return drop_arg(arg, free_arg, weir__op_fail(p, WEIR_EINVAL,
                          "%s: max_retries %d: use a count, 0 for the default (5) or "
-                         "WEIR_RETRIES_NONE (-1)", def->name, o->max_retries);
+                         "WEIR_RETRIES_NONE (-1)", def->name, o->max_retries));
   sink_cfg *c = calloc(1, sizeof *c);
-  if (!c) return weir__op_fail(p, WEIR_ENOMEM, "%s: out of memory", def->name);
+  if (!c) {
+    if (free_arg) free_arg(arg);
+    return weir__op_fail(p, WEIR_ENOMEM, "%s: out of memory", def->name);
+  }
   c->fmt = fmt;
+  c->arg = arg;
+  c->free_arg = free_arg;
   c->o = *o;
   int rc = weir__io_config_copy_s3(&c->cfg, o->s3_endpoint, o->s3_region,
                                    o->s3_access_key, o->s3_secret_key);
@@ -716,6 +776,22 @@ static weir_op *make_writer(weir_pipeline *p, weir_op *in, const char *uri,
   }
   weir__op_set_cleanup(op, sink_cfg_free, c);
   return op;
+}
+
+static weir_op *make_writer(weir_pipeline *p, weir_op *in, const char *uri,
+                            const weir_write_options *o, const weir__fmt *fmt,
+                            const weir_op_def *enc_def, const weir_op_def *def) {
+  return make_writer_arg(p, in, uri, o, fmt, enc_def, def, NULL, NULL);
+}
+
+weir_op *weir__writer_make(weir_pipeline *p, weir_op *in, const char *uri,
+                           const weir_write_options *o, const weir__fmt *fmt, void *arg,
+                           void (*free_arg)(void *), const char *enc_name,
+                           const char *sink_name) {
+  weir_op_def enc = {WEIR_OP_DEF_VERSION, enc_name, enc_init, enc_process, NULL, enc_destroy};
+  weir_op_def snk = {WEIR_OP_DEF_VERSION, sink_name, sink_init, sink_process, sink_finish,
+                     sink_destroy};
+  return make_writer_arg(p, in, uri, o, fmt, &enc, &snk, arg, free_arg);
 }
 
 weir_op *weir_write_jsonl(weir_pipeline *p, weir_op *in, const char *uri,

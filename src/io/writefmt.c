@@ -367,7 +367,7 @@ static int jsonl_count(const char *uri, const weir__io_config *cfg,
 }
 
 const weir__fmt weir__fmt_jsonl = {"jsonl", ".jsonl", 1, text_open, text_close,
-                                   jsonl_encode, jsonl_count};
+                                   jsonl_encode, jsonl_count, NULL, NULL, NULL};
 
 /* ---- CSV ---------------------------------------------------------------- */
 
@@ -452,7 +452,7 @@ static int csv_count(const char *uri, const weir__io_config *cfg,
 }
 
 const weir__fmt weir__fmt_csv = {"csv", ".csv", 1, NULL, NULL, csv_encode,
-                                 csv_count};
+                                 csv_count, NULL, NULL, NULL};
 
 /* ---- Block files -------------------------------------------------------- */
 
@@ -555,4 +555,5 @@ static int blocks_count(const char *uri, const weir__io_config *cfg,
 }
 
 const weir__fmt weir__fmt_blocks = {"blocks", ".weir", 0, blocks_open,
-                                    blocks_close, blocks_encode, blocks_count};
+                                    blocks_close, blocks_encode, blocks_count,
+                                    NULL, NULL, NULL};

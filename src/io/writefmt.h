@@ -33,7 +33,30 @@ typedef struct weir__fmt {
   /* Rows of a complete shard written earlier. */
   int (*count_rows)(const char *uri, const weir__io_config *cfg,
                     uint64_t *rows, char *err, size_t errlen);
+  /* Framed formats other than block files (Parquet) set these: an encoder
+   * made from the writer's own options (`arg` of weir__writer_make), the
+   * bytes that start a shard, and its footer, made from each frame's
+   * offset in the shard and its description (the encoded block's third
+   * column, "meta"). Their frames are never split: the caller cuts the
+   * input at shard_rows boundaries before encoding. */
+  void *(*open_arg)(const void *arg);
+  int (*shard_head)(weir__bytes *out);
+  int (*shard_foot)(const uint64_t *off, const unsigned char *const *metas,
+                    const size_t *lens, size_t n, weir__bytes *out, char *err,
+                    size_t errlen);
 } weir__fmt;
+
+/* The sharded writer of weir_write_jsonl & co. for a format defined
+ * outside io: `arg` (freed with `free_arg` when the pipeline goes) is
+ * passed to fmt->open_arg; the ops are called `enc_name` and `sink_name`. */
+struct weir_pipeline;
+struct weir_op;
+struct weir_write_options;
+struct weir_op *weir__writer_make(struct weir_pipeline *p, struct weir_op *in,
+                                  const char *uri, const struct weir_write_options *o,
+                                  const weir__fmt *fmt, void *arg,
+                                  void (*free_arg)(void *), const char *enc_name,
+                                  const char *sink_name);
 
 extern const weir__fmt weir__fmt_jsonl;
 extern const weir__fmt weir__fmt_csv;

@@ -52,4 +52,10 @@ int weir__pq_read_chunk(const pq_leaf *leaf, const pq_chunk *ch, const uint8_t *
                         size_t len, int64_t rows, weir__column *col, char *err,
                         size_t errlen);
 
+/* Reads and parses the footer of `uri` (`size` bytes) through the URI
+ * layer: the magic at both ends, the length, then the metadata. */
+struct weir__io_config;
+int weir__pq_read_footer(const struct weir__io_config *cfg, const char *uri, uint64_t size,
+                         pq_file_meta *m, char *err, size_t errlen);
+
 #endif /* WEIR_PARQUET_INTERNAL_H */

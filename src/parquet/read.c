@@ -51,10 +51,10 @@ static void state_free(void *arg) {
 }
 
 /* Reads exactly n bytes at `offset` of `uri`. */
-static int read_range(const weir__reader *r, const char *uri, uint64_t offset, size_t n,
-                      uint8_t *buf, char *err, size_t errlen) {
+static int read_range_cfg(const weir__io_config *cfg, const char *uri, uint64_t offset,
+                          size_t n, uint8_t *buf, char *err, size_t errlen) {
   weir__rstream *s;
-  int rc = weir__rstream_open(uri, &r->cfg, offset, n, &s, err, errlen);
+  int rc = weir__rstream_open(uri, cfg, offset, n, &s, err, errlen);
   if (rc) return rc;
   size_t got = 0;
   while (got < n) {
@@ -76,9 +76,13 @@ static int read_range(const weir__reader *r, const char *uri, uint64_t offset, s
   return WEIR_OK;
 }
 
-/* The footer of `uri` (`size` bytes) into `m`. */
-static int read_footer(const weir__reader *r, const char *uri, uint64_t size,
-                       pq_file_meta *m, char *err, size_t errlen) {
+static int read_range(const weir__reader *r, const char *uri, uint64_t offset, size_t n,
+                      uint8_t *buf, char *err, size_t errlen) {
+  return read_range_cfg(&r->cfg, uri, offset, n, buf, err, errlen);
+}
+
+int weir__pq_read_footer(const weir__io_config *cfg, const char *uri, uint64_t size,
+                         pq_file_meta *m, char *err, size_t errlen) {
   if (size == UINT64_MAX) {
     snprintf(err, errlen, "the size of the file is unknown (the server gave none)");
     return WEIR_EIO;
@@ -88,8 +92,8 @@ static int read_footer(const weir__reader *r, const char *uri, uint64_t size,
     return WEIR_EFORMAT;
   }
   uint8_t tail[8], head[4];
-  int rc = read_range(r, uri, size - 8, 8, tail, err, errlen);
-  if (!rc) rc = read_range(r, uri, 0, 4, head, err, errlen);
+  int rc = read_range_cfg(cfg, uri, size - 8, 8, tail, err, errlen);
+  if (!rc) rc = read_range_cfg(cfg, uri, 0, 4, head, err, errlen);
   if (rc) return rc;
   if (memcmp(tail + 4, "PAR1", 4) || memcmp(head, "PAR1", 4)) {
     snprintf(err, errlen, "not a Parquet file (bad magic%s)",
@@ -104,7 +108,7 @@ static int read_footer(const weir__reader *r, const char *uri, uint64_t size,
   }
   uint8_t *buf = malloc(flen ? flen : 1);
   if (!buf) return WEIR_ENOMEM;
-  rc = read_range(r, uri, size - 8 - flen, flen, buf, err, errlen);
+  rc = read_range_cfg(cfg, uri, size - 8 - flen, flen, buf, err, errlen);
   if (rc) {
     free(buf);
     return rc;
@@ -387,7 +391,7 @@ weir_op *weir_read_parquet(weir_pipeline *p, const char *uri,
   for (size_t i = 0; !rc && i < s->nfiles; i++) {
     pq_file *f = &s->files[i];
     char why[800] = "";
-    int frc = read_footer(r, r->objs[i].uri, r->objs[i].size, &f->meta, why, sizeof why);
+    int frc = weir__pq_read_footer(&r->cfg, r->objs[i].uri, r->objs[i].size, &f->meta, why, sizeof why);
     if (!frc)
       frc = weir__pq_leaves(&f->meta, (const char *const *)s->want, s->nwant, &f->leaves,
                             &f->nleaves, why, sizeof why);

@@ -184,7 +184,8 @@ def check(weir_file, expected):
                     print("row group %d column %s: stats %r..%r, actual %r..%r" % (rg, name, st.min, st.max, lo, hi))
                     return 1
     con = duckdb.connect()
-    d = con.execute("select * from read_parquet('%s')" % weir_file).fetch_arrow_table()
+    rel = con.sql("select * from read_parquet('%s')" % weir_file)
+    d = rel.to_arrow_table() if hasattr(rel, "to_arrow_table") else rel.arrow()
     if d.num_rows != len(rows):
         print("duckdb reads %d rows, expected %d" % (d.num_rows, len(rows)))
         return 1
