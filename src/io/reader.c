@@ -64,6 +64,8 @@ static const char *const *format_suffixes(const char *kind) {
   static const char *const jsonl[] = {".jsonl", ".ndjson", ".json", NULL};
   static const char *const csv[] = {".csv", ".tsv", NULL};
   static const char *const blocks[] = {".weir", NULL};
+  static const char *const parquet[] = {".parquet", NULL};
+  if (!strcmp(kind, "parquet")) return parquet;
   if (!strcmp(kind, "jsonl")) return jsonl;
   if (!strcmp(kind, "csv")) return csv;
   if (!strcmp(kind, "blocks")) return blocks;

@@ -169,11 +169,6 @@ static int chosen(const char *name, const char *cols) {
   return 0;
 }
 
-static int ends_with(const char *s, const char *suf) {
-  size_t a = strlen(s), b = strlen(suf);
-  return a >= b && !strcmp(s + a - b, suf);
-}
-
 /* Decodes row group `rg` of file `f` into a block. */
 static int read_row_group(weir__reader *r, pq_state *s, size_t fi, size_t rg, weir_block **out,
                           char *err, size_t errlen) {
@@ -368,20 +363,8 @@ weir_op *weir_read_parquet(weir_pipeline *p, const char *uri,
   if (!rc && o->columns) rc = split_columns(s, o->columns, s->have_filter ? &s->filter : NULL);
   if (!rc && !o->columns && s->have_filter) s->nwant = 0; /* all columns hold the filter's */
   s->rows_per_block = o->rows_per_block ? o->rows_per_block : 65536;
-  /* A listing reads only .parquet names (no _SUCCESS, .crc...); a single
-   * object named exactly is read whatever its name. */
-  if (!rc && r->nobjs > 1) {
-    size_t k = 0;
-    for (size_t i = 0; i < r->nobjs; i++) {
-      if (ends_with(r->objs[i].uri, ".parquet")) r->objs[k++] = r->objs[i];
-      else free(r->objs[i].uri);
-    }
-    r->nobjs = k;
-    if (k == 0) {
-      snprintf(err, sizeof err, "%s: no .parquet file matches", uri);
-      rc = WEIR_ENOTFOUND;
-    }
-  }
+  /* The listing keeps only .parquet names from a folder or prefix (no
+   * _SUCCESS, .crc...): io's reader does that for the kind "parquet". */
   if (!rc) {
     s->files = calloc(r->nobjs ? r->nobjs : 1, sizeof *s->files);
     if (!s->files) rc = WEIR_ENOMEM;
