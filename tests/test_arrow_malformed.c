@@ -143,7 +143,9 @@ static void m_dictionary(base *b) { X(b)->dictionary = &some_dictionary; }
 static void m_map(base *b) { set_format(b->sx, &b->stop->kids[0], "+m"); }
 static void m_date(base *b) { set_format(b->sx, &b->stop->kids[0], "tdD"); }
 static void m_decimal(base *b) { set_format(b->sx, &b->stop->kids[0], "d:10,2"); }
-static void m_uint16_tensor(base *b) { set_format(b->ste, &b->st->kids[0], "S"); }
+/* uint16 storage is a uint16 tensor (or bfloat16 by its metadata); bool
+ * elements have no tensor dtype. */
+static void m_bool_tensor(base *b) { set_format(b->ste, &b->st->kids[0], "b"); }
 static void m_nested_list(base *b) { set_format(b->ste, &b->st->kids[0], "+w:2"); }
 static void m_permutation(base *b) { tensor_meta(b, "{\"shape\":[2,2],\"permutation\":[1,0]}"); }
 static void m_weir_dtype(base *b) { tensor_meta(b, "{\"shape\":[2,2],\"weir_dtype\":\"fp8\"}"); }
@@ -212,7 +214,7 @@ static const mcase cases[] = {
   {"map type", WEIR_ENOTSUP, m_map},
   {"date type", WEIR_ENOTSUP, m_date},
   {"decimal type", WEIR_ENOTSUP, m_decimal},
-  {"uint16 tensor", WEIR_ENOTSUP, m_uint16_tensor},
+  {"bool tensor", WEIR_ENOTSUP, m_bool_tensor},
   {"nested fixed-size list", WEIR_ENOTSUP, m_nested_list},
   {"permuted tensor", WEIR_ENOTSUP, m_permutation},
   {"unknown weir_dtype", WEIR_ENOTSUP, m_weir_dtype},

@@ -93,7 +93,9 @@ struct weir_block;
  * STRING "U" and BINARY "Z" (the large types: weir offsets are int64),
  * TENSOR "+w:N" (N elements a row) of "C" "c" "s" "i" "l" "e" "f" "g";
  * Arrow has no bfloat16, so BFLOAT16 travels as uint16 "S" with
- * "weir_dtype":"bfloat16" in the extension metadata next to "shape".
+ * "weir_dtype":"bfloat16" in the extension metadata next to "shape", and
+ * again as the field metadata "weir:dtype":"bfloat16", which survives
+ * consumers (pyarrow) that rewrite the extension's JSON and drop the key.
  * Every array node has its own private data, so a consumer may move
  * children out and release them in any order, on any thread. `schema` may
  * be NULL to export the array alone. Any thread may call this. */

@@ -101,7 +101,8 @@ typedef struct weir_column {
  * strings or booleans are not list columns (readers refuse them or read
  * them otherwise, as each reader documents). `ndim` is 0. Arrow export
  * gives `large_list` ("+L"); import takes `list` ("+l") and `large_list`
- * of a primitive child without nulls. The block's byte size counts the
+ * of a primitive child without nulls. A BFLOAT16 list travels as uint16
+ * elements with the field metadata "weir:dtype":"bfloat16". The block's byte size counts the
  * offsets, the validity and the elements its rows span. */
 
 /* Fills `out` with a view of column `index`. WEIR_EINVAL for a bad index. */

@@ -208,6 +208,16 @@ static int export_column_schema(const weir__column *col, struct ArrowSchema *s) 
       return WEIR_ENOMEM;
     }
     p->child_ptrs[0]->flags = 0; /* elements are never null */
+    if (col->dtype == WEIR_DTYPE_BFLOAT16) {
+      /* Arrow has no bfloat16: uint16 elements, named on the field. */
+      const char *key = WEIR__DTYPE_KEY, *value = "bfloat16";
+      p->metadata = weir__arrow_metadata_encode(&key, &value, 1);
+      if (!p->metadata) {
+        release_schema(s);
+        return WEIR_ENOMEM;
+      }
+      s->metadata = p->metadata;
+    }
     return WEIR_OK;
   }
   if (col->type != WEIR_TYPE_TENSOR)
@@ -225,9 +235,11 @@ static int export_column_schema(const weir__column *col, struct ArrowSchema *s) 
   if (weir__tensor_meta_json(col->shape, col->ndim, col->dtype, json,
                              sizeof json) < 0)
     goto oom; /* cannot happen: 8 dimensions of 20 digits fit */
-  const char *keys[2] = {WEIR__EXT_NAME_KEY, WEIR__EXT_META_KEY};
-  const char *values[2] = {WEIR__TENSOR_EXT_NAME, json};
-  p->metadata = weir__arrow_metadata_encode(keys, values, 2);
+  const char *keys[3] = {WEIR__EXT_NAME_KEY, WEIR__EXT_META_KEY,
+                         WEIR__DTYPE_KEY};
+  const char *values[3] = {WEIR__TENSOR_EXT_NAME, json, "bfloat16"};
+  p->metadata = weir__arrow_metadata_encode(
+      keys, values, col->dtype == WEIR_DTYPE_BFLOAT16 ? 3 : 2);
   if (!p->metadata) goto oom;
   s->metadata = p->metadata;
   return WEIR_OK;

@@ -1,6 +1,7 @@
 /* The mapping between weir column types and Arrow C Data Interface format
  * strings, and the check that tells a known Arrow format from garbage. */
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "weir/error.h"
@@ -91,6 +92,47 @@ int weir__arrow_format_is_known(const char *f) {
   if (f[0] == 't' && f[1] == 's' && f[2] && strchr("smun", f[2]) && f[3] == ':')
     return 1;
   return 0;
+}
+
+const char *weir__arrow_format_describe(const char *f, char *buf,
+                                        size_t cap) {
+  static const struct { const char *format, *name; } names[] = {
+    {"n", "null"}, {"b", "bool"}, {"c", "int8"}, {"C", "uint8"},
+    {"s", "int16"}, {"S", "uint16"}, {"i", "int32"}, {"I", "uint32"},
+    {"l", "int64"}, {"L", "uint64"}, {"e", "float16"}, {"f", "float32"},
+    {"g", "float64"}, {"z", "binary"}, {"Z", "large_binary"},
+    {"u", "string"}, {"U", "large_string"}, {"vu", "string_view"},
+    {"vz", "binary_view"}, {"+l", "list"}, {"+L", "large_list"},
+    {"+vl", "list_view"}, {"+vL", "large_list_view"}, {"+s", "struct"},
+    {"+m", "map"}, {"+r", "run_end_encoded"}, {"tdD", "date32"},
+    {"tdm", "date64"}, {"tiM", "interval(months)"},
+    {"tiD", "interval(days_time)"}, {"tin", "interval(month_day_nano)"},
+  };
+  if (!f) f = "(null)";
+  for (size_t i = 0; i < sizeof names / sizeof *names; i++)
+    if (!strcmp(f, names[i].format)) {
+      snprintf(buf, cap, "%s", names[i].name);
+      return buf;
+    }
+  int bits = 128, precision = 0, scale = 0;
+  if (!strncmp(f, "d:", 2) && weir__arrow_format_is_known(f) &&
+      sscanf(f + 2, "%d,%d,%d", &precision, &scale, &bits) >= 2)
+    snprintf(buf, cap, "decimal%d(%d, %d)", bits, precision, scale);
+  else if (!strncmp(f, "w:", 2))
+    snprintf(buf, cap, "fixed_size_binary(%s)", f + 2);
+  else if (!strncmp(f, "+w:", 3))
+    snprintf(buf, cap, "fixed_size_list(%s)", f + 3);
+  else if (!strncmp(f, "+ud:", 4) || !strncmp(f, "+us:", 4))
+    snprintf(buf, cap, "%s union", f[2] == 'd' ? "dense" : "sparse");
+  else if (!strncmp(f, "ts", 2) && weir__arrow_format_is_known(f))
+    snprintf(buf, cap, "timestamp");
+  else if (!strncmp(f, "tt", 2) && weir__arrow_format_is_known(f))
+    snprintf(buf, cap, "time");
+  else if (!strncmp(f, "tD", 2) && weir__arrow_format_is_known(f))
+    snprintf(buf, cap, "duration");
+  else
+    snprintf(buf, cap, "'%.32s'", f);
+  return buf;
 }
 
 int weir__arrow_errno_of(int weir_err) {

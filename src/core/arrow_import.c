@@ -97,7 +97,8 @@ static int check_node(importer *im, const struct ArrowArray *a,
     return FAIL(WEIR_EFORMAT, "column '%s': null count %lld exceeds length %lld", c,
                 (long long)a->null_count, (long long)a->length);
   if (a->dictionary || s->dictionary)
-    return FAIL(WEIR_ENOTSUP, "column '%s': dictionary-encoded arrays are not supported", c);
+    return FAIL(WEIR_ENOTSUP, "column '%s': dictionary-encoded arrays (Arrow type "
+                "dictionary) are not supported", c);
   if (a->n_buffers != n_buffers)
     return FAIL(WEIR_EFORMAT, "column '%s' (format '%s'): %lld buffers, expected %lld", c,
                 s->format, (long long)a->n_buffers, (long long)n_buffers);
@@ -278,6 +279,14 @@ static int import_varlen(importer *im, const struct ArrowArray *a, const window 
   return WEIR_OK;
 }
 
+/* The WEIR_DTYPE_* of a list's or a tensor's element format; "S" is uint16
+ * (a tensor's caller turns it into bfloat16 when its metadata says so).
+ * 0 when weir has no such dtype. */
+static int elem_dtype(const char *format) {
+  if (format && !strcmp(format, "S")) return WEIR_DTYPE_UINT16;
+  return weir__arrow_dtype_of_format(format);
+}
+
 /* Parses the N of "+w:N". */
 static int list_size(const char *format, int64_t *n) {
   const char *p = format + 3;
@@ -334,15 +343,28 @@ static int import_tensor(importer *im, const struct ArrowArray *a,
                   c, (long long)prod, (long long)per_row);
   }
 
-  int dtype = weir__arrow_dtype_of_format(cs->format);
+  found = weir__arrow_metadata_find(s->metadata, WEIR__DTYPE_KEY, &v, &vlen);
+  if (found < 0) return FAIL(WEIR_EFORMAT, "column '%s': malformed schema metadata", c);
+  if (found) {
+    if ((size_t)vlen != strlen("bfloat16") || memcmp(v, "bfloat16", 8) != 0)
+      return FAIL(WEIR_EFORMAT, "column '%s': unknown %s \"%.*s\"", c,
+                  WEIR__DTYPE_KEY, (int)vlen, v);
+    meta.bfloat16 = 1;
+  }
+
+  /* uint16 storage is bfloat16 when the metadata says so, else uint16. */
+  int dtype = elem_dtype(cs->format);
   if (!strcmp(cs->format, "S") && meta.bfloat16) dtype = WEIR_DTYPE_BFLOAT16;
   if (meta.bfloat16 && dtype != WEIR_DTYPE_BFLOAT16)
     return FAIL(WEIR_EFORMAT, "column '%s': bfloat16 tensor stored as '%s', not uint16 'S'",
                 c, cs->format);
-  if (!dtype)
+  if (!dtype) {
+    char name[64];
     return FAIL(weir__arrow_format_is_known(cs->format) ? WEIR_ENOTSUP : WEIR_EFORMAT,
-                "column '%s': tensor elements of format '%s' are not supported", c,
+                "column '%s': tensor elements of Arrow type %s (format '%s') are not "
+                "supported", c, weir__arrow_format_describe(cs->format, name, sizeof name),
                 cs->format);
+  }
   int rc = check_node(im, ca, cs, 2, 0);
   if (rc) return rc;
 
@@ -376,13 +398,6 @@ static int import_tensor(importer *im, const struct ArrowArray *a,
                       weir_dtype_size(dtype), col);
 }
 
-/* The WEIR_DTYPE_* of a list's element format; "S" is uint16 here, since a
- * list carries no bfloat16 extension. 0 when weir has no such dtype. */
-static int list_elem_dtype(const char *format) {
-  if (format && !strcmp(format, "S")) return WEIR_DTYPE_UINT16;
-  return weir__arrow_dtype_of_format(format);
-}
-
 /* LIST from "+l" (int32 offsets, widened into a new buffer) or "+L"
  * (int64 offsets, shared). The elements are shared and must not be null
  * inside the rows. */
@@ -394,11 +409,26 @@ static int import_list(importer *im, const struct ArrowArray *a,
   const struct ArrowSchema *cs = s->children[0];
   if (!cs || !cs->format)
     return FAIL(WEIR_EFORMAT, "column '%s': list elements have no schema format", c);
-  int dtype = list_elem_dtype(cs->format);
-  if (!dtype)
+  int dtype = elem_dtype(cs->format);
+  const char *v;
+  int32_t vlen;
+  int found = weir__arrow_metadata_find(s->metadata, WEIR__DTYPE_KEY, &v, &vlen);
+  if (found < 0) return FAIL(WEIR_EFORMAT, "column '%s': malformed schema metadata", c);
+  if (found) {
+    if ((size_t)vlen != strlen("bfloat16") || memcmp(v, "bfloat16", 8) != 0 ||
+        dtype != WEIR_DTYPE_UINT16)
+      return FAIL(WEIR_EFORMAT, "column '%s': %s \"%.*s\" on list elements of format "
+                  "'%s' (bfloat16 travels as uint16 'S')", c, WEIR__DTYPE_KEY,
+                  (int)vlen, v, cs->format);
+    dtype = WEIR_DTYPE_BFLOAT16;
+  }
+  if (!dtype) {
+    char name[64];
     return FAIL(weir__arrow_format_is_known(cs->format) ? WEIR_ENOTSUP : WEIR_EFORMAT,
-                "column '%s': list elements of format '%s' are not supported (lists "
-                "hold numbers)", c, cs->format);
+                "column '%s': list elements of Arrow type %s (format '%s') are not "
+                "supported (lists hold numbers)", c,
+                weir__arrow_format_describe(cs->format, name, sizeof name), cs->format);
+  }
   int rc = check_node(im, ca, cs, 2, 0);
   if (rc) return rc;
   size_t esize = weir_dtype_size(dtype);
@@ -472,9 +502,11 @@ static int import_column(importer *im, const struct ArrowArray *a,
   else if (!strcmp(f, "z") || !strcmp(f, "Z")) type = WEIR_TYPE_BINARY, n_buffers = 3;
   else if (!strncmp(f, "+w:", 3)) type = WEIR_TYPE_TENSOR, n_buffers = 1, n_children = 1;
   else if (!strcmp(f, "+l") || !strcmp(f, "+L")) type = WEIR_TYPE_LIST, n_children = 1;
-  else
-    return FAIL(WEIR_ENOTSUP, "column '%s': Arrow type '%s' has no weir column type",
-                im->column, f);
+  else {
+    char name[64];
+    return FAIL(WEIR_ENOTSUP, "column '%s': Arrow type %s ('%s') has no weir column type",
+                im->column, weir__arrow_format_describe(f, name, sizeof name), f);
+  }
 
   int rc = check_node(im, a, s, n_buffers, n_children);
   if (!rc) rc = check_window(im, a, w->first, w->len);

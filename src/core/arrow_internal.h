@@ -13,6 +13,11 @@
 #define WEIR__TENSOR_EXT_NAME "arrow.fixed_shape_tensor"
 #define WEIR__EXT_NAME_KEY "ARROW:extension:name"
 #define WEIR__EXT_META_KEY "ARROW:extension:metadata"
+/* A field metadata key naming a tensor dtype Arrow lacks ("bfloat16"):
+ * consumers such as pyarrow rewrite the extension's own JSON in their
+ * canonical form and drop keys they do not know, but keep the field's
+ * other metadata, so the dtype survives a trip through them. */
+#define WEIR__DTYPE_KEY "weir:dtype"
 
 /* The Arrow format string of a scalar column type ("b", "i", "U"...), or
  * NULL for TENSOR and unknown types. */
@@ -27,6 +32,12 @@ int weir__arrow_dtype_of_format(const char *format);
  * (whether or not weir holds that type), 0 when it is garbage. Tells
  * WEIR_ENOTSUP apart from WEIR_EFORMAT on import. */
 int weir__arrow_format_is_known(const char *format);
+/* The Arrow type a known format string stands for, in the words of
+ * Arrow's documentation ("int8", "string_view", "decimal128(10, 2)",
+ * "struct"...), written to `buf`; the format itself when it is unknown.
+ * Returns `buf`. For error messages. */
+const char *weir__arrow_format_describe(const char *format, char *buf,
+                                        size_t cap);
 
 /* Encodes key/value pairs in the C Data Interface's binary metadata layout
  * (int32 count, then int32 length + bytes for each key and value, native
