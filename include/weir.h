@@ -14,6 +14,7 @@
 #include "weir/io.h"
 #include "weir/parquet.h"
 #include "weir/media.h"
+#include "weir/text.h"
 #include "weir/cuda.h"
 
 #endif /* WEIR_H */

@@ -176,6 +176,17 @@ WEIR_EXTERN void weir_ctx_count_skipped(weir_ctx *ctx, uint64_t rows);
  * policy: unreadable, or corrupt from some point on, so that its rows from
  * there cannot be counted. Counted in `skipped_inputs`. */
 WEIR_EXTERN void weir_ctx_count_skipped_input(weir_ctx *ctx);
+/* Adds `n` to the operator's counter `name` (made at 0 on first use; the
+ * name is copied). Counters show in weir_pipeline_op_counter(), in the
+ * statistics JSON ("counters") and in the summary table. For what an
+ * operator measured: documents redacted, entities found per type. */
+WEIR_EXTERN void weir_ctx_count(weir_ctx *ctx, const char *name, uint64_t n);
+/* Records that `rows` input rows were dropped on purpose (a filter's
+ * decision), for `reason`: adds to `dropped_rows` and to the counter
+ * "dropped:<reason>", so that every row that does not come out is
+ * accounted for. */
+WEIR_EXTERN void weir_ctx_count_dropped(weir_ctx *ctx, const char *reason,
+                                        uint64_t rows);
 /* Logs through the pipeline's logger, prefixed with the operator's name. */
 WEIR_EXTERN void weir_ctx_log(weir_ctx *ctx, int level, const char *fmt, ...)
 #if defined(__GNUC__) || defined(__clang__)

@@ -37,7 +37,22 @@ typedef struct weir_op_stats {
   uint64_t skipped_inputs;   /* input files or objects given up, whole or
                                 from a corrupt point on, under an error
                                 policy (see weir_ctx_count_skipped_input) */
+  uint64_t dropped_rows;     /* rows an operator dropped on purpose (a
+                                filter), each with a reason: the counters
+                                "dropped:<reason>" (weir_ctx_count_dropped) */
+  uint64_t num_counters;     /* named counters the operator keeps */
 } weir_op_stats;
+
+/* Named counters of operator `index` (weir_ctx_count): the value of
+ * `name` (WEIR_ENOTFOUND when the operator never counted it), and the
+ * i-th counter in order of first use (WEIR_ENOTFOUND past the last). The
+ * name stays valid while the pipeline lives. Any thread, during or after
+ * a run. */
+WEIR_EXTERN int weir_pipeline_op_counter(const weir_pipeline *p, int index,
+                                         const char *name, uint64_t *value);
+WEIR_EXTERN int weir_pipeline_op_counter_at(const weir_pipeline *p, int index,
+                                            size_t i, const char **name,
+                                            uint64_t *value);
 
 /* Whole-pipeline counters. */
 typedef struct weir_pipeline_stats {

@@ -26,7 +26,20 @@ struct weir__buffer {
   int device;      /* WEIR_DEVICE_CPU or WEIR_DEVICE_CUDA */
   int device_id;
   int pinned;      /* host memory pinned by CUDA (DLPack: kDLCUDAHost) */
+  /* What a component derived from the bytes and keeps with them (the text
+   * component's word analysis of the documents), freed with the buffer:
+   * every block that shares the buffer sees it. Set once. */
+  _Atomic(void *) attach;
+  void (*attach_free)(void *);
 };
+
+/* Attaches `data` (freed by `free_fn` with the buffer) unless something is
+ * attached already; returns the attachment now in place, which is `data`
+ * or the earlier one (then the caller still owns `data`). */
+void *weir__buffer_attach(weir__buffer *buf, void *data, void (*free_fn)(void *));
+static inline void *weir__buffer_attachment(const weir__buffer *buf) {
+  return buf ? atomic_load_explicit(&((weir__buffer *)buf)->attach, memory_order_acquire) : NULL;
+}
 
 /* A zero-filled host buffer of `size` bytes, 64-byte aligned; NULL when out
  * of memory. A size of 0 still gives a valid (empty) buffer. */

@@ -1,4 +1,5 @@
 /* Reference-counted byte buffers that blocks share instead of copying. */
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -31,6 +32,8 @@ weir__buffer *weir__buffer_wrap(void *data, size_t size,
   buf->device = WEIR_DEVICE_CPU;
   buf->device_id = 0;
   buf->pinned = 0;
+  atomic_init(&buf->attach, NULL);
+  buf->attach_free = NULL;
   return buf;
 }
 
@@ -45,5 +48,24 @@ void weir__buffer_unref(weir__buffer *buf) {
    * frees (a fence would do too, but ThreadSanitizer does not model it). */
   if (atomic_fetch_sub_explicit(&buf->refs, 1, memory_order_acq_rel) != 1) return;
   if (buf->release) buf->release(buf->opaque, buf->data, buf->size);
+  void *a = atomic_load_explicit(&buf->attach, memory_order_acquire);
+  if (a && buf->attach_free) buf->attach_free(a);
   free(buf);
+}
+
+void *weir__buffer_attach(weir__buffer *buf, void *data, void (*free_fn)(void *)) {
+  if (!buf || !data) return NULL;
+  void *expected = NULL;
+  /* attach_free is written before the pointer is published, and only by
+   * the thread that wins; the loser reads the winner's attachment. */
+  static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+  pthread_mutex_lock(&mu);
+  if (atomic_load_explicit(&buf->attach, memory_order_acquire) == NULL) {
+    buf->attach_free = free_fn;
+    atomic_compare_exchange_strong_explicit(&buf->attach, &expected, data, memory_order_acq_rel,
+                                            memory_order_acquire);
+  }
+  void *now = atomic_load_explicit(&buf->attach, memory_order_acquire);
+  pthread_mutex_unlock(&mu);
+  return now;
 }

@@ -1,5 +1,6 @@
 /* The context handed to operator callbacks, and the pipeline's logger. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "core/redact.h"
@@ -46,6 +47,49 @@ void weir_ctx_count_skipped_input(weir_ctx *ctx) {
     return;
   pthread_mutex_lock(&ctx->op->p->mu);
   ctx->op->st.skipped_inputs++;
+  pthread_mutex_unlock(&ctx->op->p->mu);
+}
+
+/* Under p->mu. A counter that cannot be made (out of memory) is not
+ * counted: counting must never fail the operator's call. */
+static void counter_add(weir_op *op, const char *name, uint64_t n) {
+  for (size_t i = 0; i < op->ncounters; i++)
+    if (strcmp(op->counters[i].name, name) == 0) {
+      op->counters[i].value += n;
+      return;
+    }
+  if (op->ncounters == op->counters_cap) {
+    size_t cap = op->counters_cap ? op->counters_cap * 2 : 8;
+    void *c = realloc(op->counters, cap * sizeof *op->counters);
+    if (!c)
+      return;
+    op->counters = c;
+    op->counters_cap = cap;
+  }
+  char *copy = strdup(name);
+  if (!copy)
+    return;
+  op->counters[op->ncounters].name = copy;
+  op->counters[op->ncounters].value = n;
+  op->ncounters++;
+}
+
+void weir_ctx_count(weir_ctx *ctx, const char *name, uint64_t n) {
+  if (!ctx || !ctx->op || !name)
+    return;
+  pthread_mutex_lock(&ctx->op->p->mu);
+  counter_add(ctx->op, name, n);
+  pthread_mutex_unlock(&ctx->op->p->mu);
+}
+
+void weir_ctx_count_dropped(weir_ctx *ctx, const char *reason, uint64_t rows) {
+  if (!ctx || !ctx->op)
+    return;
+  char name[256];
+  snprintf(name, sizeof name, "dropped:%s", reason && *reason ? reason : "unspecified");
+  pthread_mutex_lock(&ctx->op->p->mu);
+  ctx->op->st.dropped_rows += rows;
+  counter_add(ctx->op, name, rows);
   pthread_mutex_unlock(&ctx->op->p->mu);
 }
 

@@ -164,6 +164,9 @@ struct weir_op {
 
   /* Statistics, under p->mu. */
   weir_op_stats st;
+  /* Named counters (weir_ctx_count), in order of first use. */
+  struct weir__counter { char *name; uint64_t value; } *counters;
+  size_t ncounters, counters_cap;
   uint64_t new_bytes_out;    /* emitted bytes not shared with the input */
   double first_start, last_end;
   uint64_t last_progress_rows;

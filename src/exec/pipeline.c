@@ -112,6 +112,9 @@ void weir__op_free(weir_op *op) {
   pthread_cond_destroy(&op->cv_space);
   free(op->ins);
   free(op->outs);
+  for (size_t i = 0; i < op->ncounters; i++)
+    free(op->counters[i].name);
+  free(op->counters);
   free(op->name);
   if (op->cleanup)
     op->cleanup(op->cleanup_arg);

@@ -26,6 +26,59 @@ void weir__op_snapshot(const weir_op *op, weir_op_stats *out) {
   if (op->busy > 0 || end < op->first_start)
     end = weir__now();
   out->wall_seconds = op->first_start > 0 ? end - op->first_start : 0;
+  out->num_counters = op->ncounters;
+}
+
+static int counter_op(const weir_pipeline *p, int index, const char *fn, weir_op **op) {
+  if (!p)
+    return weir__call_fail(NULL, WEIR_EINVAL, "%s: NULL pipeline", fn);
+  if (index < 0 || (size_t)index >= p->nops)
+    return weir__call_fail(p, WEIR_EINVAL, "%s: index %d out of range (the pipeline has %zu "
+                           "operators)", fn, index, p->nops);
+  *op = p->ops[index];
+  return WEIR_OK;
+}
+
+int weir_pipeline_op_counter(const weir_pipeline *p, int index, const char *name,
+                             uint64_t *value) {
+  weir_op *op = NULL;
+  int rc = counter_op(p, index, "weir_pipeline_op_counter", &op);
+  if (rc)
+    return rc;
+  if (!name || !value)
+    return weir__call_fail(p, WEIR_EINVAL, "weir_pipeline_op_counter: NULL %s",
+                           !name ? "name" : "value");
+  weir_pipeline *mp = (weir_pipeline *)p;
+  rc = WEIR_ENOTFOUND;
+  pthread_mutex_lock(&mp->mu);
+  for (size_t i = 0; i < op->ncounters; i++)
+    if (strcmp(op->counters[i].name, name) == 0) {
+      *value = op->counters[i].value;
+      rc = WEIR_OK;
+      break;
+    }
+  pthread_mutex_unlock(&mp->mu);
+  return rc;
+}
+
+int weir_pipeline_op_counter_at(const weir_pipeline *p, int index, size_t i, const char **name,
+                                uint64_t *value) {
+  weir_op *op = NULL;
+  int rc = counter_op(p, index, "weir_pipeline_op_counter_at", &op);
+  if (rc)
+    return rc;
+  weir_pipeline *mp = (weir_pipeline *)p;
+  rc = WEIR_ENOTFOUND;
+  pthread_mutex_lock(&mp->mu);
+  if (i < op->ncounters) {
+    if (name)
+      *name = op->counters[i].name;
+    if (value)
+      *value = op->counters[i].value;
+    rc = WEIR_OK;
+  }
+  pthread_mutex_unlock(&mp->mu);
+  return rc;
 }
 
 int weir_pipeline_num_ops(const weir_pipeline *p) { return p ? (int)p->nops : WEIR_EINVAL; }
@@ -128,7 +181,7 @@ int weir_pipeline_stats_json(const weir_pipeline *p, char **json) {
             "\"workers_peak\": %d, \"workers_min\": %d, \"workers_max\": %d, \"resizes\": %llu, "
             "\"queue_bytes\": %zu, \"queue_blocks\": %zu, \"queue_bytes_peak\": %zu, "
             "\"queue_blocks_peak\": %zu, \"spilled_bytes\": %llu, \"spilled_blocks\": %llu, "
-            "\"skipped_inputs\": %llu}",
+            "\"skipped_inputs\": %llu, \"dropped_rows\": %llu, \"counters\": {",
             i, (unsigned long long)s.rows_in, (unsigned long long)s.rows_out,
             (unsigned long long)s.blocks_in, (unsigned long long)s.blocks_out,
             (unsigned long long)s.bytes_in, (unsigned long long)s.bytes_out,
@@ -138,7 +191,15 @@ int weir_pipeline_stats_json(const weir_pipeline *p, char **json) {
             s.blocked_seconds, s.wall_seconds, s.workers, s.workers_peak, s.workers_min,
             s.workers_max, (unsigned long long)s.resizes, s.queue_bytes, s.queue_blocks,
             s.queue_bytes_peak, s.queue_blocks_peak, (unsigned long long)s.spilled_bytes,
-            (unsigned long long)s.spilled_blocks, (unsigned long long)s.skipped_inputs);
+            (unsigned long long)s.spilled_blocks, (unsigned long long)s.skipped_inputs,
+            (unsigned long long)s.dropped_rows);
+    const weir_op *op = p->ops[i];
+    for (size_t k = 0; k < op->ncounters; k++) {
+      fputs(k ? ", " : "", f);
+      json_str(f, op->counters[k].name);
+      fprintf(f, ": %llu", (unsigned long long)op->counters[k].value);
+    }
+    fputs("}}", f);
   }
   fprintf(f, "]}");
   pthread_mutex_unlock(&mp->mu);
@@ -326,6 +387,18 @@ int weir__stats_table_fit(const weir_pipeline *p, int cols, char **text) {
       fprintf(f, "%s: spilled %llu blocks (%s) to disk\n", s.name,
               (unsigned long long)s.spilled_blocks, sb);
     }
+  }
+  for (size_t i = 0; i < p->nops; i++) {
+    /* Operators that count things (a filter's drops by reason, entities a
+     * redactor found) say so on a line of their own. */
+    const weir_op *op = p->ops[i];
+    if (!op->ncounters)
+      continue;
+    fprintf(f, "%s:", op->name);
+    for (size_t k = 0; k < op->ncounters; k++)
+      fprintf(f, "%s %s %llu", k ? "," : "", op->counters[k].name,
+              (unsigned long long)op->counters[k].value);
+    fputc('\n', f);
   }
   char peak[32], budget[32], st[256];
   human_bytes(peak, sizeof peak, (double)ps.bytes_in_flight_peak);

@@ -1,0 +1,240 @@
+/* Text preparation for LLM data: row filters, document ids, PII redaction,
+ * language identification and the Gopher / C4 / FineWeb quality rules of
+ * DataTrove, as pipeline operators.
+ *
+ * Every operator here reads a UTF-8 string column (`text` unless its
+ * options name another) and works in one of two modes:
+ *   - filter (the default of the quality filters and of language id): rows
+ *     that fail are dropped, counted per reason in the operator's
+ *     statistics (`dropped_rows` and the counters "dropped:<reason>", see
+ *     weir_ctx_count_dropped) and in the summary table; a `rejected`
+ *     callback, when set, receives them with their reason;
+ *   - annotate: every row passes, with columns added: the measurements,
+ *     `<prefix>pass` (BOOL) and `<prefix>reason` (STRING, "" on a pass).
+ * A row whose text is null or not valid UTF-8 is malformed: with
+ * WEIR_ON_ERROR_FAIL (the default) the run ends with a message naming the
+ * operator and the row; with WEIR_ON_ERROR_SKIP it is dropped and counted
+ * as skipped. Documents of 0 bytes are ordinary documents.
+ *
+ * The analysis of a document (its words by the English word tokenizer) is
+ * computed once per block and kept with the text column's bytes, so the
+ * quality operators that follow each other in a pipeline share it.
+ *
+ * Option structs follow weir's rules: `version` first, an _INIT macro, new
+ * fields at the end; passing NULL means the documented defaults. Operators
+ * are owned by the pipeline; a NULL `in` makes them return NULL with the
+ * reason in weir_pipeline_errmsg(). */
+#ifndef WEIR_TEXT_H
+#define WEIR_TEXT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "weir/export.h"
+#include "weir/io.h"
+#include "weir/pipeline.h"
+
+WEIR_BEGIN_DECLS
+
+/* Frees memory weir allocated for the caller (token ids, a hex digest).
+ * Accepts NULL. */
+WEIR_EXTERN void weir_free(void *ptr);
+
+/* ---- Filters ------------------------------------------------------------ */
+
+/* Fills keep[0..rows) with 1 (keep) or 0 (drop) for the rows of `b`, on a
+ * worker thread (several at once: `user` must be safe to share). Returns
+ * WEIR_OK or an error, which ends the run. */
+typedef int (*weir_filter_fn)(void *user, const weir_block *b, uint8_t *keep);
+
+/* Keeps the rows for which `fn` says 1. Dropped rows are counted in the
+ * operator's `dropped_rows` (reason "filter"). `name` may be NULL
+ * ("filter"). */
+WEIR_EXTERN weir_op *weir_filter(weir_pipeline *p, weir_op *in, const char *name,
+                                 weir_filter_fn fn, void *user);
+
+/* Keeps the rows that satisfy `expr`, without code: comparisons of a
+ * column with a constant joined by `and` / `or` (no parentheses; `and`
+ * binds tighter), e.g. "gopher_pass == true",
+ * "lang == 'en' and lang_score > 0.65", "pii_count = 0 or keep != 0".
+ * Operators: == = != < <= > >=. Constants: numbers, true/false, and
+ * 'quoted' or "quoted" strings (== and != only). Columns: BOOL, INT32,
+ * INT64, FLOAT32, FLOAT64, STRING. A null value fails every comparison. A
+ * malformed expression makes this return NULL; a column missing from a
+ * block or of another type ends the run naming it. Dropped rows are
+ * counted with the expression as the reason. */
+WEIR_EXTERN weir_op *weir_filter_where(weir_pipeline *p, weir_op *in, const char *expr);
+
+/* ---- What every text operator shares ------------------------------------ */
+
+enum {
+  WEIR_TEXT_FILTER = 0,      /* drop what fails (counted per reason)       */
+  WEIR_TEXT_ANNOTATE = 1     /* keep every row; add measurement columns    */
+};
+
+/* Receives the rows an operator dropped, for inspection: a block with the
+ * input's columns plus `reason` (STRING). Takes the block (unref it). On a
+ * worker thread; several at once. */
+typedef void (*weir_text_rejected_fn)(void *user, weir_block *rejected);
+
+typedef struct weir_text_common {
+  const char *column;        /* the text column; NULL = "text"            */
+  int         mode;          /* WEIR_TEXT_FILTER or WEIR_TEXT_ANNOTATE     */
+  int         on_error;      /* WEIR_ON_ERROR_*: null or invalid UTF-8     */
+  const char *prefix;        /* of annotation columns; NULL = the
+                                operator's ("gopher_", "c4_"...)           */
+  const char *name;          /* the operator's name; NULL = its kind       */
+  weir_text_rejected_fn rejected; /* NULL = dropped rows are only counted */
+  void       *rejected_user;
+  int         max_workers;   /* 0 = as many as the scheduler likes         */
+} weir_text_common;
+#define WEIR_TEXT_COMMON_INIT { NULL, WEIR_TEXT_FILTER, WEIR_ON_ERROR_FAIL, NULL, NULL, NULL, NULL, 0 }
+
+/* ---- Document ids -------------------------------------------------------- */
+
+enum {
+  WEIR_DOC_HASH_SHA256 = 0,  /* 64 lowercase hex digits, as DPK's doc_id   */
+  WEIR_DOC_HASH_XXH64 = 1,   /* 16 hex digits (XXH64, seed 0, big-endian
+                                digits as xxhash's hexdigest)              */
+  WEIR_DOC_HASH_XXH128 = 2,  /* 32 hex digits (XXH3-128, seed 0)           */
+  WEIR_DOC_HASH_NONE = 3     /* no hash column                            */
+};
+
+#define WEIR_DOC_ID_OPTIONS_VERSION 1
+/* Adds a content hash of the raw UTF-8 bytes of the text column (no
+ * normalisation) and a 64-bit integer id. The integer ids are consecutive
+ * from `start_id` in input order: the operator keeps its input in the order
+ * of the read tasks (preserve_order) and numbers rows in one worker, so the
+ * same input and options give the same ids, and no two rows get the same
+ * id. Nulls in the text column hash as the empty string. */
+typedef struct weir_doc_id_options {
+  unsigned    version;
+  weir_text_common common;   /* mode and rejected do not apply            */
+  int         hash;          /* WEIR_DOC_HASH_*                            */
+  const char *hash_column;   /* NULL = "doc_hash"                         */
+  const char *int_column;    /* NULL = "doc_id"; "" = no integer column   */
+  uint64_t    start_id;      /* first integer id; default 0               */
+} weir_doc_id_options;
+#define WEIR_DOC_ID_OPTIONS_INIT \
+  { WEIR_DOC_ID_OPTIONS_VERSION, WEIR_TEXT_COMMON_INIT, WEIR_DOC_HASH_SHA256, NULL, NULL, 0 }
+WEIR_EXTERN weir_op *weir_text_doc_id(weir_pipeline *p, weir_op *in,
+                                      const weir_doc_id_options *o);
+
+/* The hex digest of `len` bytes with a WEIR_DOC_HASH_* function into
+ * `hex` (65 bytes hold any of them). WEIR_ENOTSUP for XXH128/XXH64 in a
+ * build without libxxhash. */
+WEIR_EXTERN int weir_text_hash_hex(int hash, const void *data, size_t len, char *hex);
+
+/* ---- DataTrove's quality filters ------------------------------------------ */
+
+#define WEIR_GOPHER_OPTIONS_VERSION 1
+/* GopherQualityFilter with DataTrove's defaults. Reasons: gopher_short_doc,
+ * gopher_long_doc, gopher_below_avg_threshold, gopher_above_avg_threshold,
+ * gopher_too_many_hashes, gopher_too_many_ellipsis,
+ * gopher_too_many_bullets, gopher_too_many_end_ellipsis,
+ * gopher_below_alpha_threshold, gopher_enough_stop_words. A negative
+ * threshold switches its rule off. Annotations (prefix "gopher_"):
+ * n_words, avg_word_length, hash_ratio, ellipsis_ratio, bullet_lines_ratio,
+ * end_ellipsis_ratio, alpha_ratio, stop_words. */
+typedef struct weir_gopher_options {
+  unsigned version;
+  weir_text_common common;
+  double min_doc_words;          /* 50     */
+  double max_doc_words;          /* 100000 */
+  double min_avg_word_length;    /* 3      */
+  double max_avg_word_length;    /* 10     */
+  double max_symbol_word_ratio;  /* 0.1    */
+  double max_bullet_lines_ratio; /* 0.9    */
+  double max_ellipsis_lines_ratio; /* 0.3  */
+  double max_non_alpha_words_ratio; /* 0.8: at least this share of words
+                                       has a letter                        */
+  double min_stop_words;         /* 2      */
+} weir_gopher_options;
+#define WEIR_GOPHER_OPTIONS_INIT \
+  { WEIR_GOPHER_OPTIONS_VERSION, WEIR_TEXT_COMMON_INIT, 50, 100000, 3, 10, 0.1, 0.9, 0.3, 0.8, 2 }
+WEIR_EXTERN weir_op *weir_text_quality_gopher(weir_pipeline *p, weir_op *in,
+                                              const weir_gopher_options *o);
+
+#define WEIR_GOPHER_REPETITION_OPTIONS_VERSION 1
+/* GopherRepetitionFilter with DataTrove's defaults (Gopher, table A1).
+ * Reasons: dup_para_frac, dup_para_char_frac, dup_line_frac,
+ * dup_line_char_frac, top_<n>_gram, duplicated_<n>_n_grams. n-gram thresholds for n = 2..4 (top) and
+ * n = 5..10 (duplicated); a negative one switches it off. Annotations
+ * (prefix "gopher_rep_"): dup_para_frac, dup_para_char_frac,
+ * dup_line_frac, dup_line_char_frac, top_2_gram ... top_4_gram,
+ * dup_5_gram ... dup_10_gram. */
+typedef struct weir_gopher_repetition_options {
+  unsigned version;
+  weir_text_common common;
+  double dup_line_frac;          /* 0.3 */
+  double dup_para_frac;          /* 0.3 */
+  double dup_line_char_frac;     /* 0.2 */
+  double dup_para_char_frac;     /* 0.2 */
+  double top_n_grams[3];         /* n = 2, 3, 4: 0.20, 0.18, 0.16 */
+  double dup_n_grams[6];         /* n = 5..10: 0.15 .. 0.10 */
+} weir_gopher_repetition_options;
+#define WEIR_GOPHER_REPETITION_OPTIONS_INIT                                    \
+  { WEIR_GOPHER_REPETITION_OPTIONS_VERSION, WEIR_TEXT_COMMON_INIT, 0.3, 0.3, 0.2, 0.2, \
+    {0.20, 0.18, 0.16}, {0.15, 0.14, 0.13, 0.12, 0.11, 0.10} }
+WEIR_EXTERN weir_op *weir_text_quality_gopher_repetition(
+    weir_pipeline *p, weir_op *in, const weir_gopher_repetition_options *o);
+
+#define WEIR_C4_OPTIONS_VERSION 1
+/* C4QualityFilter with DataTrove's defaults (split_paragraph: the rules
+ * apply to lines). It also rewrites the text of
+ * the documents it keeps: the lines that fail a line rule are removed, as
+ * C4 does (in annotate mode too, unless `keep_text`). Document reasons:
+ * lorem_ipsum, curly_bracket, too_few_sentences. Line removals are counted
+ * per rule (counters "line:too_long_word", "line:no_terminal_punct",
+ * "line:too_few_words", "line:javascript", "line:policy"). Annotations
+ * (prefix "c4_"): lines_removed, sentences. */
+typedef struct weir_c4_options {
+  unsigned version;
+  weir_text_common common;
+  int    remove_citations;         /* 1 */
+  int    filter_no_terminal_punct; /* 1 */
+  int    min_num_sentences;        /* 5; < 0 = off */
+  int    min_words_per_line;       /* 3; < 0 = off */
+  int    max_word_length;          /* 1000; < 0 = off */
+  int    filter_lorem_ipsum;       /* 1 */
+  int    filter_javascript;        /* 1 */
+  int    filter_curly_bracket;     /* 1 */
+  int    filter_policy;            /* 1 */
+  int    keep_text;                /* 1 = never rewrite the text          */
+} weir_c4_options;
+#define WEIR_C4_OPTIONS_INIT \
+  { WEIR_C4_OPTIONS_VERSION, WEIR_TEXT_COMMON_INIT, 1, 1, 5, 3, 1000, 1, 1, 1, 1, 0 }
+WEIR_EXTERN weir_op *weir_text_quality_c4(weir_pipeline *p, weir_op *in,
+                                          const weir_c4_options *o);
+
+#define WEIR_FINEWEB_OPTIONS_VERSION 1
+/* FineWebQualityFilter with DataTrove's defaults. Reasons: empty,
+ * line_punct_ratio, short_line_ratio, char_dup_ratio, list_ratio.
+ * Annotations (prefix "fineweb_"): line_punct_ratio, short_line_ratio,
+ * char_dup_ratio, list_ratio. */
+typedef struct weir_fineweb_options {
+  unsigned version;
+  weir_text_common common;
+  double line_punct_thr;         /* 0.12 */
+  int    line_punct_exclude_zero;/* 0 */
+  double short_line_thr;         /* 0.67 */
+  int    short_line_length;      /* 30 */
+  double char_duplicates_ratio;  /* 0.01 */
+  double new_line_ratio;         /* 0.3 */
+} weir_fineweb_options;
+#define WEIR_FINEWEB_OPTIONS_INIT \
+  { WEIR_FINEWEB_OPTIONS_VERSION, WEIR_TEXT_COMMON_INIT, 0.12, 0, 0.67, 30, 0.01, 0.3 }
+WEIR_EXTERN weir_op *weir_text_quality_fineweb(weir_pipeline *p, weir_op *in,
+                                               const weir_fineweb_options *o);
+
+/* The words of text[0..len) by weir's English word tokenizer (equivalent to
+ * DataTrove's: spaCy's blank English tokenizer, tokens stripped, empty
+ * ones dropped), as byte ranges: starts[i], lens[i]. Returns the number of
+ * words; *starts and *lens are freed with weir_free(). For tests and
+ * tools. */
+WEIR_EXTERN int weir_text_words(const char *text, size_t len, size_t **starts,
+                                size_t **lens, size_t *n);
+
+WEIR_END_DECLS
+
+#endif /* WEIR_TEXT_H */

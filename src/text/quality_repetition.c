@@ -1,0 +1,277 @@
+/* weir_text_quality_gopher_repetition: DataTrove's GopherRepetitionFilter
+ * (paragraph and line duplicates, the top 2-4-gram, duplicated 5-10-grams),
+ * lengths in code points as Python's len(). */
+#include <stdlib.h>
+#include <string.h>
+
+#include "text/strset.h"
+#include "text/text_internal.h"
+#include "weir/error.h"
+
+static const weir__annot annots[] = {
+    {"dup_para_frac", WEIR_TYPE_FLOAT64}, {"dup_para_char_frac", WEIR_TYPE_FLOAT64},
+    {"dup_line_frac", WEIR_TYPE_FLOAT64}, {"dup_line_char_frac", WEIR_TYPE_FLOAT64},
+    {"top_2_gram", WEIR_TYPE_FLOAT64},    {"top_3_gram", WEIR_TYPE_FLOAT64},
+    {"top_4_gram", WEIR_TYPE_FLOAT64},    {"dup_5_gram", WEIR_TYPE_FLOAT64},
+    {"dup_6_gram", WEIR_TYPE_FLOAT64},    {"dup_7_gram", WEIR_TYPE_FLOAT64},
+    {"dup_8_gram", WEIR_TYPE_FLOAT64},    {"dup_9_gram", WEIR_TYPE_FLOAT64},
+    {"dup_10_gram", WEIR_TYPE_FLOAT64},
+};
+#define NANNOT 13
+
+typedef struct rep_ws {
+  weir__strset set;
+  char *arena;
+  size_t cap;
+  size_t *ncp;          /* per n-gram: length in code points */
+  size_t ncp_cap;
+} rep_ws;
+
+static int rep_init(const void *opts, void **ws) {
+  (void)opts;
+  *ws = calloc(1, sizeof(rep_ws));
+  return *ws ? WEIR_OK : WEIR_ENOMEM;
+}
+static void rep_free(void *p) {
+  rep_ws *w = p;
+  if (!w)
+    return;
+  weir__strset_free(&w->set);
+  free(w->arena);
+  free(w->ncp);
+  free(w);
+}
+
+static int reserve(rep_ws *w, size_t bytes, size_t grams) {
+  if (bytes > w->cap) {
+    size_t nc = w->cap ? w->cap : 4096;
+    while (nc < bytes)
+      nc *= 2;
+    char *a = realloc(w->arena, nc);
+    if (!a)
+      return WEIR_ENOMEM;
+    w->arena = a;
+    w->cap = nc;
+  }
+  if (grams > w->ncp_cap) {
+    size_t *c = realloc(w->ncp, grams * sizeof *c);
+    if (!c)
+      return WEIR_ENOMEM;
+    w->ncp = c;
+    w->ncp_cap = grams;
+  }
+  return WEIR_OK;
+}
+
+/* find_duplicates over pieces split by the regex \n{min,}: counts the 2nd
+ * and later occurrences and their code points. */
+static int dup_pieces(rep_ws *w, const char *s, size_t len, int min_run, size_t *pieces,
+                      size_t *dups, size_t *dup_chars) {
+  if (weir__strset_reset(&w->set, 64))
+    return WEIR_ENOMEM;
+  *pieces = *dups = *dup_chars = 0;
+  size_t i = 0, start = 0;
+  for (;;) {
+    size_t e = start;
+    int split = 0;
+    size_t run_end = 0;
+    for (i = start; i < len; i++) {
+      if (s[i] != '\n')
+        continue;
+      size_t j = i;
+      while (j < len && s[j] == '\n')
+        j++;
+      if ((int)(j - i) >= min_run) {
+        e = i;
+        run_end = j;
+        split = 1;
+        break;
+      }
+      i = j - 1;
+    }
+    if (!split)
+      e = len;
+    (*pieces)++;
+    long before = weir__strset_add(&w->set, s + start, e - start);
+    if (before < 0)
+      return WEIR_ENOMEM;
+    if (before > 0) {
+      (*dups)++;
+      *dup_chars += weir__u8_count(s + start, e - start);
+    }
+    if (!split)
+      break;
+    start = run_end;
+  }
+  return WEIR_OK;
+}
+
+/* Python's str.strip(): whitespace at both ends. */
+static void py_strip(const char *s, size_t len, size_t *a, size_t *b) {
+  size_t i = 0;
+  while (i < len) {
+    size_t k = i;
+    if (!weir__py_isspace(weir__u8_next(s, len, &k)))
+      break;
+    i = k;
+  }
+  size_t e = len;
+  while (e > i) {
+    size_t k = e - 1;
+    while (k > i && ((unsigned char)s[k] & 0xC0) == 0x80)
+      k--;
+    size_t kk = k;
+    if (!weir__py_isspace(weir__u8_next(s, e, &kk)))
+      break;
+    e = k;
+  }
+  *a = i;
+  *b = e;
+}
+
+static int rep_row(weir__text_call *c, size_t row, const char *s, size_t len,
+                   weir__row_result *res) {
+  const weir_gopher_repetition_options *o = c->opts;
+  rep_ws *w = c->wstate;
+  double *m = &c->measures[row * NANNOT];
+  const weir__doc_words *dw = &c->words[row];
+  double tlen = (double)weir__u8_count(s, len);
+  /* DataTrove divides by len(text) and fails on an empty document; weir
+   * reads 0/0 as 0. */
+#define RATIO(x) (tlen > 0 ? (double)(x) / tlen : 0.0)
+  size_t a, b, pieces, dups, dchars;
+  py_strip(s, len, &a, &b);
+  int rc = dup_pieces(w, s + a, b - a, 2, &pieces, &dups, &dchars);
+  if (rc)
+    return rc;
+  m[0] = (double)dups / (double)pieces;
+  m[1] = RATIO(dchars);
+  rc = dup_pieces(w, s, len, 1, &pieces, &dups, &dchars);
+  if (rc)
+    return rc;
+  m[2] = (double)dups / (double)pieces;
+  m[3] = RATIO(dchars);
+
+  size_t nw = dw->n;
+  size_t words_bytes = 0;
+  for (size_t i = 0; i < nw; i++)
+    words_bytes += dw->w[i].len;
+  for (int n = 2; n <= 10; n++) {
+    double *out = &m[4 + (n - 2)];
+    *out = 0;
+    if (nw < (size_t)n)
+      continue;
+    size_t grams = nw - (size_t)n + 1;
+    /* Every n-gram laid out in the arena: n words joined by " " (top) or
+     * "" (duplicates), as DataTrove joins them. */
+    int top = n <= 4;
+    size_t bytes = words_bytes * (size_t)n + (top ? grams * (size_t)(n - 1) : 0) + 1;
+    if ((rc = reserve(w, bytes, grams)))
+      return rc;
+    if (weir__strset_reset(&w->set, grams))
+      return WEIR_ENOMEM;
+    size_t pos = 0;
+    size_t *off = malloc((grams + 1) * sizeof *off);
+    if (!off)
+      return WEIR_ENOMEM;
+    for (size_t g = 0; g < grams; g++) {
+      off[g] = pos;
+      size_t cps = 0;
+      for (int k = 0; k < n; k++) {
+        const weir__word *wd = &dw->w[g + (size_t)k];
+        if (top && k) {
+          w->arena[pos++] = ' ';
+          cps++;
+        }
+        memcpy(w->arena + pos, s + wd->start, wd->len);
+        pos += wd->len;
+        cps += wd->cps;
+      }
+      w->ncp[g] = cps;
+    }
+    off[grams] = pos;
+    if (top) {
+      size_t best_count = 0, best_order = 0, best_cps = 0;
+      for (size_t g = 0; g < grams; g++)
+        if (weir__strset_add(&w->set, w->arena + off[g], off[g + 1] - off[g]) < 0) {
+          free(off);
+          return WEIR_ENOMEM;
+        }
+      /* Counter.most_common(1): the highest count, first inserted on a tie. */
+      for (size_t j = 0; j < w->set.cap; j++) {
+        struct weir__strent *e = &w->set.slots[j];
+        if (!e->count)
+          continue;
+        if (e->count > best_count || (e->count == best_count && e->order < best_order)) {
+          best_count = e->count;
+          best_order = e->order;
+          best_cps = weir__u8_count(e->s, e->len);
+        }
+      }
+      *out = RATIO(best_cps * best_count);
+    } else {
+      size_t repeated = 0, idx = 0;
+      while (idx < grams) {
+        long before = weir__strset_add(&w->set, w->arena + off[idx], off[idx + 1] - off[idx]);
+        if (before < 0) {
+          free(off);
+          return WEIR_ENOMEM;
+        }
+        if (before > 0) {
+          repeated += w->ncp[idx];
+          idx += (size_t)n;
+        } else {
+          idx++;
+        }
+      }
+      *out = RATIO(repeated);
+    }
+    free(off);
+  }
+#undef RATIO
+  static const char *top_r[] = {"top_2_gram", "top_3_gram", "top_4_gram"};
+  static const char *dup_r[] = {"duplicated_5_n_grams", "duplicated_6_n_grams",
+                                "duplicated_7_n_grams", "duplicated_8_n_grams",
+                                "duplicated_9_n_grams", "duplicated_10_n_grams"};
+  const char *r = NULL;
+  if (o->dup_para_frac > 0 && m[0] > o->dup_para_frac)
+    r = "dup_para_frac";
+  else if (o->dup_para_char_frac > 0 && m[1] > o->dup_para_char_frac)
+    r = "dup_para_char_frac";
+  else if (o->dup_line_frac > 0 && m[2] > o->dup_line_frac)
+    r = "dup_line_frac";
+  else if (o->dup_line_char_frac > 0 && m[3] > o->dup_line_char_frac)
+    r = "dup_line_char_frac";
+  for (int k = 0; k < 3 && !r; k++)
+    if (o->top_n_grams[k] >= 0 && nw >= (size_t)(k + 2) && m[4 + k] > o->top_n_grams[k])
+      r = top_r[k];
+  for (int k = 0; k < 6 && !r; k++)
+    if (o->dup_n_grams[k] >= 0 && m[7 + k] > o->dup_n_grams[k])
+      r = dup_r[k];
+  res->reason = r;
+  return WEIR_OK;
+}
+
+static const weir__text_kind rep_kind = {
+    .kind = "gopher_repetition",
+    .prefix = "gopher_rep_",
+    .needs_words = 1,
+    .annots = annots,
+    .nannot = NANNOT,
+    .opts_size = sizeof(weir_gopher_repetition_options),
+    .worker_init = rep_init,
+    .worker_free = rep_free,
+    .row = rep_row,
+};
+
+weir_op *weir_text_quality_gopher_repetition(weir_pipeline *p, weir_op *in,
+                                             const weir_gopher_repetition_options *o) {
+  weir_gopher_repetition_options d = WEIR_GOPHER_REPETITION_OPTIONS_INIT;
+  if (o) {
+    if (weir__text_check_version(p, "weir_text_quality_gopher_repetition", o->version,
+                                 WEIR_GOPHER_REPETITION_OPTIONS_VERSION))
+      return NULL;
+    d = *o;
+  }
+  return weir__text_op(p, in, &rep_kind, &d, &d.common, NULL);
+}
