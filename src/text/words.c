@@ -43,10 +43,20 @@ struct weir__tokenizer {
   size_t npre, nsuf, cap;
 };
 
+static void matcher_build(void);
+static pthread_once_t matcher_once;
+
 int weir__tokenizer_create(weir__tokenizer **out) {
   pthread_once(&res_once, res_compile);
   if (res_err)
     return res_err;
+  /* Not for the tokenizer the matcher table is built with. */
+  static _Thread_local int building;
+  if (!building) {
+    building = 1;
+    pthread_once(&matcher_once, matcher_build);
+    building = 0;
+  }
   weir__tokenizer *t = calloc(1, sizeof *t);
   if (!t)
     return WEIR_ENOMEM;
@@ -193,8 +203,96 @@ static size_t find_suffix(weir__tokenizer *t, const char *s, size_t len) {
 
 /* A chunk (no whitespace) s = base[a..b), as spaCy's _split_affixes and
  * _attach_tokens. */
+static int tokenize_chunk_sp(weir__tokenizer *t, const char *base, size_t a, size_t b,
+                             weir__doc_words *out, size_t *cap, int with_specials);
+
+/* Special cases whose text the affix rules split (emoticons such as "):",
+ * "''"): spaCy finds them after splitting, as runs of tokens, and merges
+ * them (its _apply_special_cases). Built once: per special, the token
+ * boundaries its text gets without special cases, or none. */
+static uint8_t *matcher_ntok;          /* tokens without specials; 0 = none */
+static uint8_t matcher_max;
+static pthread_once_t matcher_once = PTHREAD_ONCE_INIT;
+
+static void matcher_build(void) {
+  matcher_ntok = calloc(weir__spacy_num_specials, 1);
+  weir__tokenizer *t;
+  if (!matcher_ntok || weir__tokenizer_create(&t))
+    return;
+  weir__doc_words w = {0};
+  for (size_t i = 0; i < weir__spacy_num_specials; i++) {
+    const char *k = weir__spacy_specials[i].key;
+    size_t cap = 0;
+    int ws = 0;
+    for (const char *q = k; *q; q++)
+      ws |= *q == ' ' || *q == '\t' || *q == '\n';
+    w.n = 0;
+    free(w.w);
+    w.w = NULL;
+    if (ws || tokenize_chunk_sp(t, k, 0, strlen(k), &w, &cap, 0))
+      continue;
+    if (w.n >= 2 && w.n < 255) {
+      matcher_ntok[i] = (uint8_t)w.n;
+      if (w.n > matcher_max)
+        matcher_max = (uint8_t)w.n;
+    }
+  }
+  free(w.w);
+  weir__tokenizer_destroy(t);
+}
+
+/* Merges runs of tokens [first, out->n) of one chunk that spell a special
+ * case split by the affix rules. */
+static int apply_matcher(const char *base, size_t first, weir__doc_words *out, size_t *cap) {
+  if (!matcher_ntok || out->n - first < 2)
+    return WEIR_OK;
+  size_t n = out->n - first;
+  weir__word *tok = malloc(n * sizeof *tok);
+  if (!tok)
+    return WEIR_ENOMEM;
+  memcpy(tok, out->w + first, n * sizeof *tok);
+  out->n = first;
+  int rc = WEIR_OK;
+  for (size_t i = 0; i < n && !rc;) {
+    size_t best = 0;
+    const weir__special *sp = NULL;
+    for (size_t L = n - i < matcher_max ? n - i : matcher_max; L >= 2 && !sp; L--) {
+      size_t a = tok[i].start, b = tok[i + L - 1].start + tok[i + L - 1].len;
+      const weir__special *c = special(base + a, b - a);
+      if (c && matcher_ntok[c - weir__spacy_specials] == L) {
+        sp = c;
+        best = L;
+      }
+    }
+    if (sp) {
+      rc = emit_special(out, cap, base, tok[i].start, sp);
+      i += best;
+    } else {
+      if (out->n == *cap) {
+        size_t nc = *cap ? *cap * 2 : 256;
+        void *nw = realloc(out->w, nc * sizeof *out->w);
+        if (!nw) {
+          rc = WEIR_ENOMEM;
+          break;
+        }
+        out->w = nw;
+        *cap = nc;
+      }
+      out->w[out->n++] = tok[i++];
+    }
+  }
+  free(tok);
+  return rc;
+}
+
 static int tokenize_chunk(weir__tokenizer *t, const char *base, size_t a, size_t b,
                           weir__doc_words *out, size_t *cap) {
+  return tokenize_chunk_sp(t, base, a, b, out, cap, 1);
+}
+
+static int tokenize_chunk_sp(weir__tokenizer *t, const char *base, size_t a, size_t b,
+                             weir__doc_words *out, size_t *cap, int with_specials) {
+#define special(s, l) (with_specials ? special(s, l) : NULL)
   const weir__special *sp = special(base + a, b - a);
   if (sp)
     return emit_special(out, cap, base, a, sp);
@@ -210,6 +308,7 @@ static int tokenize_chunk(weir__tokenizer *t, const char *base, size_t a, size_t
     return push_word(out, cap, base, a, b - a);
 
   int rc;
+  size_t first = out->n;
   t->npre = t->nsuf = 0;
   size_t s = a, e = b, last = (size_t)-1;
   const weir__special *mid_special = NULL;
@@ -280,7 +379,8 @@ static int tokenize_chunk(weir__tokenizer *t, const char *base, size_t a, size_t
   for (size_t k = t->nsuf; k-- > 0;)
     if ((rc = push_word(out, cap, base, t->suf[2 * k], t->suf[2 * k + 1] - t->suf[2 * k])))
       return rc;
-  return WEIR_OK;
+  return with_specials ? apply_matcher(base, first, out, cap) : WEIR_OK;
+#undef special
 }
 
 int weir__tokenize(weir__tokenizer *t, const char *text, size_t len, weir__doc_words *out) {

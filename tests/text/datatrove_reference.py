@@ -116,7 +116,7 @@ def main():
     with open(out, "w", encoding="utf-8") as f:
         for i in range(n):
             text = make_doc(rng)
-            rec = {"text": text, "words": " ".join(tok.word_tokenize(text))}
+            rec = {"id": i, "text": text, "words": " ".join(tok.word_tokenize(text))}
             for name, flt in filters.items():
                 doc = Document(text=text, id=str(i))
                 try:
