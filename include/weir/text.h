@@ -125,6 +125,118 @@ WEIR_EXTERN weir_op *weir_text_doc_id(weir_pipeline *p, weir_op *in,
  * build without libxxhash. */
 WEIR_EXTERN int weir_text_hash_hex(int hash, const void *data, size_t len, char *hex);
 
+/* ---- PII ----------------------------------------------------------------- */
+
+enum {                        /* entity types, as bits of `types`          */
+  WEIR_PII_EMAIL       = 1 << 0,
+  WEIR_PII_IPV4        = 1 << 1,
+  WEIR_PII_IPV6        = 1 << 2,
+  WEIR_PII_PHONE       = 1 << 3,  /* North American and +country numbers,
+                                     with separators                      */
+  WEIR_PII_CREDIT_CARD = 1 << 4,  /* 13-19 digits, Luhn-checked, known IIN */
+  WEIR_PII_IBAN        = 1 << 5,  /* country length and mod-97 checked     */
+  WEIR_PII_SSN         = 1 << 6,  /* US ddd-dd-dddd, never-issued areas,
+                                     groups and serials left out           */
+  WEIR_PII_URL_CREDENTIALS = 1 << 7, /* the user:password of scheme://user:password@host */
+  WEIR_PII_CLOUD_KEY   = 1 << 8,  /* AWS access key ids, Google API keys,
+                                     GitHub and Slack tokens              */
+  WEIR_PII_ALL         = (1 << 9) - 1
+};
+
+#define WEIR_PII_OPTIONS_VERSION 1
+/* Replaces each entity found in the text column with its tag ("<EMAIL>",
+ * "<IP_ADDRESS>" for both IP versions, "<PHONE>", "<CREDIT_CARD>",
+ * "<IBAN>", "<SSN>", "<URL_CREDENTIALS>" for the user:password part
+ * only, "<CLOUD_KEY>"), or with `replacement` when set. Counts per type go
+ * to the operator's counters ("email", "ipv4", "ipv6", "phone",
+ * "credit_card", "iban", "ssn", "url_credentials", "cloud_key";
+ * "docs_redacted"); with `count_columns`, also to INT32 columns
+ * `<prefix><type>` ("pii_email"...). With mode WEIR_TEXT_ANNOTATE the
+ * text is left as it is and only counted. Rows are never dropped.
+ * Detection: PCRE2 patterns, then checks (Luhn, IBAN mod 97, address
+ * parsing); a dotted quad after "version", "v" or "release", or inside a
+ * longer dotted number, is a version, not an address. */
+typedef struct weir_pii_options {
+  unsigned    version;
+  weir_text_common common;   /* prefix default "pii_"                      */
+  unsigned    types;         /* WEIR_PII_* bits; 0 = WEIR_PII_ALL          */
+  const char *replacement;   /* NULL = the tag of the type                 */
+  int         public_ips_only; /* 1 = leave private, loopback, link-local,
+                                shared, multicast, reserved and
+                                documentation addresses, as DataTrove's
+                                only_remove_public_ips; default 0           */
+  int         count_columns; /* 1 = add the per-type count columns          */
+} weir_pii_options;
+#define WEIR_PII_OPTIONS_INIT \
+  { WEIR_PII_OPTIONS_VERSION, WEIR_TEXT_COMMON_INIT, 0, NULL, 0, 0 }
+WEIR_EXTERN weir_op *weir_text_pii_redact(weir_pipeline *p, weir_op *in,
+                                          const weir_pii_options *o);
+
+/* One entity found by the PII scanner: its type bit and byte range. */
+typedef struct weir_pii_match {
+  unsigned type;
+  size_t   start, end;
+} weir_pii_match;
+/* Scans text[0..len) (valid UTF-8) for the entities of `o` (NULL =
+ * defaults) and returns them in text order, without overlaps, in
+ * `*matches` (freed with weir_free()). Any thread. */
+WEIR_EXTERN int weir_pii_scan(const weir_pii_options *o, const char *text, size_t len,
+                              weir_pii_match **matches, size_t *n);
+
+/* ---- Language id ---------------------------------------------------------- */
+
+enum {
+  WEIR_LANG_AUTO = 0,        /* fastText when model_path is set, else CLD2 */
+  WEIR_LANG_CLD2 = 1,        /* libcld2 (no model file)                    */
+  WEIR_LANG_FASTTEXT = 2     /* a fastText .bin or .ftz model              */
+};
+
+#define WEIR_LANG_ID_OPTIONS_VERSION 1
+/* Identifies the language of each document and annotates `lang` (CLD2:
+ * its ISO 639-1 code, e.g. "en"; fastText: the model's label without
+ * "__label__", e.g. "en" or "eng_Latn") and `lang_score` (FLOAT64: CLD2's
+ * percent of the text in that language over 100; fastText's probability).
+ * As DataTrove's LanguageFilter, newlines become spaces before a fastText
+ * prediction. In filter mode (the default) a row is kept when one of
+ * `languages` (any, when NULL) scores strictly above `threshold`, and it
+ * is then annotated with that language; reasons "lang_below_threshold"
+ * (the best wanted language scores too low) and "lang_not_wanted" (none
+ * of `languages` was predicted at all). The model is loaded once per
+ * operator and shared by its workers. */
+typedef struct weir_lang_id_options {
+  unsigned    version;
+  weir_text_common common;
+  int         backend;       /* WEIR_LANG_*                                */
+  const char *model_path;    /* fastText model                            */
+  const char *languages;     /* comma-separated labels; NULL = any         */
+  double      threshold;     /* 0 = 0.65 (DataTrove); < 0 = none           */
+  const char *lang_column;   /* NULL = "lang"                             */
+  const char *score_column;  /* NULL = "lang_score"                       */
+} weir_lang_id_options;
+#define WEIR_LANG_ID_OPTIONS_INIT \
+  { WEIR_LANG_ID_OPTIONS_VERSION, WEIR_TEXT_COMMON_INIT, WEIR_LANG_AUTO, NULL, NULL, 0, NULL, NULL }
+WEIR_EXTERN weir_op *weir_text_lang_id(weir_pipeline *p, weir_op *in,
+                                       const weir_lang_id_options *o);
+
+/* A fastText model read and evaluated by weir's own code: supervised
+ * models (softmax, hierarchical softmax, one-vs-all losses; word n-grams
+ * and character n-grams), dense .bin and quantized .ftz. */
+typedef struct weir_fasttext weir_fasttext;
+/* WEIR_EFORMAT for a file that is not a fastText model (or not a
+ * supervised one), naming the file. */
+WEIR_EXTERN int  weir_fasttext_load(const char *path, weir_fasttext **out);
+WEIR_EXTERN void weir_fasttext_free(weir_fasttext *m);
+WEIR_EXTERN int  weir_fasttext_num_labels(const weir_fasttext *m);
+/* Label i with its "__label__" prefix, as fastText prints it. */
+WEIR_EXTERN const char *weir_fasttext_label(const weir_fasttext *m, int i);
+/* Predicts as the `fasttext` Python package's predict(text, k): text is
+ * one line (no '\n'), k <= 0 means every label. Writes up to k (or
+ * num_labels) label indices and probabilities, most probable first, and
+ * returns how many (hierarchical softmax leaves out labels below 1e-5, as
+ * fastText does), or a negative error. Any thread, on a shared model. */
+WEIR_EXTERN int  weir_fasttext_predict(const weir_fasttext *m, const char *text, size_t len,
+                                       int k, int *labels, double *probs);
+
 /* ---- DataTrove's quality filters ------------------------------------------ */
 
 #define WEIR_GOPHER_OPTIONS_VERSION 1

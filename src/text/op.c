@@ -257,7 +257,8 @@ static int add_annotations(text_worker *w, weir__text_call *call, const weir_blo
     ncols = 2;
   }
   for (size_t j = 0; j < k->nannot && !rc; j++) {
-    snprintf(name, sizeof name, "%s%s", w->cfg->prefix, k->annots[j].name);
+    snprintf(name, sizeof name, "%s%s", k->annots_unprefixed ? "" : w->cfg->prefix,
+             k->annots[j].name);
     rc = weir_builder_add_column(bld, name, k->annots[j].type);
   }
   if (!rc)
@@ -498,21 +499,29 @@ void weir__text_common_defaults(weir_text_common *c, const weir__text_kind *kind
 weir_op *weir__text_op(weir_pipeline *p, weir_op *in, const weir__text_kind *kind,
                        const void *opts, const weir_text_common *common,
                        const weir_op_options *op_opts) {
-  if (!p)
-    return NULL;
-  if (!in)
-    return weir__text_fail(p, WEIR_EINVAL, "%s: NULL input operator", kind->kind);
+  /* The strings the options own (kind->opts_free) are taken: freed here
+   * on failure, with the operator otherwise. */
+  if (!p || !in) {
+    if (kind->opts_free)
+      kind->opts_free((void *)opts);
+    return p ? weir__text_fail(p, WEIR_EINVAL, "%s: NULL input operator", kind->kind) : NULL;
+  }
   weir_text_common cm = *common;
   weir__text_common_defaults(&cm, kind);
-  if (cm.mode != WEIR_TEXT_FILTER && cm.mode != WEIR_TEXT_ANNOTATE)
-    return weir__text_fail(p, WEIR_EINVAL, "%s: mode %d is neither WEIR_TEXT_FILTER nor "
-                           "WEIR_TEXT_ANNOTATE", kind->kind, cm.mode);
-  if (cm.on_error != WEIR_ON_ERROR_FAIL && cm.on_error != WEIR_ON_ERROR_SKIP)
-    return weir__text_fail(p, WEIR_EINVAL, "%s: on_error %d is not a WEIR_ON_ERROR_* value",
-                           kind->kind, cm.on_error);
-  text_cfg *cfg = calloc(1, sizeof *cfg);
-  if (!cfg)
+  int bad_mode = cm.mode != WEIR_TEXT_FILTER && cm.mode != WEIR_TEXT_ANNOTATE;
+  int bad_policy = cm.on_error != WEIR_ON_ERROR_FAIL && cm.on_error != WEIR_ON_ERROR_SKIP;
+  text_cfg *cfg = bad_mode || bad_policy ? NULL : calloc(1, sizeof *cfg);
+  if (!cfg) {
+    if (kind->opts_free)
+      kind->opts_free((void *)opts);
+    if (bad_mode)
+      return weir__text_fail(p, WEIR_EINVAL, "%s: mode %d is neither WEIR_TEXT_FILTER nor "
+                             "WEIR_TEXT_ANNOTATE", kind->kind, cm.mode);
+    if (bad_policy)
+      return weir__text_fail(p, WEIR_EINVAL, "%s: on_error %d is not a WEIR_ON_ERROR_* value",
+                             kind->kind, cm.on_error);
     return weir__text_fail(p, WEIR_ENOMEM, "%s: out of memory", kind->kind);
+  }
   cfg->kind = kind;
   cfg->opts = malloc(kind->opts_size);
   cfg->column = strdup(cm.column);
@@ -525,6 +534,8 @@ weir_op *weir__text_op(weir_pipeline *p, weir_op *in, const weir__text_kind *kin
     free(cfg->column);
     free(cfg->prefix);
     free(cfg);
+    if (kind->opts_free)
+      kind->opts_free((void *)opts);
     return weir__text_fail(p, WEIR_ENOMEM, "%s: out of memory", kind->kind);
   }
   memcpy(cfg->opts, opts, kind->opts_size);

@@ -23,16 +23,16 @@ static const char *const line_counter[L_N] = {"line:too_long_word", "line:no_ter
 static const char *const policy[] = {"terms of use", "privacy policy", "cookie policy",
                                      "uses cookies", "use of cookies", "use cookies"};
 
-static int contains_ci(const char *s, size_t len, const char *needle) {
-  size_t n = strlen(needle);
-  for (size_t i = 0; i + n <= len; i++) {
-    size_t k = 0;
-    while (k < n && tolower((unsigned char)s[i + k]) == needle[k])
-      k++;
-    if (k == n)
-      return 1;
+/* `needle` (lowercase ASCII) in the ASCII-lowercased line `low`. */
+static int contains_ci(const char *low, size_t len, const char *needle) {
+  return memmem(low, len, needle, strlen(needle)) != NULL;
+}
+
+static void ascii_lower(const char *s, size_t len, char *out) {
+  for (size_t i = 0; i < len; i++) {
+    unsigned char c = (unsigned char)s[i];
+    out[i] = (char)(c >= 'A' && c <= 'Z' ? c + 32 : c);
   }
-  return 0;
 }
 
 /* CITATION_REGEX = \[\d*]|\[edit]|\[citation needed] removed from
@@ -91,9 +91,11 @@ static int c4_row(weir__text_call *c, size_t row, const char *s, size_t len,
   double *m = &c->measures[row * NANNOT];
   char *out = malloc(len + 1);
   char *tmp = malloc(len + 1);
-  if (!out || !tmp) {
+  char *low = malloc(len + 1);
+  if (!out || !tmp || !low) {
     free(out);
     free(tmp);
+    free(low);
     return WEIR_ENOMEM;
   }
   size_t olen = 0, sentences = 0, removed = 0;
@@ -158,11 +160,12 @@ static int c4_row(weir__text_call *c, size_t row, const char *s, size_t len,
       removed++;
       continue;
     }
-    if (o->filter_lorem_ipsum && contains_ci(cl, cll, "lorem ipsum")) {
+    ascii_lower(cl, cll, low);
+    if (o->filter_lorem_ipsum && contains_ci(low, cll, "lorem ipsum")) {
       reason = "lorem_ipsum";
       break;
     }
-    if (o->filter_javascript && contains_ci(cl, cll, "javascript")) {
+    if (o->filter_javascript && contains_ci(low, cll, "javascript")) {
       counts[L_JS]++;
       removed++;
       continue;
@@ -174,7 +177,7 @@ static int c4_row(weir__text_call *c, size_t row, const char *s, size_t len,
     if (o->filter_policy) {
       int hit = 0;
       for (size_t k = 0; k < sizeof policy / sizeof *policy && !hit; k++)
-        hit = contains_ci(cl, cll, policy[k]);
+        hit = contains_ci(low, cll, policy[k]);
       if (hit) {
         counts[L_POLICY]++;
         removed++;
@@ -193,6 +196,7 @@ static int c4_row(weir__text_call *c, size_t row, const char *s, size_t len,
     olen += cll;
   }
   free(tmp);
+  free(low);
   if (rc) {
     free(out);
     return rc;

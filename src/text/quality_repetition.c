@@ -153,51 +153,46 @@ static int rep_row(weir__text_call *c, size_t row, const char *s, size_t len,
   m[3] = RATIO(dchars);
 
   size_t nw = dw->n;
+  /* The words laid out once, joined by " " (top n-grams) and by ""
+   * (duplicated n-grams), as DataTrove joins them: every n-gram is then a
+   * contiguous span of one of the two, counted without being copied. */
   size_t words_bytes = 0;
   for (size_t i = 0; i < nw; i++)
     words_bytes += dw->w[i].len;
+  if ((rc = reserve(w, 2 * words_bytes + nw + 1, 3 * (nw + 1))))
+    return rc;
+  char *sp = w->arena, *cat = w->arena + words_bytes + nw;
+  size_t *sp_off = w->ncp, *cat_off = w->ncp + (nw + 1), *cps = w->ncp + 2 * (nw + 1);
+  size_t ps = 0, pc = 0;
+  cps[0] = 0;
+  for (size_t i = 0; i < nw; i++) {
+    const weir__word *wd = &dw->w[i];
+    sp_off[i] = ps;
+    cat_off[i] = pc;
+    memcpy(sp + ps, s + wd->start, wd->len);
+    memcpy(cat + pc, s + wd->start, wd->len);
+    ps += wd->len;
+    pc += wd->len;
+    sp[ps++] = ' ';
+    cps[i + 1] = cps[i] + wd->cps;
+  }
+  sp_off[nw] = ps;
+  cat_off[nw] = pc;
   for (int n = 2; n <= 10; n++) {
     double *out = &m[4 + (n - 2)];
     *out = 0;
     if (nw < (size_t)n)
       continue;
     size_t grams = nw - (size_t)n + 1;
-    /* Every n-gram laid out in the arena: n words joined by " " (top) or
-     * "" (duplicates), as DataTrove joins them. */
-    int top = n <= 4;
-    size_t bytes = words_bytes * (size_t)n + (top ? grams * (size_t)(n - 1) : 0) + 1;
-    if ((rc = reserve(w, bytes, grams)))
-      return rc;
     if (weir__strset_reset(&w->set, grams))
       return WEIR_ENOMEM;
-    size_t pos = 0;
-    size_t *off = malloc((grams + 1) * sizeof *off);
-    if (!off)
-      return WEIR_ENOMEM;
-    for (size_t g = 0; g < grams; g++) {
-      off[g] = pos;
-      size_t cps = 0;
-      for (int k = 0; k < n; k++) {
-        const weir__word *wd = &dw->w[g + (size_t)k];
-        if (top && k) {
-          w->arena[pos++] = ' ';
-          cps++;
-        }
-        memcpy(w->arena + pos, s + wd->start, wd->len);
-        pos += wd->len;
-        cps += wd->cps;
-      }
-      w->ncp[g] = cps;
-    }
-    off[grams] = pos;
-    if (top) {
-      size_t best_count = 0, best_order = 0, best_cps = 0;
+    if (n <= 4) {
+      /* the n words and the n - 1 spaces between them */
       for (size_t g = 0; g < grams; g++)
-        if (weir__strset_add(&w->set, w->arena + off[g], off[g + 1] - off[g]) < 0) {
-          free(off);
+        if (weir__strset_add(&w->set, sp + sp_off[g], sp_off[g + (size_t)n] - sp_off[g] - 1) < 0)
           return WEIR_ENOMEM;
-        }
       /* Counter.most_common(1): the highest count, first inserted on a tie. */
+      size_t best_count = 0, best_order = 0, best_cps = 0;
       for (size_t j = 0; j < w->set.cap; j++) {
         struct weir__strent *e = &w->set.slots[j];
         if (!e->count)
@@ -212,13 +207,12 @@ static int rep_row(weir__text_call *c, size_t row, const char *s, size_t len,
     } else {
       size_t repeated = 0, idx = 0;
       while (idx < grams) {
-        long before = weir__strset_add(&w->set, w->arena + off[idx], off[idx + 1] - off[idx]);
-        if (before < 0) {
-          free(off);
+        long before = weir__strset_add(&w->set, cat + cat_off[idx],
+                                       cat_off[idx + (size_t)n] - cat_off[idx]);
+        if (before < 0)
           return WEIR_ENOMEM;
-        }
         if (before > 0) {
-          repeated += w->ncp[idx];
+          repeated += cps[idx + (size_t)n] - cps[idx];
           idx += (size_t)n;
         } else {
           idx++;
@@ -226,7 +220,6 @@ static int rep_row(weir__text_call *c, size_t row, const char *s, size_t len,
       }
       *out = RATIO(repeated);
     }
-    free(off);
   }
 #undef RATIO
   static const char *top_r[] = {"top_2_gram", "top_3_gram", "top_4_gram"};

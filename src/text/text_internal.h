@@ -152,6 +152,7 @@ struct weir__text_kind {
   /* Whether the annotation columns are added (NULL: in annotate mode). */
   int  (*want_annots)(const void *opts, int mode);
   int no_verdict;                   /* never drops: no pass/reason columns */
+  int annots_unprefixed;            /* annotation columns keep their names  */
 };
 
 /* Makes the operator of `kind` with options `opts` (its struct, already

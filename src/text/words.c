@@ -45,11 +45,14 @@ struct weir__tokenizer {
 
 static void matcher_build(void);
 static pthread_once_t matcher_once;
+static void special_build(void);
+static pthread_once_t special_once;
 
 int weir__tokenizer_create(weir__tokenizer **out) {
   pthread_once(&res_once, res_compile);
   if (res_err)
     return res_err;
+  pthread_once(&special_once, special_build);
   /* Not for the tokenizer the matcher table is built with. */
   static _Thread_local int building;
   if (!building) {
@@ -90,15 +93,59 @@ static int re_find(weir__tokenizer *t, int r, const char *s, size_t len, size_t 
   return 1;
 }
 
+/* s[0..len) against a NUL-terminated key, as strcmp orders them. */
 static int cmp_key(const char *s, size_t len, const char *key) {
-  size_t klen = strlen(key);
-  int c = memcmp(s, key, len < klen ? len : klen);
-  if (c)
-    return c;
-  return len < klen ? -1 : len > klen;
+  for (size_t i = 0; i < len; i++) {
+    unsigned char a = (unsigned char)s[i], b = (unsigned char)key[i];
+    if (!b)
+      return 1;
+    if (a != b)
+      return a < b ? -1 : 1;
+  }
+  return key[len] ? -1 : 0;
+}
+
+/* The exceptions in a hash table (built once): most chunks are looked up
+ * and most are not exceptions. */
+static uint32_t *special_table;     /* index + 1; 0 = empty */
+static uint32_t special_mask;
+static pthread_once_t special_once = PTHREAD_ONCE_INIT;
+
+static uint32_t key_hash(const char *s, size_t len) {
+  uint32_t h = 2166136261u;
+  for (size_t i = 0; i < len; i++)
+    h = (h ^ (unsigned char)s[i]) * 16777619u;
+  return h;
+}
+
+static void special_build(void) {
+  uint32_t cap = 1;
+  while (cap < weir__spacy_num_specials * 4)
+    cap <<= 1;
+  special_table = calloc(cap, sizeof *special_table);
+  if (!special_table)
+    return;
+  special_mask = cap - 1;
+  for (size_t i = 0; i < weir__spacy_num_specials; i++) {
+    const char *k = weir__spacy_specials[i].key;
+    uint32_t j = key_hash(k, strlen(k)) & special_mask;
+    while (special_table[j])
+      j = (j + 1) & special_mask;
+    special_table[j] = (uint32_t)i + 1;
+  }
 }
 
 static const weir__special *special(const char *s, size_t len) {
+  if (special_table) {
+    uint32_t j = key_hash(s, len) & special_mask;
+    while (special_table[j]) {
+      const weir__special *sp = &weir__spacy_specials[special_table[j] - 1];
+      if (cmp_key(s, len, sp->key) == 0)
+        return sp;
+      j = (j + 1) & special_mask;
+    }
+    return NULL;
+  }
   size_t lo = 0, hi = weir__spacy_num_specials;
   while (lo < hi) {
     size_t mid = (lo + hi) / 2;

@@ -53,3 +53,38 @@ int weir_text_words(const char *text, size_t len, size_t **starts, size_t **lens
   weir_set_last_errmsg("weir_text_words: %s", MISSING);
   return WEIR_ENOTSUP;
 }
+weir_op *weir_text_pii_redact(weir_pipeline *p, weir_op *in, const weir_pii_options *o) {
+  (void)in, (void)o;
+  return absent(p, "weir_text_pii_redact");
+}
+int weir_pii_scan(const weir_pii_options *o, const char *text, size_t len,
+                  weir_pii_match **matches, size_t *n) {
+  (void)o, (void)text, (void)len, (void)matches, (void)n;
+  weir_set_last_errmsg("weir_pii_scan: %s", MISSING);
+  return WEIR_ENOTSUP;
+}
+weir_op *weir_text_lang_id(weir_pipeline *p, weir_op *in, const weir_lang_id_options *o) {
+  (void)in, (void)o;
+  return absent(p, "weir_text_lang_id");
+}
+int weir_fasttext_load(const char *path, weir_fasttext **out) {
+  (void)path;
+  if (out)
+    *out = NULL;
+  weir_set_last_errmsg("weir_fasttext_load: %s", MISSING);
+  return WEIR_ENOTSUP;
+}
+void weir_fasttext_free(weir_fasttext *m) { (void)m; }
+int weir_fasttext_num_labels(const weir_fasttext *m) {
+  (void)m;
+  return WEIR_ENOTSUP;
+}
+const char *weir_fasttext_label(const weir_fasttext *m, int i) {
+  (void)m, (void)i;
+  return NULL;
+}
+int weir_fasttext_predict(const weir_fasttext *m, const char *text, size_t len, int k,
+                          int *labels, double *probs) {
+  (void)m, (void)text, (void)len, (void)k, (void)labels, (void)probs;
+  return WEIR_ENOTSUP;
+}
