@@ -131,7 +131,7 @@ long weir__pq_plain_decode(int type, int flba, const uint8_t *p, size_t len, siz
       memcpy(&n, p + at, 4);
       at += 4;
       if (n > len - at) return -1;
-      memcpy(v->data + d, p + at, n);
+      if (n) memcpy(v->data + d, p + at, n);
       d += n;
       at += n;
       v->offs[i + 1] = (int64_t)d;
@@ -146,7 +146,7 @@ long weir__pq_plain_decode(int type, int flba, const uint8_t *p, size_t len, siz
     if (w <= 0) return -1;
     v->width = w;
     if (count > len / (size_t)w || weir__pq_vals_reserve(v, count, 0)) return -1;
-    memcpy(v->fixed, p, count * (size_t)w);
+    if (count) memcpy(v->fixed, p, count * (size_t)w); /* p is NULL on an empty page */
     return (long)(count * (size_t)w);
   }
   }
@@ -251,7 +251,7 @@ long weir__pq_delta_length_decode(const uint8_t *p, size_t len, size_t count, pq
       free(lens);
       return -1;
     }
-    memcpy(v->data + d, p + at, (size_t)lens[i]);
+    if (lens[i]) memcpy(v->data + d, p + at, (size_t)lens[i]);
     at += (size_t)lens[i];
     d += (size_t)lens[i];
     v->offs[i + 1] = (int64_t)d;
@@ -289,8 +289,8 @@ long weir__pq_delta_byte_array_decode(const uint8_t *p, size_t len, size_t count
   for (size_t i = 0; i < count; i++) {
     size_t pl = (size_t)pre[i];
     size_t sl = (size_t)(suf.offs[i + 1] - suf.offs[i]);
-    memmove(v->data + d, v->data + prev_at, pl);
-    memcpy(v->data + d + pl, suf.data + suf.offs[i], sl);
+    if (pl) memmove(v->data + d, v->data + prev_at, pl);
+    if (sl) memcpy(v->data + d + pl, suf.data + suf.offs[i], sl);
     prev_at = d;
     d += pl + sl;
     v->offs[i + 1] = (int64_t)d;

@@ -100,7 +100,7 @@ static int put_flat(out *o, const pq_vals *src, size_t i) {
     }
     if (l->type == WEIR_TYPE_STRING && weir__utf8_invalid_at((const char *)s, n) != n) return -1;
     if (vals_grow(o, n)) return -2;
-    memcpy(o->vals + o->vlen, s, n);
+    if (n) memcpy(o->vals + o->vlen, s, n); /* vals may still be NULL */
     o->vlen += n;
     o->offs[r + 1] = (int64_t)o->vlen;
     return 0;
@@ -266,7 +266,7 @@ static int scatter(chunk_state *cs, size_t nv, const pq_vals *src, const uint32_
       return FAIL(WEIR_EFORMAT, "more values than the row group's %lld rows", (long long)o->rows);
     /* The common case: no nulls, plain copies. */
     if (l->max_def == 0 && !ix && l->conv == PQC_COPY && (size_t)src->width == o->width) {
-      memcpy(o->vals + (size_t)o->row * o->width, src->fixed, nv * o->width);
+      if (nv) memcpy(o->vals + (size_t)o->row * o->width, src->fixed, nv * o->width);
       o->row += (int64_t)nv;
       return WEIR_OK;
     }
@@ -336,7 +336,7 @@ static int do_page(chunk_state *cs, const pq_chunk *ch, const pq_page_header *h,
     cs->page = np;
     cs->page_cap = usize;
   }
-  memcpy(cs->page, body, pre);
+  if (pre) memcpy(cs->page, body, pre); /* page is NULL while all pages were empty */
   int codec = h->type == PQ_DATA_PAGE_V2 && !h->is_compressed ? PQ_UNCOMPRESSED : ch->codec;
   char why[200];
   int rc = weir__pq_decompress(codec, body + pre, csize - pre, cs->page + pre, usize - pre,
