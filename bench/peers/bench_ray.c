@@ -12,7 +12,8 @@
  *           iterate (Ray: PyAV in map_batches over 2 s segments).
  * Usage: bench_ray [text|hetero|video]... (default: all)
  * Environment: WEIR_PEERS_VENV (default ~/.cache/weir-peers-venv),
- * WEIR_BENCH_TEXT_MB (default 500), WEIR_BENCH_CORES (default 2). */
+ * WEIR_BENCH_TEXT_MB (default 500), WEIR_BENCH_HETERO_BLOCKS (default 2000),
+ * WEIR_BENCH_CORES (default 2). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -347,7 +348,10 @@ static int weir_hetero(void *arg, double *res) {
 }
 
 static void bench_hetero(void) {
-  size_t n = 2000;
+  /* bench_sched's 2000 blocks by default; Ray takes about a second a
+   * block on a loaded 2-core machine, so WEIR_BENCH_HETERO_BLOCKS. */
+  size_t n = getenv("WEIR_BENCH_HETERO_BLOCKS") ? (size_t)atol(getenv("WEIR_BENCH_HETERO_BLOCKS"))
+                                                : 2000;
   double w[4];
   if (in_child(weir_hetero, &n, w, 3) != 0) {
     fprintf(stderr, "bench_ray hetero: weir failed\n");

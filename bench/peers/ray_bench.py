@@ -111,8 +111,9 @@ def hetero(n, cores):
     ds = ray.data.range(n, override_num_blocks=n)
     ds = ds.map_batches(read, batch_size=1, num_cpus=0)
     ds = ds.map_batches(pre, batch_size=1)
-    ds = ds.map_batches(Accel, batch_size=1, concurrency=2, num_cpus=0,
-                        resources={"accel": 1})
+    ds = ds.map_batches(Accel, batch_size=1,
+                        compute=ray.data.ActorPoolStrategy(size=2),
+                        num_cpus=0, resources={"accel": 1})
     ds = ds.map_batches(post, batch_size=1)
     rows, starts, ends = 0, [], []
     for b in ds.iter_batches(batch_size=None, batch_format="numpy"):
