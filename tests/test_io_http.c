@@ -12,6 +12,7 @@
 #include "io/net/net.h"
 #include "io/vfs.h"
 #include "servers/fault_server.h"
+#include "servers/need_curl.h"
 #include "servers/servers.h"
 
 static srv_proc ngx;
@@ -47,20 +48,9 @@ static unsigned char *make_file(const char *name, size_t size, uint64_t seed) {
   return d;
 }
 
-/* Builds without libcurl answer WEIR_ENOTSUP for every network URI. */
-static void need_curl(void) {
-  uint64_t size;
-  char err[256];
-  weir__net_options o = { 0 };
-  o.max_retries = -1;
-  if (weir__net_stat("http://127.0.0.1:1/", &o, &size, err, sizeof err) ==
-      WEIR_ENOTSUP)
-    cr_skip_test("%s", err);
-}
-
 static void nginx_up(void) {
   char why[512];
-  need_curl();
+  srv_need_curl();
   www = srv_tmpdir("www");
   cr_assert(www);
   if (srv_nginx_start(&ngx, www, why, sizeof why) != 0) srv_missing(why);
@@ -298,7 +288,7 @@ Test(http_nginx, closing_early_stops_the_transfer) {
 /* ---- HTTPS ------------------------------------------------------------ */
 
 Test(https, trusted_certificate_reads_and_untrusted_fails_at_once,
-     .init = need_curl, .fini = weir__net_shutdown, .timeout = 60) {
+     .init = srv_need_curl, .fini = weir__net_shutdown, .timeout = 60) {
   char why[512];
   char *dir = srv_tmpdir("tls");
   if (srv_make_cert(dir, why, sizeof why) != 0) {
@@ -383,7 +373,7 @@ static double now(void) {
   return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-TestSuite(http_faults, .init = need_curl, .fini = weir__net_shutdown,
+TestSuite(http_faults, .init = srv_need_curl, .fini = weir__net_shutdown,
           .timeout = 60);
 
 Test(http_faults, resets_500_and_429_still_give_exact_bytes) {

@@ -14,17 +14,8 @@
 
 #include "io/net/net.h"
 #include "servers/fault_server.h"
+#include "servers/need_curl.h"
 #include "servers/servers.h"
-
-static void need_curl(void) {
-  uint64_t size;
-  char err[256];
-  weir__net_options o = { 0 };
-  o.max_retries = -1;
-  if (weir__net_stat("http://127.0.0.1:1/", &o, &size, err, sizeof err) ==
-      WEIR_ENOTSUP)
-    cr_skip_test("%s", err);
-}
 
 static weir_pipeline *new_pipeline(void) {
   weir_pipeline *p;
@@ -85,7 +76,7 @@ static char *www;
 
 static void nginx_up(void) {
   char why[512];
-  need_curl();
+  srv_need_curl();
   www = srv_tmpdir("www");
   if (srv_nginx_start(&ngx, www, why, sizeof why) != 0) srv_missing(why);
 }
@@ -169,7 +160,7 @@ Test(pipe_http, a_missing_url_names_itself_and_the_status) {
   weir_pipeline_destroy(p);
 }
 
-Test(pipe_faults, binary_through_resets_and_5xx, .init = need_curl,
+Test(pipe_faults, binary_through_resets_and_5xx, .init = srv_need_curl,
      .timeout = 60) {
   size_t size = 1500000;
   unsigned char *data = malloc(size);
@@ -343,7 +334,7 @@ static void *cancel_when_stalled(void *arg) {
 /* Servers that send part of a body and then nothing would hold the workers
  * until the stall timeout (30 s) and then retry; a cancel ends those
  * transfers at once, and the run with them. */
-Test(pipe_faults, a_cancel_ends_stalled_transfers_at_once, .init = need_curl,
+Test(pipe_faults, a_cancel_ends_stalled_transfers_at_once, .init = srv_need_curl,
      .timeout = 60) {
   size_t size = 4u << 20;
   unsigned char *data = malloc(size);
@@ -382,7 +373,7 @@ static srv_proc s3;
 
 static void s3_up(void) {
   char why[512];
-  need_curl();
+  srv_need_curl();
   if (srv_moto_start(&s3, why, sizeof why) != 0) srv_missing(why);
 }
 
@@ -470,7 +461,7 @@ static void retry_log_fn(void *user, int level, const char *msg) {
   pthread_mutex_unlock(&retry_log_mu);
 }
 
-Test(pipe_faults, network_retries_are_counted_and_logged, .init = need_curl, .timeout = 60) {
+Test(pipe_faults, network_retries_are_counted_and_logged, .init = srv_need_curl, .timeout = 60) {
   size_t size = 300000;
   unsigned char *data = malloc(size);
   srv_fill(data, size, 31);

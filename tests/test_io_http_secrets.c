@@ -21,8 +21,7 @@ static char *www;
 static void nginx_up(void) {
   char why[512];
   www = srv_tmpdir("www");
-  if (srv_nginx_start(&ngx, www, why, sizeof why) != 0)
-    cr_skip_test("%s", why);
+  if (srv_nginx_start(&ngx, www, why, sizeof why) != 0) srv_missing(why);
 }
 
 static void nginx_down(void) {

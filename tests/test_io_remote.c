@@ -10,23 +10,15 @@
 
 #include "io/net/net.h"
 #include "io/vfs.h"
+#include "servers/need_curl.h"
 #include "servers/servers.h"
 
 static srv_proc srv;
 static char *www;
 
-static void need_curl(void) {
-  uint64_t size;
-  char err[256];
-  weir__net_options o = {0};
-  o.max_retries = -1;
-  if (weir__net_stat("http://127.0.0.1:1/", &o, &size, err, sizeof err) == WEIR_ENOTSUP)
-    cr_skip_test("weir was built without libcurl: %s", err);
-}
-
 static void nginx_up(void) {
   char why[512];
-  need_curl();
+  srv_need_curl();
   www = srv_tmpdir("www");
   cr_assert(www);
   if (srv_nginx_start(&srv, www, why, sizeof why) != 0) srv_missing(why);
@@ -34,7 +26,7 @@ static void nginx_up(void) {
 
 static void s3_up(void) {
   char why[512];
-  need_curl();
+  srv_need_curl();
   if (srv_moto_start(&srv, why, sizeof why) != 0) srv_missing(why);
 }
 

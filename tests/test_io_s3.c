@@ -10,19 +10,15 @@
 #include "weir/error.h"
 #include "io/net/net.h"
 #include "io/vfs.h"
+#include "servers/need_curl.h"
 #include "servers/servers.h"
 
 static srv_proc s3;
 static weir__net_options opt;
 
 static void s3_up(void) {
-  char why[512], err[256];
-  uint64_t size;
-  weir__net_options probe = { 0 };
-  probe.max_retries = -1;
-  if (weir__net_stat("http://127.0.0.1:1/", &probe, &size, err, sizeof err) ==
-      WEIR_ENOTSUP)
-    cr_skip_test("%s", err);
+  char why[512];
+  srv_need_curl();
   if (srv_moto_start(&s3, why, sizeof why) != 0) srv_missing(why);
   memset(&opt, 0, sizeof opt);
   opt.s3_endpoint = s3.url;
