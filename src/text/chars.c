@@ -99,3 +99,26 @@ int weir__dt_is_punct(uint32_t c) { return in_sorted(weir__dt_punctuation, weir_
 int weir__dt_is_terminal(uint32_t c) {
   return in_sorted(weir__dt_terminal_punctuation, weir__dt_num_terminal_punctuation, c);
 }
+
+/* Python's str.strip(): [*a, *b) is s without the whitespace at both ends. */
+void weir__py_strip(const char *s, size_t len, size_t *a, size_t *b) {
+  size_t i = 0;
+  while (i < len) {
+    size_t k = i;
+    if (!weir__py_isspace(weir__u8_next(s, len, &k)))
+      break;
+    i = k;
+  }
+  size_t e = len;
+  while (e > i) {
+    size_t k = e - 1;
+    while (k > i && ((unsigned char)s[k] & 0xC0) == 0x80)
+      k--;
+    size_t kk = k;
+    if (!weir__py_isspace(weir__u8_next(s, e, &kk)))
+      break;
+    e = k;
+  }
+  *a = i;
+  *b = e;
+}

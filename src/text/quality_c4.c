@@ -63,28 +63,6 @@ static size_t remove_citations(const char *s, size_t len, char *out) {
   return o;
 }
 
-static void strip(const char *s, size_t len, size_t *a, size_t *b) {
-  size_t i = 0;
-  while (i < len) {
-    size_t k = i;
-    if (!weir__py_isspace(weir__u8_next(s, len, &k)))
-      break;
-    i = k;
-  }
-  size_t e = len;
-  while (e > i) {
-    size_t k = e - 1;
-    while (k > i && ((unsigned char)s[k] & 0xC0) == 0x80)
-      k--;
-    size_t kk = k;
-    if (!weir__py_isspace(weir__u8_next(s, e, &kk)))
-      break;
-    e = k;
-  }
-  *a = i;
-  *b = e;
-}
-
 static int c4_row(weir__text_call *c, size_t row, const char *s, size_t len,
                   weir__row_result *res) {
   const weir_c4_options *o = c->opts;
@@ -108,7 +86,7 @@ static int c4_row(weir__text_call *c, size_t row, const char *s, size_t len,
       e++;
     size_t next = e < len ? e + bl : e;
     size_t a, b;
-    strip(s + i, e - i, &a, &b);
+    weir__py_strip(s + i, e - i, &a, &b);
     const char *line = s + i + a;
     size_t ll = b - a;
     i = next;

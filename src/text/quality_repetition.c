@@ -106,29 +106,6 @@ static int dup_pieces(rep_ws *w, const char *s, size_t len, int min_run, size_t 
   return WEIR_OK;
 }
 
-/* Python's str.strip(): whitespace at both ends. */
-static void py_strip(const char *s, size_t len, size_t *a, size_t *b) {
-  size_t i = 0;
-  while (i < len) {
-    size_t k = i;
-    if (!weir__py_isspace(weir__u8_next(s, len, &k)))
-      break;
-    i = k;
-  }
-  size_t e = len;
-  while (e > i) {
-    size_t k = e - 1;
-    while (k > i && ((unsigned char)s[k] & 0xC0) == 0x80)
-      k--;
-    size_t kk = k;
-    if (!weir__py_isspace(weir__u8_next(s, e, &kk)))
-      break;
-    e = k;
-  }
-  *a = i;
-  *b = e;
-}
-
 static int rep_row(weir__text_call *c, size_t row, const char *s, size_t len,
                    weir__row_result *res) {
   const weir_gopher_repetition_options *o = c->opts;
@@ -140,7 +117,7 @@ static int rep_row(weir__text_call *c, size_t row, const char *s, size_t len,
    * reads 0/0 as 0. */
 #define RATIO(x) (tlen > 0 ? (double)(x) / tlen : 0.0)
   size_t a, b, pieces, dups, dchars;
-  py_strip(s, len, &a, &b);
+  weir__py_strip(s, len, &a, &b);
   int rc = dup_pieces(w, s + a, b - a, 2, &pieces, &dups, &dchars);
   if (rc)
     return rc;

@@ -47,6 +47,8 @@ static inline uint32_t weir__u8_next(const char *s, size_t len, size_t *i) {
 size_t weir__u8_count(const char *s, size_t len);
 /* Python's str.isspace(), str.isalpha(); Unicode general category P*. */
 int weir__py_isspace(uint32_t c);
+/* Python's str.strip() on UTF-8: the kept range is [*a, *b). */
+void weir__py_strip(const char *s, size_t len, size_t *a, size_t *b);
 int weir__py_isalpha(uint32_t c);
 int weir__uni_is_punct(uint32_t c);
 /* Python's str.splitlines() line breaks (\n \r \v \f \x1c-\x1e \x85
