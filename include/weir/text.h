@@ -347,6 +347,77 @@ WEIR_EXTERN weir_op *weir_text_quality_fineweb(weir_pipeline *p, weir_op *in,
 WEIR_EXTERN int weir_text_words(const char *text, size_t len, size_t **starts,
                                 size_t **lens, size_t *n);
 
+/* ---- Exact deduplication (issue 15) --------------------------------------- */
+
+enum {
+  WEIR_DEDUP_NORM_DPK = 0,   /* Data Prep Kit's ededup: spaces (U+0020) and
+                                newlines removed, lowercased (Python's
+                                str.lower(): Unicode simple lowercase, and
+                                U+0130 to "i" U+0307), ASCII punctuation
+                                (Python's string.punctuation) removed      */
+  WEIR_DEDUP_NORM_NONE = 1   /* the bytes as they are                      */
+};
+
+#define WEIR_DEDUP_EXACT_OPTIONS_VERSION 1
+/* Drops rows whose key was seen before, keeping the first occurrence in
+ * input order. The operator keeps its input in the order of the read tasks
+ * (preserve_order) and decides in one worker, so the rows kept are the
+ * same whatever the number of workers upstream and their timing; it sees
+ * every row of the pipeline (global).
+ *
+ * Key: the values of `key_columns` (STRING, BINARY, INT32, INT64, FLOAT32,
+ * FLOAT64; a null is a value of its own), or by default the text column;
+ * STRING values normalised by `normalize`. The key is hashed with
+ * XXH3-128 (seed 0) over, per key column, a tag byte (0 null, 1 value),
+ * for variable-length values their length as 8 little-endian bytes, and
+ * the (normalised) bytes; with the single default text column the hash is
+ * XXH3_128bits(normalised text) exactly. Two different keys collide with
+ * probability about n^2 / 2^129 (1e-21 for a billion documents).
+ *
+ * Memory: the seen keys (24 bytes each) live in a table of at most
+ * `memory_limit` bytes; when it is full they are sorted and appended to a
+ * spill file (an unlinked file in the pipeline's spill folder) as a run,
+ * and only a Bloom filter (10 bits per key) and a sparse index (16 bytes
+ * per 64 keys) of each run stay in memory: about 1.5 bytes per spilled
+ * key. A key not in the table is looked up in the runs whose Bloom filter
+ * may hold it, by one read of the file.
+ *
+ * Statistics (the operator's counters): "dropped:duplicate" (and
+ * dropped_rows) in filter mode, "duplicates" in both modes, "unique",
+ * "spilled_runs"; the bytes of runs written count in spilled_bytes. In
+ * annotate mode every row passes with `dup_of` (INT64, named by
+ * `dup_of_column`): null for a first occurrence, else the input ordinal
+ * (0-based position among the rows the operator received) of the first
+ * row with the same key. A null or invalid UTF-8 text (a STRING key column
+ * when normalising) is malformed (common.on_error). The priority mode
+ * (keep the row with the highest value of a column) is not provided. */
+typedef struct weir_dedup_exact_options {
+  unsigned version;
+  weir_text_common common;   /* column: the text column (when key_columns
+                                is NULL); mode; on_error; name
+                                ("dedup_exact"); rejected: reason
+                                "duplicate"; prefix and max_workers do
+                                not apply                                  */
+  const char *const *key_columns; /* NULL = the text column              */
+  size_t      num_key_columns;
+  int         normalize;     /* WEIR_DEDUP_NORM_*; default DPK           */
+  size_t      memory_limit;  /* bytes of the seen-key table; 0 = a quarter
+                                of the pipeline's memory budget           */
+  const char *dup_of_column; /* NULL = "dup_of"                           */
+} weir_dedup_exact_options;
+#define WEIR_DEDUP_EXACT_OPTIONS_INIT \
+  { WEIR_DEDUP_EXACT_OPTIONS_VERSION, WEIR_TEXT_COMMON_INIT, NULL, 0, WEIR_DEDUP_NORM_DPK, 0, NULL }
+WEIR_EXTERN weir_op *weir_dedup_exact(weir_pipeline *p, weir_op *in,
+                                      const weir_dedup_exact_options *o);
+
+/* The key weir_dedup_exact computes for one text with `normalize`:
+ * the normalised bytes into *norm (malloc'd, freed with weir_free();
+ * `norm` may be NULL) and *norm_len (may be NULL), their XXH3-128 into
+ * hash[0] (low 64 bits) and hash[1] (high). WEIR_EFORMAT for invalid UTF-8; WEIR_ENOTSUP in a build
+ * without libxxhash. For tests and tools. */
+WEIR_EXTERN int weir_dedup_key(int normalize, const char *text, size_t len, char **norm,
+                               size_t *norm_len, uint64_t hash[2]);
+
 WEIR_END_DECLS
 
 #endif /* WEIR_TEXT_H */

@@ -1,0 +1,418 @@
+/* weir_dedup_exact: drops (or marks with `dup_of`) the rows whose key was
+ * seen earlier in input order. One worker, ordered input: the decision for
+ * a row depends only on the rows before it, so the output is the same
+ * whatever ran upstream and how fast. The seen keys live in a
+ * weir__seen (dedup_seen.c), which spills sorted runs past its limit. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/block_internal.h"
+#include "core/utf8.h"
+#include "exec/exec_internal.h"
+#include "text/dedup.h"
+#include "text/text_internal.h"
+#include "weir/error.h"
+
+typedef struct dx_cfg {
+  weir_dedup_exact_options o;
+  char *column, *name, *dup_of;
+  char **keys;            /* key column names (the text column by default) */
+  size_t nkeys;
+  int text_default;       /* no key_columns: the text column alone */
+  size_t limit;
+  const char *spill_dir;  /* the pipeline's, borrowed */
+  weir__seen *seen;       /* lives across the worker; reset per run */
+  uint64_t ord;           /* rows received so far */
+  char *norm;             /* normalisation buffer */
+  size_t norm_cap;
+  unsigned char *kbuf;    /* multi-column key bytes */
+  size_t kcap;
+} dx_cfg;
+
+static void cfg_free(void *arg) {
+  dx_cfg *c = arg;
+  if (!c)
+    return;
+  weir__seen_destroy(c->seen);
+  for (size_t i = 0; i < c->nkeys; i++)
+    free(c->keys[i]);
+  free(c->keys);
+  free(c->column);
+  free(c->name);
+  free(c->dup_of);
+  free(c->norm);
+  free(c->kbuf);
+  free(c);
+}
+
+/* A run starts with an empty set of seen keys. */
+static int dx_init(void *user, int worker, void **state) {
+  (void)worker;
+  dx_cfg *c = user;
+  weir__seen_destroy(c->seen);
+  c->seen = NULL;
+  c->ord = 0;
+  int rc = weir__seen_create(c->limit, c->spill_dir, &c->seen);
+  if (rc) {
+    weir_set_last_errmsg("out of memory for the table of seen keys");
+    return rc;
+  }
+  *state = c;
+  return WEIR_OK;
+}
+
+static int kput(dx_cfg *c, size_t *n, const void *p, size_t len) {
+  if (*n + len > c->kcap) {
+    size_t nc = c->kcap ? c->kcap : 256;
+    while (nc < *n + len)
+      nc *= 2;
+    unsigned char *nb = realloc(c->kbuf, nc);
+    if (!nb)
+      return WEIR_ENOMEM;
+    c->kbuf = nb;
+    c->kcap = nc;
+  }
+  if (len)
+    memcpy(c->kbuf + *n, p, len);
+  *n += len;
+  return WEIR_OK;
+}
+
+static int valid_at(const weir_column *k, size_t i) {
+  return !k->validity || weir__bit_get(k->validity, i);
+}
+
+/* Why row i cannot be keyed (NULL = it can): with the text column, a
+ * null; with normalisation, invalid UTF-8 in a STRING key. */
+static const char *malformed(dx_cfg *c, const weir_column *cols, size_t i, size_t *at,
+                             size_t *which) {
+  for (size_t j = 0; j < c->nkeys; j++) {
+    const weir_column *k = &cols[j];
+    *which = j;
+    if (!valid_at(k, i)) {
+      if (c->text_default)
+        return "the text is null";
+      continue;
+    }
+    if (k->type == WEIR_TYPE_STRING && c->o.normalize == WEIR_DEDUP_NORM_DPK) {
+      const char *s = (const char *)k->data + k->offsets[i];
+      size_t len = (size_t)(k->offsets[i + 1] - k->offsets[i]);
+      *at = weir__utf8_invalid_at(s, len);
+      if (*at < len)
+        return "the text is not valid UTF-8";
+    }
+  }
+  return NULL;
+}
+
+static size_t fixed_width(int type) {
+  switch (type) {
+  case WEIR_TYPE_INT32:
+  case WEIR_TYPE_FLOAT32:
+    return 4;
+  case WEIR_TYPE_INT64:
+  case WEIR_TYPE_FLOAT64:
+    return 8;
+  default:
+    return 0;
+  }
+}
+
+/* The bytes of one STRING/BINARY value, normalised when asked. */
+static int value_bytes(dx_cfg *c, const weir_column *k, size_t i, const char **p, size_t *len) {
+  const char *s = (const char *)k->data + k->offsets[i];
+  size_t n = (size_t)(k->offsets[i + 1] - k->offsets[i]);
+  if (k->type == WEIR_TYPE_STRING && c->o.normalize == WEIR_DEDUP_NORM_DPK) {
+    int rc = weir__dedup_norm_dpk(s, n, &c->norm, &c->norm_cap, &n);
+    if (rc)
+      return rc;
+    s = c->norm;
+  }
+  *p = s;
+  *len = n;
+  return WEIR_OK;
+}
+
+static int row_key(dx_cfg *c, const weir_column *cols, size_t i, uint64_t h[2]) {
+  if (c->text_default) {
+    const char *p;
+    size_t len;
+    int rc = value_bytes(c, &cols[0], i, &p, &len);
+    if (!rc)
+      weir__xxh128(p, len, h);
+    return rc;
+  }
+  size_t n = 0;
+  int rc = WEIR_OK;
+  for (size_t j = 0; j < c->nkeys && !rc; j++) {
+    const weir_column *k = &cols[j];
+    unsigned char tag = valid_at(k, i) ? 1 : 0;
+    rc = kput(c, &n, &tag, 1);
+    if (rc || !tag)
+      continue;
+    size_t w = fixed_width(k->type);
+    if (w) {
+      rc = kput(c, &n, (const unsigned char *)k->data + i * w, w);
+      continue;
+    }
+    const char *p;
+    size_t len;
+    rc = value_bytes(c, k, i, &p, &len);
+    unsigned char le[8];
+    for (int b = 0; b < 8 && !rc; b++)
+      le[b] = (unsigned char)((uint64_t)len >> (8 * b));
+    if (!rc)
+      rc = kput(c, &n, le, 8);
+    if (!rc)
+      rc = kput(c, &n, p, len);
+  }
+  if (!rc)
+    weir__xxh128(c->kbuf, n, h);
+  return rc;
+}
+
+static int send_rejected(dx_cfg *c, const weir_block *b, const uint8_t *keep, size_t ndrop) {
+  size_t n = weir_block_num_rows(b);
+  uint8_t *drop = malloc(n ? n : 1);
+  if (!drop)
+    return WEIR_ENOMEM;
+  for (size_t i = 0; i < n; i++)
+    drop[i] = !keep[i];
+  weir_block *rows = NULL, *extra = NULL, *out = NULL;
+  weir_builder *bld = NULL;
+  int rc = weir__block_keep(b, drop, ndrop, &rows);
+  if (!rc)
+    rc = weir_builder_create(&bld);
+  if (!rc)
+    rc = weir_builder_add_column(bld, "reason", WEIR_TYPE_STRING);
+  for (size_t i = 0; i < ndrop && !rc; i++)
+    rc = weir_builder_append_string(bld, 0, "duplicate", 9);
+  if (!rc)
+    rc = weir_builder_finish(bld, &extra);
+  if (!rc)
+    rc = weir_block_add_columns(rows, extra, &out);
+  weir_builder_destroy(bld);
+  weir_block_unref(&rows);
+  weir_block_unref(&extra);
+  free(drop);
+  if (!rc)
+    c->o.common.rejected(c->o.common.rejected_user, out);
+  return rc;
+}
+
+static int dx_process(void *state, weir_block *in, weir_emit *emit, weir_ctx *ctx) {
+  dx_cfg *c = state;
+  size_t n = weir_block_num_rows(in);
+  weir_column cols[16];
+  for (size_t j = 0; j < c->nkeys; j++) {
+    int ci = weir_block_column_index(in, c->keys[j]);
+    if (ci < 0) {
+      weir_ctx_set_errmsg(ctx, "no column '%s' in the input%s", c->keys[j],
+                          c->text_default ? " (set the text column in the options)" : "");
+      return WEIR_ENOTFOUND;
+    }
+    weir_block_column(in, (size_t)ci, &cols[j]);
+    int t = cols[j].type;
+    if (t != WEIR_TYPE_STRING && (c->text_default || (t != WEIR_TYPE_BINARY && !fixed_width(t)))) {
+      weir_ctx_set_errmsg(ctx, "key column '%s' is %s, not %s", c->keys[j], weir_type_name(t),
+                          c->text_default ? "string" : "string, binary, int or float");
+      return WEIR_EINVAL;
+    }
+  }
+  uint8_t *keep = malloc(n ? n : 1);
+  int64_t *dup = malloc((n ? n : 1) * sizeof *dup);
+  if (!keep || !dup) {
+    free(keep);
+    free(dup);
+    return WEIR_ENOMEM;
+  }
+  size_t kept = 0, dups = 0, bad = 0;
+  uint64_t spilled0 = weir__seen_spilled_bytes(c->seen), runs0 = weir__seen_runs(c->seen);
+  int rc = WEIR_OK;
+  for (size_t i = 0; i < n; i++) {
+    uint64_t ord = c->ord++;
+    size_t at = 0, which = 0;
+    const char *why = malformed(c, cols, i, &at, &which);
+    if (why) {
+      if (c->o.common.on_error != WEIR_ON_ERROR_SKIP) {
+        if (at)
+          weir_ctx_set_errmsg(ctx, "column '%s', row %zu of a block of %zu (input row %llu): "
+                              "%s (byte %zu)", c->keys[which], i, n, (unsigned long long)ord,
+                              why, at);
+        else
+          weir_ctx_set_errmsg(ctx, "column '%s', row %zu of a block of %zu (input row %llu): %s",
+                              c->keys[which], i, n, (unsigned long long)ord, why);
+        rc = WEIR_EFORMAT;
+        break;
+      }
+      keep[i] = 0;
+      dup[i] = -1;
+      bad++;
+      continue;
+    }
+    uint64_t h[2], first = 0;
+    rc = row_key(c, cols, i, h);
+    if (rc)
+      break;
+    int seen = weir__seen_check(c->seen, h, ord, &first);
+    if (seen < 0) {
+      weir_ctx_set_errmsg(ctx, "%s", weir__seen_errmsg(c->seen));
+      rc = seen;
+      break;
+    }
+    dup[i] = seen ? (int64_t)first : -1;
+    dups += (size_t)seen;
+    keep[i] = c->o.common.mode == WEIR_TEXT_ANNOTATE || !seen;
+    kept += keep[i];
+    if ((i & 4095) == 4095 && weir_ctx_cancelled(ctx)) {
+      rc = WEIR_ECANCELED;
+      break;
+    }
+  }
+  /* Spill accounting first, so a failed call still shows what it wrote. */
+  uint64_t spilled = weir__seen_spilled_bytes(c->seen) - spilled0;
+  if (spilled) {
+    weir_op *op = ctx->op;
+    pthread_mutex_lock(&op->p->mu);
+    op->st.spilled_bytes += spilled;
+    op->st.spilled_blocks += weir__seen_runs(c->seen) - runs0;
+    pthread_mutex_unlock(&op->p->mu);
+    weir_ctx_count(ctx, "spilled_runs", weir__seen_runs(c->seen) - runs0);
+  }
+  if (rc)
+    goto done;
+  if (bad) {
+    weir_ctx_count_skipped(ctx, bad);
+    weir_ctx_log(ctx, WEIR_LOG_DEBUG, "skipped %zu malformed rows (null or invalid UTF-8)", bad);
+  }
+  weir_ctx_count(ctx, "unique", n - bad - dups);
+  weir_ctx_count(ctx, "duplicates", dups);
+  weir_block *cur = NULL;
+  if (c->o.common.mode == WEIR_TEXT_ANNOTATE) {
+    weir_builder *bld;
+    rc = weir_builder_create(&bld);
+    if (rc)
+      goto done;
+    rc = weir_builder_add_column(bld, c->dup_of, WEIR_TYPE_INT64);
+    if (!rc)
+      rc = weir_builder_reserve(bld, n);
+    for (size_t i = 0; i < n && !rc; i++)
+      if (keep[i])
+        rc = dup[i] < 0 ? weir_builder_append_null(bld, 0)
+                        : weir_builder_append_int64(bld, 0, dup[i]);
+    weir_block *extra = NULL, *rows = NULL;
+    if (!rc)
+      rc = weir_builder_finish(bld, &extra);
+    weir_builder_destroy(bld);
+    if (!rc)
+      rc = weir__block_keep(in, keep, kept, &rows);
+    if (!rc)
+      rc = weir_block_add_columns(rows, extra, &cur);
+    weir_block_unref(&rows);
+    weir_block_unref(&extra);
+    if (rc)
+      goto done;
+  } else {
+    if (dups) {
+      weir_ctx_count_dropped(ctx, "duplicate", dups);
+      if (c->o.common.rejected) {
+        /* Only the duplicates: malformed rows skipped are not rejects. */
+        uint8_t *k2 = malloc(n ? n : 1);
+        if (!k2) {
+          rc = WEIR_ENOMEM;
+          goto done;
+        }
+        for (size_t i = 0; i < n; i++)
+          k2[i] = keep[i] || dup[i] < 0;
+        rc = send_rejected(c, in, k2, dups);
+        free(k2);
+        if (rc)
+          goto done;
+      }
+    }
+    rc = weir__block_keep(in, keep, kept, &cur);
+    if (rc)
+      goto done;
+  }
+  if (weir_block_num_rows(cur) == 0 && n > 0)
+    weir_block_unref(&cur);
+  else
+    rc = weir_emit_block(emit, cur);
+done:
+  free(keep);
+  free(dup);
+  return rc;
+}
+
+weir_op *weir_dedup_exact(weir_pipeline *p, weir_op *in, const weir_dedup_exact_options *o) {
+  if (!p)
+    return NULL;
+  weir_dedup_exact_options d = WEIR_DEDUP_EXACT_OPTIONS_INIT;
+  if (o) {
+    if (weir__text_check_version(p, "weir_dedup_exact", o->version,
+                                 WEIR_DEDUP_EXACT_OPTIONS_VERSION))
+      return NULL;
+    d = *o;
+  }
+  if (!in)
+    return weir__text_fail(p, WEIR_EINVAL, "weir_dedup_exact: NULL input operator");
+#ifndef WEIR_HAVE_XXHASH
+  return weir__text_fail(p, WEIR_ENOTSUP, "weir_dedup_exact: its XXH3-128 key hash needs "
+                         "libxxhash, which this build does not have (install libxxhash-dev)");
+#endif
+  if (d.common.mode != WEIR_TEXT_FILTER && d.common.mode != WEIR_TEXT_ANNOTATE)
+    return weir__text_fail(p, WEIR_EINVAL, "weir_dedup_exact: mode %d is neither "
+                           "WEIR_TEXT_FILTER nor WEIR_TEXT_ANNOTATE", d.common.mode);
+  if (d.common.on_error != WEIR_ON_ERROR_FAIL && d.common.on_error != WEIR_ON_ERROR_SKIP)
+    return weir__text_fail(p, WEIR_EINVAL, "weir_dedup_exact: on_error %d is not a "
+                           "WEIR_ON_ERROR_* value", d.common.on_error);
+  if (d.normalize != WEIR_DEDUP_NORM_DPK && d.normalize != WEIR_DEDUP_NORM_NONE)
+    return weir__text_fail(p, WEIR_EINVAL, "weir_dedup_exact: normalize %d is not a "
+                           "WEIR_DEDUP_NORM_* value", d.normalize);
+  if (d.key_columns && (d.num_key_columns == 0 || d.num_key_columns > 16))
+    return weir__text_fail(p, WEIR_EINVAL, "weir_dedup_exact: num_key_columns %zu (1 to 16 "
+                           "with key_columns)", d.num_key_columns);
+  for (size_t j = 0; d.key_columns && j < d.num_key_columns; j++)
+    if (!d.key_columns[j] || !*d.key_columns[j])
+      return weir__text_fail(p, WEIR_EINVAL, "weir_dedup_exact: key_columns[%zu] is empty", j);
+  dx_cfg *c = calloc(1, sizeof *c);
+  if (!c)
+    return weir__text_fail(p, WEIR_ENOMEM, "weir_dedup_exact: out of memory");
+  c->o = d;
+  c->text_default = d.key_columns == NULL;
+  c->nkeys = c->text_default ? 1 : d.num_key_columns;
+  c->column = strdup(d.common.column && *d.common.column ? d.common.column : "text");
+  c->name = strdup(d.common.name && *d.common.name ? d.common.name : "dedup_exact");
+  c->dup_of = strdup(d.dup_of_column && *d.dup_of_column ? d.dup_of_column : "dup_of");
+  c->keys = calloc(c->nkeys, sizeof *c->keys);
+  int ok = c->column && c->name && c->dup_of && c->keys;
+  for (size_t j = 0; ok && j < c->nkeys; j++) {
+    c->keys[j] = strdup(c->text_default ? c->column : d.key_columns[j]);
+    ok = c->keys[j] != NULL;
+  }
+  if (!ok) {
+    cfg_free(c);
+    return weir__text_fail(p, WEIR_ENOMEM, "weir_dedup_exact: out of memory");
+  }
+  c->o.key_columns = NULL; /* copied into keys */
+  c->o.common.column = c->column;
+  c->o.common.name = c->name;
+  c->o.dup_of_column = c->dup_of;
+  c->limit = d.memory_limit ? d.memory_limit : p->budget / 4;
+  c->spill_dir = p->opts.spill_dir;
+  weir_op_def def = {WEIR_OP_DEF_VERSION, c->name, dx_init, dx_process, NULL, NULL};
+  weir_op_options oo = WEIR_OP_OPTIONS_INIT;
+  /* One worker on ordered input: keep-first is input order, and a call is
+   * never retried (its keys are already in the set). */
+  oo.min_workers = oo.max_workers = 1;
+  oo.preserve_order = 1;
+  oo.max_retries = WEIR_RETRIES_NONE;
+  weir_op *op = weir_add_op(p, in, &def, c, &oo);
+  if (!op) {
+    cfg_free(c);
+    return NULL;
+  }
+  weir__op_set_cleanup(op, cfg_free, c);
+  return op;
+}

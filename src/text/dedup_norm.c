@@ -1,0 +1,201 @@
+/* The key normalisation of Data Prep Kit's ededup, byte for byte:
+ * doc.replace(" ", "").replace("\n", "").lower() then the characters of
+ * Python's string.punctuation removed (transform_utils.py:60-75). ASCII
+ * runs through a table; other characters are lowercased with the C.UTF-8
+ * locale's simple mapping plus the two rules of Python's str.lower() that
+ * differ from it (U+0130 and the final sigma). */
+#include <locale.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <wctype.h>
+
+#ifdef WEIR_HAVE_XXHASH
+#define XXH_INLINE_ALL
+#include <xxhash.h>
+#endif
+
+#include "core/block_internal.h"
+#include "core/utf8.h"
+#include "text/dedup.h"
+#include "text/text_internal.h"
+#include "weir/error.h"
+
+/* ASCII: 0 = removed, else the lowercased byte. */
+static unsigned char ascii_map[128];
+static locale_t utf8_locale;
+static pthread_once_t once = PTHREAD_ONCE_INIT;
+
+static void init_tables(void) {
+  static const char punct[] = "!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~";
+  for (int c = 0; c < 128; c++)
+    ascii_map[c] = (unsigned char)(c >= 'A' && c <= 'Z' ? c + 32 : c);
+  ascii_map[' '] = 0;
+  ascii_map['\n'] = 0;
+  for (const char *p = punct; *p; p++)
+    ascii_map[(unsigned char)*p] = 0;
+  ascii_map[0] = 0; /* NUL is kept as a byte: see the loop */
+  utf8_locale = newlocale(LC_CTYPE_MASK, "C.UTF-8", (locale_t)0);
+}
+
+static uint32_t lower_cp(uint32_t c) {
+  if (!utf8_locale)
+    return c;
+  return (uint32_t)towlower_l((wint_t)c, utf8_locale);
+}
+
+static int is_cased(uint32_t c) {
+  if (c < 128)
+    return (c | 32) >= 'a' && (c | 32) <= 'z';
+  return utf8_locale && (iswupper_l((wint_t)c, utf8_locale) || iswlower_l((wint_t)c, utf8_locale));
+}
+
+static size_t put_utf8(uint32_t c, char *o) {
+  if (c < 0x80) {
+    o[0] = (char)c;
+    return 1;
+  }
+  if (c < 0x800) {
+    o[0] = (char)(0xC0 | (c >> 6));
+    o[1] = (char)(0x80 | (c & 0x3F));
+    return 2;
+  }
+  if (c < 0x10000) {
+    o[0] = (char)(0xE0 | (c >> 12));
+    o[1] = (char)(0x80 | ((c >> 6) & 0x3F));
+    o[2] = (char)(0x80 | (c & 0x3F));
+    return 3;
+  }
+  o[0] = (char)(0xF0 | (c >> 18));
+  o[1] = (char)(0x80 | ((c >> 12) & 0x3F));
+  o[2] = (char)(0x80 | ((c >> 6) & 0x3F));
+  o[3] = (char)(0x80 | (c & 0x3F));
+  return 4;
+}
+
+/* Case-ignorable characters (Unicode's property) that text carries often:
+ * Python's Final_Sigma rule looks through them. A subset: ASCII ' . : ^ `,
+ * the combining marks U+0300-U+036F, and U+00AD U+00B7 U+00B4 U+00A8
+ * U+2018 U+2019 U+2024 U+2027. */
+static int case_ignorable(uint32_t c) {
+  switch (c) {
+  case '\'': case '.': case ':': case '^': case '`':
+  case 0xAD: case 0xB7: case 0xB4: case 0xA8:
+  case 0x2018: case 0x2019: case 0x2024: case 0x2027:
+    return 1;
+  default:
+    return c >= 0x300 && c <= 0x36F;
+  }
+}
+
+/* Whether a cased letter follows position i, past case-ignorable
+ * characters and the spaces and newlines the normalisation removed. */
+static int cased_follows(const char *s, size_t len, size_t i) {
+  while (i < len) {
+    uint32_t x = weir__u8_next(s, len, &i);
+    if (x == ' ' || x == '\n' || case_ignorable(x))
+      continue;
+    return is_cased(x);
+  }
+  return 0;
+}
+
+int weir__dedup_norm_dpk(const char *s, size_t len, char **buf, size_t *cap, size_t *out_len) {
+  pthread_once(&once, init_tables);
+  /* Lowercasing can grow a character by one byte (U+0130 -> i + U+0307:
+   * 2 bytes -> 3), never more than by half. */
+  size_t need = len + len / 2 + 4;
+  if (*cap < need) {
+    char *nb = realloc(*buf, need);
+    if (!nb)
+      return WEIR_ENOMEM;
+    *buf = nb;
+    *cap = need;
+  }
+  char *o = *buf;
+  size_t n = 0, i = 0;
+  const unsigned char *u = (const unsigned char *)s;
+  int after_cased = 0; /* a cased letter came last, past case-ignorables */
+  while (i < len) {
+    unsigned char b = u[i];
+    if (b < 0x80) {
+      i++;
+      unsigned char m = ascii_map[b];
+      if (m || b == 0)
+        o[n++] = (char)m;
+      if (b != ' ' && b != '\n' && !case_ignorable(b))
+        after_cased = (m | 32) >= 'a' && (m | 32) <= 'z';
+      continue;
+    }
+    uint32_t c = weir__u8_next(s, len, &i);
+    if (c == 0x130) { /* LATIN CAPITAL I WITH DOT ABOVE -> "i\u0307" */
+      o[n++] = 'i';
+      n += put_utf8(0x307, o + n);
+    } else if (c == 0x3A3) {
+      /* Final sigma, as Python: after a cased letter and not before one
+       * (looking through case-ignorables; the text is the one with spaces
+       * and newlines already removed). */
+      int final = after_cased && !cased_follows(s, len, i);
+      n += put_utf8(final ? 0x3C2 : 0x3C3, o + n);
+    } else {
+      n += put_utf8(lower_cp(c), o + n);
+    }
+    if (!case_ignorable(c))
+      after_cased = is_cased(c);
+  }
+  *out_len = n;
+  return WEIR_OK;
+}
+
+void weir__xxh128(const void *data, size_t len, uint64_t h[2]) {
+#ifdef WEIR_HAVE_XXHASH
+  XXH128_hash_t x = XXH3_128bits(data ? data : "", len);
+  h[0] = x.low64;
+  h[1] = x.high64;
+#else
+  (void)data, (void)len;
+  h[0] = h[1] = 0;
+#endif
+}
+
+int weir_dedup_key(int normalize, const char *text, size_t len, char **norm, size_t *norm_len,
+                   uint64_t hash[2]) {
+#ifndef WEIR_HAVE_XXHASH
+  (void)normalize, (void)text, (void)len, (void)norm, (void)norm_len, (void)hash;
+  return weir__set_last_error(WEIR_ENOTSUP, "weir_dedup_key: this build has no libxxhash "
+                              "(install libxxhash-dev and rebuild)");
+#else
+  if ((!text && len) || !hash)
+    return weir__set_last_error(WEIR_EINVAL, "weir_dedup_key: NULL %s", hash ? "text" : "hash");
+  if (normalize != WEIR_DEDUP_NORM_DPK && normalize != WEIR_DEDUP_NORM_NONE)
+    return weir__set_last_error(WEIR_EINVAL, "weir_dedup_key: unknown normalize %d", normalize);
+  if (!text)
+    text = "";
+  char *buf = NULL;
+  size_t cap = 0, n = len;
+  const char *k = text;
+  if (normalize == WEIR_DEDUP_NORM_DPK) {
+    size_t at = weir__utf8_invalid_at(text, len);
+    if (at < len)
+      return weir__set_last_error(WEIR_EFORMAT, "weir_dedup_key: invalid UTF-8 at byte %zu", at);
+    if (weir__dedup_norm_dpk(text, len, &buf, &cap, &n))
+      return weir__set_last_error(WEIR_ENOMEM, "weir_dedup_key: out of memory");
+    k = buf;
+  }
+  weir__xxh128(k, n, hash);
+  if (norm) {
+    if (!buf) {
+      buf = malloc(n ? n : 1);
+      if (!buf)
+        return weir__set_last_error(WEIR_ENOMEM, "weir_dedup_key: out of memory");
+      memcpy(buf, text, n);
+    }
+    *norm = buf;
+    buf = NULL;
+  }
+  if (norm_len)
+    *norm_len = n;
+  free(buf);
+  return WEIR_OK;
+#endif
+}
