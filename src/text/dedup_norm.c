@@ -21,8 +21,9 @@
 #include "text/text_internal.h"
 #include "weir/error.h"
 
-/* ASCII: 0 = removed, else the lowercased byte. */
-static unsigned char ascii_map[128];
+/* ASCII: the lowercased byte, and 1 when it is kept (0 for the space,
+ * the newline and punctuation). */
+static unsigned char ascii_map[128], ascii_keep[128];
 static locale_t utf8_locale;
 static pthread_once_t once = PTHREAD_ONCE_INIT;
 
@@ -34,7 +35,8 @@ static void init_tables(void) {
   ascii_map['\n'] = 0;
   for (const char *p = punct; *p; p++)
     ascii_map[(unsigned char)*p] = 0;
-  ascii_map[0] = 0; /* NUL is kept as a byte: see the loop */
+  for (int c = 0; c < 128; c++)
+    ascii_keep[c] = ascii_map[c] != 0 || c == 0; /* NUL is a kept byte */
   utf8_locale = newlocale(LC_CTYPE_MASK, "C.UTF-8", (locale_t)0);
 }
 
@@ -100,6 +102,25 @@ static int cased_follows(const char *s, size_t len, size_t i) {
   return 0;
 }
 
+/* Whether a cased letter precedes byte i (the start of a character), past
+ * the same characters. Only asked at a capital sigma, which is rare, so
+ * the main loop keeps no state for it. */
+static int cased_precedes(const char *s, size_t i) {
+  const unsigned char *u = (const unsigned char *)s;
+  while (i > 0) {
+    size_t j = i - 1;
+    while (j > 0 && (u[j] & 0xC0) == 0x80)
+      j--;
+    size_t k = j;
+    uint32_t x = weir__u8_next(s, i, &k);
+    i = j;
+    if (x == ' ' || x == '\n' || case_ignorable(x))
+      continue;
+    return is_cased(x);
+  }
+  return 0;
+}
+
 int weir__dedup_norm_dpk(const char *s, size_t len, char **buf, size_t *cap, size_t *out_len) {
   pthread_once(&once, init_tables);
   /* Lowercasing can grow a character by one byte (U+0130 -> i + U+0307:
@@ -115,18 +136,16 @@ int weir__dedup_norm_dpk(const char *s, size_t len, char **buf, size_t *cap, siz
   char *o = *buf;
   size_t n = 0, i = 0;
   const unsigned char *u = (const unsigned char *)s;
-  int after_cased = 0; /* a cased letter came last, past case-ignorables */
   while (i < len) {
     unsigned char b = u[i];
     if (b < 0x80) {
+      /* Branch-free: write the byte, advance only when it is kept. */
+      o[n] = (char)ascii_map[b];
+      n += ascii_keep[b];
       i++;
-      unsigned char m = ascii_map[b];
-      if (m || b == 0)
-        o[n++] = (char)m;
-      if (b != ' ' && b != '\n' && !case_ignorable(b))
-        after_cased = (m | 32) >= 'a' && (m | 32) <= 'z';
       continue;
     }
+    size_t start = i;
     uint32_t c = weir__u8_next(s, len, &i);
     if (c == 0x130) { /* LATIN CAPITAL I WITH DOT ABOVE -> "i\u0307" */
       o[n++] = 'i';
@@ -135,13 +154,11 @@ int weir__dedup_norm_dpk(const char *s, size_t len, char **buf, size_t *cap, siz
       /* Final sigma, as Python: after a cased letter and not before one
        * (looking through case-ignorables; the text is the one with spaces
        * and newlines already removed). */
-      int final = after_cased && !cased_follows(s, len, i);
+      int final = cased_precedes(s, start) && !cased_follows(s, len, i);
       n += put_utf8(final ? 0x3C2 : 0x3C3, o + n);
     } else {
       n += put_utf8(lower_cp(c), o + n);
     }
-    if (!case_ignorable(c))
-      after_cased = is_cased(c);
   }
   *out_len = n;
   return WEIR_OK;

@@ -32,6 +32,7 @@ typedef struct run {
 struct weir__seen {
   entry *tab;
   size_t cap, count, max_fill;
+  size_t maxcap;       /* the capacity the limit allows */
   run *runs;
   size_t nruns, runs_cap;
   int fd;
@@ -58,9 +59,13 @@ int weir__seen_create(size_t limit, const char *spill_dir, weir__seen **out) {
   weir__seen *s = calloc(1, sizeof *s);
   if (!s)
     return WEIR_ENOMEM;
-  size_t cap = 1024; /* the smallest table, whatever the limit */
-  while (cap * 2 * sizeof(entry) <= limit)
-    cap *= 2;
+  /* The table starts small and doubles up to the limit, so a small
+   * corpus does not touch memory it does not need. */
+  size_t maxcap = 1024; /* the smallest table, whatever the limit */
+  while (maxcap * 2 * sizeof(entry) <= limit)
+    maxcap *= 2;
+  size_t cap = maxcap < 65536 ? maxcap : 65536;
+  s->maxcap = maxcap;
   s->cap = cap;
   s->max_fill = cap - cap / 4;
   s->tab = calloc(cap, sizeof *s->tab);
@@ -201,6 +206,28 @@ static int spill(weir__seen *s) {
   return WEIR_OK;
 }
 
+/* Doubles the table (it is below the limit). */
+static int grow(weir__seen *s) {
+  size_t nc = s->cap * 2, mask = nc - 1;
+  entry *nt = calloc(nc, sizeof *nt);
+  if (!nt)
+    return WEIR_ENOMEM;
+  for (size_t k = 0; k < s->cap; k++) {
+    entry *e = &s->tab[k];
+    if (!e->first1)
+      continue;
+    size_t i = (size_t)(e->lo ^ (e->hi >> 7)) & mask;
+    while (nt[i].first1)
+      i = (i + 1) & mask;
+    nt[i] = *e;
+  }
+  free(s->tab);
+  s->tab = nt;
+  s->cap = nc;
+  s->max_fill = nc - nc / 4;
+  return WEIR_OK;
+}
+
 /* 1 and *first when run `r` holds the key; 0 when not; < 0 on error. */
 static int run_find(weir__seen *s, const run *r, uint64_t lo, uint64_t hi, uint64_t *first) {
   if (!bloom_may(r, lo, hi))
@@ -263,6 +290,8 @@ int weir__seen_check(weir__seen *s, const uint64_t key[2], uint64_t ord, uint64_
   /* New: into the empty slot found above. */
   s->tab[i] = (entry){lo, hi, ord + 1};
   if (++s->count >= s->max_fill) {
+    if (s->cap < s->maxcap && grow(s) == WEIR_OK)
+      return 0;
     int rc = spill(s);
     if (rc)
       return rc < 0 ? rc : WEIR_EIO;
