@@ -4,6 +4,7 @@
  * keys spill in sorted runs), the same output with 1 or 4 workers
  * upstream, annotate mode's dup_of, key columns, and malformed rows. */
 #include <criterion/criterion.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -359,6 +360,19 @@ Test(text_dedup, normalisation_and_hash) {
   cr_assert_eq(weir_dedup_key(WEIR_DEDUP_NORM_DPK, "a\xff", 2, NULL, NULL, h), WEIR_EFORMAT);
 }
 
+static _Atomic size_t rejected_rows;
+static void on_rejected(void *user, weir_block *b) {
+  (void)user;
+  int ri = weir_block_column_index(b, "reason");
+  cr_assert_geq(ri, 0);
+  weir_column c;
+  weir_block_column(b, (size_t)ri, &c);
+  for (size_t k = 0; k < c.length; k++)
+    cr_assert_eq(memcmp((const char *)c.data + c.offsets[k], "duplicate", 9), 0);
+  rejected_rows += weir_block_num_rows(b);
+  weir_block_unref(&b);
+}
+
 Test(text_dedup, key_columns) {
   gen_corpus();
   /* Keyed on url alone (997 distinct), raw bytes. */
@@ -367,8 +381,10 @@ Test(text_dedup, key_columns) {
   o.key_columns = cols;
   o.num_key_columns = 1;
   o.normalize = WEIR_DEDUP_NORM_NONE;
+  o.common.rejected = on_rejected;
   result r = run(2, &o);
   cr_assert_eq(r.n, 997);
+  cr_assert_eq(rejected_rows, C.n - 997);
   for (size_t j = 0; j < r.n; j++)
     cr_assert_eq(r.i[j], (int64_t)j);
   result_free(&r);
