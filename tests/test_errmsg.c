@@ -159,3 +159,48 @@ Test(errmsg, reader_messages_have_one_prefix) {
   cr_assert(strstr(msg, "unknown on_error 7"), "%s", msg);
   weir_pipeline_destroy(p);
 }
+
+/* Task t emits 3 "frames" of side 4 (t = 0) or 8 (t = 1) with their path,
+ * as a video reader over files of two sizes would. */
+static int frames(void *user, size_t task, weir_emit *out) {
+  (void)user;
+  int64_t side = task ? 8 : 4, shape[3] = {side, side, 3};
+  weir_builder *bld = NULL;
+  weir_builder_create(&bld);
+  weir_builder_add_tensor_column(bld, "frame", WEIR_DTYPE_UINT8, 3, shape);
+  weir_builder_add_column(bld, "path", WEIR_TYPE_STRING);
+  static uint8_t pixels[8 * 8 * 3];
+  const char *path = task ? "/videos/big.mp4" : "/videos/small.mp4";
+  for (int r = 0; r < 3; r++) {
+    weir_builder_append_tensor(bld, 0, pixels);
+    weir_builder_append_string(bld, 1, path, strlen(path));
+  }
+  weir_block *b = NULL;
+  int rc = weir_builder_finish(bld, &b);
+  weir_builder_destroy(bld);
+  return rc ? rc : weir_emit_block(out, b);
+}
+
+Test(errmsg, batches_of_two_shapes_name_shapes_files_and_the_fix) {
+  weir_pipeline *p = NULL;
+  cr_assert_eq(weir_pipeline_create(&p, NULL), WEIR_OK);
+  weir_op_options so = WEIR_OP_OPTIONS_INIT;
+  so.preserve_order = 1;
+  weir_op *src = weir_source(p, "read_video", 2, frames, NULL, &so);
+  weir_iter_options io = WEIR_ITER_OPTIONS_INIT;
+  io.batch_rows = 4;
+  weir_iter *it = NULL;
+  cr_assert_eq(weir_pipeline_iter(p, src, &io, &it), WEIR_OK);
+  weir_block *b = NULL;
+  int rc;
+  while ((rc = weir_iter_next(it, &b)) == WEIR_OK)
+    weir_block_unref(&b);
+  cr_assert_eq(rc, WEIR_EINVAL);
+  const char *msg = weir_pipeline_errmsg(p);
+  cr_assert(strstr(msg, "[4, 4, 3]") && strstr(msg, "[8, 8, 3]") && strstr(msg, "'frame'"),
+            "%s", msg);
+  cr_assert(strstr(msg, "/videos/small.mp4") && strstr(msg, "/videos/big.mp4"), "%s", msg);
+  cr_assert(strstr(msg, "resize"), "%s", msg);
+  weir_iter_destroy(it);
+  weir_pipeline_destroy(p);
+}

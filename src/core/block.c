@@ -1,4 +1,5 @@
 /* Blocks: reference counting, column views and the type tables. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -95,6 +96,33 @@ int weir__column_share(weir__column *dst, const weir__column *src) {
   dst->offsets = src->offsets;
   dst->ready_event = src->ready_event;
   return WEIR_OK;
+}
+
+void weir__column_describe(const weir__column *c, char *buf, size_t n) {
+  int k = snprintf(buf, n, "'%s' %s", c->name ? c->name : "", weir_type_name(c->type));
+  if (k < 0 || (size_t)k >= n) return;
+  if (c->type == WEIR_TYPE_LIST)
+    snprintf(buf + k, n - (size_t)k, " of %s", weir_dtype_name(c->dtype));
+  if (c->type != WEIR_TYPE_TENSOR) return;
+  k += snprintf(buf + k, n - (size_t)k, " %s [", weir_dtype_name(c->dtype));
+  for (int d = 0; d < c->ndim && (size_t)k < n; d++)
+    k += snprintf(buf + k, n - (size_t)k, "%s%lld", d ? ", " : "", (long long)c->shape[d]);
+  if ((size_t)k < n) snprintf(buf + k, n - (size_t)k, "]");
+}
+
+size_t weir__blocks_first_mismatch(const weir_block *const *blocks, size_t n, size_t *col) {
+  for (size_t i = 1; i < n; i++) {
+    if (blocks[i]->num_columns != blocks[0]->num_columns) {
+      *col = 0;
+      return i;
+    }
+    for (size_t c = 0; c < blocks[i]->num_columns; c++)
+      if (!weir__column_same_schema(&blocks[i]->cols[c], &blocks[0]->cols[c])) {
+        *col = c;
+        return i;
+      }
+  }
+  return 0;
 }
 
 int weir__column_same_schema(const weir__column *a, const weir__column *b) {

@@ -108,6 +108,12 @@ static inline int weir__type_has_offsets(int type) {
 size_t weir__column_value_unit(const weir__column *col);
 /* 1 when two columns have the same name, type, dtype and shape. */
 int weir__column_same_schema(const weir__column *a, const weir__column *b);
+/* "'frame' tensor uint8 [480, 640, 3]", "'id' int64": a column's name and
+ * type for messages. */
+void weir__column_describe(const weir__column *c, char *buf, size_t n);
+/* The index of the first of blocks[1..n) whose columns differ from
+ * blocks[0]'s (and that column in *col), or 0 when all match. */
+size_t weir__blocks_first_mismatch(const weir_block *const *blocks, size_t n, size_t *col);
 
 /* Records a detail message for weir_last_errmsg() on this thread and
  * returns `err`, so it can end a `return` statement. */

@@ -318,9 +318,13 @@ int weir_block_concat(weir_block *const *blocks, size_t n, weir_block **out) {
       return weir__set_last_error(WEIR_EINVAL, "concat: block %zu has %zu columns, block 0 has %zu",
                                   i, b->num_columns, first->num_columns);
     for (size_t c = 0; c < b->num_columns; c++)
-      if (!weir__column_same_schema(&b->cols[c], &first->cols[c]))
-        return weir__set_last_error(WEIR_EINVAL, "concat: column %zu ('%s') of block %zu does not match block 0",
-                                    c, b->cols[c].name, i);
+      if (!weir__column_same_schema(&b->cols[c], &first->cols[c])) {
+        char a[160], d[160];
+        weir__column_describe(&first->cols[c], a, sizeof a);
+        weir__column_describe(&b->cols[c], d, sizeof d);
+        return weir__set_last_error(WEIR_EINVAL, "concat: column %zu is %s in block 0 but %s "
+                                    "in block %zu", c, a, d, i);
+      }
     int rc = check_host(b, "concat");
     if (rc) return rc;
     rows += b->num_rows;

@@ -53,7 +53,7 @@ typedef struct weir__worker weir__worker;
 struct weir_ctx {
   weir_op *op;
   weir__worker *w;
-  char errmsg[512];
+  char errmsg[1024];
   int has_errmsg;
 };
 

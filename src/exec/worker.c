@@ -254,7 +254,7 @@ static void fail_locked(weir_op *op, weir_ctx *ctx, int rc, const char *what) {
     return;
   int code = (rc <= WEIR_EINVAL && rc >= WEIR_ESTALL) ? rc : WEIR_EOPERATOR;
   if (ctx && ctx->has_errmsg)
-    snprintf(p->errmsg, sizeof p->errmsg, "operator '%s': %s%s (%s)", op->name, what,
+    snprintf(p->errmsg, sizeof p->errmsg, "operator '%.64s': %.64s%.850s (%s)", op->name, what,
              ctx->errmsg, weir_err_name(code));
   else if (code == WEIR_EOPERATOR && rc != WEIR_EOPERATOR)
     snprintf(p->errmsg, sizeof p->errmsg, "operator '%s': %sreturned %d (%s)", op->name, what,
@@ -439,7 +439,36 @@ static int run_call(weir_op *op, weir__worker *w, task *t, weir_emit *e) {
 /* Re-blocked input: pieces on a device are moved to the host first, since
  * joining works on host columns; a GPU operator's worker then copies the
  * joined block to its device like any host input. */
-static int join_pieces(task *t) {
+/* The first row's `path` of block `b`, when it has that column. */
+static const char *path_of(const weir_block *b) {
+  int k = weir_block_column_index(b, "path");
+  if (k < 0 || b->cols[k].type != WEIR_TYPE_STRING || b->num_rows == 0 || !b->cols[k].offsets)
+    return NULL;
+  return (const char *)b->cols[k].data + b->cols[k].offsets[0];
+}
+
+/* Why the rows gathered for a batch cannot be one block, beyond what
+ * concat said: where the two kinds of rows come from (their `path`, when
+ * they have one) and, for tensors of two shapes, what to do about it. */
+static void reblock_why(const weir_op *op, const task *t, char *buf, size_t n) {
+  size_t col = 0;
+  size_t i = weir__blocks_first_mismatch((const weir_block *const *)t->pieces, t->npieces, &col);
+  if (i == 0)
+    return;
+  const weir_block *a = t->pieces[0], *b = t->pieces[i];
+  const char *pa = path_of(a), *pb = path_of(b);
+  int k = 0;
+  if (pa && pb)
+    k = snprintf(buf, n, "; the rows come from %.200s and %.200s", pa, pb);
+  int tensors = col < a->num_columns && col < b->num_columns &&
+                a->cols[col].type == WEIR_TYPE_TENSOR && b->cols[col].type == WEIR_TYPE_TENSOR;
+  if (tensors && k >= 0 && (size_t)k < n)
+    snprintf(buf + k, n - (size_t)k, "; a batch of %zu rows needs one shape: resize to one "
+             "size first (the reader's width and height options, or weir_image_resize), or "
+             "leave batch_rows 0 to get blocks as they come", op->opts.batch_rows);
+}
+
+static int join_pieces(const weir_op *op, task *t, char *why, size_t whylen) {
   int rc = WEIR_OK;
   for (size_t i = 0; i < t->npieces && rc == WEIR_OK; i++) {
     if (!weir__block_on_device(t->pieces[i]))
@@ -451,8 +480,11 @@ static int join_pieces(task *t) {
       t->pieces[i] = h;
     }
   }
-  if (rc == WEIR_OK)
+  if (rc == WEIR_OK) {
     rc = weir_block_concat(t->pieces, t->npieces, &t->b);
+    if (rc != WEIR_OK)
+      reblock_why(op, t, why, whylen);
+  }
   for (size_t i = 0; i < t->npieces; i++)
     weir_block_unref(&t->pieces[i]);
   free(t->pieces);
@@ -485,10 +517,11 @@ static void run_task(weir_op *op, weir__worker *w, weir_ctx *ctx, task *t) {
   int rc = WEIR_OK;
   const char *what = "";
   if (t->npieces > 0) {
-    rc = join_pieces(t);
+    char why[600] = "";
+    rc = join_pieces(op, t, why, sizeof why);
     if (rc != WEIR_OK) {
-      snprintf(ctx->errmsg, sizeof ctx->errmsg, "re-blocking input to %zu rows: %s",
-               op->opts.batch_rows, weir_last_errmsg());
+      snprintf(ctx->errmsg, sizeof ctx->errmsg, "re-blocking input to %zu rows: %s%s",
+               op->opts.batch_rows, weir_last_errmsg(), why);
       ctx->has_errmsg = 1;
     }
   }
