@@ -496,3 +496,59 @@ Test(pipe_faults, network_retries_are_counted_and_logged, .init = srv_need_curl,
   fault_stop(&fs);
   free(data);
 }
+
+/* Timeouts from the read options: a server that accepts and never answers
+ * fails on first_byte_timeout (each attempt), one that trickles on the
+ * low-speed limit; the messages say which. */
+Test(pipe_faults, a_server_that_never_answers_times_out_on_first_byte, .init = need_curl,
+     .timeout = 60) {
+  unsigned char data[100] = {0};
+  fault_server fs;
+  cr_assert_eq(fault_start(&fs, data, sizeof data, FAULT_NO_ANSWER, 41), 0);
+  weir_pipeline *p = new_pipeline();
+  char url[256];
+  snprintf(url, sizeof url, "%s/silent.bin", fs.url);
+  weir_read_options ro = WEIR_READ_OPTIONS_INIT;
+  ro.first_byte_timeout = 0.5;
+  ro.max_retries = 1;
+  weir_op *r = weir_read_binary(p, url, &ro);
+  int rc = r ? weir_pipeline_run(p, r) : weir_pipeline_errcode(p);
+  cr_assert_eq(rc, WEIR_EIO, "%s", weir_pipeline_errmsg(p));
+  const char *msg = weir_pipeline_errmsg(p);
+  cr_assert(strstr(msg, "first_byte_timeout") && strstr(msg, "2 attempts"), "%s", msg);
+  cr_assert_eq(atomic_load(&fs.requests), 2);
+  weir_pipeline_destroy(p);
+  fault_stop(&fs);
+}
+
+Test(pipe_faults, a_trickling_server_times_out_on_low_speed, .init = need_curl,
+     .timeout = 60) {
+  size_t size = 100000;
+  unsigned char *data = malloc(size);
+  srv_fill(data, size, 42);
+  fault_server fs;
+  cr_assert_eq(fault_start(&fs, data, size, FAULT_TRICKLE, 42), 0);
+  weir_pipeline *p = new_pipeline();
+  char url[256];
+  snprintf(url, sizeof url, "%s/slow.bin", fs.url);
+  weir_read_options ro = WEIR_READ_OPTIONS_INIT;
+  ro.low_speed_seconds = 1;
+  ro.low_speed_bytes = 1000;
+  ro.max_retries = WEIR_RETRIES_NONE;
+  weir_op *r = weir_read_binary(p, url, &ro);
+  cr_assert_not_null(r, "%s", weir_pipeline_errmsg(p));
+  cr_assert_eq(weir_pipeline_run(p, r), WEIR_EIO, "%s", weir_pipeline_errmsg(p));
+  const char *msg = weir_pipeline_errmsg(p);
+  cr_assert(strstr(msg, "slow.bin") && strstr(msg, "too slow"), "%s", msg);
+  weir_pipeline_destroy(p);
+  fault_stop(&fs);
+  free(data);
+
+  /* Negative timeouts are refused, naming the field. */
+  p = new_pipeline();
+  ro.low_speed_seconds = -1;
+  cr_assert_null(weir_read_binary(p, url, &ro));
+  cr_assert(strstr(weir_pipeline_errmsg(p), "low_speed_seconds -1"), "%s",
+            weir_pipeline_errmsg(p));
+  weir_pipeline_destroy(p);
+}

@@ -176,7 +176,7 @@ Test(io_remote_s3, sharded_writes_read_back_and_resume) {
   const char *uris[] = {"s3://test/out/jsonl", "s3://test/out/blocks"};
   for (int k = 0; k < 2; k++) {
     write_s3(kinds[k], uris[k], 0, 10);
-    weir__io_config cfg = {srv.url, "us-east-1", srv.access_key, srv.secret_key, 0, 0};
+    weir__io_config cfg = {srv.url, "us-east-1", srv.access_key, srv.secret_key, 0, 0, 0, 0, 0, 0};
     weir__object *objs;
     size_t n;
     char err[512];

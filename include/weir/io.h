@@ -50,11 +50,22 @@ typedef struct weir_read_options {
   const char *s3_access_key;    /* NULL = $AWS_ACCESS_KEY_ID */
   const char *s3_secret_key;    /* NULL = $AWS_SECRET_ACCESS_KEY */
   int         include_path;     /* 1 = add a `path` column */
+  /* Network timeouts, in seconds (weir's additions). An attempt that
+   * passes one ends as a timeout and is retried (see max_retries). */
+  double      connect_timeout;  /* to connect; 0 = 10 s */
+  double      first_byte_timeout; /* from the request sent to the first byte
+                                   of the answer (a server that accepts and
+                                   never answers); 0 = 30 s */
+  double      low_speed_seconds; /* a transfer slower than low_speed_bytes
+                                   per second for this long; 0 = 30 s */
+  uint64_t    low_speed_bytes;  /* bytes per second; 0 = 100. A transfer
+                                   paused because its reader is behind is
+                                   never too slow */
 } weir_read_options;
 /* Every field listed, so the macro is warning-free in C and C++. */
 #define WEIR_READ_OPTIONS_INIT                                              \
   { WEIR_READ_OPTIONS_VERSION, 0, 0, NULL, 0, 0, 0, 0, 0, 0, NULL, NULL,  \
-    NULL, NULL, 0 }
+    NULL, NULL, 0, 0, 0, 0, 0 }
 
 #define WEIR_WRITE_OPTIONS_VERSION 1
 
@@ -83,6 +94,17 @@ typedef struct weir_write_options {
                                    connection included. Retried: resets,
                                    timeouts, 5xx, 408, 429; not other 4xx,
                                    501 or 505 */
+  /* Network timeouts, in seconds (weir's additions). An attempt that
+   * passes one ends as a timeout and is retried (see max_retries). */
+  double      connect_timeout;  /* to connect; 0 = 10 s */
+  double      first_byte_timeout; /* from the request sent to the first byte
+                                   of the answer (a server that accepts and
+                                   never answers); 0 = 30 s */
+  double      low_speed_seconds; /* a transfer slower than low_speed_bytes
+                                   per second for this long; 0 = 30 s */
+  uint64_t    low_speed_bytes;  /* bytes per second; 0 = 100. A transfer
+                                   paused because its reader is behind is
+                                   never too slow */
 } weir_write_options;
 
 /* Codecs of text outputs. */
@@ -92,7 +114,8 @@ enum {
   WEIR_COMPRESS_GZIP = 2
 };
 #define WEIR_WRITE_OPTIONS_INIT                                             \
-  { WEIR_WRITE_OPTIONS_VERSION, 0, 0, 0, 0, NULL, NULL, NULL, NULL, 0, 0 }
+  { WEIR_WRITE_OPTIONS_VERSION, 0, 0, 0, 0, NULL, NULL, NULL, NULL, 0, 0, 0, 0, \
+    0, 0 }
 
 /* Readers are sources: each returns the op that yields the rows; NULL on a
  * bad option or an input that cannot be listed (weir_pipeline_errmsg()

@@ -164,6 +164,12 @@ int weir__reader_create(weir__reader **out, const char *kind, const char *uri,
   }
   r->cfg.max_requests = o->max_requests;
   r->cfg.max_retries = o->max_retries;
+  if (weir__io_config_timeouts(&r->cfg, o->connect_timeout, o->first_byte_timeout,
+                               o->low_speed_seconds, o->low_speed_bytes, err,
+                               errlen) != WEIR_OK) {
+    weir__reader_free(r);
+    return WEIR_EINVAL;
+  }
   r->rows_per_block = o->rows_per_block ? o->rows_per_block : 8192;
   r->infer_rows = o->infer_rows ? o->infer_rows : 1000;
   if (o->on_error != WEIR_ON_ERROR_FAIL && o->on_error != WEIR_ON_ERROR_SKIP) {

@@ -38,6 +38,23 @@ int weir__io_config_copy_s3(weir__io_config *cfg, const char *endpoint,
   return failed ? WEIR_ENOMEM : WEIR_OK;
 }
 
+int weir__io_config_timeouts(weir__io_config *cfg, double connect, double first_byte,
+                             double low_speed_seconds, uint64_t low_speed_bytes, char *err,
+                             size_t errlen) {
+  const char *names[] = {"connect_timeout", "first_byte_timeout", "low_speed_seconds"};
+  double v[] = {connect, first_byte, low_speed_seconds};
+  for (int i = 0; i < 3; i++)
+    if (!(v[i] >= 0)) {
+      snprintf(err, errlen, "%s %g: use seconds, or 0 for the default", names[i], v[i]);
+      return WEIR_EINVAL;
+    }
+  cfg->connect_timeout = connect;
+  cfg->first_byte_timeout = first_byte;
+  cfg->low_speed_seconds = low_speed_seconds;
+  cfg->low_speed_bytes = low_speed_bytes;
+  return WEIR_OK;
+}
+
 void weir__io_config_free_s3(weir__io_config *cfg) {
   free((char *)cfg->s3_endpoint);
   free((char *)cfg->s3_region);

@@ -16,6 +16,9 @@ typedef struct weir__io_config {
   const char *s3_endpoint, *s3_region, *s3_access_key, *s3_secret_key;
   int max_requests;   /* concurrent network requests; 0 = 16 */
   int max_retries;    /* network retries; 0 = 5, < 0 = none */
+  /* Network timeouts (weir_read_options); 0 = the defaults. */
+  double connect_timeout, first_byte_timeout, low_speed_seconds;
+  uint64_t low_speed_bytes;
 } weir__io_config;
 
 /* Points the S3 settings of `cfg` at malloc'ed copies of the given strings
@@ -26,6 +29,12 @@ int weir__io_config_copy_s3(weir__io_config *cfg, const char *endpoint,
                             const char *region, const char *access_key,
                             const char *secret_key);
 void weir__io_config_free_s3(weir__io_config *cfg);
+
+/* Copies the network timeouts of read or write options into `cfg`; a
+ * negative or NaN one is WEIR_EINVAL with `err` naming it. */
+int weir__io_config_timeouts(weir__io_config *cfg, double connect, double first_byte,
+                             double low_speed_seconds, uint64_t low_speed_bytes, char *err,
+                             size_t errlen);
 
 /* One object found by a listing. `uri` is malloc'ed and usable as is with
  * weir__rstream_open(). */

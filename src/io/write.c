@@ -706,6 +706,13 @@ static weir_op *make_writer_arg(weir_pipeline *p, weir_op *in, const char *uri,
     sink_cfg_free(c);
     return weir__op_fail(p, WEIR_ENOMEM, "%s: out of memory", def->name);
   }
+  char terr[256];
+  if (weir__io_config_timeouts(&c->cfg, o->connect_timeout, o->first_byte_timeout,
+                               o->low_speed_seconds, o->low_speed_bytes, terr,
+                               sizeof terr) != WEIR_OK) {
+    sink_cfg_free(c);
+    return weir__op_fail(p, WEIR_EINVAL, "%s: %s", def->name, terr);
+  }
   /* A uri ending in the format's suffix (with .zst or .gz for text) names
    * a file; anything else is a folder or prefix. */
   int codec = weir__codec_from_name(uri);

@@ -34,8 +34,11 @@ enum {
   FAULT_CUT_EVERY,     /* every answer honours Range and is reset after
                           cut_at bytes: each attempt makes progress */
   FAULT_ALWAYS_501,    /* every request: 501 Not Implemented */
-  FAULT_GET_500_FIRST  /* the first get_500 GETs answer 500, the rest
+  FAULT_GET_500_FIRST, /* the first get_500 GETs answer 500, the rest
                           (and every HEAD) whole */
+  FAULT_NO_ANSWER,     /* reads the request, never answers */
+  FAULT_TRICKLE        /* HEAD whole; a GET's headers, then one byte of
+                          the body every 50 ms */
 };
 
 typedef struct fault_server {
@@ -177,6 +180,23 @@ static inline void *fault_handle(void *arg) {
              atomic_fetch_add(&s->gets, 1) < s->get_500) {
     atomic_fetch_add(&s->s500, 1);
     fault_simple(fd, "500 Internal Server Error", "try again", "");
+    close(fd);
+  } else if (mode == FAULT_NO_ANSWER) {
+    while (!atomic_load(&s->stopping)) {
+      struct timespec ts = { 0, 20 * 1000 * 1000 };
+      nanosleep(&ts, NULL);
+    }
+    close(fd);
+  } else if (mode == FAULT_TRICKLE && !head_only) {
+    char head[256];
+    int hl = snprintf(head, sizeof head, "HTTP/1.1 200 OK\r\nContent-Length: %zu\r\n"
+                      "Connection: close\r\n\r\n", s->size);
+    int ok = fault_send(fd, head, (size_t)hl) == 0;
+    for (size_t i = 0; ok && i < s->size && !atomic_load(&s->stopping); i++) {
+      ok = fault_send(fd, s->data + i, 1) == 0;
+      struct timespec ts = { 0, 50 * 1000 * 1000 };
+      nanosleep(&ts, NULL);
+    }
     close(fd);
   } else if (mode == FAULT_ALWAYS_501) {
     /* Read what a PUT sends first, so the client sees the answer and not

@@ -5,6 +5,7 @@
  * exec/net_backend.h) and its worker threads send their requests there;
  * every other thread uses one process-wide engine on a loop thread of its
  * own, started on first use. */
+#include <math.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -94,7 +95,11 @@ void weir__net_req_init(weir__net_req *rq, int method,
   rq->max_retries = !o || o->max_retries == 0 ? 5
                   : o->max_retries < 0 ? 0 : o->max_retries;
   rq->base_delay = o && o->retry_base_delay > 0 ? o->retry_base_delay : 0.1;
-  rq->stall_seconds = o && o->stall_seconds > 0 ? o->stall_seconds : 30;
+  /* curl counts the low-speed time in whole seconds. */
+  rq->stall_seconds = o && o->stall_seconds > 0 ? (long)ceil(o->stall_seconds) : 30;
+  rq->low_speed_bytes = o && o->low_speed_bytes > 0 ? (long)o->low_speed_bytes : 100;
+  rq->connect_ms = o && o->connect_timeout > 0 ? (long)(o->connect_timeout * 1000) : 10000;
+  rq->first_byte_s = o && o->first_byte_timeout > 0 ? o->first_byte_timeout : 30;
   rq->content_length = -1;
   rq->op = weir__net_current_op();
   const char *ca = o && o->ca_file ? o->ca_file : getenv("CURL_CA_BUNDLE");
@@ -268,7 +273,11 @@ static void attempt_done(engine *e, weir__net_req *rq, CURLcode res) {
     finish(e, rq, WEIR_OK);
     return;
   }
-  int again = res != CURLE_OK ? retryable_curl(res) : retryable_status(status);
+  if (res == CURLE_ABORTED_BY_CALLBACK && rq->first_byte_timed_out)
+    snprintf(rq->curlerr, sizeof rq->curlerr,
+             "no answer within %g s of the request (first_byte_timeout)", rq->first_byte_s);
+  int again = res != CURLE_OK ? retryable_curl(res) || rq->first_byte_timed_out
+                              : retryable_status(status);
   /* The backoff starts over after an attempt that kept new bytes; the
    * number of attempts does not: max_retries caps the attempts of one
    * request at max_retries + 1, resumes after a cut included, so a
@@ -338,9 +347,20 @@ static size_t on_write(char *p, size_t size, size_t nmemb, void *ud) {
 
 /* Remembers the first strong ETag of a successful answer, so that a resume
  * can insist on the same version of the object (If-Match). */
+static int on_xferinfo(void *ud, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
+                       curl_off_t ulnow) {
+  (void)dltotal, (void)dlnow, (void)ultotal, (void)ulnow;
+  weir__net_req *rq = ud;
+  if (rq->got_header || now_s() - rq->attempt_t0 < rq->first_byte_s)
+    return 0;
+  rq->first_byte_timed_out = 1;
+  return 1; /* CURLE_ABORTED_BY_CALLBACK */
+}
+
 static size_t on_header(char *p, size_t size, size_t nmemb, void *ud) {
   weir__net_req *rq = ud;
   size_t n = size * nmemb;
+  rq->got_header = 1;
   if (n > 20 && strncasecmp(p, "content-range:", 14) == 0) {
     /* Where a partial answer really starts; headers are not
      * NUL-terminated, so parse a bounded copy. */
@@ -534,11 +554,21 @@ static void start_attempt(engine *e, weir__net_req *rq) {
   curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_write);
   curl_easy_setopt(h, CURLOPT_WRITEDATA, rq);
   curl_easy_setopt(h, CURLOPT_BUFFERSIZE, 512L * 1024);
-  curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, 15L);
-  /* A stalled server (no byte for 30 s) is a timeout to retry; paused
-   * transfers are exempt from this check in libcurl. */
-  curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1L);
+  curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, rq->connect_ms);
+  /* A stalled or trickling server (under low_speed_bytes a second for
+   * stall_seconds) is a timeout to retry; paused transfers are exempt from
+   * this check in libcurl. */
+  curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, rq->low_speed_bytes);
   curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, rq->stall_seconds);
+  /* The first byte of the answer: curl has no option for it; its progress
+   * callback (at least once a second, and on every transfer event) checks
+   * the clock until the header arrives. */
+  rq->attempt_t0 = now_s();
+  rq->got_header = 0;
+  rq->first_byte_timed_out = 0;
+  curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, on_xferinfo);
+  curl_easy_setopt(h, CURLOPT_XFERINFODATA, rq);
+  curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
   curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
   curl_easy_setopt(h, CURLOPT_HEADERDATA, rq);
   curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);

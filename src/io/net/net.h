@@ -64,9 +64,14 @@ typedef struct weir__net_options {
   const char *ca_file;        /* PEM bundle of CAs trusted for https;
                                  NULL = $CURL_CA_BUNDLE, for S3 also
                                  $AWS_CA_BUNDLE, else the system's */
-  int stall_seconds;          /* a transfer that receives nothing for this
-                                 long (while not paused) is a timeout, and
+  double stall_seconds;       /* a transfer that receives less than
+                                 low_speed_bytes a second for this long
+                                 (while not paused) is a timeout, and
                                  retried; 0 = 30 */
+  uint64_t low_speed_bytes;   /* 0 = 100 */
+  double connect_timeout;     /* seconds to connect; 0 = 10 */
+  double first_byte_timeout;  /* seconds from the request to the first
+                                 byte of the answer; 0 = 30 */
 } weir__net_options;
 
 /* Fills `o` from `cfg` (may be NULL: all defaults). Only the libcurl back

@@ -41,6 +41,12 @@ struct weir__net_req {
   int max_retries;                /* retries after the first attempt */
   double base_delay;              /* seconds before the first retry */
   long stall_seconds;             /* low-speed timeout */
+  long low_speed_bytes;           /* ... below this many bytes a second */
+  long connect_ms;                /* connect timeout */
+  double first_byte_s;            /* first-byte timeout */
+  double attempt_t0;              /* when the current attempt started */
+  int got_header;                 /* the current attempt has an answer */
+  int first_byte_timed_out;       /* ended by first_byte_s */
   int upload_fd;                  /* PUT body: bytes [upload_off,
                                      upload_off + upload_size) of this
                                      file (borrowed), read with pread so

@@ -18,6 +18,10 @@ void weir__net_options_from_config(weir__net_options *o,
   o->s3_secret_key = cfg->s3_secret_key;
   o->max_requests = cfg->max_requests;
   o->max_retries = cfg->max_retries;
+  o->connect_timeout = cfg->connect_timeout;
+  o->first_byte_timeout = cfg->first_byte_timeout;
+  o->stall_seconds = cfg->low_speed_seconds;
+  o->low_speed_bytes = cfg->low_speed_bytes;
 }
 
 int weir__net_appendf(char **dst, const char *fmt, ...) {
