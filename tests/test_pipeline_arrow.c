@@ -1,6 +1,8 @@
 /* Tests of the Arrow stream source: batches of a real ArrowArrayStream
  * (exported by weir_blocks_to_arrow_stream) flow through a pipeline in
- * order, and a stream that fails ends the run with its own message. */
+ * order, the stream's schema is asked once, and a stream that fails ends
+ * the run with its own message; and of the other direction, a pipeline's
+ * iterator handed out as an ArrowArrayStream. */
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <stdio.h>
@@ -107,6 +109,7 @@ typedef struct producer {
   int fail_next_at, fail_schema_at, change_at, misfit_at, enomem;
   const char *last_error;
   int released;
+  int schema_calls;
 } producer;
 
 static void (*weir_array_release)(struct ArrowArray *);
@@ -125,7 +128,10 @@ static int pr_get_next(struct ArrowArrayStream *st, struct ArrowArray *out) {
     memset(out, 0, sizeof *out);
     return 0;
   }
-  const weir_block *b = pr->blocks[pr->next >= pr->change_at];
+  int which = pr->next >= pr->change_at;
+  if (pr->next == pr->misfit_at)
+    which = !which; /* an array the stream's schema does not describe */
+  const weir_block *b = pr->blocks[which];
   pr->next++;
   cr_assert_eq(weir_block_to_arrow(b, out, NULL), WEIR_OK);
   weir_array_release = out->release;
@@ -136,14 +142,12 @@ static int pr_get_next(struct ArrowArrayStream *st, struct ArrowArray *out) {
 
 static int pr_get_schema(struct ArrowArrayStream *st, struct ArrowSchema *out) {
   producer *pr = st->private_data;
-  int batch = pr->next - 1; /* weir asks after each get_next */
-  if (batch == pr->fail_schema_at)
+  pr->schema_calls++;
+  /* weir asks once, before the first get_next: a stream has one schema. */
+  if (pr->fail_schema_at >= 0 && pr->fail_schema_at < 1000)
     return EINVAL;
-  int which = batch >= pr->change_at;
-  if (batch == pr->misfit_at)
-    which = !which;
   struct ArrowArray unused;
-  cr_assert_eq(weir_block_to_arrow(pr->blocks[which], &unused, out), WEIR_OK);
+  cr_assert_eq(weir_block_to_arrow(pr->blocks[0], &unused, out), WEIR_OK);
   unused.release(&unused);
   return 0;
 }
@@ -232,6 +236,7 @@ Test(pipeline_arrow, a_well_behaved_producer_runs_to_the_end) {
   int64_t rows;
   cr_assert_eq(run_stream(&pr, &st, msg, sizeof msg, &rows), WEIR_EOF, "%s", msg);
   cr_assert_eq(rows, 120);
+  cr_assert_eq(pr.schema_calls, 1, "get_schema asked %d times for 6 batches", pr.schema_calls);
 }
 
 Test(pipeline_arrow, get_next_failing_mid_stream) {
@@ -253,7 +258,7 @@ Test(pipeline_arrow, get_next_failing_mid_stream) {
 }
 
 Test(pipeline_arrow, get_schema_failing) {
-  for (int at = 0; at < 3; at += 2) {
+  for (int at = 0; at < 1; at++) {
     producer pr;
     struct ArrowArrayStream st;
     producer_init(&pr, &st);
@@ -268,8 +273,9 @@ Test(pipeline_arrow, get_schema_failing) {
   }
 }
 
-/* A batch whose schema does not describe it: the import's own message,
- * naming the column, not the producer's stale get_last_error() text. */
+/* A batch the stream's schema does not describe: the import's own
+ * message, naming the column, not the producer's stale get_last_error()
+ * text. */
 Test(pipeline_arrow, schema_that_does_not_fit_its_batch) {
   producer pr;
   struct ArrowArrayStream st;
@@ -298,4 +304,107 @@ Test(pipeline_arrow, schema_changing_mid_stream) {
   cr_assert(rc != WEIR_OK && rc != WEIR_EOF, "rc %d", rc);
   cr_assert(strstr(msg, "the_arrow_source"), "%s", msg);
   cr_assert(strstr(msg, "batch 4") && strstr(msg, "'v'"), "%s", msg);
+}
+
+/* ---- A pipeline's output as an ArrowArrayStream ------------------------ */
+
+static weir_iter *ids_iter(weir_pipeline **p, eu_src *s, int fail) {
+  cr_assert_eq(weir_pipeline_create(p, NULL), WEIR_OK);
+  weir_op *src = weir_source(*p, "ids", s->tasks, eu_read, s, NULL);
+  weir_op *out = src;
+  (void)fail;
+  cr_assert_not_null(out, "%s", weir_pipeline_errmsg(*p));
+  weir_iter *it = NULL;
+  cr_assert_eq(weir_pipeline_iter(*p, out, NULL, &it), WEIR_OK);
+  return it;
+}
+
+/* One pipeline's output is another's Arrow source: every row arrives. */
+Test(pipeline_arrow, an_iterator_feeds_another_pipeline_as_an_arrow_stream) {
+  static eu_src s;
+  memset(&s, 0, sizeof s);
+  s.tasks = 5;
+  s.blocks_per_task = 2;
+  s.rows = 10;
+  weir_pipeline *p1;
+  weir_iter *it = ids_iter(&p1, &s, 0);
+  struct ArrowArrayStream st;
+  cr_assert_eq(weir_iter_to_arrow_stream(it, &st), WEIR_OK);
+  weir_pipeline *p2;
+  cr_assert_eq(weir_pipeline_create(&p2, NULL), WEIR_OK);
+  weir_op *src = weir_source_arrow_stream(p2, "from_p1", &st);
+  cr_assert_not_null(src);
+  weir_iter *it2;
+  cr_assert_eq(weir_pipeline_iter(p2, src, NULL, &it2), WEIR_OK);
+  int seen[100] = {0};
+  size_t rows = 0;
+  weir_block *b;
+  int rc;
+  while ((rc = weir_iter_next(it2, &b)) == WEIR_OK) {
+    const int64_t *id = eu_id_col(b);
+    cr_assert_not_null(id);
+    for (size_t i = 0; i < weir_block_num_rows(b); i++) {
+      cr_assert(id[i] >= 0 && id[i] < 100);
+      seen[id[i]]++;
+    }
+    rows += weir_block_num_rows(b);
+    weir_block_unref(&b);
+  }
+  cr_assert_eq(rc, WEIR_EOF, "%s", weir_pipeline_errmsg(p2));
+  cr_assert_eq(rows, 100);
+  for (int i = 0; i < 100; i++)
+    cr_assert_eq(seen[i], 1, "id %d seen %d times", i, seen[i]);
+  weir_iter_destroy(it2);
+  weir_pipeline_destroy(p2);
+  weir_pipeline_destroy(p1);
+}
+
+Test(pipeline_arrow, an_empty_output_is_a_stream_of_no_columns) {
+  static eu_src s;
+  memset(&s, 0, sizeof s);
+  weir_pipeline *p;
+  weir_iter *it = ids_iter(&p, &s, 0);
+  struct ArrowArrayStream st;
+  cr_assert_eq(weir_iter_to_arrow_stream(it, &st), WEIR_OK);
+  struct ArrowSchema schema;
+  cr_assert_eq(st.get_schema(&st, &schema), 0);
+  cr_assert_str_eq(schema.format, "+s");
+  cr_assert_eq(schema.n_children, 0);
+  schema.release(&schema);
+  struct ArrowArray a;
+  cr_assert_eq(st.get_next(&st, &a), 0);
+  cr_assert_null(a.release, "the end at once");
+  st.release(&st);
+  cr_assert_null(st.release);
+  weir_pipeline_destroy(p);
+}
+
+static int breaks(void *user, weir_block *in, weir_emit *out) {
+  (void)user, (void)in;
+  weir_ctx_set_errmsg(weir_emit_ctx(out), "the model server went away");
+  return WEIR_EIO;
+}
+
+Test(pipeline_arrow, a_failed_run_fails_the_stream_with_its_message) {
+  static eu_src s;
+  memset(&s, 0, sizeof s);
+  s.tasks = 3;
+  s.blocks_per_task = 1;
+  s.rows = 4;
+  weir_pipeline *p;
+  cr_assert_eq(weir_pipeline_create(&p, NULL), WEIR_OK);
+  weir_op *src = weir_source(p, "ids", s.tasks, eu_read, &s, NULL);
+  weir_op *m = weir_map_batches(p, src, "embed", breaks, NULL, NULL);
+  weir_iter *it;
+  cr_assert_eq(weir_pipeline_iter(p, m, NULL, &it), WEIR_OK);
+  struct ArrowArrayStream st;
+  cr_assert_eq(weir_iter_to_arrow_stream(it, &st), WEIR_OK);
+  struct ArrowArray a;
+  int err = st.get_next(&st, &a);
+  cr_assert_eq(err, EIO);
+  const char *msg = st.get_last_error(&st);
+  cr_assert(msg && strstr(msg, "embed") && strstr(msg, "the model server went away"), "%s",
+            msg ? msg : "(null)");
+  st.release(&st);
+  weir_pipeline_destroy(p);
 }

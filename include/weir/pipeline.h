@@ -370,6 +370,16 @@ WEIR_EXTERN int  weir_iter_next(weir_iter *it, weir_block **out);
  * for it, and frees the iterator. Accepts NULL. May come before or after
  * weir_pipeline_destroy() of its pipeline. */
 WEIR_EXTERN void weir_iter_destroy(weir_iter *it);
+/* Hands the iterator's output to another Arrow consumer (DuckDB, pyarrow,
+ * nanoarrow...) as an ArrowArrayStream. Takes `it`, also on error: the
+ * stream's release destroys it. get_schema gives the schema of the first
+ * batch (pulling it early, and handing it out first from get_next), or a
+ * struct of no columns when the output is empty; get_next gives each
+ * batch as it comes, zero-copy, and release NULL at the end. A failed run
+ * makes get_next (or get_schema) return EIO (ENOMEM when out of memory),
+ * and get_last_error the run's message. Like every ArrowArrayStream it is
+ * for one thread at a time. */
+WEIR_EXTERN int weir_iter_to_arrow_stream(weir_iter *it, struct ArrowArrayStream *out);
 
 /* Ends a run in progress with WEIR_ECANCELED, within 100 ms. From any
  * thread, also a signal handler's; harmless when nothing runs. */

@@ -84,4 +84,13 @@ int weir__block_export_schema(const weir_block *b, struct ArrowSchema *schema);
  * callbacks return. */
 int weir__arrow_errno_of(int weir_err);
 
+/* The stream's schema, asked once: get_schema's result, or a failure with
+ * the producer's message (as weir_arrow_stream_next words it). */
+int weir__arrow_stream_schema(struct ArrowArrayStream *stream, struct ArrowSchema *out);
+/* weir_arrow_stream_next() with a schema asked once before (borrowed): each
+ * batch is imported with a deep copy of it instead of a get_schema call
+ * per batch. */
+int weir__arrow_stream_next_with(struct ArrowArrayStream *stream,
+                                 const struct ArrowSchema *schema, weir_block **out);
+
 #endif /* WEIR_CORE_ARROW_INTERNAL_H */

@@ -110,6 +110,98 @@ static int producer_error(struct ArrowArrayStream *st, const char *what, int err
                               msg ? msg : "no message from the producer");
 }
 
+/* ---- Deep copies of a schema: an import takes the schema it is given --- */
+
+static size_t metadata_len(const char *m) {
+  if (!m)
+    return 0;
+  int32_t n;
+  memcpy(&n, m, 4);
+  size_t len = 4;
+  for (int32_t i = 0; i < n; i++)
+    for (int kv = 0; kv < 2; kv++) {
+      int32_t l;
+      memcpy(&l, m + len, 4);
+      len += 4 + (size_t)l;
+    }
+  return len;
+}
+
+static void copy_release(struct ArrowSchema *s) {
+  for (int64_t i = 0; i < s->n_children; i++)
+    if (s->children[i]->release)
+      s->children[i]->release(s->children[i]);
+  for (int64_t i = 0; i < s->n_children; i++)
+    free(s->children[i]);
+  free(s->children);
+  if (s->dictionary) {
+    if (s->dictionary->release)
+      s->dictionary->release(s->dictionary);
+    free(s->dictionary);
+  }
+  free((char *)s->format);
+  free((char *)s->name);
+  free((char *)s->metadata);
+  s->release = NULL;
+}
+
+static int schema_copy(const struct ArrowSchema *src, struct ArrowSchema *dst) {
+  memset(dst, 0, sizeof *dst);
+  dst->release = copy_release;
+  dst->flags = src->flags;
+  size_t ml = metadata_len(src->metadata);
+  if (!(dst->format = strdup(src->format ? src->format : "")) ||
+      (src->name && !(dst->name = strdup(src->name))) ||
+      (ml && !(dst->metadata = malloc(ml))))
+    goto fail;
+  if (ml)
+    memcpy((char *)dst->metadata, src->metadata, ml);
+  if (src->n_children > 0) {
+    dst->children = calloc((size_t)src->n_children, sizeof *dst->children);
+    if (!dst->children)
+      goto fail;
+    for (int64_t i = 0; i < src->n_children; i++) {
+      dst->children[i] = malloc(sizeof *dst->children[i]);
+      if (!dst->children[i])
+        goto fail;
+      dst->n_children = i + 1;
+      if (schema_copy(src->children[i], dst->children[i]) != WEIR_OK)
+        goto fail;
+    }
+  }
+  if (src->dictionary) {
+    dst->dictionary = malloc(sizeof *dst->dictionary);
+    if (!dst->dictionary || schema_copy(src->dictionary, dst->dictionary) != WEIR_OK)
+      goto fail;
+  }
+  return WEIR_OK;
+fail:
+  copy_release(dst);
+  return WEIR_ENOMEM;
+}
+
+int weir__arrow_stream_schema(struct ArrowArrayStream *stream, struct ArrowSchema *out) {
+  memset(out, 0, sizeof *out);
+  int err = stream->get_schema(stream, out);
+  return err ? producer_error(stream, "get_schema", err) : WEIR_OK;
+}
+
+int weir__arrow_stream_next_with(struct ArrowArrayStream *stream,
+                                 const struct ArrowSchema *schema, weir_block **out) {
+  *out = NULL;
+  struct ArrowArray array;
+  memset(&array, 0, sizeof array);
+  int err = stream->get_next(stream, &array);
+  if (err) return producer_error(stream, "get_next", err);
+  if (!array.release) return WEIR_EOF;
+  struct ArrowSchema copy;
+  if (schema_copy(schema, &copy) != WEIR_OK) {
+    array.release(&array);
+    return weir__set_last_error(WEIR_ENOMEM, "arrow stream: out of memory copying the schema");
+  }
+  return weir_block_from_arrow(&array, &copy, out);
+}
+
 int weir_arrow_stream_next(struct ArrowArrayStream *stream, weir_block **out) {
   if (out) *out = NULL;
   if (!stream || !out || !stream->release || !stream->get_next || !stream->get_schema)

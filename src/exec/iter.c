@@ -1,6 +1,8 @@
 /* The pull iterator: a hidden stage that re-blocks to exact batches and
  * shuffles locally with a seed, a ready queue of prefetched batches, and
  * weir_iter_next / weir_iter_destroy. */
+#include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -419,4 +421,109 @@ void weir_iter_destroy(weir_iter *it) {
   pthread_mutex_unlock(&p->mu);
   weir__print_summary(p);
   free(it);
+}
+
+/* ---- The iterator as an Arrow stream --------------------------------- */
+
+typedef struct iter_stream {
+  weir_iter *it;
+  weir_block *pending;       /* pulled by get_schema, not handed out yet */
+  int eof;
+  char err[1024];
+} iter_stream;
+
+static int iter_stream_fail(iter_stream *s, int rc) {
+  const char *m = s->it && s->it->p ? s->it->p->errmsg : "";
+  snprintf(s->err, sizeof s->err, "%s", m && m[0] ? m : weir_strerror(rc));
+  return rc == WEIR_ENOMEM ? ENOMEM : EIO;
+}
+
+/* The next block, the one get_schema pulled first; NULL at the end. */
+static int iter_stream_pull(iter_stream *s, weir_block **b) {
+  *b = NULL;
+  if (s->pending) {
+    *b = s->pending;
+    s->pending = NULL;
+    return WEIR_OK;
+  }
+  if (s->eof)
+    return WEIR_OK;
+  int rc = weir_iter_next(s->it, b);
+  if (rc == WEIR_EOF) {
+    s->eof = 1;
+    return WEIR_OK;
+  }
+  return rc;
+}
+
+static int iter_stream_get_schema(struct ArrowArrayStream *st, struct ArrowSchema *out) {
+  iter_stream *s = st->private_data;
+  if (!s->pending && !s->eof) {
+    int rc = iter_stream_pull(s, &s->pending);
+    if (rc != WEIR_OK)
+      return iter_stream_fail(s, rc);
+  }
+  /* The schema of the first block: a stream has one. Without any block,
+   * a struct of no columns, as weir_blocks_to_arrow_stream gives. */
+  struct ArrowArrayStream tmp;
+  weir_block *one = s->pending;
+  int rc = weir_blocks_to_arrow_stream(&one, one ? 1 : 0, &tmp);
+  if (rc != WEIR_OK)
+    return iter_stream_fail(s, rc);
+  int err = tmp.get_schema(&tmp, out);
+  tmp.release(&tmp);
+  return err;
+}
+
+static int iter_stream_get_next(struct ArrowArrayStream *st, struct ArrowArray *out) {
+  iter_stream *s = st->private_data;
+  weir_block *b = NULL;
+  int rc = iter_stream_pull(s, &b);
+  if (rc != WEIR_OK)
+    return iter_stream_fail(s, rc);
+  if (!b) {
+    memset(out, 0, sizeof *out); /* release NULL: the end */
+    return 0;
+  }
+  struct ArrowSchema schema;
+  rc = weir_block_to_arrow(b, out, &schema);
+  weir_block_unref(&b);
+  if (rc != WEIR_OK)
+    return iter_stream_fail(s, rc);
+  schema.release(&schema);
+  return 0;
+}
+
+static const char *iter_stream_last_error(struct ArrowArrayStream *st) {
+  iter_stream *s = st->private_data;
+  return s->err[0] ? s->err : NULL;
+}
+
+static void iter_stream_release(struct ArrowArrayStream *st) {
+  iter_stream *s = st->private_data;
+  weir_block_unref(&s->pending);
+  weir_iter_destroy(s->it);
+  free(s);
+  st->release = NULL;
+}
+
+int weir_iter_to_arrow_stream(weir_iter *it, struct ArrowArrayStream *out) {
+  if (!it || !out) {
+    if (it)
+      weir_iter_destroy(it);
+    return weir__set_last_error(WEIR_EINVAL, "weir_iter_to_arrow_stream: NULL %s",
+                                it ? "output stream" : "iterator");
+  }
+  iter_stream *s = calloc(1, sizeof *s);
+  if (!s) {
+    weir_iter_destroy(it);
+    return weir__set_last_error(WEIR_ENOMEM, "weir_iter_to_arrow_stream: out of memory");
+  }
+  s->it = it;
+  out->get_schema = iter_stream_get_schema;
+  out->get_next = iter_stream_get_next;
+  out->get_last_error = iter_stream_last_error;
+  out->release = iter_stream_release;
+  out->private_data = s;
+  return WEIR_OK;
 }

@@ -2,6 +2,7 @@
  * a time, as the blocks of a single read task. */
 #include <stdlib.h>
 
+#include "core/arrow_internal.h"
 #include "core/block_internal.h"
 #include "exec/exec_internal.h"
 #include "weir/error.h"
@@ -47,13 +48,14 @@ static long schema_differs(const first_schema *f, const weir_block *b, size_t *n
   return -1;
 }
 
-static int read_batches(weir_op *op, weir_emit *out, first_schema *first) {
+static int read_batches(weir_op *op, weir_emit *out, first_schema *first,
+                        const struct ArrowSchema *schema) {
   weir_ctx *ctx = weir_emit_ctx(out);
   for (uint64_t batch = 0;; batch++) {
     if (weir_ctx_cancelled(ctx))
       return WEIR_ECANCELED;
     weir_block *b = NULL;
-    int rc = weir_arrow_stream_next(op->arrow, &b);
+    int rc = weir__arrow_stream_next_with(op->arrow, schema, &b);
     if (rc == WEIR_EOF)
       return WEIR_OK;
     if (rc != WEIR_OK) {
@@ -93,9 +95,24 @@ static int read_batches(weir_op *op, weir_emit *out, first_schema *first) {
 
 static int arrow_read(void *user, size_t task, weir_emit *out) {
   (void)task;
+  weir_op *op = user;
+  /* A stream has one schema: asked once, copied for each batch's import
+   * (which takes the schema it is given). */
+  struct ArrowSchema schema;
+  if (!op->arrow->release || !op->arrow->get_schema || !op->arrow->get_next) {
+    weir_ctx_set_errmsg(weir_emit_ctx(out), "reading the Arrow stream: a released stream");
+    return WEIR_EINVAL;
+  }
+  int rc = weir__arrow_stream_schema(op->arrow, &schema);
+  if (rc != WEIR_OK) {
+    weir_ctx_set_errmsg(weir_emit_ctx(out), "reading the Arrow stream: %s", weir_last_errmsg());
+    return rc;
+  }
   first_schema first = {NULL, 0};
-  int rc = read_batches(user, out, &first);
+  rc = read_batches(op, out, &first, &schema);
   first_schema_clear(&first);
+  if (schema.release)
+    schema.release(&schema);
   return rc;
 }
 
