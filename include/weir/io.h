@@ -121,7 +121,12 @@ enum {
  * bad option or an input that cannot be listed (weir_pipeline_errmsg()
  * says why). `uri` is a file, a folder (read recursively; names starting
  * with '.' are skipped), a glob (`*`, `?`, `[..]` within a name, `**` for
- * any depth of folders), an http(s):// URL or an s3:// prefix. From a
+ * any depth of folders), an http(s):// URL or an s3:// prefix, or a list
+ * of inputs: a file (local or remote) whose name ends in ".urls", one
+ * input a line (URL, s3:// key or prefix, path), blank lines and '#'
+ * comments skipped, read in the list's order and taken as given (no
+ * filter by suffix), its entries resolved (a HEAD each) concurrently. HTTP cannot be listed: a glob or a folder URL
+ * over http(s) is refused with a message saying so. From a
  * folder or prefix, a reader takes the files whose suffix fits its format,
  * plain or with .zst/.zstd/.gz: JSONL .jsonl, .ndjson, .json; CSV .csv,
  * .tsv; blocks .weir (text and binary take every file); with none,

@@ -90,7 +90,8 @@ static int fits_format(const char *name, const char *const *sfx) {
  * its own, or a glob, is taken as given. Returns the files dropped. */
 static size_t keep_format(weir__reader *r, const char *uri) {
   const char *const *sfx = format_suffixes(r->kind);
-  if (!sfx || strpbrk(uri, "*?[")) return 0;
+  /* A list of inputs names each one: taken as given, like a file. */
+  if (!sfx || strpbrk(uri, "*?[") || weir__vfs_is_url_list(uri)) return 0;
   const char *plain = strncmp(uri, "file://", 7) == 0 ? uri + 7 : uri;
   if (r->nobjs == 1 && (!strcmp(r->objs[0].uri, uri) || !strcmp(r->objs[0].uri, plain)))
     return 0;

@@ -80,6 +80,8 @@ int weir__vfs_list(const char *uri, const weir__io_config *cfg,
     set_err(err, errlen, "empty uri");
     return WEIR_EINVAL;
   }
+  if (weir__vfs_is_url_list(uri))
+    return weir__vfs_list_urls(uri, cfg, objs, n, err, errlen);
   return backend_for(uri)->list(uri, cfg, objs, n, err, errlen);
 }
 

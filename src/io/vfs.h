@@ -53,6 +53,13 @@ int weir__vfs_list(const char *uri, const weir__io_config *cfg,
                    weir__object **objs, size_t *n, char *err, size_t errlen);
 void weir__vfs_list_free(weir__object *objs, size_t n);
 
+/* 1 when `uri`'s path ends in ".urls": a list of inputs, one a line
+ * (urllist.c), which weir__vfs_list() expands, in its order, resolving
+ * the entries concurrently. */
+int weir__vfs_is_url_list(const char *uri);
+int weir__vfs_list_urls(const char *uri, const weir__io_config *cfg, weir__object **objs,
+                        size_t *n, char *err, size_t errlen);
+
 /* 1 when `uri` names an existing object, 0 when not, < 0 on error. */
 int weir__vfs_exists(const char *uri, const weir__io_config *cfg);
 

@@ -148,6 +148,20 @@ int weir__net_list_opts(const char *uri, const weir__net_options *o,
   *objs = NULL;
   *n = 0;
   if (strncmp(uri, "s3://", 5) != 0) {
+    /* HTTP has no listing: a glob or a folder URL would be fetched as one
+     * file (a 404, or an index page parsed as data). */
+    const char *path = strstr(uri, "://");
+    path = path ? path + 3 + strcspn(path + 3, "/?#") : uri;
+    size_t plen = strcspn(path, "?#");
+    if (memchr(path, '*', plen) || memchr(path, '[', plen) || plen == 0 ||
+        path[plen - 1] == '/') {
+      char *shown = weir__net_redact(uri);
+      snprintf(err, errlen, "%s: http(s) cannot be listed (no globs, no folders): name each "
+               "URL, or give a list of inputs, a file ending in .urls with one URL a line",
+               shown ? shown : "the URL");
+      free(shown);
+      return WEIR_EINVAL;
+    }
     uint64_t size;
     int rc = weir__net_stat(uri, o, &size, err, errlen);
     if (rc != WEIR_OK) return rc;
