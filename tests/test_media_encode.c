@@ -115,7 +115,7 @@ static void audio_round_trip(const char *name) {
       row[s] = (float)(0.5 * sin(2 * M_PI * 300 * t));
       row[4000 + s] = (float)(0.25 * sin(2 * M_PI * 1000 * t));
     }
-    cr_assert_eq(weir__audio_encoder_write(e, row, 4000, err, sizeof err),
+    cr_assert_eq(weir__audio_encoder_write(e, row, 4000, 4000, err, sizeof err),
                  WEIR_OK, "%s", err);
   }
   cr_assert_eq(weir__audio_encoder_finish(e, err, sizeof err), WEIR_OK, "%s",

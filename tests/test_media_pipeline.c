@@ -331,12 +331,19 @@ Test(media_pipeline, write_audio_and_images) {
   cr_assert_not_null(a, "%s", weir_pipeline_errmsg(p));
   cr_assert_eq(weir_pipeline_run(p, a), WEIR_OK, "%s", weir_pipeline_errmsg(p));
   weir_pipeline_destroy(p);
-  /* 2.5 s padded to 3 windows of 1 s at 16 kHz. */
+  /* 2.5 s in, 2.5 s out: the last window's padding is not written (its
+   * valid_samples say where the file ended); read back, 3 windows of 1 s
+   * at 16 kHz, the last one half padding again. */
   p = new_pipeline();
   weir_block *b;
   cr_assert_eq(collect(p, weir_read_audio(p, wav, NULL), &b), WEIR_OK, "%s",
                weir_pipeline_errmsg(p));
   cr_assert_eq(weir_block_num_rows(b), 3);
+  weir_column vs = column(b, "valid_samples");
+  cr_assert_eq(vs.type, WEIR_TYPE_INT64);
+  cr_assert_eq(((const int64_t *)vs.data)[0], 16000);
+  cr_assert_eq(((const int64_t *)vs.data)[2], 8000, "written %lld samples past 2 s",
+               (long long)((const int64_t *)vs.data)[2]);
   weir_column c = column(b, "audio");
   for (size_t s = 100; s < 16000; s += 97) {
     double t = s / 16000.0;
@@ -357,7 +364,9 @@ Test(media_pipeline, write_audio_and_images) {
                weir_pipeline_errmsg(p));
   cr_assert_eq(weir_block_num_rows(b), 3);
   weir_column path = column(b, "path");
-  cr_assert(strstr((const char *)path.data + path.offsets[2], "00000002.png"));
+  /* Named after their source and frame index. */
+  cr_assert(strstr((const char *)path.data + path.offsets[2], "/ramp-000002.png"), "%.*s",
+            (int)(path.offsets[3] - path.offsets[2]), (const char *)path.data + path.offsets[2]);
   weir_column im = column(b, "image");
   int v = ((const uint8_t *)im.data)[2 * 64 * 48 * 3 + (24 * 64 + 32) * 3];
   cr_assert(abs(v - 16) <= 4, "%d", v);

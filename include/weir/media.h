@@ -111,7 +111,18 @@ typedef struct weir_image_options {
   unsigned version;          /* WEIR_IMAGE_OPTIONS_VERSION */
   int      width, height;    /* resize to this (at most 32768); 0 = keep
                                 each image's size (then every image is a
-                                block of its own) */
+                                block of its own). The resize is
+                                libswscale's SWS_BILINEAR, as ffmpeg's
+                                scale filter does it by default: on a
+                                downscale it averages over the source
+                                pixels each output covers (an area-like
+                                filter). weir_image_resize() is the plain
+                                2x2 bilinear of OpenCV and PyTorch, which
+                                samples without averaging: on a large
+                                downscale the two differ by up to ~200
+                                levels on fine detail. Use the reader's
+                                for ffmpeg-identical pixels, the operator
+                                for OpenCV/PyTorch-identical ones */
   int      on_error;
   size_t   rows_per_block;   /* images per block when resized; 0 = 32 */
 } weir_image_options;
@@ -132,7 +143,10 @@ typedef struct weir_image_options {
  * a seek) and `pts` (FLOAT64: presentation time in seconds of stream time);
  * with clips > 0 also `clip` (INT64: clip number within the file).
  * weir_read_audio() gives `audio` (TENSOR float32 [channels, samples]),
- * `path` and `start` (FLOAT64 seconds from the first sample).
+ * `path`, `start` (FLOAT64 seconds from the first sample) and
+ * `valid_samples` (INT64: the samples of the window that came from the
+ * file; fewer than the window only in a zero-padded last window, which
+ * weir_write_audio() then writes without its padding).
  * weir_read_images() gives `image` (TENSOR uint8 [H, W, 3] RGB) and `path`.
  *
  * A file that cannot be opened or decoded (empty, truncated, not media, an
@@ -258,8 +272,13 @@ WEIR_EXTERN weir_op *weir_write_video(weir_pipeline *p, weir_op *in,
 
 /* Writes every row of an image column ([H, W, 3] RGB, [H, W, 4] RGBA or
  * [H, W, 1] gray, uint8) to a PNG file in the folder `dir` (created if
- * missing), named 00000000.png, 00000001.png... in input order. `column`
- * NULL means `image`, else `frame`. */
+ * missing). Rows with a `path` column are named after their source:
+ * "<name>-<frame_index>.png" (six digits) with a `frame_index` column
+ * (video frames), else "<name>-<row>.png" (eight digits, the row's place
+ * in the output), <name> being the source's file name without folder,
+ * query or extension; rows without one are named 00000000.png,
+ * 00000001.png... in input order. `column` NULL means `image`, else
+ * `frame`. */
 WEIR_EXTERN weir_op *weir_write_images(weir_pipeline *p, weir_op *in,
                                        const char *dir, const char *column,
                                        const weir_op_options *o);

@@ -140,7 +140,7 @@ static int setup_swr(weir__audio_decoder *d, const AVFrame *f, char *err,
   return WEIR_OK;
 }
 
-enum { COL_AUDIO, COL_PATH, COL_START };
+enum { COL_AUDIO, COL_PATH, COL_START, COL_VALID };
 
 static int add_columns(weir__audio_decoder *d, weir_builder *bld) {
   int64_t shape[2] = {d->channels, d->win};
@@ -148,6 +148,9 @@ static int add_columns(weir__audio_decoder *d, weir_builder *bld) {
                                           shape);
   if (rc == WEIR_OK) rc = weir_builder_add_column(bld, "path", WEIR_TYPE_STRING);
   if (rc == WEIR_OK) rc = weir_builder_add_column(bld, "start", WEIR_TYPE_FLOAT64);
+  /* The samples of a window that came from the file: all of them but in
+   * a zero-padded last window, so a writer can leave the padding out. */
+  if (rc == WEIR_OK) rc = weir_builder_add_column(bld, "valid_samples", WEIR_TYPE_INT64);
   return rc;
 }
 
@@ -158,6 +161,8 @@ static int append_window(weir__audio_decoder *d, weir_builder *bld) {
   if (rc == WEIR_OK)
     rc = weir_builder_append_float64(bld, COL_START,
                                      (double)d->windows * d->win / d->rate);
+  if (rc == WEIR_OK)
+    rc = weir_builder_append_int64(bld, COL_VALID, d->fill);
   d->windows++;
   d->fill = 0;
   return rc;

@@ -431,10 +431,10 @@ static int audio_flush_frame(weir__audio_encoder *e, char *err, size_t errlen) {
 }
 
 int weir__audio_encoder_write(weir__audio_encoder *e, const float *planar,
-                              int64_t samples, char *err, size_t errlen) {
+                              int64_t samples, int64_t stride, char *err, size_t errlen) {
   for (int64_t s = 0; s < samples; s++) {
     for (int c = 0; c < e->channels; c++) {
-      float v = planar[(size_t)c * samples + s] * 32767.0f;
+      float v = planar[(size_t)c * (size_t)stride + (size_t)s] * 32767.0f;
       v = v > 32767.0f ? 32767.0f : v < -32768.0f ? -32768.0f : v;
       e->pending[(size_t)e->npending * e->channels + c] =
           (int16_t)(v < 0 ? v - 0.5f : v + 0.5f);

@@ -26,9 +26,10 @@ typedef struct weir__audio_encoder weir__audio_encoder;
 int weir__audio_encoder_open(weir__audio_encoder **out, const char *path,
                              int sample_rate, int channels, char *err,
                              size_t errlen);
-/* `samples` samples per channel, planar float32 [channels][samples]. */
+/* `samples` samples per channel, planar float32 [channels][stride] (the
+ * first `samples` of each channel's `stride` are written). */
 int weir__audio_encoder_write(weir__audio_encoder *e, const float *planar,
-                              int64_t samples, char *err, size_t errlen);
+                              int64_t samples, int64_t stride, char *err, size_t errlen);
 int weir__audio_encoder_finish(weir__audio_encoder *e, char *err,
                                size_t errlen);
 void weir__audio_encoder_close(weir__audio_encoder *e);

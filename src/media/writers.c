@@ -100,6 +100,37 @@ static int find_column(const writer *w, weir_block *in, weir_column *c,
   return WEIR_OK;
 }
 
+/* The name of row r's source file, without its folder, query or
+ * extension, with characters unsafe in a file name replaced; "" without a
+ * path column. */
+static void image_stem(const weir_column *pc, size_t r, char *out, size_t n) {
+  out[0] = '\0';
+  if (!pc || n < 2)
+    return;
+  const char *s = (const char *)pc->data + pc->offsets[r];
+  size_t len = (size_t)(pc->offsets[r + 1] - pc->offsets[r]);
+  size_t end = strcspn(s, "?#");
+  if (end < len && strstr(s, "://"))
+    len = end;
+  size_t start = len;
+  while (start > 0 && s[start - 1] != '/')
+    start--;
+  size_t stop = len;
+  for (size_t i = len; i > start; i--)
+    if (s[i - 1] == '.') {
+      stop = i - 1;
+      break;
+    }
+  if (stop == start)
+    stop = len;
+  size_t k = 0;
+  for (size_t i = start; i < stop && k + 1 < n; i++) {
+    char ch = s[i];
+    out[k++] = (ch == '/' || ch == '\\' || (unsigned char)ch < 0x20) ? '_' : ch;
+  }
+  out[k] = '\0';
+}
+
 static int writer_process(void *state, weir_block *in, weir_emit *out,
                           weir_ctx *ctx) {
   (void)out;
@@ -133,6 +164,25 @@ static int writer_process(void *state, weir_block *in, weir_emit *out,
       rc = weir__audio_encoder_open(&s->audio, w->path, w->sample_rate,
                                     (int)c.shape[0], err, sizeof err);
   }
+  /* Audio read by weir_read_audio says how much of each window came from
+   * the file: the zero padding of the last one is not written. */
+  const int64_t *valid = NULL;
+  int vi = w->kind == W_AUDIO ? weir_block_column_index(in, "valid_samples") : -1;
+  weir_column vc;
+  if (vi >= 0 && weir_block_column(in, (size_t)vi, &vc) == WEIR_OK &&
+      vc.type == WEIR_TYPE_INT64 && !vc.validity)
+    valid = vc.data;
+  /* Images read from files are named after their source and frame. */
+  const weir_column *pc = NULL, *fc = NULL;
+  weir_column pcol, fcol;
+  int pi = w->kind == W_IMAGES ? weir_block_column_index(in, "path") : -1;
+  int fi = w->kind == W_IMAGES ? weir_block_column_index(in, "frame_index") : -1;
+  if (pi >= 0 && weir_block_column(in, (size_t)pi, &pcol) == WEIR_OK &&
+      pcol.type == WEIR_TYPE_STRING && !pcol.validity)
+    pc = &pcol;
+  if (fi >= 0 && weir_block_column(in, (size_t)fi, &fcol) == WEIR_OK &&
+      fcol.type == WEIR_TYPE_INT64 && !fcol.validity)
+    fc = &fcol;
   for (size_t r = 0; rc == WEIR_OK && r < n; r++) {
     if (c.validity && !weir_block_is_valid(in, (size_t)weir_block_column_index(in, c.name), r))
       continue;
@@ -140,13 +190,25 @@ static int writer_process(void *state, weir_block *in, weir_emit *out,
     if (w->kind == W_VIDEO) {
       rc = weir__video_encoder_write(s->video, row, err, sizeof err);
     } else if (w->kind == W_AUDIO) {
-      rc = weir__audio_encoder_write(s->audio, (const float *)row, c.shape[1],
+      int64_t k = c.shape[1];
+      if (valid && valid[r] >= 0 && valid[r] < k)
+        k = valid[r];
+      rc = weir__audio_encoder_write(s->audio, (const float *)row, k, c.shape[1],
                                      err, sizeof err);
     } else {
-      char *p = malloc(strlen(w->path) + 32);
+      char stem[256];
+      image_stem(pc, r, stem, sizeof stem);
+      size_t cap = strlen(w->path) + strlen(stem) + 48;
+      char *p = malloc(cap);
       if (!p)
         return WEIR_ENOMEM;
-      sprintf(p, "%s/%08llu.png", w->path, (unsigned long long)s->rows);
+      if (stem[0] && fc)
+        snprintf(p, cap, "%s/%s-%06lld.png", w->path, stem,
+                 (long long)((const int64_t *)fc->data)[r]);
+      else if (stem[0])
+        snprintf(p, cap, "%s/%s-%08llu.png", w->path, stem, (unsigned long long)s->rows);
+      else
+        snprintf(p, cap, "%s/%08llu.png", w->path, (unsigned long long)s->rows);
       rc = weir__png_write(p, row, (int)c.shape[1], (int)c.shape[0],
                            c.ndim == 3 ? (int)c.shape[2] : 1, err, sizeof err);
       free(p);
