@@ -61,11 +61,20 @@ typedef struct weir_read_options {
   uint64_t    low_speed_bytes;  /* bytes per second; 0 = 100. A transfer
                                    paused because its reader is behind is
                                    never too slow */
+  size_t      target_block_bytes; /* cut blocks at about this many bytes of
+                                   input as well as at rows_per_block;
+                                   0 = the pipeline's (see
+                                   weir_pipeline_block_bytes()). JSONL, CSV
+                                   and text read chunks of at most this
+                                   size (and at most 8 MiB) and parse each
+                                   into a block: a block passes it only by
+                                   what parsing adds, or when one line or
+                                   record is longer */
 } weir_read_options;
 /* Every field listed, so the macro is warning-free in C and C++. */
 #define WEIR_READ_OPTIONS_INIT                                              \
   { WEIR_READ_OPTIONS_VERSION, 0, 0, NULL, 0, 0, 0, 0, 0, 0, NULL, NULL,  \
-    NULL, NULL, 0, 0, 0, 0, 0 }
+    NULL, NULL, 0, 0, 0, 0, 0, 0 }
 
 #define WEIR_WRITE_OPTIONS_VERSION 1
 

@@ -80,9 +80,15 @@ typedef struct weir_video_options {
                                 (the source's min_workers): a few long
                                 tasks finish sooner when they all start at
                                 once; 0 = the scheduler's choice            */
+  size_t   target_block_bytes; /* a block holds at most this many bytes of
+                                frames (at least one frame), and at most
+                                rows_per_block frames: under a small budget
+                                a 4K video gives blocks of one or two
+                                frames. 0 = the pipeline's
+                                (weir_pipeline_block_bytes())               */
 } weir_video_options;
 #define WEIR_VIDEO_OPTIONS_INIT { WEIR_VIDEO_OPTIONS_VERSION, 0, 0, 0, 0.0, \
-    0.0, 0.0, 0, 0, 0, 0, 0, 0, 0, 0.0, 0 }
+    0.0, 0.0, 0, 0, 0, 0, 0, 0, 0, 0.0, 0, 0 }
 
 #define WEIR_AUDIO_OPTIONS_VERSION 1
 
@@ -100,8 +106,10 @@ typedef struct weir_audio_options {
   size_t   rows_per_block;   /* windows per block; 0 = 64 */
   /* Fields below were added after the first draft. */
   int      drop_partial;     /* 1 = drop the last window when it is short  */
+  size_t   target_block_bytes; /* bytes of windows per block, at least one
+                                window; 0 = the pipeline's                  */
 } weir_audio_options;
-#define WEIR_AUDIO_OPTIONS_INIT { WEIR_AUDIO_OPTIONS_VERSION, 0, 0, 0.0, 0, 0, 0 }
+#define WEIR_AUDIO_OPTIONS_INIT { WEIR_AUDIO_OPTIONS_VERSION, 0, 0, 0.0, 0, 0, 0, 0 }
 
 #define WEIR_IMAGE_OPTIONS_VERSION 1
 
@@ -125,8 +133,10 @@ typedef struct weir_image_options {
                                 for OpenCV/PyTorch-identical ones */
   int      on_error;
   size_t   rows_per_block;   /* images per block when resized; 0 = 32 */
+  size_t   target_block_bytes; /* when resized, bytes of images per block,
+                                at least one image; 0 = the pipeline's      */
 } weir_image_options;
-#define WEIR_IMAGE_OPTIONS_INIT { WEIR_IMAGE_OPTIONS_VERSION, 0, 0, 0, 0 }
+#define WEIR_IMAGE_OPTIONS_INIT { WEIR_IMAGE_OPTIONS_VERSION, 0, 0, 0, 0, 0 }
 
 /* Readers. `uri` is a file, a folder or an s3:// prefix (searched
  * recursively for files whose suffix fits the reader), a glob (`*`, `?`,

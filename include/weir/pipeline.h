@@ -94,10 +94,19 @@ typedef struct weir_pipeline_options {
   int      no_spill;         /* 1 = never spill: held blocks stay in memory
                                 and may pass the budget (sources still wait
                                 while other blocks are in flight)           */
+  /* Blocks sized by bytes: the built-in readers cut their output blocks at
+   * about this many bytes as well as at their rows_per_block (which stays
+   * a maximum), so a block of large rows (4K frames, long documents) stays
+   * a small share of the budget; a reader's own option overrides it.
+   * 0 = an eighth of the memory budget, at least 1 MiB and at most
+   * 128 MiB (see weir_pipeline_block_bytes()). A single row larger than
+   * the memory budget is allowed: the run logs one warning naming the
+   * operator, the row and its size, and goes on. */
+  size_t   target_block_bytes;
 } weir_pipeline_options;
 #define WEIR_PIPELINE_OPTIONS_INIT                                             \
   { WEIR_PIPELINE_OPTIONS_VERSION, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, NULL,      \
-    NULL, 0, 0, NULL, 0 }
+    NULL, 0, 0, NULL, 0, 0 }
 
 /* Creates an empty pipeline. `opts` may be NULL for the defaults; it is
  * copied. WEIR_EINVAL, with weir_last_errmsg() naming the field, for an
@@ -116,6 +125,10 @@ WEIR_EXTERN int  weir_pipeline_create(weir_pipeline **out,
  * inside weir_pipeline_run() on `p` or inside a call on an iterator of
  * `p`. */
 WEIR_EXTERN void weir_pipeline_destroy(weir_pipeline *p);
+/* The target size of a block in bytes for `p`: target_block_bytes, or its
+ * default from the memory budget. User sources and operators that emit
+ * large rows may use it to size their blocks. 0 for a NULL `p`. */
+WEIR_EXTERN size_t weir_pipeline_block_bytes(const weir_pipeline *p);
 /* The text of the last error: which operator failed, and why, or which
  * call on `p` got a bad argument (it names the function and the argument;
  * the error that ended a run is kept over later bad calls). Valid until
@@ -336,7 +349,12 @@ typedef struct weir_iter_options {
   size_t   batch_rows;       /* exact rows per batch; 0 = blocks as they come */
   int      drop_last;        /* 1 = drop a last batch shorter than batch_rows */
   size_t   prefetch_batches; /* batches made ready in the background; 0 = 2 */
-  size_t   shuffle_buffer_rows; /* local shuffle; 0 = off */
+  size_t   shuffle_buffer_rows; /* local shuffle; 0 = off. The buffer holds
+                                at most a quarter of the memory budget: a
+                                larger value is capped to the rows that
+                                fit, with one warning saying by how much
+                                (not spilled: that would read a random row
+                                back from disk for each row out)          */
   uint64_t seed;             /* shuffle seed: same seed, same data, same
                                 order, whatever the thread timing (below) */
   /* weir's additions */

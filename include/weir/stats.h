@@ -10,6 +10,9 @@
 
 WEIR_BEGIN_DECLS
 
+/* Bins of weir_op_stats.block_bytes_hist. */
+#define WEIR_BLOCK_BYTES_BINS 9
+
 /* A snapshot of one operator's counters. May be taken while the pipeline
  * runs (from any thread) and after it ended. */
 typedef struct weir_op_stats {
@@ -41,6 +44,13 @@ typedef struct weir_op_stats {
                                 filter), each with a reason: the counters
                                 "dropped:<reason>" (weir_ctx_count_dropped) */
   uint64_t num_counters;     /* named counters the operator keeps */
+  /* The sizes of the blocks this operator emitted (weir_block_nbytes):
+   * the smallest, the largest, and how many fell in each bin of
+   * powers of four: bin 0 under 64 KiB, bin i (1..7) in
+   * [16 KiB << 2i, 16 KiB << 2(i+1)) (bin 1 from 64 KiB, bin 3 from
+   * 1 MiB, bin 5 from 16 MiB, bin 7 from 256 MiB), bin 8 1 GiB and more. */
+  uint64_t block_bytes_min, block_bytes_max;
+  uint64_t block_bytes_hist[WEIR_BLOCK_BYTES_BINS];
 } weir_op_stats;
 
 /* Named counters of operator `index` (weir_ctx_count): the value of

@@ -41,3 +41,26 @@ size_t weir__shared_bytes(const weir_block *out, const weir_block *in) {
   }
   return shared;
 }
+
+size_t weir__largest_row(const weir_block *b, size_t *row) {
+  size_t best = 0, fixed = 0;
+  *row = 0;
+  for (size_t i = 0; i < b->num_columns; i++) {
+    const weir__column *c = &b->cols[i];
+    if (c->type != WEIR_TYPE_STRING && c->type != WEIR_TYPE_BINARY)
+      fixed += c->type == WEIR_TYPE_BOOL ? 1 : weir__column_row_bytes(c);
+  }
+  for (size_t r = 0; r < b->num_rows; r++) {
+    size_t n = fixed;
+    for (size_t i = 0; i < b->num_columns; i++) {
+      const weir__column *c = &b->cols[i];
+      if ((c->type == WEIR_TYPE_STRING || c->type == WEIR_TYPE_BINARY) && c->offsets)
+        n += sizeof(int64_t) + (size_t)(c->offsets[r + 1] - c->offsets[r]);
+    }
+    if (n > best) {
+      best = n;
+      *row = r;
+    }
+  }
+  return best;
+}

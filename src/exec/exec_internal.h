@@ -67,6 +67,9 @@ struct weir_emit {
 
 /* Bytes of `out` that live in buffers `in` holds too (accounting.c). */
 size_t weir__shared_bytes(const weir_block *out, const weir_block *in);
+/* The bytes of the largest row of `b` (its share of every column), and
+ * its index in `*row`. */
+size_t weir__largest_row(const weir_block *b, size_t *row);
 
 struct weir__worker {
   weir_op *op;
@@ -228,6 +231,9 @@ struct weir_pipeline {
   weir_pipeline_options opts;
   int num_cpus;
   size_t budget;
+  size_t block_bytes;        /* weir_pipeline_block_bytes() */
+  int big_row_warned;        /* the one warning of a row over the budget
+                                was logged (under mu) */
 
   weir_op **ops;             /* user operators, creation order */
   size_t nops, ops_cap;

@@ -8,6 +8,23 @@
 #include "exec/exec_internal.h"
 #include "weir/error.h"
 
+/* The block size distribution of weir_op_stats: bins of powers of four
+ * from 64 KiB. */
+static void count_block_size(weir_op_stats *st, size_t nb) {
+  int bin = 0;
+  if (nb >= ((size_t)64 << 10)) {
+    int log2 = 63 - __builtin_clzll((unsigned long long)nb);
+    bin = (log2 - 16) / 2 + 1;
+    if (bin >= WEIR_BLOCK_BYTES_BINS)
+      bin = WEIR_BLOCK_BYTES_BINS - 1;
+  }
+  st->block_bytes_hist[bin]++;
+  if (st->blocks_out == 1 || nb < st->block_bytes_min)
+    st->block_bytes_min = nb;
+  if (nb > st->block_bytes_max)
+    st->block_bytes_max = nb;
+}
+
 void weir__flight_add(weir_pipeline *p, size_t n) {
   p->in_flight += n;
   if (p->in_flight > p->in_flight_peak)
@@ -189,6 +206,7 @@ int weir__push_out(weir_op *op, weir_block *b) {
   op->st.rows_out += rows;
   op->st.blocks_out++;
   op->st.bytes_out += nb;
+  count_block_size(&op->st, nb);
   p->progress_count++;
   weir_op *first = NULL;
   for (size_t i = 0; i < op->nouts; i++) {
@@ -326,6 +344,32 @@ void weir__call_reset(weir_op *op, weir__call *c) {
     drop_held(op, c);
 }
 
+/* A row larger than the whole budget is legal (one long document, one huge
+ * frame), but memory then passes the budget while it is held: say so once
+ * per run, naming the operator, the row and its size. */
+static void check_big_row(weir_op *op, const weir_block *b, size_t total) {
+  weir_pipeline *p = op->p;
+  if (total <= p->budget || op->index < 0)
+    return;
+  size_t row, big = weir__largest_row(b, &row);
+  if (big <= p->budget)
+    return;
+  pthread_mutex_lock(&p->mu);
+  int first = !p->big_row_warned;
+  p->big_row_warned = 1;
+  uint64_t before = op->st.rows_out;
+  pthread_mutex_unlock(&p->mu);
+  if (first)
+    weir__log(p, WEIR_LOG_WARN,
+              "%s: row %zu of a block of %zu rows (about row %llu of its "
+              "output) is %.1f MiB, larger than the memory budget of %.1f "
+              "MiB; the run goes on, but memory passes the budget while the "
+              "row is held (said once per run)",
+              op->name, row, weir_block_num_rows(b),
+              (unsigned long long)(before + row), (double)big / 1048576.0,
+              (double)p->budget / 1048576.0);
+}
+
 int weir_emit_block(weir_emit *e, weir_block *b) {
   if (!b)
     return WEIR_EINVAL;
@@ -340,6 +384,7 @@ int weir_emit_block(weir_emit *e, weir_block *b) {
    * counted twice (a pass-through, a slice, added columns). */
   size_t shared = e->in_left && *e->in_left ? weir__shared_bytes(b, e->in) : 0;
   size_t total = weir_block_nbytes(b);
+  check_big_row(op, b, total);
   pthread_mutex_lock(&p->mu);
   if (shared) {
     if (shared > *e->in_left)

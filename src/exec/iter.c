@@ -33,6 +33,8 @@ typedef struct collect_state {
   shuf_ent *ents;
   size_t nents, ents_cap;
   size_t last_rows;      /* rows of the last input block (batch 0) */
+  size_t cap_bytes;      /* the buffer holds at most this much memory */
+  int capped;            /* the cap was met before shuffle_buffer_rows */
 } collect_state;
 
 static uint64_t splitmix(uint64_t *s) {
@@ -72,6 +74,9 @@ int weir__collect_init(weir_op *op, void **state) {
   s->buffer = op->iter_opts.shuffle_buffer_rows;
   s->drop_last = op->iter_opts.drop_last;
   s->rng = op->iter_opts.seed;
+  /* The buffer lives inside the budget: at most half of it, so sources
+   * and operators keep the other half (its bytes count as in flight). */
+  s->cap_bytes = op->p->budget / 2;
   *state = s;
   return WEIR_OK;
 }
@@ -191,13 +196,46 @@ static int draw(weir_op *op, collect_state *s, size_t k, weir_emit *out) {
   return weir_emit_block(out, b);
 }
 
+/* shuffle_buffer_rows larger than the budget can hold is capped, not
+ * spilled: a spilled buffer would read a random row back from disk for
+ * every row out. Said once, with by how much. */
+static void warn_capped(weir_op *op, collect_state *s) {
+  s->capped = 1;
+  double row = (double)s->bytes / (double)s->nents;
+  weir__log(op->p, WEIR_LOG_WARN,
+            "iterator: shuffle_buffer_rows %zu would hold about %.1f MiB "
+            "(%.0f bytes a row), more than half the memory budget of %.1f "
+            "MiB; the buffer is capped at about %zu rows (%.1fx fewer), so "
+            "rows mix over a shorter window",
+            s->buffer, row * (double)s->buffer / 1048576.0, row,
+            (double)op->p->budget / 1048576.0, s->nents,
+            (double)s->buffer / (double)s->nents);
+}
+
 int weir__collect_process(weir_op *op, void *state, weir_block *in, weir_emit *out) {
   collect_state *s = state;
   size_t rows = weir_block_num_rows(in);
   if (s->buffer == 0) {
     if (s->drop_last && s->batch && rows < s->batch)
       return WEIR_OK; /* the short last batch */
-    return weir_emit_block(out, weir_block_ref(in));
+    size_t nb = weir_block_nbytes(in), target = op->p->block_bytes;
+    if (s->batch || rows < 2 || nb <= 2 * target)
+      return weir_emit_block(out, weir_block_ref(in));
+    /* Blocks as they come, but a user operator's huge block is handed out
+     * in slices of about the block size, so a training step never gets
+     * more than it can take (exact batches are already cut to size). */
+    size_t step = (size_t)((double)rows * (double)target / (double)nb);
+    if (step < 1)
+      step = 1;
+    for (size_t at = 0; at < rows; at += step) {
+      weir_block *piece = weir_block_slice(in, at, at + step < rows ? step : rows - at);
+      if (!piece)
+        return WEIR_ENOMEM;
+      int rc = weir_emit_block(out, piece);
+      if (rc != WEIR_OK)
+        return rc;
+    }
+    return WEIR_OK;
   }
   if (rows == 0)
     return WEIR_OK;
@@ -239,7 +277,9 @@ int weir__collect_process(weir_op *op, void *state, weir_block *in, weir_emit *o
   s->last_rows = rows;
   size_t k = s->batch ? s->batch : rows;
   size_t want = s->buffer > k ? s->buffer : k;
-  while (s->nents >= want) {
+  if (s->nents < want && s->bytes > s->cap_bytes && s->nents >= k && !s->capped)
+    warn_capped(op, s);
+  while (s->nents >= want || (s->bytes > s->cap_bytes && s->nents >= k)) {
     int rc = draw(op, s, k, out);
     if (rc != WEIR_OK)
       return rc;

@@ -19,6 +19,19 @@ static size_t default_budget(void) {
   return b > cap ? cap : b;
 }
 
+/* An eighth of the budget leaves room for the blocks queued between
+ * operators and those in the workers' hands; the floor keeps per-block
+ * overhead small under tiny budgets, the cap (Ray Data's default
+ * target_max_block_size) keeps blocks streaming under big ones. */
+static size_t default_block_bytes(size_t budget) {
+  size_t b = budget / 8, lo = (size_t)1 << 20, hi = (size_t)128 << 20;
+  return b < lo ? lo : b > hi ? hi : b;
+}
+
+size_t weir_pipeline_block_bytes(const weir_pipeline *p) {
+  return p ? p->block_bytes : 0;
+}
+
 int weir_pipeline_create(weir_pipeline **out, const weir_pipeline_options *opts) {
   if (!out)
     return weir__set_last_error(WEIR_EINVAL, "weir_pipeline_create: NULL out (where the "
@@ -57,6 +70,8 @@ int weir_pipeline_create(weir_pipeline **out, const weir_pipeline_options *opts)
   long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
   p->num_cpus = p->opts.num_cpus > 0 ? p->opts.num_cpus : (ncpu > 0 ? (int)ncpu : 1);
   p->budget = p->opts.memory_budget ? p->opts.memory_budget : default_budget();
+  p->block_bytes = p->opts.target_block_bytes ? p->opts.target_block_bytes
+                                              : default_block_bytes(p->budget);
   if (p->opts.stall_seconds == 0)
     p->opts.stall_seconds = 30;
   if (p->opts.progress_interval <= 0)

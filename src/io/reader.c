@@ -172,6 +172,9 @@ int weir__reader_create(weir__reader **out, const char *kind, const char *uri,
     return WEIR_EINVAL;
   }
   r->rows_per_block = o->rows_per_block ? o->rows_per_block : 8192;
+  r->chunk_bytes = WEIR__CHUNK_MAX_BYTES;
+  if (o->target_block_bytes && o->target_block_bytes < r->chunk_bytes)
+    r->chunk_bytes = o->target_block_bytes;
   r->infer_rows = o->infer_rows ? o->infer_rows : 1000;
   if (o->on_error != WEIR_ON_ERROR_FAIL && o->on_error != WEIR_ON_ERROR_SKIP) {
     snprintf(err, errlen, "unknown on_error %d (WEIR_ON_ERROR_FAIL or WEIR_ON_ERROR_SKIP)",
@@ -243,6 +246,10 @@ weir_op *weir__reader_op(weir_pipeline *p, const char *kind, const char *name,
   if (!p) return weir__op_fail(NULL, WEIR_EINVAL, "%s: NULL pipeline", name);
   int rc = weir__reader_create(&r, kind, uri, o, ranges, err, sizeof err);
   if (rc != WEIR_OK) return weir__op_fail(p, rc, "%s: %s", name, err);
+  /* Without an option of its own the reader follows the pipeline's block
+   * size, so a small budget gets small blocks of long lines. */
+  if (!(o && o->target_block_bytes) && weir_pipeline_block_bytes(p) < r->chunk_bytes)
+    r->chunk_bytes = weir_pipeline_block_bytes(p);
   weir_op *src = weir__reader_source(p, r, name, fn);
   if (src && r_out) *r_out = r;
   return src;
@@ -267,7 +274,7 @@ int weir__reader_open_task(weir__reader *r, size_t task, int csv,
   *out = NULL;
   int rc = weir__chunker_open(uri, &r->cfg, weir__codec_from_name(uri),
                               t->offset, t->length, r->rows_per_block,
-                              WEIR__CHUNK_MAX_BYTES, csv, r->pool, out, err,
+                              r->chunk_bytes, csv, r->pool, out, err,
                               sizeof err);
   if (rc == WEIR_OK) return WEIR_OK;
   *out = NULL;

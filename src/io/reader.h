@@ -29,6 +29,7 @@ typedef struct weir__reader {
   weir__read_task *tasks;
   size_t ntasks;
   size_t rows_per_block;
+  size_t chunk_bytes;  /* chunks stay under this unless one record is longer */
   size_t infer_rows;
 
   /* The columns, fixed before the first row is parsed. */

@@ -234,6 +234,9 @@ int weir__audio_decoder_read(weir__audio_decoder *d, size_t max_rows,
                              size_t errlen) {
   *out = NULL;
   *eof = 0;
+  max_rows = weir__rows_for_bytes(max_rows,
+                                  (size_t)d->channels * (size_t)d->win * sizeof(float),
+                                  d->o.target_block_bytes);
   weir_builder *bld = NULL;
   int rc = weir_builder_create(&bld);
   if (rc == WEIR_OK)

@@ -112,6 +112,17 @@ weir_op *weir_read_images(weir_pipeline *p, const char *uri,
   }
   s->on_error = s->image.on_error;
   s->files_per_task = s->image.rows_per_block;
+  if (s->image.width > 0) {
+    /* Resized images have a known size: a block of them stays near the
+     * block size in bytes. */
+    size_t target = s->image.target_block_bytes ? s->image.target_block_bytes
+                                                : weir_pipeline_block_bytes(p);
+    size_t fit = target / ((size_t)s->image.width * (size_t)s->image.height * 3);
+    if (fit < 1)
+      fit = 1;
+    if (fit < s->files_per_task)
+      s->files_per_task = fit;
+  }
   return weir__media_make_source(p, "read_images", uri, image_suffixes, NULL,
                             read_images_task, s);
 }

@@ -95,4 +95,8 @@ int weir__image_decode(const char *path, int width, int height,
                        weir__media_cancel_fn cancel, void *cancel_user,
                        char *err, size_t errlen);
 
+/* Rows of `row_bytes` each that fit a block of `target` bytes: at least
+ * one, at most `max_rows` (target 0: max_rows). */
+size_t weir__rows_for_bytes(size_t max_rows, size_t row_bytes, size_t target);
+
 #endif /* WEIR_MEDIA_INTERNAL_H */

@@ -39,3 +39,12 @@ void weir__audio_options_fill(weir_audio_options *dst,
     d.rows_per_block = 64;
   *dst = d;
 }
+
+size_t weir__rows_for_bytes(size_t max_rows, size_t row_bytes, size_t target) {
+  if (!target || !row_bytes)
+    return max_rows;
+  size_t fit = target / row_bytes;
+  if (fit < 1)
+    fit = 1;
+  return fit < max_rows ? fit : max_rows;
+}

@@ -27,6 +27,12 @@ weir_op *weir__media_make_source(weir_pipeline *p, const char *name,
     return weir__op_fail(p, rc, "%s: %s", name, err);
   }
   s->task = fn;
+  /* Blocks sized by bytes: the decoders cut at the pipeline's block size
+   * unless the options give one. */
+  if (!s->video.target_block_bytes)
+    s->video.target_block_bytes = weir_pipeline_block_bytes(p);
+  if (!s->audio.target_block_bytes)
+    s->audio.target_block_bytes = weir_pipeline_block_bytes(p);
   weir_op_options oo = WEIR_OP_OPTIONS_INIT;
   oo.min_workers = s->min_workers;
   size_t ntasks = s->n;

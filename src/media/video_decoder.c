@@ -340,6 +340,14 @@ static int next_range(weir__video_decoder *d, char *err, size_t errlen) {
 /* Builder columns of a video block. */
 enum { COL_FRAME, COL_PATH, COL_STREAM, COL_INDEX, COL_PTS, COL_CLIP };
 
+/* Bytes of one output frame. */
+static size_t frame_bytes(const weir__video_decoder *d) {
+  size_t n = 1;
+  for (int i = 0; i < d->ndim; i++)
+    n *= (size_t)d->shape[i];
+  return n;
+}
+
 static int add_columns(weir__video_decoder *d, weir_builder *bld) {
   int rc = weir_builder_add_tensor_column(bld, "frame", WEIR_DTYPE_UINT8,
                                           d->ndim, d->shape);
@@ -428,6 +436,7 @@ int weir__video_decoder_read(weir__video_decoder *d, size_t max_rows,
                              size_t errlen) {
   *out = NULL;
   *eof = 0;
+  max_rows = weir__rows_for_bytes(max_rows, frame_bytes(d), d->o.target_block_bytes);
   weir_builder *bld = NULL;
   int rc = weir_builder_create(&bld);
   if (rc == WEIR_OK)
