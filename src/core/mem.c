@@ -50,7 +50,19 @@ void *weir__mem_alloc(size_t size, int zero) { return alloc_raw(size, zero); }
 void *weir__mem_realloc(void *p, size_t size) {
   if (!p) return alloc_raw(size, 0);
   mem_header *h = header_of(p);
-  if (size <= h->capacity && (h->mapped || size < WEIR__MEM_MAP_MIN)) return p;
+  if (h->mapped && size <= h->capacity) {
+    /* Shrinking a mapping is cheap and in place: a buffer that grew by
+     * doubling gives back the pages it will not use, so the block that
+     * takes it holds what it counts. */
+    size_t total = page_round(size + sizeof *h);
+    size_t have = h->capacity + sizeof *h;
+    if (have - total >= ((size_t)64 << 10) &&
+        mremap(h, have, total, 0) != MAP_FAILED) {
+      h->capacity = total - sizeof *h;
+    }
+    return p;
+  }
+  if (size <= h->capacity && size < WEIR__MEM_MAP_MIN) return p;
   if (h->mapped && size >= WEIR__MEM_MAP_MIN) {
     size_t total = page_round(size + sizeof *h);
     void *m = mremap(h, h->capacity + sizeof *h, total, MREMAP_MAYMOVE);

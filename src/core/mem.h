@@ -16,7 +16,8 @@
  * `zero`; NULL when out of memory. Free with weir__mem_free(). */
 void *weir__mem_alloc(size_t size, int zero);
 /* Grows or shrinks `p` (NULL: allocates) keeping its contents; on failure
- * returns NULL and leaves `p` as it was. */
+ * returns NULL and leaves `p` as it was. A mapped allocation shrunk by
+ * 64 KiB or more gives those pages back in place (same pointer). */
 void *weir__mem_realloc(void *p, size_t size);
 void weir__mem_free(void *p);
 /* A weir__buffer release function for weir__mem memory. */

@@ -214,6 +214,8 @@ void weir__op_free(weir_op *op);
  * `who` names the calling function in the message. Nothing to do for a
  * pipeline that has not run. */
 int weir__run_prepare_again(weir_pipeline *p, const char *who);
+/* The memory budget of `p` in bytes (its option, or the default). */
+size_t weir__pipeline_budget(const weir_pipeline *p);
 
 /* `fn(arg, op)` runs at the end of each run the op took part in, once its
  * workers are gone: for reports that need the whole run (per-file counts

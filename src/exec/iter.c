@@ -74,9 +74,10 @@ int weir__collect_init(weir_op *op, void **state) {
   s->buffer = op->iter_opts.shuffle_buffer_rows;
   s->drop_last = op->iter_opts.drop_last;
   s->rng = op->iter_opts.seed;
-  /* The buffer lives inside the budget: at most half of it, so sources
-   * and operators keep the other half (its bytes count as in flight). */
-  s->cap_bytes = op->p->budget / 2;
+  /* The buffer lives inside the budget: at most a quarter of it, so
+   * sources, operators and the batches drawn from it keep the rest (its
+   * bytes count as in flight). */
+  s->cap_bytes = op->p->budget / 4;
   *state = s;
   return WEIR_OK;
 }
@@ -204,7 +205,7 @@ static void warn_capped(weir_op *op, collect_state *s) {
   double row = (double)s->bytes / (double)s->nents;
   weir__log(op->p, WEIR_LOG_WARN,
             "iterator: shuffle_buffer_rows %zu would hold about %.1f MiB "
-            "(%.0f bytes a row), more than half the memory budget of %.1f "
+            "(%.0f bytes a row), more than a quarter of the memory budget of %.1f "
             "MiB; the buffer is capped at about %zu rows (%.1fx fewer), so "
             "rows mix over a shorter window",
             s->buffer, row * (double)s->buffer / 1048576.0, row,

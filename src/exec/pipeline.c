@@ -24,9 +24,11 @@ static size_t default_budget(void) {
  * overhead small under tiny budgets, the cap (Ray Data's default
  * target_max_block_size) keeps blocks streaming under big ones. */
 static size_t default_block_bytes(size_t budget) {
-  size_t b = budget / 8, lo = (size_t)1 << 20, hi = (size_t)128 << 20;
+  size_t b = budget / 16, lo = (size_t)1 << 20, hi = (size_t)128 << 20;
   return b < lo ? lo : b > hi ? hi : b;
 }
+
+size_t weir__pipeline_budget(const weir_pipeline *p) { return p->budget; }
 
 size_t weir_pipeline_block_bytes(const weir_pipeline *p) {
   return p ? p->block_bytes : 0;

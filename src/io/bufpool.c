@@ -1,9 +1,12 @@
 /* Reusable chunk buffers shared between a reader and the blocks it lends
- * them to. */
+ * them to. They come from weir__mem (mapped when large), not malloc: once
+ * glibc has freed one large mapping it serves buffers of that size from
+ * its heaps and keeps them resident after free, past the budget. */
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 
+#include "core/mem.h"
 #include "io/bufpool.h"
 
 typedef struct idle {
@@ -16,6 +19,7 @@ struct weir__bufpool {
   pthread_mutex_t mu;
   idle *free;
   size_t nfree, max_free;
+  size_t max_cap;      /* idle buffers above this are freed; 0 = any */
 };
 
 /* The capacity of a buffer is remembered next to it, in a header, so the
@@ -39,9 +43,13 @@ weir__bufpool *weir__bufpool_create(size_t max_free) {
   return p;
 }
 
+void weir__bufpool_set_max_cap(weir__bufpool *p, size_t bytes) {
+  if (p) p->max_cap = bytes;
+}
+
 void weir__bufpool_release(weir__bufpool *p) {
   if (!p || atomic_fetch_sub(&p->refs, 1) != 1) return;
-  for (size_t i = 0; i < p->nfree; i++) free(p->free[i].mem);
+  for (size_t i = 0; i < p->nfree; i++) weir__mem_free(p->free[i].mem);
   free(p->free);
   pthread_mutex_destroy(&p->mu);
   free(p);
@@ -62,7 +70,7 @@ void *weir__bufpool_get(weir__bufpool *p, size_t size, size_t *cap) {
     }
     pthread_mutex_unlock(&p->mu);
   }
-  void *m = malloc(size ? size : 1);
+  void *m = weir__mem_alloc(size ? size : 1, 0);
   *cap = size;
   return m;
 }
@@ -71,7 +79,7 @@ void weir__bufpool_put(weir__bufpool *p, void *mem, size_t cap) {
   if (!mem) return;
   if (p) {
     pthread_mutex_lock(&p->mu);
-    if (p->nfree < p->max_free) {
+    if (p->nfree < p->max_free && (!p->max_cap || cap <= p->max_cap)) {
       p->free[p->nfree].mem = mem;
       p->free[p->nfree].cap = cap;
       p->nfree++;
@@ -79,7 +87,7 @@ void weir__bufpool_put(weir__bufpool *p, void *mem, size_t cap) {
     }
     pthread_mutex_unlock(&p->mu);
   }
-  free(mem);
+  weir__mem_free(mem);
 }
 
 static void give_back(void *opaque, void *data, size_t size) {

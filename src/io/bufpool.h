@@ -15,8 +15,12 @@ weir__bufpool *weir__bufpool_create(size_t max_free);
 /* Drops a reference; the pool goes when the last buffer it lent is back. */
 void weir__bufpool_release(weir__bufpool *p);
 
-/* A buffer of at least `size` bytes (malloc'ed, from the pool when one
- * fits); `*cap` gets its real size. `p` may be NULL: plain malloc. */
+/* Idle buffers larger than `bytes` are freed rather than kept: one long
+ * record must not leave the pool holding memory the budget does not see.
+ * 0 = no limit (the default). */
+void weir__bufpool_set_max_cap(weir__bufpool *p, size_t bytes);
+/* A buffer of at least `size` bytes (weir__mem, from the pool when one
+ * fits); `*cap` gets its real size. `p` may be NULL: no pool. */
 void *weir__bufpool_get(weir__bufpool *p, size_t size, size_t *cap);
 /* Gives a buffer from weir__bufpool_get back without using it. */
 void weir__bufpool_put(weir__bufpool *p, void *mem, size_t cap);

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "weir/error.h"
+#include "core/mem.h"
 #include "io/chunker.h"
 
 struct weir__chunker {
@@ -90,7 +91,7 @@ void weir__chunker_close(weir__chunker *ch) {
 static int fill(weir__chunker *ch) {
   if (ch->len == ch->cap) {
     size_t cap = ch->cap * 2;
-    unsigned char *b = realloc(ch->buf, cap + WEIR__CHUNK_PAD);
+    unsigned char *b = weir__mem_realloc(ch->buf, cap + WEIR__CHUNK_PAD);
     if (!b) return WEIR_ENOMEM;
     ch->buf = b;
     ch->cap = cap;
@@ -219,6 +220,12 @@ int weir__chunker_next(weir__chunker *ch, weir__chunk *c) {
   }
   memcpy(ch->buf, old + end, rest);
   memset(old + end, 0, WEIR__CHUNK_PAD);
+  /* A buffer that doubled for a long record gives back the pages past
+   * the chunk, so the chunk block holds what it counts. */
+  if (oldcap > end + end / 4) {
+    old = weir__mem_realloc(old, end + WEIR__CHUNK_PAD);
+    oldcap = end;
+  }
   c->buf = weir__bufpool_wrap(ch->pool, old, oldcap + WEIR__CHUNK_PAD, end);
   if (!c->buf) return WEIR_ENOMEM;
   c->len = end;

@@ -110,6 +110,9 @@ static weir__buffer *wrap(void *p, size_t size) {
     p = weir__mem_alloc(1, 0);
     if (!p) return NULL;
   }
+  /* Accumulators grow by doubling: give back what the block will not use,
+   * so the memory it holds is the memory it counts. */
+  p = weir__mem_realloc(p, size ? size : 1);
   weir__buffer *b = weir__buffer_wrap(p, size, weir__buffer_release_mem, NULL);
   if (!b) weir__mem_free(p);
   return b;

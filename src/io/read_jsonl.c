@@ -191,6 +191,7 @@ weir_op *weir_read_jsonl(weir_pipeline *p, const char *uri,
                                  weir__read_chunks_lines, &r);
   if (!src) return NULL;
   weir_op_options po = {.version = WEIR_OP_OPTIONS_VERSION, .num_cpus = 1.0};
+  po.max_workers = weir__reader_workers(p, r, 6);
   weir_op *parse = weir_add_op(p, src, &jsonl_parse_def, r, &po);
   weir__op_rows_of(src, parse);
   return parse;

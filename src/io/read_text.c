@@ -8,6 +8,7 @@
 #include "weir/io.h"
 #include "core/block_internal.h"
 #include "core/utf8.h"
+#include "core/mem.h"
 #include "io/chunker.h"
 #include "io/codec.h"
 #include "io/colacc.h"
@@ -87,12 +88,12 @@ static int binary_task(void *user, size_t task, weir_emit *out) {
   unsigned char *data = NULL;
   size_t len = 0;
   if (rc == WEIR_OK) {
-    data = malloc(cap);
+    data = weir__mem_alloc(cap, 0);
     if (!data) rc = WEIR_ENOMEM;
   }
   while (rc == WEIR_OK) {
     if (len == cap) {
-      unsigned char *nd = realloc(data, cap * 2);
+      unsigned char *nd = weir__mem_realloc(data, cap * 2);
       if (!nd) {
         rc = WEIR_ENOMEM;
         break;
@@ -113,7 +114,7 @@ static int binary_task(void *user, size_t task, weir_emit *out) {
   }
   weir__rstream_close(s);
   if (rc != WEIR_OK) {
-    free(data);
+    weir__mem_free(data);
     if (r->o.on_error == WEIR_ON_ERROR_SKIP && rc != WEIR_ENOMEM &&
         rc != WEIR_ECANCELED) {
       weir_ctx_log(ctx, WEIR_LOG_WARN, "skipping unreadable file: %s", err);
@@ -125,9 +126,12 @@ static int binary_task(void *user, size_t task, weir_emit *out) {
   }
   /* One row: the bytes become the column's buffer without a copy. */
   weir_block *b = weir__block_alloc(2, 1);
-  weir__buffer *bytes = weir__buffer_wrap(data, len, weir__buffer_release_free, NULL);
+  /* weir__mem, not malloc: glibc keeps freed large heap chunks resident,
+   * and whole files as rows are large. The unused tail goes back. */
+  data = weir__mem_realloc(data, len ? len : 1);
+  weir__buffer *bytes = weir__buffer_wrap(data, len, weir__buffer_release_mem, NULL);
   if (!b || !bytes) {
-    if (!bytes) free(data);
+    if (!bytes) weir__mem_free(data);
     weir__buffer_unref(bytes);
     weir_block_unref(&b);
     return WEIR_ENOMEM;

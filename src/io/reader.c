@@ -138,7 +138,7 @@ int weir__reader_create(weir__reader **out, const char *kind, const char *uri,
   r->kind = kind;
   /* A few idle chunk buffers: enough for the chunks in flight between the
    * reading and the parsing workers to come back warm. */
-  r->pool = weir__bufpool_create(4);
+  r->pool = weir__bufpool_create(2);
   if (!r->pool) {
     weir__reader_free(r);
     return WEIR_ENOMEM;
@@ -227,6 +227,7 @@ int weir__reader_create(weir__reader **out, const char *kind, const char *uri,
 weir_op *weir__reader_source(weir_pipeline *p, weir__reader *r,
                              const char *name, weir_read_fn fn) {
   weir_op_options so = {.version = WEIR_OP_OPTIONS_VERSION, .num_cpus = 1.0};
+  so.max_workers = r->max_tasks;
   weir_op *op = weir_source(p, name, r->ntasks, fn, r, &so);
   if (!op) {
     weir__reader_free(r);
@@ -235,6 +236,14 @@ weir_op *weir__reader_source(weir_pipeline *p, weir__reader *r,
   weir__op_set_cleanup(op, weir__reader_free, r);
   weir__reader_watch(r, op);
   return op;
+}
+
+int weir__reader_workers(const weir_pipeline *p, const weir__reader *r, size_t chunks) {
+  /* A chunk is at least the pipeline's block size when rows are long. */
+  size_t chunk = r->chunk_bytes > p->block_bytes ? r->chunk_bytes : p->block_bytes;
+  size_t n = p->budget / (chunks * chunk);
+  if (n < 1) n = 1;
+  return n >= 64 ? 0 : (int)n;
 }
 
 weir_op *weir__reader_op(weir_pipeline *p, const char *kind, const char *name,
@@ -250,6 +259,10 @@ weir_op *weir__reader_op(weir_pipeline *p, const char *kind, const char *name,
    * size, so a small budget gets small blocks of long lines. */
   if (!(o && o->target_block_bytes) && weir_pipeline_block_bytes(p) < r->chunk_bytes)
     r->chunk_bytes = weir_pipeline_block_bytes(p);
+  r->max_tasks = weir__reader_workers(p, r, 8);
+  /* Chunk buffers come back warm for reuse, but not the ones a long record
+   * grew: those would sit idle outside the budget. */
+  weir__bufpool_set_max_cap(r->pool, 2 * r->chunk_bytes + 4096);
   weir_op *src = weir__reader_source(p, r, name, fn);
   if (src && r_out) *r_out = r;
   return src;

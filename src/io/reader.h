@@ -30,6 +30,7 @@ typedef struct weir__reader {
   size_t ntasks;
   size_t rows_per_block;
   size_t chunk_bytes;  /* chunks stay under this unless one record is longer */
+  int max_tasks;       /* read tasks at once (source workers); 0 = any */
   size_t infer_rows;
 
   /* The columns, fixed before the first row is parsed. */
@@ -66,6 +67,12 @@ weir_op *weir__reader_source(weir_pipeline *p, weir__reader *r,
 weir_op *weir__reader_op(weir_pipeline *p, const char *kind, const char *name,
                          const char *uri, const weir_read_options *o,
                          int ranges, weir_read_fn fn, weir__reader **r_out);
+
+/* Workers of `r`'s ops that fit the budget of `p` when each one holds
+ * about `chunks` chunks of memory the budget does not count (the chunk
+ * being read, the next one, the rows being built): 0 (any) when many fit.
+ * Small budgets then read and parse fewer chunks at once. */
+int weir__reader_workers(const weir_pipeline *p, const weir__reader *r, size_t chunks);
 
 /* Runs `fix` (which fills r->schema, or fails with r->schema_err) once
  * for all tasks and workers, under the reader's lock, so that every block

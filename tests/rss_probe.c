@@ -1,0 +1,112 @@
+/* A child process for the resident-memory tests: runs one reader (or one
+ * operator over a JSONL read) under a memory budget, pulls every row
+ * through an iterator, and prints the rows it saw and its own peak
+ * resident memory, so the test measures RSS instead of estimating it.
+ *
+ *   weir_rss_probe KIND URI BUDGET_MIB [ARG]
+ *
+ * KIND: jsonl csv text binary blocks video audio images (read URI);
+ * shuffle (JSONL through an iterator with shuffle_buffer_rows ARG);
+ * repartition (JSONL re-blocked to ARG rows); ordered (JSONL through a
+ * map with preserve_order). Prints "rows=R blocks=B max_block=M
+ * peak_kib=K" on success; exits 1 with the pipeline's message otherwise. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+
+#include <weir.h>
+
+static int pass(void *user, weir_block *in, weir_emit *out) {
+  (void)user;
+  return weir_emit_block(out, weir_block_ref(in));
+}
+
+static weir_op *jsonl(weir_pipeline *p, const char *uri) {
+  return weir_read_jsonl(p, uri, NULL);
+}
+
+int main(int argc, char **argv) {
+  if (argc < 4) {
+    fprintf(stderr, "usage: %s KIND URI BUDGET_MIB [ARG]\n", argv[0]);
+    return 2;
+  }
+  const char *kind = argv[1], *uri = argv[2];
+  size_t budget = (size_t)strtoull(argv[3], NULL, 10) << 20;
+  size_t arg = argc > 4 ? (size_t)strtoull(argv[4], NULL, 10) : 0;
+  weir_pipeline_options po = WEIR_PIPELINE_OPTIONS_INIT;
+  po.memory_budget = budget;
+  po.num_cpus = 2;
+  weir_pipeline *p;
+  if (weir_pipeline_create(&p, &po) != WEIR_OK)
+    return 1;
+  weir_iter_options io = WEIR_ITER_OPTIONS_INIT;
+  weir_op *op = NULL;
+  if (!strcmp(kind, "jsonl"))
+    op = jsonl(p, uri);
+  else if (!strcmp(kind, "csv"))
+    op = weir_read_csv(p, uri, NULL);
+  else if (!strcmp(kind, "text"))
+    op = weir_read_text(p, uri, NULL);
+  else if (!strcmp(kind, "binary"))
+    op = weir_read_binary(p, uri, NULL);
+  else if (!strcmp(kind, "blocks"))
+    op = weir_read_blocks(p, uri, NULL);
+  else if (!strcmp(kind, "video"))
+    op = weir_read_video(p, uri, NULL);
+  else if (!strcmp(kind, "audio")) {
+    /* Long windows: rows of megabytes, like long documents. */
+    weir_audio_options ao = WEIR_AUDIO_OPTIONS_INIT;
+    ao.sample_rate = 48000;
+    ao.channels = 2;
+    ao.window_seconds = 10;
+    op = weir_read_audio(p, uri, &ao);
+  } else if (!strcmp(kind, "images"))
+    op = weir_read_images(p, uri, NULL);
+  else if (!strcmp(kind, "shuffle")) {
+    op = jsonl(p, uri);
+    io.shuffle_buffer_rows = arg;
+    io.seed = 7;
+  } else if (!strcmp(kind, "repartition"))
+    op = weir_repartition(p, jsonl(p, uri), arg);
+  else if (!strcmp(kind, "ordered")) {
+    weir_op_options oo = WEIR_OP_OPTIONS_INIT;
+    oo.preserve_order = 1;
+    oo.min_workers = 2;
+    op = weir_map_batches(p, jsonl(p, uri), "pass", pass, NULL, &oo);
+  } else {
+    fprintf(stderr, "unknown kind %s\n", kind);
+    return 2;
+  }
+  weir_iter *it = NULL;
+  int rc = op ? weir_pipeline_iter(p, op, &io, &it) : WEIR_EINVAL;
+  unsigned long long rows = 0, blocks = 0, max_block = 0;
+  weir_block *b;
+  while (rc == WEIR_OK && (rc = weir_iter_next(it, &b)) == WEIR_OK) {
+    rows += weir_block_num_rows(b);
+    blocks++;
+    if (weir_block_nbytes(b) > max_block)
+      max_block = weir_block_nbytes(b);
+    weir_block_unref(&b);
+  }
+  weir_iter_destroy(it);
+  if (rc != WEIR_EOF) {
+    fprintf(stderr, "%s: %s (%s)\n", kind, weir_pipeline_errmsg(p), weir_strerror(rc));
+    weir_pipeline_destroy(p);
+    return 1;
+  }
+  weir_pipeline_stats ps;
+  weir_pipeline_get_stats(p, &ps);
+  if (getenv("WEIR_RSS_PROBE_STATS")) {
+    char *t = NULL;
+    if (weir_pipeline_stats_table(p, &t) == WEIR_OK)
+      fprintf(stderr, "%s", t);
+    free(t);
+  }
+  weir_pipeline_destroy(p);
+  struct rusage ru;
+  getrusage(RUSAGE_SELF, &ru);
+  printf("rows=%llu blocks=%llu max_block=%llu in_flight_peak=%zu peak_kib=%ld\n",
+         rows, blocks, max_block, ps.bytes_in_flight_peak, ru.ru_maxrss);
+  return 0;
+}
