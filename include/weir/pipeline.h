@@ -98,7 +98,7 @@ typedef struct weir_pipeline_options {
    * about this many bytes as well as at their rows_per_block (which stays
    * a maximum), so a block of large rows (4K frames, long documents) stays
    * a small share of the budget; a reader's own option overrides it.
-   * 0 = an eighth of the memory budget, at least 1 MiB and at most
+   * 0 = a sixteenth of the memory budget, at least 1 MiB and at most
    * 128 MiB (see weir_pipeline_block_bytes()). A single row larger than
    * the memory budget is allowed: the run logs one warning naming the
    * operator, the row and its size, and goes on. */

@@ -106,6 +106,7 @@ int weir__run_prepare_again(weir_pipeline *p, const char *who) {
   p->stall_seen = 0;
   p->stall_since = 0;
   p->stalls = 0;
+  p->big_row_warned = 0; /* once per run */
   p->progress_lines = 0;
   p->in_flight = p->in_flight_peak = p->parked = 0;
   p->skipped_total = 0;
