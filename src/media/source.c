@@ -36,10 +36,10 @@ weir_op *weir__media_make_source(weir_pipeline *p, const char *name,
   weir_op_options oo = WEIR_OP_OPTIONS_INIT;
   oo.min_workers = s->min_workers;
   /* A decoder holds memory the budget does not count (its reference
-   * frames, the packet and frame being decoded): about 64 MiB for a 4K
-   * stream. Small budgets decode fewer files at once; an explicit
-   * `workers` still wins. */
-  size_t fit = weir__pipeline_budget(p) / ((size_t)64 << 20);
+   * frames, the packet and frame being decoded): about 96 MiB for a 4K
+   * stream, measured. Small budgets decode fewer files at once; an
+   * explicit `workers` still wins. */
+  size_t fit = weir__pipeline_budget(p) / ((size_t)96 << 20);
   if (fit < 64 && !s->min_workers)
     oo.max_workers = fit < 1 ? 1 : (int)fit;
   size_t ntasks = s->n;
