@@ -220,9 +220,10 @@ int weir__chunker_next(weir__chunker *ch, weir__chunk *c) {
   }
   memcpy(ch->buf, old + end, rest);
   memset(old + end, 0, WEIR__CHUNK_PAD);
-  /* A buffer that doubled for a long record gives back the pages past
-   * the chunk, so the chunk block holds what it counts. */
-  if (oldcap > end + end / 4) {
+  /* A buffer that doubled past the chunk size for a long record gives
+   * back the pages past the chunk, so the chunk block holds what it
+   * counts. Buffers of the usual size stay whole for the pool to reuse. */
+  if (oldcap > ch->max_bytes && oldcap > end + end / 4) {
     old = weir__mem_realloc(old, end + WEIR__CHUNK_PAD);
     oldcap = end;
   }

@@ -285,9 +285,17 @@ int weir__reader_open_task(weir__reader *r, size_t task, int csv,
   const char *uri = r->objs[t->obj].uri;
   char err[512] = "";
   *out = NULL;
-  int rc = weir__chunker_open(uri, &r->cfg, weir__codec_from_name(uri),
+  /* A small uncompressed file needs a buffer of its size, not a chunk's:
+   * many small files then reuse small buffers instead of mapping and
+   * unmapping a megabyte each. */
+  int codec = weir__codec_from_name(uri);
+  uint64_t size = r->objs[t->obj].size;
+  size_t max_bytes = r->chunk_bytes;
+  if (codec == WEIR__CODEC_NONE && size != UINT64_MAX && size + 64 < max_bytes)
+    max_bytes = (size_t)size + 64;
+  int rc = weir__chunker_open(uri, &r->cfg, codec,
                               t->offset, t->length, r->rows_per_block,
-                              r->chunk_bytes, csv, r->pool, out, err,
+                              max_bytes, csv, r->pool, out, err,
                               sizeof err);
   if (rc == WEIR_OK) return WEIR_OK;
   *out = NULL;
