@@ -16,5 +16,6 @@
 #include "weir/media.h"
 #include "weir/text.h"
 #include "weir/cuda.h"
+#include "weir/plugin.h"
 
 #endif /* WEIR_H */

@@ -51,6 +51,9 @@ typedef struct weir_op_stats {
    * 1 MiB, bin 5 from 16 MiB, bin 7 from 256 MiB), bin 8 1 GiB and more. */
   uint64_t block_bytes_min, block_bytes_max;
   uint64_t block_bytes_hist[WEIR_BLOCK_BYTES_BINS];
+  size_t   queue_max_bytes;  /* the input queue's bounds, so that queue_bytes
+                                and queue_blocks read as a fill fraction */
+  size_t   queue_max_blocks;
 } weir_op_stats;
 
 /* Named counters of operator `index` (weir_ctx_count): the value of

@@ -19,6 +19,8 @@ void weir__op_snapshot(const weir_op *op, weir_op_stats *out) {
   out->workers = op->live;
   out->queue_bytes = op->qbytes;
   out->queue_blocks = op->qblocks;
+  out->queue_max_bytes = op->qmax_bytes;
+  out->queue_max_blocks = op->qmax_blocks;
   out->workers_min = op->workers_min;
   out->workers_max = op->workers_max;
   out->cpu_seconds = weir__op_cpu(op);
@@ -181,7 +183,8 @@ int weir_pipeline_stats_json(const weir_pipeline *p, char **json) {
             "\"workers_peak\": %d, \"workers_min\": %d, \"workers_max\": %d, \"resizes\": %llu, "
             "\"queue_bytes\": %zu, \"queue_blocks\": %zu, \"queue_bytes_peak\": %zu, "
             "\"queue_blocks_peak\": %zu, \"spilled_bytes\": %llu, \"spilled_blocks\": %llu, "
-            "\"skipped_inputs\": %llu, \"dropped_rows\": %llu, \"block_bytes_min\": %llu, "
+            "\"skipped_inputs\": %llu, \"dropped_rows\": %llu, \"queue_max_bytes\": %zu, "
+            "\"queue_max_blocks\": %zu, \"block_bytes_min\": %llu, "
             "\"block_bytes_max\": %llu, \"block_bytes_hist\": [",
             i, (unsigned long long)s.rows_in, (unsigned long long)s.rows_out,
             (unsigned long long)s.blocks_in, (unsigned long long)s.blocks_out,
@@ -193,7 +196,7 @@ int weir_pipeline_stats_json(const weir_pipeline *p, char **json) {
             s.workers_max, (unsigned long long)s.resizes, s.queue_bytes, s.queue_blocks,
             s.queue_bytes_peak, s.queue_blocks_peak, (unsigned long long)s.spilled_bytes,
             (unsigned long long)s.spilled_blocks, (unsigned long long)s.skipped_inputs,
-            (unsigned long long)s.dropped_rows,
+            (unsigned long long)s.dropped_rows, s.queue_max_bytes, s.queue_max_blocks,
             (unsigned long long)s.block_bytes_min, (unsigned long long)s.block_bytes_max);
     for (int k = 0; k < WEIR_BLOCK_BYTES_BINS; k++)
       fprintf(f, "%s%llu", k ? ", " : "", (unsigned long long)s.block_bytes_hist[k]);
