@@ -54,7 +54,7 @@ static size_t edit_distance(const char *a, const char *b) {
 void closest_names(const char *name, const char *const *cands, size_t n, char *buf, size_t len) {
   buf[0] = '\0';
   size_t best[3] = {0}, bestd[3] = {1000, 1000, 1000}, nb = 0;
-  size_t limit = strlen(name) / 2 + 2;
+  size_t limit = strlen(name) / 3 + 1;
   for (size_t i = 0; i < n; i++) {
     size_t d = edit_distance(name, cands[i]);
     /* A candidate that contains the name, or the reverse, is close too. */
@@ -185,12 +185,12 @@ static char *subst(ctx *c, const char *text, int line, int col) {
 
 /* The text of an option's value node: a scalar, or for a list option a
  * list of scalars joined by commas. */
-static char *value_text(ctx *c, const weir_opt_def *d, const node *v) {
+static char *value_text(ctx *c, const char *label, const weir_opt_def *d, const node *v) {
   if (v->type == NODE_SCALAR) {
     if (d->type != WEIR_OPT_STRING && v->quoted && d->type == WEIR_OPT_BOOL) {
       /* "true" in quotes is text, not a boolean: say so rather than guess. */
-      add_err(c->s, v->line, v->col, "option '%s' is a boolean; write true or false without quotes",
-              d->name);
+      add_err(c->s, v->line, v->col,
+              "%s: option '%s' is a boolean; write true or false without quotes", label, d->name);
       return NULL;
     }
     return subst(c, v->text, v->line, v->col);
@@ -203,7 +203,7 @@ static char *value_text(ctx *c, const weir_opt_def *d, const node *v) {
     for (size_t i = 0; i < v->nkids; i++) {
       const node *k = &v->kids[i];
       if (k->type != NODE_SCALAR) {
-        add_err(c->s, k->line, k->col, "option '%s': list items must be numbers", d->name);
+        add_err(c->s, k->line, k->col, "%s: option '%s': list items must be numbers", label, d->name);
         free(out);
         return NULL;
       }
@@ -228,7 +228,7 @@ static char *value_text(ctx *c, const weir_opt_def *d, const node *v) {
     }
     return out;
   }
-  add_err(c->s, v->line, v->col, "option '%s' takes %s, not %s", d->name,
+  add_err(c->s, v->line, v->col, "%s: option '%s' takes %s, not %s", label, d->name,
           d->type == WEIR_OPT_FLOAT_LIST ? "a list of numbers" : "a single value",
           node_type_name(v->type));
   return NULL;
@@ -264,7 +264,7 @@ static const char *find_override(ctx *c, const char *owner, const char *opt, siz
 
 /* Resolves every option of a table for one owner (an op or `pipeline`):
  * the node's value, a --set override, or the default. */
-static int resolve(ctx *c, const char *owner, const weir_opt_def *defs, size_t n, const node *map,
+static int resolve(ctx *c, const char *owner, const char *label, const weir_opt_def *defs, size_t n, const node *map,
                    const char *const *reserved, size_t nreserved, weir_opt_value *vals,
                    void **storage, int line, int col) {
   int ok = 1;
@@ -280,7 +280,7 @@ static int resolve(ctx *c, const char *owner, const weir_opt_def *defs, size_t n
       for (size_t d = 0; d < n && nc < 256; d++) cands[nc++] = defs[d].name;
       char close[256];
       closest_names(k->key, cands, nc, close, sizeof close);
-      add_err(c->s, k->key_line, k->key_col, "%s: unknown option '%s'%s%s%s", owner, k->key,
+      add_err(c->s, k->key_line, k->key_col, "%s: unknown option '%s'%s%s%s", label, k->key,
               close[0] ? " (did you mean " : "", close, close[0] ? "?)" : "");
       ok = 0;
     }
@@ -298,7 +298,7 @@ static int resolve(ctx *c, const char *owner, const weir_opt_def *defs, size_t n
       text = subst(c, over, 0, 0);
       snprintf(where, sizeof where, " (from --set %s.%s)", owner, def->name);
     } else if (v) {
-      text = value_text(c, def, v);
+      text = value_text(c, label, def, v);
       if (!text) {
         ok = 0;
         continue;
@@ -307,7 +307,7 @@ static int resolve(ctx *c, const char *owner, const weir_opt_def *defs, size_t n
       text = strdup(def->default_value);
     } else {
       if (def->flags & WEIR_OPT_REQUIRED) {
-        add_err(c->s, line, col, "%s: option '%s' (%s) is required: %s", owner, def->name,
+        add_err(c->s, line, col, "%s: option '%s' (%s) is required: %s", label, def->name,
                 type_name(def->type), def->doc ? def->doc : "");
         ok = 0;
       }
@@ -321,7 +321,7 @@ static int resolve(ctx *c, const char *owner, const weir_opt_def *defs, size_t n
     }
     int rc = weir_opt_parse(def, text, &vals[d], &storage[d]);
     if (rc != WEIR_OK) {
-      add_err(c->s, el, ec, "%s: option '%s' (%s)%s: %s", owner, def->name, type_name(def->type),
+      add_err(c->s, el, ec, "%s: option '%s' (%s)%s: %s", label, def->name, type_name(def->type),
               where, weir_last_errmsg());
       ok = 0;
     }
@@ -460,6 +460,7 @@ static void read_inputs(spec *s, spec_op *o) {
   }
   o->inputs = calloc(n ? n : 1, sizeof *o->inputs);
   if (!o->inputs) return;
+  int bad_refs = 0;
   for (size_t i = 0; i < n; i++) {
     const node *r = &refs[i];
     if (r->type != NODE_SCALAR) {
@@ -470,17 +471,19 @@ static void read_inputs(spec *s, spec_op *o) {
     int idx = find_op(s, r->text);
     if (idx < 0) {
       dangling(s, r);
+      bad_refs++;
       continue;
     }
     if (s->ops[idx].kind && s->ops[idx].kind->role == WEIR_KIND_SINK) {
       add_err(s, r->line, r->col,
               "operator '%s' cannot read from '%s': it is a writer (%s) and emits nothing",
               o->name, r->text, s->ops[idx].kind->name);
+      bad_refs++;
       continue;
     }
     o->inputs[o->ninputs++] = idx;
   }
-  if (o->kind) {
+  if (o->kind && !bad_refs) {
     int mn = o->kind->min_inputs, mx = o->kind->max_inputs;
     int have = (int)o->ninputs;
     if (have < mn || (mx >= 0 && have > mx)) {
@@ -569,8 +572,8 @@ static void load_op(ctx *c, spec_op *o, size_t i) {
   o->storage = calloc(no ? no : 1, sizeof *o->storage);
   if (!o->values || !o->storage) return;
   char owner[300];
-  snprintf(owner, sizeof owner, "%s", label);
-  resolve(c, owner, o->kind->options, no, n, op_reserved, 4, o->values, o->storage, o->line,
+  snprintf(owner, sizeof owner, "operator '%s'", label);
+  resolve(c, label, owner, o->kind->options, no, n, op_reserved, 4, o->values, o->storage, o->line,
           o->col);
   if (s->resume)
     for (size_t k = 0; k < no; k++)
@@ -578,6 +581,38 @@ static void load_op(ctx *c, spec_op *o, size_t i) {
         o->values[k].set = 1;
         o->values[k].i = 1;
       }
+}
+
+/* Errors in file order (line, then column); file-wide ones last. */
+static void err_pos(const char *e, size_t plen, long *line, long *col) {
+  *line = 1L << 30;
+  *col = 0;
+  if (strlen(e) > plen && e[plen] == ':') {
+    char *end;
+    long l = strtol(e + plen + 1, &end, 10);
+    if (end != e + plen + 1 && *end == ':') {
+      *line = l;
+      *col = strtol(end + 1, NULL, 10);
+    }
+  }
+}
+
+static void sort_errors(spec *s) {
+  size_t plen = strlen(s->path);
+  for (size_t i = 1; i < s->nerrors; i++) {
+    char *e = s->errors[i];
+    long l, c;
+    err_pos(e, plen, &l, &c);
+    size_t j = i;
+    while (j > 0) {
+      long pl, pc;
+      err_pos(s->errors[j - 1], plen, &pl, &pc);
+      if (pl < l || (pl == l && pc <= c)) break;
+      s->errors[j] = s->errors[j - 1];
+      j--;
+    }
+    s->errors[j] = e;
+  }
 }
 
 int spec_load(spec *s, const char *path, weir_op_kinds *kinds, const spec_sets *sets, int resume) {
@@ -644,7 +679,7 @@ int spec_load(spec *s, const char *path, weir_op_kinds *kinds, const spec_sets *
   {
     weir_opt_value pv[32] = {{0}};
     void *ps[32] = {0};
-    resolve(&c, "pipeline", spec_pipeline_opts, spec_num_pipeline_opts, pipe, NULL, 0, pv, ps,
+    resolve(&c, "pipeline", "pipeline", spec_pipeline_opts, spec_num_pipeline_opts, pipe, NULL, 0, pv, ps,
             pipe ? pipe->line : 1, pipe ? pipe->col : 1);
     apply_pipeline(s, pv);
     for (size_t i = 0; i < spec_num_pipeline_opts; i++) free(ps[i]);
@@ -704,6 +739,7 @@ int spec_load(spec *s, const char *path, weir_op_kinds *kinds, const spec_sets *
   }
 out:
   free(c.used);
+  sort_errors(s);
   return s->nerrors ? -1 : 0;
 }
 
