@@ -580,3 +580,47 @@ Test(cli, dashboard_bad_address_is_a_usage_error) {
   assert_has(r.err, "--dashboard-linger needs --dashboard");
   result_free(&r);
 }
+
+/* ---- examples/specs ---------------------------------------------------------------- */
+
+Test(cli, example_specs_validate_and_run) {
+  const char *plugins = getenv("WEIR_EXAMPLE_PLUGINS");
+  cr_assert_not_null(plugins, "WEIR_EXAMPLE_PLUGINS is not set (ctest sets it)");
+  const char *specs[] = {"arrow_interop", "cuda_custom_op", "demo", "jsonl_pipeline",
+                         "pipeline_basics", "video_frames"};
+  char args[4096];
+  for (size_t i = 0; i < sizeof specs / sizeof specs[0]; i++) {
+    snprintf(args, sizeof args,
+             "validate '%s/examples/specs/%s.yaml' --set PLUGINS='%s' --set INPUT=x --set VIDEOS=x "
+             "--set IMAGES=x --set OUTPUT=out/",
+             WEIR_TEST_SOURCE_DIR, specs[i], plugins);
+    result r = weir(args);
+    cr_assert_eq(r.code, 0, "%s: %s", specs[i], r.err);
+    result_free(&r);
+  }
+  snprintf(args, sizeof args, "run '%s/examples/specs/pipeline_basics.yaml' --set PLUGINS='%s' --set OUTPUT=basics/",
+           WEIR_TEST_SOURCE_DIR, plugins);
+  result r = weir(args);
+  cr_assert_eq(r.code, 0, "%s", r.err);
+  cr_assert_eq(count_lines(path_of("basics")), 50000);
+  assert_has(r.err, "add_square"); /* the summary table */
+  result_free(&r);
+  /* jsonl_pipeline keeps the documents of at least MIN_CHARS bytes. */
+  FILE *f = fopen(path_of("docs.jsonl"), "w");
+  for (int i = 0; i < 1000; i++) fprintf(f, "{\"text\": \"%.*s\"}\n", i % 40, "abcdefghijklmnopqrstuvwxyzabcdefghijklmnopqrstuvwxyz");
+  fclose(f);
+  snprintf(args, sizeof args,
+           "run '%s/examples/specs/jsonl_pipeline.yaml' --set PLUGINS='%s' --set INPUT=docs.jsonl "
+           "--set OUTPUT=long/ --set MIN_CHARS=30",
+           WEIR_TEST_SOURCE_DIR, plugins);
+  r = weir(args);
+  cr_assert_eq(r.code, 0, "%s", r.err);
+  result_free(&r);
+  char cmd[1024];
+  snprintf(cmd, sizeof cmd, "zstd -dc '%s'/long/*.zst | wc -l", tmpdir);
+  FILE *p = popen(cmd, "r");
+  long n = -1;
+  cr_assert_eq(fscanf(p, "%ld", &n), 1);
+  pclose(p);
+  cr_assert_eq(n, 250); /* lengths 30..39 of every 40 */
+}

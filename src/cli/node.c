@@ -191,10 +191,16 @@ static node *load(loader *L, yaml_parser_t *parser) {
         rc = on_scalar(L, &e);
       break;
     case YAML_SEQUENCE_START_EVENT:
-      rc = on_open(L, &e, NODE_LIST);
+      if (e.data.sequence_start.anchor)
+        rc = failf(L, line, col, "YAML anchors (&name) are not allowed in a spec");
+      else
+        rc = on_open(L, &e, NODE_LIST);
       break;
     case YAML_MAPPING_START_EVENT:
-      rc = on_open(L, &e, NODE_MAP);
+      if (e.data.mapping_start.anchor)
+        rc = failf(L, line, col, "YAML anchors (&name) are not allowed in a spec");
+      else
+        rc = on_open(L, &e, NODE_MAP);
       break;
     case YAML_SEQUENCE_END_EVENT:
     case YAML_MAPPING_END_EVENT:

@@ -233,6 +233,10 @@ int cmd_run(int argc, char **argv) {
   /* The dashboard shows pool changes, which are logged at DEBUG;
    * monitor_log passes to stderr only what the spec asked for. */
   s.popts.log_level = a.dashboard ? WEIR_LOG_DEBUG : s.log_level;
+  /* The library logs its summary table at INFO, below what stderr shows by
+   * default: the command prints it itself after the run. */
+  int summary = s.popts.summary;
+  s.popts.summary = 0;
   r->linger_s = a.linger;
   char err[2048];
   rc = spec_build(&s, &r->p, err, sizeof err);
@@ -283,6 +287,12 @@ int cmd_run(int argc, char **argv) {
   }
   uv_run(&r->loop, UV_RUN_DEFAULT);
   uv_thread_join(&th);
+  char *table = NULL;
+  if (summary && weir_pipeline_stats_table(r->p, &table) == WEIR_OK && table) {
+    size_t tl = strlen(table);
+    fprintf(stderr, "%s%s", table, tl && table[tl - 1] == '\n' ? "" : "\n");
+  }
+  free(table);
   if (r->rc == WEIR_OK) {
     exit_code = EXIT_OK;
   } else if (r->rc == WEIR_ECANCELED && r->interrupts) {
