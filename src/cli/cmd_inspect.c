@@ -49,18 +49,53 @@ static int guess(const char *path, format *f, const char **compression) {
   return -1;
 }
 
+static const char *dtype_name(int d) {
+  static const char *names[] = {"?", "uint8", "int8", "int16", "int32", "int64", "float16",
+                                "bfloat16", "float32", "float64", "uint16", "uint32", "uint64"};
+  return d >= 1 && d <= 12 ? names[d] : "?";
+}
+
 static const char *type_text(const weir_column *c, char *buf, size_t len) {
   static const char *types[] = {"?", "bool", "int32", "int64", "float32", "float64", "string",
-                                "binary", "tensor"};
-  static const char *dtypes[] = {"?", "uint8", "int8", "int16", "int32", "int64", "float16",
-                                 "bfloat16", "float32", "float64"};
+                                "binary", "tensor", "list"};
+  if (c->type == WEIR_TYPE_LIST) {
+    snprintf(buf, len, "list<%s>", dtype_name(c->dtype));
+    return buf;
+  }
   if (c->type != WEIR_TYPE_TENSOR)
-    return c->type >= 1 && c->type <= 8 ? types[c->type] : "unknown";
-  size_t off = (size_t)snprintf(buf, len, "tensor %s [", c->dtype >= 1 && c->dtype <= 9 ? dtypes[c->dtype] : "?");
+    return c->type >= 1 && c->type <= 9 ? types[c->type] : "unknown";
+  size_t off = (size_t)snprintf(buf, len, "tensor %s [", dtype_name(c->dtype));
   for (int d = 0; d < c->ndim && off < len; d++)
     off += (size_t)snprintf(buf + off, len - off, "%s%lld", d ? ", " : "", (long long)c->shape[d]);
   if (off < len) snprintf(buf + off, len - off, "]");
   return buf;
+}
+
+/* One element of a list column as JSON (half floats are shown by type). */
+static void print_element(int dtype, const void *data, int64_t i) {
+  switch (dtype) {
+  case WEIR_DTYPE_UINT8: printf("%u", ((const uint8_t *)data)[i]); break;
+  case WEIR_DTYPE_INT8: printf("%d", ((const int8_t *)data)[i]); break;
+  case WEIR_DTYPE_INT16: printf("%d", ((const int16_t *)data)[i]); break;
+  case WEIR_DTYPE_UINT16: printf("%u", ((const uint16_t *)data)[i]); break;
+  case WEIR_DTYPE_INT32: printf("%d", ((const int32_t *)data)[i]); break;
+  case WEIR_DTYPE_UINT32: printf("%u", ((const uint32_t *)data)[i]); break;
+  case WEIR_DTYPE_INT64: printf("%lld", (long long)((const int64_t *)data)[i]); break;
+  case WEIR_DTYPE_UINT64: printf("%llu", (unsigned long long)((const uint64_t *)data)[i]); break;
+  case WEIR_DTYPE_FLOAT32: {
+    double v = ((const float *)data)[i];
+    if (isfinite(v)) printf("%.9g", v);
+    else fputs("null", stdout);
+    break;
+  }
+  case WEIR_DTYPE_FLOAT64: {
+    double v = ((const double *)data)[i];
+    if (isfinite(v)) printf("%.17g", v);
+    else fputs("null", stdout);
+    break;
+  }
+  default: printf("\"<%s>\"", dtype_name(dtype));
+  }
 }
 
 static void human(double b, char *buf, size_t len) {
@@ -205,6 +240,14 @@ static void print_value(const weir_column *c, size_t r) {
     break;
   case WEIR_TYPE_BINARY:
     printf("\"<%lld bytes>\"", (long long)(c->offsets[r + 1] - c->offsets[r]));
+    break;
+  case WEIR_TYPE_LIST:
+    putchar('[');
+    for (int64_t i = c->offsets[r]; i < c->offsets[r + 1]; i++) {
+      if (i > c->offsets[r]) fputs(", ", stdout);
+      print_element(c->dtype, c->data, i);
+    }
+    putchar(']');
     break;
   default: {
     char buf[160];
