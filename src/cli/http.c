@@ -163,6 +163,14 @@ static void handle(conn *c) {
       return;
     }
     respond(c, 200, "OK", "application/json", copy, strlen(copy), 1, head);
+  } else if (strcmp(path, "/api/history") == 0) {
+    /* Asked once per page load: not worth a cache. */
+    char *j = monitor_history_json(h->m);
+    if (!j) {
+      text_reply(c, 503, "Service Unavailable", "out of memory\n");
+      return;
+    }
+    respond(c, 200, "OK", "application/json", j, strlen(j), 1, head);
   } else if (strcmp(path, "/metrics") == 0) {
     const char *t = cached(h, 1);
     char *copy = t ? strdup(t) : NULL;
@@ -172,7 +180,7 @@ static void handle(conn *c) {
     }
     respond(c, 200, "OK", "text/plain; version=0.0.4; charset=utf-8", copy, strlen(copy), 1, head);
   } else {
-    text_reply(c, 404, "Not Found", "not found: the routes are /, /api/stats and /metrics\n");
+    text_reply(c, 404, "Not Found", "not found: the routes are /, /api/stats, /api/history and /metrics\n");
   }
 }
 

@@ -21,7 +21,110 @@ void monitor_init(monitor *m, const spec *s) {
   pthread_mutex_init(&m->mu, NULL);
 }
 
-void monitor_destroy(monitor *m) { pthread_mutex_destroy(&m->mu); }
+static void json_str(FILE *f, const char *s) {
+  fputc('"', f);
+  for (const unsigned char *p = (const unsigned char *)(s ? s : ""); *p; p++) {
+    if (*p == '"' || *p == '\\') fprintf(f, "\\%c", *p);
+    else if (*p < 0x20) fprintf(f, "\\u%04x", *p);
+    else fputc(*p, f);
+  }
+  fputc('"', f);
+}
+
+static void sample_free(struct sample *x) {
+  free(x->rows_out);
+  free(x->bytes_out);
+  free(x->workers);
+}
+
+void monitor_destroy(monitor *m) {
+  for (size_t i = 0; i < m->nsamples; i++) sample_free(&m->samples[i]);
+  free(m->samples);
+  pthread_mutex_destroy(&m->mu);
+}
+
+void monitor_sample(monitor *m) {
+  if (!m->p) return;
+  int n = weir_pipeline_num_ops(m->p);
+  if (n <= 0) return;
+  struct sample x = {0};
+  x.t = monitor_now() - m->t0;
+  x.nops = n;
+  x.rows_out = calloc((size_t)n, sizeof *x.rows_out);
+  x.bytes_out = calloc((size_t)n, sizeof *x.bytes_out);
+  x.workers = calloc((size_t)n, sizeof *x.workers);
+  if (!x.rows_out || !x.bytes_out || !x.workers) {
+    sample_free(&x);
+    return;
+  }
+  for (int i = 0; i < n; i++) {
+    weir_op_stats st;
+    if (weir_pipeline_op_stats(m->p, i, &st) != WEIR_OK) continue;
+    x.rows_out[i] = st.rows_out;
+    x.bytes_out[i] = st.bytes_out;
+    x.workers[i] = st.workers;
+  }
+  weir_pipeline_stats ps;
+  if (weir_pipeline_get_stats(m->p, &ps) == WEIR_OK) x.in_flight = ps.bytes_in_flight;
+  /* A full history keeps every other sample: the whole run at half the
+   * resolution, in bounded memory. */
+  if (m->nsamples == MONITOR_SAMPLES) {
+    size_t k = 0;
+    for (size_t i = 0; i < m->nsamples; i++) {
+      if (i % 2 == 0) m->samples[k++] = m->samples[i];
+      else sample_free(&m->samples[i]);
+    }
+    m->nsamples = k;
+  }
+  if (m->nsamples == m->sample_cap) {
+    size_t cap = m->sample_cap ? 2 * m->sample_cap : 64;
+    struct sample *ns = realloc(m->samples, cap * sizeof *ns);
+    if (!ns) {
+      sample_free(&x);
+      return;
+    }
+    m->samples = ns;
+    m->sample_cap = cap;
+  }
+  m->samples[m->nsamples++] = x;
+}
+
+char *monitor_history_json(monitor *m) {
+  char *out = NULL;
+  size_t olen = 0;
+  FILE *f = open_memstream(&out, &olen);
+  if (!f) return NULL;
+  int n = m->nsamples ? m->samples[m->nsamples - 1].nops : 0;
+  fputs("{\"t\": [", f);
+  for (size_t i = 0; i < m->nsamples; i++) fprintf(f, "%s%.3f", i ? ", " : "", m->samples[i].t);
+  fputs("], \"in_flight\": [", f);
+  for (size_t i = 0; i < m->nsamples; i++)
+    fprintf(f, "%s%zu", i ? ", " : "", m->samples[i].in_flight);
+  fputs("], \"operators\": [", f);
+  for (int k = 0; k < n; k++) {
+    weir_op_stats st;
+    const char *name = weir_pipeline_op_stats(m->p, k, &st) == WEIR_OK ? st.name : "";
+    fprintf(f, "%s{\"index\": %d, \"name\": ", k ? ", " : "", k);
+    json_str(f, name);
+    static const char *fields[] = {"rows_out", "bytes_out", "workers"};
+    for (int fi = 0; fi < 3; fi++) {
+      fprintf(f, ", \"%s\": [", fields[fi]);
+      for (size_t i = 0; i < m->nsamples; i++) {
+        const struct sample *x = &m->samples[i];
+        unsigned long long v = k >= x->nops ? 0
+                               : fi == 0    ? x->rows_out[k]
+                               : fi == 1    ? x->bytes_out[k]
+                                            : (unsigned long long)x->workers[k];
+        fprintf(f, "%s%llu", i ? ", " : "", v);
+      }
+      fputc(']', f);
+    }
+    fputc('}', f);
+  }
+  fputs("]}", f);
+  fclose(f);
+  return out;
+}
 
 void monitor_set_state(monitor *m, int state, const char *error) {
   pthread_mutex_lock(&m->mu);
@@ -56,16 +159,6 @@ const char *monitor_node_of(const monitor *m, int index) {
     if (index >= m->s->ops[i].first_index && index <= m->s->ops[i].last_index)
       return m->s->ops[i].name;
   return NULL;
-}
-
-static void json_str(FILE *f, const char *s) {
-  fputc('"', f);
-  for (const unsigned char *p = (const unsigned char *)(s ? s : ""); *p; p++) {
-    if (*p == '"' || *p == '\\') fprintf(f, "\\%c", *p);
-    else if (*p < 0x20) fprintf(f, "\\u%04x", *p);
-    else fputc(*p, f);
-  }
-  fputc('"', f);
 }
 
 static const char *state_name(int s) {

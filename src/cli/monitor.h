@@ -23,7 +23,25 @@ typedef struct monitor {
   struct { double t; int level; char text[240]; } events[MONITOR_EVENTS];
   unsigned long long nevents;  /* total ever; the ring keeps the last */
   int             stderr_level;/* log lines at or above this go to stderr */
+  /* Samples taken every second while the dashboard is up, so that a page
+   * opened late (or after the end) can draw the whole run. */
+  struct sample {
+    double t;
+    size_t in_flight;
+    int    nops;
+    uint64_t *rows_out, *bytes_out;
+    int      *workers;
+  } *samples;
+  size_t          nsamples, sample_cap;
 } monitor;
+
+#define MONITOR_SAMPLES 3600
+
+/* Takes one sample of every operator's counters (the loop thread). */
+void   monitor_sample(monitor *m);
+/* {"t": [...], "in_flight": [...], "operators": [{"name", "rows_out",
+ * "bytes_out", "workers"}...]}; free() it. */
+char  *monitor_history_json(monitor *m);
 
 void   monitor_init(monitor *m, const spec *s);
 void   monitor_destroy(monitor *m);

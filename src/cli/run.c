@@ -130,6 +130,7 @@ typedef struct runner {
   uv_async_t    done;
   uv_signal_t   sigint;
   uv_timer_t    linger;
+  uv_timer_t    sampler;       /* history for the dashboard, every second */
   http_server  *http;
   weir_pipeline *p;
   weir_op      *out;
@@ -154,9 +155,15 @@ static void close_all(runner *r) {
   if (!uv_is_closing((uv_handle_t *)&r->sigint)) uv_close((uv_handle_t *)&r->sigint, NULL);
   if (!uv_is_closing((uv_handle_t *)&r->done)) uv_close((uv_handle_t *)&r->done, NULL);
   if (!uv_is_closing((uv_handle_t *)&r->linger)) uv_close((uv_handle_t *)&r->linger, NULL);
+  if (!uv_is_closing((uv_handle_t *)&r->sampler)) uv_close((uv_handle_t *)&r->sampler, NULL);
 }
 
 static void on_linger_end(uv_timer_t *t) { close_all(t->data); }
+
+static void on_sample(uv_timer_t *t) {
+  runner *r = t->data;
+  monitor_sample(&r->mon);
+}
 
 static void on_done(uv_async_t *h) {
   runner *r = h->data;
@@ -165,6 +172,8 @@ static void on_done(uv_async_t *h) {
   int state = r->rc == WEIR_OK ? RUN_DONE
               : (r->rc == WEIR_ECANCELED && r->interrupts) ? RUN_CANCELLED : RUN_FAILED;
   monitor_set_state(&r->mon, state, r->rc == WEIR_OK ? NULL : weir_pipeline_errmsg(r->p));
+  uv_timer_stop(&r->sampler);
+  monitor_sample(&r->mon); /* the final counters */
   if (r->http && r->linger_s > 0 && !r->interrupts) {
     fprintf(stderr, "weir: run ended; the dashboard stays up for %g s (Ctrl-C to stop)\n",
             r->linger_s);
@@ -260,6 +269,8 @@ int cmd_run(int argc, char **argv) {
   uv_signal_start(&r->sigint, on_sigint, SIGINT);
   uv_timer_init(&r->loop, &r->linger);
   r->linger.data = r;
+  uv_timer_init(&r->loop, &r->sampler);
+  r->sampler.data = r;
   int exit_code = EXIT_OK;
   if (a.dashboard) {
     r->http = http_start(&r->loop, a.dashboard, &r->mon, err, sizeof err);
@@ -275,6 +286,7 @@ int cmd_run(int argc, char **argv) {
     if (colon && colon > a.dashboard) snprintf(host, sizeof host, "%.*s", (int)(colon - a.dashboard), a.dashboard);
     fprintf(stderr, "weir: dashboard at http://%s:%d/\n", host, http_port(r->http));
     fflush(stderr);
+    uv_timer_start(&r->sampler, on_sample, 0, 1000);
   }
   monitor_set_state(&r->mon, RUN_RUNNING, NULL);
   uv_thread_t th;

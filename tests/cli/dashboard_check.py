@@ -176,7 +176,15 @@ try:
         time.sleep(0.1)
     if st["state"] != "done":
         fail(f"run ended in state {st['state']}: {st['error']}")
+    hist = json.loads(get("/api/history")[2])
+    if len(hist["t"]) < 3 or [o["name"] for o in hist["operators"]] != ops:
+        fail(f"/api/history: {len(hist['t'])} samples, operators {[o['name'] for o in hist['operators']]}")
+    if hist["operators"][0]["rows_out"][-1] != 400000:
+        fail(f"/api/history ends at {hist['operators'][0]['rows_out'][-1]} rows, not 400000")
     dom3 = chrome("--dump-dom")
+    m = re.search(r'data-history="(\d+)"', dom3)
+    if not m or int(m.group(1)) < 3:
+        fail("the page did not load the run's history")
     if 'data-state="done"' not in dom3 or 'id="summary" hidden' in dom3:
         fail("the finished run's summary is not shown")
     if '<td data-sum="rows read">400000</td>' not in dom3:
