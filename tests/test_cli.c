@@ -556,7 +556,7 @@ Test(cli, resume_keeps_complete_shards) {
 
 /* ---- the dashboard ------------------------------------------------------------- */
 
-Test(cli, dashboard_in_chromium_and_metrics_parsed_by_prometheus_client, .timeout = 600) {
+Test(cli, dashboard_in_chromium_and_metrics_parsed_by_prometheus_client) {
   const char *art = getenv("WEIR_TEST_ARTIFACTS");
   char extra[1024];
   snprintf(extra, sizeof extra, "--artifacts '%s'", art ? art : tmpdir);
