@@ -11,6 +11,9 @@
 
 #define REQ_MAX 8192
 #define CACHE_SECONDS 0.1
+/* Connections held at once; more are accepted and closed at once, so that
+ * clients that never finish a request cannot pile up without bound. */
+#define MAX_CONNS 512
 
 struct http_server {
   uv_tcp_t   tcp;
@@ -222,7 +225,7 @@ static void on_connection(uv_stream_t *server, int status) {
   if (h->conns) h->conns->prev = c;
   h->conns = c;
   h->live++;
-  if (uv_accept(server, (uv_stream_t *)&c->tcp) != 0 ||
+  if (uv_accept(server, (uv_stream_t *)&c->tcp) != 0 || h->live > MAX_CONNS ||
       uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read) != 0)
     conn_close(c);
 }
