@@ -39,8 +39,11 @@ if not chromium:
         sys.exit(0)
     fail("chromium is not installed (Debian package chromium; .ci/setup installs it)")
 
-# 400 blocks of 1000 rows through one worker sleeping 25 ms a block: about
-# ten seconds of run to watch, whatever the machine's load.
+# 3000 blocks of 1000 rows through one worker sleeping 25 ms a block: the
+# run moves slowly (75 s at most) while the browser watches, however loaded
+# the machine, until the test creates the release file; then it ends fast.
+ROWS = 3000000
+release = os.path.join(args.workdir, "dash_release")
 spec = os.path.join(args.workdir, "dash.yaml")
 with open(spec, "w") as f:
     f.write(f"""plugin: {args.plugin}
@@ -51,13 +54,14 @@ pipeline:
 ops:
   - name: gen
     op: test_counter
-    num_rows: 400000
+    num_rows: {ROWS}
     rows_per_block: 1000
   - name: slow
     op: test_sleep
     input: gen
     ms_per_block: 25
     max_workers: 1
+    release_file: {release}
   - name: out
     op: write_jsonl
     input: slow
@@ -169,6 +173,7 @@ try:
         fail(f"the numbers did not move: {n1} then {n2}")
 
     # The end: the page shows the summary of a finished run.
+    open(release, "w").close()
     for _ in range(1200):
         st = json.loads(get("/api/stats")[2])
         if st["state"] != "running":
@@ -179,16 +184,16 @@ try:
     hist = json.loads(get("/api/history")[2])
     if len(hist["t"]) < 3 or [o["name"] for o in hist["operators"]] != ops:
         fail(f"/api/history: {len(hist['t'])} samples, operators {[o['name'] for o in hist['operators']]}")
-    if hist["operators"][0]["rows_out"][-1] != 400000:
-        fail(f"/api/history ends at {hist['operators'][0]['rows_out'][-1]} rows, not 400000")
+    if hist["operators"][0]["rows_out"][-1] != ROWS:
+        fail(f"/api/history ends at {hist['operators'][0]['rows_out'][-1]} rows, not {ROWS}")
     dom3 = chrome("--dump-dom")
     m = re.search(r'data-history="(\d+)"', dom3)
     if not m or int(m.group(1)) < 3:
         fail("the page did not load the run's history")
     if 'data-state="done"' not in dom3 or 'id="summary" hidden' in dom3:
         fail("the finished run's summary is not shown")
-    if '<td data-sum="rows read">400000</td>' not in dom3:
-        fail("the summary does not count 400000 rows read")
+    if f'<td data-sum="rows read">{ROWS}</td>' not in dom3:
+        fail(f"the summary does not count {ROWS} rows read")
     chrome(f"--screenshot={os.path.join(args.artifacts, 'dashboard_done.png')}", budget_ms=3000)
     shutil.rmtree(profile, ignore_errors=True)
 
@@ -199,8 +204,8 @@ try:
         fail(f"exit {code} after a successful run: " + open(err_path).read()[-2000:])
     lines = sum(1 for fn in os.listdir(os.path.join(args.workdir, "dash_out"))
                 for _ in open(os.path.join(args.workdir, "dash_out", fn)))
-    if lines != 400000:
-        fail(f"{lines} rows written, not 400000")
+    if lines != ROWS:
+        fail(f"{lines} rows written, not {ROWS}")
     print(f"dashboard_check: ok ({polls} polls in the first load; {n1['gen']} -> {n2['gen']} rows; "
           f"screenshots in {args.artifacts})")
 finally:

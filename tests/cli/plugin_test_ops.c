@@ -2,10 +2,12 @@
 /* A plugin for the `weir` command's tests: operator kinds defined outside
  * weir, through weir/plugin.h. `test_counter` is a source of `num_rows`
  * rows (id, text) that can pace itself; `test_sleep` passes blocks after
- * sleeping, to keep a run going while a test watches it. */
+ * sleeping, to keep a run going while a test watches it, until the test
+ * creates its release file. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
+#include <unistd.h>
 #include <weir.h>
 
 static void sleep_ms(int64_t ms) {
@@ -45,10 +47,15 @@ static const weir_opt_def counter_opts[] = {
   {"sleep_ms", WEIR_OPT_INT, "0", "milliseconds each task sleeps", NULL, 0},
 };
 
+typedef struct sleeper {
+  int64_t ms;
+  char release[512];         /* once this file exists, no more sleeping */
+} sleeper;
+
 /* The operators' states live in the plugin (a test builds a few), so
  * nothing is left for a leak checker to report. */
 static counter counters[64];
-static int64_t sleeps[64];
+static sleeper sleeps[64];
 static int ncounters, nsleeps;
 
 static weir_op *build_counter(weir_pipeline *p, const weir_op_args *a, void *u) {
@@ -67,30 +74,34 @@ static weir_op *build_counter(weir_pipeline *p, const weir_op_args *a, void *u) 
 }
 
 static int sleep_fn(void *user, weir_block *in, weir_emit *out) {
-  sleep_ms(*(int64_t *)user);
+  const sleeper *s = user;
+  if (!s->release[0] || access(s->release, F_OK) != 0) sleep_ms(s->ms);
   return weir_emit_block(out, weir_block_ref(in));
 }
 
 static const weir_opt_def sleep_opts[] = {
   {"ms_per_block", WEIR_OPT_INT, "10", "milliseconds to sleep per block", NULL, 0},
   {"max_workers", WEIR_OPT_INT, "2", "most workers", NULL, 0},
+  {"release_file", WEIR_OPT_STRING, NULL, "stop sleeping once this file exists", NULL, 0},
 };
 
 static weir_op *build_sleep(weir_pipeline *p, const weir_op_args *a, void *u) {
   (void)u;
   if (nsleeps == 64) return NULL;
-  int64_t *ms = &sleeps[nsleeps++];
-  *ms = weir_op_args_get(a, "ms_per_block")->i;
+  sleeper *sl = &sleeps[nsleeps++];
+  sl->ms = weir_op_args_get(a, "ms_per_block")->i;
+  const weir_opt_value *rel = weir_op_args_get(a, "release_file");
+  snprintf(sl->release, sizeof sl->release, "%s", rel->set ? rel->s : "");
   weir_op_options o = WEIR_OP_OPTIONS_INIT;
   o.max_workers = (int)weir_op_args_get(a, "max_workers")->i;
-  return weir_map_batches(p, a->inputs[0], a->name, sleep_fn, ms, &o);
+  return weir_map_batches(p, a->inputs[0], a->name, sleep_fn, sl, &o);
 }
 
 static const weir_op_kind kinds[] = {
   {WEIR_OP_KIND_VERSION, "test_counter", "rows id, text made in memory (tests)", WEIR_KIND_SOURCE,
    0, 0, counter_opts, 3, build_counter, NULL},
   {WEIR_OP_KIND_VERSION, "test_sleep", "pass blocks after a sleep (tests)", WEIR_KIND_TRANSFORM, 1,
-   1, sleep_opts, 2, build_sleep, NULL},
+   1, sleep_opts, 3, build_sleep, NULL},
 };
 
 int weir_plugin_init(weir_op_kinds *k);
