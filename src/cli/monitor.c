@@ -139,6 +139,11 @@ static const char *level_name(int l) {
 
 void monitor_log(void *user, int level, const char *msg) {
   monitor *m = user;
+  /* Progress lines were asked for by an option: stderr, as they are. */
+  if (strncmp(msg, "weir progress", 13) == 0) {
+    fprintf(stderr, "%s\n", msg);
+    return;
+  }
   /* Pool changes are logged at DEBUG; the dashboard shows them with their
    * reasons, stderr only when asked for. */
   int keep = level <= WEIR_LOG_INFO || strstr(msg, "workers ") != NULL;

@@ -237,15 +237,21 @@ int cmd_run(int argc, char **argv) {
   runner *r = calloc(1, sizeof *r);
   if (!r) return EXIT_RUN_FAILED;
   monitor_init(&r->mon, &s);
-  s.popts.log_fn = monitor_log;
-  s.popts.log_user = &r->mon;
-  /* The dashboard shows pool changes, which are logged at DEBUG;
-   * monitor_log passes to stderr only what the spec asked for. */
-  s.popts.log_level = a.dashboard ? WEIR_LOG_DEBUG : s.log_level;
-  /* The library logs its summary table at INFO, below what stderr shows by
-   * default: the command prints it itself after the run. */
-  int summary = s.popts.summary;
-  s.popts.summary = 0;
+  /* Without a dashboard the library talks to stderr itself: progress
+   * redrawn on a terminal, its summary table, messages by log_level. With
+   * one, its log goes through monitor_log, which keeps the scheduler's
+   * pool changes (logged at DEBUG) for the page and passes to stderr what
+   * the spec asked for and the progress lines; the summary is then
+   * printed here after the run. */
+  int summary = 0;
+  s.popts.log_level = s.log_level;
+  if (a.dashboard) {
+    s.popts.log_fn = monitor_log;
+    s.popts.log_user = &r->mon;
+    s.popts.log_level = WEIR_LOG_DEBUG;
+    summary = s.popts.summary;
+    s.popts.summary = 0;
+  }
   r->linger_s = a.linger;
   char err[2048];
   rc = spec_build(&s, &r->p, err, sizeof err);

@@ -202,7 +202,7 @@ try:
     code = proc.wait(timeout=30)
     if code != 0:
         fail(f"exit {code} after a successful run: " + open(err_path).read()[-2000:])
-    lines = sum(1 for fn in os.listdir(os.path.join(args.workdir, "dash_out"))
+    lines = sum(1 for fn in os.listdir(os.path.join(args.workdir, "dash_out")) if fn.startswith("part-")
                 for _ in open(os.path.join(args.workdir, "dash_out", fn)))
     if lines != ROWS:
         fail(f"{lines} rows written, not {ROWS}")
