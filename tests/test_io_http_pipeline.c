@@ -500,7 +500,7 @@ Test(pipe_faults, network_retries_are_counted_and_logged, .init = srv_need_curl,
 /* Timeouts from the read options: a server that accepts and never answers
  * fails on first_byte_timeout (each attempt), one that trickles on the
  * low-speed limit; the messages say which. */
-Test(pipe_faults, a_server_that_never_answers_times_out_on_first_byte, .init = need_curl,
+Test(pipe_faults, a_server_that_never_answers_times_out_on_first_byte, .init = srv_need_curl,
      .timeout = 60) {
   unsigned char data[100] = {0};
   fault_server fs;
@@ -521,7 +521,7 @@ Test(pipe_faults, a_server_that_never_answers_times_out_on_first_byte, .init = n
   fault_stop(&fs);
 }
 
-Test(pipe_faults, a_trickling_server_times_out_on_low_speed, .init = need_curl,
+Test(pipe_faults, a_trickling_server_times_out_on_low_speed, .init = srv_need_curl,
      .timeout = 60) {
   size_t size = 100000;
   unsigned char *data = malloc(size);
