@@ -530,6 +530,40 @@ Test(cli, inspect_and_head) {
   result_free(&r);
 }
 
+/* The text and Parquet operators run from a spec: duplicates (by DPK's
+ * normalisation: case and punctuation) dropped in input order, an
+ * annotation column added, the result written as Parquet and read back. */
+Test(cli, text_and_parquet_kinds_run) {
+  FILE *f = fopen(path_of("docs.jsonl"), "w");
+  cr_assert_not_null(f);
+  for (int i = 0; i < 600; i++)
+    fprintf(f, "{\"id\": %d, \"text\": \"%s document number %d.\"}\n", i,
+            i % 2 ? "A" : "a", i % 150);
+  fclose(f);
+  write_str(path_of("spec.yaml"),
+            "pipeline:\n  memory_budget: 32MiB\n  progress: false\n  summary: false\n"
+            "ops:\n"
+            "  - name: src\n    op: read_jsonl\n    uri: docs.jsonl\n"
+            "  - name: dedup\n    op: dedup_exact\n    input: src\n"
+            "  - name: gopher\n    op: text_quality_gopher\n    input: dedup\n"
+            "    mode: annotate\n    min_doc_words: 2\n"
+            "  - name: out\n    op: write_parquet\n    input: gopher\n    uri: out/\n");
+  result r = weir("run spec.yaml");
+  cr_assert_eq(r.code, 0, "stderr: %s", r.err);
+  result_free(&r);
+  r = weir("inspect out/part-00000.parquet");
+  cr_assert_eq(r.code, 0, "stderr: %s", r.err);
+  assert_has(r.out, "format: parquet");
+  assert_has(r.out, "rows: 150 ");
+  result_free(&r);
+  r = weir("head out/part-00000.parquet -n 2");
+  cr_assert_eq(r.code, 0, "stderr: %s", r.err);
+  assert_has(r.out, "{\"id\": 0, \"text\": \"a document number 0.\"");
+  assert_has(r.out, "{\"id\": 1, \"text\": \"A document number 1.\"");
+  cr_assert(strstr(r.out, "\"id\": 150") == NULL, "%s", r.out);
+  result_free(&r);
+}
+
 Test(cli, resume_keeps_complete_shards) {
   write_jsonl_rows("in.jsonl", 1000);
   write_str(path_of("spec.yaml"),

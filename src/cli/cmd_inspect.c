@@ -19,6 +19,12 @@ static int ends_with(const char *s, const char *suf) {
   return ls >= lf && strcmp(s + ls - lf, suf) == 0;
 }
 
+/* Parquet has its own options; the file's own codecs need none. */
+static weir_op *read_parquet_file(weir_pipeline *p, const char *uri, const weir_read_options *o) {
+  (void)o;
+  return weir_read_parquet(p, uri, NULL);
+}
+
 /* The format from the name, under any .zst/.gz suffix. */
 static int guess(const char *path, format *f, const char **compression) {
   char name[4096];
@@ -39,11 +45,13 @@ static int guess(const char *path, format *f, const char **compression) {
     {".json", {"jsonl", weir_read_jsonl}},  {".csv", {"csv", weir_read_csv}},
     {".tsv", {"csv", weir_read_csv}},       {".txt", {"text", weir_read_text}},
     {".text", {"text", weir_read_text}},    {".weir", {"blocks", weir_read_blocks}},
+    {".parquet", {"parquet", read_parquet_file}},
   };
   for (size_t i = 0; i < sizeof table / sizeof table[0]; i++)
     if (ends_with(name, table[i].suffix)) {
       *f = table[i].f;
       if (!strcmp(f->name, "blocks")) *compression = "zstd (frames)";
+      if (!strcmp(f->name, "parquet")) *compression = "per column chunk";
       return 0;
     }
   return -1;
@@ -113,7 +121,7 @@ static int open_iter(const char *uri, uint64_t rows, weir_pipeline **p, weir_ite
                      const char **fmt, const char **compression) {
   format f;
   if (guess(uri, &f, compression) != 0) {
-    fprintf(stderr, "weir: %s: unknown format (expected .jsonl, .csv, .txt or .weir, "
+    fprintf(stderr, "weir: %s: unknown format (expected .jsonl, .csv, .txt, .parquet or .weir, "
                     "optionally .zst or .gz)\n", uri);
     return EXIT_BAD_SPEC;
   }

@@ -58,6 +58,6 @@ static inline weir_op *arg_in(const weir_op_args *a) {
 /* Fills a weir_op_options from CLI_OP_OPTION_ROWS values. */
 void cli_op_options(const weir_op_args *a, weir_op_options *o);
 
-extern const cli_op_table cli_ops_core, cli_ops_io, cli_ops_media;
+extern const cli_op_table cli_ops_core, cli_ops_io, cli_ops_media, cli_ops_parquet, cli_ops_text;
 
 #endif

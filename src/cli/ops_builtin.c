@@ -5,6 +5,8 @@ static const cli_op_table *const tables[] = {
   &cli_ops_core,
   &cli_ops_io,
   &cli_ops_media,
+  &cli_ops_parquet,
+  &cli_ops_text,
 };
 
 void cli_op_options(const weir_op_args *a, weir_op_options *o) {

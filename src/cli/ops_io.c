@@ -14,7 +14,12 @@
   OPT("s3_endpoint", WEIR_OPT_STRING, NULL, "S3 endpoint; unset = $AWS_ENDPOINT_URL or AWS"), \
   OPT("s3_region", WEIR_OPT_STRING, NULL, "S3 region; unset = $AWS_REGION or us-east-1"), \
   OPT("s3_access_key", WEIR_OPT_STRING, NULL, "unset = $AWS_ACCESS_KEY_ID"),   \
-  OPT("s3_secret_key", WEIR_OPT_STRING, NULL, "unset = $AWS_SECRET_ACCESS_KEY")
+  OPT("s3_secret_key", WEIR_OPT_STRING, NULL, "unset = $AWS_SECRET_ACCESS_KEY"), \
+  OPT("target_block_bytes", WEIR_OPT_SIZE, "0", "cut blocks at about this many bytes of input; 0 = the pipeline's"), \
+  OPT("connect_timeout", WEIR_OPT_FLOAT, "0", "seconds to connect; 0 = 10"), \
+  OPT("first_byte_timeout", WEIR_OPT_FLOAT, "0", "seconds from the request to the first byte; 0 = 30"), \
+  OPT("low_speed_seconds", WEIR_OPT_FLOAT, "0", "a transfer under low_speed_bytes/s this long is retried; 0 = 30"), \
+  OPT("low_speed_bytes", WEIR_OPT_SIZE, "0", "bytes per second; 0 = 100")
 
 #define READ_ROWS_ROWS                                                          \
   OPT("columns", WEIR_OPT_STRING, NULL, "schema \"name:type,...\" (bool, int64, float64, string); unset = infer"), \
@@ -48,6 +53,11 @@ static int read_options(const weir_op_args *a, weir_read_options *o) {
   o->s3_access_key = arg_s(a, "s3_access_key");
   o->s3_secret_key = arg_s(a, "s3_secret_key");
   o->include_path = (int)arg_i(a, "include_path");
+  o->target_block_bytes = (size_t)arg_i(a, "target_block_bytes");
+  o->connect_timeout = arg_f(a, "connect_timeout");
+  o->first_byte_timeout = arg_f(a, "first_byte_timeout");
+  o->low_speed_seconds = arg_f(a, "low_speed_seconds");
+  o->low_speed_bytes = (uint64_t)arg_i(a, "low_speed_bytes");
   const char *delim = arg_s(a, "delimiter");
   if (delim) {
     if (strcmp(delim, "\\t") == 0 || strcmp(delim, "tab") == 0)
@@ -88,6 +98,10 @@ static const weir_opt_def write_opts[] = {
   OPT("s3_region", WEIR_OPT_STRING, NULL, "S3 region; unset = $AWS_REGION or us-east-1"),
   OPT("s3_access_key", WEIR_OPT_STRING, NULL, "unset = $AWS_ACCESS_KEY_ID"),
   OPT("s3_secret_key", WEIR_OPT_STRING, NULL, "unset = $AWS_SECRET_ACCESS_KEY"),
+  OPT("connect_timeout", WEIR_OPT_FLOAT, "0", "seconds to connect; 0 = 10"),
+  OPT("first_byte_timeout", WEIR_OPT_FLOAT, "0", "seconds from the request to the first byte; 0 = 30"),
+  OPT("low_speed_seconds", WEIR_OPT_FLOAT, "0", "a transfer under low_speed_bytes/s this long is retried; 0 = 30"),
+  OPT("low_speed_bytes", WEIR_OPT_SIZE, "0", "bytes per second; 0 = 100"),
 };
 
 static void write_options(const weir_op_args *a, weir_write_options *o) {
@@ -104,6 +118,10 @@ static void write_options(const weir_op_args *a, weir_write_options *o) {
   o->s3_region = arg_s(a, "s3_region");
   o->s3_access_key = arg_s(a, "s3_access_key");
   o->s3_secret_key = arg_s(a, "s3_secret_key");
+  o->connect_timeout = arg_f(a, "connect_timeout");
+  o->first_byte_timeout = arg_f(a, "first_byte_timeout");
+  o->low_speed_seconds = arg_f(a, "low_speed_seconds");
+  o->low_speed_bytes = (uint64_t)arg_i(a, "low_speed_bytes");
 }
 
 #define WRITER(fn)                                                              \

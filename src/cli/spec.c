@@ -348,6 +348,7 @@ const weir_opt_def spec_pipeline_opts[] = {
   {"fixed_pools", WEIR_OPT_BOOL, "false", "the scheduler does not resize pools", NULL, 0},
   {"spill_dir", WEIR_OPT_STRING, NULL, "folder of spill files; unset = $WEIR_SPILL_DIR, $TMPDIR or /tmp", NULL, 0},
   {"no_spill", WEIR_OPT_BOOL, "false", "never spill held blocks to disk", NULL, 0},
+  {"target_block_bytes", WEIR_OPT_SIZE, "0", "readers cut blocks at about this many bytes; 0 = a sixteenth of the budget", NULL, 0},
 };
 const size_t spec_num_pipeline_opts = sizeof spec_pipeline_opts / sizeof spec_pipeline_opts[0];
 
@@ -375,6 +376,7 @@ static void apply_pipeline(spec *s, const weir_opt_value *v) {
       s->spill_dir = strdup(x->s);
       o->spill_dir = s->spill_dir;
     } else if (!strcmp(n, "no_spill")) o->no_spill = (int)x->i;
+    else if (!strcmp(n, "target_block_bytes")) o->target_block_bytes = (size_t)x->i;
   }
 }
 

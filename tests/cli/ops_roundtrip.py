@@ -28,7 +28,10 @@ kinds = tables["kinds"]
 names = [k["name"] for k in kinds]
 for want in ["read_jsonl", "read_csv", "read_text", "read_binary", "read_blocks", "write_jsonl",
              "write_csv", "write_blocks", "union", "limit", "repartition", "read_video",
-             "read_audio", "read_images", "image_resize", "write_video", "test_counter"]:
+             "read_audio", "read_images", "image_resize", "write_video", "read_parquet",
+             "write_parquet", "text_doc_id", "text_pii_redact", "text_lang_id",
+             "text_quality_gopher", "text_quality_gopher_repetition", "text_quality_c4",
+             "text_quality_fineweb", "dedup_exact", "filter_where", "test_counter"]:
     if want not in names:
         failures.append(f"`weir ops --json` lacks {want}")
 

@@ -1,0 +1,245 @@
+/* Operator kinds of weir/text.h: document ids, PII redaction, language
+ * id, the quality filters, exact dedup and filter_where. Thresholds left
+ * out of a spec keep the library's defaults (DataTrove's), which is why
+ * they are applied only when set. */
+#include "cli/ops.h"
+
+static int given(const weir_op_args *a, const char *name) {
+  const weir_opt_value *v = weir_op_args_get(a, name);
+  return v && v->set;
+}
+#define SET_F(o, field)                                                         \
+  do {                                                                          \
+    if (given(a, #field)) (o).field = arg_f(a, #field);                         \
+  } while (0)
+#define SET_I(o, field)                                                         \
+  do {                                                                          \
+    if (given(a, #field)) (o).field = (int)arg_i(a, #field);                    \
+  } while (0)
+
+/* The options every text operator shares (weir_text_common). */
+#define COMMON_ROWS                                                             \
+  OPT("column", WEIR_OPT_STRING, "text", "the text column"),                    \
+  OPT_ENUM("mode", "filter|annotate", "filter", "drop what fails, or keep every row and add measurement columns"), \
+  OPT_ENUM("on_error", "fail|skip", "fail", "a null or invalid UTF-8 text: end the run, or skip the row and count it"), \
+  OPT("prefix", WEIR_OPT_STRING, NULL, "prefix of the annotation columns; unset = the operator's"), \
+  OPT("max_workers", WEIR_OPT_INT, "0", "most workers; 0 = the scheduler's choice")
+
+static void common(const weir_op_args *a, weir_text_common *c) {
+  c->column = arg_s(a, "column");
+  c->mode = arg_i(a, "mode") ? WEIR_TEXT_ANNOTATE : WEIR_TEXT_FILTER;
+  c->on_error = arg_i(a, "on_error") ? WEIR_ON_ERROR_SKIP : WEIR_ON_ERROR_FAIL;
+  c->prefix = arg_s(a, "prefix");
+  c->name = a->name;
+  c->max_workers = (int)arg_i(a, "max_workers");
+}
+
+static const weir_opt_def doc_id_opts[] = {
+  COMMON_ROWS,
+  OPT_ENUM("hash", "sha256|xxh64|xxh128|none", "sha256", "content hash of the raw text"),
+  OPT("hash_column", WEIR_OPT_STRING, "doc_hash", "name of the hash column"),
+  OPT("int_column", WEIR_OPT_STRING, "doc_id", "name of the integer id column; \"\" = none"),
+  OPT("start_id", WEIR_OPT_INT, "0", "first integer id"),
+};
+static weir_op *build_doc_id(weir_pipeline *p, const weir_op_args *a, void *u) {
+  (void)u;
+  weir_doc_id_options o = WEIR_DOC_ID_OPTIONS_INIT;
+  common(a, &o.common);
+  static const int hashes[] = {WEIR_DOC_HASH_SHA256, WEIR_DOC_HASH_XXH64, WEIR_DOC_HASH_XXH128,
+                               WEIR_DOC_HASH_NONE};
+  o.hash = hashes[arg_i(a, "hash")];
+  o.hash_column = arg_s(a, "hash_column");
+  o.int_column = arg_s(a, "int_column");
+  o.start_id = (uint64_t)arg_i(a, "start_id");
+  return weir_text_doc_id(p, arg_in(a), &o);
+}
+
+static const weir_opt_def pii_opts[] = {
+  COMMON_ROWS,
+  OPT("replacement", WEIR_OPT_STRING, NULL, "replace every entity with this; unset = its tag (<EMAIL>...)"),
+  OPT("public_ips_only", WEIR_OPT_BOOL, "false", "leave private, loopback and link-local addresses"),
+  OPT("count_columns", WEIR_OPT_BOOL, "false", "add per-type count columns"),
+};
+static weir_op *build_pii(weir_pipeline *p, const weir_op_args *a, void *u) {
+  (void)u;
+  weir_pii_options o = WEIR_PII_OPTIONS_INIT;
+  common(a, &o.common);
+  o.replacement = arg_s(a, "replacement");
+  o.public_ips_only = (int)arg_i(a, "public_ips_only");
+  o.count_columns = (int)arg_i(a, "count_columns");
+  return weir_text_pii_redact(p, arg_in(a), &o);
+}
+
+static const weir_opt_def lang_opts[] = {
+  COMMON_ROWS,
+  OPT_ENUM("backend", "auto|cld2|fasttext", "auto", "fastText when model_path is set, else CLD2"),
+  OPT("model_path", WEIR_OPT_STRING, NULL, "fastText .bin or .ftz model"),
+  OPT("languages", WEIR_OPT_STRING, NULL, "comma-separated labels to keep; unset = any"),
+  OPT("threshold", WEIR_OPT_FLOAT, NULL, "least score kept; unset = 0.65 (DataTrove); < 0 = none"),
+  OPT("lang_column", WEIR_OPT_STRING, "lang", "name of the language column"),
+  OPT("score_column", WEIR_OPT_STRING, "lang_score", "name of the score column"),
+};
+static weir_op *build_lang(weir_pipeline *p, const weir_op_args *a, void *u) {
+  (void)u;
+  weir_lang_id_options o = WEIR_LANG_ID_OPTIONS_INIT;
+  common(a, &o.common);
+  static const int backends[] = {WEIR_LANG_AUTO, WEIR_LANG_CLD2, WEIR_LANG_FASTTEXT};
+  o.backend = backends[arg_i(a, "backend")];
+  o.model_path = arg_s(a, "model_path");
+  o.languages = arg_s(a, "languages");
+  SET_F(o, threshold);
+  o.lang_column = arg_s(a, "lang_column");
+  o.score_column = arg_s(a, "score_column");
+  return weir_text_lang_id(p, arg_in(a), &o);
+}
+
+static const weir_opt_def gopher_opts[] = {
+  COMMON_ROWS,
+  OPT("min_doc_words", WEIR_OPT_FLOAT, NULL, "unset = 50"),
+  OPT("max_doc_words", WEIR_OPT_FLOAT, NULL, "unset = 100000"),
+  OPT("min_avg_word_length", WEIR_OPT_FLOAT, NULL, "unset = 3"),
+  OPT("max_avg_word_length", WEIR_OPT_FLOAT, NULL, "unset = 10"),
+  OPT("max_symbol_word_ratio", WEIR_OPT_FLOAT, NULL, "unset = 0.1"),
+  OPT("max_bullet_lines_ratio", WEIR_OPT_FLOAT, NULL, "unset = 0.9"),
+  OPT("max_ellipsis_lines_ratio", WEIR_OPT_FLOAT, NULL, "unset = 0.3"),
+  OPT("max_non_alpha_words_ratio", WEIR_OPT_FLOAT, NULL, "unset = 0.8"),
+  OPT("min_stop_words", WEIR_OPT_FLOAT, NULL, "unset = 2"),
+};
+static weir_op *build_gopher(weir_pipeline *p, const weir_op_args *a, void *u) {
+  (void)u;
+  weir_gopher_options o = WEIR_GOPHER_OPTIONS_INIT;
+  common(a, &o.common);
+  SET_F(o, min_doc_words);
+  SET_F(o, max_doc_words);
+  SET_F(o, min_avg_word_length);
+  SET_F(o, max_avg_word_length);
+  SET_F(o, max_symbol_word_ratio);
+  SET_F(o, max_bullet_lines_ratio);
+  SET_F(o, max_ellipsis_lines_ratio);
+  SET_F(o, max_non_alpha_words_ratio);
+  SET_F(o, min_stop_words);
+  return weir_text_quality_gopher(p, arg_in(a), &o);
+}
+
+static const weir_opt_def repetition_opts[] = {
+  COMMON_ROWS,
+  OPT("dup_line_frac", WEIR_OPT_FLOAT, NULL, "unset = 0.3"),
+  OPT("dup_para_frac", WEIR_OPT_FLOAT, NULL, "unset = 0.3"),
+  OPT("dup_line_char_frac", WEIR_OPT_FLOAT, NULL, "unset = 0.2"),
+  OPT("dup_para_char_frac", WEIR_OPT_FLOAT, NULL, "unset = 0.2"),
+};
+static weir_op *build_repetition(weir_pipeline *p, const weir_op_args *a, void *u) {
+  (void)u;
+  weir_gopher_repetition_options o = WEIR_GOPHER_REPETITION_OPTIONS_INIT;
+  common(a, &o.common);
+  SET_F(o, dup_line_frac);
+  SET_F(o, dup_para_frac);
+  SET_F(o, dup_line_char_frac);
+  SET_F(o, dup_para_char_frac);
+  return weir_text_quality_gopher_repetition(p, arg_in(a), &o);
+}
+
+static const weir_opt_def c4_opts[] = {
+  COMMON_ROWS,
+  OPT("remove_citations", WEIR_OPT_BOOL, "true", "remove [1]-style citations"),
+  OPT("filter_no_terminal_punct", WEIR_OPT_BOOL, "true", "drop lines without terminal punctuation"),
+  OPT("min_num_sentences", WEIR_OPT_INT, "5", "least sentences in a document; < 0 = off"),
+  OPT("min_words_per_line", WEIR_OPT_INT, "3", "least words in a kept line; < 0 = off"),
+  OPT("max_word_length", WEIR_OPT_INT, "1000", "longest word; < 0 = off"),
+  OPT("filter_lorem_ipsum", WEIR_OPT_BOOL, "true", "drop documents with lorem ipsum"),
+  OPT("filter_javascript", WEIR_OPT_BOOL, "true", "drop lines that mention javascript"),
+  OPT("filter_curly_bracket", WEIR_OPT_BOOL, "true", "drop documents with a curly bracket"),
+  OPT("filter_policy", WEIR_OPT_BOOL, "true", "drop policy and cookie lines"),
+  OPT("keep_text", WEIR_OPT_BOOL, "false", "never rewrite the text (only filter)"),
+};
+static weir_op *build_c4(weir_pipeline *p, const weir_op_args *a, void *u) {
+  (void)u;
+  weir_c4_options o = WEIR_C4_OPTIONS_INIT;
+  common(a, &o.common);
+  SET_I(o, remove_citations);
+  SET_I(o, filter_no_terminal_punct);
+  SET_I(o, min_num_sentences);
+  SET_I(o, min_words_per_line);
+  SET_I(o, max_word_length);
+  SET_I(o, filter_lorem_ipsum);
+  SET_I(o, filter_javascript);
+  SET_I(o, filter_curly_bracket);
+  SET_I(o, filter_policy);
+  SET_I(o, keep_text);
+  return weir_text_quality_c4(p, arg_in(a), &o);
+}
+
+static const weir_opt_def fineweb_opts[] = {
+  COMMON_ROWS,
+  OPT("line_punct_thr", WEIR_OPT_FLOAT, NULL, "unset = 0.12"),
+  OPT("line_punct_exclude_zero", WEIR_OPT_BOOL, "false", "a document with no line ending in punctuation passes"),
+  OPT("short_line_thr", WEIR_OPT_FLOAT, NULL, "unset = 0.67"),
+  OPT("short_line_length", WEIR_OPT_INT, NULL, "unset = 30"),
+  OPT("char_duplicates_ratio", WEIR_OPT_FLOAT, NULL, "unset = 0.01"),
+  OPT("new_line_ratio", WEIR_OPT_FLOAT, NULL, "unset = 0.3"),
+};
+static weir_op *build_fineweb(weir_pipeline *p, const weir_op_args *a, void *u) {
+  (void)u;
+  weir_fineweb_options o = WEIR_FINEWEB_OPTIONS_INIT;
+  common(a, &o.common);
+  SET_F(o, line_punct_thr);
+  SET_I(o, line_punct_exclude_zero);
+  SET_F(o, short_line_thr);
+  SET_I(o, short_line_length);
+  SET_F(o, char_duplicates_ratio);
+  SET_F(o, new_line_ratio);
+  return weir_text_quality_fineweb(p, arg_in(a), &o);
+}
+
+static const weir_opt_def dedup_opts[] = {
+  COMMON_ROWS,
+  OPT("key_column", WEIR_OPT_STRING, NULL, "key on this column instead of the text column"),
+  OPT_ENUM("normalize", "dpk|none", "dpk", "DPK ededup's normalisation of string keys, or the bytes as they are"),
+  OPT("memory_limit", WEIR_OPT_SIZE, "0", "bytes of the seen-key table before it spills; 0 = a quarter of the budget"),
+  OPT("dup_of_column", WEIR_OPT_STRING, "dup_of", "annotate mode: the column naming the first occurrence"),
+};
+static weir_op *build_dedup(weir_pipeline *p, const weir_op_args *a, void *u) {
+  (void)u;
+  weir_dedup_exact_options o = WEIR_DEDUP_EXACT_OPTIONS_INIT;
+  common(a, &o.common);
+  const char *key = arg_s(a, "key_column");
+  if (key) {
+    o.key_columns = &key;
+    o.num_key_columns = 1;
+  }
+  o.normalize = arg_i(a, "normalize") ? WEIR_DEDUP_NORM_NONE : WEIR_DEDUP_NORM_DPK;
+  o.memory_limit = (size_t)arg_i(a, "memory_limit");
+  o.dup_of_column = arg_s(a, "dup_of_column");
+  return weir_dedup_exact(p, arg_in(a), &o);
+}
+
+static const weir_opt_def where_opts[] = {
+  OPT_REQ("expr", WEIR_OPT_STRING, "\"score > 0.5 and lang = 'en'\": the rows kept"),
+};
+static weir_op *build_where(weir_pipeline *p, const weir_op_args *a, void *u) {
+  (void)u;
+  return weir_filter_where(p, arg_in(a), arg_s(a, "expr"));
+}
+
+static const weir_op_kind kinds[] = {
+  KIND("text_doc_id", "content hash and consecutive integer ids, in input order", WEIR_KIND_TRANSFORM,
+       1, 1, doc_id_opts, build_doc_id),
+  KIND("text_pii_redact", "replace e-mail, IP, phone, card, IBAN, SSN, credentials, cloud keys",
+       WEIR_KIND_TRANSFORM, 1, 1, pii_opts, build_pii),
+  KIND("text_lang_id", "language id (CLD2 or fastText), keep the wanted languages",
+       WEIR_KIND_TRANSFORM, 1, 1, lang_opts, build_lang),
+  KIND("text_quality_gopher", "DataTrove's Gopher quality filter", WEIR_KIND_TRANSFORM, 1, 1,
+       gopher_opts, build_gopher),
+  KIND("text_quality_gopher_repetition", "DataTrove's Gopher repetition filter",
+       WEIR_KIND_TRANSFORM, 1, 1, repetition_opts, build_repetition),
+  KIND("text_quality_c4", "DataTrove's C4 quality filter (and line rewrites)", WEIR_KIND_TRANSFORM,
+       1, 1, c4_opts, build_c4),
+  KIND("text_quality_fineweb", "DataTrove's FineWeb quality filter", WEIR_KIND_TRANSFORM, 1, 1,
+       fineweb_opts, build_fineweb),
+  KIND("dedup_exact", "drop rows whose (normalised) key was seen before; global, in input order",
+       WEIR_KIND_TRANSFORM, 1, 1, dedup_opts, build_dedup),
+  KIND("filter_where", "keep the rows an expression holds for", WEIR_KIND_TRANSFORM, 1, 1,
+       where_opts, build_where),
+};
+
+const cli_op_table cli_ops_text = {kinds, sizeof kinds / sizeof kinds[0]};
