@@ -418,6 +418,158 @@ WEIR_EXTERN weir_op *weir_dedup_exact(weir_pipeline *p, weir_op *in,
 WEIR_EXTERN int weir_dedup_key(int normalize, const char *text, size_t len, char **norm,
                                size_t *norm_len, uint64_t hash[2]);
 
+/* ---- Sequence packing and RAG chunking (issue 16) ------------------------- */
+
+enum {                       /* what weir_pack_sequences does with the last,
+                                partial row of a run                       */
+  WEIR_PACK_LAST_PAD = 0,    /* pad it to seq_len with pad_id (default)    */
+  WEIR_PACK_LAST_DROP = 1,   /* drop its tokens (counted)                  */
+  WEIR_PACK_LAST_CARRY = 2   /* keep its tokens in the operator: the next
+                                run of the same pipeline (an epoch, see
+                                weir_pipeline_iter) starts with them       */
+};
+
+#define WEIR_PACK_OPTIONS_VERSION 1
+/* Concatenates the token lists of the documents, each followed by `eos_id`
+ * when it is >= 0, and cuts the stream into rows of exactly `seq_len`
+ * tokens: the output has one column, `tokens` (TENSOR int32 [seq_len]),
+ * and with `doc_starts` a second, `doc_starts` (LIST of int32): the
+ * positions in the row where a segment begins, for attention masks that
+ * keep documents apart. A segment is one document's tokens and its EOS;
+ * the first start of every row is 0 (a row may begin inside a document),
+ * and the last segment ends where the row's tokens end (num_tokens).
+ * With `num_tokens`, a column `num_tokens` (INT32) gives the row's tokens
+ * that are not padding (seq_len except in a padded last row). A document
+ * longer than seq_len continues over as many rows as it needs.
+ *
+ * Input: the LIST column `column` (default "tokens", as weir_tokenize
+ * makes it) of any integer dtype whose values fit int32 (others end the
+ * run naming the column and row). An empty or null list is an empty
+ * document: it adds nothing, not even a separator, and is counted
+ * ("empty_docs").
+ *
+ * Order and exactness: the operator has one worker. By default it asks
+ * for its input in the order of the read tasks (preserve_order), so the
+ * rows are the same on every run whatever the number of workers upstream;
+ * with `any_order` it takes blocks as they come (no reorder buffer
+ * upstream; the rows then depend on timing). Either way every token of
+ * every document appears exactly once, in document order, and no row is
+ * made twice: a call is never retried. Counters: "docs", "empty_docs",
+ * "tokens" (of the documents), "separators", "rows", "pad_tokens",
+ * "dropped_tokens" (WEIR_PACK_LAST_DROP) and "carried_tokens" (the tokens
+ * WEIR_PACK_LAST_CARRY kept at the end of the run). With NULL options:
+ * seq_len 2048, no separator, the last row padded with 0, `tokens` only. */
+typedef struct weir_pack_options {
+  unsigned    version;
+  const char *column;        /* input token lists; NULL = "tokens"         */
+  size_t      seq_len;       /* tokens per row; 0 = 2048                   */
+  int64_t     eos_id;        /* separator after each document; < 0 = none
+                                (the default: -1)                          */
+  int64_t     pad_id;        /* padding of the last row; default 0         */
+  int         last;          /* WEIR_PACK_LAST_*                           */
+  int         doc_starts;    /* 1 = add the `doc_starts` column            */
+  int         num_tokens;    /* 1 = add the `num_tokens` column            */
+  int         any_order;     /* 1 = take blocks as they come (see above)   */
+  const char *name;          /* the operator's name; NULL = "pack_sequences" */
+} weir_pack_options;
+#define WEIR_PACK_OPTIONS_INIT \
+  { WEIR_PACK_OPTIONS_VERSION, NULL, 0, -1, 0, WEIR_PACK_LAST_PAD, 0, 0, 0, NULL }
+WEIR_EXTERN weir_op *weir_pack_sequences(weir_pipeline *p, weir_op *in,
+                                         const weir_pack_options *o);
+
+enum {                       /* how weir_chunk_text cuts a document        */
+  WEIR_CHUNK_PARAGRAPHS = 0, /* paragraphs (split at blank lines), packed
+                                (default)                                  */
+  WEIR_CHUNK_SENTENCES = 1,  /* sentences, packed                          */
+  WEIR_CHUNK_CHARS = 2,      /* runs of chunk_size code points, overlapping */
+  WEIR_CHUNK_MARKDOWN = 3    /* sections under ATX headings, with the
+                                `heading_path` column                      */
+};
+
+#define WEIR_CHUNK_OPTIONS_VERSION 1
+/* Cuts each document of the text column into chunks for retrieval (RAG),
+ * one output row per chunk: `chunk` (STRING: the chunk's text, exactly
+ * the source bytes [start, end)), `chunk_index` (INT64: 0, 1... within
+ * the document), `doc_id` (the value of the input's `doc_id_column` when
+ * the block has it, INT64 for an integer column, STRING for a string one;
+ * else the document's ordinal, INT64, 0-based in input order), `start`
+ * and `end` (INT64: byte offsets of the chunk in the source text), and in
+ * WEIR_CHUNK_MARKDOWN `heading_path` (STRING). With `keep_columns` (the
+ * default), the input's other columns but the text column follow, their
+ * values repeated on each chunk of the row.
+ *
+ * Sizes are in code points; a chunk never
+ * splits a UTF-8 character.
+ *   - CHARS: chunks of chunk_size code points (the last may be shorter),
+ *     each starting `overlap` code points before the previous one's end;
+ *     with no overlap the chunks are an exact partition of the text.
+ *   - SENTENCES: a sentence ends after . ! ? or an ellipsis (and closing
+ *     quotes or brackets) followed by white space and not by a lowercase
+ *     ASCII letter, after 。！？ or at a blank line. PARAGRAPHS: a
+ *     paragraph ends at a blank line (a line of white space only).
+ *     Consecutive units are packed into a chunk while it stays within
+ *     chunk_size; a unit longer than that is cut into its sentences (a
+ *     paragraph), then into runs of chunk_size code points. Chunks start
+ *     and end on non-white-space: between two chunks there is only white
+ *     space. `overlap` must be 0.
+ *   - MARKDOWN: a section runs from an ATX heading line ("#" to "######",
+ *     up to 3 spaces of indent, outside fenced code blocks) to the next;
+ *     the text before the first heading is a section with an empty path.
+ *     A section is one chunk, heading line included, or is cut as
+ *     PARAGRAPHS when longer than chunk_size; chunks never span two
+ *     sections. `heading_path` joins the texts of the enclosing headings
+ *     with " > " (e.g. "Guide > Install > Linux"). `overlap` must be 0.
+ * Defaults (NULL options): PARAGRAPHS of at most 1000 code points; for
+ * CHARS no overlap.
+ *
+ * A document of 0 bytes, or of white space only in the packed modes,
+ * gives no chunk: it is counted as dropped (reason "empty_document").
+ * Counters: "docs", "chunks". A null or invalid UTF-8 text is malformed
+ * (common.on_error). A missing text column, or one that is not STRING,
+ * ends the run naming the operator and the column; so does a doc id
+ * column of another type than INT32, INT64 or STRING, or an output column
+ * name the input already uses (with keep_columns).
+ *
+ * Chunks are emitted in blocks of about `max_block_bytes` of chunk text,
+ * so a huge document does not make one huge block. Order: the output
+ * follows input order (preserve_order); the ordinals are numbered by a
+ * small one-worker step before the chunker (named "<name>_ids"), which
+ * numbers every row. */
+typedef struct weir_chunk_options {
+  unsigned    version;
+  weir_text_common common;   /* column, on_error, name ("chunk_text"),
+                                max_workers; mode, prefix and rejected do
+                                not apply                                  */
+  int         method;        /* WEIR_CHUNK_*                               */
+  size_t      chunk_size;    /* 0 = the method's default (above)           */
+  long        overlap;       /* < 0 = the method's default (above); less
+                                than chunk_size                            */
+  const char *doc_id_column; /* NULL = "doc_id"                            */
+  int         keep_columns;  /* 1 = carry the other input columns (default);
+                                0 = only the chunk columns                 */
+  size_t      max_block_bytes; /* 0 = 4 MiB                                */
+} weir_chunk_options;
+#define WEIR_CHUNK_OPTIONS_INIT \
+  { WEIR_CHUNK_OPTIONS_VERSION, WEIR_TEXT_COMMON_INIT, WEIR_CHUNK_PARAGRAPHS, 0, -1, NULL, 1, 0 }
+WEIR_EXTERN weir_op *weir_chunk_text(weir_pipeline *p, weir_op *in,
+                                     const weir_chunk_options *o);
+
+/* One chunk of a document, as weir_chunk_text makes it: bytes
+ * [start, end) of the text, and for WEIR_CHUNK_MARKDOWN the heading path
+ * (a byte range of `path_buf`, below). */
+typedef struct weir_chunk_span {
+  size_t start, end;
+  size_t path_start, path_len;
+} weir_chunk_span;
+/* The chunks of text[0..len) (valid UTF-8) with options `o` (NULL =
+ * defaults; `common` is not used): *spans (freed with weir_free()) gets
+ * *n of them in order; with WEIR_CHUNK_MARKDOWN, *path_buf (freed with
+ * weir_free(); `path_buf` may be NULL otherwise) holds the heading paths.
+ * WEIR_EINVAL for bad options, WEIR_EFORMAT for invalid UTF-8. Any
+ * thread. For tests and tools. */
+WEIR_EXTERN int weir_chunk_spans(const weir_chunk_options *o, const char *text, size_t len,
+                                 weir_chunk_span **spans, size_t *n, char **path_buf);
+
 WEIR_END_DECLS
 
 #endif /* WEIR_TEXT_H */

@@ -1,0 +1,539 @@
+/* The splitters of weir_chunk_text: one document in, chunk byte spans out,
+ * by code points, sentences, paragraphs or Markdown sections. Sizes count
+ * code points; every cut falls on a character boundary. */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "text/chunk.h"
+#include "text/text_internal.h"
+#include "weir/error.h"
+
+/* ---- Code points --------------------------------------------------------- */
+
+static int is_cont(unsigned char c) { return (c & 0xC0) == 0x80; }
+
+/* Code points in s[a..b). */
+static size_t cps(const char *s, size_t a, size_t b) {
+  size_t n = 0;
+  for (size_t i = a; i < b; i++)
+    n += !is_cont((unsigned char)s[i]);
+  return n;
+}
+
+/* The byte position k code points after `pos`, at most `end`. */
+static size_t cp_forward(const char *s, size_t end, size_t pos, size_t k) {
+  while (k && pos < end) {
+    pos++;
+    while (pos < end && is_cont((unsigned char)s[pos]))
+      pos++;
+    k--;
+  }
+  return pos;
+}
+
+/* The byte position k code points before `pos`, at least `lo`. */
+static size_t cp_back(const char *s, size_t lo, size_t pos, size_t k) {
+  while (k && pos > lo) {
+    pos--;
+    while (pos > lo && is_cont((unsigned char)s[pos]))
+      pos--;
+    k--;
+  }
+  return pos;
+}
+
+/* The code point that ends just before `pos` (> lo), and where it starts. */
+static uint32_t cp_before(const char *s, size_t lo, size_t pos, size_t *at) {
+  size_t i = cp_back(s, lo, pos, 1);
+  *at = i;
+  size_t j = i;
+  return weir__u8_next(s, pos, &j);
+}
+
+static uint32_t cp_at(const char *s, size_t end, size_t pos, size_t *next) {
+  *next = pos;
+  return weir__u8_next(s, end, next);
+}
+
+/* Narrows [*a, *b) to start and end on non-white-space (Python's
+ * str.isspace()); empty when it is all white space. */
+static void trim(const char *s, size_t *a, size_t *b) {
+  while (*a < *b) {
+    size_t nx;
+    if (!weir__py_isspace(cp_at(s, *b, *a, &nx)))
+      break;
+    *a = nx;
+  }
+  while (*b > *a) {
+    size_t at;
+    if (!weir__py_isspace(cp_before(s, *a, *b, &at)))
+      break;
+    *b = at;
+  }
+}
+
+/* ---- Output -------------------------------------------------------------- */
+
+static int push(weir__chunk_out *o, size_t a, size_t b, size_t ps, size_t pl) {
+  if (o->n == o->cap) {
+    size_t nc = o->cap ? o->cap * 2 : 16;
+    weir_chunk_span *nv = realloc(o->v, nc * sizeof *nv);
+    if (!nv)
+      return WEIR_ENOMEM;
+    o->v = nv;
+    o->cap = nc;
+  }
+  o->v[o->n++] = (weir_chunk_span){a, b, ps, pl};
+  return WEIR_OK;
+}
+
+static int paths_put(weir__chunk_out *o, const char *p, size_t n) {
+  if (o->paths_len + n + 1 > o->paths_cap) {
+    size_t nc = o->paths_cap ? o->paths_cap : 256;
+    while (nc < o->paths_len + n + 1)
+      nc *= 2;
+    char *np = realloc(o->paths, nc);
+    if (!np)
+      return WEIR_ENOMEM;
+    o->paths = np;
+    o->paths_cap = nc;
+  }
+  if (n)
+    memcpy(o->paths + o->paths_len, p, n);
+  o->paths_len += n;
+  o->paths[o->paths_len] = 0;
+  return WEIR_OK;
+}
+
+void weir__chunk_out_free(weir__chunk_out *out) {
+  free(out->v);
+  free(out->paths);
+  memset(out, 0, sizeof *out);
+}
+
+/* ---- Units: sentences and paragraphs -------------------------------------- */
+
+typedef struct span {
+  size_t a, b;
+} span;
+
+typedef struct spans {
+  span *v;
+  size_t n, cap;
+} spans;
+
+static int spans_add(spans *l, size_t a, size_t b) {
+  if (a >= b)
+    return WEIR_OK;
+  if (l->n == l->cap) {
+    size_t nc = l->cap ? l->cap * 2 : 32;
+    span *nv = realloc(l->v, nc * sizeof *nv);
+    if (!nv)
+      return WEIR_ENOMEM;
+    l->v = nv;
+    l->cap = nc;
+  }
+  l->v[l->n++] = (span){a, b};
+  return WEIR_OK;
+}
+
+/* Whether a blank line starts at the '\n' at s[i]: the next line holds only
+ * white space up to another '\n'. *after gets the position past the white
+ * space that follows the break. */
+static int blank_line_at(const char *s, size_t end, size_t i, size_t *after) {
+  size_t j = i + 1;
+  while (j < end && (s[j] == ' ' || s[j] == '\t' || s[j] == '\r' || s[j] == '\f' || s[j] == '\v'))
+    j++;
+  if (j >= end || s[j] != '\n')
+    return 0;
+  while (j < end && (s[j] == ' ' || s[j] == '\t' || s[j] == '\r' || s[j] == '\f' ||
+                     s[j] == '\v' || s[j] == '\n'))
+    j++;
+  *after = j;
+  return 1;
+}
+
+static int is_terminal(uint32_t c) { return c == '.' || c == '!' || c == '?' || c == 0x2026; }
+static int is_cjk_terminal(uint32_t c) {
+  return c == 0x3002 || c == 0xFF01 || c == 0xFF1F || c == 0xFF61;
+}
+static int is_closing(uint32_t c) {
+  return c == '"' || c == '\'' || c == ')' || c == ']' || c == '}' || c == 0x2019 ||
+         c == 0x201D || c == 0x00BB || c == 0x300D || c == 0x300F || c == 0xFF09;
+}
+
+/* The sentences of s[a..b), trimmed, appended to `out`. */
+static int sentences(const char *s, size_t a, size_t b, spans *out) {
+  size_t us = a, i = a;
+  int rc = WEIR_OK;
+  while (i < b && !rc) {
+    size_t nx;
+    uint32_t c = cp_at(s, b, i, &nx);
+    if (c == '\n') {
+      size_t after;
+      if (blank_line_at(s, b, i, &after)) {
+        size_t x = us, y = i;
+        trim(s, &x, &y);
+        rc = spans_add(out, x, y);
+        us = i = after;
+        continue;
+      }
+      i = nx;
+      continue;
+    }
+    int cjk = is_cjk_terminal(c);
+    if (!cjk && !is_terminal(c)) {
+      i = nx;
+      continue;
+    }
+    /* The run of terminals and closing marks. */
+    size_t j = nx;
+    while (j < b) {
+      size_t k;
+      uint32_t d = cp_at(s, b, j, &k);
+      if (!(is_terminal(d) || is_cjk_terminal(d) || is_closing(d)))
+        break;
+      j = k;
+    }
+    int boundary = 0;
+    if (j >= b || cjk) {
+      boundary = 1;
+    } else {
+      size_t k;
+      uint32_t d = cp_at(s, b, j, &k);
+      if (weir__py_isspace(d)) {
+        /* Not before a lowercase word: "e.g. this", "approx. ten". */
+        size_t m = j;
+        while (m < b) {
+          size_t q;
+          uint32_t e = cp_at(s, b, m, &q);
+          if (!weir__py_isspace(e))
+            break;
+          m = q;
+        }
+        boundary = m >= b || !(s[m] >= 'a' && s[m] <= 'z');
+      }
+    }
+    if (boundary) {
+      size_t x = us, y = j;
+      trim(s, &x, &y);
+      rc = spans_add(out, x, y);
+      us = j;
+    }
+    i = j;
+  }
+  if (!rc) {
+    size_t x = us, y = b;
+    trim(s, &x, &y);
+    rc = spans_add(out, x, y);
+  }
+  return rc;
+}
+
+/* The paragraphs of s[a..b), trimmed, appended to `out`. */
+static int paragraphs(const char *s, size_t a, size_t b, spans *out) {
+  size_t ps = a;
+  int rc = WEIR_OK;
+  for (size_t i = a; i < b && !rc; i++) {
+    size_t after;
+    if (s[i] == '\n' && blank_line_at(s, b, i, &after)) {
+      size_t x = ps, y = i;
+      trim(s, &x, &y);
+      rc = spans_add(out, x, y);
+      ps = after;
+      i = after - 1;
+    }
+  }
+  if (!rc) {
+    size_t x = ps, y = b;
+    trim(s, &x, &y);
+    rc = spans_add(out, x, y);
+  }
+  return rc;
+}
+
+/* ---- Packing -------------------------------------------------------------- */
+
+/* Cuts s[a..b) into trimmed runs of at most `size` code points. */
+static int hard_pieces(const char *s, size_t a, size_t b, size_t size, spans *atoms) {
+  int rc = WEIR_OK;
+  while (a < b && !rc) {
+    size_t e = cp_forward(s, b, a, size), x = a, y = e;
+    trim(s, &x, &y);
+    rc = spans_add(atoms, x, y);
+    a = e;
+  }
+  return rc;
+}
+
+/* Atoms no longer than `size`: the units themselves, or for a longer one
+ * its sentences (when `split_sentences`) and then hard pieces. */
+static int atomize(const char *s, const spans *units, size_t size, int split_sentences,
+                   spans *atoms) {
+  int rc = WEIR_OK;
+  spans sub = {0};
+  for (size_t u = 0; u < units->n && !rc; u++) {
+    span x = units->v[u];
+    if (cps(s, x.a, x.b) <= size) {
+      rc = spans_add(atoms, x.a, x.b);
+      continue;
+    }
+    if (!split_sentences) {
+      rc = hard_pieces(s, x.a, x.b, size, atoms);
+      continue;
+    }
+    sub.n = 0;
+    rc = sentences(s, x.a, x.b, &sub);
+    for (size_t k = 0; k < sub.n && !rc; k++) {
+      span y = sub.v[k];
+      rc = cps(s, y.a, y.b) <= size ? spans_add(atoms, y.a, y.b)
+                                    : hard_pieces(s, y.a, y.b, size, atoms);
+    }
+  }
+  free(sub.v);
+  return rc;
+}
+
+/* Greedily joins consecutive atoms into chunks of at most `size` code
+ * points (counted from the first atom's start to the last one's end). */
+static int pack(const char *s, const spans *atoms, size_t size, size_t ps, size_t pl,
+                weir__chunk_out *out) {
+  int rc = WEIR_OK;
+  size_t i = 0;
+  while (i < atoms->n && !rc) {
+    size_t a = atoms->v[i].a, b = atoms->v[i].b;
+    size_t n = cps(s, a, b), j = i + 1;
+    while (j < atoms->n) {
+      size_t more = cps(s, b, atoms->v[j].b);
+      if (n + more > size)
+        break;
+      n += more;
+      b = atoms->v[j].b;
+      j++;
+    }
+    rc = push(out, a, b, ps, pl);
+    i = j;
+  }
+  return rc;
+}
+
+/* PARAGRAPHS or SENTENCES over s[a..b), with one heading path. */
+static int packed(const weir__chunk_params *cp, const char *s, size_t a, size_t b, int by_para,
+                  size_t ps, size_t pl, weir__chunk_out *out) {
+  spans units = {0}, atoms = {0};
+  int rc = by_para ? paragraphs(s, a, b, &units) : sentences(s, a, b, &units);
+  if (!rc)
+    rc = atomize(s, &units, cp->size, by_para, &atoms);
+  if (!rc)
+    rc = pack(s, &atoms, cp->size, ps, pl, out);
+  free(units.v);
+  free(atoms.v);
+  return rc;
+}
+
+/* ---- Markdown -------------------------------------------------------------- */
+
+typedef struct md_line {
+  size_t a, b;      /* the line without its '\n' */
+} md_line;
+
+/* A fence opener/closer: up to 3 spaces, then 3+ backticks or tildes. */
+static int fence_of(const char *s, md_line l, char *ch, size_t *count, size_t *rest) {
+  size_t i = l.a, ind = 0;
+  while (i < l.b && s[i] == ' ' && ind < 4) {
+    i++;
+    ind++;
+  }
+  if (ind > 3 || i >= l.b || (s[i] != '`' && s[i] != '~'))
+    return 0;
+  char c = s[i];
+  size_t n = 0;
+  while (i < l.b && s[i] == c) {
+    i++;
+    n++;
+  }
+  if (n < 3)
+    return 0;
+  *ch = c;
+  *count = n;
+  *rest = i;
+  return 1;
+}
+
+/* An ATX heading: its level (1..6) and the text range, or 0. */
+static int heading_of(const char *s, md_line l, size_t *ta, size_t *tb) {
+  size_t i = l.a, ind = 0;
+  while (i < l.b && s[i] == ' ' && ind < 4) {
+    i++;
+    ind++;
+  }
+  if (ind > 3 || i >= l.b || s[i] != '#')
+    return 0;
+  int level = 0;
+  while (i < l.b && s[i] == '#') {
+    i++;
+    level++;
+  }
+  if (level > 6 || (i < l.b && s[i] != ' ' && s[i] != '\t'))
+    return 0;
+  size_t a = i, b = l.b;
+  trim(s, &a, &b);
+  /* A closing sequence of '#' preceded by a space is not text. */
+  size_t c = b;
+  while (c > a && s[c - 1] == '#')
+    c--;
+  if (c == a)
+    b = a;
+  else if (c < b && (s[c - 1] == ' ' || s[c - 1] == '\t')) {
+    b = c;
+    trim(s, &a, &b);
+  }
+  *ta = a;
+  *tb = b;
+  return level;
+}
+
+static int markdown(const weir__chunk_params *cp, const char *s, size_t len,
+                    weir__chunk_out *out) {
+  span stack[6] = {{0, 0}};
+  int rc = WEIR_OK;
+  int in_fence = 0;
+  char fch = 0;
+  size_t fcount = 0;
+  size_t sec = 0;                  /* where the current section starts */
+  size_t ps = 0, pl = 0;           /* its heading path in out->paths */
+  rc = paths_put(out, "", 0);
+  size_t pos = 0;
+  while (pos <= len && !rc) {
+    size_t e = pos;
+    while (e < len && s[e] != '\n')
+      e++;
+    md_line l = {pos, e};
+    char ch;
+    size_t count, rest, ta, tb;
+    int level = 0;
+    if (fence_of(s, l, &ch, &count, &rest)) {
+      if (!in_fence) {
+        in_fence = 1;
+        fch = ch;
+        fcount = count;
+      } else if (ch == fch && count >= fcount) {
+        size_t x = rest, y = l.b;
+        trim(s, &x, &y);
+        if (x == y)
+          in_fence = 0;
+      }
+    } else if (!in_fence) {
+      level = heading_of(s, l, &ta, &tb);
+    }
+    if (level) {
+      /* The section before this heading. */
+      size_t x = sec, y = l.a;
+      trim(s, &x, &y);
+      if (x < y)
+        rc = cps(s, x, y) <= cp->size ? push(out, x, y, ps, pl)
+                                      : packed(cp, s, x, y, 1, ps, pl, out);
+      stack[level - 1] = (span){ta, tb};
+      for (int k = level; k < 6; k++)
+        stack[k] = (span){0, 0};
+      ps = out->paths_len;
+      int first = 1;
+      for (int k = 0; k < level && !rc; k++) {
+        if (stack[k].a == stack[k].b)
+          continue;
+        if (!first)
+          rc = paths_put(out, " > ", 3);
+        if (!rc)
+          rc = paths_put(out, s + stack[k].a, stack[k].b - stack[k].a);
+        first = 0;
+      }
+      pl = out->paths_len - ps;
+      sec = l.a;
+    }
+    if (e >= len)
+      break;
+    pos = e + 1;
+  }
+  if (!rc) {
+    size_t x = sec, y = len;
+    trim(s, &x, &y);
+    if (x < y)
+      rc = cps(s, x, y) <= cp->size ? push(out, x, y, ps, pl)
+                                    : packed(cp, s, x, y, 1, ps, pl, out);
+  }
+  return rc;
+}
+
+/* ---- Characters ------------------------------------------------------------ */
+
+static int chars(const weir__chunk_params *cp, const char *s, size_t len, weir__chunk_out *out) {
+  size_t a = 0;
+  int rc = WEIR_OK;
+  while (a < len && !rc) {
+    size_t e = cp_forward(s, len, a, cp->size);
+    rc = push(out, a, e, 0, 0);
+    if (e >= len)
+      break;
+    a = cp_back(s, a, e, cp->overlap);
+  }
+  return rc;
+}
+
+/* ---- Entry points ------------------------------------------------------------ */
+
+int weir__chunk_params_from(const weir_chunk_options *o, weir__chunk_params *cp, char *why,
+                            size_t cap) {
+  weir_chunk_options d = WEIR_CHUNK_OPTIONS_INIT;
+  if (o) {
+    if (o->version == 0 || o->version > WEIR_CHUNK_OPTIONS_VERSION) {
+      snprintf(why, cap, "options version %u is not one this library knows (%u)", o->version,
+               WEIR_CHUNK_OPTIONS_VERSION);
+      return WEIR_EINVAL;
+    }
+    d = *o;
+  }
+  memset(cp, 0, sizeof *cp);
+  cp->method = d.method;
+  switch (d.method) {
+  case WEIR_CHUNK_CHARS:
+    cp->size = d.chunk_size ? d.chunk_size : 1000;
+    cp->overlap = d.overlap < 0 ? 0 : (size_t)d.overlap;
+    break;
+  case WEIR_CHUNK_PARAGRAPHS:
+  case WEIR_CHUNK_SENTENCES:
+  case WEIR_CHUNK_MARKDOWN:
+    cp->size = d.chunk_size ? d.chunk_size : 1000;
+    if (d.overlap > 0) {
+      snprintf(why, cap, "overlap %ld: only WEIR_CHUNK_CHARS and WEIR_CHUNK_TOKENS overlap "
+               "(set it to 0 or -1)", d.overlap);
+      return WEIR_EINVAL;
+    }
+    break;
+  default:
+    snprintf(why, cap, "method %d is not a WEIR_CHUNK_* value", d.method);
+    return WEIR_EINVAL;
+  }
+  if (cp->overlap >= cp->size) {
+    snprintf(why, cap, "overlap %zu is not less than chunk_size %zu", cp->overlap, cp->size);
+    return WEIR_EINVAL;
+  }
+  return WEIR_OK;
+}
+
+int weir__chunk_split(const weir__chunk_params *cp, const char *s, size_t len,
+                      weir__chunk_out *out) {
+  out->n = 0;
+  out->paths_len = 0;
+  switch (cp->method) {
+  case WEIR_CHUNK_CHARS:
+    return chars(cp, s, len, out);
+  case WEIR_CHUNK_SENTENCES:
+    return packed(cp, s, 0, len, 0, 0, 0, out);
+  case WEIR_CHUNK_MARKDOWN:
+    return markdown(cp, s, len, out);
+  default:
+    return packed(cp, s, 0, len, 1, 0, 0, out);
+  }
+}
