@@ -10,6 +10,10 @@
 /* Zeroes the run state of `op`, keeping what the graph says it is. */
 static void op_reset(weir_op *op) {
   weir_op keep = *op;
+  /* The named counters are the last run's: a new run starts without them. */
+  for (size_t i = 0; i < op->ncounters; i++)
+    free(op->counters[i].name);
+  free(op->counters);
   pthread_cond_destroy(&op->cv_work);
   pthread_cond_destroy(&op->cv_space);
   memset(op, 0, sizeof *op);

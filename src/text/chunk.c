@@ -109,8 +109,10 @@ typedef struct pending {
   int markdown;
 } pending;
 
+/* Adds the output columns to the builder (made on first use; a finished
+ * builder is reset to no columns and is reused). */
 static int pending_start(pending *pd) {
-  int rc = weir_builder_create(&pd->bld);
+  int rc = pd->bld ? WEIR_OK : weir_builder_create(&pd->bld);
   if (rc)
     return rc;
   rc = weir_builder_add_column(pd->bld, "chunk", WEIR_TYPE_STRING);
