@@ -564,6 +564,31 @@ Test(cli, text_and_parquet_kinds_run) {
   result_free(&r);
 }
 
+/* chunk_text from a spec: Markdown sections of each document, their byte
+ * ranges and heading paths, the document's id kept. */
+Test(cli, chunk_text_kind_runs) {
+  write_str(path_of("docs.jsonl"),
+            "{\"id\": 7, \"text\": \"# A\\nalpha.\\n## B\\nbeta.\"}\n"
+            "{\"id\": 8, \"text\": \"\"}\n");
+  write_str(path_of("spec.yaml"),
+            "pipeline: {progress: false, summary: false}\n"
+            "ops:\n"
+            "  - name: src\n    op: read_jsonl\n    uri: docs.jsonl\n"
+            "  - name: chunks\n    op: chunk_text\n    input: src\n    method: markdown\n"
+            "    doc_id_column: id\n"
+            "  - name: out\n    op: write_jsonl\n    input: chunks\n    uri: out/\n");
+  result r = weir("run spec.yaml");
+  cr_assert_eq(r.code, 0, "stderr: %s", r.err);
+  result_free(&r);
+  char *out = slurp(path_of("out/part-00000.jsonl"));
+  assert_has(out, "\"chunk\": \"# A\\nalpha.\", \"chunk_index\": 0, \"doc_id\": 7, "
+                  "\"start\": 0, \"end\": 12, \"heading_path\": \"A\"");
+  assert_has(out, "\"chunk\": \"## B\\nbeta.\", \"chunk_index\": 1, \"doc_id\": 7, "
+                  "\"start\": 13, \"end\": 23, \"heading_path\": \"A > B\"");
+  cr_assert(strstr(out, "\"doc_id\": 8") == NULL, "%s", out);
+  free(out);
+}
+
 Test(cli, resume_keeps_complete_shards) {
   write_jsonl_rows("in.jsonl", 1000);
   write_str(path_of("spec.yaml"),

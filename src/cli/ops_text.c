@@ -1,5 +1,6 @@
 /* Operator kinds of weir/text.h: document ids, PII redaction, language
- * id, the quality filters, exact dedup and filter_where. Thresholds left
+ * id, the quality filters, exact dedup, filter_where, sequence packing and
+ * chunking. Thresholds left
  * out of a spec keep the library's defaults (DataTrove's), which is why
  * they are applied only when set. */
 #include "cli/ops.h"
@@ -221,6 +222,59 @@ static weir_op *build_where(weir_pipeline *p, const weir_op_args *a, void *u) {
   return weir_filter_where(p, arg_in(a), arg_s(a, "expr"));
 }
 
+static const weir_opt_def pack_opts[] = {
+  OPT("column", WEIR_OPT_STRING, "tokens", "the token lists (LIST of integers)"),
+  OPT("seq_len", WEIR_OPT_INT, "2048", "tokens per row"),
+  OPT("eos_id", WEIR_OPT_INT, "-1", "separator after each document; -1 = none"),
+  OPT("pad_id", WEIR_OPT_INT, "0", "padding of the last row"),
+  OPT_ENUM("last", "pad|drop|carry", "pad", "the last partial row: padded, dropped, or kept for the next run"),
+  OPT("doc_starts", WEIR_OPT_BOOL, "false", "add doc_starts (where documents begin in each row)"),
+  OPT("num_tokens", WEIR_OPT_BOOL, "false", "add num_tokens (tokens that are not padding)"),
+  OPT("any_order", WEIR_OPT_BOOL, "false", "take blocks as they come (rows then depend on timing)"),
+};
+static weir_op *build_pack(weir_pipeline *p, const weir_op_args *a, void *u) {
+  (void)u;
+  weir_pack_options o = WEIR_PACK_OPTIONS_INIT;
+  o.column = arg_s(a, "column");
+  o.seq_len = (size_t)arg_i(a, "seq_len");
+  o.eos_id = given(a, "eos_id") ? arg_i(a, "eos_id") : -1;
+  o.pad_id = arg_i(a, "pad_id");
+  static const int lasts[] = {WEIR_PACK_LAST_PAD, WEIR_PACK_LAST_DROP, WEIR_PACK_LAST_CARRY};
+  o.last = lasts[arg_i(a, "last")];
+  o.doc_starts = (int)arg_i(a, "doc_starts");
+  o.num_tokens = (int)arg_i(a, "num_tokens");
+  o.any_order = (int)arg_i(a, "any_order");
+  o.name = a->name;
+  return weir_pack_sequences(p, arg_in(a), &o);
+}
+
+static const weir_opt_def chunk_opts[] = {
+  OPT("column", WEIR_OPT_STRING, "text", "the text column"),
+  OPT_ENUM("on_error", "fail|skip", "fail", "a null or invalid UTF-8 text: end the run, or skip the row and count it"),
+  OPT("max_workers", WEIR_OPT_INT, "0", "most workers; 0 = the scheduler's choice"),
+  OPT_ENUM("method", "paragraphs|sentences|chars|markdown", "paragraphs", "how documents are cut"),
+  OPT("chunk_size", WEIR_OPT_INT, "0", "code points per chunk at most; 0 = 1000"),
+  OPT("overlap", WEIR_OPT_INT, "-1", "chars: code points shared by neighbouring chunks; -1 = none"),
+  OPT("doc_id_column", WEIR_OPT_STRING, "doc_id", "the input's document id column (else ordinals)"),
+  OPT("keep_columns", WEIR_OPT_BOOL, "true", "repeat the document's other columns on its chunks"),
+};
+static weir_op *build_chunk(weir_pipeline *p, const weir_op_args *a, void *u) {
+  (void)u;
+  weir_chunk_options o = WEIR_CHUNK_OPTIONS_INIT;
+  o.common.column = arg_s(a, "column");
+  o.common.on_error = arg_i(a, "on_error") ? WEIR_ON_ERROR_SKIP : WEIR_ON_ERROR_FAIL;
+  o.common.max_workers = (int)arg_i(a, "max_workers");
+  o.common.name = a->name;
+  static const int methods[] = {WEIR_CHUNK_PARAGRAPHS, WEIR_CHUNK_SENTENCES, WEIR_CHUNK_CHARS,
+                                WEIR_CHUNK_MARKDOWN};
+  o.method = methods[arg_i(a, "method")];
+  o.chunk_size = (size_t)arg_i(a, "chunk_size");
+  o.overlap = given(a, "overlap") ? (long)arg_i(a, "overlap") : -1;
+  o.doc_id_column = arg_s(a, "doc_id_column");
+  o.keep_columns = given(a, "keep_columns") ? (int)arg_i(a, "keep_columns") : 1;
+  return weir_chunk_text(p, arg_in(a), &o);
+}
+
 static const weir_op_kind kinds[] = {
   KIND("text_doc_id", "content hash and consecutive integer ids, in input order", WEIR_KIND_TRANSFORM,
        1, 1, doc_id_opts, build_doc_id),
@@ -240,6 +294,10 @@ static const weir_op_kind kinds[] = {
        WEIR_KIND_TRANSFORM, 1, 1, dedup_opts, build_dedup),
   KIND("filter_where", "keep the rows an expression holds for", WEIR_KIND_TRANSFORM, 1, 1,
        where_opts, build_where),
+  KIND("pack_sequences", "documents' token lists, EOS between, in rows of exactly seq_len tokens",
+       WEIR_KIND_TRANSFORM, 1, 1, pack_opts, build_pack),
+  KIND("chunk_text", "RAG chunks (paragraphs, sentences, characters, Markdown sections) with their byte ranges",
+       WEIR_KIND_TRANSFORM, 1, 1, chunk_opts, build_chunk),
 };
 
 const cli_op_table cli_ops_text = {kinds, sizeof kinds / sizeof kinds[0]};
