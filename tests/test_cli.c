@@ -582,9 +582,9 @@ Test(cli, chunk_text_kind_runs) {
   result_free(&r);
   char *out = slurp(path_of("out/part-00000.jsonl"));
   assert_has(out, "\"chunk\": \"# A\\nalpha.\", \"chunk_index\": 0, \"doc_id\": 7, "
-                  "\"start\": 0, \"end\": 12, \"heading_path\": \"A\"");
+                  "\"start\": 0, \"end\": 10, \"heading_path\": \"A\"");
   assert_has(out, "\"chunk\": \"## B\\nbeta.\", \"chunk_index\": 1, \"doc_id\": 7, "
-                  "\"start\": 13, \"end\": 23, \"heading_path\": \"A > B\"");
+                  "\"start\": 11, \"end\": 21, \"heading_path\": \"A > B\"");
   cr_assert(strstr(out, "\"doc_id\": 8") == NULL, "%s", out);
   free(out);
 }
