@@ -581,11 +581,11 @@ Test(cli, chunk_text_kind_runs) {
   cr_assert_eq(r.code, 0, "stderr: %s", r.err);
   result_free(&r);
   char *out = slurp(path_of("out/part-00000.jsonl"));
-  assert_has(out, "\"chunk\": \"# A\\nalpha.\", \"chunk_index\": 0, \"doc_id\": 7, "
-                  "\"start\": 0, \"end\": 10, \"heading_path\": \"A\"");
-  assert_has(out, "\"chunk\": \"## B\\nbeta.\", \"chunk_index\": 1, \"doc_id\": 7, "
-                  "\"start\": 11, \"end\": 21, \"heading_path\": \"A > B\"");
-  cr_assert(strstr(out, "\"doc_id\": 8") == NULL, "%s", out);
+  assert_has(out, "{\"chunk\":\"# A\\nalpha.\",\"chunk_index\":0,\"doc_id\":7,"
+                  "\"start\":0,\"end\":10,\"heading_path\":\"A\"}\n");
+  assert_has(out, "{\"chunk\":\"## B\\nbeta.\",\"chunk_index\":1,\"doc_id\":7,"
+                  "\"start\":11,\"end\":21,\"heading_path\":\"A > B\"}\n");
+  cr_assert(strstr(out, "\"doc_id\":8") == NULL, "%s", out);
   free(out);
 }
 
