@@ -107,10 +107,14 @@ static void image_stem(const weir_column *pc, size_t r, char *out, size_t n) {
   out[0] = '\0';
   if (!pc || n < 2)
     return;
+  /* The value is not NUL-terminated (string values lie end to end), so
+   * every scan stops at its length. */
   const char *s = (const char *)pc->data + pc->offsets[r];
   size_t len = (size_t)(pc->offsets[r + 1] - pc->offsets[r]);
-  size_t end = strcspn(s, "?#");
-  if (end < len && strstr(s, "://"))
+  size_t end = 0;
+  while (end < len && s[end] != '?' && s[end] != '#')
+    end++;
+  if (end < len && memmem(s, len, "://", 3))
     len = end;
   size_t start = len;
   while (start > 0 && s[start - 1] != '/')
@@ -323,9 +327,15 @@ weir_op *weir_write_audio(weir_pipeline *p, weir_op *in, const char *path,
 }
 
 weir_op *weir_write_images(weir_pipeline *p, weir_op *in, const char *dir,
-                           const char *column, const weir_op_options *o) {
+                           const weir_image_write_options *o) {
   if (!p)
     return NULL;
+  weir_image_write_options d = WEIR_IMAGE_WRITE_OPTIONS_INIT;
+  if (!o)
+    o = &d;
+  if (o->version != WEIR_IMAGE_WRITE_OPTIONS_VERSION)
+    return weir__op_fail(p, WEIR_EINVAL, "write_images %s: unknown options version %u",
+                         dir ? dir : "(null)", o->version);
   if (dir && *dir && !weir__vfs_is_remote(dir) && mkdir(dir, 0777) != 0 &&
       errno != EEXIST)
     return weir__op_fail(p, WEIR_EIO, "write_images: cannot create %s: %s",
@@ -333,5 +343,5 @@ weir_op *weir_write_images(weir_pipeline *p, weir_op *in, const char *dir,
   writer *w = calloc(1, sizeof *w);
   if (w)
     w->kind = W_IMAGES;
-  return make_writer(p, in, w, dir, column, NULL, o);
+  return make_writer(p, in, w, dir, o->column, NULL, NULL);
 }
