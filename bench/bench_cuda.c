@@ -190,10 +190,12 @@ static run_result run_pipeline(int streams, size_t tasks, size_t per_block) {
    * between its streams. */
   g.num_gpus = 0.5 / streams;
   g.min_workers = g.max_workers = streams;
-  const float mean[3] = {0.485f, 0.456f, 0.406f}, std[3] = {0.229f, 0.224f, 0.225f};
+  const weir_normalize_options norm = {WEIR_NORMALIZE_OPTIONS_VERSION, 3,
+                                       {0.485f, 0.456f, 0.406f, 0.0f},
+                                       {0.229f, 0.224f, 0.225f, 1.0f}, 1, 0.0f};
   weir_op *src = weir_source(p, "frames", tasks, read_frames, NULL, &src_o);
   weir_op *rs = weir_gpu_resize(p, src, "frame", 224, 224, &g);
-  weir_op *nm = weir_gpu_normalize(p, rs, "frame", mean, std, &g);
+  weir_op *nm = weir_gpu_normalize(p, rs, "frame", &norm, &g);
   if (!nm) {
     fprintf(stderr, "bench_cuda: %s\n", weir_pipeline_errmsg(p));
     exit(1);
@@ -228,10 +230,12 @@ static void video_pipeline(const char *uri, int have_nvml) {
   weir_op_options g = WEIR_OP_OPTIONS_INIT;
   g.num_gpus = 0.25;
   g.max_workers = 4;
-  const float mean[3] = {0.485f, 0.456f, 0.406f}, std[3] = {0.229f, 0.224f, 0.225f};
+  const weir_normalize_options norm = {WEIR_NORMALIZE_OPTIONS_VERSION, 3,
+                                       {0.485f, 0.456f, 0.406f, 0.0f},
+                                       {0.229f, 0.224f, 0.225f, 1.0f}, 1, 0.0f};
   weir_op *src = weir_read_video(p, uri, &vo);
   weir_op *rs = weir_gpu_resize(p, src, "frame", 224, 224, &g);
-  weir_op *nm = weir_gpu_normalize(p, rs, "frame", mean, std, &g);
+  weir_op *nm = weir_gpu_normalize(p, rs, "frame", &norm, &g);
   if (!nm) {
     printf("video pipeline: skipped: %s\n", weir_pipeline_errmsg(p));
     weir_pipeline_destroy(p);

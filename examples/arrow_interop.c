@@ -72,7 +72,9 @@ int main(void) {
 
   /* A stream of two slices, read back the way weir reads any producer's
    * ArrowArrayStream. */
-  weir_block *parts[2] = {weir_block_slice(keep, 0, 1), weir_block_slice(keep, 1, 3)};
+  weir_block *parts[2];
+  CHECK(weir_block_slice(keep, 0, 1, &parts[0]));
+  CHECK(weir_block_slice(keep, 1, 3, &parts[1]));
   struct ArrowArrayStream stream;
   CHECK(weir_blocks_to_arrow_stream(parts, 2, &stream));
   weir_block_unref(&parts[0]);

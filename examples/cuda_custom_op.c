@@ -182,10 +182,13 @@ int main(int argc, char **argv) {
   gpu.max_workers = 2;
   weir_op_def def = {WEIR_OP_DEF_VERSION, "invert", invert_init, invert_process, NULL,
                      invert_destroy};
-  const float mean[3] = {0.5f, 0.5f, 0.5f}, std[3] = {0.25f, 0.25f, 0.25f};
+  weir_normalize_options n = WEIR_NORMALIZE_OPTIONS_INIT;
+  n.channels = 3;
+  n.chw = 1; /* [3, H, W], the layout models take */
+  for (int c = 0; c < 3; c++) n.mean[c] = 0.5f, n.std[c] = 0.25f;
   weir_op *src = weir_source(p, "images", tasks, make_images, NULL, NULL);
   weir_op *inv = weir_add_op(p, src, &def, NULL, &gpu);
-  weir_op *norm = weir_gpu_normalize(p, inv, "image", mean, std, &gpu);
+  weir_op *norm = weir_gpu_normalize(p, inv, "image", &n, &gpu);
   weir_iter *it;
   if (!norm || weir_pipeline_iter(p, norm, NULL, &it) != WEIR_OK) {
     fprintf(stderr, "cuda_custom_op: %s\n", weir_pipeline_errmsg(p));
@@ -206,7 +209,7 @@ int main(int argc, char **argv) {
       for (int c = 0; c < 3; c++)
         for (size_t px = 0; px < (size_t)H * W; px++) {
           double inv_v = 255 - pixel(id, px * 3 + (size_t)c);
-          double want = (inv_v / 255.0 - mean[c]) / std[c];
+          double want = (inv_v / 255.0 - n.mean[c]) / n.std[c];
           double got = v[(r * 3 + (size_t)c) * H * W + px];
           if (fabs(got - want) > 1e-5 * (1 + fabs(want))) bad++;
         }

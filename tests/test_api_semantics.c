@@ -472,8 +472,13 @@ Test(sem, block_functions_reject_null_arguments) {
   weir_block *b = eu_ids(0, 4, 0), *out = NULL;
   size_t idx[1] = {0};
   uint32_t rows[1] = {0};
-  cr_assert_null(weir_block_slice(NULL, 0, 0));
-  cr_assert_null(weir_block_slice(b, 3, 2), "out of bounds");
+  weir_block *sl = b; /* must come back NULL */
+  cr_assert_eq(weir_block_slice(NULL, 0, 0, &sl), WEIR_EINVAL);
+  cr_assert_null(sl);
+  cr_assert_eq(weir_block_slice(b, 0, 1, NULL), WEIR_EINVAL);
+  sl = b;
+  cr_assert_eq(weir_block_slice(b, 3, 2, &sl), WEIR_EINVAL, "out of bounds");
+  cr_assert_null(sl);
   cr_assert_eq(weir_block_select(NULL, idx, 1, &out), WEIR_EINVAL);
   cr_assert_eq(weir_block_select(b, NULL, 1, &out), WEIR_EINVAL);
   cr_assert_eq(weir_block_select(b, idx, 1, NULL), WEIR_EINVAL);

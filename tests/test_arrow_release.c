@@ -144,7 +144,8 @@ Test(arrow_release, import_released_once_by_last_block) {
   cr_assert_eq(atomic_load(&fs_releases), 1, "the schema is released by the import");
   cr_assert_eq(atomic_load(&fa_releases), 0, "the array lives while blocks use it");
 
-  weir_block *sl = weir_block_slice(b, 2, 3);
+  weir_block *sl = NULL;
+  cr_assert_eq(weir_block_slice(b, 2, 3, &sl), WEIR_OK);
   size_t idx = 1;
   weir_block *sel = NULL;
   cr_assert_eq(weir_block_select(b, &idx, 1, &sel), WEIR_OK);

@@ -70,26 +70,35 @@ Test(block, slices_share_buffers_and_keep_values) {
   size_t offsets[] = {0, 1, 8, 13, 500, 963};
   for (size_t k = 0; k < sizeof offsets / sizeof offsets[0]; k++) {
     size_t off = offsets[k], len = 1000 - off > 37 ? 37 : 1000 - off;
-    weir_block *s = weir_block_slice(b, off, len);
+    weir_block *s = NULL;
+    cr_assert_eq(weir_block_slice(b, off, len, &s), WEIR_OK);
     cr_assert_not_null(s);
     cr_assert_eq(weir_block_num_rows(s), len);
     weir_block_column(s, 0, &part);
     cr_assert_eq(part.data, (const int64_t *)full.data + off, "int64 values are not copied");
     check_rows(s, (int64_t)off);
     /* A slice of a slice. */
-    weir_block *ss = weir_block_slice(s, 3, len - 3);
+    weir_block *ss = NULL;
+    cr_assert_eq(weir_block_slice(s, 3, len - 3, &ss), WEIR_OK);
     check_rows(ss, (int64_t)off + 3);
     cr_assert_lt(weir_block_nbytes(ss), weir_block_nbytes(b));
     weir_block_unref(&ss);
     weir_block_unref(&s);
   }
-  cr_assert_null(weir_block_slice(b, 990, 11));
-  cr_assert_null(weir_block_slice(b, 1001, 0));
-  weir_block *empty = weir_block_slice(b, 1000, 0);
+  weir_block *bad = b;
+  cr_assert_eq(weir_block_slice(b, 990, 11, &bad), WEIR_EINVAL);
+  cr_assert_null(bad);
+  cr_assert_eq(weir_block_slice(b, 1001, 0, &bad), WEIR_EINVAL);
+  cr_assert_null(bad);
+  cr_assert(strstr(weir_last_errmsg(), "outside a block of 1000 rows") != NULL, "%s",
+            weir_last_errmsg());
+  weir_block *empty = NULL;
+  cr_assert_eq(weir_block_slice(b, 1000, 0, &empty), WEIR_OK);
   cr_assert_eq(weir_block_num_rows(empty), 0);
   weir_block_unref(&empty);
   /* The slice outlives its parent. */
-  weir_block *tail = weir_block_slice(b, 900, 100);
+  weir_block *tail = NULL;
+  cr_assert_eq(weir_block_slice(b, 900, 100, &tail), WEIR_OK);
   weir_block_unref(&b);
   check_rows(tail, 900);
   weir_block_unref(&tail);
@@ -126,9 +135,11 @@ Test(block, select_and_rename_share_buffers) {
 
 Test(block, concat_joins_rows_and_checks_schema) {
   weir_block *a = make_block(13, 0), *b = make_block(100, 13);
-  weir_block *s = weir_block_slice(b, 5, 50); /* ids 18..67 */
+  weir_block *s = NULL; /* ids 18..67 */
+  cr_assert_eq(weir_block_slice(b, 5, 50, &s), WEIR_OK);
   weir_block *c = make_block(3, 1000);
-  weir_block *parts[2] = {a, weir_block_slice(b, 0, 100)};
+  weir_block *parts[2] = {a, NULL};
+  cr_assert_eq(weir_block_slice(b, 0, 100, &parts[1]), WEIR_OK);
   weir_block *joined = NULL;
   cr_assert_eq(weir_block_concat(parts, 2, &joined), WEIR_OK);
   cr_assert_eq(weir_block_num_rows(joined), 113);
@@ -202,7 +213,8 @@ static void *hammer(void *arg) {
   size_t seed = (size_t)arg;
   for (int i = 0; i < 2000; i++) {
     weir_block *b = weir_block_ref(shared_blocks[(seed + (size_t)i) % 4]);
-    weir_block *s = weir_block_slice(b, (size_t)i % 50, 10);
+    weir_block *s = NULL;
+    cr_assert_eq(weir_block_slice(b, (size_t)i % 50, 10, &s), WEIR_OK);
     weir_column c;
     weir_block_column(s, 0, &c);
     if (((const int64_t *)c.data)[0] != (int64_t)(i % 50)) return (void *)1;

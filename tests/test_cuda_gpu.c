@@ -151,7 +151,7 @@ static void compare_normalize_c(size_t n, int h, int w, int ch) {
   cr_assert_eq(g->to_device(wk, host, &dev), WEIR_OK);
   const float mean[4] = {0.485f, 0.456f, 0.406f, 0.5f}, std[4] = {0.229f, 0.224f, 0.225f, 0.25f};
   weir__normalize_params p;
-  cr_assert_eq(weir__normalize_params_init(&p, ch, mean, std), WEIR_OK);
+  cr_assert_eq(weir__normalize_params_init(&p, ch, mean, std, 0.0f), WEIR_OK);
   void *dst;
   int64_t shape[3] = {ch, h, w};
   cr_assert_eq(weir_cuda_tensor_block(NULL, "x", WEIR_DTYPE_FLOAT32, 3, shape, n, &out, &dst), WEIR_OK,

@@ -251,7 +251,7 @@ Test(cuda_cpu_kernels, normalize_known_values) {
   const uint8_t img[6] = {0, 0, 0, 255, 255, 255};
   const float mean[3] = {0.5f, 0.5f, 0.5f}, std[3] = {0.5f, 0.25f, 1.0f};
   weir__normalize_params p;
-  cr_assert_eq(weir__normalize_params_init(&p, 3, mean, std), WEIR_OK);
+  cr_assert_eq(weir__normalize_params_init(&p, 3, mean, std, 0.0f), WEIR_OK);
   float out[6];
   weir__normalize_cpu(img, out, 1, 1, 2, &p);
   /* CHW: channel c's plane is out[c*2 .. c*2+1]. */
@@ -267,7 +267,7 @@ Test(cuda_cpu_kernels, normalize_matches_the_formula_on_random_images) {
   fill_random(img, (size_t)n * h * w * 3, 42);
   const float mean[3] = {0.485f, 0.456f, 0.406f}, std[3] = {0.229f, 0.224f, 0.225f};
   weir__normalize_params p;
-  cr_assert_eq(weir__normalize_params_init(&p, 3, mean, std), WEIR_OK);
+  cr_assert_eq(weir__normalize_params_init(&p, 3, mean, std, 0.0f), WEIR_OK);
   weir__normalize_cpu(img, out, (size_t)n, h, w, &p);
   for (int i = 0; i < n; i++)
     for (int c = 0; c < 3; c++)
@@ -287,12 +287,20 @@ Test(cuda_cpu_kernels, normalize_rejects_bad_std) {
   weir__normalize_params p;
   const float mean[3] = {0, 0, 0};
   const float zero[3] = {1, 0, 1}, neg[3] = {1, 1, -2}, nan_[3] = {NAN, 1, 1};
-  cr_assert_eq(weir__normalize_params_init(&p, 3, mean, zero), WEIR_EINVAL);
-  cr_assert_eq(weir__normalize_params_init(&p, 3, mean, neg), WEIR_EINVAL);
-  cr_assert_eq(weir__normalize_params_init(&p, 3, mean, nan_), WEIR_EINVAL);
+  cr_assert_eq(weir__normalize_params_init(&p, 3, mean, neg, 0.0f), WEIR_EINVAL);
+  cr_assert_eq(weir__normalize_params_init(&p, 3, mean, nan_, 0.0f), WEIR_EINVAL);
   const float one[3] = {1, 1, 1};
-  cr_assert_eq(weir__normalize_params_init(&p, 3, nan_, one), WEIR_EINVAL, "a NaN mean");
-  cr_assert_eq(weir__normalize_params_init(&p, 3, mean, one), WEIR_OK);
+  cr_assert_eq(weir__normalize_params_init(&p, 3, nan_, one, 0.0f), WEIR_EINVAL, "a NaN mean");
+  cr_assert_eq(weir__normalize_params_init(&p, 3, mean, one, NAN), WEIR_EINVAL, "a NaN scale");
+  cr_assert_eq(weir__normalize_params_init(&p, 5, mean, one, 0.0f), WEIR_EINVAL, "5 channels");
+  cr_assert_eq(weir__normalize_params_init(&p, 3, mean, one, 0.0f), WEIR_OK);
+  /* A zero std is taken as 1, as weir_image_normalize does. */
+  weir__normalize_params q;
+  cr_assert_eq(weir__normalize_params_init(&q, 3, mean, zero, 0.0f), WEIR_OK);
+  cr_assert_eq(q.scale[1], p.scale[1]);
+  /* A scale of its own: x * 2 / std. */
+  cr_assert_eq(weir__normalize_params_init(&q, 3, mean, one, 2.0f), WEIR_OK);
+  cr_assert_float_eq(q.scale[0], 2.0f, 1e-7);
 }
 
 Test(cuda_cpu_kernels, resize_same_size_is_identity) {

@@ -49,6 +49,10 @@ static int read_images(void *user, size_t task, weir_emit *out) {
 
 static const float MEAN[3] = {0.485f, 0.456f, 0.406f};
 static const float STD[3] = {0.229f, 0.224f, 0.225f};
+/* The same as weir_gpu_normalize's options: ImageNet's, [C, H, W] out. */
+static const weir_normalize_options NORM = {WEIR_NORMALIZE_OPTIONS_VERSION, 3,
+                                            {0.485f, 0.456f, 0.406f, 0.0f},
+                                            {0.229f, 0.224f, 0.225f, 1.0f}, 1, 0.0f};
 
 /* Runs source -> resize(oh, ow) -> normalize on `gpus` GPUs per worker and
  * checks every row against the CPU kernels; returns the rows seen. */
@@ -59,13 +63,13 @@ static size_t run_and_check(double gpus, int oh, int ow) {
   o.num_gpus = gpus;
   o.max_workers = 2;
   weir_op *src = weir_source(p, "images", TASKS, read_images, NULL, NULL);
-  weir_op *rs = weir_gpu_resize(p, src, "image", oh, ow, &o);
-  weir_op *nm = weir_gpu_normalize(p, rs, "image", MEAN, STD, &o);
+  weir_op *rs = weir_gpu_resize(p, src, "image", ow, oh, &o);
+  weir_op *nm = weir_gpu_normalize(p, rs, "image", &NORM, &o);
   cr_assert_not_null(nm, "%s", weir_pipeline_errmsg(p));
   weir_iter *it;
   cr_assert_eq(weir_pipeline_iter(p, nm, NULL, &it), WEIR_OK, "%s", weir_pipeline_errmsg(p));
   weir__normalize_params np;
-  weir__normalize_params_init(&np, 3, MEAN, STD);
+  cr_assert_eq(weir__normalize_params_init(&np, 3, MEAN, STD, 0.0f), WEIR_OK);
   uint8_t img[H * W * 3];
   uint8_t *small = malloc((size_t)oh * ow * 3);
   float *want = malloc(sizeof(float) * 3 * oh * ow);
@@ -122,7 +126,7 @@ Test(cuda_ops, gpu_versions_without_a_device_fail_with_a_reason) {
   weir_op *src = weir_source(p, "images", 1, read_images, NULL, NULL);
   weir_op_options o = WEIR_OP_OPTIONS_INIT;
   o.num_gpus = 1;
-  weir_op *nm = weir_gpu_normalize(p, src, "image", MEAN, STD, &o);
+  weir_op *nm = weir_gpu_normalize(p, src, "image", &NORM, &o);
   cr_assert_null(nm);
   const char *msg = weir_pipeline_errmsg(p);
   if (weir_cuda_built())
@@ -138,12 +142,18 @@ Test(cuda_ops, bad_arguments_are_refused_at_creation) {
   weir_pipeline *p;
   cr_assert_eq(weir_pipeline_create(&p, NULL), WEIR_OK);
   weir_op *src = weir_source(p, "images", 1, read_images, NULL, NULL);
-  const float zero_std[3] = {0.2f, 0.0f, 0.2f};
-  cr_assert_null(weir_gpu_normalize(p, src, "image", MEAN, zero_std, NULL));
+  weir_normalize_options bad = NORM;
+  bad.std[1] = -0.2f;
+  cr_assert_null(weir_gpu_normalize(p, src, "image", &bad, NULL));
   cr_assert(strstr(weir_pipeline_errmsg(p), "std"), "%s", weir_pipeline_errmsg(p));
+  /* The CPU operator's [H, W, C] layout is not this operator's. */
+  weir_normalize_options hwc = NORM;
+  hwc.chw = 0;
+  cr_assert_null(weir_gpu_normalize(p, src, "image", &hwc, NULL));
+  cr_assert(strstr(weir_pipeline_errmsg(p), "chw = 1"), "%s", weir_pipeline_errmsg(p));
   cr_assert_null(weir_gpu_resize(p, src, "image", 0, 10, NULL));
   cr_assert(strstr(weir_pipeline_errmsg(p), "0x10"), "%s", weir_pipeline_errmsg(p));
-  cr_assert_null(weir_gpu_normalize(p, src, NULL, MEAN, STD, NULL));
+  cr_assert_null(weir_gpu_normalize(p, src, NULL, &NORM, NULL));
   weir_pipeline_destroy(p);
 }
 
@@ -151,7 +161,7 @@ Test(cuda_ops, a_missing_column_ends_the_run_naming_it) {
   weir_pipeline *p;
   cr_assert_eq(weir_pipeline_create(&p, NULL), WEIR_OK);
   weir_op *src = weir_source(p, "images", 1, read_images, NULL, NULL);
-  weir_op *nm = weir_gpu_normalize(p, src, "pixels", MEAN, STD, NULL);
+  weir_op *nm = weir_gpu_normalize(p, src, "pixels", &NORM, NULL);
   cr_assert_not_null(nm);
   cr_assert_eq(weir_pipeline_run(p, nm), WEIR_ENOTFOUND);
   cr_assert(strstr(weir_pipeline_errmsg(p), "'pixels'"), "%s", weir_pipeline_errmsg(p));
@@ -217,7 +227,7 @@ Test(cuda_ops, blocks_stay_on_the_device_between_gpu_operators) {
   weir_op_options o = WEIR_OP_OPTIONS_INIT;
   o.num_gpus = 0.5; /* two GPU operators share one device */
   weir_op *src = weir_source(p, "images", TASKS, read_images, NULL, NULL);
-  weir_op *nm = weir_gpu_normalize(p, src, "image", MEAN, STD, &o);
+  weir_op *nm = weir_gpu_normalize(p, src, "image", &NORM, &o);
   weir_op_def def = {WEIR_OP_DEF_VERSION, "expect_device", NULL, expect_device, NULL, NULL};
   weir_op *chk = weir_add_op(p, nm, &def, NULL, &o);
   cr_assert_not_null(chk, "%s", weir_pipeline_errmsg(p));

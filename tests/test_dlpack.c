@@ -102,7 +102,8 @@ Test(dlpack, deleter_drops_the_buffer_reference_once) {
 Test(dlpack, slices_point_into_the_shared_buffer) {
   int64_t shape[1] = {8};
   weir_block *b = tensor_block(WEIR_DTYPE_UINT8, 1, shape, 20);
-  weir_block *sl = weir_block_slice(b, 7, 5);
+  weir_block *sl = NULL;
+  cr_assert_eq(weir_block_slice(b, 7, 5, &sl), WEIR_OK);
   DLManagedTensor *t = NULL;
   cr_assert_eq(weir_block_column_to_dlpack(sl, 1, &t), WEIR_OK);
   cr_assert_eq(t->dl_tensor.shape[0], 5);

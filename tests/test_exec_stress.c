@@ -32,9 +32,11 @@ static int split_delay(void *user, weir_block *in, weir_emit *out) {
   if (d->us)
     eu_sleep_us(d->us);
   size_t n = weir_block_num_rows(in), h = n / 3;
-  int rc = weir_emit_block(out, weir_block_slice(in, 0, h));
-  if (rc == WEIR_OK)
-    rc = weir_emit_block(out, weir_block_slice(in, h, n - h));
+  weir_block *head = NULL, *tail = NULL;
+  int rc = weir_block_slice(in, 0, h, &head);
+  if (rc == WEIR_OK) rc = weir_emit_block(out, head);
+  if (rc == WEIR_OK) rc = weir_block_slice(in, h, n - h, &tail);
+  if (rc == WEIR_OK) rc = weir_emit_block(out, tail);
   return rc;
 }
 

@@ -60,7 +60,8 @@ Test(list, builder_view_and_bytes) {
   cr_assert_str_eq(weir_type_name(WEIR_TYPE_LIST), "list");
   /* validity 1 byte + 6 offsets + 6 int32 elements + the int64 column. */
   cr_assert_eq(weir_block_nbytes(b), 1 + 6 * 8 + 6 * 4 + 5 * 8);
-  weir_block *s = weir_block_slice(b, 3, 2);
+  weir_block *s = NULL;
+  cr_assert_eq(weir_block_slice(b, 3, 2, &s), WEIR_OK);
   cr_assert_not_null(s);
   check_sample(s, 0, 3);
   /* A slice counts only its own elements: 3 offsets + 3 elements. */
@@ -84,7 +85,9 @@ Test(list, builder_refuses_wrong_calls) {
 
 Test(list, concat_and_take_copy_elements) {
   weir_block *b = sample();
-  weir_block *s1 = weir_block_slice(b, 0, 2), *s2 = weir_block_slice(b, 2, 3);
+  weir_block *s1 = NULL, *s2 = NULL;
+  cr_assert_eq(weir_block_slice(b, 0, 2, &s1), WEIR_OK);
+  cr_assert_eq(weir_block_slice(b, 2, 3, &s2), WEIR_OK);
   weir_block *parts[2] = {s1, s2}, *cat;
   cr_assert_eq(weir_block_concat(parts, 2, &cat), WEIR_OK);
   check_sample(cat, 0, 0);
@@ -111,7 +114,8 @@ Test(list, concat_and_take_copy_elements) {
 
 Test(list, arrow_round_trip_as_large_list) {
   weir_block *b = sample();
-  weir_block *s = weir_block_slice(b, 1, 4);
+  weir_block *s = NULL;
+  cr_assert_eq(weir_block_slice(b, 1, 4, &s), WEIR_OK);
   struct ArrowArray a;
   struct ArrowSchema sc;
   cr_assert_eq(weir_block_to_arrow(s, &a, &sc), WEIR_OK);
@@ -282,7 +286,8 @@ Test(list, jsonl_arrays_inferred_and_written_back) {
 
 Test(list, block_files_keep_lists) {
   weir_block *b = sample();
-  weir_block *s = weir_block_slice(b, 1, 4); /* offsets not starting at 0 */
+  weir_block *s = NULL; /* offsets not starting at 0 */
+  cr_assert_eq(weir_block_slice(b, 1, 4, &s), WEIR_OK);
   weir_pipeline *p = new_pipeline();
   weir_op *src = source_of(p, s);
   weir_op *w = weir_write_blocks(p, src, path_of("l.weir"), NULL);

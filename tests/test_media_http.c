@@ -181,7 +181,7 @@ Test(media_s3, video_and_images_written_to_s3_and_read_back) {
   p = new_pipeline();
   o.max_frames = 3;
   weir_op *wi = weir_write_images(p, weir_read_video(p, media_path("ramp.mp4"), &o),
-                                  "s3://test/pngs", NULL, NULL);
+                                  "s3://test/pngs", NULL);
   cr_assert_not_null(wi, "%s", weir_pipeline_errmsg(p));
   cr_assert_eq(weir_pipeline_run(p, wi), WEIR_OK, "%s", weir_pipeline_errmsg(p));
   weir_pipeline_destroy(p);

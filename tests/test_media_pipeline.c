@@ -355,7 +355,7 @@ Test(media_pipeline, write_audio_and_images) {
   p = new_pipeline();
   weir_video_options o = WEIR_VIDEO_OPTIONS_INIT;
   o.max_frames = 3;
-  weir_op *w = weir_write_images(p, weir_read_video(p, media_path("ramp.mp4"), &o), dir, NULL, NULL);
+  weir_op *w = weir_write_images(p, weir_read_video(p, media_path("ramp.mp4"), &o), dir, NULL);
   cr_assert_not_null(w, "%s", weir_pipeline_errmsg(p));
   cr_assert_eq(weir_pipeline_run(p, w), WEIR_OK, "%s", weir_pipeline_errmsg(p));
   weir_pipeline_destroy(p);

@@ -42,9 +42,11 @@ static int pass(void *user, weir_block *in, weir_emit *out) {
 static int split(void *user, weir_block *in, weir_emit *out) {
   (void)user;
   size_t n = weir_block_num_rows(in), h = n / 2;
-  int rc = weir_emit_block(out, weir_block_slice(in, 0, h));
-  if (rc == WEIR_OK)
-    rc = weir_emit_block(out, weir_block_slice(in, h, n - h));
+  weir_block *head = NULL, *tail = NULL;
+  int rc = weir_block_slice(in, 0, h, &head);
+  if (rc == WEIR_OK) rc = weir_emit_block(out, head);
+  if (rc == WEIR_OK) rc = weir_block_slice(in, h, n - h, &tail);
+  if (rc == WEIR_OK) rc = weir_emit_block(out, tail);
   return rc;
 }
 

@@ -105,9 +105,23 @@ typedef struct weir_column {
  * elements with the field metadata "weir:dtype":"bfloat16". The block's byte size counts the
  * offsets, the validity and the elements its rows span. */
 
-/* Fills `out` with a view of column `index`. WEIR_EINVAL for a bad index. */
+/* Fills `out` with a view of column `index`. WEIR_EINVAL for a bad index.
+ *
+ * Structs that weir fills for the caller (weir_column, weir_op_stats,
+ * weir_pipeline_stats) grow only at their end, and each call carries the
+ * size of the caller's struct: the macro below passes sizeof(weir_column)
+ * as the program's header defines it, and weir writes that many bytes, no
+ * more. A program built against an older header keeps working with a newer
+ * library (it gets the fields it knows), and one built against a newer
+ * header gets the fields an older library lacks zeroed. The plain symbol
+ * (for bindings that call it by name) fills the first layout, up to
+ * `ready_event`. WEIR_EINVAL for a size smaller than that first layout. */
+WEIR_EXTERN int weir_block_column_sized(const weir_block *b, size_t index,
+                                        weir_column *out, size_t out_size);
 WEIR_EXTERN int weir_block_column(const weir_block *b, size_t index,
                                   weir_column *out);
+#define weir_block_column(b, index, out) \
+  weir_block_column_sized((b), (index), (out), sizeof(weir_column))
 
 /* 1 when row `row` of column `index` is valid (not null), 0 when null or
  * out of range. */
@@ -122,12 +136,12 @@ WEIR_EXTERN const char *weir_dtype_name(int dtype);
 
 /* ---- Zero-copy views -------------------------------------------------- */
 
-/* A new block holding rows [offset, offset + length) of `b`, sharing its
- * buffers (only a validity or BOOL bitmap that does not start on a byte
- * boundary is re-packed). Borrows `b`. NULL if the range is out of bounds
- * or memory runs out. */
-WEIR_EXTERN weir_block *weir_block_slice(const weir_block *b, size_t offset,
-                                         size_t length);
+/* A new block in `*out` holding rows [offset, offset + length) of `b`,
+ * sharing its buffers (only a validity or BOOL bitmap that does not start
+ * on a byte boundary is re-packed). Borrows `b`. WEIR_EINVAL if the range
+ * is out of bounds, WEIR_ENOMEM; `*out` is NULL on failure. */
+WEIR_EXTERN int weir_block_slice(const weir_block *b, size_t offset,
+                                 size_t length, weir_block **out);
 
 /* A new block with the columns `indices[0..n)` of `b`, in that order,
  * sharing their buffers. Borrows `b`. WEIR_EINVAL for a bad index. */

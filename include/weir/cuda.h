@@ -10,6 +10,7 @@
 #include "weir/block.h"
 #include "weir/pipeline.h"
 #include "weir/arrow_device.h"
+#include "weir/media.h" /* weir_normalize_options */
 
 WEIR_BEGIN_DECLS
 
@@ -157,27 +158,32 @@ WEIR_EXTERN int weir_cuda_memory_stats(int device, size_t *reserved,
  * weir_read_images() gives images of different sizes in different blocks:
  * resize them first, so that the operators downstream see one shape. */
 
-/* uint8 HWC with C = 3 -> float32 CHW [3, H, W]:
- *   out[c][y][x] = (in[y][x][c] / 255 - mean[c]) / std[c]
- * (torchvision's ToTensor then Normalize: mean and std in units of the
- * 0..1 range, e.g. 0.485 0.456 0.406 / 0.229 0.224 0.225). The CPU and GPU
- * versions are bit-identical; both differ from the formula above evaluated
- * in double precision by at most 1e-5 relative. WEIR_EINVAL (NULL) for a
- * std that is not positive and finite. */
+/* uint8 HWC [H, W, C] -> float32 CHW [C, H, W], with the options of
+ * weir_image_normalize() (weir/media.h) and its meaning:
+ *   out[c][y][x] = (in[y][x][c] * scale - mean[c]) / std[c]
+ * (scale 0 = 1/255: torchvision's ToTensor then Normalize, with mean and
+ * std in units of the 0..1 range, e.g. 0.485 0.456 0.406 / 0.229 0.224
+ * 0.225; `channels` 1..4 must equal the images' C, or 0 for no mean and
+ * std). `chw` must be 1: this operator writes [C, H, W] only
+ * (WEIR_ENOTSUP otherwise). NULL `n` is WEIR_NORMALIZE_OPTIONS_INIT with
+ * chw = 1. The CPU and GPU versions are bit-identical; both differ from the
+ * formula above evaluated in double precision by at most 1e-5 relative.
+ * WEIR_EINVAL (NULL) for a negative or non-finite std, or a non-finite
+ * mean or scale. */
 WEIR_EXTERN weir_op *weir_gpu_normalize(weir_pipeline *p, weir_op *in,
                                         const char *column,
-                                        const float mean[3],
-                                        const float std[3],
+                                        const weir_normalize_options *n,
                                         const weir_op_options *opts);
 
-/* uint8 HWC [H, W, C] (any C >= 1) -> uint8 [height, width, C]
- * by bilinear interpolation with half-pixel centres (OpenCV INTER_LINEAR,
+/* uint8 HWC [H, W, C] (any C >= 1) -> uint8 [height, width, C], the size
+ * given as width then height like every size in weir's API
+ * (weir_image_resize()), by bilinear interpolation with half-pixel centres (OpenCV INTER_LINEAR,
  * PyTorch align_corners=False, no antialiasing), rounded to nearest. CPU
  * and GPU results are equal to within 1 (one uint8 step); in practice they
  * are identical. */
 WEIR_EXTERN weir_op *weir_gpu_resize(weir_pipeline *p, weir_op *in,
-                                     const char *column, int height,
-                                     int width, const weir_op_options *opts);
+                                     const char *column, int width,
+                                     int height, const weir_op_options *opts);
 
 WEIR_END_DECLS
 

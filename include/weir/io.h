@@ -50,7 +50,7 @@ typedef struct weir_read_options {
   const char *s3_access_key;    /* NULL = $AWS_ACCESS_KEY_ID */
   const char *s3_secret_key;    /* NULL = $AWS_SECRET_ACCESS_KEY */
   int         include_path;     /* 1 = add a `path` column */
-  /* Network timeouts, in seconds (weir's additions). An attempt that
+  /* Network timeouts, in seconds. An attempt that
    * passes one ends as a timeout and is retried (see max_retries). */
   double      connect_timeout;  /* to connect; 0 = 10 s */
   double      first_byte_timeout; /* from the request sent to the first byte
@@ -90,7 +90,6 @@ typedef struct weir_write_options {
   const char *s3_region;
   const char *s3_access_key;
   const char *s3_secret_key;
-  /* weir's additions */
   int         compression;      /* WEIR_COMPRESS_*: codec of the shards of a
                                    folder output. A file uri ending in .zst
                                    or .gz names its own. Block files are
@@ -103,7 +102,7 @@ typedef struct weir_write_options {
                                    connection included. Retried: resets,
                                    timeouts, 5xx, 408, 429; not other 4xx,
                                    501 or 505 */
-  /* Network timeouts, in seconds (weir's additions). An attempt that
+  /* Network timeouts, in seconds. An attempt that
    * passes one ends as a timeout and is retried (see max_retries). */
   double      connect_timeout;  /* to connect; 0 = 10 s */
   double      first_byte_timeout; /* from the request sent to the first byte

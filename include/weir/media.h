@@ -64,7 +64,6 @@ typedef struct weir_video_options {
   int      on_error;         /* WEIR_ON_ERROR_* (see weir/io.h) */
   int      decoder_threads;  /* per file; 0 = 1 */
   size_t   rows_per_block;   /* frames per block; 0 = 16 */
-  /* Fields below were added after the first draft. */
   int      clips;            /* clip sampling: number of clips per file;
                                 0 = off                                     */
   int      clip_frames;      /* frames per clip; 0 = 16                     */
@@ -104,7 +103,6 @@ typedef struct weir_audio_options {
   double   window_seconds;   /* 0 = 1.0 */
   int      on_error;
   size_t   rows_per_block;   /* windows per block; 0 = 64 */
-  /* Fields below were added after the first draft. */
   int      drop_partial;     /* 1 = drop the last window when it is short  */
   size_t   target_block_bytes; /* bytes of windows per block, at least one
                                 window; 0 = the pipeline's                  */
@@ -287,11 +285,16 @@ WEIR_EXTERN weir_op *weir_write_video(weir_pipeline *p, weir_op *in,
  * (video frames), else "<name>-<row>.png" (eight digits, the row's place
  * in the output), <name> being the source's file name without folder,
  * query or extension; rows without one are named 00000000.png,
- * 00000001.png... in input order. `column` NULL means `image`, else
- * `frame`. */
+ * 00000001.png... in input order. */
+#define WEIR_IMAGE_WRITE_OPTIONS_VERSION 1
+typedef struct weir_image_write_options {
+  unsigned    version;       /* WEIR_IMAGE_WRITE_OPTIONS_VERSION */
+  const char *column;        /* NULL = `image`, else `frame` */
+} weir_image_write_options;
+#define WEIR_IMAGE_WRITE_OPTIONS_INIT { WEIR_IMAGE_WRITE_OPTIONS_VERSION, NULL }
 WEIR_EXTERN weir_op *weir_write_images(weir_pipeline *p, weir_op *in,
-                                       const char *dir, const char *column,
-                                       const weir_op_options *o);
+                                       const char *dir,
+                                       const weir_image_write_options *o);
 
 #define WEIR_AUDIO_WRITE_OPTIONS_VERSION 1
 typedef struct weir_audio_write_options {

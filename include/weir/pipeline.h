@@ -34,8 +34,8 @@ typedef void (*weir_log_fn)(void *user, int level, const char *msg);
 
 #define WEIR_PIPELINE_OPTIONS_VERSION 1
 
-/* Options of a pipeline. Fields after `progress` are weir's additions; a
- * zero in any of them means its default. */
+/* Options of a pipeline. A zero in any field after `progress` means its
+ * default. */
 typedef struct weir_pipeline_options {
   unsigned version;          /* WEIR_PIPELINE_OPTIONS_VERSION */
   int      num_cpus;         /* CPU slots for all pools; 0 = all cores     */
@@ -357,7 +357,6 @@ typedef struct weir_iter_options {
                                 back from disk for each row out)          */
   uint64_t seed;             /* shuffle seed: same seed, same data, same
                                 order, whatever the thread timing (below) */
-  /* weir's additions */
   int      shuffle_any_order; /* 1 = shuffle blocks in the order they
                                 arrive: faster, but the order then depends
                                 on thread timing; 0 = reproducible         */

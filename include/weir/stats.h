@@ -22,7 +22,6 @@ typedef struct weir_op_stats {
   double   busy_seconds;     /* summed over workers */
   int      workers, workers_peak;
   size_t   queue_bytes_peak;
-  /* weir's additions */
   uint64_t skipped_rows;     /* rows skipped under an error policy */
   size_t   queue_bytes;      /* bytes in the input queue now */
   size_t   queue_blocks;     /* blocks in the input queue now */
@@ -85,8 +84,22 @@ WEIR_EXTERN int weir_pipeline_num_ops(const weir_pipeline *p);
  * index. */
 WEIR_EXTERN int weir_pipeline_op_stats(const weir_pipeline *p, int index,
                                        weir_op_stats *out);
+/* The whole pipeline's counters. */
 WEIR_EXTERN int weir_pipeline_get_stats(const weir_pipeline *p,
                                         weir_pipeline_stats *out);
+/* Both calls carry the size of the caller's struct, as weir_block_column()
+ * does (see weir/block.h): the macros pass sizeof as the program's header
+ * defines it; the plain symbols fill the first layouts (weir_op_stats up
+ * to queue_max_blocks, weir_pipeline_stats up to resizes). */
+WEIR_EXTERN int weir_pipeline_op_stats_sized(const weir_pipeline *p, int index,
+                                             weir_op_stats *out, size_t out_size);
+WEIR_EXTERN int weir_pipeline_get_stats_sized(const weir_pipeline *p,
+                                              weir_pipeline_stats *out,
+                                              size_t out_size);
+#define weir_pipeline_op_stats(p, index, out) \
+  weir_pipeline_op_stats_sized((p), (index), (out), sizeof(weir_op_stats))
+#define weir_pipeline_get_stats(p, out) \
+  weir_pipeline_get_stats_sized((p), (out), sizeof(weir_pipeline_stats))
 /* Every counter as a JSON object {"pipeline": {...}, "operators": [...]};
  * "pipeline" has the run's "status" (WEIR_OK, WEIR_EFORMAT...) and
  * "message", the text of the error that ended it ("" after a success).

@@ -101,8 +101,8 @@ static weir_op *build_gpu_resize(weir_pipeline *p, const weir_op_args *a, void *
   weir_op_options o;
   cli_op_options(a, &o);
   o.num_gpus = arg_f(a, "num_gpus");
-  return weir_gpu_resize(p, arg_in(a), arg_s(a, "column"), (int)arg_i(a, "height"),
-                         (int)arg_i(a, "width"), &o);
+  return weir_gpu_resize(p, arg_in(a), arg_s(a, "column"), (int)arg_i(a, "width"),
+                         (int)arg_i(a, "height"), &o);
 }
 
 static const weir_opt_def crop_opts[] = {
@@ -196,6 +196,7 @@ static const weir_opt_def gpu_normalize_opts[] = {
   COLUMN_ROW("image"),
   OPT("mean", WEIR_OPT_FLOAT_LIST, "[0.485, 0.456, 0.406]", "per-channel mean, on the 0..1 scale"),
   OPT("std", WEIR_OPT_FLOAT_LIST, "[0.229, 0.224, 0.225]", "per-channel standard deviation"),
+  OPT("scale", WEIR_OPT_FLOAT, "0", "input is multiplied by this first; 0 = 1/255"),
   OPT("num_gpus", WEIR_OPT_FLOAT, "1", "GPU share one worker (CUDA stream) holds"),
   CLI_OP_OPTION_ROWS,
 };
@@ -204,14 +205,11 @@ static weir_op *build_gpu_normalize(weir_pipeline *p, const weir_op_args *a, voi
   weir_op_options o;
   cli_op_options(a, &o);
   o.num_gpus = arg_f(a, "num_gpus");
-  float mean[3], std[3];
-  int ch;
-  if (fill_mean_std(a, mean, std, 3, &ch) != WEIR_OK) return NULL;
-  if (ch != 3) {
-    weir_set_last_errmsg("%s: gpu_normalize takes 3 channels, not %d", a->name, ch);
-    return NULL;
-  }
-  return weir_gpu_normalize(p, arg_in(a), arg_s(a, "column"), mean, std, &o);
+  weir_normalize_options n = WEIR_NORMALIZE_OPTIONS_INIT;
+  if (fill_mean_std(a, n.mean, n.std, 4, &n.channels) != WEIR_OK) return NULL;
+  n.chw = 1; /* the only layout the GPU operator writes */
+  n.scale = (float)arg_f(a, "scale");
+  return weir_gpu_normalize(p, arg_in(a), arg_s(a, "column"), &n, &o);
 }
 
 static const weir_opt_def write_video_opts[] = {
@@ -234,13 +232,12 @@ static weir_op *build_write_video(weir_pipeline *p, const weir_op_args *a, void 
 static const weir_opt_def write_images_opts[] = {
   OPT_REQ("dir", WEIR_OPT_STRING, "folder of the PNG files 00000000.png..."),
   COLUMN_ROW("image"),
-  CLI_OP_OPTION_ROWS,
 };
 static weir_op *build_write_images(weir_pipeline *p, const weir_op_args *a, void *u) {
   (void)u;
-  weir_op_options o;
-  cli_op_options(a, &o);
-  return weir_write_images(p, arg_in(a), arg_s(a, "dir"), arg_s(a, "column"), &o);
+  weir_image_write_options o = WEIR_IMAGE_WRITE_OPTIONS_INIT;
+  o.column = arg_s(a, "column");
+  return weir_write_images(p, arg_in(a), arg_s(a, "dir"), &o);
 }
 
 static const weir_opt_def write_audio_opts[] = {

@@ -1,6 +1,7 @@
 /* Blocks: reference counting, column views and the type tables. */
 #include <stdio.h>
 #include <stdlib.h>
+#include <stddef.h>
 #include <string.h>
 
 #include "weir/error.h"
@@ -169,29 +170,49 @@ int weir_block_column_index(const weir_block *b, const char *name) {
   return WEIR_ENOTFOUND;
 }
 
-int weir_block_column(const weir_block *b, size_t index, weir_column *out) {
+/* The first layout of weir_column, which the plain weir_block_column symbol
+ * fills: fields appended later lie past it. */
+#define COLUMN_SIZE_FIRST (offsetof(weir_column, ready_event) + sizeof(void *))
+
+int weir_block_column_sized(const weir_block *b, size_t index, weir_column *out,
+                            size_t out_size) {
   if (!b) return weir__set_last_error(WEIR_EINVAL, "weir_block_column: NULL block");
   if (!out) return weir__set_last_error(WEIR_EINVAL, "weir_block_column: NULL out");
+  if (out_size < COLUMN_SIZE_FIRST)
+    return weir__set_last_error(WEIR_EINVAL,
+                                "weir_block_column: a weir_column of %zu bytes is smaller "
+                                "than any layout weir has had (%zu)", out_size,
+                                (size_t)COLUMN_SIZE_FIRST);
   if (index >= b->num_columns)
     return weir__set_last_error(WEIR_EINVAL,
                                 "weir_block_column: column index %zu out of range (the block "
                                 "has %zu columns)", index, b->num_columns);
   const weir__column *c = &b->cols[index];
-  memset(out, 0, sizeof *out);
-  out->name = c->name;
-  out->type = c->type;
-  out->length = c->length;
-  out->validity = c->null_count ? c->validity : NULL;
-  out->data = c->data;
-  out->offsets = c->offsets;
-  out->dtype = c->dtype;
-  out->ndim = c->ndim;
-  memcpy(out->shape, c->shape, sizeof out->shape);
-  out->device = c->device;
-  out->device_id = c->device_id;
-  out->null_count = c->null_count;
-  out->ready_event = c->ready_event;
+  weir_column v;
+  memset(&v, 0, sizeof v);
+  v.name = c->name;
+  v.type = c->type;
+  v.length = c->length;
+  v.validity = c->null_count ? c->validity : NULL;
+  v.data = c->data;
+  v.offsets = c->offsets;
+  v.dtype = c->dtype;
+  v.ndim = c->ndim;
+  memcpy(v.shape, c->shape, sizeof v.shape);
+  v.device = c->device;
+  v.device_id = c->device_id;
+  v.null_count = c->null_count;
+  v.ready_event = c->ready_event;
+  /* A caller's struct from a newer header: what this library lacks is 0. */
+  if (out_size > sizeof v) memset((char *)out + sizeof v, 0, out_size - sizeof v);
+  memcpy(out, &v, out_size < sizeof v ? out_size : sizeof v);
   return WEIR_OK;
+}
+
+/* The symbol of the first layout, for callers that do not use the header's
+ * macro (bindings). The parentheses keep the macro from expanding. */
+int(weir_block_column)(const weir_block *b, size_t index, weir_column *out) {
+  return weir_block_column_sized(b, index, out, COLUMN_SIZE_FIRST);
 }
 
 int weir_block_is_valid(const weir_block *b, size_t index, size_t row) {

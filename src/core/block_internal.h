@@ -87,6 +87,10 @@ struct weir_block {
 /* A block with `num_columns` zeroed columns and one reference, for the
  * caller to fill; finish with weir__block_seal(). NULL when out of memory. */
 weir_block *weir__block_alloc(size_t num_columns, size_t num_rows);
+/* weir_block_slice for weir's own callers, returning the block: rows
+ * [offset, offset + length) of `b`, or NULL (with the last error set) for
+ * a range outside `b` or when memory runs out. */
+weir_block *weir__block_slice(const weir_block *b, size_t offset, size_t length);
 /* Computes the byte size once all columns are filled. */
 void weir__block_seal(weir_block *b);
 /* Copies the description of `src` (name, type, dtype, shape, device) into

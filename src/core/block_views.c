@@ -85,7 +85,7 @@ static int slice_column(weir__column *dst, const weir__column *src,
   }
 }
 
-weir_block *weir_block_slice(const weir_block *b, size_t offset, size_t length) {
+weir_block *weir__block_slice(const weir_block *b, size_t offset, size_t length) {
   if (!b || offset > b->num_rows || length > b->num_rows - offset) {
     weir__set_last_error(WEIR_EINVAL, "slice [%zu, +%zu) is outside a block of %zu rows",
                          offset, length, b ? b->num_rows : 0);
@@ -104,6 +104,18 @@ weir_block *weir_block_slice(const weir_block *b, size_t offset, size_t length) 
   }
   weir__block_seal(out);
   return out;
+}
+
+int weir_block_slice(const weir_block *b, size_t offset, size_t length, weir_block **out) {
+  if (!out) return weir__set_last_error(WEIR_EINVAL, "weir_block_slice: NULL out");
+  *out = NULL;
+  if (!b) return weir__set_last_error(WEIR_EINVAL, "weir_block_slice: NULL block");
+  if (offset > b->num_rows || length > b->num_rows - offset)
+    return weir__set_last_error(WEIR_EINVAL,
+                                "weir_block_slice: rows [%zu, +%zu) are outside a block of "
+                                "%zu rows", offset, length, b->num_rows);
+  *out = weir__block_slice(b, offset, length);
+  return *out ? WEIR_OK : WEIR_ENOMEM;
 }
 
 int weir_block_select(const weir_block *b, const size_t *indices, size_t n,

@@ -108,15 +108,20 @@ void weir__pool_get_stats(weir__pool *pool, weir__pool_stats *out);
 #define WEIR__NORMALIZE_MAX_CHANNELS 4
 
 typedef struct weir__normalize_params {
-  int channels;
+  int channels;              /* 0: any count up to the maximum, every
+                                channel scaled alike (no mean or std given) */
   float scale[WEIR__NORMALIZE_MAX_CHANNELS];
   float bias[WEIR__NORMALIZE_MAX_CHANNELS];
 } weir__normalize_params;
 
-/* Fills scale and bias from mean and std; WEIR_EINVAL for a std that is 0,
- * negative, or not finite, or a mean that is not finite. */
+/* Fills scale and bias from weir_normalize_options' channels, mean, std and
+ * scale (0 = 1/255): out = in * scale[c] + bias[c]. WEIR_EINVAL for a std
+ * that is negative or not finite, a mean or scale that is not finite, or a
+ * channel count outside 0..WEIR__NORMALIZE_MAX_CHANNELS. A std of 0 is
+ * taken as 1, as weir_image_normalize() does. */
 int weir__normalize_params_init(weir__normalize_params *p, int channels,
-                                const float *mean, const float *std);
+                                const float *mean, const float *std,
+                                float scale);
 
 void weir__normalize_cpu(const uint8_t *in, float *out, size_t n, int h,
                          int w, const weir__normalize_params *p);

@@ -162,7 +162,7 @@ static int draw(weir_op *op, collect_state *s, size_t k, weir_emit *out) {
     size_t j = (size_t)(splitmix(&s->rng) % s->nents);
     shuf_ent e = s->ents[j];
     s->ents[j] = s->ents[--s->nents];
-    rows[n] = weir_block_slice(s->blocks[e.block], e.row, 1);
+    rows[n] = weir__block_slice(s->blocks[e.block], e.row, 1);
     if (!rows[n]) {
       rc = WEIR_ENOMEM;
       break;
@@ -229,7 +229,7 @@ int weir__collect_process(weir_op *op, void *state, weir_block *in, weir_emit *o
     if (step < 1)
       step = 1;
     for (size_t at = 0; at < rows; at += step) {
-      weir_block *piece = weir_block_slice(in, at, at + step < rows ? step : rows - at);
+      weir_block *piece = weir__block_slice(in, at, at + step < rows ? step : rows - at);
       if (!piece)
         return WEIR_ENOMEM;
       int rc = weir_emit_block(out, piece);

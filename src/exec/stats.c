@@ -2,6 +2,7 @@
  * table, and the stall detector. */
 #include <stdio.h>
 #include <stdlib.h>
+#include <stddef.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -85,20 +86,44 @@ int weir_pipeline_op_counter_at(const weir_pipeline *p, int index, size_t i, con
 
 int weir_pipeline_num_ops(const weir_pipeline *p) { return p ? (int)p->nops : WEIR_EINVAL; }
 
-int weir_pipeline_op_stats(const weir_pipeline *p, int index, weir_op_stats *out) {
+/* The first layouts of the stats structs, which the plain symbols fill
+ * (see weir/stats.h): fields appended later lie past them. */
+#define OP_STATS_SIZE_FIRST (offsetof(weir_op_stats, queue_max_blocks) + sizeof(size_t))
+#define PIPELINE_STATS_SIZE_FIRST (offsetof(weir_pipeline_stats, resizes) + sizeof(uint64_t))
+
+/* Copies the library's `size` bytes of `v` into the caller's `out_size`
+ * bytes, zeroing what a newer caller has and this library lacks. */
+static void copy_sized(void *out, size_t out_size, const void *v, size_t size) {
+  if (out_size > size) memset((char *)out + size, 0, out_size - size);
+  memcpy(out, v, out_size < size ? out_size : size);
+}
+
+int weir_pipeline_op_stats_sized(const weir_pipeline *p, int index, weir_op_stats *out,
+                                 size_t out_size) {
   if (!p)
     return weir__call_fail(NULL, WEIR_EINVAL, "weir_pipeline_op_stats: NULL pipeline");
   if (!out)
     return weir__call_fail(p, WEIR_EINVAL, "weir_pipeline_op_stats: NULL out");
+  if (out_size < OP_STATS_SIZE_FIRST)
+    return weir__call_fail(p, WEIR_EINVAL,
+                           "weir_pipeline_op_stats: a weir_op_stats of %zu bytes is smaller "
+                           "than any layout weir has had (%zu)", out_size,
+                           (size_t)OP_STATS_SIZE_FIRST);
   if (index < 0 || (size_t)index >= p->nops)
     return weir__call_fail(p, WEIR_EINVAL,
                            "weir_pipeline_op_stats: index %d out of range (the pipeline has "
                            "%zu operators)", index, p->nops);
   weir_pipeline *mp = (weir_pipeline *)p; /* the lock is not part of the value */
+  weir_op_stats v;
   pthread_mutex_lock(&mp->mu);
-  weir__op_snapshot(p->ops[index], out);
+  weir__op_snapshot(p->ops[index], &v);
   pthread_mutex_unlock(&mp->mu);
+  copy_sized(out, out_size, &v, sizeof v);
   return WEIR_OK;
+}
+
+int(weir_pipeline_op_stats)(const weir_pipeline *p, int index, weir_op_stats *out) {
+  return weir_pipeline_op_stats_sized(p, index, out, OP_STATS_SIZE_FIRST);
 }
 
 static void pipeline_snapshot(const weir_pipeline *p, weir_pipeline_stats *out) {
@@ -114,16 +139,28 @@ static void pipeline_snapshot(const weir_pipeline *p, weir_pipeline_stats *out) 
   out->resizes = p->resizes;
 }
 
-int weir_pipeline_get_stats(const weir_pipeline *p, weir_pipeline_stats *out) {
+int weir_pipeline_get_stats_sized(const weir_pipeline *p, weir_pipeline_stats *out,
+                                  size_t out_size) {
   if (!p)
     return weir__call_fail(NULL, WEIR_EINVAL, "weir_pipeline_get_stats: NULL pipeline");
   if (!out)
     return weir__call_fail(p, WEIR_EINVAL, "weir_pipeline_get_stats: NULL out");
+  if (out_size < PIPELINE_STATS_SIZE_FIRST)
+    return weir__call_fail(p, WEIR_EINVAL,
+                           "weir_pipeline_get_stats: a weir_pipeline_stats of %zu bytes is "
+                           "smaller than any layout weir has had (%zu)", out_size,
+                           (size_t)PIPELINE_STATS_SIZE_FIRST);
   weir_pipeline *mp = (weir_pipeline *)p;
+  weir_pipeline_stats v;
   pthread_mutex_lock(&mp->mu);
-  pipeline_snapshot(p, out);
+  pipeline_snapshot(p, &v);
   pthread_mutex_unlock(&mp->mu);
+  copy_sized(out, out_size, &v, sizeof v);
   return WEIR_OK;
+}
+
+int(weir_pipeline_get_stats)(const weir_pipeline *p, weir_pipeline_stats *out) {
+  return weir_pipeline_get_stats_sized(p, out, PIPELINE_STATS_SIZE_FIRST);
 }
 
 static void json_str(FILE *f, const char *s) {

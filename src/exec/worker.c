@@ -198,8 +198,8 @@ static int form_input(weir_op *op, weir__worker *w, task *t) {
       t->in_bytes += nb;
       need -= rows;
     } else {
-      weir_block *a = weir_block_slice(h, 0, need);
-      weir_block *r = weir_block_slice(h, need, rows - need);
+      weir_block *a = weir__block_slice(h, 0, need);
+      weir_block *r = weir__block_slice(h, need, rows - need);
       if (!a || !r) {
         weir_block_unref(&a);
         weir_block_unref(&r);
@@ -399,7 +399,7 @@ static int limit_process(weir_op *op, weir_block *b, weir_emit *e) {
   if (take_rows == rows)
     rc = weir_emit_block(e, weir_block_ref(b));
   else if (take_rows > 0) {
-    weir_block *s = weir_block_slice(b, 0, take_rows);
+    weir_block *s = weir__block_slice(b, 0, take_rows);
     rc = s ? weir_emit_block(e, s) : WEIR_ENOMEM;
   }
   if (take_rows == left) {
@@ -439,11 +439,15 @@ static int run_call(weir_op *op, weir__worker *w, task *t, weir_emit *e) {
 /* Re-blocked input: pieces on a device are moved to the host first, since
  * joining works on host columns; a GPU operator's worker then copies the
  * joined block to its device like any host input. */
-/* The first row's `path` of block `b`, when it has that column. */
-static const char *path_of(const weir_block *b) {
+/* The first row's `path` of block `b`, when it has that column: its bytes
+ * (not NUL-terminated: a string column's values lie end to end) and, in
+ * *len, their count, at most 200. */
+static const char *path_of(const weir_block *b, int *len) {
   int k = weir_block_column_index(b, "path");
   if (k < 0 || b->cols[k].type != WEIR_TYPE_STRING || b->num_rows == 0 || !b->cols[k].offsets)
     return NULL;
+  int64_t n = b->cols[k].offsets[1] - b->cols[k].offsets[0];
+  *len = n > 200 ? 200 : (int)n;
   return (const char *)b->cols[k].data + b->cols[k].offsets[0];
 }
 
@@ -456,10 +460,11 @@ static void reblock_why(const weir_op *op, const task *t, char *buf, size_t n) {
   if (i == 0)
     return;
   const weir_block *a = t->pieces[0], *b = t->pieces[i];
-  const char *pa = path_of(a), *pb = path_of(b);
+  int la = 0, lb = 0;
+  const char *pa = path_of(a, &la), *pb = path_of(b, &lb);
   int k = 0;
   if (pa && pb)
-    k = snprintf(buf, n, "; the rows come from %.200s and %.200s", pa, pb);
+    k = snprintf(buf, n, "; the rows come from %.*s and %.*s", la, pa, lb, pb);
   int tensors = col < a->num_columns && col < b->num_columns &&
                 a->cols[col].type == WEIR_TYPE_TENSOR && b->cols[col].type == WEIR_TYPE_TENSOR;
   if (tensors && k >= 0 && (size_t)k < n)

@@ -413,7 +413,7 @@ static int put_rows(sink *s, const weir_block *e, size_t r, size_t m) {
       return rc;
     }
   }
-  weir_block *part = weir_block_slice(s->decoded, r, m);
+  weir_block *part = weir__block_slice(s->decoded, r, m);
   if (!part) return WEIR_ENOMEM;
   s->buf.len = 0;
   int level = s->c->o.compression_level ? s->c->o.compression_level : 3;

@@ -305,7 +305,7 @@ static int pq_task_fn(void *user, size_t task, weir_emit *out) {
   size_t rows = weir_block_num_rows(b), step = s->rows_per_block;
   if (rows <= step) return weir_emit_block(out, b);
   for (size_t at = 0; at < rows && rc == WEIR_OK; at += step) {
-    weir_block *part = weir_block_slice(b, at, rows - at < step ? rows - at : step);
+    weir_block *part = weir__block_slice(b, at, rows - at < step ? rows - at : step);
     rc = part ? weir_emit_block(out, part) : WEIR_ENOMEM;
   }
   weir_block_unref(&b);

@@ -70,7 +70,7 @@ static int g_process(void *state, weir_block *in, weir_emit *out, weir_ctx *ctx)
       if (to_edge < room) room = to_edge;
     }
     size_t take = n - at < room ? n - at : (size_t)room;
-    weir_block *part = at == 0 && take == n ? weir_block_ref(in) : weir_block_slice(in, at, take);
+    weir_block *part = at == 0 && take == n ? weir_block_ref(in) : weir__block_slice(in, at, take);
     if (!part) return WEIR_ENOMEM;
     if (g->npend == g->cap) {
       size_t cap = g->cap ? g->cap * 2 : 16;

@@ -19,7 +19,7 @@ from weir_ffi import (ArrowArray, ArrowArrayStream, ArrowSchema, Counted,
                       DT_FLOAT32, DT_FLOAT64, DT_INT8, DT_INT16, DT_INT32,
                       DT_INT64, DT_NUMPY, DT_UINT8, DT_UINT16, DT_UINT32,
                       DT_UINT64, ERR, T_BINARY, T_BOOL, T_FLOAT32, T_FLOAT64,
-                      T_INT32, T_INT64, T_LIST, T_STRING, T_TENSOR, WeirError, addr, block_values, build_block,
+                      T_INT32, T_INT64, T_LIST, T_STRING, T_TENSOR, WeirError, addr, block_values, build_block, slice_block,
                       check, column, load, unref)
 
 lib = load(sys.argv[1])
@@ -286,7 +286,7 @@ def export_case(block, cols, what, lo, cnt):
     """Exports rows [lo, lo + cnt) of `block` to pyarrow and checks them;
     returns the release counters (pyarrow still holding the arrays until
     this frame goes)."""
-    view = c_void_p(lib.weir_block_slice(block, lo, cnt))
+    view = slice_block(lib, block, lo, cnt)
     assert view.value, what
     batch, ca, cs = export_block(view)
     unref(lib, view)            # the arrays keep their buffers alive
@@ -583,7 +583,7 @@ def check_dlpack():
         block = build_block(lib, [("pad", T_INT64, list(range(9))),
                                   ("t", (T_TENSOR, dt, shape), rows)])
         for what, lo, cnt in (("whole", 0, 9), ("slice", 4, 3)):
-            view = c_void_p(lib.weir_block_slice(block, lo, cnt))
+            view = slice_block(lib, block, lo, cnt)
             mt = ctypes.POINTER(DLManagedTensor)()
             check(lib, lib.weir_block_column_to_dlpack(view, 1, byref(mt)),
                   "dlpack")

@@ -101,6 +101,13 @@ class DLManagedTensor(Structure):
                 ("deleter", c_void_p)]
 
 
+def slice_block(lib, block, lo, cnt):
+    """A new block of rows [lo, lo + cnt) of `block` (weir_block_slice)."""
+    view = c_void_p()
+    check(lib, lib.weir_block_slice(block, lo, cnt, ctypes.byref(view)), "slice")
+    return view
+
+
 def load(path):
     lib = ctypes.CDLL(path)
     sig = {
@@ -115,7 +122,7 @@ def load(path):
         "weir_block_num_columns": (c_size_t, [c_void_p]),
         "weir_block_column": (c_int, [c_void_p, c_size_t,
                                       POINTER(WeirColumn)]),
-        "weir_block_slice": (c_void_p, [c_void_p, c_size_t, c_size_t]),
+        "weir_block_slice": (c_int, [c_void_p, c_size_t, c_size_t, c_void_p]),
         "weir_block_column_to_dlpack": (c_int, [c_void_p, c_size_t,
                                                 c_void_p]),
         "weir_type_name": (c_char_p, [c_int]),

@@ -6,20 +6,25 @@
 #include "cuda/cuda_internal.h"
 
 int weir__normalize_params_init(weir__normalize_params *p, int channels,
-                                const float *mean, const float *std) {
-  if (!p || !mean || !std || channels < 1 ||
-      channels > WEIR__NORMALIZE_MAX_CHANNELS)
+                                const float *mean, const float *std,
+                                float scale) {
+  if (!p || !mean || !std || channels < 0 ||
+      channels > WEIR__NORMALIZE_MAX_CHANNELS || !isfinite(scale))
     return WEIR_EINVAL;
   p->channels = channels;
   for (int c = 0; c < WEIR__NORMALIZE_MAX_CHANNELS; c++) {
-    p->scale[c] = 0.0f;
+    /* Without means and deviations every channel is only scaled. */
+    p->scale[c] = scale != 0.0f ? scale : 1.0f / 255.0f;
     p->bias[c] = 0.0f;
   }
   for (int c = 0; c < channels; c++) {
-    if (!isfinite(mean[c]) || !isfinite(std[c]) || !(std[c] > 0.0f))
+    if (!isfinite(mean[c]) || !isfinite(std[c]) || std[c] < 0.0f)
       return WEIR_EINVAL;
-    p->scale[c] = 1.0f / (255.0f * std[c]);
-    p->bias[c] = -mean[c] / std[c];
+    const float sd = std[c] != 0.0f ? std[c] : 1.0f;
+    /* 1 / (255 sd) in one division for the default scale: the figure the
+     * kernel and this CPU version have always shared. */
+    p->scale[c] = scale != 0.0f ? scale / sd : 1.0f / (255.0f * sd);
+    p->bias[c] = -mean[c] / sd;
   }
   return WEIR_OK;
 }

@@ -109,7 +109,9 @@ static int check_images(const image_op *op, const weir__column *src,
         src->ndim);
     return WEIR_EINVAL;
   }
-  if (op->kind == OP_NORMALIZE && (int)src->shape[2] != op->norm.channels) {
+  if (op->kind == OP_NORMALIZE &&
+      (op->norm.channels ? (int)src->shape[2] != op->norm.channels
+                         : src->shape[2] > WEIR__NORMALIZE_MAX_CHANNELS)) {
     weir_ctx_set_errmsg(ctx, "column '%s' has %d channels; normalize takes %d",
                         op->column, (int)src->shape[2], op->norm.channels);
     return WEIR_EINVAL;
@@ -132,6 +134,9 @@ static int transform(const image_op *op, const weir__column *src, size_t n,
   const int c = (int)src->shape[2];
   void *dst = NULL;
   int rc;
+  /* Parameters for any channel count take this block's. */
+  weir__normalize_params np = op->norm;
+  if (!np.channels) np.channels = c;
   if (!op->gpu) {
     rc = host_tensor_block(op->column, dtype, 3, shape, n, col, &dst);
     if (rc) {
@@ -139,7 +144,7 @@ static int transform(const image_op *op, const weir__column *src, size_t n,
       return rc;
     }
     if (op->kind == OP_NORMALIZE)
-      weir__normalize_cpu(src->data, dst, n, h, w, &op->norm);
+      weir__normalize_cpu(src->data, dst, n, h, w, &np);
     else
       weir__resize_cpu(src->data, dst, n, h, w, c, op->out_h, op->out_w);
     return WEIR_OK;
@@ -155,7 +160,7 @@ static int transform(const image_op *op, const weir__column *src, size_t n,
   }
   void *stream = weir_ctx_cuda_stream(ctx);
   if (op->kind == OP_NORMALIZE)
-    rc = weir__normalize_cuda(src->data, dst, n, h, w, &op->norm, stream);
+    rc = weir__normalize_cuda(src->data, dst, n, h, w, &np, stream);
   else
     rc = weir__resize_cuda(src->data, dst, n, h, w, c, op->out_h, op->out_w,
                            stream);
@@ -216,19 +221,28 @@ static int wants_gpu(const weir_op_options *opts) {
 }
 
 weir_op *weir_gpu_normalize(weir_pipeline *p, weir_op *in, const char *column,
-                            const float mean[3], const float std[3],
+                            const weir_normalize_options *n,
                             const weir_op_options *opts) {
   if (!p) return NULL;
   if (!in) return weir_add_op(p, in, NULL, NULL, opts); /* reports the cause */
-  if (!column || !mean || !std)
+  if (!column)
+    return weir__op_fail(p, WEIR_EINVAL, "weir_gpu_normalize: column is required");
+  weir_normalize_options def = WEIR_NORMALIZE_OPTIONS_INIT;
+  def.chw = 1; /* NULL options: the one layout this operator writes */
+  if (!n) n = &def;
+  if (n->version != WEIR_NORMALIZE_OPTIONS_VERSION)
     return weir__op_fail(p, WEIR_EINVAL,
-                         "weir_gpu_normalize: column, mean and std are required");
+                         "weir_gpu_normalize: unknown options version %u", n->version);
+  if (!n->chw)
+    return weir__op_fail(p, WEIR_ENOTSUP,
+                         "weir_gpu_normalize: writes [C, H, W] only; set chw = 1 (or use "
+                         "weir_image_normalize for [H, W, C])");
   weir__normalize_params np;
-  if (weir__normalize_params_init(&np, 3, mean, std) != WEIR_OK)
+  if (weir__normalize_params_init(&np, n->channels, n->mean, n->std, n->scale) != WEIR_OK)
     return weir__op_fail(p, WEIR_EINVAL,
-        "weir_gpu_normalize: std (%g, %g, %g) must be positive and finite and "
-        "mean (%g, %g, %g) finite", std[0], std[1], std[2], mean[0], mean[1],
-        mean[2]);
+        "weir_gpu_normalize: %d channels (0..%d), each std must be finite and not "
+        "negative, each mean and the scale (%g) finite", n->channels,
+        WEIR__NORMALIZE_MAX_CHANNELS, n->scale);
   image_op *op = image_op_new(OP_NORMALIZE, column, wants_gpu(opts));
   if (!op) return weir__op_fail(p, WEIR_ENOMEM, "weir_gpu_normalize: out of memory");
   op->norm = np;
@@ -236,7 +250,7 @@ weir_op *weir_gpu_normalize(weir_pipeline *p, weir_op *in, const char *column,
 }
 
 weir_op *weir_gpu_resize(weir_pipeline *p, weir_op *in, const char *column,
-                         int height, int width, const weir_op_options *opts) {
+                         int width, int height, const weir_op_options *opts) {
   if (!p) return NULL;
   if (!in) return weir_add_op(p, in, NULL, NULL, opts);
   if (!column)
@@ -245,8 +259,8 @@ weir_op *weir_gpu_resize(weir_pipeline *p, weir_op *in, const char *column,
   if (height < 1 || width < 1 || height > 65535 || width > 65535 ||
       (int64_t)height * width > ((int64_t)1 << 28))
     return weir__op_fail(p, WEIR_EINVAL,
-        "weir_gpu_resize: output size %dx%d must be 1..65535 on each side "
-        "and at most 2^28 pixels", height, width);
+        "weir_gpu_resize: output size %dx%d (width x height) must be 1..65535 on "
+        "each side and at most 2^28 pixels", width, height);
   image_op *op = image_op_new(OP_RESIZE, column, wants_gpu(opts));
   if (!op) return weir__op_fail(p, WEIR_ENOMEM, "weir_gpu_resize: out of memory");
   op->out_h = height;

@@ -44,7 +44,7 @@ weir_op *weir_write_audio(weir_pipeline *p, weir_op *in, const char *path,
 }
 
 weir_op *weir_write_images(weir_pipeline *p, weir_op *in, const char *dir,
-                           const char *column, const weir_op_options *o) {
-  (void)in, (void)dir, (void)column, (void)o;
+                           const weir_image_write_options *o) {
+  (void)in, (void)dir, (void)o;
   return absent(p, "write_images");
 }
