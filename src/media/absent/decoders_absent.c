@@ -117,8 +117,8 @@ int weir__audio_encoder_open(weir__audio_encoder **out, const char *path,
 }
 
 int weir__audio_encoder_write(weir__audio_encoder *e, const float *planar,
-                              int64_t samples, char *err, size_t errlen) {
-  (void)e, (void)planar, (void)samples;
+                              int64_t samples, int64_t stride, char *err, size_t errlen) {
+  (void)e, (void)planar, (void)samples, (void)stride;
   return absent("audio", err, errlen);
 }
 
