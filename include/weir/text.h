@@ -237,6 +237,140 @@ WEIR_EXTERN const char *weir_fasttext_label(const weir_fasttext *m, int i);
 WEIR_EXTERN int  weir_fasttext_predict(const weir_fasttext *m, const char *text, size_t len,
                                        int k, int *labels, double *probs);
 
+/* ---- Tokenizers (issue 16: the tokenizer core) ---------------------------- */
+
+/* A tokenizer loaded from a Hugging Face `tokenizer.json`, a tiktoken rank
+ * file (`.tiktoken`) or a SentencePiece model (`.model`), giving the same
+ * ids as the `tokenizers`, `tiktoken` and `sentencepiece` packages.
+ *
+ * Threads: a loaded tokenizer is immutable; every function taking a
+ * `const weir_tokenizer *` may be called from any number of threads at
+ * once on the same tokenizer. A weir_tokenizer_cache (the word cache and
+ * scratch memory of one caller) belongs to one thread at a time: give each
+ * worker its own. weir_tokenizer_free() must not race with any other call
+ * on the same tokenizer or with a live cache made from it.
+ *
+ * Components that weir does not implement are refused at load with
+ * WEIR_ENOTSUP and a message (weir_last_errmsg()) naming the component,
+ * never silently approximated. */
+typedef struct weir_tokenizer weir_tokenizer;
+typedef struct weir_tokenizer_cache weir_tokenizer_cache;
+
+/* How a `.tiktoken` file (which holds only ranks) is completed. */
+typedef struct weir_tokenizer_options {
+  unsigned version;             /* WEIR_TOKENIZER_OPTIONS_VERSION */
+  /* tiktoken: the split regex (PCRE2 syntax as tiktoken writes it), or one
+   * of the names "gpt2", "r50k_base", "p50k_base", "cl100k_base",
+   * "o200k_base". NULL: the name of the file's encoding when its base name
+   * starts with one of those names (e.g. cl100k_base.tiktoken), else
+   * cl100k_base's pattern. Ignored for tokenizer.json and .model files. */
+  const char *pattern;
+  /* tiktoken: special tokens and their ids. NULL with a known encoding
+   * name (above): that encoding's special tokens (e.g. <|endoftext|>). */
+  const char *const *special_tokens;
+  const int32_t *special_ids;
+  size_t num_special;
+} weir_tokenizer_options;
+#define WEIR_TOKENIZER_OPTIONS_VERSION 1
+#define WEIR_TOKENIZER_OPTIONS_INIT { WEIR_TOKENIZER_OPTIONS_VERSION, NULL, NULL, NULL, 0 }
+
+/* Loads the tokenizer at `path`, chosen by its name: `*.json` is a Hugging
+ * Face tokenizer.json (a `tokenizer_config.json` beside it, when present,
+ * names the BOS and EOS tokens), `*.tiktoken` a tiktoken rank file,
+ * `*.model` a SentencePiece model. Returns WEIR_OK, WEIR_ENOTFOUND (no
+ * file), WEIR_EFORMAT (malformed, with the place), WEIR_ENOTSUP (a
+ * component weir does not implement, named), WEIR_ENOMEM; the message is
+ * in weir_last_errmsg(). Any thread. */
+WEIR_EXTERN int  weir_tokenizer_load(const char *path, weir_tokenizer **out);
+/* The same with options (NULL = the defaults of weir_tokenizer_load). */
+WEIR_EXTERN int  weir_tokenizer_load_ex(const char *path, const weir_tokenizer_options *o,
+                                        weir_tokenizer **out);
+/* Frees a tokenizer; accepts NULL. */
+WEIR_EXTERN void weir_tokenizer_free(weir_tokenizer *t);
+
+/* Flags of the encode calls. */
+enum {
+  /* Runs the post-processor, as `tokenizers`' add_special_tokens=True:
+   * a template's BOS/EOS (BERT's [CLS] ... [SEP]). SentencePiece: the
+   * model's BOS/EOS as the package's add_bos/add_eos. */
+  WEIR_TOKENIZE_ADD_SPECIAL = 1u << 0,
+  /* Added and special tokens written in the text are ordinary text
+   * (tiktoken's encode_ordinary, tokenizers' split_special_tokens). */
+  WEIR_TOKENIZE_SPLIT_SPECIAL = 1u << 1,
+  /* Invalid UTF-8 reads as U+FFFD per maximal bad subsequence (Python's
+   * bytes.decode('utf-8', 'replace')) instead of failing with
+   * WEIR_EFORMAT. */
+  WEIR_TOKENIZE_REPLACE_INVALID = 1u << 2
+};
+
+/* Encodes text[0..len) (UTF-8) into token ids as `tokenizers`'
+ * Tokenizer.encode(text).ids with its defaults (add_special_tokens=True),
+ * tiktoken's encode(text, allowed_special="all"), or SentencePiece's
+ * encode(text). *ids is allocated (freed with weir_free(); NULL when *n is
+ * 0). Invalid UTF-8 fails with WEIR_EFORMAT naming the byte offset. Any
+ * thread; it makes a cache for the call (use a cache for speed). */
+WEIR_EXTERN int  weir_tokenizer_encode(const weir_tokenizer *t, const char *text, size_t len,
+                                       int32_t **ids, size_t *n);
+
+/* A per-thread cache: pre-token -> ids memo, scratch buffers, regex match
+ * data. Made for one tokenizer; used by one thread at a time. */
+WEIR_EXTERN int  weir_tokenizer_cache_create(const weir_tokenizer *t, weir_tokenizer_cache **out);
+WEIR_EXTERN void weir_tokenizer_cache_destroy(weir_tokenizer_cache *c);  /* accepts NULL */
+
+/* Encodes with `flags` (WEIR_TOKENIZE_*) using cache `c` (made for `t`),
+ * allocation-free once the cache is warm. *ids (and *offsets, when
+ * `offsets` is not NULL: 2 * *n values, each token's byte range
+ * [start, end) in `text`) point into the cache and stay valid until its
+ * next use. A token the post-processor added has the range [0, 0), or
+ * [len, len) at the end. Returns WEIR_OK, WEIR_EFORMAT (invalid UTF-8,
+ * message naming the offset), WEIR_ENOMEM, WEIR_EINVAL. */
+WEIR_EXTERN int  weir_tokenizer_encode_cached(const weir_tokenizer *t, weir_tokenizer_cache *c,
+                                              const char *text, size_t len, unsigned flags,
+                                              const int32_t **ids, const size_t **offsets,
+                                              size_t *n);
+/* Encodes into the caller's ids[0..cap): *n is the number of tokens of the
+ * whole text, as snprintf; when *n > cap only the first cap were written.
+ * Otherwise as weir_tokenizer_encode_cached. */
+WEIR_EXTERN int  weir_tokenizer_encode_into(const weir_tokenizer *t, weir_tokenizer_cache *c,
+                                            const char *text, size_t len, unsigned flags,
+                                            int32_t *ids, size_t cap, size_t *n);
+
+/* Decodes ids back to text as `tokenizers`' decode(ids,
+ * skip_special_tokens=skip_special) (the decoder of tokenizer.json: byte
+ * level, WordPiece's ##, Metaspace's ▁...), tiktoken's decode (bytes that
+ * are not UTF-8 read as U+FFFD) or SentencePiece's decode. *text is
+ * NUL-terminated, freed with weir_free(); *len (may be NULL) its length.
+ * An id outside the vocabulary is WEIR_EINVAL naming it. Any thread. */
+WEIR_EXTERN int  weir_tokenizer_decode(const weir_tokenizer *t, const int32_t *ids, size_t n,
+                                       int skip_special, char **text, size_t *len);
+
+/* Number of ids, added tokens included (tokenizers' get_vocab_size(True)):
+ * every id is in [0, size). */
+WEIR_EXTERN size_t  weir_tokenizer_vocab_size(const weir_tokenizer *t);
+/* The id of a token as the vocabulary spells it (byte-level BPE: "Ġthe"),
+ * added tokens included; WEIR_ENOTFOUND when there is none. */
+WEIR_EXTERN int32_t weir_tokenizer_token_to_id(const weir_tokenizer *t, const char *token, size_t len);
+/* The vocabulary's spelling of `id` (not NUL-terminated: *len bytes;
+ * `len` may be NULL), or NULL when no token has that id. Valid while `t`
+ * lives. */
+WEIR_EXTERN const char *weir_tokenizer_id_to_token(const weir_tokenizer *t, int32_t id, size_t *len);
+/* 1 when `id` is a special token (skipped by decode with skip_special). */
+WEIR_EXTERN int     weir_tokenizer_is_special(const weir_tokenizer *t, int32_t id);
+/* The beginning- and end-of-sequence ids, and the padding and unknown
+ * ones, or -1 when the tokenizer has none. Taken from, in order:
+ * tokenizer_config.json beside a tokenizer.json (bos_token, eos_token,
+ * pad_token, unk_token), the template post-processor (its first special
+ * token before $A, its last after), the model's unk token, then
+ * well-known added tokens (<s> </s>, <|begin_of_text|> <|end_of_text|>,
+ * <|endoftext|> as EOS, [CLS] [SEP] [PAD] [UNK], <pad> <unk>). A
+ * SentencePiece model's own ids; a tiktoken encoding's <|endoftext|>. */
+WEIR_EXTERN int32_t weir_tokenizer_bos_id(const weir_tokenizer *t);
+WEIR_EXTERN int32_t weir_tokenizer_eos_id(const weir_tokenizer *t);
+WEIR_EXTERN int32_t weir_tokenizer_pad_id(const weir_tokenizer *t);
+WEIR_EXTERN int32_t weir_tokenizer_unk_id(const weir_tokenizer *t);
+
+/* ---- End of tokenizers ----------------------------------------------------- */
+
 /* ---- DataTrove's quality filters ------------------------------------------ */
 
 #define WEIR_GOPHER_OPTIONS_VERSION 1
