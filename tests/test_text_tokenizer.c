@@ -42,6 +42,13 @@ static void reference(const char *module, const char *script) {
   cr_assert_eq(system(cmd), 0, "%s failed", cmd);
 }
 
+static void put_file(const char *name, const char *content) {
+  FILE *f = fopen(path_of(name), "w");
+  cr_assert_not_null(f);
+  fputs(content, f);
+  fclose(f);
+}
+
 static size_t unhex(const char *h, char *out) {
   size_t n = strlen(h) / 2;
   for (size_t i = 0; i < n; i++) {
@@ -290,12 +297,6 @@ Test(text_tokenizer, shared_tokenizer_per_thread_caches) {
   weir_tokenizer_free(t);
 }
 
-static void put_file(const char *name, const char *content) {
-  FILE *f = fopen(path_of(name), "w");
-  cr_assert_not_null(f);
-  fputs(content, f);
-  fclose(f);
-}
 
 Test(text_tokenizer, refusals_name_the_component) {
   weir_tokenizer *t = (weir_tokenizer *)1;
@@ -329,4 +330,39 @@ Test(text_tokenizer, refusals_name_the_component) {
   cr_assert(strstr(weir_last_errmsg(), "merges[0]"), "%s", weir_last_errmsg());
   put_file("x.vocab", "hello");
   cr_assert_eq(weir_tokenizer_load(path_of("x.vocab"), &t), WEIR_ENOTSUP);
+}
+
+Test(text_tokenizer, tiktoken_parity_with_the_package) {
+  reference("tiktoken", "tiktoken_reference.py");
+  cr_assert_gt(compare_cases(path_of("cases.tsv")), 1000);
+  /* The encoding's special tokens came from the file's name. */
+  weir_tokenizer *t;
+  cr_assert_eq(weir_tokenizer_load(path_of("cl100k_base_small.tiktoken"), &t), WEIR_OK);
+  cr_assert_eq(weir_tokenizer_eos_id(t), 100257);
+  cr_assert_eq(weir_tokenizer_token_to_id(t, "<|endofprompt|>", 15), 100276);
+  cr_assert(weir_tokenizer_is_special(t, 100276));
+  weir_tokenizer_free(t);
+  /* Options: another pattern by name, and special tokens of the caller's. */
+  const char *names[] = {"<|end|>"};
+  int32_t sid[] = {5000};
+  weir_tokenizer_options o = WEIR_TOKENIZER_OPTIONS_INIT;
+  o.pattern = "o200k_base";
+  o.special_tokens = names;
+  o.special_ids = sid;
+  o.num_special = 1;
+  cr_assert_eq(weir_tokenizer_load_ex(path_of("plain.tiktoken"), &o, &t), WEIR_OK, "%s", weir_last_errmsg());
+  int32_t *ids;
+  size_t n;
+  cr_assert_eq(weir_tokenizer_encode(t, "a<|end|>b", 9, &ids, &n), WEIR_OK);
+  cr_assert(n == 3 && ids[1] == 5000);
+  weir_free(ids);
+  cr_assert_eq(weir_tokenizer_eos_id(t), -1);
+  weir_tokenizer_free(t);
+  o.pattern = "(unclosed";
+  o.num_special = 0;
+  cr_assert_eq(weir_tokenizer_load_ex(path_of("plain.tiktoken"), &o, &t), WEIR_ENOTSUP);
+  cr_assert(strstr(weir_last_errmsg(), "(unclosed"), "%s", weir_last_errmsg());
+  put_file("bad.tiktoken", "YQ== 0\nnot base64! 1\n");
+  cr_assert_eq(weir_tokenizer_load(path_of("bad.tiktoken"), &t), WEIR_EFORMAT);
+  cr_assert(strstr(weir_last_errmsg(), "bad.tiktoken:2"), "%s", weir_last_errmsg());
 }
