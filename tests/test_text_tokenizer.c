@@ -366,3 +366,19 @@ Test(text_tokenizer, tiktoken_parity_with_the_package) {
   cr_assert_eq(weir_tokenizer_load(path_of("bad.tiktoken"), &t), WEIR_EFORMAT);
   cr_assert(strstr(weir_last_errmsg(), "bad.tiktoken:2"), "%s", weir_last_errmsg());
 }
+
+Test(text_tokenizer, sentencepiece_parity_with_the_package) {
+  if (system("spm_train --help >/dev/null 2>&1") != 0)
+    srv_missing("no spm_train (Debian's sentencepiece package; run .ci/setup)");
+  reference("sentencepiece", "spm_reference.py");
+  cr_assert_gt(compare_cases(path_of("cases.tsv")), 600);
+  weir_tokenizer *t;
+  cr_assert_eq(weir_tokenizer_load(path_of("unigram.model"), &t), WEIR_OK, "%s", weir_last_errmsg());
+  cr_assert_eq(weir_tokenizer_unk_id(t), 0);
+  cr_assert_eq(weir_tokenizer_bos_id(t), 1);
+  cr_assert_eq(weir_tokenizer_eos_id(t), 2);
+  cr_assert(weir_tokenizer_is_special(t, 1));
+  weir_tokenizer_free(t);
+  put_file("junk.model", "this is no protobuf");
+  cr_assert_eq(weir_tokenizer_load(path_of("junk.model"), &t), WEIR_EFORMAT);
+}
