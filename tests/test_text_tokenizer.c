@@ -117,7 +117,7 @@ static size_t compare_cases(const char *cases) {
     size_t n;
     int rc = weir_tokenizer_encode_cached(tok, cache, text, len, flags, &ids, &offs, &n);
     cr_assert_eq(rc, WEIR_OK, "%s on '%s': %s", name, show(text, len), weir_last_errmsg());
-    int ok = n == nref && memcmp(ids, ref, n * sizeof *ids) == 0;
+    int ok = n == nref && (n == 0 || memcmp(ids, ref, n * sizeof *ids) == 0);
     if (!ok) {
       char a[4000] = "", b[4000] = "";
       for (size_t i = 0; i < n && strlen(a) < 3900; i++)
@@ -140,11 +140,11 @@ static size_t compare_cases(const char *cases) {
     char *dec;
     size_t dl;
     cr_assert_eq(weir_tokenizer_decode(tok, ref, nref, 1, &dec, &dl), WEIR_OK, "%s", weir_last_errmsg());
-    int dok = dl == wl && memcmp(dec, want, wl) == 0;
+    int dok = dl == wl && (wl == 0 || memcmp(dec, want, wl) == 0);
     cr_expect(dok, "%s decode of '%s':\n weir '%s'\n  ref '%s'", name, show(text, len), show(dec, dl), show(want, wl));
     weir_free(dec);
     cr_assert_eq(weir_tokenizer_decode(tok, ref, nref, 0, &dec, &dl), WEIR_OK);
-    int dok2 = dl == wal && memcmp(dec, want_all, wal) == 0;
+    int dok2 = dl == wal && (wal == 0 || memcmp(dec, want_all, wal) == 0);
     cr_expect(dok2, "%s decode (specials kept) of '%s':\n weir '%s'\n  ref '%s'", name, show(text, len),
               show(dec, dl), show(want_all, wal));
     weir_free(dec);
@@ -381,4 +381,30 @@ Test(text_tokenizer, sentencepiece_parity_with_the_package) {
   weir_tokenizer_free(t);
   put_file("junk.model", "this is no protobuf");
   cr_assert_eq(weir_tokenizer_load(path_of("junk.model"), &t), WEIR_EFORMAT);
+}
+
+Test(text_tokenizer, wordpiece_unigram_normalizers_pretokenizers_parity) {
+  reference("tokenizers", "hf_models_reference.py");
+  cr_assert_gt(compare_cases(path_of("cases.tsv")), 1000);
+  weir_tokenizer *t;
+  cr_assert_eq(weir_tokenizer_load(path_of("bert.json"), &t), WEIR_OK, "%s", weir_last_errmsg());
+  /* The template's specials are BOS and EOS; [PAD] and [UNK] by name. */
+  cr_assert_eq(weir_tokenizer_bos_id(t), weir_tokenizer_token_to_id(t, "[CLS]", 5));
+  cr_assert_eq(weir_tokenizer_eos_id(t), weir_tokenizer_token_to_id(t, "[SEP]", 5));
+  cr_assert_eq(weir_tokenizer_pad_id(t), 0);
+  cr_assert_eq(weir_tokenizer_unk_id(t), 1);
+  /* Offsets through the normalizer point into the original text. */
+  weir_tokenizer_cache *c;
+  cr_assert_eq(weir_tokenizer_cache_create(t, &c), WEIR_OK);
+  const char *text = "Héllo WORLD 東京";
+  const int32_t *ids;
+  const size_t *offs;
+  size_t n;
+  cr_assert_eq(weir_tokenizer_encode_cached(t, c, text, strlen(text), 0, &ids, &offs, &n), WEIR_OK);
+  cr_assert_geq(n, 4);
+  cr_assert_eq(offs[0], 0);
+  cr_assert_eq(offs[2 * (n - 1) + 1], strlen(text));
+  cr_assert_eq(memcmp(text + offs[2 * (n - 1)], "\xE4\xBA\xAC", 3), 0, "the last token is 京");
+  weir_tokenizer_cache_destroy(c);
+  weir_tokenizer_free(t);
 }

@@ -55,6 +55,15 @@ int weir_tokenizer_cache_create(const weir_tokenizer *t, weir_tokenizer_cache **
   if (!c)
     return WEIR_ENOMEM;
   c->t = t;
+  /* Output arrays exist from the start: an empty text still gets valid
+   * pointers. */
+  c->cap = 256;
+  c->ids = malloc(c->cap * sizeof *c->ids);
+  c->offs = malloc(2 * c->cap * sizeof *c->offs);
+  if (!c->ids || !c->offs) {
+    weir_tokenizer_cache_destroy(c);
+    return WEIR_ENOMEM;
+  }
   if (t->nre) {
     /* One match block fits every pattern; a JIT stack of its own, as
      * long whitespace runs can outgrow PCRE2's default 32 KiB. */

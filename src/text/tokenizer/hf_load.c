@@ -142,7 +142,6 @@ static int load_pretok(ld *L, const tj_node *n) {
     p.lit_len = len;
     p.prepend = prepend_of(L->d, n);
     p.split = weir__tj_bool(L->d, n, "split", 1);
-    return NOTSUP(L, "pre-tokenizer Metaspace is not supported yet by this build", L->path);
   } else {
     return NOTSUP(L, "pre-tokenizer %s is not supported", L->path, ty ? ty : "(without a type)");
   }
@@ -529,6 +528,65 @@ static int load_model(ld *L, const tj_node *m) {
   if (is(ty, "BPE")) {
     t->model = MODEL_BPE;
     return load_bpe(L, m);
+  }
+  size_t len;
+  const char *s;
+  if (is(ty, "WordPiece") || is(ty, "WordLevel")) {
+    int wp = is(ty, "WordPiece");
+    t->model = wp ? MODEL_WORDPIECE : MODEL_WORDLEVEL;
+    if (wp) {
+      s = weir__tj_str(L->d, m, "continuing_subword_prefix", &len);
+      t->cont_prefix = adup(L, s ? s : "##", s ? len : 2);
+      t->cont_prefix_len = s ? len : 2;
+      const tj_node *mx = weir__tj_get(L->d, m, "max_input_chars_per_word");
+      t->max_chars = mx && mx->type == TJ_NUM ? (size_t)mx->num : 100;
+    }
+    int rc = load_vocab_obj(L, weir__tj_get(L->d, m, "vocab"));
+    if (rc)
+      return rc;
+    if ((s = weir__tj_str(L->d, m, "unk_token", &len)))
+      t->unk = weir__tok_map_get(&t->spell_map, s, len);
+    t->word = wp ? weir__wordpiece_word : weir__wordlevel_word;
+    return WEIR_OK;
+  }
+  if (is(ty, "Unigram")) {
+    t->model = MODEL_UNIGRAM;
+    const tj_node *vocab = weir__tj_get(L->d, m, "vocab");
+    if (!vocab || vocab->type != TJ_ARR)
+      return BAD(L, "model Unigram: vocab is not a list", L->path);
+    if (weir__tok_set_size(t, vocab->n) || !(t->scores = malloc((vocab->n + 1) * sizeof *t->scores)))
+      return WEIR_ENOMEM;
+    t->min_score = 1e300;
+    int32_t id = 0;
+    for (const tj_node *c = weir__tj_child(L->d, vocab); c; c = weir__tj_next(L->d, c), id++) {
+      const tj_node *p = weir__tj_child(L->d, c), *sc = p ? weir__tj_next(L->d, p) : NULL;
+      if (!p || p->type != TJ_STR || !sc || sc->type != TJ_NUM)
+        return BAD(L, "model Unigram: vocab[%d] is not [piece, score]", L->path, id);
+      int rc = weir__tok_set_token(t, id, p->s, p->len);
+      if (rc)
+        return rc;
+      if (weir__tok_map_get(&t->model_map, p->s, p->len) < 0 &&
+          (rc = weir__tok_map_put(&t->model_map, t->spell[id], p->len, id)))
+        return rc;
+      t->scores[id] = sc->num;
+      if (sc->num < t->min_score)
+        t->min_score = sc->num;
+      /* Unigram's Viterbi looks ahead at most the longest piece. */
+      if (p->len > t->max_chars)
+        t->max_chars = p->len;
+    }
+    const tj_node *u = weir__tj_get(L->d, m, "unk_id");
+    t->unk = u && u->type == TJ_NUM ? (int32_t)u->num : -1;
+    if (t->unk >= id)
+      return BAD(L, "model Unigram: unk_id %d is outside the vocabulary", L->path, t->unk);
+    t->unigram_byte_fallback = weir__tj_bool(L->d, m, "byte_fallback", 0);
+    for (int b = 0; b < 256; b++) {
+      char fb[8];
+      snprintf(fb, sizeof fb, "<0x%02X>", b);
+      t->byte_fallback_id[b] = weir__tok_map_get(&t->spell_map, fb, 6);
+    }
+    t->word = weir__unigram_word;
+    return WEIR_OK;
   }
   return NOTSUP(L, "model %s is not supported", L->path, ty ? ty : "(without a type)");
 }

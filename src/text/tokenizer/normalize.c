@@ -185,8 +185,9 @@ static int per_char(const tok_norm *m, const nbuf *in, nbuf *out, int pass) {
     case NM_LOWER:
       rc = lower_cp(out, cp, as, ae);
       break;
-    case NM_STRIP_ACCENTS:
-      if (!weir__uni_mark_nonspacing(cp))
+    case NM_STRIP_ACCENTS: /* any mark (M*), as tokenizers' is_combining_mark;
+                              BERT's (left = 1 here) only Mn */
+      if (!(m->left ? weir__uni_mark_nonspacing(cp) : weir__uni_mark(cp)))
         rc = emit(out, in->b + st, i - st, as, ae);
       break;
     case NM_BERT:
@@ -240,8 +241,9 @@ int weir__tok_norm_check(const tok_norm *n) {
 
 int weir__tok_normalize(const weir_tokenizer *t, weir_tokenizer_cache *c, const char *s, size_t len) {
   nbuf a = {c->work, c->align, 0, 0}, b = {c->work2, c->align2, 0, 0};
-  a.cap = c->work_cap < c->align_cap ? c->work_cap : c->align_cap;
-  b.cap = c->work2_cap < c->align2_cap ? c->work2_cap : c->align2_cap;
+  /* align_cap counts size_t values: two per byte */
+  a.cap = c->work_cap < c->align_cap / 2 ? c->work_cap : c->align_cap / 2;
+  b.cap = c->work2_cap < c->align2_cap / 2 ? c->work2_cap : c->align2_cap / 2;
   int rc = WEIR_OK;
   for (size_t i = 0; i < len && !rc; i++)
     rc = emit(&a, s + i, 1, i, i + 1);
@@ -270,7 +272,8 @@ int weir__tok_normalize(const weir_tokenizer *t, weir_tokenizer_cache *c, const 
         /* clean_text, Chinese characters, strip accents (NFD, then no
          * Mn), lowercase — tokenizers' order. */
         int sa = m->strip_accents < 0 ? m->lowercase : m->strip_accents;
-        static const tok_norm lower = {.kind = NM_LOWER}, stripm = {.kind = NM_STRIP_ACCENTS};
+        /* BERT strips only nonspacing marks (Mn) */
+        static const tok_norm lower = {.kind = NM_LOWER}, stripm = {.kind = NM_STRIP_ACCENTS, .left = 1};
         int steps[5], ns = 0;
         if (m->clean_text) steps[ns++] = 0;
         if (m->chinese) steps[ns++] = 1;
@@ -303,10 +306,12 @@ int weir__tok_normalize(const weir_tokenizer *t, weir_tokenizer_cache *c, const 
   }
   c->work = a.b;
   c->align = a.al;
-  c->work_cap = c->align_cap = a.cap;
+  c->work_cap = a.cap;
+  c->align_cap = 2 * a.cap;
   c->work2 = b.b;
   c->align2 = b.al;
-  c->work2_cap = c->align2_cap = b.cap;
+  c->work2_cap = b.cap;
+  c->align2_cap = 2 * b.cap;
   c->work_len = a.n;
   c->use_align = 1;
   return rc;

@@ -198,8 +198,73 @@ static int char_segs(weir_tokenizer_cache *c, int what, uint32_t ch, const char 
   return WEIR_OK;
 }
 
-static int one_pretok(const weir_tokenizer *t, weir_tokenizer_cache *c, const tok_pretok *pt) {
+/* Metaspace: every piece rewritten (spaces -> the replacement, which is
+ * prepended by the scheme) into a new work buffer with its alignment. */
+static int metaspace_rewrite(weir_tokenizer_cache *c, const tok_pretok *pt, int first) {
+  size_t total = 0;
+  for (size_t i = 0; i < c->npieces; i++)
+    total += (c->pieces[i].len + 1) * pt->lit_len + 1;
+  if (grow((void **)&c->work2, &c->work2_cap, total + 1, 1) ||
+      grow((void **)&c->align2, &c->align2_cap, 2 * (total + 1), sizeof *c->align2))
+    return WEIR_ENOMEM;
+  size_t o = 0;
+  for (size_t i = 0; i < c->npieces; i++) {
+    tok_piece *p = &c->pieces[i];
+    size_t start = o;
+    size_t src0 = c->use_align ? c->align[2 * p->off] : p->off;
+    int starts_rep = p->len >= pt->lit_len && memcmp(c->work + p->off, pt->lit, pt->lit_len) == 0;
+    starts_rep |= p->len && c->work[p->off] == ' ';
+    int prepend = !starts_rep && (pt->prepend == PREPEND_ALWAYS || (pt->prepend == PREPEND_FIRST && first && src0 == 0));
+    if (prepend) {
+      memcpy(c->work2 + o, pt->lit, pt->lit_len);
+      for (size_t k = 0; k < pt->lit_len; k++)
+        c->align2[2 * (o + k)] = c->align2[2 * (o + k) + 1] = src0;
+      o += pt->lit_len;
+    }
+    for (size_t j = p->off; j < p->off + p->len; j++) {
+      size_t as = c->use_align ? c->align[2 * j] : j, ae = c->use_align ? c->align[2 * j + 1] : j + 1;
+      if (c->work[j] == ' ') {
+        memcpy(c->work2 + o, pt->lit, pt->lit_len);
+        for (size_t k = 0; k < pt->lit_len; k++) {
+          c->align2[2 * (o + k)] = as;
+          c->align2[2 * (o + k) + 1] = ae;
+        }
+        o += pt->lit_len;
+      } else {
+        c->work2[o] = c->work[j];
+        c->align2[2 * o] = as;
+        c->align2[2 * o + 1] = ae;
+        o++;
+      }
+    }
+    p->off = start;
+    p->len = o - start;
+    p->pre = 0;
+  }
+  char *w = c->work;
+  size_t wc = c->work_cap;
+  c->work = c->work2;
+  c->work_cap = c->work2_cap;
+  c->work2 = w;
+  c->work2_cap = wc;
+  size_t *a = c->align;
+  size_t ac = c->align_cap;
+  c->align = c->align2;
+  c->align_cap = c->align2_cap;
+  c->align2 = a;
+  c->align2_cap = ac;
+  c->work_len = o;
+  c->use_align = 1;
+  return WEIR_OK;
+}
+
+static int one_pretok(const weir_tokenizer *t, weir_tokenizer_cache *c, const tok_pretok *pt, int first) {
   size_t np = 0;
+  if (pt->kind == PT_METASPACE) {
+    int rc = metaspace_rewrite(c, pt, first);
+    if (rc)
+      return rc;
+  }
   for (size_t pi = 0; pi < c->npieces; pi++) {
     tok_piece p = c->pieces[pi];
     size_t len, nseg = 0;
@@ -300,13 +365,12 @@ static int one_pretok(const weir_tokenizer *t, weir_tokenizer_cache *c, const to
 }
 
 int weir__tok_pretokenize(const weir_tokenizer *t, weir_tokenizer_cache *c, size_t start, size_t end, int first) {
-  (void)first;
   if (grow((void **)&c->pieces, &c->pieces_cap, 1, sizeof *c->pieces))
     return WEIR_ENOMEM;
   c->pieces[0] = (tok_piece){start, end - start, 0};
   c->npieces = end > start ? 1 : 0;
   for (size_t i = 0; i < t->npretoks; i++) {
-    int rc = one_pretok(t, c, &t->pretoks[i]);
+    int rc = one_pretok(t, c, &t->pretoks[i], first);
     if (rc)
       return rc;
   }

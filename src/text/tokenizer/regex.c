@@ -24,6 +24,7 @@ const char weir__re_o200k[] =
  * engine it was written for:
  *  - Rust's regex and Oniguruma count U+0085 (NEL) as \s (Unicode
  *    White_Space); PCRE2's \s does not, even with UCP;
+ *  - Oniguruma's \\w also takes marks (and not Nl/No numbers);
  *  - Oniguruma (tokenizers' engine, Ruby syntax) reads X{n,m}+ as
  *    (X{n,m})+ — only ?+ *+ ++ are possessive there — where PCRE2 and
  *    tiktoken's fancy-regex read a possessive X{n,m}. */
@@ -44,6 +45,17 @@ static char *rewrite(const char *p, size_t len, int onig) {
       char e = p[i + 1];
       if (!in_class)
         atom = k;
+      if (onig && (e == 'w' || (e == 'W' && !in_class))) {
+        /* Oniguruma's \w: Alphabetic, marks, decimal digits, connector
+         * punctuation, joiners (PCRE2's: letters, all numbers, underscore). */
+        const char *rep = in_class ? "\\p{Alphabetic}\\p{M}\\p{Nd}\\p{Pc}\\p{Join_Control}"
+                          : e == 'w' ? "[\\p{Alphabetic}\\p{M}\\p{Nd}\\p{Pc}\\p{Join_Control}]" : "[^\\p{Alphabetic}\\p{M}\\p{Nd}\\p{Pc}\\p{Join_Control}]";
+        size_t rl = strlen(rep);
+        memcpy(o + k, rep, rl);
+        k += rl;
+        i++;
+        continue;
+      }
       if (e == 's' || e == 'S') {
         const char *rep = in_class ? (e == 's' ? "\\s\\x{85}" : "\\S") : (e == 's' ? "[\\s\\x{85}]" : "[^\\s\\x{85}]");
         size_t rl = strlen(rep);

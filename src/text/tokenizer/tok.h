@@ -135,7 +135,7 @@ struct weir_tokenizer {
   size_t cont_prefix_len, eow_suffix_len;
   int fuse_unk, byte_fallback, ignore_merges;
   int32_t byte_fallback_id[256];
-  /* WordPiece */
+  /* WordPiece: max_input_chars_per_word; Unigram: the longest piece's bytes */
   size_t max_chars;
   /* Unigram */
   double *scores;
@@ -282,6 +282,7 @@ int weir__tok_norm_check(const tok_norm *n);
 /* models: append a piece's tokens to c->tmp_ids / tmp_lens (lengths in piece bytes). */
 int weir__bpe_word(const weir_tokenizer *t, weir_tokenizer_cache *c, const char *s, size_t len, size_t *nout);
 int weir__wordpiece_word(const weir_tokenizer *t, weir_tokenizer_cache *c, const char *s, size_t len, size_t *nout);
+int weir__wordlevel_word(const weir_tokenizer *t, weir_tokenizer_cache *c, const char *s, size_t len, size_t *nout);
 int weir__unigram_word(const weir_tokenizer *t, weir_tokenizer_cache *c, const char *s, size_t len, size_t *nout);
 int weir__tok_tmp_reserve(weir_tokenizer_cache *c, size_t n);
 

@@ -31,6 +31,11 @@ int weir__uni_mark_nonspacing(uint32_t c) {
   return utf8proc_category((utf8proc_int32_t)c) == UTF8PROC_CATEGORY_MN;
 }
 
+int weir__uni_mark(uint32_t c) {
+  utf8proc_category_t k = utf8proc_category((utf8proc_int32_t)c);
+  return k >= UTF8PROC_CATEGORY_MN && k <= UTF8PROC_CATEGORY_ME;
+}
+
 int weir__uni_control(uint32_t c) {
   if (c == '\t' || c == '\n' || c == '\r')
     return 0;

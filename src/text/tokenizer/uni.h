@@ -34,6 +34,7 @@ int weir__uni_alnum(uint32_t c);         /* char::is_alphanumeric, by category (
 int weir__uni_punct(uint32_t c);         /* category P* */
 int weir__uni_numeric(uint32_t c);       /* category N* */
 int weir__uni_mark_nonspacing(uint32_t c); /* category Mn */
+int weir__uni_mark(uint32_t c);          /* category M* */
 int weir__uni_control(uint32_t c);       /* category Cc, Cf, Cn, Co (BERT's _is_control, tab/LF/CR excluded) */
 int weir__uni_bert_punct(uint32_t c);    /* BERT's _is_punctuation: ASCII symbols or P* */
 int weir__uni_cjk(uint32_t c);           /* BERT's _is_chinese_char */
