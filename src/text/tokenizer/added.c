@@ -18,7 +18,8 @@ static int by_len_desc(const void *a, const void *b) {
 /* Orders the tokens longest first, so the first one that matches at a
  * position is the longest, and notes the bytes that can start one. */
 int weir__tok_added_finish(weir_tokenizer *t) {
-  qsort(t->added, t->nadded, sizeof *t->added, by_len_desc);
+  if (t->nadded)
+    qsort(t->added, t->nadded, sizeof *t->added, by_len_desc);
   memset(t->added_first, 0, sizeof t->added_first);
   t->added_max_len = 0;
   t->any_normalized_added = 0;

@@ -11,7 +11,7 @@
 #include "weir/error.h"
 
 int weir__tok_tmp_reserve(weir_tokenizer_cache *c, size_t n) {
-  if (n <= c->tmp_cap)
+  if (n <= c->tmp_cap && c->tmp_ids)
     return WEIR_OK;
   size_t cap = c->tmp_cap ? c->tmp_cap : 256;
   while (cap < n)

@@ -51,6 +51,8 @@ static int sl_begin(slist *l) {
 }
 
 static int sl_add(slist *l, const void *s, size_t len) {
+  if (!len)
+    return WEIR_OK;
   if (sl_reserve(l, len))
     return WEIR_ENOMEM;
   memcpy(l->buf + l->len, s, len);

@@ -136,8 +136,10 @@ static int encode_word(const weir_tokenizer *t, weir_tokenizer_cache *c, const c
     if (e->hash == h && e->klen == len && memcmp(c->wc_keys + e->key, s, len) == 0) {
       if (weir__tok_tmp_reserve(c, e->nids))
         return WEIR_ENOMEM;
-      memcpy(c->tmp_ids, c->wc_ids + e->ids, e->nids * sizeof *c->tmp_ids);
-      memcpy(c->tmp_lens, c->wc_lens + e->ids, e->nids * sizeof *c->tmp_lens);
+      if (e->nids) {
+        memcpy(c->tmp_ids, c->wc_ids + e->ids, e->nids * sizeof *c->tmp_ids);
+        memcpy(c->tmp_lens, c->wc_lens + e->ids, e->nids * sizeof *c->tmp_lens);
+      }
       *n = e->nids;
       return WEIR_OK;
     }
@@ -160,8 +162,10 @@ static int encode_word(const weir_tokenizer *t, weir_tokenizer_cache *c, const c
     c->wc_lens_cap = c->wc_ids_cap;
   }
   memcpy(c->wc_keys + c->wc_keys_len, s, len);
-  memcpy(c->wc_ids + c->wc_ids_len, c->tmp_ids, *n * sizeof *c->wc_ids);
-  memcpy(c->wc_lens + c->wc_ids_len, c->tmp_lens, *n * sizeof *c->wc_lens);
+  if (*n) {
+    memcpy(c->wc_ids + c->wc_ids_len, c->tmp_ids, *n * sizeof *c->wc_ids);
+    memcpy(c->wc_lens + c->wc_ids_len, c->tmp_lens, *n * sizeof *c->wc_lens);
+  }
   c->wc[i] = (struct tok_went){h, (uint32_t)c->wc_keys_len, (uint32_t)len, (uint32_t)c->wc_ids_len, (uint32_t)*n};
   c->wc_keys_len += len;
   c->wc_ids_len += *n;
@@ -319,8 +323,10 @@ int weir_tokenizer_encode_cached(const weir_tokenizer *t, weir_tokenizer_cache *
       for (size_t k = 0; k < nb + na && !rc; k++)
         rc = weir__tok_out_push(c, 0, 0, 0);
       if (!rc) {
-        memmove(c->ids + nb, c->ids, body * sizeof *c->ids);
-        memmove(c->offs + 2 * nb, c->offs, 2 * body * sizeof *c->offs);
+        if (nb && body) {
+          memmove(c->ids + nb, c->ids, body * sizeof *c->ids);
+          memmove(c->offs + 2 * nb, c->offs, 2 * body * sizeof *c->offs);
+        }
         for (size_t k = 0; k < nb; k++) {
           c->ids[k] = t->post.single[k];
           c->offs[2 * k] = c->offs[2 * k + 1] = 0;
@@ -350,7 +356,8 @@ int weir_tokenizer_encode_into(const weir_tokenizer *t, weir_tokenizer_cache *c,
   int rc = weir_tokenizer_encode_cached(t, c, text, len, flags, &got, NULL, n);
   if (rc)
     return rc;
-  memcpy(ids, got, (*n < cap ? *n : cap) * sizeof *ids);
+  if (*n && cap)
+    memcpy(ids, got, (*n < cap ? *n : cap) * sizeof *ids);
   return WEIR_OK;
 }
 

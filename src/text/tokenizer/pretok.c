@@ -333,7 +333,7 @@ static int one_pretok(const weir_tokenizer *t, weir_tokenizer_cache *c, const to
           rc = apply(c, nseg, &w, SPLIT_ISOLATED, 0, &np);
       }
       /* Drop the whitespace-split pieces now split further. */
-      if (!rc) {
+      if (!rc && end > mark) {
         memmove(c->pieces2 + mark, c->pieces2 + end, (np - end) * sizeof *c->pieces2);
         np -= end - mark;
       }
