@@ -704,6 +704,139 @@ typedef struct weir_chunk_span {
 WEIR_EXTERN int weir_chunk_spans(const weir_chunk_options *o, const char *text, size_t len,
                                  weir_chunk_span **spans, size_t *n, char **path_buf);
 
+/* ---- Fuzzy deduplication: MinHash LSH (issue 15) ----------------------------- */
+
+enum {
+  WEIR_MINHASH_NORM_DATATROVE = 0, /* DataTrove's simplify_text with its
+                                      TextNormConfig() defaults: Python's
+                                      str.lower(); runs of Unicode decimal
+                                      digits (with one inner . , U+060C
+                                      U+066B U+2396-U+2398 and more digits)
+                                      to "0"; DataTrove's PUNCTUATION (and
+                                      control characters) to a space;
+                                      whitespace runs to one space, stripped;
+                                      NFD with the nonspacing marks (Mn)
+                                      dropped (accents stripped)            */
+  WEIR_MINHASH_NORM_NONE = 1       /* the text as it is                    */
+};
+enum {
+  WEIR_MINHASH_WORDS = 0,    /* word n-grams: the words of the simplified
+                                text by weir's English tokenizer (DataTrove's
+                                spaCy tokenizer), n joined by one space   */
+  WEIR_MINHASH_CHARS = 1     /* character n-grams: n consecutive code
+                                points of the (simplified) text (NeMo
+                                Curator: 24)                              */
+};
+enum {
+  WEIR_MINHASH_KEEP_FIRST = 0,    /* the first row of the cluster in input
+                                     order                                 */
+  WEIR_MINHASH_KEEP_LONGEST = 1,  /* the longest text in bytes (ties: the
+                                     first), as DPK's fdedup               */
+  WEIR_MINHASH_KEEP_SMALLEST_ID = 2 /* the smallest value of `id_column`
+                                     (INT64 or INT32; ties and nulls: the
+                                     first)                                */
+};
+
+#define WEIR_MINHASH_OPTIONS_VERSION 1
+/* Near-duplicate removal with MinHash locality-sensitive hashing, over the
+ * whole input (every row the operator receives), deterministic: the rows
+ * kept do not depend on worker counts or timing.
+ *
+ * THIS OPERATOR IS A BARRIER. It emits nothing until its input has ended:
+ * whether a row is kept depends on every later row. It runs in two passes:
+ *   pass 1 (streaming, while input arrives): a pool of signature workers
+ *     (common.max_workers; 0 = as the scheduler likes) computes each row's
+ *     signature and band keys; one ordered worker numbers the rows in input
+ *     order (ordinal 0, 1, ...), records (band key, ordinal) per band and
+ *     holds the rows themselves;
+ *   pass 2 (when the input ends): band by band, the rows with equal band
+ *     keys are joined by union-find over the whole corpus (with optional
+ *     Jaccard verification), one row per cluster is kept, and the held rows
+ *     are emitted in input order, without the dropped ones.
+ * Progress: the operator logs (info) the start and end of each pass, and
+ * its counter "pass" reads 1 during pass 1 and 2 from pass 2 on; its other
+ * counters: "pass1_docs", "no_signature" (too short), "band_keys",
+ * "candidate_pairs", "verified_pairs" / "rejected_pairs" (verification),
+ * "clusters" (of 2 rows or more), "duplicates", "unique",
+ * "spilled_runs", "held_rows_spilled"; in filter mode "dropped:near_duplicate"
+ * and dropped_rows; spilled_bytes counts band-key runs and held rows
+ * written to disk.
+ *
+ * Signatures, reproducibly: each shingle (UTF-8 bytes) is hashed with
+ * XXH64 (seed 0), h; hash i of bands*rows is min over the shingles of
+ * ((h * a[i] + b[i]) mod 2^64) mod (2^61 - 1), where a and b are drawn as
+ * numpy's RandomState(seed).randint(1, 2^61-1, uint64, bands*rows) and
+ * then randint(0, 2^61-1, ...) (MT19937, masked rejection): exactly
+ * DataTrove 0.10's MinhashDedupSignature with HashConfig(64, "xxhash"), so
+ * with the same seed both give the same signatures. Band b is hashes
+ * [b*rows, (b+1)*rows); its key is XXH3-64 of those values as
+ * little-endian bytes with seed b (two different bands collide with
+ * probability 2^-64 per pair of rows). A text with fewer than `ngram` words
+ * (characters) has no signature and is never a duplicate (as DataTrove).
+ * Rows j and k with Jaccard similarity J of their shingle sets share a
+ * band with probability about 1 - (1 - J^rows)^bands.
+ *
+ * Memory (memory_limit, default a quarter of the pipeline's budget): half
+ * for band-key records (16 bytes per row per band: 224 bytes a row with
+ * 14 bands), which past it are sorted and written as one run per band
+ * (band-partitioned: band b's keys only ever meet band b's, so a
+ * distributed runtime can send each band's records to the rank that owns
+ * it and union the resulting pairs); half for held rows, past which rows
+ * go to a spill file (the pipeline's spill folder) in input order. Pass 2
+ * needs 4 bytes per row for union-find (at most 2^32 - 1 rows), 8 more for
+ * KEEP_LONGEST / KEEP_SMALLEST_ID, and one read buffer per run of a band.
+ *
+ * Verification (verify = 1): each row of a band group is compared with the
+ * group's first row by the exact Jaccard similarity of their sets of
+ * 64-bit shingle hashes, read back from a file pass 1 writes (8 bytes per
+ * distinct shingle); pairs below `threshold` are not joined.
+ *
+ * Resume: with `work_dir`, pass 1 keeps its band runs (and shingle sets)
+ * there and, when it completes, writes `minhash.pass1` (the parameters and
+ * the row count). weir_dedup_minhash() reads it when called: a valid one
+ * with the same parameters makes the run skip signatures (the input is
+ * still read, for its rows, and must have the same number of rows) and
+ * start pass 2 from the saved state. Delete the folder to start over.
+ *
+ * Annotate mode: every row passes with `cluster_id` (INT64: the input
+ * ordinal of the row its cluster keeps; its own ordinal when alone),
+ * `cluster_size` (INT64, 1 when alone) and `near_duplicate` (BOOL: 1 for
+ * the rows filter mode would drop). A null or invalid UTF-8 text is
+ * malformed (common.on_error; skipped rows are counted and not held). */
+typedef struct weir_minhash_options {
+  unsigned version;
+  weir_text_common common;   /* column (the text), mode, on_error, name
+                                ("dedup_minhash"), rejected (reason
+                                "near_duplicate"), max_workers (of the
+                                signature pool); prefix does not apply     */
+  int         shingle;       /* WEIR_MINHASH_WORDS (default) or _CHARS     */
+  int         ngram;         /* 0 = 5 for words, 24 for characters         */
+  int         bands;         /* 0 = 14                                     */
+  int         rows;          /* hashes per band; 0 = 8                     */
+  uint64_t    seed;          /* of the permutation family; default 1       */
+  int         normalize;     /* WEIR_MINHASH_NORM_*; default DataTrove     */
+  int         keep;          /* WEIR_MINHASH_KEEP_*; default first         */
+  const char *id_column;     /* for KEEP_SMALLEST_ID                       */
+  int         verify;        /* 1 = check candidates' true Jaccard         */
+  double      threshold;     /* of verification; 0 = 0.8                   */
+  size_t      memory_limit;  /* bytes; 0 = a quarter of the budget         */
+  const char *work_dir;      /* NULL = temporary state, no resume          */
+} weir_minhash_options;
+#define WEIR_MINHASH_OPTIONS_INIT                                                   \
+  { WEIR_MINHASH_OPTIONS_VERSION, WEIR_TEXT_COMMON_INIT, WEIR_MINHASH_WORDS, 0, 0, 0, 1, \
+    WEIR_MINHASH_NORM_DATATROVE, WEIR_MINHASH_KEEP_FIRST, NULL, 0, 0.0, 0, NULL }
+WEIR_EXTERN weir_op *weir_dedup_minhash(weir_pipeline *p, weir_op *in,
+                                        const weir_minhash_options *o);
+
+/* The signature weir_dedup_minhash computes for text[0..len) with options
+ * `o` (NULL = defaults): bands*rows values into sig (room for them), and
+ * the number of shingles into *nshingles (0: no signature). Optionally the
+ * simplified text into *simplified (freed with weir_free()). WEIR_EFORMAT
+ * for invalid UTF-8, WEIR_EINVAL for bad options. For tests and tools. */
+WEIR_EXTERN int weir_minhash_signature(const weir_minhash_options *o, const char *text,
+                                       size_t len, uint64_t *sig, size_t *nshingles,
+                                       char **simplified);
+
 WEIR_END_DECLS
 
 #endif /* WEIR_TEXT_H */

@@ -216,3 +216,15 @@ int weir_dedup_key(int normalize, const char *text, size_t len, char **norm, siz
   return WEIR_OK;
 #endif
 }
+
+/* For MinHash's simplification (minhash_norm.c), which applies the two
+ * context rules itself. */
+uint32_t weir__py_lower_simple(uint32_t c) {
+  pthread_once(&once, init_tables);
+  return lower_cp(c);
+}
+
+int weir__py_is_cased(uint32_t c) {
+  pthread_once(&once, init_tables);
+  return is_cased(c);
+}

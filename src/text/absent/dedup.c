@@ -15,3 +15,13 @@ int weir_dedup_key(int normalize, const char *text, size_t len, char **norm, siz
   weir_set_last_errmsg("weir_dedup_key: %s", MISSING);
   return WEIR_ENOTSUP;
 }
+weir_op *weir_dedup_minhash(weir_pipeline *p, weir_op *in, const weir_minhash_options *o) {
+  (void)in, (void)o;
+  return p ? weir__op_fail(p, WEIR_ENOTSUP, "weir_dedup_minhash: %s", MISSING) : NULL;
+}
+int weir_minhash_signature(const weir_minhash_options *o, const char *text, size_t len,
+                           uint64_t *sig, size_t *nshingles, char **simplified) {
+  (void)o, (void)text, (void)len, (void)sig, (void)nshingles, (void)simplified;
+  weir_set_last_errmsg("weir_minhash_signature: %s", MISSING);
+  return WEIR_ENOTSUP;
+}
