@@ -803,9 +803,13 @@ static int fail_with_detail(void *user, weir_block *in, weir_emit *out) {
 }
 
 Test(sem, a_failure_ends_the_run_and_errmsg_names_operator_and_cause) {
-  int codes[] = {WEIR_EFORMAT, WEIR_EIO, 7};
-  int want[] = {WEIR_EFORMAT, WEIR_EIO, WEIR_EOPERATOR};
-  for (int k = 0; k < 3; k++) {
+  /* A code of the error list is reported as itself, the last one too
+   * (codes are appended: the range comes from the list); anything else a
+   * callback returns is an operator's failure. */
+  int codes[] = {WEIR_EFORMAT, WEIR_EIO, 7, 42, WEIR_ESTALL, -1000};
+  int want[] = {WEIR_EFORMAT, WEIR_EIO, WEIR_EOPERATOR, WEIR_EOPERATOR, WEIR_ESTALL,
+                WEIR_EOPERATOR};
+  for (int k = 0; k < (int)(sizeof codes / sizeof codes[0]); k++) {
     weir_pipeline *p = new_pipeline();
     eu_src src = {.tasks = 4, .blocks_per_task = 2, .rows = 3};
     weir_op *m = weir_map_batches(p, weir_source(p, "src", 4, eu_read, &src, NULL),

@@ -119,6 +119,9 @@ void weir__column_describe(const weir__column *c, char *buf, size_t n);
  * blocks[0]'s (and that column in *col), or 0 when all match. */
 size_t weir__blocks_first_mismatch(const weir_block *const *blocks, size_t n, size_t *col);
 
+/* 1 when `err` is a failure code of the error list (weir/error.h): any
+ * code but OK and EOF, including codes appended later. */
+int weir__err_is_failure(int err);
 /* Records a detail message for weir_last_errmsg() on this thread and
  * returns `err`, so it can end a `return` statement. */
 int weir__set_last_error(int err, const char *fmt, ...)

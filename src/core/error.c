@@ -24,6 +24,16 @@ const char *weir_err_name(int err) {
   return "WEIR_EUNKNOWN";
 }
 
+int weir__err_is_failure(int err) {
+  switch (err) {
+#define WEIR__ERRNO_CASE(name, value, text) case WEIR_##name:
+    WEIR_ERRNO_MAP(WEIR__ERRNO_CASE)
+#undef WEIR__ERRNO_CASE
+    return err != WEIR_OK && err != WEIR_EOF;
+  }
+  return 0;
+}
+
 /* Functions without an object to carry a message (imports, NULL-returning
  * constructors) leave it here, per thread, like errno. */
 static _Thread_local char last_errmsg[512];

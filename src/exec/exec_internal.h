@@ -27,6 +27,9 @@ enum {
   WEIR__OP_ITERSINK    /* the iterator's ready queue: a queue, no workers */
 };
 
+/* Bytes of a pipeline's error message. */
+#define WEIR__ERRMSG_CAP 1024
+
 typedef struct weir__qnode {
   struct weir__qnode *next;
   weir_block *b;
@@ -296,7 +299,9 @@ struct weir_pipeline {
   double res_amounts[8];
   int nres;
 
-  char errmsg[1024];
+  /* The pipeline's error: written only by errors.c, code and message
+   * together, under mu. */
+  char errmsg[WEIR__ERRMSG_CAP];
   int errcode;
   int build_failed;   /* the last operator constructor call returned NULL */
 
@@ -329,7 +334,21 @@ void weir__vlog(weir_pipeline *p, int level, const char *fmt, va_list ap);
  * output an option asked for (the summary table). The default logger
  * writes the lines to stderr as they are. */
 void weir__log_text(weir_pipeline *p, int level, const char *text);
-/* Records a creation failure on `p` and returns NULL. */
+/* The pipeline's error (errors.c): the only writer of its code and
+ * message, which it always sets together under p->mu. */
+/* Ends the run with failure `err` and the message (printf-style): the first
+ * failure of a run wins, and a later one, or one once the run is ending
+ * (cancel, done), changes neither code nor message. Either way the run
+ * ends and every waiter wakes. Under p->mu. Returns 1 when this failure
+ * is the run's. */
+int weir__run_fail(weir_pipeline *p, int err, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
+/* No error: before a run. Takes p->mu. */
+void weir__error_clear(weir_pipeline *p);
+/* Records a creation failure on `p` and returns NULL. Takes p->mu. */
 weir_op *weir__op_fail(weir_pipeline *p, int err, const char *fmt, ...)
 #if defined(__GNUC__)
     __attribute__((format(printf, 3, 4)))
@@ -339,7 +358,7 @@ weir_op *weir__op_fail(weir_pipeline *p, int err, const char *fmt, ...)
 /* A public call failed for a bad argument: records `err` and the message
  * (which names the function and the argument) as the thread's last error
  * and, unless a run's error is there to keep, as the pipeline's. Returns
- * `err`. Call without p->mu held. */
+ * `err`. Takes p->mu. */
 int weir__call_fail(const weir_pipeline *p, int err, const char *fmt, ...)
 #if defined(__GNUC__)
     __attribute__((format(printf, 3, 4)))
@@ -377,8 +396,6 @@ void weir__op_close(weir_op *op);
 /* `op` takes no more input (a satisfied limit): drops its queue and stops
  * producers nobody else needs. */
 void weir__op_stop_input(weir_op *op);
-/* Ends the run with `err` (first one wins) and wakes every waiter. */
-void weir__end_run(weir_pipeline *p, int err);
 void weir__wake_all(weir_pipeline *p);
 void weir__wake_scheduler(weir_pipeline *p);
 int weir__op_input_ended(const weir_op *op);

@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/check.h"
+#include "exec/budget.h"
 #include "exec/exec_internal.h"
 #include "weir/error.h"
 
@@ -26,17 +28,22 @@ static void count_block_size(weir_op_stats *st, size_t nb) {
 }
 
 void weir__flight_add(weir_pipeline *p, size_t n) {
+  WEIR_LOCK_HELD(&p->mu);
   p->in_flight += n;
   if (p->in_flight > p->in_flight_peak)
     p->in_flight_peak = p->in_flight;
 }
 
 size_t weir__live_bytes(const weir_pipeline *p) {
+  /* Parked bytes are a share of those in flight. */
+  WEIR_INVARIANT(p->parked <= p->in_flight, "parked %zu bytes of only %zu in flight", p->parked,
+                 p->in_flight);
   return p->in_flight > p->parked ? p->in_flight - p->parked : 0;
 }
 
 void weir__flight_sub(weir_pipeline *p, size_t n) {
-  p->in_flight = n > p->in_flight ? 0 : p->in_flight - n;
+  WEIR_LOCK_HELD(&p->mu);
+  WEIR_SUB(p->in_flight, n, "bytes in flight");
   /* Waiters re-check their own condition (room under the budget, or no
    * nearer operator ready any more): wake them on any drop. */
   if (p->budget_waiters && n)
@@ -44,8 +51,9 @@ void weir__flight_sub(weir_pipeline *p, size_t n) {
 }
 
 void weir__park(weir_pipeline *p, size_t add, size_t sub) {
+  WEIR_LOCK_HELD(&p->mu);
   p->parked += add;
-  p->parked = sub > p->parked ? 0 : p->parked - sub;
+  WEIR_SUB(p->parked, sub, "parked bytes");
   if (add && p->budget_waiters && weir__live_bytes(p) == 0)
     pthread_cond_broadcast(&p->cv_budget);
 }
@@ -64,9 +72,8 @@ size_t weir__output_estimate(const weir_op *op, size_t in_bytes) {
  * bytes: while a call runs, its input and the new blocks it emits are both
  * in flight, so each worker of each operator downstream may add one
  * output's worth of new memory before its input goes (sized from the
- * blocks it has queued or has taken, else from this block). At most half
- * the budget, so that blocks large against the budget slow sources down
- * rather than make the pipeline run one block at a time. */
+ * blocks it has queued or has taken, else from this block). At most
+ * weir__budget_reserve_cap (exec/budget.h). */
 static size_t reserve_room(const weir_pipeline *p, size_t nb) {
   double room = 0;
   for (size_t i = 0; i < p->nops; i++) {
@@ -81,7 +88,7 @@ static size_t reserve_room(const weir_pipeline *p, size_t nb) {
     int workers = op->target > 0 ? op->target : 1;
     room += (double)workers * (double)weir__output_estimate(op, block);
   }
-  double cap = (double)p->budget / 2;
+  double cap = (double)weir__budget_reserve_cap(p->budget);
   return (size_t)(room < cap ? room : cap);
 }
 
@@ -96,14 +103,13 @@ int weir__over_budget(const weir_pipeline *p, size_t nb) {
 }
 
 void weir__enqueue(weir_op *c, weir_block *b) {
+  WEIR_LOCK_HELD(&c->p->mu);
   weir__qnode *n = malloc(sizeof *n);
   size_t nb = weir_block_nbytes(b);
   if (!n) {
     /* Nothing may be dropped silently: end the run instead. */
     weir_block_unref(&b);
-    snprintf(c->p->errmsg, sizeof c->p->errmsg, "operator '%s': out of memory queueing a block",
-             c->name);
-    weir__end_run(c->p, WEIR_ENOMEM);
+    weir__run_fail(c->p, WEIR_ENOMEM, "operator '%s': out of memory queueing a block", c->name);
     return;
   }
   n->next = NULL;
@@ -128,9 +134,16 @@ void weir__enqueue(weir_op *c, weir_block *b) {
 /* Takes the head of the queue; the bytes stay in flight (now held by the
  * taker), so the caller subtracts them when it is done with the block. */
 weir_block *weir__dequeue(weir_op *c) {
+  WEIR_LOCK_HELD(&c->p->mu);
   weir__qnode *n = c->qhead;
-  if (!n)
+  /* The queue's counts describe its list: no blocks, no bytes. */
+  WEIR_INVARIANT((n == NULL) == (c->qblocks == 0), "operator '%s': queue of %zu blocks, head %p",
+                 c->name, c->qblocks, (void *)n);
+  if (!n) {
+    WEIR_INVARIANT(c->qbytes == 0, "operator '%s': empty queue holds %zu bytes", c->name,
+                   c->qbytes);
     return NULL;
+  }
   c->qhead = n->next;
   if (!c->qhead)
     c->qtail = NULL;
@@ -138,7 +151,7 @@ weir_block *weir__dequeue(weir_op *c) {
   free(n);
   size_t nb = weir_block_nbytes(b);
   c->qblocks--;
-  c->qbytes = nb > c->qbytes ? 0 : c->qbytes - nb;
+  WEIR_SUB(c->qbytes, nb, "queued bytes");
   if (c->space_waiters)
     pthread_cond_broadcast(&c->cv_space);
   return b;
@@ -161,6 +174,7 @@ static double wait_begin(weir_op *op) {
 }
 
 static void wait_end(weir_op *op, double ws) {
+  WEIR_INVARIANT(op->emit_waiting > 0, "operator '%s': a wait ends that did not begin", op->name);
   op->emit_waiting--;
   op->wait_start_sum -= ws;
   op->st.blocked_seconds += weir__now() - ws;
@@ -168,6 +182,7 @@ static void wait_end(weir_op *op, double ws) {
 
 int weir__push_out(weir_op *op, weir_block *b) {
   weir_pipeline *p = op->p;
+  WEIR_LOCK_HELD(&p->mu);
   size_t nb = weir_block_nbytes(b), rows = weir_block_num_rows(b);
   int rc = WEIR_OK;
   for (;;) {
@@ -283,7 +298,7 @@ static int flush_held(weir_op *op, weir__call *c) {
       continue;
     }
     size_t nb = weir_block_nbytes(b);
-    c->held_bytes = nb > c->held_bytes ? 0 : c->held_bytes - nb;
+    WEIR_SUB(c->held_bytes, nb, "held bytes of a call");
     weir__park(op->p, 0, nb);
     weir__flight_sub(op->p, nb);
     if (rc == WEIR_OK)
@@ -516,8 +531,11 @@ static void op_finished(weir_op *op);
 static void consumer_producer_done(weir_op *c) {
   if (!c->active)
     return;
-  if (c->producers_open > 0)
-    c->producers_open--;
+  /* Each active producer finishes once (op_finished), and producers_open
+   * counted them when the run started. */
+  WEIR_INVARIANT(c->producers_open > 0, "operator '%s': a producer finished that was not open",
+                 c->name);
+  c->producers_open--;
   pthread_cond_broadcast(&c->cv_work);
   if (c->kind == WEIR__OP_ITERSINK && c->producers_open == 0)
     op_finished(c);
@@ -526,10 +544,17 @@ static void consumer_producer_done(weir_op *c) {
 static void op_finished(weir_op *op) {
   if (op->finished)
     return;
+  /* finished is the last state of an operator in a run: no worker of it
+   * is alive or starting. */
+  WEIR_INVARIANT(op->live == 0 && op->spawning == 0,
+                 "operator '%s' finishes with %d workers alive and %d starting", op->name,
+                 op->live, op->spawning);
   op->finished = 1;
   weir_pipeline *p = op->p;
   for (size_t i = 0; i < op->nouts; i++)
     consumer_producer_done(op->outs[i]);
+  WEIR_INVARIANT(p->unfinished > 0 || !op->active,
+                 "operator '%s' finishes but the run counts no unfinished operator", op->name);
   if (p->unfinished > 0 && --p->unfinished == 0) {
     p->done = 1;
     weir__wake_scheduler(p);
@@ -555,18 +580,6 @@ void weir__wake_all(weir_pipeline *p) {
       pthread_cond_broadcast(&hidden[i]->cv_work);
       pthread_cond_broadcast(&hidden[i]->cv_space);
     }
-}
-
-void weir__end_run(weir_pipeline *p, int err) {
-  if (p->status == WEIR_OK && !atomic_load(&p->ending)) {
-    p->status = err;
-    p->errcode = err;
-    if (err == WEIR_ECANCELED && !p->errmsg[0])
-      snprintf(p->errmsg, sizeof p->errmsg, "the pipeline was cancelled");
-  }
-  atomic_store(&p->ending, 1);
-  weir__wake_all(p);
-  weir__wake_scheduler(p);
 }
 
 void weir__wake_scheduler(weir_pipeline *p) {

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "core/block_internal.h"
+#include "exec/budget.h"
 #include "exec/exec_internal.h"
 #include "weir/error.h"
 
@@ -74,10 +75,10 @@ int weir__collect_init(weir_op *op, void **state) {
   s->buffer = op->iter_opts.shuffle_buffer_rows;
   s->drop_last = op->iter_opts.drop_last;
   s->rng = op->iter_opts.seed;
-  /* The buffer lives inside the budget: at most a quarter of it, so
-   * sources, operators and the batches drawn from it keep the rest (its
-   * bytes count as in flight). */
-  s->cap_bytes = op->p->budget / 4;
+  /* The buffer lives inside the budget (exec/budget.h), so sources,
+   * operators and the batches drawn from it keep the rest (its bytes
+   * count as in flight). */
+  s->cap_bytes = weir__budget_shuffle_cap(op->p->budget);
   *state = s;
   return WEIR_OK;
 }

@@ -8,6 +8,7 @@
 #include "core/redact.h"
 #include "exec/exec_internal.h"
 #include "core/block_internal.h"
+#include "exec/budget.h"
 #include "exec/gpu_backend.h"
 #include "weir/error.h"
 
@@ -15,18 +16,15 @@ static size_t default_budget(void) {
   long pages = sysconf(_SC_PHYS_PAGES), psize = sysconf(_SC_PAGE_SIZE);
   size_t phys = (pages > 0 && psize > 0) ? (size_t)pages * (size_t)psize
                                          : ((size_t)4 << 30);
-  size_t b = phys / 4, cap = (size_t)4 << 30;
+  size_t b = phys / WEIR__BUDGET_DEFAULT_DEN, cap = WEIR__BUDGET_DEFAULT_CAP;
   return b > cap ? cap : b;
 }
 
-/* An eighth of the budget leaves room for the blocks queued between
+/* A sixteenth of the budget leaves room for the blocks queued between
  * operators and those in the workers' hands; the floor keeps per-block
  * overhead small under tiny budgets, the cap (Ray Data's default
  * target_max_block_size) keeps blocks streaming under big ones. */
-static size_t default_block_bytes(size_t budget) {
-  size_t b = budget / 16, lo = (size_t)1 << 20, hi = (size_t)128 << 20;
-  return b < lo ? lo : b > hi ? hi : b;
-}
+static size_t default_block_bytes(size_t budget) { return weir__budget_block_bytes(budget); }
 
 size_t weir__pipeline_budget(const weir_pipeline *p) { return p->budget; }
 
@@ -196,49 +194,6 @@ const char *weir_pipeline_errmsg(const weir_pipeline *p) {
 }
 
 int weir_pipeline_errcode(const weir_pipeline *p) { return p ? p->errcode : WEIR_EINVAL; }
-
-weir_op *weir__op_fail(weir_pipeline *p, int err, const char *fmt, ...) {
-  /* Formatted into a local buffer first: callers pass p->errmsg itself as
-   * an argument (to keep the reason of an earlier failure in a chain), and
-   * vsnprintf into a buffer it also reads from is undefined behaviour. */
-  char msg[sizeof p->errmsg];
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(msg, sizeof msg, fmt, ap);
-  va_end(ap);
-  weir__redact_urls(msg, sizeof msg);
-  /* Also the thread's last error, so that a call without a pipeline to
-   * keep the message on (p == NULL) still says why it returned NULL. */
-  weir__set_last_error(err, "%s", msg);
-  if (!p)
-    return NULL;
-  memcpy(p->errmsg, msg, sizeof msg);
-  p->errcode = err;
-  p->build_failed = 1;
-  return NULL;
-}
-
-int weir__call_fail(const weir_pipeline *cp, int err, const char *fmt, ...) {
-  char msg[sizeof cp->errmsg];
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(msg, sizeof msg, fmt, ap);
-  va_end(ap);
-  weir__redact_urls(msg, sizeof msg);
-  weir__set_last_error(err, "%s", msg);
-  if (!cp)
-    return err;
-  /* The message and code are not part of the pipeline's value, so a const
-   * query records them too; the error that ended a run is kept. */
-  weir_pipeline *p = (weir_pipeline *)cp;
-  pthread_mutex_lock(&p->mu);
-  if (!p->destroyed && p->status == WEIR_OK) {
-    memcpy(p->errmsg, msg, sizeof msg);
-    p->errcode = err;
-  }
-  pthread_mutex_unlock(&p->mu);
-  return err;
-}
 
 static int add_consumer(weir_op *in, weir_op *op) {
   if (in->nouts == in->outs_cap) {

@@ -120,8 +120,7 @@ int weir__run_prepare_again(weir_pipeline *p, const char *who) {
   p->ctl_last = 0;
   p->gpus = 0;
   p->resizes = 0;
-  p->errmsg[0] = '\0';
-  p->errcode = WEIR_OK;
+  weir__error_clear(p);
   p->build_failed = 0;
   return WEIR_OK;
 }

@@ -70,11 +70,9 @@ static void handle_cancel(weir_pipeline *p) {
   /* Once the output has everything (a limit was reached, say), upstream
    * work still stopping is not a cancelled run: whatever the timing, the
    * run succeeded. */
-  if (!p->done && !atomic_load(&p->ending) && !weir__output_complete(p)) {
-    snprintf(p->errmsg, sizeof p->errmsg, "the pipeline was cancelled");
+  if (!p->done && !weir__output_complete(p) &&
+      weir__run_fail(p, WEIR_ECANCELED, "the pipeline was cancelled"))
     weir__log(p, WEIR_LOG_INFO, "cancelled");
-    weir__end_run(p, WEIR_ECANCELED);
-  }
   pthread_mutex_unlock(&p->mu);
 }
 
@@ -117,8 +115,7 @@ int weir__run_start(weir_pipeline *p, weir_op *out) {
       v[i]->active = 1;
   p->out = out;
   p->started = 1;
-  p->errmsg[0] = '\0';
-  p->errcode = WEIR_OK;
+  weir__error_clear(p);
   atomic_store(&p->cancel_req, 0);
 
   /* Depth (hops to an output) and order, from the output backwards. */
@@ -208,11 +205,8 @@ int weir__run_start(weir_pipeline *p, weir_op *out) {
       continue;
     for (int i = 0; i < op->target && rc == WEIR_OK; i++)
       rc = weir__pool_spawn(op);
-    if (rc != WEIR_OK) {
-      snprintf(p->errmsg, sizeof p->errmsg, "operator '%s': cannot start a worker thread",
-               op->name);
-      weir__end_run(p, rc);
-    }
+    if (rc != WEIR_OK)
+      weir__run_fail(p, rc, "operator '%s': cannot start a worker thread", op->name);
   }
   pthread_mutex_unlock(&p->mu);
   free(v);
@@ -269,8 +263,7 @@ int weir__run_spawn_scheduler(weir_pipeline *p) {
   if (pthread_create(&p->sched_thread, NULL, sched_main, p) != 0) {
     /* Nothing runs the loop: stop the workers here and run it once. */
     pthread_mutex_lock(&p->mu);
-    snprintf(p->errmsg, sizeof p->errmsg, "cannot start the scheduler thread");
-    weir__end_run(p, WEIR_ENOMEM);
+    weir__run_fail(p, WEIR_ENOMEM, "cannot start the scheduler thread");
     pthread_mutex_unlock(&p->mu);
     weir__run_loop(p);
     return WEIR_ENOMEM;

@@ -4,17 +4,19 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "exec/budget.h"
 #include "exec/exec_internal.h"
 #include "exec/spill_backend.h"
 #include "weir/error.h"
 
-/* Held bytes may take three quarters of the budget: the rest stays for
- * the blocks that move, so the pipeline keeps flowing while one call lags. */
+/* Held bytes may take up to weir__budget_park_limit (exec/budget.h): the
+ * rest stays for the blocks that move, so the pipeline keeps flowing while
+ * one call lags. */
 int weir__spill_due(const weir_pipeline *p, size_t nb, int counted) {
   if (p->opts.no_spill)
     return 0;
   size_t flight = p->in_flight + (counted ? 0 : nb);
-  return flight > p->budget || p->parked + nb > p->budget - p->budget / 4;
+  return flight > p->budget || p->parked + nb > weir__budget_park_limit(p->budget);
 }
 
 /* The folder spill files go to, as the store picks it, for messages. */
@@ -29,12 +31,8 @@ static const char *spill_folder(const weir_pipeline *p) {
 
 static void spill_fail(weir_op *op, int rc, const char *detail) {
   weir_pipeline *p = op->p;
-  if (p->status != WEIR_OK || atomic_load(&p->ending))
-    return;
-  snprintf(p->errmsg, sizeof p->errmsg, "operator '%s': spilling to folder %s: %s (%s)", op->name,
-           spill_folder(p), detail, weir_err_name(rc));
-  weir__log(p, WEIR_LOG_DEBUG, "%s", p->errmsg); /* returned, not printed */
-  weir__end_run(p, rc);
+  weir__run_fail(p, rc, "operator '%s': spilling to folder %s: %s (%s)", op->name,
+                 spill_folder(p), detail, weir_err_name(rc));
 }
 
 /* Encoding, compressing and writing take a while: with `unlock` the

@@ -534,10 +534,8 @@ void weir__stall_tick(weir_pipeline *p) {
     p->stall_reported = 1;
     p->stalls++;
     if (p->opts.stall_is_error) {
-      snprintf(p->errmsg, sizeof p->errmsg, "stalled: no progress for %.1f s; %s",
-               now - p->stall_since, why);
-      weir__log(p, WEIR_LOG_DEBUG, "%s", p->errmsg); /* returned, not printed */
-      weir__end_run(p, WEIR_ESTALL);
+      weir__run_fail(p, WEIR_ESTALL, "stalled: no progress for %.1f s; %s", now - p->stall_since,
+                     why);
     } else {
       weir__log(p, WEIR_LOG_WARN, "stalled: no progress for %.1f s; %s", now - p->stall_since,
                 why);

@@ -8,6 +8,8 @@
 
 #include "core/redact.h"
 #include "core/block_internal.h"
+#include "core/check.h"
+#include "exec/budget.h"
 #include "exec/exec_internal.h"
 #include "exec/gpu_backend.h"
 #include "exec/net_backend.h"
@@ -250,22 +252,19 @@ static void take_thread_error(weir_ctx *ctx) {
 
 static void fail_locked(weir_op *op, weir_ctx *ctx, int rc, const char *what) {
   weir_pipeline *p = op->p;
-  if (p->status != WEIR_OK || atomic_load(&p->ending))
-    return;
-  int code = (rc <= WEIR_EINVAL && rc >= WEIR_ESTALL) ? rc : WEIR_EOPERATOR;
+  /* A code of the error list is reported as itself; anything else a
+   * callback returns (a positive number, EOF, its own code) is an
+   * operator's failure. */
+  int code = weir__err_is_failure(rc) ? rc : WEIR_EOPERATOR;
   if (ctx && ctx->has_errmsg)
-    snprintf(p->errmsg, sizeof p->errmsg, "operator '%.64s': %.64s%.850s (%s)", op->name, what,
-             ctx->errmsg, weir_err_name(code));
+    weir__run_fail(p, code, "operator '%.64s': %.64s%.850s (%s)", op->name, what, ctx->errmsg,
+                   weir_err_name(code));
   else if (code == WEIR_EOPERATOR && rc != WEIR_EOPERATOR)
-    snprintf(p->errmsg, sizeof p->errmsg, "operator '%s': %sreturned %d (%s)", op->name, what,
-             rc, weir_err_name(code));
+    weir__run_fail(p, code, "operator '%s': %sreturned %d (%s)", op->name, what, rc,
+                   weir_err_name(code));
   else
-    snprintf(p->errmsg, sizeof p->errmsg, "operator '%s': %sfailed: %s (%s)", op->name, what,
-             weir_strerror(code), weir_err_name(code));
-  weir__redact_urls(p->errmsg, sizeof p->errmsg);
-  /* Returned to the caller with weir_pipeline_errmsg(): not printed too. */
-  weir__log(p, WEIR_LOG_DEBUG, "%s", p->errmsg);
-  weir__end_run(p, code);
+    weir__run_fail(p, code, "operator '%s': %sfailed: %s (%s)", op->name, what,
+                   weir_strerror(code), weir_err_name(code));
 }
 
 /* 1 when an operator nearer the output has input waiting and an idle
@@ -311,13 +310,14 @@ static void take(weir_op *op, weir__worker *w, task *t) {
         op->work_waiters--;
         continue;
       }
-      /* A new read task starts only below 90% of the budget, so the ones
-       * running can still emit and memory drains before queues fill. */
+      /* A new read task starts only while a share of the budget stays
+       * free (exec/budget.h), so the ones running can still emit and
+       * memory drains before queues fill. */
       /* While outputs wait on disk for order and other blocks are moving,
        * the consumers are what is slow, not one call: reading further
        * ahead would only spill more. With nothing moving (a slow call
        * holds the rest back), reading on is what spilling is for. */
-      if (weir__over_budget(p, p->budget / 10) ||
+      if (weir__over_budget(p, weir__budget_task_headroom(p->budget)) ||
           (op->held_spilled > 0 && weir__live_bytes(p) > 0)) {
         p->budget_waiters++;
         pthread_cond_wait(&p->cv_budget, &p->mu);
@@ -330,7 +330,7 @@ static void take(weir_op *op, weir__worker *w, task *t) {
     }
     if (op->kind == WEIR__OP_LIMIT && op->limit_seen >= op->limit_rows)
       weir__op_stop_input(op);
-    if (op->qhead && p->in_flight >= p->budget - p->budget / 10 && nearer_ready(op)) {
+    if (op->qhead && p->in_flight >= weir__budget_drain_mark(p->budget) && nearer_ready(op)) {
       /* Memory is near the budget: an operator nearer the output, with
        * input waiting and a worker free, goes first so memory drains. */
       p->budget_waiters++;
@@ -774,11 +774,18 @@ static void *worker_main(void *arg) {
   worker_destroy(op, w);
   net->set_current(NULL);
   pthread_mutex_lock(&p->mu);
+  /* The pool's counts: every worker that leaves was counted live (and,
+   * when it retires, retiring) when it came; none is busy as it leaves. */
+  WEIR_INVARIANT(op->live > 0 && p->live_workers > 0 && (!t.retire || op->retiring > 0),
+                 "operator '%s': a worker leaves a pool of %d live (%d retiring, %d in the run)",
+                 op->name, op->live, op->retiring, p->live_workers);
   if (t.retire)
     op->retiring--;
   op->cpu_exited += weir__thread_cpu();
   op->live--;
   p->live_workers--;
+  WEIR_INVARIANT(op->busy <= op->live, "operator '%s': %d busy workers of %d live", op->name,
+                 op->busy, op->live);
   w->exited = 1;
   weir__op_maybe_finish(op);
   if (p->live_workers == 0 || op->live == 0)
@@ -789,6 +796,7 @@ static void *worker_main(void *arg) {
 
 int weir__pool_spawn(weir_op *op) {
   weir_pipeline *p = op->p;
+  WEIR_LOCK_HELD(&p->mu);
   weir__worker *w = calloc(1, sizeof *w);
   if (!w)
     return WEIR_ENOMEM;

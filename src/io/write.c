@@ -665,11 +665,14 @@ static weir_op *make_writer_arg(weir_pipeline *p, weir_op *in, const char *uri,
   if (!p) return drop_arg(arg, free_arg, weir__op_fail(NULL, WEIR_EINVAL, "%s: NULL pipeline", def->name));
   /* A NULL `in` is usually an earlier constructor's failure: keep its code
    * and reason (API.md: a chain of calls is checked once at the end). */
-  if (!in)
-    return drop_arg(arg, free_arg, weir__op_fail(p, p->errcode ? p->errcode : WEIR_EINVAL,
+  if (!in) {
+    const char *earlier = weir_pipeline_errmsg(p);
+    int code = weir_pipeline_errcode(p);
+    return drop_arg(arg, free_arg, weir__op_fail(p, code ? code : WEIR_EINVAL,
                          "%s: no input operator%s%s%s", def->name,
-                         p->errmsg[0] ? " (an earlier call failed: " : "", p->errmsg,
-                         p->errmsg[0] ? ")" : ""));
+                         earlier[0] ? " (an earlier call failed: " : "", earlier,
+                         earlier[0] ? ")" : ""));
+  }
   if (!uri || !*uri)
     return drop_arg(arg, free_arg, weir__op_fail(p, WEIR_EINVAL, "%s: empty uri", def->name));
   weir_write_options d = {.version = WEIR_WRITE_OPTIONS_VERSION};

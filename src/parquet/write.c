@@ -207,8 +207,8 @@ weir_op *weir_write_parquet(weir_pipeline *p, weir_op *in, const char *uri,
     return weir__op_fail(p, WEIR_ENOTSUP, "%s: this build of weir has no %s codec", name,
                          o->codec == WEIR_PARQUET_SNAPPY ? "SNAPPY" : "LZ4_RAW");
   if (!in)
-    return weir__op_fail(p, p->errcode ? p->errcode : WEIR_EINVAL, "%s: no input operator",
-                         name);
+    return weir__op_fail(p, weir_pipeline_errcode(p) ? weir_pipeline_errcode(p) : WEIR_EINVAL,
+                         "%s: no input operator", name);
   writer_arg *a = calloc(1, sizeof *a);
   if (!a) return weir__op_fail(p, WEIR_ENOMEM, "%s: out of memory", name);
   a->o = *o;
