@@ -1,5 +1,7 @@
-/* The adaptive scheduler's decision function on synthetic measurements: no
- * threads, no clocks, every answer checked. */
+/* The adaptive scheduler's decision function (exec/autoscale_policy.c) on
+ * synthetic measurements: no threads, no clocks, every answer checked,
+ * with the tuning the scheduler ships (weir__policy_defaults, which
+ * control.c uses as it is). */
 #include <criterion/criterion.h>
 #include <stdlib.h>
 #include <string.h>
@@ -276,4 +278,204 @@ Test(policy, a_doubling_move_stops_at_a_named_resource) {
   weir__policy_decision d[1];
   run_ticks(ops, 1, 6, d);
   cr_assert_eq(ops[0].workers, 5, "%s", d[0].reason);
+}
+
+/* ---- A saturated CPU ------------------------------------------------------
+ * The bottleneck still grows when others have slack, shifting CPU share to
+ * it, never above the oversubscription cap, and not at all when nobody has
+ * slack. */
+
+/* `cpu` is the CPU seconds it got in the window: the ops of a test add up
+ * to the two CPUs of the budget, so the CPU is saturated. */
+static weir__policy_op sat_op(const char *name, int workers, double util, double fill, double cpu) {
+  weir__policy_op o;
+  memset(&o, 0, sizeof o);
+  o.name = name;
+  o.min_workers = 1;
+  o.cpus_per_worker = 1;
+  o.workers = workers;
+  /* One-second window: busy = util * workers; CPU use equal (compute). */
+  o.busy_seconds = util * workers;
+  o.cpu_seconds = cpu;
+  o.queue_fill = fill;
+  return o;
+}
+
+static weir__policy_budget saturated(void) {
+  weir__policy_budget b;
+  memset(&b, 0, sizeof b);
+  b.window_seconds = 1;
+  b.cpus = 2;
+  return b;
+}
+
+Test(policy, saturated_bottleneck_takes_share_from_ops_with_slack) {
+  weir__policy_budget b = saturated();
+  /* 1:4:2 on two cores, one worker each: the middle one is backed up. */
+  weir__policy_op ops[3] = {sat_op("a", 1, 0.5, 0, 0.3), sat_op("b", 1, 1.0, 1.0, 1.0),
+                            sat_op("c", 1, 0.6, 0.2, 0.7)};
+  ops[0].is_source = 1;
+  weir__policy_decision d[3];
+  int moved_at = -1;
+  for (int tick = 0; tick < 6 && moved_at < 0; tick++) {
+    weir__policy_decide(ops, 3, &b, &tuning, d);
+    if (d[1].delta == 1)
+      moved_at = tick;
+    cr_assert_eq(d[0].delta, 0, "%s", d[0].reason);
+    cr_assert_eq(d[2].delta, 0, "%s", d[2].reason);
+  }
+  cr_assert_geq(moved_at, 1, "the wish must hold for more than one tick");
+  cr_assert(strstr(d[1].reason, "saturated"), "%s", d[1].reason);
+}
+
+Test(policy, never_above_the_oversubscription_cap) {
+  weir__policy_budget b = saturated();
+  weir__policy_op ops[2] = {sat_op("slack", 1, 0.3, 0, 0.3), sat_op("hot", 1, 1.0, 1.0, 1.7)};
+  weir__policy_decision d[2];
+  for (int tick = 0; tick < 100; tick++) {
+    ops[1].busy_seconds = ops[1].workers; /* stays saturated */
+    weir__policy_decide(ops, 2, &b, &tuning, d);
+    for (int i = 0; i < 2; i++)
+      ops[i].workers += d[i].delta;
+    cr_assert_leq(ops[0].workers + ops[1].workers, tuning.oversubscription * b.cpus,
+                  "nominal slots above %g x %g cpus", tuning.oversubscription, b.cpus);
+  }
+  cr_assert_eq(ops[1].workers, (int)(tuning.oversubscription * b.cpus) - 1,
+               "grew up to the cap and stopped");
+}
+
+Test(policy, no_slack_anywhere_no_move) {
+  weir__policy_budget b = saturated();
+  weir__policy_op ops[2] = {sat_op("x", 1, 1.0, 1.0, 1.0), sat_op("y", 1, 1.0, 1.0, 1.0)};
+  weir__policy_decision d[2];
+  for (int tick = 0; tick < 10; tick++) {
+    weir__policy_decide(ops, 2, &b, &tuning, d);
+    cr_assert_eq(d[0].delta, 0, "%s", d[0].reason);
+    cr_assert_eq(d[1].delta, 0, "%s", d[1].reason);
+  }
+}
+
+Test(policy, pinned_and_blocked_do_not_rebalance) {
+  weir__policy_budget b = saturated();
+  weir__policy_op ops[3] = {sat_op("slack", 1, 0.2, 0, 0.2), sat_op("pinned", 2, 1.0, 1.0, 1.0),
+                            sat_op("blocked", 1, 1.0, 1.0, 0.8)};
+  ops[1].pinned = 1;
+  ops[2].blocked_seconds = 0.5; /* waits on its output half the time */
+  weir__policy_decision d[3];
+  for (int tick = 0; tick < 10; tick++) {
+    weir__policy_decide(ops, 3, &b, &tuning, d);
+    cr_assert_eq(d[1].delta, 0, "%s", d[1].reason);
+    cr_assert_leq(d[2].delta, 0, "%s", d[2].reason);
+  }
+}
+
+Test(policy, a_move_back_waits_for_reverse_ticks) {
+  cr_assert_gt(tuning.reverse_ticks, 0, "the shipped tuning holds a move back");
+  weir__policy_budget b;
+  memset(&b, 0, sizeof b);
+  b.window_seconds = 1;
+  b.cpus = 2;
+  /* "w" is saturated for a while (grows), then nearly idle (would shrink
+   * at once); "other" is pinned and uses the rest of the CPU. */
+  weir__policy_op o[2];
+  memset(o, 0, sizeof o);
+  o[0].name = "w";
+  o[0].min_workers = 1;
+  o[0].cpus_per_worker = 1;
+  o[0].workers = 1;
+  o[1].name = "other";
+  o[1].min_workers = o[1].max_workers = 1;
+  o[1].pinned = 1;
+  o[1].cpus_per_worker = 1;
+  o[1].workers = 1;
+  weir__policy_decision d[2];
+  int grew_at = -1, shrank_at = -1;
+  for (int tick = 0; tick < 40; tick++) {
+    int busy_phase = grew_at < 0;
+    o[0].busy_seconds = busy_phase ? o[0].workers : 0.1;
+    o[0].cpu_seconds = busy_phase ? 0.5 : 0.1;
+    o[0].queue_fill = busy_phase ? 1.0 : 0.0;
+    o[1].busy_seconds = o[1].cpu_seconds = 1.0;
+    weir__policy_decide(o, 2, &b, &tuning, d);
+    o[0].workers += d[0].delta;
+    if (d[0].delta > 0 && grew_at < 0)
+      grew_at = tick;
+    if (d[0].delta < 0 && shrank_at < 0)
+      shrank_at = tick;
+  }
+  cr_assert_geq(grew_at, 0);
+  cr_assert_geq(shrank_at, 0, "shrinks in the end");
+  cr_assert_gt(shrank_at - grew_at, tuning.reverse_ticks, "grew at %d, shrank at %d", grew_at,
+               shrank_at);
+}
+
+Test(policy, a_source_whose_output_waits_does_not_grow) {
+  weir__policy_budget b;
+  memset(&b, 0, sizeof b);
+  b.window_seconds = 1;
+  b.cpus = 4;
+  weir__policy_op s;
+  memset(&s, 0, sizeof s);
+  s.name = "src";
+  s.is_source = 1;
+  s.min_workers = 1;
+  s.cpus_per_worker = 1;
+  s.workers = 1;
+  s.busy_seconds = s.cpu_seconds = 1.0; /* busy all the time */
+  s.output_fill = 0.9;                  /* but its output piles up */
+  weir__policy_decision d;
+  for (int tick = 0; tick < 10; tick++) {
+    weir__policy_decide(&s, 1, &b, &tuning, &d);
+    cr_assert_eq(d.delta, 0, "tick %d: %s", tick, d.reason);
+  }
+  s.output_fill = 0.0; /* downstream starves: now it limits throughput */
+  int grew = 0;
+  for (int tick = 0; tick < 10; tick++) {
+    weir__policy_decide(&s, 1, &b, &tuning, &d);
+    grew += d.delta > 0;
+  }
+  cr_assert_gt(grew, 0);
+}
+
+/* ---- A loaded machine --------------------------------------------------- */
+
+/* Other CPU-bound processes share the cores: a compute worker gets a fifth
+ * of the CPU and spends most of the rest of its call in the run queue. It
+ * still wants the CPU, so it is charged as compute, and it does not grow
+ * by doubling as a pool whose workers wait on I/O would. */
+Test(policy, run_queue_waiting_counts_as_cpu_demand) {
+  weir__policy_op op = cpu_op("compute", 2, 2.0, 1.0);
+  op.cpu_seconds = 0.4;
+  op.runq_seconds = 1.5;
+  cr_assert_gt(weir__policy_cpu_charge(&op, op.workers, &tuning), 1.8,
+               "charged as compute: %.2f", weir__policy_cpu_charge(&op, op.workers, &tuning));
+  weir__policy_op io = op;
+  io.runq_seconds = 0; /* the same CPU, the rest asleep: it waits on I/O */
+  cr_assert_lt(weir__policy_cpu_charge(&io, io.workers, &tuning), 0.7);
+  budget.cpus = 8;
+  weir__policy_decision d[1];
+  for (int t = 0; t < 8; t++) {
+    weir__policy_decide(&op, 1, &budget, &tuning, d);
+    cr_assert_leq(d[0].delta, 1, "tick %d: a compute pool grows one worker at a time: %s", t,
+                  d[0].reason);
+    op.workers += d[0].delta;
+  }
+}
+
+/* Passing no tuning is the shipped tuning, which is what the scheduler
+ * runs with. */
+Test(policy, no_tuning_means_the_defaults) {
+  weir__policy_op a[3] = {cpu_op("a", 1, 0.5, 0), cpu_op("b", 1, 1.0, 1.0), cpu_op("c", 1, 0.9, 0.5)};
+  weir__policy_op b[3];
+  memcpy(b, a, sizeof a);
+  weir__policy_decision da[3], db[3];
+  for (int t = 0; t < 12; t++) {
+    weir__policy_decide(a, 3, &budget, NULL, da);
+    weir__policy_decide(b, 3, &budget, &tuning, db);
+    for (int i = 0; i < 3; i++) {
+      cr_assert_eq(da[i].delta, db[i].delta, "tick %d op %d", t, i);
+      a[i].workers += da[i].delta;
+      b[i].workers += db[i].delta;
+    }
+  }
 }

@@ -28,6 +28,9 @@ typedef struct weir__policy_op {
   double busy_seconds;            /* inside calls, including blocked time */
   double blocked_seconds;         /* waiting on a full output queue */
   double cpu_seconds;             /* thread CPU time used */
+  double runq_seconds;            /* time runnable but waiting for a CPU
+                                     (the run queue): CPU it wanted and did
+                                     not get, 0 where not measured */
   double queue_fill;              /* input queue level / bound, 0..1 */
   double queued_per_worker;       /* blocks waiting in the input queue per
                                      worker: with a large bound the level
@@ -66,10 +69,15 @@ typedef struct weir__policy_decision {
                                      workers mostly wait */
   double demand;                  /* measured active workers (load) */
   double target;                  /* the allocation the model prefers */
+  int shift;                      /* the grow takes CPU share from
+                                     operators with slack on a saturated
+                                     CPU, not idle CPU */
   char reason[160];               /* why, with the measured inputs */
 } weir__policy_decision;
 
-/* Tuning of the policy; weir__policy_defaults() gives the shipped values. */
+/* Tuning of the policy; weir__policy_defaults() gives the values the
+ * scheduler runs with (control.c uses them as they are), tuned for its
+ * windows of CONTROL_PERIOD (0.05 s). */
 typedef struct weir__policy_tuning {
   double grow_utilisation;        /* grow when active/workers exceeds this */
   double shrink_utilisation;      /* shrink when (workers-1) would still be
@@ -99,14 +107,18 @@ typedef struct weir__policy_tuning {
 void weir__policy_defaults(weir__policy_tuning *t);
 
 /* CPU slots operator `op` really holds: a worker that mostly waits (I/O,
- * a device) is charged its measured CPU share, not its nominal slots. */
+ * a device) is charged its measured CPU share, not its nominal slots. A
+ * worker waiting in the run queue wants the CPU: that time counts as CPU
+ * (cpu_seconds + runq_seconds), so a loaded machine does not make
+ * compute look like waiting. */
 double weir__policy_cpu_charge(const weir__policy_op *op, int workers,
                                const weir__policy_tuning *t);
 
 /* Decides one tick. Updates each op's `streak` and `cooldown`, and fills
  * out[0..n). Never proposes an allocation above any budget, also midway:
  * shrinks are counted before grows, and a grow is only proposed if it
- * fits in what is free after this tick's shrinks. */
+ * fits in what is free after this tick's shrinks. `tuning` NULL means the
+ * defaults. */
 void weir__policy_decide(weir__policy_op *ops, int n,
                          const weir__policy_budget *budget,
                          const weir__policy_tuning *tuning,

@@ -55,20 +55,31 @@ static double gpu_budget(const weir_pipeline *p) {
   return g ? g->device_count() : 0;
 }
 
-/* One decision over the window since the last one. */
+/* One decision over the window since the last one, for every operator
+ * (the arrays are sized by the operator count, so none is left out). */
 static void decide(weir_pipeline *p, double now) {
-  weir__policy_op pol[64];
-  weir_op *who[64];
+  size_t cap = p->nops ? p->nops : 1;
+  weir__policy_op *pol = calloc(cap, sizeof *pol);
+  weir_op **who = calloc(cap, sizeof *who);
+  weir__policy_decision *d = calloc(cap, sizeof *d);
+  if (!pol || !who || !d) {
+    /* Pools keep their sizes this tick; the next one tries again. */
+    free(pol);
+    free(who);
+    free(d);
+    return;
+  }
   int n = 0;
   double window = now - p->ctl_last;
   p->ctl_last = now;
-  for (size_t i = 0; i < p->nops && n < 64; i++) {
+  for (size_t i = 0; i < p->nops; i++) {
     weir_op *op = p->ops[i];
     if (!op->active || op->finished)
       continue;
     double busy = op->st.busy_seconds + (op->busy * now - op->busy_start_sum);
     double blocked = op->st.blocked_seconds + (op->emit_waiting * now - op->wait_start_sum);
     double cpu = weir__op_cpu(op);
+    double runq = weir__op_runq(op);
     weir__policy_op *q = &pol[n];
     memset(q, 0, sizeof *q);
     q->name = op->name;
@@ -84,6 +95,7 @@ static void decide(weir_pipeline *p, double now) {
     q->busy_seconds = busy - op->ctl_busy;
     q->blocked_seconds = blocked - op->ctl_blocked;
     q->cpu_seconds = cpu - op->ctl_cpu;
+    q->runq_seconds = runq - op->ctl_runq;
     if (q->blocked_seconds > q->busy_seconds)
       q->blocked_seconds = q->busy_seconds;
     double fb = op->qmax_blocks ? (double)op->qblocks / (double)op->qmax_blocks : 0;
@@ -116,10 +128,15 @@ static void decide(weir_pipeline *p, double now) {
     op->ctl_busy = busy;
     op->ctl_blocked = blocked;
     op->ctl_cpu = cpu;
+    op->ctl_runq = runq;
     who[n++] = op;
   }
-  if (n == 0 || window <= 0)
+  if (n == 0 || window <= 0) {
+    free(pol);
+    free(who);
+    free(d);
     return;
+  }
   weir__policy_budget b;
   memset(&b, 0, sizeof b);
   b.window_seconds = window;
@@ -129,18 +146,8 @@ static void decide(weir_pipeline *p, double now) {
   for (int r = 0; r < p->nres; r++)
     b.resources[r] = p->res_amounts[r];
   b.memory_fill = p->budget ? (double)p->in_flight / (double)p->budget : 0;
-  weir__policy_decision d[64];
-  weir__policy_tuning tune;
-  weir__policy_defaults(&tune);
-  /* Windows of 0.05 s: a wish must hold for two of them, and one window
-   * after a move is skipped while the new size settles in. */
-  tune.cooldown_ticks = 1;
-  /* Room for CPU operators' pools in proportion to their costs (1:4:2 is 7
-   * workers on 2 slots) while a waiting worker costs only its stack. */
-  tune.oversubscription = 4.0;
-  /* Half a second before a pool may move back the way it came. */
-  tune.reverse_ticks = 10;
-  weir__policy_decide(pol, n, &b, &tune, d);
+  /* The shipped tuning, as the unit tests check it. */
+  weir__policy_decide(pol, n, &b, NULL, d);
   for (int i = 0; i < n; i++) {
     weir_op *op = who[i];
     op->ctl_streak = pol[i].streak;
@@ -163,6 +170,9 @@ static void decide(weir_pipeline *p, double now) {
       pthread_cond_broadcast(&p->cv_budget);
     }
   }
+  free(pol);
+  free(who);
+  free(d);
 }
 
 void weir__control_tick(weir_pipeline *p) {

@@ -86,6 +86,8 @@ struct weir__worker {
   int lost;                  /* its device hit a sticky error */
   clockid_t clock;           /* its thread's CPU clock */
   int has_clock;
+  atomic_int tid;            /* its thread's id (schedstat.c); 0 until it
+                                runs */
   struct weir__worker *next;
 };
 
@@ -148,8 +150,9 @@ struct weir_op {
   double busy_start_sum;     /* sum of start times of calls running now */
   double wait_start_sum;     /* sum of start times of waits going on now */
   double cpu_exited;         /* CPU seconds of workers that left */
+  double runq_exited;        /* their seconds waiting for a CPU */
   /* Adaptive control: the last window's readings and the policy's memory. */
-  double ctl_busy, ctl_blocked, ctl_cpu;
+  double ctl_busy, ctl_blocked, ctl_cpu, ctl_runq;
   int ctl_streak, ctl_cooldown, ctl_last_delta, ctl_since_move;
   /* Named resources one worker holds, by the pipeline's index. */
   char *res_names[8];
@@ -322,8 +325,14 @@ void weir__pipeline_free_shell(weir_pipeline *p);
 double weir__now(void);
 double weir__thread_cpu(void);
 double weir__op_cpu(const weir_op *op);
+/* Seconds every worker the op has had waited in the run queue (under
+ * p->mu), from schedstat.c: the calling thread's id, and the run-queue
+ * time of thread `tid` (0: the caller), 0 where the kernel does not say. */
+double weir__op_runq(const weir_op *op);
+int weir__thread_id(void);
+double weir__thread_runq(int tid);
 
-/* Logging (log.c). */
+/* Logging (ctx.c). */
 void weir__log(weir_pipeline *p, int level, const char *fmt, ...)
 #if defined(__GNUC__)
     __attribute__((format(printf, 3, 4)))

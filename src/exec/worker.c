@@ -40,6 +40,16 @@ double weir__op_cpu(const weir_op *op) {
   return cpu;
 }
 
+double weir__op_runq(const weir_op *op) {
+  double runq = op->runq_exited;
+  for (const weir__worker *w = op->workers; w; w = w->next) {
+    int tid = atomic_load(&w->tid);
+    if (!w->exited && tid > 0)
+      runq += weir__thread_runq(tid);
+  }
+  return runq;
+}
+
 enum { T_EXIT = 0, T_EXIT_FINISH, T_SOURCE, T_BLOCK };
 
 typedef struct task {
@@ -741,6 +751,7 @@ static void *worker_main(void *arg) {
   memset(&ctx, 0, sizeof ctx);
   ctx.op = op;
   ctx.w = w;
+  atomic_store(&w->tid, weir__thread_id());
   /* Network requests of this thread, the operator's init included, go to
    * the engine on the pipeline's loop until the worker is gone. */
   const weir__net_backend *net = weir__net_backend_get();
@@ -782,6 +793,7 @@ static void *worker_main(void *arg) {
   if (t.retire)
     op->retiring--;
   op->cpu_exited += weir__thread_cpu();
+  op->runq_exited += weir__thread_runq(0);
   op->live--;
   p->live_workers--;
   WEIR_INVARIANT(op->busy <= op->live, "operator '%s': %d busy workers of %d live", op->name,
