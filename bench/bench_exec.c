@@ -15,42 +15,7 @@
 
 #include <weir.h>
 
-static double now(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-static void sleep_us(long us) {
-  struct timespec ts = {us / 1000000, (us % 1000000) * 1000};
-  nanosleep(&ts, NULL);
-}
-
-/* Burns CPU for `us` microseconds of thread CPU time. */
-static void burn_us(double us) {
-  struct timespec ts;
-  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-  double end = (double)ts.tv_sec * 1e6 + (double)ts.tv_nsec * 1e-3 + us;
-  volatile unsigned x = 1;
-  for (;;) {
-    for (int i = 0; i < 200; i++)
-      x = x * 1664525u + 1013904223u;
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-    if ((double)ts.tv_sec * 1e6 + (double)ts.tv_nsec * 1e-3 >= end)
-      break;
-  }
-}
-
-static weir_block *tiny_block(int64_t v) {
-  weir_builder *b;
-  weir_block *blk = NULL;
-  weir_builder_create(&b);
-  weir_builder_add_column(b, "v", WEIR_TYPE_INT64);
-  weir_builder_append_int64(b, 0, v);
-  weir_builder_finish(b, &blk);
-  weir_builder_destroy(b);
-  return blk;
-}
+#include "bench_util.h"
 
 static int pass(void *user, weir_block *in, weir_emit *out) {
   (void)user;
@@ -78,7 +43,7 @@ static int tiny_read(void *user, size_t task, weir_emit *out) {
 static double weir_chain(int hops, size_t blocks) {
   weir_pipeline *p;
   weir_pipeline_create(&p, NULL);
-  tiny_src s = {blocks / 16, tiny_block(1)};
+  tiny_src s = {blocks / 16, id_block(1)};
   weir_op_options one = WEIR_OP_OPTIONS_INIT;
   one.min_workers = one.max_workers = 1;
   weir_op *op = weir_source(p, "src", 16, tiny_read, &s, &one);
@@ -164,7 +129,7 @@ static double peer_chain(int hops, size_t blocks) {
   ring *rings = calloc((size_t)hops, sizeof *rings);
   stage *st = calloc((size_t)hops + 1, sizeof *st);
   pthread_t *th = calloc((size_t)hops + 1, sizeof *th);
-  weir_block *blk = tiny_block(1);
+  weir_block *blk = id_block(1);
   for (int i = 0; i < hops; i++) {
     pthread_mutex_init(&rings[i].mu, NULL);
     pthread_cond_init(&rings[i].not_empty, NULL);
@@ -226,14 +191,7 @@ static int cost_fn(void *user, weir_block *in, weir_emit *out) {
 static int cost_read(void *user, size_t task, weir_emit *out) {
   (void)task;
   burn_us(unit_us * (double)(size_t)user);
-  return weir_emit_block(out, tiny_block((int64_t)task));
-}
-
-static double process_cpu(void) {
-  struct rusage ru;
-  getrusage(RUSAGE_SELF, &ru);
-  return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec * 1e-6 +
-         (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec * 1e-6;
+  return weir_emit_block(out, id_block((int64_t)task));
 }
 
 static double last_cpu_efficiency;
@@ -415,7 +373,7 @@ static void bench_memory(void) {
 static int slow_read(void *user, size_t task, weir_emit *out) {
   (void)user;
   sleep_us(2000); /* a slow source: latency, not CPU */
-  return weir_emit_block(out, tiny_block((int64_t)task));
+  return weir_emit_block(out, id_block((int64_t)task));
 }
 
 static int cpu_stage(void *user, weir_block *in, weir_emit *out) {

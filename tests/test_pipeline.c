@@ -228,21 +228,6 @@ Test(pipeline, error_names_operator_and_cause) {
   weir_pipeline_destroy(p);
 }
 
-static int odd_code(void *user, weir_block *in, weir_emit *out) {
-  (void)user, (void)in, (void)out;
-  return 42;
-}
-
-Test(pipeline, unknown_codes_become_eoperator) {
-  eu_src s = {.tasks = 3, .blocks_per_task = 1, .rows = 10};
-  weir_pipeline *p = mk(NULL);
-  weir_op *src = weir_source(p, "src", s.tasks, eu_read, &s, NULL);
-  weir_op *m = weir_map_batches(p, src, "odd", odd_code, NULL, NULL);
-  cr_assert_eq(weir_pipeline_run(p, m), WEIR_EOPERATOR);
-  cr_assert(strstr(weir_pipeline_errmsg(p), "odd"), "%s", weir_pipeline_errmsg(p));
-  weir_pipeline_destroy(p);
-}
-
 static int src_fail(void *user, size_t task, weir_emit *out) {
   (void)user;
   if (task == 5)
@@ -522,20 +507,6 @@ Test(pipeline, bad_arguments) {
   weir_pipeline_destroy(p);
   weir_pipeline_destroy(NULL);
   cr_assert_eq(weir_pipeline_create(NULL, NULL), WEIR_EINVAL);
-}
-
-Test(pipeline, gpu_operator_without_cuda_fails_cleanly) {
-  weir_pipeline *p = mk(NULL);
-  weir_op *src = weir_source(p, "s", 1, src_fail, NULL, NULL);
-  weir_op_options o = WEIR_OP_OPTIONS_INIT;
-  o.num_gpus = 1;
-  weir_op *g = weir_map_batches(p, src, "on_gpu", pass, NULL, &o);
-  if (g)
-    cr_skip("a CUDA device is present; the GPU path is tested by the CUDA suite");
-  int code = weir_pipeline_errcode(p);
-  cr_assert(code == WEIR_ENOTSUP || code == WEIR_ENODEV, "code %d", code);
-  cr_assert(strstr(weir_pipeline_errmsg(p), "on_gpu"), "%s", weir_pipeline_errmsg(p));
-  weir_pipeline_destroy(p);
 }
 
 Test(pipeline, empty_sources_and_empty_blocks) {

@@ -26,30 +26,9 @@
 
 #include <weir.h>
 
+#include "../bench_util.h"
+
 static int cores = 2;
-
-static double now(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-static void sleep_us(long us) {
-  struct timespec ts = {us / 1000000, (us % 1000000) * 1000};
-  nanosleep(&ts, NULL);
-}
-
-static void burn_us(double us) {
-  struct timespec ts;
-  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-  double end = (double)ts.tv_sec * 1e6 + (double)ts.tv_nsec * 1e-3 + us;
-  volatile unsigned x = 1;
-  for (;;) {
-    for (int i = 0; i < 200; i++) x = x * 1664525u + 1013904223u;
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-    if ((double)ts.tv_sec * 1e6 + (double)ts.tv_nsec * 1e-3 >= end) break;
-  }
-}
 
 /* A number from the peer's JSON line ("key": value), or -1. */
 static double json_num(const char *line, const char *key) {
@@ -279,16 +258,6 @@ static void bench_text(void) {
 
 /* ---- hetero --------------------------------------------------------------- */
 
-static weir_block *id_block(int64_t v) {
-  weir_builder *b;
-  weir_block *blk = NULL;
-  weir_builder_create(&b);
-  weir_builder_add_column(b, "id", WEIR_TYPE_INT64);
-  weir_builder_append_int64(b, 0, v);
-  weir_builder_finish(b, &blk);
-  weir_builder_destroy(b);
-  return blk;
-}
 static int slow_source(void *user, size_t task, weir_emit *out) {
   (void)user;
   sleep_us(8000);

@@ -91,6 +91,40 @@ static void on_timer(uv_timer_t *h) {
   check_end(p);
 }
 
+/* The scheduler's loop with its wake-up handle and its tick. On failure
+ * nothing is left open and the pipeline's error says which call failed. */
+static int loop_open(weir_pipeline *p) {
+  const char *what = "uv_loop_init";
+  int e = uv_loop_init(&p->loop);
+  if (e == 0) {
+    what = "uv_async_init";
+    e = uv_async_init(&p->loop, &p->async, on_async);
+    if (e == 0) {
+      p->async.data = p;
+      what = "uv_timer_init";
+      e = uv_timer_init(&p->loop, &p->timer);
+      if (e == 0) {
+        p->timer.data = p;
+        what = "uv_timer_start";
+        e = uv_timer_start(&p->timer, on_timer, TICK_MS, TICK_MS);
+        if (e != 0)
+          uv_close((uv_handle_t *)&p->timer, on_close);
+      }
+      if (e != 0)
+        uv_close((uv_handle_t *)&p->async, on_close);
+    }
+    if (e != 0) {
+      uv_run(&p->loop, UV_RUN_DEFAULT); /* runs the close callbacks */
+      uv_loop_close(&p->loop);
+    }
+  }
+  if (e == 0)
+    return WEIR_OK;
+  int err = e == UV_ENOMEM ? WEIR_ENOMEM : WEIR_EIO;
+  weir__op_fail(p, err, "cannot start the scheduler's event loop: %s: %s", what, uv_strerror(e));
+  return err;
+}
+
 int weir__run_start(weir_pipeline *p, weir_op *out) {
   if (p->started)
     return weir__op_fail(p, WEIR_EINVAL, "weir_pipeline_run: the pipeline has already run "
@@ -182,12 +216,12 @@ int weir__run_start(weir_pipeline *p, weir_op *out) {
     return rrc;
   }
 
-  uv_loop_init(&p->loop);
-  uv_async_init(&p->loop, &p->async, on_async);
-  p->async.data = p;
-  uv_timer_init(&p->loop, &p->timer);
-  p->timer.data = p;
-  uv_timer_start(&p->timer, on_timer, TICK_MS, TICK_MS);
+  int lrc = loop_open(p);
+  if (lrc != WEIR_OK) {
+    p->status = lrc;
+    free(v);
+    return lrc;
+  }
   /* Before any worker starts: workers send their requests to it. */
   p->net = weir__net_backend_get()->attach(&p->loop);
   p->loop_live = 1;
