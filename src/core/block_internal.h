@@ -119,6 +119,8 @@ void weir__column_describe(const weir__column *c, char *buf, size_t n);
  * blocks[0]'s (and that column in *col), or 0 when all match. */
 size_t weir__blocks_first_mismatch(const weir_block *const *blocks, size_t n, size_t *col);
 
+/* 1 when any column of `b` lives on a CUDA device (block.c). */
+int weir__block_on_device(const weir_block *b);
 /* 1 when `err` is a failure code of the error list (weir/error.h): any
  * code but OK and EOF, including codes appended later. */
 int weir__err_is_failure(int err);

@@ -6,6 +6,7 @@
 
 #include "weir/cuda.h"
 #include "weir/error.h"
+#include "core/block_internal.h"
 #include "cuda/cuda_rt.h"
 #include "exec/gpu_backend.h"
 

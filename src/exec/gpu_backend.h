@@ -63,7 +63,4 @@ const weir__gpu_backend *weir__gpu(void);
  * Install before creating pipelines; not while one runs. */
 void weir__gpu_backend_install(const weir__gpu_backend *b);
 
-/* 1 when any column of `b` lives on a CUDA device. */
-int weir__block_on_device(const weir_block *b);
-
 #endif /* WEIR_EXEC_GPU_BACKEND_H */

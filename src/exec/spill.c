@@ -39,7 +39,7 @@ static void spill_fail(weir_op *op, int rc, const char *detail) {
  * pipeline's mutex is released meanwhile, so other workers go on; the
  * caller then makes sure nobody else uses `*store` until it returns. */
 int weir__spill_put(weir_op *op, void **store, const weir_block *b, int unlock) {
-  const weir__spill_backend *sb = weir__spill_backend_get();
+  const weir__spill_backend *sb = weir__spill_ops();
   weir_pipeline *p = op->p;
   int rc = WEIR_OK, created = 0;
   char err[512] = "";
@@ -74,7 +74,7 @@ int weir__spill_put(weir_op *op, void **store, const weir_block *b, int unlock) 
 }
 
 int weir__spill_get(weir_op *op, void *store, weir_block **out, int unlock) {
-  const weir__spill_backend *sb = weir__spill_backend_get();
+  const weir__spill_backend *sb = weir__spill_ops();
   char err[512] = "";
   *out = NULL;
   if (unlock)
@@ -101,7 +101,7 @@ int weir__spill_get(weir_op *op, void *store, weir_block **out, int unlock) {
  * busy: the write runs unlocked, and pushes to one store must keep the
  * order of calls. */
 int weir__spill_hold(weir_op *op, weir__call *c, const weir_block *b, void **store) {
-  const weir__spill_backend *sb = weir__spill_backend_get();
+  const weir__spill_backend *sb = weir__spill_ops();
   void **slot = &c->spill;
   int best = -1;
   for (int i = 0; i < op->nheld_spill && !c->hold_all; i++) {
@@ -132,6 +132,6 @@ int weir__spill_hold(weir_op *op, weir__call *c, const weir_block *b, void **sto
 
 void weir__spill_free(void **store) {
   if (*store)
-    weir__spill_backend_get()->destroy(*store);
+    weir__spill_ops()->destroy(*store);
   *store = NULL;
 }

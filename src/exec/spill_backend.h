@@ -1,7 +1,10 @@
 /* The seam between the executor and the spill store of the I/O component:
  * operators that must hold more blocks than the memory budget allows move
  * them to local disk through this table, without the executor including an
- * io header. src/io/spill_backend.c implements weir__spill_backend_get(). */
+ * io header. Like the GPU backend (exec/gpu_backend.h): the I/O component
+ * implements weir__spill_backend_get() (src/io/spill_backend.c), a test
+ * may install a table of its own, and the executor reaches the store only
+ * through weir__spill_ops(). */
 #ifndef WEIR_EXEC_SPILL_BACKEND_H
 #define WEIR_EXEC_SPILL_BACKEND_H
 
@@ -26,6 +29,13 @@ typedef struct weir__spill_backend {
   void (*destroy)(void *store);            /* accepts NULL */
 } weir__spill_backend;
 
+/* The table of the I/O component. */
 const weir__spill_backend *weir__spill_backend_get(void);
+
+/* The table the executor uses: the installed one, else the build's. */
+const weir__spill_backend *weir__spill_ops(void);
+/* Tests only: makes the executor use `b` (NULL: the build's table again).
+ * Install before creating pipelines; not while one runs. */
+void weir__spill_backend_install(const weir__spill_backend *b);
 
 #endif /* WEIR_EXEC_SPILL_BACKEND_H */

@@ -1,6 +1,7 @@
 /* The CPU reference image transforms on TENSOR columns: bilinear resize,
  * crop, centre crop, colour conversion and normalisation to float32. Plain
- * C, so builds without FFmpeg compile this same file (see absent/). */
+ * C, so builds without FFmpeg compile this same file (CMake's
+ * weir_component_sources lists it). */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>

@@ -1,6 +1,7 @@
 /* The image transforms as pipeline operators: map_batches calls of the
  * *_block functions, with the error detail passed on to the pipeline. Plain
- * C like the transforms, so absent/ compiles this file too. */
+ * C like the transforms, so builds without FFmpeg compile this file too
+ * (CMake's weir_component_sources lists it). */
 #include <stdlib.h>
 #include <string.h>
 

@@ -1,5 +1,5 @@
 /* Defaults of the media readers' options, shared by builds with and
- * without FFmpeg (absent/ compiles this file too). */
+ * without FFmpeg (CMake's weir_component_sources lists it for both). */
 #include "media/media_internal.h"
 
 void weir__video_options_fill(weir_video_options *dst,

@@ -1,5 +1,7 @@
 /* The caching memory pool behind device buffers and pinned staging buffers:
- * size classes, free lists and statistics, independent of CUDA. */
+ * size classes, free lists and statistics, independent of CUDA. Like every
+ * file of cuda/host/, compiled in builds with and without CUDA (CMake's
+ * weir_component_sources lists them). */
 #include <stdlib.h>
 #include <string.h>
 

@@ -1,7 +1,7 @@
 /* Redaction of URLs for messages: userinfo and query strings (where
  * passwords and presigned signatures live) never reach a log or an error.
- * Needs no libcurl, so builds without it compile this file too (see
- * absent/redact.c). */
+ * Needs no libcurl, so builds without it compile this file too (CMake's
+ * weir_component_sources lists it). */
 #include <stdio.h>
 #include <string.h>
 #include <stdlib.h>

@@ -1,8 +1,0 @@
-/* Compiles the CUDA component's host-only parts (memory pool bookkeeping,
- * CPU image kernels, the built-in operators), which builds without CUDA
- * compile too, through src/cuda/absent/host_parts.c. */
-#include "cuda/host/pool.c"
-#include "cuda/host/image_cpu.c"
-#include "cuda/host/ops.c"
-#include "cuda/host/arrow_device.c"
-#include "cuda/host/copier.c"
