@@ -98,12 +98,12 @@ static void decide(weir_pipeline *p, double now) {
     q->runq_seconds = runq - op->ctl_runq;
     if (q->blocked_seconds > q->busy_seconds)
       q->blocked_seconds = q->busy_seconds;
-    double fb = op->qmax_blocks ? (double)op->qblocks / (double)op->qmax_blocks : 0;
-    double fy = op->qmax_bytes ? (double)op->qbytes / (double)op->qmax_bytes : 0;
+    double fb = op->q.max_blocks ? (double)op->q.blocks / (double)op->q.max_blocks : 0;
+    double fy = op->q.max_bytes ? (double)op->q.bytes / (double)op->q.max_bytes : 0;
     q->queue_fill = fb > fy ? fb : fy;
     if (op->nacc || op->acc_spilled)
       q->queue_fill = q->queue_fill > 0.5 ? q->queue_fill : 0.5; /* rows gathered wait */
-    q->queued_per_worker = op->target > 0 ? (double)op->qblocks / op->target : 0;
+    q->queued_per_worker = op->target > 0 ? (double)op->q.blocks / op->target : 0;
     q->input_done = op->eof || op->closed || op->input_stopped;
     if (op->kind == WEIR__OP_SOURCE && op->read_fn) {
       /* More workers than tasks left to start or running would only idle. */
@@ -115,8 +115,8 @@ static void decide(weir_pipeline *p, double now) {
       const weir_op *c = op->outs[j];
       if (!c->active)
         continue;
-      double cb = c->qmax_blocks ? (double)c->qblocks / (double)c->qmax_blocks : 0;
-      double cy = c->qmax_bytes ? (double)c->qbytes / (double)c->qmax_bytes : 0;
+      double cb = c->q.max_blocks ? (double)c->q.blocks / (double)c->q.max_blocks : 0;
+      double cy = c->q.max_bytes ? (double)c->q.bytes / (double)c->q.max_bytes : 0;
       double f = cb > cy ? cb : cy;
       if (f > q->output_fill)
         q->output_fill = f;

@@ -12,6 +12,7 @@
 
 #include <uv.h>
 
+#include "exec/queue.h"
 #include "weir/pipeline.h"
 #include "weir/stats.h"
 
@@ -30,11 +31,7 @@ enum {
 /* Bytes of a pipeline's error message. */
 #define WEIR__ERRMSG_CAP 1024
 
-typedef struct weir__qnode {
-  struct weir__qnode *next;
-  weir_block *b;
-  void *spill;               /* held and spilled (b NULL): its store */
-} weir__qnode;
+
 
 /* One call of an operator (a read task, a process call, a finish) while
  * its outputs may still be held back: for order, or until it succeeds when
@@ -123,8 +120,7 @@ struct weir_op {
   /* Run state, under p->mu. */
   int active;                /* part of this run */
   int ordered;               /* preserve_order here or downstream */
-  weir__qnode *qhead, *qtail;
-  size_t qblocks, qbytes, qmax_bytes, qmax_blocks;
+  weir__queue q;             /* its input queue (flow.c) */
   int producers_open;        /* active producers that have not finished */
   int closed;                /* its consumers need nothing more */
   atomic_int stop_flag;      /* closed, readable without the lock */
@@ -135,8 +131,6 @@ struct weir_op {
   int flushing;              /* a thread is releasing ordered outputs */
   pthread_cond_t cv_work;    /* workers wait for input or budget */
   int work_waiters;
-  pthread_cond_t cv_space;   /* producers wait for room in the queue */
-  int space_waiters;
 
   /* Re-blocking to batch_rows: rows moved off the queue, waiting for more. */
   weir_block **acc;

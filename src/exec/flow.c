@@ -82,7 +82,7 @@ static size_t reserve_room(const weir_pipeline *p, size_t nb) {
      * blocks out, it adds none. */
     if (!op->active || op->kind == WEIR__OP_SOURCE || op->kind == WEIR__OP_ITERSINK)
       continue;
-    size_t block = op->qblocks          ? op->qbytes / op->qblocks
+    size_t block = op->q.blocks          ? op->q.bytes / op->q.blocks
                    : op->st.blocks_in   ? op->st.bytes_in / op->st.blocks_in
                                         : nb;
     int workers = op->target > 0 ? op->target : 1;
@@ -114,17 +114,18 @@ void weir__enqueue(weir_op *c, weir_block *b) {
   }
   n->next = NULL;
   n->b = b;
-  if (c->qtail)
-    c->qtail->next = n;
+  if (c->q.tail)
+    c->q.tail->next = n;
   else
-    c->qhead = n;
-  c->qtail = n;
-  c->qblocks++;
-  c->qbytes += nb;
-  if (c->qbytes > c->st.queue_bytes_peak)
-    c->st.queue_bytes_peak = c->qbytes;
-  if (c->qblocks > c->st.queue_blocks_peak)
-    c->st.queue_blocks_peak = c->qblocks;
+    c->q.head = n;
+  c->q.tail = n;
+  c->q.blocks++;
+  c->q.bytes += nb;
+  weir__queue_check(&c->q, c->name);
+  if (c->q.bytes > c->st.queue_bytes_peak)
+    c->st.queue_bytes_peak = c->q.bytes;
+  if (c->q.blocks > c->st.queue_blocks_peak)
+    c->st.queue_blocks_peak = c->q.blocks;
   weir__flight_add(c->p, nb);
   c->p->progress_count++;
   if (c->work_waiters)
@@ -135,32 +136,30 @@ void weir__enqueue(weir_op *c, weir_block *b) {
  * taker), so the caller subtracts them when it is done with the block. */
 weir_block *weir__dequeue(weir_op *c) {
   WEIR_LOCK_HELD(&c->p->mu);
-  weir__qnode *n = c->qhead;
-  /* The queue's counts describe its list: no blocks, no bytes. */
-  WEIR_INVARIANT((n == NULL) == (c->qblocks == 0), "operator '%s': queue of %zu blocks, head %p",
-                 c->name, c->qblocks, (void *)n);
-  if (!n) {
-    WEIR_INVARIANT(c->qbytes == 0, "operator '%s': empty queue holds %zu bytes", c->name,
-                   c->qbytes);
+  weir__qnode *n = c->q.head;
+  weir__queue_check(&c->q, c->name);
+  if (!n)
     return NULL;
-  }
-  c->qhead = n->next;
-  if (!c->qhead)
-    c->qtail = NULL;
+  c->q.head = n->next;
+  if (!c->q.head)
+    c->q.tail = NULL;
   weir_block *b = n->b;
   free(n);
   size_t nb = weir_block_nbytes(b);
-  c->qblocks--;
-  WEIR_SUB(c->qbytes, nb, "queued bytes");
-  if (c->space_waiters)
-    pthread_cond_broadcast(&c->cv_space);
+  c->q.blocks--;
+  WEIR_SUB(c->q.bytes, nb, "queued bytes");
+  weir__queue_check(&c->q, c->name);
+  if (c->q.space_waiters)
+    pthread_cond_broadcast(&c->q.cv_space);
   return b;
 }
 
 static int queue_full(const weir_op *c, size_t nb) {
-  if (c->qblocks == 0)
+  /* Invariant 3 of exec/queue.h. */
+  WEIR_INVARIANT(c->q.max_blocks > 0, "operator '%s': a queue bound of no blocks", c->name);
+  if (c->q.blocks == 0)
     return 0; /* an empty queue takes any block, so a big one cannot hang */
-  return c->qblocks >= c->qmax_blocks || c->qbytes + nb > c->qmax_bytes;
+  return c->q.blocks >= c->q.max_blocks || c->q.bytes + nb > c->q.max_bytes;
 }
 
 
@@ -198,9 +197,9 @@ int weir__push_out(weir_op *op, weir_block *b) {
     }
     if (full) {
       double ws = wait_begin(op);
-      full->space_waiters++;
-      pthread_cond_wait(&full->cv_space, &p->mu);
-      full->space_waiters--;
+      full->q.space_waiters++;
+      pthread_cond_wait(&full->q.cv_space, &p->mu);
+      full->q.space_waiters--;
       wait_end(op, ws);
       continue;
     }
@@ -462,7 +461,7 @@ int weir_emit_block(weir_emit *e, weir_block *b) {
 /* ---- Closing, finishing, ending --------------------------------------- */
 
 static void drop_input(weir_op *op) {
-  while (op->qhead) {
+  while (op->q.head) {
     weir_block *b = weir__dequeue(op);
     weir__flight_sub(op->p, weir_block_nbytes(b));
     weir_block_unref(&b);
@@ -499,7 +498,7 @@ void weir__op_stop_input(weir_op *op) {
   op->input_stopped = 1;
   drop_input(op);
   pthread_cond_broadcast(&op->cv_work);
-  pthread_cond_broadcast(&op->cv_space);
+  pthread_cond_broadcast(&op->q.cv_space);
   check_producers(op);
 }
 
@@ -515,7 +514,7 @@ void weir__op_close(weir_op *op) {
   pthread_cond_broadcast(&op->p->cv_budget);
   /* Producers of consumers may wait on a queue this op will never fill. */
   for (size_t i = 0; i < op->nouts; i++)
-    pthread_cond_broadcast(&op->outs[i]->cv_space);
+    pthread_cond_broadcast(&op->outs[i]->q.cv_space);
 }
 
 int weir__op_input_ended(const weir_op *op) {
@@ -523,7 +522,7 @@ int weir__op_input_ended(const weir_op *op) {
     return 1;
   if (op->kind == WEIR__OP_SOURCE)
     return op->next_task >= op->num_tasks;
-  return op->producers_open == 0 && op->qblocks == 0 && op->nacc == 0 && op->acc_spilled == 0;
+  return op->producers_open == 0 && op->q.blocks == 0 && op->nacc == 0 && op->acc_spilled == 0;
 }
 
 static void op_finished(weir_op *op);
@@ -572,13 +571,13 @@ void weir__wake_all(weir_pipeline *p) {
   pthread_cond_broadcast(&p->cv_budget);
   for (size_t i = 0; i < p->nops; i++) {
     pthread_cond_broadcast(&p->ops[i]->cv_work);
-    pthread_cond_broadcast(&p->ops[i]->cv_space);
+    pthread_cond_broadcast(&p->ops[i]->q.cv_space);
   }
   weir_op *hidden[2] = {p->collect, p->itersink};
   for (int i = 0; i < 2; i++)
     if (hidden[i]) {
       pthread_cond_broadcast(&hidden[i]->cv_work);
-      pthread_cond_broadcast(&hidden[i]->cv_space);
+      pthread_cond_broadcast(&hidden[i]->q.cv_space);
     }
 }
 

@@ -406,7 +406,7 @@ int weir_iter_next(weir_iter *it, weir_block **out) {
       rc = p->status;
       break;
     }
-    if (sink->qhead) {
+    if (sink->q.head) {
       weir_block *b = weir__dequeue(sink);
       weir__flight_sub(p, weir_block_nbytes(b));
       *out = b;
@@ -454,7 +454,7 @@ void weir_iter_destroy(weir_iter *it) {
   weir__run_teardown(p);
   /* Batches nobody will pull leave the budget now. */
   pthread_mutex_lock(&p->mu);
-  while (p->itersink->qhead) {
+  while (p->itersink->q.head) {
     weir_block *b = weir__dequeue(p->itersink);
     weir__flight_sub(p, weir_block_nbytes(b));
     weir_block_unref(&b);

@@ -87,7 +87,7 @@ int weir_pipeline_create(weir_pipeline **out, const weir_pipeline_options *opts)
 }
 
 void weir__op_drain(weir_op *op) {
-  while (op->qhead) {
+  while (op->q.head) {
     weir_block *b = weir__dequeue(op);
     weir_block_unref(&b);
   }
@@ -124,7 +124,7 @@ void weir__op_free(weir_op *op) {
   free(op->arrow);
   weir__op_resources_free(op);
   pthread_cond_destroy(&op->cv_work);
-  pthread_cond_destroy(&op->cv_space);
+  pthread_cond_destroy(&op->q.cv_space);
   free(op->ins);
   free(op->outs);
   for (size_t i = 0; i < op->ncounters; i++)
@@ -265,7 +265,7 @@ weir_op *weir__op_new(weir_pipeline *p, int kind, const char *name,
     return weir__op_fail(p, WEIR_ENOMEM, "out of memory");
   }
   pthread_cond_init(&op->cv_work, NULL);
-  pthread_cond_init(&op->cv_space, NULL);
+  pthread_cond_init(&op->q.cv_space, NULL);
   for (size_t i = 0; i < nins; i++) {
     op->ins[i] = ins[i];
     if (add_consumer(ins[i], op) != WEIR_OK) {

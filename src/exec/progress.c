@@ -111,8 +111,8 @@ static void op_line(weir_pipeline *p, weir_op *op, double now, char *buf, size_t
     }
   } else if ((size_t)k < n) {
     char q[32];
-    human_bytes(q, sizeof q, (double)op->qbytes);
-    k += snprintf(buf + k, n - k, "  queue %zu (%s)", op->qblocks, q);
+    human_bytes(q, sizeof q, (double)op->q.bytes);
+    k += snprintf(buf + k, n - k, "  queue %zu (%s)", op->q.blocks, q);
   }
   if ((size_t)k < n && !op->finished)
     k += snprintf(buf + k, n - k, "  busy %d/%d workers", op->busy, op->live);

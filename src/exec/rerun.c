@@ -15,7 +15,7 @@ static void op_reset(weir_op *op) {
     free(op->counters[i].name);
   free(op->counters);
   pthread_cond_destroy(&op->cv_work);
-  pthread_cond_destroy(&op->cv_space);
+  pthread_cond_destroy(&op->q.cv_space);
   memset(op, 0, sizeof *op);
   op->p = keep.p;
   op->index = keep.index;
@@ -46,7 +46,7 @@ static void op_reset(weir_op *op) {
   op->rows_of = keep.rows_of;
   op->st.name = op->name;
   pthread_cond_init(&op->cv_work, NULL);
-  pthread_cond_init(&op->cv_space, NULL);
+  pthread_cond_init(&op->q.cv_space, NULL);
 }
 
 /* Takes `op` out of the consumers of its inputs. */

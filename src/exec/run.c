@@ -179,13 +179,13 @@ int weir__run_start(weir_pipeline *p, weir_op *out) {
     if (!op->active)
       continue;
     p->unfinished++;
-    op->qmax_blocks = op->opts.queue_max_blocks ? op->opts.queue_max_blocks
+    op->q.max_blocks = op->opts.queue_max_blocks ? op->opts.queue_max_blocks
                                                 : p->opts.queue_max_blocks;
-    op->qmax_bytes = op->opts.queue_max_bytes ? op->opts.queue_max_bytes
+    op->q.max_bytes = op->opts.queue_max_bytes ? op->opts.queue_max_bytes
                      : p->opts.queue_max_bytes ? p->opts.queue_max_bytes
                                                : p->budget / queues;
     if (op->kind == WEIR__OP_ITERSINK)
-      op->qmax_bytes = (size_t)-1;
+      op->q.max_bytes = (size_t)-1;
     op->producers_open = 0;
     for (size_t j = 0; j < op->nins; j++)
       if (op->ins[j]->active)

@@ -18,10 +18,10 @@ void weir__op_snapshot(const weir_op *op, weir_op_stats *out) {
   }
   out->name = op->name;
   out->workers = op->live;
-  out->queue_bytes = op->qbytes;
-  out->queue_blocks = op->qblocks;
-  out->queue_max_bytes = op->qmax_bytes;
-  out->queue_max_blocks = op->qmax_blocks;
+  out->queue_bytes = op->q.bytes;
+  out->queue_blocks = op->q.blocks;
+  out->queue_max_bytes = op->q.max_bytes;
+  out->queue_max_blocks = op->q.max_blocks;
   out->workers_min = op->workers_min;
   out->workers_max = op->workers_max;
   out->cpu_seconds = weir__op_cpu(op);
@@ -508,7 +508,7 @@ static void stall_reason(weir_pipeline *p, char *buf, size_t n) {
     }
   if (holder)
     snprintf(buf, n, "operator '%s' holds the pipeline: %s (queue %zu blocks, %d/%d workers busy)",
-             holder->name, why, holder->qblocks, holder->busy, holder->live);
+             holder->name, why, holder->q.blocks, holder->busy, holder->live);
   else
     snprintf(buf, n, "no operator is running");
 }
@@ -523,7 +523,7 @@ void weir__stall_tick(weir_pipeline *p) {
     return;
   }
   /* A consumer that does not pull paces the run; that is not a stall. */
-  int consumer_paced = p->itersink && p->itersink->qblocks >= p->itersink->qmax_blocks;
+  int consumer_paced = p->itersink && p->itersink->q.blocks >= p->itersink->q.max_blocks;
   if (p->progress_count != p->stall_seen || consumer_paced) {
     p->stall_seen = p->progress_count;
     p->stall_since = now;

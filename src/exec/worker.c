@@ -106,17 +106,17 @@ static int block_device(const weir_block *b) {
  * operators then keep blocks where they are instead of copying them
  * between devices. Only where output order does not follow input order. */
 static void prefer_device(weir_op *op, int device) {
-  weir__qnode *prev = NULL, *n = op->qhead;
+  weir__qnode *prev = NULL, *n = op->q.head;
   for (int k = 0; n && k < 8; k++, prev = n, n = n->next) {
     int d = block_device(n->b);
     if (d < 0 || d == device) {
       if (!prev)
         return;
       prev->next = n->next;
-      if (op->qtail == n)
-        op->qtail = prev;
-      n->next = op->qhead;
-      op->qhead = n;
+      if (op->q.tail == n)
+        op->q.tail = prev;
+      n->next = op->q.head;
+      op->q.head = n;
       return;
     }
   }
@@ -130,7 +130,7 @@ static int form_input(weir_op *op, weir__worker *w, task *t) {
   weir_pipeline *p = op->p;
   size_t br = op->opts.batch_rows;
   if (br == 0) {
-    if (!op->qhead)
+    if (!op->q.head)
       return 0;
     if (op->gpu && !op->ordered)
       prefer_device(op, w->device);
@@ -138,7 +138,7 @@ static int form_input(weir_op *op, weir__worker *w, task *t) {
     t->in_bytes = weir_block_nbytes(t->b);
     return 1;
   }
-  while (op->acc_rows < br && op->qhead) {
+  while (op->acc_rows < br && op->q.head) {
     weir_block *b = weir__dequeue(op);
     size_t nb = weir_block_nbytes(b), rows = weir_block_num_rows(b);
     if (rows == 0) {
@@ -169,7 +169,7 @@ static int form_input(weir_op *op, weir__worker *w, task *t) {
     op->acc_rows += rows;
     op->acc_bytes += nb;
   }
-  int last = op->producers_open == 0 && op->qblocks == 0;
+  int last = op->producers_open == 0 && op->q.blocks == 0;
   if (op->acc_rows < br && !(last && op->acc_rows > 0))
     return 0;
   size_t need = op->acc_rows < br ? op->acc_rows : br;
@@ -283,7 +283,7 @@ static int nearer_ready(const weir_op *op) {
   const weir_pipeline *p = op->p;
   for (size_t i = 0; i < p->nops; i++) {
     const weir_op *o = p->ops[i];
-    if (o->active && o->depth < op->depth && o->qhead && o->live - o->busy > 0 &&
+    if (o->active && o->depth < op->depth && o->q.head && o->live - o->busy > 0 &&
         !o->closed)
       return 1;
   }
@@ -340,7 +340,7 @@ static void take(weir_op *op, weir__worker *w, task *t) {
     }
     if (op->kind == WEIR__OP_LIMIT && op->limit_seen >= op->limit_rows)
       weir__op_stop_input(op);
-    if (op->qhead && p->in_flight >= weir__budget_drain_mark(p->budget) && nearer_ready(op)) {
+    if (op->q.head && p->in_flight >= weir__budget_drain_mark(p->budget) && nearer_ready(op)) {
       /* Memory is near the budget: an operator nearer the output, with
        * input waiting and a worker free, goes first so memory drains. */
       p->budget_waiters++;
