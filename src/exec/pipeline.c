@@ -87,10 +87,15 @@ int weir_pipeline_create(weir_pipeline **out, const weir_pipeline_options *opts)
 }
 
 void weir__op_drain(weir_op *op) {
-  while (op->q.head) {
-    weir_block *b = weir__dequeue(op);
-    weir_block_unref(&b);
+  /* Its workers are gone and nothing waits on the queue: its nodes go
+   * directly, without p->mu (weir__dequeue is for a run, under it). */
+  for (weir__qnode *n = op->q.head, *next; n; n = next) {
+    next = n->next;
+    weir_block_unref(&n->b);
+    free(n);
   }
+  op->q.head = op->q.tail = NULL;
+  op->q.blocks = op->q.bytes = 0;
   for (size_t i = 0; i < op->nacc; i++)
     weir_block_unref(&op->acc[i]);
   free(op->acc);
