@@ -564,6 +564,54 @@ Test(cli, text_and_parquet_kinds_run) {
   result_free(&r);
 }
 
+/* inspect shows a Parquet file's own layout: row groups, their rows, the
+ * codec and each column chunk's statistics, checked against what the test
+ * computed from the data pyarrow wrote (tests/parquet/pq_tool.py groups). */
+Test(cli, inspect_shows_parquet_row_groups_and_statistics) {
+  char cmd[4096];
+  snprintf(cmd, sizeof cmd, "'%s' '%s/tests/parquet/pq_tool.py' groups '%s'", python(),
+           WEIR_TEST_SOURCE_DIR, path_of("g.parquet"));
+  FILE *p = popen(cmd, "r");
+  cr_assert_not_null(p);
+  long long rows[2], lo[2], hi[2], nulls[2];
+  char smin[2][64], smax[2][64];
+  for (int g = 0; g < 2; g++)
+    cr_assert_eq(fscanf(p, "%lld %lld %lld %lld %63s %63s", &rows[g], &lo[g], &hi[g], &nulls[g],
+                        smin[g], smax[g]), 6, "pq_tool.py groups printed too little");
+  cr_assert_eq(pclose(p), 0, "pq_tool.py groups failed");
+  result r = weir("inspect g.parquet");
+  cr_assert_eq(r.code, 0, "stderr: %s", r.err);
+  assert_has(r.out, "format: parquet");
+  assert_has(r.out, "rows: 1000 ");
+  assert_has(r.out, "created_by: parquet-cpp-arrow");
+  assert_has(r.out, "row groups: 2 ");
+  for (int g = 0; g < 2; g++) {
+    char want[512];
+    snprintf(want, sizeof want, "row group %d: rows: %lld ", g, rows[g]);
+    assert_has(r.out, want);
+    /* This group's part of the output: up to the next group. */
+    char *at = strstr(r.out, want);
+    char *next = strstr(at + 1, "row group ");
+    char part[4096];
+    snprintf(part, sizeof part, "%.*s", next ? (int)(next - at) : (int)strlen(at), at);
+    assert_has(part, "id: INT64");
+    assert_has(part, "s: BYTE_ARRAY STRING");
+    assert_has(part, "codec: ZSTD");
+    snprintf(want, sizeof want, "nulls: 0  min: %lld  max: %lld\n", lo[g], hi[g]);
+    assert_has(part, want);
+    snprintf(want, sizeof want, "nulls: %lld  min: \"%s\"  max: \"%s\"\n", nulls[g], smin[g],
+             smax[g]);
+    assert_has(part, want);
+  }
+  result_free(&r);
+  /* Not Parquet under a .parquet name: exit 1, the file named. */
+  write_str(path_of("bad.parquet"), "this is not a parquet file at all\n");
+  r = weir("inspect bad.parquet");
+  cr_assert_eq(r.code, 1, "stdout: %s", r.out);
+  assert_has(r.err, "bad.parquet");
+  result_free(&r);
+}
+
 /* chunk_text from a spec: Markdown sections of each document, their byte
  * ranges and heading paths, the document's id kept. */
 Test(cli, chunk_text_kind_runs) {

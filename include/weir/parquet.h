@@ -85,6 +85,33 @@ typedef struct weir_parquet_read_options {
 WEIR_EXTERN weir_op *weir_read_parquet(weir_pipeline *p, const char *uri,
                                        const weir_parquet_read_options *o);
 
+/* Describes one Parquet file for people (what `weir inspect` prints):
+ * only its footer is read (a few ranged reads on remote storage). `uri`
+ * names one file (a path, http(s):// URL or s3:// object; a glob or folder
+ * must match exactly one); `o` may be NULL, and only its network fields
+ * (max_requests, max_retries, s3_*) are used. On WEIR_OK `*text` is a
+ * NUL-terminated, multi-line description, freed with weir_free():
+ *
+ *   created_by: parquet-cpp-arrow version 17.0.0
+ *   rows: 1000  row groups: 2  leaf columns: 2
+ *   row group 0: rows: 600  compressed: 5123 B  uncompressed: 9876 B
+ *         id: INT64  codec: ZSTD  values: 600  compressed: ... B  uncompressed: ... B
+ *           encodings: PLAIN RLE RLE_DICTIONARY
+ *           statistics: nulls: 0  min: 0  max: 599
+ *   ...
+ *
+ * Each column chunk shows its dotted path, physical type and logical type
+ * (STRING, INT(8, unsigned), TIMESTAMP(MICROS), DECIMAL(p, s)...), codec,
+ * value count, sizes, encodings and statistics (null count, min and max:
+ * numbers as numbers, strings quoted with their first 32 bytes and "..."
+ * when longer, other bytes as hex; "statistics: none" when the file has
+ * none). Errors, with weir_last_errmsg() naming the file: WEIR_EFORMAT
+ * for a file that is not Parquet or whose footer is damaged, WEIR_ENOTFOUND
+ * for a missing file, WEIR_EINVAL for a uri naming several files or none,
+ * WEIR_EIO for a network failure. */
+WEIR_EXTERN int weir_parquet_describe(const char *uri, const weir_parquet_read_options *o,
+                                      char **text);
+
 /* Codecs of the writer. */
 enum {
   WEIR_PARQUET_ZSTD = 0,        /* the default */

@@ -143,6 +143,31 @@ static int open_iter(const char *uri, uint64_t rows, weir_pipeline **p, weir_ite
   return 0;
 }
 
+/* Parquet's own layout: row groups, column chunks, codecs, statistics.
+ * A folder or glob of several files was summarised above as one input;
+ * the footers are per file, so they are shown for one file only. */
+static int print_parquet_footer(const char *uri) {
+  char *text = NULL;
+  int rc = weir_parquet_describe(uri, NULL, &text);
+  if (rc == WEIR_EINVAL) { /* several files: no single footer */
+    printf("  row groups: name one file to see them (%s)\n", weir_last_errmsg());
+    return 0;
+  }
+  if (rc != WEIR_OK) {
+    fprintf(stderr, "weir: %s\n", weir_last_errmsg());
+    return EXIT_RUN_FAILED;
+  }
+  /* Indented under the summary, line by line. */
+  for (char *line = text; *line;) {
+    char *end = strchr(line, '\n');
+    size_t n = end ? (size_t)(end - line) : strlen(line);
+    printf("  %.*s\n", (int)n, line);
+    line += n + (end != NULL);
+  }
+  weir_free(text);
+  return 0;
+}
+
 static int inspect_one(const char *uri) {
   weir_pipeline *p;
   weir_iter *it;
@@ -186,6 +211,7 @@ static int inspect_one(const char *uri) {
   weir_block_unref(&first);
   weir_iter_destroy(it);
   weir_pipeline_destroy(p);
+  if (!strcmp(fmt, "parquet")) return print_parquet_footer(uri);
   return 0;
 }
 

@@ -173,6 +173,19 @@ static void parse_col_meta(weir__tr *t, pq_chunk *c) {
   STRUCT_LOOP(t, {
     switch (id) {
     case 1: c->type = weir__tr_i32(t); break;
+    case 2: {
+      /* Kept for `weir inspect` (weir_parquet_describe); readers look at
+       * each page's own encoding. */
+      if (ft != WEIR__T_LIST) { weir__tr_skip(t, ft); break; }
+      int et;
+      size_t n = weir__tr_list(t, &et);
+      for (size_t i = 0; i < n && !t->bad; i++) {
+        if (et != WEIR__T_I32) { weir__tr_skip(t, et); continue; }
+        int32_t e = weir__tr_i32(t);
+        if (e >= 0 && e < 32) c->encodings |= 1u << e;
+      }
+      break;
+    }
     case 3: {
       int et;
       size_t n = weir__tr_list(t, &et);
@@ -253,6 +266,7 @@ void weir__pq_meta_free(pq_file_meta *m) {
     free(m->kv[i].value);
   }
   free(m->kv);
+  free(m->created_by);
   free(m->raw);
   memset(m, 0, sizeof *m);
 }
@@ -283,6 +297,9 @@ int weir__pq_meta_parse(uint8_t *buf, size_t n, uint64_t file_size,
       if (!m->rgs) { weir__tr_fail(&t, "out of memory"); break; }
       m->nrgs = k;
       for (size_t i = 0; i < k && !t.bad; i++) parse_row_group(&t, &m->rgs[i]);
+    } else if (id == 6 && ft == WEIR__T_BINARY) {
+      free(m->created_by);
+      m->created_by = dup_bin(&t);
     } else if (id == 5 && ft == WEIR__T_LIST) {
       size_t k = weir__tr_list(&t, &et);
       if (et != WEIR__T_STRUCT) { weir__tr_fail(&t, "key-value metadata that is not structs"); break; }

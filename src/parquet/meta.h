@@ -56,6 +56,7 @@ typedef struct pq_chunk {
   size_t path_len;
   int64_t num_values, total_compressed, total_uncompressed;
   int64_t data_page_offset, dict_page_offset; /* dict: -1 when none */
+  uint32_t encodings;    /* bit e set: the chunk uses encoding e (PQ_*, e < 32) */
   pq_stats stats;
 } pq_chunk;
 
@@ -75,6 +76,7 @@ typedef struct pq_file_meta {
   size_t nrgs;
   pq_kv *kv;
   size_t nkv;
+  char *created_by;      /* the writer, as the file says; NULL when absent */
   uint8_t *raw;          /* the footer bytes the stats point into */
 } pq_file_meta;
 

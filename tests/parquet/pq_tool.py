@@ -8,6 +8,10 @@ weir reads, and pyarrow and DuckDB read back the files weir writes.
   pq_tool.py check WEIR_PARQUET EXPECTED_JSONL
                                a file weir wrote: pyarrow and DuckDB read
                                the expected rows; statistics are right
+  pq_tool.py groups PARQUET    write a ZSTD file of 2 row groups (int64 `id`,
+                               string `s` with nulls) and print, per row
+                               group, from the data written: "ROWS ID_MIN
+                               ID_MAX S_NULLS S_MIN S_MAX"
 Exit status 0 when equal; otherwise the first difference is printed."""
 import base64
 import datetime
@@ -200,8 +204,23 @@ def check(weir_file, expected):
     return 0
 
 
+def groups(path):
+    n, per = 1000, 600
+    ids = [(i * 7919) % 1000 - 300 for i in range(n)]
+    strs = [None if i % 9 == 4 else "w%04d" % ((i * 31) % 1000) for i in range(n)]
+    t = pa.table({"id": pa.array(ids, pa.int64()), "s": pa.array(strs, pa.string())})
+    pq.write_table(t, path, row_group_size=per, compression="zstd")
+    for start in range(0, n, per):
+        gi, gs = ids[start:start + per], strs[start:start + per]
+        present = [x for x in gs if x is not None]
+        print(len(gi), min(gi), max(gi), len(gs) - len(present), min(present), max(present))
+    return 0
+
+
 if __name__ == "__main__":
     cmd = sys.argv[1]
+    if cmd == "groups":
+        sys.exit(groups(sys.argv[2]))
     if cmd == "make":
         make(sys.argv[2])
         sys.exit(0)
