@@ -94,11 +94,14 @@ WEIR_EXTERN weir_op *weir_read_parquet(weir_pipeline *p, const char *uri,
  *
  *   created_by: parquet-cpp-arrow version 17.0.0
  *   rows: 1000  row groups: 2  leaf columns: 2
- *   row group 0: rows: 600  compressed: 5123 B  uncompressed: 9876 B
- *         id: INT64  codec: ZSTD  values: 600  compressed: ... B  uncompressed: ... B
- *           encodings: PLAIN RLE RLE_DICTIONARY
- *           statistics: nulls: 0  min: 0  max: 599
- *   ...
+ *   row group 0: rows: 600  compressed: 3639 B  uncompressed: 11263 B
+ *     id: INT64  codec: ZSTD  values: 600  compressed: 2232 B  uncompressed: 5641 B
+ *       encodings: PLAIN RLE RLE_DICTIONARY
+ *       statistics: nulls: 0  min: -300  max: 699
+ *     s: BYTE_ARRAY STRING  codec: ZSTD  values: 600  compressed: 1407 B  ...
+ *       encodings: PLAIN RLE RLE_DICTIONARY
+ *       statistics: nulls: 67  min: "w0000"  max: "w0999"
+ *   row group 1: ...
  *
  * Each column chunk shows its dotted path, physical type and logical type
  * (STRING, INT(8, unsigned), TIMESTAMP(MICROS), DECIMAL(p, s)...), codec,

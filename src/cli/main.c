@@ -87,14 +87,16 @@ static const struct {
    "    0; 2 for an unknown NAME or bad usage.\n"},
   {"inspect",
    "NAME\n"
-   "    weir inspect - schema, rows, sizes and compression of data files\n\n"
+   "    weir inspect - schema, rows, sizes, compression and row groups of data files\n\n"
    "SYNOPSIS\n"
    "    weir inspect FILE...\n\n"
    "DESCRIPTION\n"
-   "    For each JSONL, CSV, text or weir block file (.zst/.gz too; local paths,\n"
-   "    globs, http(s):// or s3:// URIs): the format, compression, size on disk,\n"
-   "    rows, blocks, bytes in memory, and each column's name and type. Reads the\n"
-   "    whole file.\n\n"
+   "    For each JSONL, CSV, text, Parquet or weir block file (.zst/.gz too; local\n"
+   "    paths, globs, http(s):// or s3:// URIs): the format, compression, size on\n"
+   "    disk, rows, blocks, bytes in memory, and each column's name and type. Reads\n"
+   "    the whole file. For one Parquet file, also its footer: the writer, and per\n"
+   "    row group its rows and sizes and per column chunk the physical and logical\n"
+   "    type, codec, sizes, encodings and statistics (null count, min, max).\n\n"
    "EXIT STATUS\n"
    "    0; 1 when a file cannot be read; 2 bad usage.\n"},
   {"head",

@@ -147,7 +147,7 @@ static void put_value(text *t, int phys, const pq_schema_el *e, const uint8_t *v
 }
 
 static void put_chunk(text *t, const pq_chunk *ch, const pq_schema_el *leaf) {
-  put(t, "      ");
+  put(t, "  ");
   for (size_t k = 0; k < ch->path_len; k++) put(t, "%s%s", k ? "." : "", ch->path[k]);
   if (!ch->path_len) put(t, "?");
   put(t, ": %s", physical_name(ch->type));
@@ -155,7 +155,7 @@ static void put_chunk(text *t, const pq_chunk *ch, const pq_schema_el *leaf) {
   put(t, "  codec: %s  values: %" PRId64 "  compressed: %" PRId64 " B  uncompressed: %" PRId64
          " B\n",
       codec_name(ch->codec), ch->num_values, ch->total_compressed, ch->total_uncompressed);
-  put(t, "        encodings:");
+  put(t, "    encodings:");
   int any = 0;
   for (int e = 0; e < 32; e++) {
     if (!(ch->encodings >> e & 1u)) continue;
@@ -167,10 +167,10 @@ static void put_chunk(text *t, const pq_chunk *ch, const pq_schema_el *leaf) {
   put(t, "%s\n", any ? "" : " (not listed)");
   const pq_stats *s = &ch->stats;
   if (!s->min && !s->max && s->null_count < 0) {
-    put(t, "        statistics: none\n");
+    put(t, "    statistics: none\n");
     return;
   }
-  put(t, "        statistics:");
+  put(t, "    statistics:");
   if (s->null_count >= 0) put(t, " nulls: %" PRId64, s->null_count);
   if (s->min) {
     put(t, "  min: ");
