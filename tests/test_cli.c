@@ -612,6 +612,35 @@ Test(cli, inspect_shows_parquet_row_groups_and_statistics) {
   result_free(&r);
 }
 
+/* dedup_minhash from a spec: documents equal after DataTrove's
+ * normalisation (case, punctuation) collapse to their first occurrence. */
+Test(cli, dedup_minhash_kind_runs) {
+  FILE *f = fopen(path_of("docs.jsonl"), "w");
+  cr_assert_not_null(f);
+  for (int i = 0; i < 200; i++) {
+    int k = i % 100;
+    fprintf(f, "{\"id\": %d, \"text\": \"%s river w%c%c stone light%c field%c, end.\"}\n", i,
+            i < 100 ? "The" : "THE", 'a' + k / 26, 'a' + k % 26, 'a' + k % 7, 'a' + k % 3);
+  }
+  fclose(f);
+  write_str(path_of("spec.yaml"),
+            "pipeline: {progress: false, summary: false}\n"
+            "ops:\n"
+            "  - name: src\n    op: read_jsonl\n    uri: docs.jsonl\n"
+            "  - name: mh\n    op: dedup_minhash\n    input: src\n    memory_limit: 1MiB\n"
+            "  - name: out\n    op: write_jsonl\n    input: mh\n    uri: out/\n");
+  result r = weir("run spec.yaml");
+  cr_assert_eq(r.code, 0, "stderr: %s", r.err);
+  result_free(&r);
+  r = weir("inspect out/part-00000.jsonl");
+  cr_assert_eq(r.code, 0, "stderr: %s", r.err);
+  assert_has(r.out, "rows: 100");
+  result_free(&r);
+  r = weir("head out/part-00000.jsonl -n 1");
+  assert_has(r.out, "{\"id\": 0, ");
+  result_free(&r);
+}
+
 /* chunk_text from a spec: Markdown sections of each document, their byte
  * ranges and heading paths, the document's id kept. */
 Test(cli, chunk_text_kind_runs) {

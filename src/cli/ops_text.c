@@ -1,5 +1,5 @@
 /* Operator kinds of weir/text.h: document ids, PII redaction, language
- * id, the quality filters, exact dedup, filter_where, sequence packing and
+ * id, the quality filters, exact and MinHash dedup, filter_where, sequence packing and
  * chunking. Thresholds left
  * out of a spec keep the library's defaults (DataTrove's), which is why
  * they are applied only when set. */
@@ -214,6 +214,42 @@ static weir_op *build_dedup(weir_pipeline *p, const weir_op_args *a, void *u) {
   return weir_dedup_exact(p, arg_in(a), &o);
 }
 
+static const weir_opt_def minhash_opts[] = {
+  COMMON_ROWS,
+  OPT_ENUM("shingle", "words|chars", "words", "word n-grams (DataTrove, DPK) or character n-grams (NeMo)"),
+  OPT("ngram", WEIR_OPT_INT, "0", "n-gram size; 0 = 5 words or 24 characters"),
+  OPT("bands", WEIR_OPT_INT, "0", "LSH bands; 0 = 14"),
+  OPT("rows", WEIR_OPT_INT, "0", "hashes per band; 0 = 8"),
+  OPT("seed", WEIR_OPT_INT, "1", "seed of the permutations (DataTrove's MinhashConfig.seed)"),
+  OPT_ENUM("normalize", "datatrove|none", "datatrove", "DataTrove's simplify_text, or the text as it is"),
+  OPT_ENUM("keep", "first|longest|smallest_id", "first", "the row each cluster keeps"),
+  OPT("id_column", WEIR_OPT_STRING, NULL, "keep smallest_id: the id column"),
+  OPT("verify", WEIR_OPT_BOOL, "false", "join candidates only at true Jaccard >= threshold"),
+  OPT("threshold", WEIR_OPT_FLOAT, "0.8", "verification threshold"),
+  OPT("memory_limit", WEIR_OPT_SIZE, "0", "bytes of band keys and held rows before they spill; 0 = a quarter of the budget"),
+  OPT("work_dir", WEIR_OPT_STRING, NULL, "keep pass 1 here and resume from it"),
+};
+static weir_op *build_minhash(weir_pipeline *p, const weir_op_args *a, void *u) {
+  (void)u;
+  weir_minhash_options o = WEIR_MINHASH_OPTIONS_INIT;
+  common(a, &o.common);
+  o.shingle = arg_i(a, "shingle") ? WEIR_MINHASH_CHARS : WEIR_MINHASH_WORDS;
+  o.ngram = (int)arg_i(a, "ngram");
+  o.bands = (int)arg_i(a, "bands");
+  o.rows = (int)arg_i(a, "rows");
+  o.seed = (uint64_t)arg_i(a, "seed");
+  o.normalize = arg_i(a, "normalize") ? WEIR_MINHASH_NORM_NONE : WEIR_MINHASH_NORM_DATATROVE;
+  static const int keeps[] = {WEIR_MINHASH_KEEP_FIRST, WEIR_MINHASH_KEEP_LONGEST,
+                              WEIR_MINHASH_KEEP_SMALLEST_ID};
+  o.keep = keeps[arg_i(a, "keep")];
+  o.id_column = arg_s(a, "id_column");
+  o.verify = (int)arg_i(a, "verify");
+  o.threshold = arg_f(a, "threshold");
+  o.memory_limit = (size_t)arg_i(a, "memory_limit");
+  o.work_dir = arg_s(a, "work_dir");
+  return weir_dedup_minhash(p, arg_in(a), &o);
+}
+
 static const weir_opt_def where_opts[] = {
   OPT_REQ("expr", WEIR_OPT_STRING, "\"score > 0.5 and lang = 'en'\": the rows kept"),
 };
@@ -292,6 +328,8 @@ static const weir_op_kind kinds[] = {
        fineweb_opts, build_fineweb),
   KIND("dedup_exact", "drop rows whose (normalised) key was seen before; global, in input order",
        WEIR_KIND_TRANSFORM, 1, 1, dedup_opts, build_dedup),
+  KIND("dedup_minhash", "drop near-duplicates (MinHash LSH, global; a barrier: rows come out when the input ends)",
+       WEIR_KIND_TRANSFORM, 1, 1, minhash_opts, build_minhash),
   KIND("filter_where", "keep the rows an expression holds for", WEIR_KIND_TRANSFORM, 1, 1,
        where_opts, build_where),
   KIND("pack_sequences", "documents' token lists, EOS between, in rows of exactly seq_len tokens",
