@@ -1,7 +1,8 @@
 /* The BPE model: a piece's bytes (byte level) or characters as symbols,
  * then the lowest-ranked adjacent pair merged first, leftmost on ties —
- * the order of both `tokenizers` and tiktoken. Short words scan for the
- * best pair (fewer than ~24 symbols: faster than a heap); longer ones use
+ * the order of both `tokenizers` and tiktoken. Short words keep the rank
+ * of each adjacent pair and scan for the best (fewer than 48 symbols:
+ * faster than a heap); longer ones use
  * a binary heap of candidate pairs, O(n log n). */
 #include <stdlib.h>
 #include <string.h>
@@ -85,26 +86,41 @@ static hent hpop(hent *h, size_t *n) {
 static size_t merge_all(const weir_tokenizer *t, weir_tokenizer_cache *c, size_t n) {
   int32_t *id = c->sym;
   uint32_t *ln = c->sym_len;
-  if (n < 24) {
+  if (n < 48) {
+    /* The rank of each adjacent pair, kept up to date: a merge looks up
+     * only the two pairs it changes (tiktoken's loop). */
+    uint32_t rk[48];
+    int32_t nid[48];
+    for (size_t i = 0; i + 1 < n; i++) {
+      const struct tok_pent *e = weir__tok_pairs_get(&t->merges, id[i], id[i + 1]);
+      rk[i] = e ? e->rank : UINT32_MAX;
+      nid[i] = e ? e->id : -1;
+    }
     while (n > 1) {
       uint32_t best = UINT32_MAX;
       size_t at = 0;
-      int32_t nid = -1;
-      for (size_t i = 0; i + 1 < n; i++) {
-        const struct tok_pent *e = weir__tok_pairs_get(&t->merges, id[i], id[i + 1]);
-        if (e && e->rank < best) {
-          best = e->rank;
+      for (size_t i = 0; i + 1 < n; i++)
+        if (rk[i] < best) {
+          best = rk[i];
           at = i;
-          nid = e->id;
         }
-      }
-      if (nid < 0)
+      if (best == UINT32_MAX)
         break;
-      id[at] = nid;
+      id[at] = nid[at];
       ln[at] += ln[at + 1];
-      memmove(id + at + 1, id + at + 2, (n - at - 2) * sizeof *id);
-      memmove(ln + at + 1, ln + at + 2, (n - at - 2) * sizeof *ln);
+      size_t tail = n - at - 2;
+      memmove(id + at + 1, id + at + 2, tail * sizeof *id);
+      memmove(ln + at + 1, ln + at + 2, tail * sizeof *ln);
+      if (tail) {
+        memmove(rk + at + 1, rk + at + 2, (tail - 1) * sizeof *rk);
+        memmove(nid + at + 1, nid + at + 2, (tail - 1) * sizeof *nid);
+      }
       n--;
+      for (size_t j = at > 0 ? at - 1 : 0; j <= at && j + 1 < n; j++) {
+        const struct tok_pent *e = weir__tok_pairs_get(&t->merges, id[j], id[j + 1]);
+        rk[j] = e ? e->rank : UINT32_MAX;
+        nid[j] = e ? e->id : -1;
+      }
     }
     return n;
   }

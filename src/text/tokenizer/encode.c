@@ -117,29 +117,49 @@ static void wc_reset(weir_tokenizer_cache *c) {
   c->wc_n = c->wc_keys_len = c->wc_ids_len = 0;
 }
 
-/* The model's tokens of one piece into tmp_ids/tmp_lens[0..*n), through
- * the word cache. */
-static int encode_word(const weir_tokenizer *t, weir_tokenizer_cache *c, const char *s, size_t len, size_t *n) {
+/* The model's tokens of one piece through the word cache: *ids and *lens
+ * (token byte lengths) point into the cache or into tmp_ids/tmp_lens. */
+static int encode_word(const weir_tokenizer *t, weir_tokenizer_cache *c, const char *s, size_t len,
+                       const int32_t **ids, const uint32_t **lens, size_t *n) {
   *n = 0;
-  if (len > WC_MAX_KEY)
-    return t->word(t, c, s, len, n);
-  if (!c->wc) {
-    c->wc = calloc(2 * WC_MAX_ENTRIES, sizeof *c->wc);
-    if (!c->wc)
-      return WEIR_ENOMEM;
-    c->wc_mask = 2 * WC_MAX_ENTRIES - 1;
+  *ids = c->tmp_ids;
+  *lens = c->tmp_lens;
+  if (len > WC_MAX_KEY) {
+    int rc = t->word(t, c, s, len, n);
+    *ids = c->tmp_ids; /* the model may have moved them */
+    *lens = c->tmp_lens;
+    return rc;
+  }
+  if (!c->wc || (c->wc_n + 1) * 2 > c->wc_mask + 1) {
+    /* Start small and double (to 2 * WC_MAX_ENTRIES slots): a small
+     * working set of words stays in the CPU's caches. */
+    size_t cap = c->wc ? (c->wc_mask + 1) * 2 : 4096;
+    if (cap > 2 * WC_MAX_ENTRIES) {
+      wc_reset(c);
+    } else {
+      struct tok_went *nw = calloc(cap, sizeof *nw);
+      if (!nw)
+        return WEIR_ENOMEM;
+      for (size_t k = 0; c->wc && k <= c->wc_mask; k++) {
+        if (!c->wc[k].hash)
+          continue;
+        size_t j = (size_t)c->wc[k].hash & (cap - 1);
+        while (nw[j].hash)
+          j = (j + 1) & (cap - 1);
+        nw[j] = c->wc[k];
+      }
+      free(c->wc);
+      c->wc = nw;
+      c->wc_mask = cap - 1;
+    }
   }
   uint64_t h = weir__tok_hash(s, len) | 1; /* 0 marks an empty slot */
   size_t i = (size_t)h & c->wc_mask;
   for (; c->wc[i].hash; i = (i + 1) & c->wc_mask) {
     struct tok_went *e = &c->wc[i];
     if (e->hash == h && e->klen == len && memcmp(c->wc_keys + e->key, s, len) == 0) {
-      if (weir__tok_tmp_reserve(c, e->nids))
-        return WEIR_ENOMEM;
-      if (e->nids) {
-        memcpy(c->tmp_ids, c->wc_ids + e->ids, e->nids * sizeof *c->tmp_ids);
-        memcpy(c->tmp_lens, c->wc_lens + e->ids, e->nids * sizeof *c->tmp_lens);
-      }
+      *ids = c->wc_ids + e->ids;
+      *lens = c->wc_lens + e->ids;
       *n = e->nids;
       return WEIR_OK;
     }
@@ -147,6 +167,8 @@ static int encode_word(const weir_tokenizer *t, weir_tokenizer_cache *c, const c
   int rc = t->word(t, c, s, len, n);
   if (rc)
     return rc;
+  *ids = c->tmp_ids;
+  *lens = c->tmp_lens;
   if (c->wc_n >= WC_MAX_ENTRIES) {
     wc_reset(c);
     i = (size_t)h & c->wc_mask;
@@ -173,6 +195,24 @@ static int encode_word(const weir_tokenizer *t, weir_tokenizer_cache *c, const c
   return WEIR_OK;
 }
 
+static int out_reserve(weir_tokenizer_cache *c, size_t more) {
+  if (c->n + more <= c->cap)
+    return WEIR_OK;
+  size_t cap = c->cap ? c->cap : 256;
+  while (cap < c->n + more)
+    cap *= 2;
+  int32_t *ids = realloc(c->ids, cap * sizeof *ids);
+  if (!ids)
+    return WEIR_ENOMEM;
+  c->ids = ids;
+  size_t *offs = realloc(c->offs, 2 * cap * sizeof *offs);
+  if (!offs)
+    return WEIR_ENOMEM;
+  c->offs = offs;
+  c->cap = cap;
+  return WEIR_OK;
+}
+
 /* Source offsets (in the text being encoded) of work bytes [w0, w1). */
 static void work_range(const weir_tokenizer_cache *c, size_t base, size_t w0, size_t w1, size_t *s, size_t *e) {
   if (!c->use_align) {
@@ -188,31 +228,79 @@ static void work_range(const weir_tokenizer_cache *c, size_t base, size_t w0, si
   *e = w1 > w0 ? base + c->align[2 * (w1 - 1) + 1] : *s;
 }
 
+/* Encodes one piece: work bytes [off, off + len) after `pre` prefix bytes
+ * (s holds them all, contiguous). */
+static int encode_piece(const weir_tokenizer *t, weir_tokenizer_cache *c, size_t base, const char *s, size_t len,
+                        size_t off, size_t pre) {
+  const int32_t *ids;
+  const uint32_t *lens;
+  size_t n;
+  int rc = encode_word(t, c, s, len, &ids, &lens, &n);
+  if (rc)
+    return rc;
+  /* The pointers may be into tmp_* or the word cache: neither moves here. */
+  if ((rc = out_reserve(c, n)))
+    return rc;
+  int32_t *oid = c->ids + c->n;
+  size_t *oo = c->offs + 2 * c->n;
+  size_t v = 0;
+  for (size_t k = 0; k < n; k++) {
+    size_t v1 = v + lens[k];
+    size_t w0 = off + (v > pre ? v - pre : 0), w1 = off + (v1 > pre ? v1 - pre : 0);
+    oid[k] = ids[k];
+    if (c->use_align) {
+      work_range(c, base, w0, w1, &oo[2 * k], &oo[2 * k + 1]);
+    } else {
+      oo[2 * k] = base + w0;
+      oo[2 * k + 1] = base + w1;
+    }
+    v = v1;
+  }
+  c->n += n;
+  return WEIR_OK;
+}
+
 /* The pre-tokenizers and the model over work[start..end). */
 static int encode_work(const weir_tokenizer *t, weir_tokenizer_cache *c, size_t base, size_t start, size_t end,
                        int first) {
-  int rc = weir__tok_pretokenize(t, c, start, end, first);
-  if (rc)
+  int rc;
+  if (t->simple_re >= 0) {
+    /* One regex whose matches and gaps are the pieces (tiktoken, GPT-2,
+     * Llama 3): encode them as they are found. */
+    const pcre2_code *re = t->re[t->simple_re];
+    const char *s = c->work + start;
+    size_t len = end - start, prev = 0, at = 0;
+    while (at < len) {
+      int r = pcre2_match(re, (PCRE2_SPTR)s, len, at, PCRE2_NO_UTF_CHECK, c->md, c->mctx);
+      if (r == PCRE2_ERROR_NOMATCH)
+        break;
+      if (r < 0)
+        return weir__tok_err(WEIR_EFORMAT, "tokenizer: split regex failed (%d)", r);
+      PCRE2_SIZE *ov = pcre2_get_ovector_pointer(c->md);
+      size_t ms = ov[0], me = ov[1];
+      if (me == ms) {
+        at = ms + weir__tok_u8len((unsigned char)s[ms]);
+        continue;
+      }
+      if (ms > prev && (rc = encode_piece(t, c, base, s + prev, ms - prev, start + prev, 0)))
+        return rc;
+      if ((rc = encode_piece(t, c, base, s + ms, me - ms, start + ms, 0)))
+        return rc;
+      prev = at = me;
+    }
+    if (prev < len && (rc = encode_piece(t, c, base, s + prev, len - prev, start + prev, 0)))
+      return rc;
+    return WEIR_OK;
+  }
+  if ((rc = weir__tok_pretokenize(t, c, start, end, first)))
     return rc;
   for (size_t p = 0; p < c->npieces; p++) {
-    size_t len, n;
+    size_t len;
     const char *s = weir__tok_piece_bytes(c, p, &len);
     if (!s)
       return WEIR_ENOMEM;
-    if ((rc = encode_word(t, c, s, len, &n)))
+    if ((rc = encode_piece(t, c, base, s, len, c->pieces[p].off, (size_t)c->pieces[p].pre)))
       return rc;
-    const tok_piece *pc = &c->pieces[p];
-    size_t v = 0;
-    for (size_t k = 0; k < n; k++) {
-      size_t v1 = v + c->tmp_lens[k];
-      size_t w0 = pc->off + (v > (size_t)pc->pre ? v - (size_t)pc->pre : 0);
-      size_t w1 = pc->off + (v1 > (size_t)pc->pre ? v1 - (size_t)pc->pre : 0);
-      size_t os, oe;
-      work_range(c, base, w0, w1, &os, &oe);
-      if ((rc = weir__tok_out_push(c, c->tmp_ids[k], os, oe)))
-        return rc;
-      v = v1;
-    }
   }
   return WEIR_OK;
 }

@@ -714,6 +714,7 @@ int weir__tok_load_hf(weir_tokenizer *t, const char *path) {
       rc = BAD(L, "post-processor: id %d is outside the vocabulary", path, t->post.single[i]);
       goto out;
     }
+  weir__tok_pretok_finish(t);
   special_ids(t, path);
 out:
   weir__tj_free(&d);

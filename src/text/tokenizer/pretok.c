@@ -381,3 +381,21 @@ int weir__tok_pretokenize(const weir_tokenizer *t, weir_tokenizer_cache *c, size
 const char *weir__tok_piece_bytes(weir_tokenizer_cache *c, size_t i, size_t *len) {
   return piece_bytes(c, &c->pieces[i], len);
 }
+
+void weir__tok_pretok_finish(weir_tokenizer *t) {
+  size_t k = 0;
+  for (size_t i = 0; i < t->npretoks; i++) {
+    const tok_pretok *p = &t->pretoks[i];
+    if (p->kind == PT_BYTELEVEL && p->re < 0 && !p->add_prefix_space)
+      continue; /* its byte mapping is the model's byte_level */
+    t->pretoks[k++] = *p;
+  }
+  t->npretoks = k;
+  t->simple_re = -1;
+  if (k == 1) {
+    const tok_pretok *p = &t->pretoks[0];
+    if ((p->kind == PT_BYTELEVEL && p->re >= 0 && !p->add_prefix_space) ||
+        (p->kind == PT_SPLIT && p->re >= 0 && p->behavior == SPLIT_ISOLATED && !p->invert))
+      t->simple_re = p->re;
+  }
+}

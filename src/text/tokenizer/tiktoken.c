@@ -180,6 +180,7 @@ int weir__tok_load_tiktoken(weir_tokenizer *t, const char *path, const weir_toke
         return rc;
   }
   weir__tok_added_finish(t);
+  weir__tok_pretok_finish(t);
   t->word = weir__bpe_word;
   t->eos = weir__tok_map_get(&t->spell_map, "<|endoftext|>", 13);
   return WEIR_OK;

@@ -158,6 +158,7 @@ struct weir_tokenizer {
   int has_decoder;
   pcre2_code **re;
   size_t nre;
+  int simple_re;             /* the pre-tokenizer chain is this one regex, isolated; -1 */
   int32_t bos, eos, pad, unk_tok;
   struct weir__spm *spm;     /* SentencePiece (spm.cc) */
   /* the model's encoder of one piece, and the normalizer chain's runner
@@ -263,6 +264,9 @@ extern const char weir__re_gpt2[], weir__re_cl100k[], weir__re_o200k[], weir__re
 
 /* added.c: splitting the text on added tokens */
 int weir__tok_added_finish(weir_tokenizer *t);
+/* Drops pre-tokenizers that split nothing and notes a chain that is one
+ * isolating regex (pretok.c). */
+void weir__tok_pretok_finish(weir_tokenizer *t);
 /* Finds the next added token in s[from..len) usable for `pass` (0 = not
  * normalized ones, 1 = normalized ones): returns 1 and its extent
  * [*ms, *me) (lstrip/rstrip applied) and index, or 0. */

@@ -70,7 +70,7 @@ int weir_tokenizer_load_ex(const char *path, const weir_tokenizer_options *o, we
   weir_tokenizer *t = calloc(1, sizeof *t);
   if (!t)
     return WEIR_ENOMEM;
-  t->unk = t->bos = t->eos = t->pad = t->unk_tok = -1;
+  t->unk = t->bos = t->eos = t->pad = t->unk_tok = t->simple_re = -1;
   for (int b = 0; b < 256; b++)
     t->byte_id[b] = t->byte_fallback_id[b] = -1;
   t->path = strdup(path);

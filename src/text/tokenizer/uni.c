@@ -96,6 +96,21 @@ size_t weir__uni_invalid_at(const char *s, size_t len) {
     }
     if (i >= len)
       break;
+    /* Runs of 2- and 3-byte sequences (Cyrillic, CJK...) without the
+     * general checks. */
+    while (i + 3 <= len) {
+      unsigned char b = u[i];
+      if (b >= 0xE1 && b <= 0xEC && (u[i + 1] & 0xC0) == 0x80 && (u[i + 2] & 0xC0) == 0x80)
+        i += 3;
+      else if (b >= 0xC2 && b <= 0xDF && (u[i + 1] & 0xC0) == 0x80)
+        i += 2;
+      else if (b < 0x80)
+        i++;
+      else
+        break;
+    }
+    if (i >= len)
+      break;
     size_t n = valid_len(u, len, i);
     if (!n)
       return i;
