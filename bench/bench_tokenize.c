@@ -4,8 +4,9 @@
  * THREADS threads (a cache each, the tokenizer shared) against the
  * `tokenizers` package's encode_batch (Rust, THREADS threads) and
  * tiktoken's encode_ordinary_batch (THREADS threads) on the same files in
- * the same run, best of 3 each. Also checks that weir's token count
- * equals both peers'. Reports MB/s of text and the ratios.
+ * the same run, best of 3 each; and a BERT WordPiece (BertNormalizer,
+ * BertPreTokenizer) against tokenizers' encode_batch. Also checks that
+ * weir's token counts equal the peers'. Reports MB/s of text and the ratios.
  *
  *   bench_tokenize [threads, default 2] [documents per corpus, default 3000]
  */
@@ -87,14 +88,14 @@ int main(int argc, char **argv) {
   snprintf(cmd, sizeof cmd, "'%s' '%s/tokenize_peer.py' run '%s' %d", py, WEIR_BENCH_DIR, dir, threads);
   FILE *pp = popen(cmd, "r");
   char line[256];
-  double peer_mbs[2][2] = {{0}};
-  size_t peer_tok[2][2] = {{0}};
+  double peer_mbs[2][3] = {{0}};
+  size_t peer_tok[2][3] = {{0}};
   while (pp && fgets(line, sizeof line, pp)) {
     char corpus[32], peer[32];
     double mbs;
     size_t tok;
     if (sscanf(line, "%31s %31s %lf %zu", corpus, peer, &mbs, &tok) == 4) {
-      int c = strcmp(corpus, "mixed") == 0, k = strcmp(peer, "tiktoken") == 0;
+      int c = strcmp(corpus, "mixed") == 0, k = strcmp(peer, "tiktoken") == 0 ? 1 : strcmp(peer, "wordpiece") == 0 ? 2 : 0;
       peer_mbs[c][k] = mbs;
       peer_tok[c][k] = tok;
     }
@@ -103,7 +104,14 @@ int main(int argc, char **argv) {
     pclose(pp);
   printf("bench_tokenize: %d threads, %d documents of ~2 KB per corpus, byte-level BPE of %zu tokens\n", threads,
          ndocs, weir_tokenizer_vocab_size(t));
-  printf("%-8s %12s %12s %12s %10s %10s\n", "corpus", "weir MB/s", "tokenizers", "tiktoken", "vs tok.", "vs tikt.");
+  weir_tokenizer *bert;
+  snprintf(path, sizeof path, "%s/bert.json", dir);
+  if (weir_tokenizer_load(path, &bert)) {
+    fprintf(stderr, "bench_tokenize: %s\n", weir_last_errmsg());
+    return 1;
+  }
+  printf("%-8s %12s %12s %12s %10s %10s | %12s %12s %10s\n", "corpus", "weir MB/s", "tokenizers", "tiktoken", "vs tok.",
+         "vs tikt.", "WordPiece", "tokenizers", "vs tok.");
   const char *names[2] = {"english", "mixed"};
   int bad = 0;
   for (int c = 0; c < 2; c++) {
@@ -127,6 +135,9 @@ int main(int argc, char **argv) {
       lens[nd++] = (size_t)(z - p);
       p = z + 1;
     }
+    double mbs_of[2];
+    size_t tokens_of[2];
+    for (int which = 0; which < 2; which++) {
     double best = 1e9;
     size_t tokens = 0;
     for (int rep = 0; rep < 3; rep++) {
@@ -134,7 +145,7 @@ int main(int argc, char **argv) {
       worker w[64];
       double t0 = now();
       for (int k = 0; k < threads; k++) {
-        w[k] = (worker){t, docs, lens, nd, (size_t)k, (size_t)threads, 0, 0};
+        w[k] = (worker){which ? bert : t, docs, lens, nd, (size_t)k, (size_t)threads, 0, 0};
         pthread_create(&th[k], NULL, run_worker, &w[k]);
       }
       tokens = 0;
@@ -150,11 +161,16 @@ int main(int argc, char **argv) {
       if (dt < best)
         best = dt;
     }
-    double mbs = (double)sz / 1e6 / best;
-    printf("%-8s %12.2f %12.2f %12.2f %9.2fx %9.2fx\n", names[c], mbs, peer_mbs[c][0], peer_mbs[c][1],
-           peer_mbs[c][0] > 0 ? mbs / peer_mbs[c][0] : 0, peer_mbs[c][1] > 0 ? mbs / peer_mbs[c][1] : 0);
-    if (tokens != peer_tok[c][0] || tokens != peer_tok[c][1]) {
-      printf("  token counts differ: weir %zu, tokenizers %zu, tiktoken %zu\n", tokens, peer_tok[c][0], peer_tok[c][1]);
+    mbs_of[which] = (double)sz / 1e6 / best;
+    tokens_of[which] = tokens;
+    }
+    double mbs = mbs_of[0], wp = mbs_of[1];
+    printf("%-8s %12.2f %12.2f %12.2f %9.2fx %9.2fx | %12.2f %12.2f %9.2fx\n", names[c], mbs, peer_mbs[c][0],
+           peer_mbs[c][1], peer_mbs[c][0] > 0 ? mbs / peer_mbs[c][0] : 0, peer_mbs[c][1] > 0 ? mbs / peer_mbs[c][1] : 0,
+           wp, peer_mbs[c][2], peer_mbs[c][2] > 0 ? wp / peer_mbs[c][2] : 0);
+    if (tokens_of[0] != peer_tok[c][0] || tokens_of[0] != peer_tok[c][1] || tokens_of[1] != peer_tok[c][2]) {
+      printf("  token counts differ: weir %zu, tokenizers %zu, tiktoken %zu; WordPiece weir %zu, tokenizers %zu\n",
+             tokens_of[0], peer_tok[c][0], peer_tok[c][1], tokens_of[1], peer_tok[c][2]);
       bad = 1;
     }
     free(docs);
@@ -162,6 +178,7 @@ int main(int argc, char **argv) {
     free(all);
   }
   weir_tokenizer_free(t);
+  weir_tokenizer_free(bert);
   snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
   if (system(cmd) != 0)
     bad = 1;

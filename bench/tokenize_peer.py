@@ -3,10 +3,11 @@
 mixed-script documents of about 2 KB (NUL-separated in DIR/english.txt
 and DIR/mixed.txt), trains a byte-level BPE (Llama-3 style: cl100k's split
 regex, then ByteLevel; 16000 tokens) on them with the `tokenizers` package
-into DIR/tokenizer.json, and writes the same ranks as DIR/bench.tiktoken.
+into DIR/tokenizer.json, writes the same ranks as DIR/bench.tiktoken, and trains a BERT WordPiece
+(16000 tokens) into DIR/bert.json.
 `run DIR THREADS`: times tokenizers' Tokenizer.encode_batch (Rust, its
 own thread pool of THREADS) and tiktoken's encode_ordinary_batch
-(num_threads=THREADS) on both corpora, best of 3, and prints per corpus:
+(num_threads=THREADS), and the WordPiece's encode_batch, on both corpora, best of 3, and prints per corpus:
 `corpus peer MB/s tokens`.
 """
 import base64
@@ -92,6 +93,13 @@ def prepare(d, n):
                                   initial_alphabet=pre_tokenizers.ByteLevel.alphabet())
     tok.train_from_iterator(corpora["english"][: n // 2] + corpora["mixed"][: n // 2], trainer)
     tok.save(os.path.join(d, "tokenizer.json"))
+    from tokenizers import normalizers
+    bert = Tokenizer(models.WordPiece(unk_token="[UNK]"))
+    bert.normalizer = normalizers.BertNormalizer(lowercase=True)
+    bert.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
+    bert.train_from_iterator(corpora["english"][: n // 2] + corpora["mixed"][: n // 2], trainers.WordPieceTrainer(
+        vocab_size=16000, show_progress=False, special_tokens=["[PAD]", "[UNK]", "[CLS]", "[SEP]"]))
+    bert.save(os.path.join(d, "bert.json"))
     dec = bytes_to_unicode()
     ranks = {bytes([b]): b for b in range(256)}
     for m in json.loads(tok.to_str())["model"]["merges"]:
@@ -115,12 +123,14 @@ def run(d, threads):
             t, r = line.split()
             ranks[base64.b64decode(t)] = int(r)
     enc = tiktoken.Encoding("bench", pat_str=CL100K, mergeable_ranks=ranks, special_tokens={})
+    bert = Tokenizer.from_file(os.path.join(d, "bert.json"))
     for name in ("english", "mixed"):
         with open(os.path.join(d, name + ".txt")) as f:
             docs = f.read().split("\0")
         mb = sum(len(x.encode()) for x in docs) / 1e6
         for peer, fn in (("tokenizers", lambda: tok.encode_batch(docs)),
-                         ("tiktoken", lambda: enc.encode_ordinary_batch(docs, num_threads=threads))):
+                         ("tiktoken", lambda: enc.encode_ordinary_batch(docs, num_threads=threads)),
+                         ("wordpiece", lambda: bert.encode_batch(docs, add_special_tokens=False))):
             best, ntok = 1e9, 0
             for _ in range(3):
                 t0 = time.perf_counter()

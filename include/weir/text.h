@@ -291,8 +291,9 @@ WEIR_EXTERN void weir_tokenizer_free(weir_tokenizer *t);
 /* Flags of the encode calls. */
 enum {
   /* Runs the post-processor, as `tokenizers`' add_special_tokens=True:
-   * a template's BOS/EOS (BERT's [CLS] ... [SEP]). SentencePiece: the
-   * model's BOS/EOS as the package's add_bos/add_eos. */
+   * a template's BOS/EOS (BERT's [CLS] ... [SEP]). tiktoken and
+   * SentencePiece files have no post-processor: no effect (their
+   * packages add nothing either; use weir_tokenizer_bos_id/eos_id). */
   WEIR_TOKENIZE_ADD_SPECIAL = 1u << 0,
   /* Added and special tokens written in the text are ordinary text
    * (tiktoken's encode_ordinary, tokenizers' split_special_tokens). */

@@ -1,5 +1,6 @@
 /* The tokenizer's tables: a string arena, the bytes -> id and pair -> merge
  * hash maps, per-id spellings, and GPT-2's byte <-> character mapping. */
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -207,20 +208,27 @@ int weir__tok_set_token(weir_tokenizer *t, int32_t id, const char *s, size_t len
 }
 
 /* GPT-2's bytes_to_unicode(): printable Latin-1 bytes stand for
- * themselves, the others for 256 + their rank among them. */
-uint32_t weir__bytelevel_char(unsigned b) {
-  static uint32_t map[256];
-  static int ready;
-  if (!__atomic_load_n(&ready, __ATOMIC_ACQUIRE)) {
-    uint32_t m[256], n = 0;
-    for (unsigned x = 0; x < 256; x++) {
-      int keep = (x >= '!' && x <= '~') || (x >= 0xA1 && x <= 0xAC) || (x >= 0xAE);
-      m[x] = keep ? x : 256 + n++;
-    }
-    memcpy(map, m, sizeof map);
-    __atomic_store_n(&ready, 1, __ATOMIC_RELEASE);
+ * themselves, the others for 256 + their rank among them. Built once,
+ * for every thread (pthread_once), with its inverse. */
+static uint32_t bl_map[256];
+static int16_t bl_inv[324];
+static pthread_once_t bl_once = PTHREAD_ONCE_INIT;
+
+static void bl_init(void) {
+  uint32_t n = 0;
+  for (unsigned x = 0; x < 256; x++) {
+    int keep = (x >= '!' && x <= '~') || (x >= 0xA1 && x <= 0xAC) || (x >= 0xAE);
+    bl_map[x] = keep ? x : 256 + n++;
   }
-  return map[b & 0xFF];
+  for (size_t i = 0; i < 324; i++)
+    bl_inv[i] = -1;
+  for (unsigned b = 0; b < 256; b++)
+    bl_inv[bl_map[b]] = (int16_t)b;
+}
+
+uint32_t weir__bytelevel_char(unsigned b) {
+  pthread_once(&bl_once, bl_init);
+  return bl_map[b & 0xFF];
 }
 
 size_t weir__utf8_put(char *o, uint32_t c) {
@@ -237,17 +245,8 @@ size_t weir__utf8_put(char *o, uint32_t c) {
 }
 
 long weir__bytelevel_unmap(const char *s, size_t len, char *out) {
-  static int16_t inv[324];
-  static int ready;
-  if (!__atomic_load_n(&ready, __ATOMIC_ACQUIRE)) {
-    int16_t m[324];
-    for (size_t i = 0; i < 324; i++)
-      m[i] = -1;
-    for (unsigned b = 0; b < 256; b++)
-      m[weir__bytelevel_char(b)] = (int16_t)b;
-    memcpy(inv, m, sizeof inv);
-    __atomic_store_n(&ready, 1, __ATOMIC_RELEASE);
-  }
+  pthread_once(&bl_once, bl_init);
+  const int16_t *inv = bl_inv;
   const unsigned char *u = (const unsigned char *)s;
   size_t i = 0, o = 0;
   while (i < len) {
