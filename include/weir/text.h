@@ -553,7 +553,49 @@ WEIR_EXTERN weir_op *weir_dedup_exact(weir_pipeline *p, weir_op *in,
 WEIR_EXTERN int weir_dedup_key(int normalize, const char *text, size_t len, char **norm,
                                size_t *norm_len, uint64_t hash[2]);
 
-/* ---- Sequence packing and RAG chunking (issue 16) ------------------------- */
+/* ---- Tokenizing, sequence packing and RAG chunking (issue 16) ------------ */
+
+#define WEIR_TOKENIZE_OPTIONS_VERSION 1
+/* Encodes the text column with `t` (borrowed: it must outlive the
+ * pipeline) and adds `tokens` (LIST of int32: the ids, as
+ * weir_tokenizer_encode_cached gives them with `flags`, between the BOS
+ * and EOS asked for) and `token_count` (INT64: the length of that list).
+ * The default flags are WEIR_TOKENIZE_ADD_SPECIAL, so with NULL options
+ * the ids are those of `tokenizers`' encode(text).ids. add_bos / add_eos
+ * add bos_id / eos_id (the tokenizer's own, weir_tokenizer_bos_id and
+ * weir_tokenizer_eos_id, when negative) before / after the ids, on top of
+ * what a post-processor adds: with a template that already adds them,
+ * leave add_bos / add_eos at 0 or clear WEIR_TOKENIZE_ADD_SPECIAL. A
+ * tokenizer without the token asked for is refused at construction.
+ *
+ * Blocks are encoded in parallel, each worker with its own tokenizer
+ * cache (weir_tokenizer_cache); the output keeps each block's rows in
+ * order (blocks in any order unless an operator downstream asks for
+ * preserve_order). A null text, or invalid UTF-8 without
+ * WEIR_TOKENIZE_REPLACE_INVALID, is malformed (common.on_error: the run
+ * ends naming the column and row, or the row is skipped and counted).
+ * An input that already has a column of an output name ends the run.
+ * Counter: "tokens" (ids written, BOS and EOS included). */
+typedef struct weir_tokenize_options {
+  unsigned    version;
+  weir_text_common common;  /* column ("text"), on_error, name ("tokenize"),
+                               max_workers; mode, prefix and rejected do
+                               not apply                                  */
+  unsigned    flags;        /* WEIR_TOKENIZE_*; default ADD_SPECIAL       */
+  int         add_bos;      /* 1 = prepend the BOS id                     */
+  int         add_eos;      /* 1 = append the EOS id                      */
+  int64_t     bos_id;       /* < 0 = the tokenizer's (default -1)         */
+  int64_t     eos_id;       /* < 0 = the tokenizer's (default -1)         */
+  const char *tokens_column; /* NULL = "tokens"                           */
+  const char *count_column; /* NULL = "token_count"; "" = none            */
+  int         keep_text;    /* 1 = keep the text column (default); 0 = drop
+                               it                                          */
+} weir_tokenize_options;
+#define WEIR_TOKENIZE_OPTIONS_INIT                                                       \
+  { WEIR_TOKENIZE_OPTIONS_VERSION, WEIR_TEXT_COMMON_INIT, WEIR_TOKENIZE_ADD_SPECIAL, 0, 0, \
+    -1, -1, NULL, NULL, 1 }
+WEIR_EXTERN weir_op *weir_tokenize(weir_pipeline *p, weir_op *in, const weir_tokenizer *t,
+                                   const weir_tokenize_options *o);
 
 enum {                       /* what weir_pack_sequences does with the last,
                                 partial row of a run                       */
@@ -617,8 +659,10 @@ enum {                       /* how weir_chunk_text cuts a document        */
                                 (default)                                  */
   WEIR_CHUNK_SENTENCES = 1,  /* sentences, packed                          */
   WEIR_CHUNK_CHARS = 2,      /* runs of chunk_size code points, overlapping */
-  WEIR_CHUNK_MARKDOWN = 3    /* sections under ATX headings, with the
+  WEIR_CHUNK_MARKDOWN = 3,   /* sections under ATX headings, with the
                                 `heading_path` column                      */
+  WEIR_CHUNK_TOKENS = 4      /* windows of chunk_size tokens of `tokenizer`,
+                                overlapping (Data Prep Kit's token chunks) */
 };
 
 #define WEIR_CHUNK_OPTIONS_VERSION 1
@@ -633,7 +677,7 @@ enum {                       /* how weir_chunk_text cuts a document        */
  * default), the input's other columns but the text column follow, their
  * values repeated on each chunk of the row.
  *
- * Sizes are in code points; a chunk never
+ * Sizes are in code points (tokens for WEIR_CHUNK_TOKENS); a chunk never
  * splits a UTF-8 character.
  *   - CHARS: chunks of chunk_size code points (the last may be shorter),
  *     each starting `overlap` code points before the previous one's end;
@@ -654,7 +698,13 @@ enum {                       /* how weir_chunk_text cuts a document        */
  *     PARAGRAPHS when longer than chunk_size; chunks never span two
  *     sections. `heading_path` joins the texts of the enclosing headings
  *     with " > " (e.g. "Guide > Install > Linux"). `overlap` must be 0.
+ *   - TOKENS: the text encoded by `tokenizer` (no special tokens added);
+ *     windows of chunk_size tokens, the next starting chunk_size - overlap
+ *     tokens later, the last ending at the last token. A window's bytes
+ *     run from its first token's first byte to its last token's last byte,
+ *     widened to whole characters when a byte-level token splits one.
  * Defaults (NULL options): PARAGRAPHS of at most 1000 code points; for
+ * TOKENS 128 tokens with 30 of overlap (Data Prep Kit's defaults), for
  * CHARS no overlap.
  *
  * A document of 0 bytes, or of white space only in the packed modes,
@@ -683,9 +733,12 @@ typedef struct weir_chunk_options {
   int         keep_columns;  /* 1 = carry the other input columns (default);
                                 0 = only the chunk columns                 */
   size_t      max_block_bytes; /* 0 = 4 MiB                                */
+  const weir_tokenizer *tokenizer; /* WEIR_CHUNK_TOKENS; borrowed: it must
+                                outlive the pipeline                        */
 } weir_chunk_options;
 #define WEIR_CHUNK_OPTIONS_INIT \
-  { WEIR_CHUNK_OPTIONS_VERSION, WEIR_TEXT_COMMON_INIT, WEIR_CHUNK_PARAGRAPHS, 0, -1, NULL, 1, 0 }
+  { WEIR_CHUNK_OPTIONS_VERSION, WEIR_TEXT_COMMON_INIT, WEIR_CHUNK_PARAGRAPHS, 0, -1, NULL, 1, 0, \
+    NULL }
 WEIR_EXTERN weir_op *weir_chunk_text(weir_pipeline *p, weir_op *in,
                                      const weir_chunk_options *o);
 

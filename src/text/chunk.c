@@ -29,6 +29,7 @@ typedef struct chunk_cfg {
 typedef struct chunk_worker {
   chunk_cfg *c;
   weir__chunk_out out;
+  weir_tokenizer_cache *cache;  /* TOKENS */
 } chunk_worker;
 
 static void cfg_free(void *arg) {
@@ -84,6 +85,14 @@ static int ck_init(void *user, int worker, void **state) {
   if (!w)
     return WEIR_ENOMEM;
   w->c = user;
+  if (w->c->cp.method == WEIR_CHUNK_TOKENS) {
+    int rc = weir_tokenizer_cache_create(w->c->cp.tok, &w->cache);
+    if (rc) {
+      free(w);
+      weir_set_last_errmsg("cannot make a tokenizer cache: %s", weir_strerror(rc));
+      return rc;
+    }
+  }
   *state = w;
   return WEIR_OK;
 }
@@ -93,6 +102,7 @@ static void ck_destroy(void *state) {
   if (!w)
     return;
   weir__chunk_out_free(&w->out);
+  weir_tokenizer_cache_destroy(w->cache);
   free(w);
 }
 
@@ -273,9 +283,12 @@ static int ck_process(void *state, weir_block *in, weir_emit *emit, weir_ctx *ct
       break;
     }
     docs++;
-    rc = weir__chunk_split(&c->cp, s, len, &w->out);
-    if (rc)
+    rc = weir__chunk_split(&c->cp, w->cache, s, len, &w->out);
+    if (rc) {
+      weir_ctx_set_errmsg(ctx, "column '%s', row %zu of a block of %zu (input row %lld): %s",
+                          c->column, i, n, (long long)ordinal, weir_last_errmsg());
       break;
+    }
     if (w->out.n == 0) {
       empty++;
       continue;
@@ -409,7 +422,11 @@ int weir_chunk_spans(const weir_chunk_options *o, const char *text, size_t len,
     return weir__set_last_error(WEIR_EFORMAT, "weir_chunk_spans: the text is not valid UTF-8 "
                                 "(byte %zu)", at);
   weir__chunk_out out = {0};
-  int rc = weir__chunk_split(&cp, text ? text : "", len, &out);
+  weir_tokenizer_cache *cache = NULL;
+  int rc = cp.method == WEIR_CHUNK_TOKENS ? weir_tokenizer_cache_create(cp.tok, &cache) : WEIR_OK;
+  if (!rc)
+    rc = weir__chunk_split(&cp, cache, text ? text : "", len, &out);
+  weir_tokenizer_cache_destroy(cache);
   if (rc) {
     weir__chunk_out_free(&out);
     return rc;

@@ -11,8 +11,9 @@
 /* The splitting parameters, defaults resolved. */
 typedef struct weir__chunk_params {
   int method;                 /* WEIR_CHUNK_* */
-  size_t size;                /* code points, > 0 */
+  size_t size;                /* code points (tokens for TOKENS), > 0 */
   size_t overlap;             /* < size */
+  const weir_tokenizer *tok;  /* TOKENS */
 } weir__chunk_params;
 
 /* A growing list of spans and the heading paths they point into. */
@@ -28,10 +29,19 @@ typedef struct weir__chunk_out {
 int weir__chunk_params_from(const weir_chunk_options *o, weir__chunk_params *cp, char *why,
                             size_t cap);
 
-/* Appends the chunks of s[0..len) (valid UTF-8) to `out` (reset first).
- * WEIR_ENOMEM, or an error of the tokenizer. */
-int weir__chunk_split(const weir__chunk_params *cp, const char *s, size_t len,
-                      weir__chunk_out *out);
+/* Appends the chunks of s[0..len) (valid UTF-8) to `out` (reset first);
+ * `cache` is the caller's cache of cp->tok (TOKENS only, else NULL).
+ * WEIR_ENOMEM, or an error of the tokenizer (its message in
+ * weir_last_errmsg()). */
+int weir__chunk_split(const weir__chunk_params *cp, weir_tokenizer_cache *cache, const char *s,
+                      size_t len, weir__chunk_out *out);
+
+/* TOKENS (chunk_tokens.c). */
+int weir__chunk_tokens(const weir__chunk_params *cp, weir_tokenizer_cache *cache, const char *s,
+                       size_t len, weir__chunk_out *out);
+
+/* Pushes one span (chunk_split.c). */
+int weir__chunk_push(weir__chunk_out *o, size_t start, size_t end);
 
 void weir__chunk_out_free(weir__chunk_out *out);
 

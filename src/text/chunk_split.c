@@ -497,6 +497,15 @@ int weir__chunk_params_from(const weir_chunk_options *o, weir__chunk_params *cp,
   memset(cp, 0, sizeof *cp);
   cp->method = d.method;
   switch (d.method) {
+  case WEIR_CHUNK_TOKENS:
+    cp->size = d.chunk_size ? d.chunk_size : 128;
+    cp->overlap = d.overlap < 0 ? 30 : (size_t)d.overlap;
+    if (!d.tokenizer) {
+      snprintf(why, cap, "method WEIR_CHUNK_TOKENS needs options.tokenizer");
+      return WEIR_EINVAL;
+    }
+    cp->tok = d.tokenizer;
+    break;
   case WEIR_CHUNK_CHARS:
     cp->size = d.chunk_size ? d.chunk_size : 1000;
     cp->overlap = d.overlap < 0 ? 0 : (size_t)d.overlap;
@@ -522,8 +531,12 @@ int weir__chunk_params_from(const weir_chunk_options *o, weir__chunk_params *cp,
   return WEIR_OK;
 }
 
-int weir__chunk_split(const weir__chunk_params *cp, const char *s, size_t len,
-                      weir__chunk_out *out) {
+int weir__chunk_push(weir__chunk_out *o, size_t start, size_t end) {
+  return push(o, start, end, 0, 0);
+}
+
+int weir__chunk_split(const weir__chunk_params *cp, weir_tokenizer_cache *cache, const char *s,
+                      size_t len, weir__chunk_out *out) {
   out->n = 0;
   out->paths_len = 0;
   switch (cp->method) {
@@ -533,6 +546,8 @@ int weir__chunk_split(const weir__chunk_params *cp, const char *s, size_t len,
     return packed(cp, s, 0, len, 0, 0, 0, out);
   case WEIR_CHUNK_MARKDOWN:
     return markdown(cp, s, len, out);
+  case WEIR_CHUNK_TOKENS:
+    return weir__chunk_tokens(cp, cache, s, len, out);
   default:
     return packed(cp, s, 0, len, 1, 0, 0, out);
   }
