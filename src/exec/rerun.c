@@ -9,11 +9,16 @@
 
 /* Zeroes the run state of `op`, keeping what the graph says it is. */
 static void op_reset(weir_op *op) {
-  weir_op keep = *op;
-  /* The named counters are the last run's: a new run starts without them. */
+  /* The named counters are the last run's: a new run starts without them
+   * (under the lock the counter readers take). */
+  pthread_mutex_lock(&op->p->mu);
   for (size_t i = 0; i < op->ncounters; i++)
     free(op->counters[i].name);
   free(op->counters);
+  op->counters = NULL;
+  op->ncounters = op->counters_cap = 0;
+  pthread_mutex_unlock(&op->p->mu);
+  weir_op keep = *op;
   pthread_cond_destroy(&op->cv_work);
   pthread_cond_destroy(&op->q.cv_space);
   memset(op, 0, sizeof *op);
