@@ -125,7 +125,10 @@ static int pending_start(pending *pd) {
   int rc = pd->bld ? WEIR_OK : weir_builder_create(&pd->bld);
   if (rc)
     return rc;
-  rc = weir_builder_add_column(pd->bld, "chunk", WEIR_TYPE_STRING);
+  /* Built as BINARY, retyped when finished: a chunk is a cut of text
+   * already checked, on character boundaries, so checking its UTF-8 again
+   * would only cost time. */
+  rc = weir_builder_add_column(pd->bld, "chunk", WEIR_TYPE_BINARY);
   if (!rc)
     rc = weir_builder_add_column(pd->bld, "chunk_index", WEIR_TYPE_INT64);
   if (!rc)
@@ -146,6 +149,8 @@ static int pending_start(pending *pd) {
 static int pending_flush(pending *pd, const weir_block *kept, weir_emit *emit) {
   weir_block *extra = NULL, *base = NULL, *out = NULL;
   int rc = weir_builder_finish(pd->bld, &extra);
+  if (!rc)
+    extra->cols[0].type = WEIR_TYPE_STRING; /* fresh and unshared: see pending_start */
   if (!rc && kept) {
     rc = weir_block_take(kept, pd->rows, pd->n, &base);
     if (!rc)

@@ -5,6 +5,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 #include "text/chunk.h"
 #include "text/text_internal.h"
@@ -14,17 +17,37 @@
 
 static int is_cont(unsigned char c) { return (c & 0xC0) == 0x80; }
 
-/* Code points in s[a..b). */
+/* Code points in s[a..b): the bytes less the continuation bytes, counted
+ * eight at a time (bit 7 set, bit 6 clear). */
 static size_t cps(const char *s, size_t a, size_t b) {
-  size_t n = 0;
-  for (size_t i = a; i < b; i++)
-    n += !is_cont((unsigned char)s[i]);
-  return n;
+  size_t cont = 0, i = a;
+  for (; i + 8 <= b; i += 8) {
+    uint64_t w;
+    memcpy(&w, s + i, 8);
+    uint64_t m = (w & 0x8080808080808080ull & ((~w & 0x4040404040404040ull) << 1)) >> 7;
+    cont += (size_t)((m * 0x0101010101010101ull) >> 56); /* sum of the 8 byte flags */
+  }
+  for (; i < b; i++)
+    cont += is_cont((unsigned char)s[i]);
+  return (b - a) - cont;
+}
+
+static int ascii8(const char *s, size_t i) {
+  uint64_t w;
+  memcpy(&w, s + i, 8);
+  return !(w & 0x8080808080808080ull);
 }
 
 /* The byte position k code points after `pos`, at most `end`. */
 static size_t cp_forward(const char *s, size_t end, size_t pos, size_t k) {
   while (k && pos < end) {
+    /* Runs of ASCII eight bytes at a time. */
+    while (k >= 8 && pos + 8 <= end && ascii8(s, pos)) {
+      pos += 8;
+      k -= 8;
+    }
+    if (!k || pos >= end)
+      break;
     pos++;
     while (pos < end && is_cont((unsigned char)s[pos]))
       pos++;
@@ -36,6 +59,12 @@ static size_t cp_forward(const char *s, size_t end, size_t pos, size_t k) {
 /* The byte position k code points before `pos`, at least `lo`. */
 static size_t cp_back(const char *s, size_t lo, size_t pos, size_t k) {
   while (k && pos > lo) {
+    while (k >= 8 && pos >= lo + 8 && ascii8(s, pos - 8)) {
+      pos -= 8;
+      k -= 8;
+    }
+    if (!k || pos <= lo)
+      break;
     pos--;
     while (pos > lo && is_cont((unsigned char)s[pos]))
       pos--;
@@ -57,16 +86,33 @@ static uint32_t cp_at(const char *s, size_t end, size_t pos, size_t *next) {
   return weir__u8_next(s, end, next);
 }
 
+/* Python's str.isspace() on ASCII: \t-\r, \x1c-\x1f and the space. */
+static int ascii_space(unsigned char c) { return c == ' ' || (c >= 9 && c <= 13) || (c >= 28 && c <= 31); }
+
 /* Narrows [*a, *b) to start and end on non-white-space (Python's
  * str.isspace()); empty when it is all white space. */
 static void trim(const char *s, size_t *a, size_t *b) {
   while (*a < *b) {
+    unsigned char c = (unsigned char)s[*a];
+    if (c < 0x80) {
+      if (!ascii_space(c))
+        break;
+      ++*a;
+      continue;
+    }
     size_t nx;
     if (!weir__py_isspace(cp_at(s, *b, *a, &nx)))
       break;
     *a = nx;
   }
   while (*b > *a) {
+    unsigned char c = (unsigned char)s[*b - 1];
+    if (c < 0x80) {
+      if (!ascii_space(c))
+        break;
+      --*b;
+      continue;
+    }
     size_t at;
     if (!weir__py_isspace(cp_before(s, *a, *b, &at)))
       break;
@@ -117,6 +163,7 @@ void weir__chunk_out_free(weir__chunk_out *out) {
 
 typedef struct span {
   size_t a, b;
+  size_t n;         /* code points */
 } span;
 
 typedef struct spans {
@@ -124,7 +171,8 @@ typedef struct spans {
   size_t n, cap;
 } spans;
 
-static int spans_add(spans *l, size_t a, size_t b) {
+/* Adds s[a..b) (nothing when empty), with its length in code points. */
+static int spans_add(spans *l, const char *s, size_t a, size_t b) {
   if (a >= b)
     return WEIR_OK;
   if (l->n == l->cap) {
@@ -135,7 +183,20 @@ static int spans_add(spans *l, size_t a, size_t b) {
     l->v = nv;
     l->cap = nc;
   }
-  l->v[l->n++] = (span){a, b};
+  l->v[l->n++] = (span){a, b, cps(s, a, b)};
+  return WEIR_OK;
+}
+
+static int spans_add_known(spans *l, span x) {
+  if (l->n == l->cap) {
+    size_t nc = l->cap ? l->cap * 2 : 32;
+    span *nv = realloc(l->v, nc * sizeof *nv);
+    if (!nv)
+      return WEIR_ENOMEM;
+    l->v = nv;
+    l->cap = nc;
+  }
+  l->v[l->n++] = x;
   return WEIR_OK;
 }
 
@@ -164,11 +225,42 @@ static int is_closing(uint32_t c) {
          c == 0x201D || c == 0x00BB || c == 0x300D || c == 0x300F || c == 0xFF09;
 }
 
+/* The bytes where a sentence may end: ASCII terminals, '\n', and the lead
+ * bytes of … (E2) and of the CJK terminals (E3, EF). Others are skipped
+ * without decoding. */
+static const unsigned char may_end[256] = {['.'] = 1, ['!'] = 1, ['?'] = 1, ['\n'] = 1,
+                                           [0xE2] = 1, [0xE3] = 1, [0xEF] = 1};
+
+/* The first byte of s[i..b) in may_end, or b; sixteen at a time with SSE2. */
+static size_t next_may_end(const char *s, size_t i, size_t b) {
+#if defined(__SSE2__)
+  const __m128i dot = _mm_set1_epi8('.'), exc = _mm_set1_epi8('!'), que = _mm_set1_epi8('?'),
+                nl = _mm_set1_epi8('\n'), e2 = _mm_set1_epi8((char)0xE2),
+                e3 = _mm_set1_epi8((char)0xE3), ef = _mm_set1_epi8((char)0xEF);
+  for (; i + 16 <= b; i += 16) {
+    __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(s + i));
+    __m128i m = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, dot), _mm_cmpeq_epi8(v, exc)),
+                             _mm_or_si128(_mm_cmpeq_epi8(v, que), _mm_cmpeq_epi8(v, nl)));
+    m = _mm_or_si128(m, _mm_or_si128(_mm_cmpeq_epi8(v, e2),
+                                     _mm_or_si128(_mm_cmpeq_epi8(v, e3), _mm_cmpeq_epi8(v, ef))));
+    unsigned bits = (unsigned)_mm_movemask_epi8(m);
+    if (bits)
+      return i + (unsigned)__builtin_ctz(bits);
+  }
+#endif
+  while (i < b && !may_end[(unsigned char)s[i]])
+    i++;
+  return i;
+}
+
 /* The sentences of s[a..b), trimmed, appended to `out`. */
 static int sentences(const char *s, size_t a, size_t b, spans *out) {
   size_t us = a, i = a;
   int rc = WEIR_OK;
   while (i < b && !rc) {
+    i = next_may_end(s, i, b);
+    if (i >= b)
+      break;
     size_t nx;
     uint32_t c = cp_at(s, b, i, &nx);
     if (c == '\n') {
@@ -176,7 +268,7 @@ static int sentences(const char *s, size_t a, size_t b, spans *out) {
       if (blank_line_at(s, b, i, &after)) {
         size_t x = us, y = i;
         trim(s, &x, &y);
-        rc = spans_add(out, x, y);
+        rc = spans_add(out, s, x, y);
         us = i = after;
         continue;
       }
@@ -219,7 +311,7 @@ static int sentences(const char *s, size_t a, size_t b, spans *out) {
     if (boundary) {
       size_t x = us, y = j;
       trim(s, &x, &y);
-      rc = spans_add(out, x, y);
+      rc = spans_add(out, s, x, y);
       us = j;
     }
     i = j;
@@ -227,29 +319,34 @@ static int sentences(const char *s, size_t a, size_t b, spans *out) {
   if (!rc) {
     size_t x = us, y = b;
     trim(s, &x, &y);
-    rc = spans_add(out, x, y);
+    rc = spans_add(out, s, x, y);
   }
   return rc;
 }
 
 /* The paragraphs of s[a..b), trimmed, appended to `out`. */
 static int paragraphs(const char *s, size_t a, size_t b, spans *out) {
-  size_t ps = a;
+  size_t ps = a, i = a;
   int rc = WEIR_OK;
-  for (size_t i = a; i < b && !rc; i++) {
+  while (i < b && !rc) {
+    const char *nl = memchr(s + i, '\n', b - i);
+    if (!nl)
+      break;
+    i = (size_t)(nl - s);
     size_t after;
-    if (s[i] == '\n' && blank_line_at(s, b, i, &after)) {
+    if (blank_line_at(s, b, i, &after)) {
       size_t x = ps, y = i;
       trim(s, &x, &y);
-      rc = spans_add(out, x, y);
-      ps = after;
-      i = after - 1;
+      rc = spans_add(out, s, x, y);
+      ps = i = after;
+    } else {
+      i++;
     }
   }
   if (!rc) {
     size_t x = ps, y = b;
     trim(s, &x, &y);
-    rc = spans_add(out, x, y);
+    rc = spans_add(out, s, x, y);
   }
   return rc;
 }
@@ -262,7 +359,7 @@ static int hard_pieces(const char *s, size_t a, size_t b, size_t size, spans *at
   while (a < b && !rc) {
     size_t e = cp_forward(s, b, a, size), x = a, y = e;
     trim(s, &x, &y);
-    rc = spans_add(atoms, x, y);
+    rc = spans_add(atoms, s, x, y);
     a = e;
   }
   return rc;
@@ -276,8 +373,8 @@ static int atomize(const char *s, const spans *units, size_t size, int split_sen
   spans sub = {0};
   for (size_t u = 0; u < units->n && !rc; u++) {
     span x = units->v[u];
-    if (cps(s, x.a, x.b) <= size) {
-      rc = spans_add(atoms, x.a, x.b);
+    if (x.n <= size) {
+      rc = spans_add_known(atoms, x);
       continue;
     }
     if (!split_sentences) {
@@ -288,8 +385,7 @@ static int atomize(const char *s, const spans *units, size_t size, int split_sen
     rc = sentences(s, x.a, x.b, &sub);
     for (size_t k = 0; k < sub.n && !rc; k++) {
       span y = sub.v[k];
-      rc = cps(s, y.a, y.b) <= size ? spans_add(atoms, y.a, y.b)
-                                    : hard_pieces(s, y.a, y.b, size, atoms);
+      rc = y.n <= size ? spans_add_known(atoms, y) : hard_pieces(s, y.a, y.b, size, atoms);
     }
   }
   free(sub.v);
@@ -304,9 +400,9 @@ static int pack(const char *s, const spans *atoms, size_t size, size_t ps, size_
   size_t i = 0;
   while (i < atoms->n && !rc) {
     size_t a = atoms->v[i].a, b = atoms->v[i].b;
-    size_t n = cps(s, a, b), j = i + 1;
+    size_t n = atoms->v[i].n, j = i + 1;
     while (j < atoms->n) {
-      size_t more = cps(s, b, atoms->v[j].b);
+      size_t more = cps(s, b, atoms->v[j].a) + atoms->v[j].n;
       if (n + more > size)
         break;
       n += more;
@@ -397,7 +493,7 @@ static int heading_of(const char *s, md_line l, size_t *ta, size_t *tb) {
 
 static int markdown(const weir__chunk_params *cp, const char *s, size_t len,
                     weir__chunk_out *out) {
-  span stack[6] = {{0, 0}};
+  span stack[6] = {{0, 0, 0}};
   int rc = WEIR_OK;
   int in_fence = 0;
   char fch = 0;
@@ -407,9 +503,8 @@ static int markdown(const weir__chunk_params *cp, const char *s, size_t len,
   rc = paths_put(out, "", 0);
   size_t pos = 0;
   while (pos <= len && !rc) {
-    size_t e = pos;
-    while (e < len && s[e] != '\n')
-      e++;
+    const char *nl = memchr(s + pos, '\n', len - pos);
+    size_t e = nl ? (size_t)(nl - s) : len;
     md_line l = {pos, e};
     char ch;
     size_t count, rest, ta, tb;
@@ -435,9 +530,9 @@ static int markdown(const weir__chunk_params *cp, const char *s, size_t len,
       if (x < y)
         rc = cps(s, x, y) <= cp->size ? push(out, x, y, ps, pl)
                                       : packed(cp, s, x, y, 1, ps, pl, out);
-      stack[level - 1] = (span){ta, tb};
+      stack[level - 1] = (span){ta, tb, 0};
       for (int k = level; k < 6; k++)
-        stack[k] = (span){0, 0};
+        stack[k] = (span){0, 0, 0};
       ps = out->paths_len;
       int first = 1;
       for (int k = 0; k < level && !rc; k++) {
