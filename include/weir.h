@@ -15,6 +15,7 @@
 #include "weir/parquet.h"
 #include "weir/media.h"
 #include "weir/text.h"
+#include "weir/dist.h"
 #include "weir/cuda.h"
 #include "weir/plugin.h"
 

@@ -358,6 +358,9 @@ weir_op *weir__op_fail(weir_pipeline *p, int err, const char *fmt, ...)
 #endif
     ;
 
+/* WEIR_OK unless the environment asks for a distribution this build
+ * cannot give (dist_local.c); the reason is the thread's last error. */
+int weir__dist_check(void);
 /* A public call failed for a bad argument: records `err` and the message
  * (which names the function and the argument) as the thread's last error
  * and, unless a run's error is there to keep, as the pipeline's. Returns

@@ -9,12 +9,8 @@
 #include "core/block_internal.h"
 #include "exec/budget.h"
 #include "exec/exec_internal.h"
+#include "exec/iter_split.h"
 #include "weir/error.h"
-
-struct weir_iter {
-  weir_pipeline *p;
-  int ended;
-};
 
 /* ---- Shuffle buffer ---------------------------------------------------- */
 
@@ -386,6 +382,8 @@ int weir_iter_next(weir_iter *it, weir_block **out) {
     *out = NULL;
   if (!it)
     return weir__set_last_error(WEIR_EINVAL, "weir_iter_next: NULL iterator");
+  if (it->split)
+    return weir__split_next(it, out);
   weir_pipeline *p = it->p;
   pthread_mutex_lock(&p->mu);
   if (p->destroyed) {
@@ -433,6 +431,10 @@ int weir_iter_next(weir_iter *it, weir_block **out) {
 void weir_iter_destroy(weir_iter *it) {
   if (!it)
     return;
+  if (it->split) {
+    weir__split_destroy(it);
+    return;
+  }
   weir_pipeline *p = it->p;
   pthread_mutex_lock(&p->mu);
   if (p->destroyed) {

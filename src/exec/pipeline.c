@@ -39,6 +39,9 @@ int weir_pipeline_create(weir_pipeline **out, const weir_pipeline_options *opts)
   *out = NULL;
   /* No pipeline yet to keep the message on: it is the thread's last error
    * (weir_last_errmsg()). */
+  int drc = weir__dist_check();
+  if (drc != WEIR_OK)
+    return drc;
   if (opts) {
     if (opts->version != WEIR_PIPELINE_OPTIONS_VERSION)
       return weir__set_last_error(WEIR_EINVAL,

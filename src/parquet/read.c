@@ -373,7 +373,7 @@ weir_op *weir_read_parquet(weir_pipeline *p, const char *uri,
   size_t ntasks = 0, first_good = SIZE_MAX;
   for (size_t i = 0; !rc && i < s->nfiles; i++) {
     pq_file *f = &s->files[i];
-    char why[800] = "";
+    char why[sizeof f->err] = ""; /* a file's message is kept in f->err */
     int frc = weir__pq_read_footer(&r->cfg, r->objs[i].uri, r->objs[i].size, &f->meta, why, sizeof why);
     if (!frc)
       frc = weir__pq_leaves(&f->meta, (const char *const *)s->want, s->nwant, &f->leaves,

@@ -1,0 +1,86 @@
+/* Distribution: the operators whose meaning spans processes, and the
+ * rank and size a program runs as.
+ *
+ * In one process (the only mode this build runs) each call has its local
+ * meaning, stated with it: rank 0 of 1, a hash repartition inside the
+ * process, n iterators over one run. A program written against them runs
+ * unchanged when weir runs it on several ranks. WEIR_DIST=mpi in the
+ * environment asks for MPI ranks; this build runs in one process only,
+ * so weir_pipeline_create() refuses it (WEIR_ENOTSUP, saying so) rather
+ * than let every rank run the whole pipeline and write everything N
+ * times. */
+#ifndef WEIR_DIST_H
+#define WEIR_DIST_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "weir/export.h"
+#include "weir/pipeline.h"
+
+WEIR_BEGIN_DECLS
+
+/* This process's rank and the number of ranks: 0 and 1 in one process. */
+WEIR_EXTERN int weir_dist_rank(void);
+WEIR_EXTERN int weir_dist_size(void);
+
+/* Sends each row to the partition that owns the hash of its value in
+ * `column`, streaming: rows with equal keys end in the same partition.
+ * `partitions` 0 means one per rank (one in a single process). Each block
+ * out holds the rows of one partition, in their input order; blocks pass
+ * unchanged when there is one partition. Keys: BOOL, INT32, INT64,
+ * FLOAT32, FLOAT64 (by value: 1 and 1.0 differ, -0.0 and 0.0 do not; all
+ * NaNs are one key), STRING and BINARY (by bytes); a null is a key of its
+ * own. The partition of a key is hash % partitions, the hash being 64-bit
+ * FNV-1a over the key's bytes (numbers as 8 little-endian bytes of their
+ * int64 or float64 value, a null as no bytes with a distinct seed),
+ * finished by a 64-bit avalanche mix: the same on every machine and every
+ * run. A column missing from a block, or of another type (a tensor or a
+ * list), ends the run naming it. NULL (reason in weir_pipeline_errmsg())
+ * for a NULL column or negative `partitions`. */
+WEIR_EXTERN weir_op *weir_repartition_by_key(weir_pipeline *p, weir_op *in,
+                                             const char *column,
+                                             int partitions);
+
+/* The partition weir_repartition_by_key() gives row `row` of column
+ * `index` of `b` among `partitions` (>= 1): for tests and tools. -1 for a
+ * bad argument or an unsupported column type. */
+WEIR_EXTERN int weir_partition_of(const weir_block *b, size_t index, size_t row,
+                                  int partitions);
+
+#define WEIR_SPLIT_OPTIONS_VERSION 1
+typedef struct weir_split_options {
+  unsigned version;          /* WEIR_SPLIT_OPTIONS_VERSION */
+  int      equal;            /* 1 = every consumer gets the same number of
+                                rows: rows are dealt out in equal shares as
+                                they come, and at the end fewer than n rows
+                                that cannot be shared equally are dropped
+                                (counted in weir_split_dropped_rows() and
+                                logged). 0 = by demand: each block goes to
+                                the consumer that asks next, so a faster
+                                consumer gets more                          */
+  weir_iter_options iter;    /* the run's batching and prefetch, as for
+                                weir_pipeline_iter()                        */
+} weir_split_options;
+#define WEIR_SPLIT_OPTIONS_INIT { WEIR_SPLIT_OPTIONS_VERSION, 0, WEIR_ITER_OPTIONS_INIT }
+
+/* Runs the pipeline once and hands its output to `n` consumers:
+ * iters[0..n) each receive a part of the rows and together every row once
+ * (less the equal mode's remainder). In one process the iterators share
+ * one run; each may be used from its own thread (one thread per iterator
+ * at a time), and each is destroyed with weir_iter_destroy(), in any
+ * order; the run ends when the last is destroyed. In equal mode a
+ * consumer's shares wait for it in memory while it lags behind the
+ * others, so lockstep consumers keep that small. WEIR_EINVAL for n < 1,
+ * a NULL argument or a bad options version; the errors of
+ * weir_pipeline_iter() otherwise. */
+WEIR_EXTERN int weir_streaming_split(weir_pipeline *p, weir_op *in, int n,
+                                     const weir_split_options *o,
+                                     weir_iter **iters);
+/* Rows the equal mode dropped at the end of the run `it` belongs to (0 in
+ * the demand mode or before the end). */
+WEIR_EXTERN uint64_t weir_split_dropped_rows(const weir_iter *it);
+
+WEIR_END_DECLS
+
+#endif /* WEIR_DIST_H */
