@@ -3,6 +3,7 @@
  * annotate modes, counted reasons, C4's rewrite), document ids, row
  * filters, and malformed rows. */
 #include <criterion/criterion.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -182,6 +183,56 @@ Test(text_gopher, reasons_in_filter_and_annotate_modes) {
   weir_block_unref(&out);
   weir_pipeline_destroy(p);
   free(ok); free(shortd); free(nostop); free(hashes); free(longw); free(bul);
+}
+
+/* The rows a filter drops reach the `rejected` callback, each with the
+ * reason of the rule that dropped it. */
+typedef struct rejects {
+  pthread_mutex_t mu;
+  char reason[8][64]; /* by the row's "i" */
+  int n;
+} rejects;
+
+static void collect_rejected(void *user, weir_block *b) {
+  rejects *r = user;
+  int ic = weir_block_column_index(b, "i"), rc = weir_block_column_index(b, "reason");
+  cr_assert(ic >= 0 && rc >= 0, "the input's columns plus reason");
+  weir_column ids;
+  weir_block_column(b, (size_t)ic, &ids);
+  pthread_mutex_lock(&r->mu);
+  for (size_t k = 0; k < weir_block_num_rows(b); k++) {
+    int64_t i = ((const int64_t *)ids.data)[k];
+    cr_assert(i >= 0 && i < 8);
+    str_at(b, "reason", k, r->reason[i], sizeof r->reason[i]);
+    r->n++;
+  }
+  pthread_mutex_unlock(&r->mu);
+  weir_block_unref(&b);
+}
+
+Test(text_gopher, rejected_rows_carry_their_reasons) {
+  char *ok = words_doc("the cat and the dog with", 12);
+  char *shortd = words_doc("the cat and", 10);
+  char *nostop = words_doc("some apple banana", 30);
+  char *hashes = words_doc("the #tag and #more", 20);
+  const char *texts[] = {ok, shortd, nostop, hashes, ""};
+  docs d = {texts, NULL, 5};
+  rejects r = {.mu = PTHREAD_MUTEX_INITIALIZER};
+  weir_gopher_options o = WEIR_GOPHER_OPTIONS_INIT;
+  o.common.rejected = collect_rejected;
+  o.common.rejected_user = &r;
+  weir_pipeline *p;
+  weir_block *out = run(&d, build_gopher, &o, &p, NULL);
+  cr_assert_eq(weir_block_num_rows(out), 1);
+  cr_assert_eq(r.n, 4, "every dropped row once");
+  cr_assert_str_eq(r.reason[0], "", "the kept row is not rejected");
+  cr_assert_str_eq(r.reason[1], "gopher_short_doc");
+  cr_assert_str_eq(r.reason[2], "gopher_enough_stop_words");
+  cr_assert_str_eq(r.reason[3], "gopher_too_many_hashes");
+  cr_assert_str_eq(r.reason[4], "gopher_short_doc");
+  weir_block_unref(&out);
+  weir_pipeline_destroy(p);
+  free(ok); free(shortd); free(nostop); free(hashes);
 }
 
 /* ---- Repetition, FineWeb, C4 -------------------------------------------- */

@@ -185,35 +185,6 @@ static int row_key(dx_cfg *c, const weir_column *cols, size_t i, uint64_t h[2]) 
   return rc;
 }
 
-static int send_rejected(dx_cfg *c, const weir_block *b, const uint8_t *keep, size_t ndrop) {
-  size_t n = weir_block_num_rows(b);
-  uint8_t *drop = malloc(n ? n : 1);
-  if (!drop)
-    return WEIR_ENOMEM;
-  for (size_t i = 0; i < n; i++)
-    drop[i] = !keep[i];
-  weir_block *rows = NULL, *extra = NULL, *out = NULL;
-  weir_builder *bld = NULL;
-  int rc = weir__block_keep(b, drop, ndrop, &rows);
-  if (!rc)
-    rc = weir_builder_create(&bld);
-  if (!rc)
-    rc = weir_builder_add_column(bld, "reason", WEIR_TYPE_STRING);
-  for (size_t i = 0; i < ndrop && !rc; i++)
-    rc = weir_builder_append_string(bld, 0, "duplicate", 9);
-  if (!rc)
-    rc = weir_builder_finish(bld, &extra);
-  if (!rc)
-    rc = weir_block_add_columns(rows, extra, &out);
-  weir_builder_destroy(bld);
-  weir_block_unref(&rows);
-  weir_block_unref(&extra);
-  free(drop);
-  if (!rc)
-    c->o.common.rejected(c->o.common.rejected_user, out);
-  return rc;
-}
-
 static int dx_process(void *state, weir_block *in, weir_emit *emit, weir_ctx *ctx) {
   dx_cfg *c = state;
   size_t n = weir_block_num_rows(in);
@@ -338,7 +309,7 @@ static int dx_process(void *state, weir_block *in, weir_emit *emit, weir_ctx *ct
         }
         for (size_t i = 0; i < n; i++)
           k2[i] = keep[i] || dup[i] < 0;
-        rc = send_rejected(c, in, k2, dups);
+        rc = weir__text_send_rejected(&c->o.common, in, k2, "duplicate", NULL);
         free(k2);
         if (rc)
           goto done;

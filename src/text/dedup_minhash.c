@@ -679,35 +679,6 @@ static int save_pass1(mh_cfg *c, weir_ctx *ctx) {
   return WEIR_OK;
 }
 
-static int send_rejected(mh_cfg *c, const weir_block *b, const uint8_t *keep, size_t ndrop) {
-  size_t n = weir_block_num_rows(b);
-  uint8_t *drop = malloc(n ? n : 1);
-  if (!drop)
-    return WEIR_ENOMEM;
-  for (size_t i = 0; i < n; i++)
-    drop[i] = !keep[i];
-  weir_block *rows = NULL, *extra = NULL, *out = NULL;
-  weir_builder *bld = NULL;
-  int rc = weir__block_keep(b, drop, ndrop, &rows);
-  if (!rc)
-    rc = weir_builder_create(&bld);
-  if (!rc)
-    rc = weir_builder_add_column(bld, "reason", WEIR_TYPE_STRING);
-  for (size_t i = 0; i < ndrop && !rc; i++)
-    rc = weir_builder_append_string(bld, 0, "near_duplicate", 14);
-  if (!rc)
-    rc = weir_builder_finish(bld, &extra);
-  if (!rc)
-    rc = weir_block_add_columns(rows, extra, &out);
-  weir_builder_destroy(bld);
-  weir_block_unref(&rows);
-  weir_block_unref(&extra);
-  free(drop);
-  if (!rc)
-    c->o.common.rejected(c->o.common.rejected_user, out);
-  return rc;
-}
-
 /* Emits the rows of one held block, which starts at ordinal `base`. */
 static int emit_rows(mh_cfg *c, weir_block *b, uint64_t base, weir_emit *emit, weir_ctx *ctx,
                      uint64_t *dups) {
@@ -754,7 +725,7 @@ static int emit_rows(mh_cfg *c, weir_block *b, uint64_t base, weir_emit *emit, w
     if (nd) {
       weir_ctx_count_dropped(ctx, "near_duplicate", nd);
       if (c->o.common.rejected)
-        rc = send_rejected(c, b, keep, nd);
+        rc = weir__text_send_rejected(&c->o.common, b, keep, "near_duplicate", NULL);
     }
     if (!rc)
       rc = weir__block_keep(b, keep, kept, &out);

@@ -303,8 +303,9 @@ static int add_annotations(text_worker *w, weir__text_call *call, const weir_blo
   return rc;
 }
 
-static int send_rejected(text_worker *w, const weir_block *b, const uint8_t *keep,
-                         const weir__row_result *res) {
+int weir__text_send_rejected(const weir_text_common *common, const weir_block *b,
+                             const uint8_t *keep, const char *reason,
+                             const char *const *reasons) {
   size_t n = weir_block_num_rows(b), k = 0;
   uint8_t *drop = malloc(n ? n : 1);
   if (!drop)
@@ -321,8 +322,10 @@ static int send_rejected(text_worker *w, const weir_block *b, const uint8_t *kee
   if (!rc)
     rc = weir_builder_add_column(bld, "reason", WEIR_TYPE_STRING);
   for (size_t i = 0; i < n && !rc; i++)
-    if (drop[i])
-      rc = weir_builder_append_string(bld, 0, res[i].reason, strlen(res[i].reason));
+    if (drop[i]) {
+      const char *why = reasons ? reasons[i] : reason;
+      rc = weir_builder_append_string(bld, 0, why, strlen(why));
+    }
   if (!rc)
     rc = weir_builder_finish(bld, &extra);
   if (!rc)
@@ -332,7 +335,21 @@ static int send_rejected(text_worker *w, const weir_block *b, const uint8_t *kee
   weir_block_unref(&extra);
   free(drop);
   if (!rc)
-    w->cfg->common.rejected(w->cfg->common.rejected_user, out);
+    common->rejected(common->rejected_user, out);
+  return rc;
+}
+
+/* The filters' rejected rows, each with the reason its rule gave. */
+static int send_rejected(text_worker *w, const weir_block *b, const uint8_t *keep,
+                         const weir__row_result *res) {
+  size_t n = weir_block_num_rows(b);
+  const char **reasons = malloc((n ? n : 1) * sizeof *reasons);
+  if (!reasons)
+    return WEIR_ENOMEM;
+  for (size_t i = 0; i < n; i++)
+    reasons[i] = keep[i] ? NULL : res[i].reason;
+  int rc = weir__text_send_rejected(&w->cfg->common, b, keep, NULL, reasons);
+  free(reasons);
   return rc;
 }
 

@@ -175,6 +175,13 @@ int weir__block_keep(const weir_block *b, const uint8_t *keep, size_t kept, weir
 int weir__block_replace_strings(const weir_block *b, size_t col, char *const *texts,
                                 const size_t *lens, weir_block **out);
 
+/* Hands the rows of `b` that `keep` drops (keep[i] == 0) to the user's
+ * `rejected` callback of `common`, with a `reason` column: reasons[i] for
+ * dropped row i, or `reason` for every row when `reasons` is NULL. */
+int weir__text_send_rejected(const weir_text_common *common, const weir_block *b,
+                             const uint8_t *keep, const char *reason,
+                             const char *const *reasons);
+
 /* Checks a struct's version field: 0 or > the current one is refused. */
 int weir__text_check_version(weir_pipeline *p, const char *fn, unsigned got, unsigned want);
 
