@@ -5,6 +5,7 @@
  * iterator handed out as an ArrowArrayStream. */
 #include <criterion/criterion.h>
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -112,8 +113,10 @@ typedef struct producer {
   int schema_calls;
 } producer;
 
-static void (*weir_array_release)(struct ArrowArray *);
-static int arrays_out, arrays_released;
+/* The producer runs on a source worker and batches are released on
+ * whichever thread drops them last: atomics, not plain globals. */
+static void (*_Atomic weir_array_release)(struct ArrowArray *);
+static atomic_int arrays_out, arrays_released;
 
 static void counted_release(struct ArrowArray *a) {
   arrays_released++;
@@ -188,7 +191,8 @@ static void producer_init(producer *pr, struct ArrowArrayStream *st) {
   pr->blocks[1] = two_columns(0, 20, 1);
   pr->n_batches = 6;
   pr->fail_next_at = pr->fail_schema_at = pr->change_at = pr->misfit_at = 1000;
-  arrays_out = arrays_released = 0;
+  atomic_store(&arrays_out, 0);
+  atomic_store(&arrays_released, 0);
   st->get_schema = pr_get_schema;
   st->get_next = pr_get_next;
   st->get_last_error = pr_last_error;
@@ -221,8 +225,8 @@ static int run_stream(producer *pr, struct ArrowArrayStream *st, char *msg, size
   weir_iter_destroy(it);
   weir_pipeline_destroy(p);
   cr_assert_eq(pr->released, 1, "the stream is released once");
-  cr_assert_eq(arrays_released, arrays_out, "%d of %d batches released", arrays_released,
-               arrays_out);
+  int released = atomic_load(&arrays_released), out = atomic_load(&arrays_out);
+  cr_assert_eq(released, out, "%d of %d batches released", released, out);
   weir_block_unref(&pr->blocks[0]);
   weir_block_unref(&pr->blocks[1]);
   return rc;
