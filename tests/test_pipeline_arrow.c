@@ -120,7 +120,7 @@ static atomic_int arrays_out, arrays_released;
 
 static void counted_release(struct ArrowArray *a) {
   arrays_released++;
-  weir_array_release(a);
+  atomic_load(&weir_array_release)(a);
 }
 
 static int pr_get_next(struct ArrowArrayStream *st, struct ArrowArray *out) {
@@ -137,7 +137,7 @@ static int pr_get_next(struct ArrowArrayStream *st, struct ArrowArray *out) {
   const weir_block *b = pr->blocks[which];
   pr->next++;
   cr_assert_eq(weir_block_to_arrow(b, out, NULL), WEIR_OK);
-  weir_array_release = out->release;
+  atomic_store(&weir_array_release, out->release);
   out->release = counted_release;
   arrays_out++;
   return 0;
