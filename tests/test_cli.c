@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "servers/servers.h"
 #include "test_tmpdir.h"
 
 static void make_tmp(void) { tmpdir_make("cli"); }
@@ -475,16 +476,14 @@ Test(cli, plugin_kinds_run_and_are_listed) {
 
 /* ---- ops round trip --------------------------------------------------------- */
 
+/* The tests' Python; missing, the test fails (srv_missing). */
 static const char *python(void) {
   static char py[1024];
-  const char *venv = getenv("WEIR_VENV");
-  if (venv) snprintf(py, sizeof py, "%s/bin/python", venv);
-  else snprintf(py, sizeof py, "%s/.cache/weir-venv/bin/python", getenv("HOME") ? getenv("HOME") : "");
-  if (access(py, X_OK) != 0) {
-    if (getenv("WEIR_TEST_ALLOW_SKIP") && !strcmp(getenv("WEIR_TEST_ALLOW_SKIP"), "1"))
-      cr_skip_test("no Python environment at %s (run .ci/setup)", py);
-    cr_assert_fail("no Python environment at %s: run .ci/setup (or set WEIR_TEST_ALLOW_SKIP=1)", py);
-  }
+  char why[1024];
+  char *p = srv_venv_bin("python", why, sizeof why);
+  if (!p) srv_missing(why);
+  snprintf(py, sizeof py, "%s", p);
+  free(p);
   return py;
 }
 

@@ -21,7 +21,7 @@ static void nginx_up(void) {
   tmpdir_make("http-lists");
   www = srv_tmpdir("www");
   if (srv_nginx_start(&ngx, www, why, sizeof why) != 0)
-    cr_skip_test("%s", why);
+    srv_missing(why);
 }
 
 static void nginx_down(void) {
