@@ -39,9 +39,21 @@ if not chromium:
         sys.exit(0)
     fail("chromium is not installed (Debian package chromium; .ci/setup installs it)")
 
-# 3000 blocks of 1000 rows through one worker sleeping 25 ms a block: the
-# run moves slowly (75 s at most) while the browser watches, however loaded
-# the machine, until the test creates the release file; then it ends fast.
+# Chromium's first start on a fresh machine builds its font cache and
+# profile, which took over a minute on a CI machine: pay for it before
+# the run starts, so the watched run is not over before the page loads.
+profile = tempfile.mkdtemp(prefix="weir-chromium-")
+warm = subprocess.run([chromium, "--headless", "--no-sandbox", "--disable-gpu",
+                       "--disable-dev-shm-usage", "--no-first-run", f"--user-data-dir={profile}",
+                       "--dump-dom", "about:blank"], capture_output=True, text=True, timeout=300)
+if warm.returncode != 0:
+    fail(f"chromium does not start: exit {warm.returncode}: {warm.stderr[-2000:]}")
+
+# 3000 blocks of 1000 rows through one worker sleeping 100 ms a block: the
+# run moves slowly while the browser watches (for nearly five minutes, so
+# the numbers move between two page loads however slow the browser); after
+# 2900 blocks it holds, still running, until the test creates the release
+# file; once released it ends fast.
 ROWS = 3000000
 release = os.path.join(args.workdir, "dash_release")
 spec = os.path.join(args.workdir, "dash.yaml")
@@ -59,9 +71,10 @@ ops:
   - name: slow
     op: test_sleep
     input: gen
-    ms_per_block: 25
+    ms_per_block: 100
     max_workers: 1
     release_file: {release}
+    hold_after_blocks: 2900
   - name: out
     op: write_jsonl
     input: slow
@@ -133,8 +146,6 @@ try:
     if get("/nope")[0] != 404:
         fail("unknown route not 404")
 
-    profile = tempfile.mkdtemp(prefix="weir-chromium-")
-
     def chrome(*extra, budget_ms=2500):
         cmd = [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
                "--no-first-run", "--hide-scrollbars", f"--user-data-dir={profile}",
@@ -195,7 +206,6 @@ try:
     if f'<td data-sum="rows read">{ROWS}</td>' not in dom3:
         fail(f"the summary does not count {ROWS} rows read")
     chrome(f"--screenshot={os.path.join(args.artifacts, 'dashboard_done.png')}", budget_ms=3000)
-    shutil.rmtree(profile, ignore_errors=True)
 
     # Ctrl-C while lingering ends the process with the run's own status.
     proc.send_signal(signal.SIGINT)
@@ -209,6 +219,7 @@ try:
     print(f"dashboard_check: ok ({polls} polls in the first load; {n1['gen']} -> {n2['gen']} rows; "
           f"screenshots in {args.artifacts})")
 finally:
+    shutil.rmtree(profile, ignore_errors=True)
     if proc.poll() is None:
         proc.kill()
         proc.wait()

@@ -3,7 +3,9 @@
  * weir, through weir/plugin.h. `test_counter` is a source of `num_rows`
  * rows (id, text) that can pace itself; `test_sleep` passes blocks after
  * sleeping, to keep a run going while a test watches it, until the test
- * creates its release file. */
+ * creates its release file; with `hold_after_blocks` it also holds the
+ * run there until released, so a slow watcher still sees it running. */
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
@@ -49,6 +51,8 @@ static const weir_opt_def counter_opts[] = {
 
 typedef struct sleeper {
   int64_t ms;
+  int64_t hold_after;        /* blocks passed before holding; 0: never hold */
+  atomic_llong passed;
   char release[512];         /* once this file exists, no more sleeping */
 } sleeper;
 
@@ -73,9 +77,29 @@ static weir_op *build_counter(weir_pipeline *p, const weir_op_args *a, void *u) 
   return weir_source(p, a->name, tasks, count_task, c, NULL);
 }
 
+static int released(const sleeper *s) {
+  return s->release[0] && access(s->release, F_OK) == 0;
+}
+
+/* Waits for the release file, ten minutes at most: a test that never
+ * creates it fails with an error, not a hang. */
+static int hold_until_released(const sleeper *s) {
+  for (int i = 0; i < 60000; i++) {
+    if (released(s)) return WEIR_OK;
+    sleep_ms(10);
+  }
+  weir_set_last_errmsg("test_sleep: %s never appeared", s->release);
+  return WEIR_ESTALL;
+}
+
 static int sleep_fn(void *user, weir_block *in, weir_emit *out) {
-  const sleeper *s = user;
-  if (!s->release[0] || access(s->release, F_OK) != 0) sleep_ms(s->ms);
+  sleeper *s = user;
+  long long n = atomic_fetch_add(&s->passed, 1) + 1;
+  if (s->hold_after > 0 && n > s->hold_after && s->release[0]) {
+    int rc = hold_until_released(s);
+    if (rc != WEIR_OK) return rc;
+  }
+  if (!released(s)) sleep_ms(s->ms);
   return weir_emit_block(out, weir_block_ref(in));
 }
 
@@ -83,6 +107,7 @@ static const weir_opt_def sleep_opts[] = {
   {"ms_per_block", WEIR_OPT_INT, "10", "milliseconds to sleep per block", NULL, 0},
   {"max_workers", WEIR_OPT_INT, "2", "most workers", NULL, 0},
   {"release_file", WEIR_OPT_STRING, NULL, "stop sleeping once this file exists", NULL, 0},
+  {"hold_after_blocks", WEIR_OPT_INT, "0", "then wait for release_file (0: never)", NULL, 0},
 };
 
 static weir_op *build_sleep(weir_pipeline *p, const weir_op_args *a, void *u) {
@@ -92,6 +117,8 @@ static weir_op *build_sleep(weir_pipeline *p, const weir_op_args *a, void *u) {
   sl->ms = weir_op_args_get(a, "ms_per_block")->i;
   const weir_opt_value *rel = weir_op_args_get(a, "release_file");
   snprintf(sl->release, sizeof sl->release, "%s", rel->set ? rel->s : "");
+  sl->hold_after = weir_op_args_get(a, "hold_after_blocks")->i;
+  atomic_init(&sl->passed, 0);
   weir_op_options o = WEIR_OP_OPTIONS_INIT;
   o.max_workers = (int)weir_op_args_get(a, "max_workers")->i;
   return weir_map_batches(p, a->inputs[0], a->name, sleep_fn, sl, &o);
@@ -101,7 +128,7 @@ static const weir_op_kind kinds[] = {
   {WEIR_OP_KIND_VERSION, "test_counter", "rows id, text made in memory (tests)", WEIR_KIND_SOURCE,
    0, 0, counter_opts, 3, build_counter, NULL},
   {WEIR_OP_KIND_VERSION, "test_sleep", "pass blocks after a sleep (tests)", WEIR_KIND_TRANSFORM, 1,
-   1, sleep_opts, 3, build_sleep, NULL},
+   1, sleep_opts, 4, build_sleep, NULL},
 };
 
 int weir_plugin_init(weir_op_kinds *k);
