@@ -34,10 +34,12 @@ typedef struct weir_parquet_read_options {
   const char *s3_region;
   const char *s3_access_key;
   const char *s3_secret_key;
+  int         no_hive_partitions; /* 1 = `key=value` folders are not read as
+                                   columns (see below) */
 } weir_parquet_read_options;
 #define WEIR_PARQUET_READ_OPTIONS_INIT                                      \
   { WEIR_PARQUET_READ_OPTIONS_VERSION, 0, 0, NULL, NULL, 0, 0, 0, NULL,     \
-    NULL, NULL, NULL }
+    NULL, NULL, NULL, 0 }
 
 /* Reads Parquet files. `uri` as for the other readers (a file, a folder
  * or glob: only names ending in `.parquet` are read from a listing, an
@@ -68,6 +70,18 @@ typedef struct weir_parquet_read_options {
  * UNCOMPRESSED, SNAPPY, GZIP, ZSTD, LZ4_RAW, BROTLI (SNAPPY, LZ4_RAW and
  * BROTLI when weir was built with libsnappy, liblz4 and libbrotli;
  * otherwise WEIR_ENOTSUP naming the codec).
+ *
+ * Hive partitions: the folders between `uri` (a folder, prefix, or a
+ * glob's part before its first wildcard) and each file that are named
+ * `key=value` add a column `key` to that file's rows, after the file's
+ * columns, in the order the keys are first met: INT64 when every value of
+ * the key in the dataset parses as a decimal integer, else STRING; values
+ * are %-decoded, `__HIVE_DEFAULT_PARTITION__` is null and so is a key a
+ * file's path lacks (as pyarrow.dataset and DuckDB read them, except that
+ * pyarrow makes integers int32). `columns` and `filter` may name them; a
+ * filter on a key skips whole files without reading them. A key that is
+ * also a column of the file is refused (WEIR_EINVAL naming both).
+ * `no_hive_partitions = 1` reads no such columns.
  *
  * Several files must have the same columns (names and types, after
  * `columns`); otherwise the op is not made and the error names both files.

@@ -8,6 +8,7 @@ static const weir_opt_def read_opts[] = {
   OPT("columns", WEIR_OPT_STRING, NULL, "\"text,id\": read only these columns; unset = all"),
   OPT("filter", WEIR_OPT_STRING, NULL, "\"score > 0.5 and lang = 'en'\": rows kept (row groups skipped by their statistics)"),
   OPT("include_path", WEIR_OPT_BOOL, "false", "add a `path` column"),
+  OPT("hive_partitions", WEIR_OPT_BOOL, "true", "read `key=value` folders as columns"),
   OPT("max_requests", WEIR_OPT_INT, "16", "concurrent network requests"),
   OPT("max_retries", WEIR_OPT_INT, "5", "network retries; -1 = none"),
   OPT("s3_endpoint", WEIR_OPT_STRING, NULL, "S3 endpoint; unset = $AWS_ENDPOINT_URL or AWS"),
@@ -23,6 +24,7 @@ static weir_op *build_read(weir_pipeline *p, const weir_op_args *a, void *u) {
   o.columns = arg_s(a, "columns");
   o.filter = arg_s(a, "filter");
   o.include_path = (int)arg_i(a, "include_path");
+  o.no_hive_partitions = !arg_i(a, "hive_partitions");
   o.max_requests = (int)arg_i(a, "max_requests");
   o.max_retries = (int)arg_i(a, "max_retries");
   o.s3_endpoint = arg_s(a, "s3_endpoint");

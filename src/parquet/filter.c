@@ -186,3 +186,18 @@ int weir__pq_filter_rows(const pq_filter *f, const weir_block *b, uint8_t *keep,
   }
   return WEIR_OK;
 }
+
+int weir__pq_filter_const_may_match(const pq_filter *f, const char *column, const char *s,
+                                    int is_int, int64_t iv) {
+  for (size_t i = 0; i < f->n; i++) {
+    const pq_cond *c = &f->conds[i];
+    if (strcmp(c->column, column)) continue;
+    if (!s) return 0; /* a null never matches */
+    /* A string compared with a number is the row filter's error to give. */
+    if (c->is_string == is_int) continue;
+    int ok = is_int ? cmp_num((double)iv, c->op, c->num)
+                    : cmp_str(s, strlen(s), c->op, c->str, c->str_len);
+    if (!ok) return 0;
+  }
+  return 1;
+}

@@ -4,6 +4,7 @@
 #define WEIR_PARQUET_FILTER_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "weir/block.h"
 #include "parquet/parquet_internal.h"
@@ -29,6 +30,10 @@ void weir__pq_filter_free(pq_filter *f);
 /* 0 when the statistics of row group `rg` prove no row matches. */
 int  weir__pq_filter_may_match(const pq_filter *f, const pq_file_meta *m, const pq_leaf *leaves,
                                size_t nleaves, size_t rg);
+/* 0 when a column holding only the value `s` (NULL: null; an integer
+ * `iv` when is_int) in every row can match no row: a partition key's. */
+int  weir__pq_filter_const_may_match(const pq_filter *f, const char *column, const char *s,
+                                     int is_int, int64_t iv);
 /* Fills keep[0..rows) (1 keep); columns by name in `b`. WEIR_EINVAL when
  * a column's type cannot be compared with its literal. */
 int  weir__pq_filter_rows(const pq_filter *f, const weir_block *b, uint8_t *keep,

@@ -12,6 +12,7 @@
 #include "exec/exec_internal.h"
 #include "io/reader.h"
 #include "parquet/filter.h"
+#include "parquet/hive.h"
 #include "parquet/parquet_internal.h"
 
 typedef struct pq_file {
@@ -33,6 +34,7 @@ typedef struct pq_state {
   pq_filter filter;
   int have_filter;
   size_t rows_per_block;
+  pq_hive hive;        /* partition keys from key=value folders */
 } pq_state;
 
 static void state_free(void *arg) {
@@ -47,6 +49,7 @@ static void state_free(void *arg) {
   for (size_t i = 0; i < s->nwant; i++) free(s->want[i]);
   free(s->want);
   weir__pq_filter_free(&s->filter);
+  weir__pq_hive_free(&s->hive);
   free(s);
 }
 
@@ -256,6 +259,28 @@ typedef struct pq_op {
   char *columns, *filter;
 } pq_op;
 
+/* A partition key's column is added when chosen or filtered on (the
+ * filter drops the columns only it needed). */
+static int want_key(const char *name, void *arg) {
+  const pq_op *po = arg;
+  if (!po->o.columns || chosen(name, po->o.columns)) return 1;
+  for (size_t i = 0; po->s->have_filter && i < po->s->filter.n; i++)
+    if (!strcmp(po->s->filter.conds[i].column, name)) return 1;
+  return 0;
+}
+
+/* 0 when a filter on file `fi`'s partition values rules all its rows out. */
+static int file_may_match(const pq_state *s, size_t fi) {
+  if (!s->have_filter) return 1;
+  const pq_hive *h = &s->hive;
+  for (size_t k = 0; k < h->nkeys; k++)
+    if (!weir__pq_filter_const_may_match(&s->filter, h->keys[k].name,
+                                         h->vals[fi * h->nkeys + k], h->keys[k].is_int,
+                                         h->ivals[fi * h->nkeys + k]))
+      return 0;
+  return 1;
+}
+
 static int pq_task_fn(void *user, size_t task, weir_emit *out) {
   pq_op *po = user;
   weir__reader *r = po->r;
@@ -273,6 +298,10 @@ static int pq_task_fn(void *user, size_t task, weir_emit *out) {
     snprintf(err, sizeof err, "%s: %s", uri, f->err);
   } else {
     rc = read_row_group(r, s, t->file, (size_t)t->rg, &b, err, sizeof err);
+    if (!rc && s->hive.nkeys) {
+      rc = weir__pq_hive_add(&s->hive, t->file, want_key, po, &b);
+      if (rc) snprintf(err, sizeof err, "%s: out of memory adding partition columns", uri);
+    }
     if (!rc && s->have_filter) {
       char why[600] = "";
       rc = apply_filter(s, &po->o, &b, why, sizeof why);
@@ -370,6 +399,13 @@ weir_op *weir_read_parquet(weir_pipeline *p, const char *uri,
     if (!s->files) rc = WEIR_ENOMEM;
     else s->nfiles = r->nobjs;
   }
+  if (!rc && !o->no_hive_partitions && r->nobjs) {
+    const char **uris = malloc(r->nobjs * sizeof *uris);
+    if (!uris) rc = WEIR_ENOMEM;
+    for (size_t i = 0; !rc && i < r->nobjs; i++) uris[i] = r->objs[i].uri;
+    if (!rc) rc = weir__pq_hive_discover(uri, uris, r->nobjs, &s->hive, err, sizeof err);
+    free(uris);
+  }
   size_t ntasks = 0, first_good = SIZE_MAX;
   for (size_t i = 0; !rc && i < s->nfiles; i++) {
     pq_file *f = &s->files[i];
@@ -394,11 +430,20 @@ weir_op *weir_read_parquet(weir_pipeline *p, const char *uri,
     for (size_t k = 0; k < s->nwant && !rc; k++) {
       int found = 0;
       for (size_t j = 0; j < f->nleaves; j++) found |= !strcmp(f->leaves[j].name, s->want[k]);
+      if (!found && weir__pq_hive_index(&s->hive, s->want[k]) >= 0) found = 1;
       if (!found) {
         snprintf(err, sizeof err, "%s: no column '%s'", r->objs[i].uri, s->want[k]);
         rc = WEIR_ENOTFOUND;
       }
     }
+    for (size_t j = 0; j < f->nleaves && !rc; j++)
+      if (weir__pq_hive_index(&s->hive, f->leaves[j].name) >= 0) {
+        snprintf(err, sizeof err,
+                 "%s: column '%s' is also a partition key of its folders (set "
+                 "no_hive_partitions to read the file's column)",
+                 r->objs[i].uri, f->leaves[j].name);
+        rc = WEIR_EINVAL;
+      }
     if (rc) break;
     if (first_good == SIZE_MAX) {
       first_good = i;
@@ -417,6 +462,7 @@ weir_op *weir_read_parquet(weir_pipeline *p, const char *uri,
   size_t nt = 0;
   for (size_t i = 0; !rc && i < s->nfiles; i++) {
     pq_file *f = &s->files[i];
+    if (s->hive.nkeys && !file_may_match(s, i)) continue;
     if (f->bad) {
       s->tasks[nt++] = (pq_task){i, -1};
       continue;

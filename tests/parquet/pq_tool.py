@@ -8,6 +8,11 @@ weir reads, and pyarrow and DuckDB read back the files weir writes.
   pq_tool.py check WEIR_PARQUET EXPECTED_JSONL
                                a file weir wrote: pyarrow and DuckDB read
                                the expected rows; statistics are right
+  pq_tool.py hive_compare JSONL DIR [COLUMNS [YEAR]]
+                               rows weir read from the hive-partitioned
+                               tree DIR equal pyarrow.dataset's reading of
+                               it (partitioning="hive"), optionally only
+                               COLUMNS ("-" = all) and rows of year YEAR
   pq_tool.py groups PARQUET    write a ZSTD file of 2 row groups (int64 `id`,
                                string `s` with nulls) and print, per row
                                group, from the data written: "ROWS ID_MIN
@@ -106,10 +111,57 @@ def make(d):
     pq.write_table(table(100, 2), os.path.join(d, "ds", "b.parquet"))
     with open(os.path.join(d, "ds", "_SUCCESS"), "w"):
         pass
+    make_hive(os.path.join(d, "hive"))
     os.makedirs(os.path.join(d, "mixed"), exist_ok=True)
     pq.write_table(table(10), os.path.join(d, "mixed", "a.parquet"))
     pq.write_table(table(10).rename_columns(["x%d" % i for i in range(len(table(10).schema))]),
                    os.path.join(d, "mixed", "b.parquet"))
+
+
+def make_hive(d):
+    """A hive-partitioned tree: an integer key `year` (one folder null), a
+    string key `lang` (one value %-encoded), several files in a folder."""
+    parts = [("year=2023/lang=en", 2), ("year=2023/lang=fr%20b", 1), ("year=2024/lang=en", 2),
+             ("year=2024/lang=de", 1), ("year=__HIVE_DEFAULT_PARTITION__/lang=en", 1)]
+    next_id = 0
+    for folder, files in parts:
+        os.makedirs(os.path.join(d, folder), exist_ok=True)
+        for k in range(files):
+            n = 7 + k
+            t = pa.table({"id": pa.array(range(next_id, next_id + n), pa.int64()),
+                          "s": pa.array(["r%d" % (next_id + i) if i % 3 else None for i in range(n)])})
+            pq.write_table(t, os.path.join(d, folder, "part-%d.parquet" % k))
+            next_id += n
+    with open(os.path.join(d, "_SUCCESS"), "w"):
+        pass
+    # A file whose column is also a key of its folder.
+    os.makedirs(os.path.join(d + "_conflict", "year=1"), exist_ok=True)
+    pq.write_table(pa.table({"year": [5], "id": [0]}), os.path.join(d + "_conflict", "year=1", "a.parquet"))
+
+
+def hive_compare(jsonl, folder, columns=None, year=None):
+    import pyarrow.dataset as ds
+    d = ds.dataset(folder, format="parquet", partitioning="hive")
+    cols = columns.split(",") if columns and columns != "-" else None
+    flt = (ds.field("year") == int(year)) if year is not None else None
+    t = d.to_table(columns=cols, filter=flt)
+    rows = [json.loads(line) for line in open(jsonl)]
+    if len(rows) != t.num_rows:
+        print("rows: weir %d, pyarrow %d" % (len(rows), t.num_rows))
+        return 1
+    for r in rows:
+        if set(r) - set(t.column_names):
+            print("weir has columns %s that pyarrow has not" % sorted(set(r) - set(t.column_names)))
+            return 1
+    rows = [{k: r.get(k) for k in t.column_names} for r in rows]  # JSONL may leave nulls out
+    want = sorted(t.to_pylist(), key=lambda r: json.dumps(r, sort_keys=True))
+    got = sorted(rows, key=lambda r: json.dumps(r, sort_keys=True))
+    for w, g in zip(want, got):
+        if w != g:
+            print("weir %r, pyarrow %r" % (g, w))
+            return 1
+    print("equal: %d rows, %d columns" % (t.num_rows, t.num_columns))
+    return 0
 
 
 def norm_arrow(col):
@@ -226,6 +278,9 @@ if __name__ == "__main__":
         sys.exit(0)
     if cmd == "compare":
         sys.exit(compare(sys.argv[2], sys.argv[3], sys.argv[4] if len(sys.argv) > 4 else None))
+    if cmd == "hive_compare":
+        a = sys.argv[2:] + [None] * 4
+        sys.exit(hive_compare(a[0], a[1], a[2], a[3]))
     if cmd == "check":
         sys.exit(check(sys.argv[2], sys.argv[3]))
     sys.exit(2)
