@@ -665,6 +665,211 @@ Test(cli, chunk_text_kind_runs) {
   free(out);
 }
 
+/* ---- tokenize, pack_sequences and chunk_text by tokens ----------------------- */
+
+/* Numbers of one line of a reference file (tests/text/tokenize_reference.py). */
+static size_t ref_line(FILE *f, long long **v) {
+  char *line = NULL;
+  size_t lc = 0, n = 0, cap = 0;
+  cr_assert_geq(getline(&line, &lc, f), 0, "reference file short");
+  *v = NULL;
+  for (char *p = line, *end;; p = end) {
+    long long x = strtoll(p, &end, 10);
+    if (end == p) break;
+    if (n == cap) *v = realloc(*v, (cap = cap ? cap * 2 : 64) * sizeof **v);
+    (*v)[n++] = x;
+  }
+  free(line);
+  return n;
+}
+
+/* The integers of the JSON array after `"key":[` in `line`, into v[0..cap). */
+static size_t json_ints(const char *line, const char *key, long long *v, size_t cap) {
+  char pat[64];
+  snprintf(pat, sizeof pat, "\"%s\":[", key);
+  const char *p = strstr(line, pat);
+  cr_assert_not_null(p, "no %s in %s", key, line);
+  p += strlen(pat);
+  size_t n = 0;
+  while (*p && *p != ']') {
+    char *end;
+    long long x = strtoll(p, &end, 10);
+    cr_assert(end != p, "not a number in %s", line);
+    cr_assert_lt(n, cap);
+    v[n++] = x;
+    p = *end == ',' ? end + 1 : end;
+  }
+  return n;
+}
+
+static long long json_int(const char *line, const char *key) {
+  char pat[64];
+  snprintf(pat, sizeof pat, "\"%s\":", key);
+  const char *p = strstr(line, pat);
+  cr_assert_not_null(p, "no %s in %s", key, line);
+  return strtoll(p + strlen(pat), NULL, 10);
+}
+
+/* tokenize, pack_sequences and chunk_text (method tokens) from specs, against
+ * the `tokenizers` package: a byte-level BPE that
+ * tests/text/tokenize_reference.py trains, its corpus of hard cases (emoji,
+ * CJK, combining marks, \r\n, an added token inside a word, empty
+ * documents), each document's ids, the ids packed with EOS into rows cut
+ * by hand, and the byte ranges of windows of 16 tokens with 5 of overlap
+ * computed from the package's offsets. */
+Test(cli, tokenize_pack_and_token_chunks_run) {
+  char cmd[4096];
+  snprintf(cmd, sizeof cmd, "'%s' '%s/tests/text/tokenize_reference.py' '%s' 16", python(),
+           WEIR_TEST_SOURCE_DIR, tmpdir);
+  cr_assert_eq(system(cmd), 0, "%s failed", cmd);
+  enum { DOCS = 700 };
+  long long *ids[DOCS], *c16[DOCS], *skip;
+  size_t nids[DOCS], nc16[DOCS];
+  FILE *f = fopen(path_of("ref.txt"), "r");
+  cr_assert_not_null(f);
+  for (int d = 0; d < DOCS; d++) {
+    nids[d] = ref_line(f, &ids[d]);
+    nc16[d] = ref_line(f, &c16[d]);
+    ref_line(f, &skip);
+    free(skip);
+  }
+  fclose(f);
+  f = fopen(path_of("replace.txt"), "r");
+  cr_assert_not_null(f);
+  free((ref_line(f, &skip), skip));
+  cr_assert_eq(ref_line(f, &skip), 1);
+  long long eot = skip[0];
+  free(skip);
+  fclose(f);
+
+  /* tokenize: every document's ids, the text column dropped. */
+  write_str(path_of("tok.yaml"),
+            "pipeline: {progress: false, summary: false}\n"
+            "ops:\n"
+            "  - name: src\n    op: read_jsonl\n    uri: corpus.jsonl\n"
+            "  - name: tok\n    op: tokenize\n    input: src\n    tokenizer: tokenizer.json\n"
+            "    keep_text: false\n    max_workers: 2\n"
+            "  - name: out\n    op: write_jsonl\n    input: tok\n    uri: tok/\n");
+  result r = weir("run tok.yaml");
+  cr_assert_eq(r.code, 0, "stderr: %s", r.err);
+  result_free(&r);
+  static long long got[1 << 16];
+  f = fopen(path_of("tok/part-00000.jsonl"), "r");
+  cr_assert_not_null(f);
+  char *line = NULL;
+  size_t lc = 0;
+  int d = 0;
+  for (; getline(&line, &lc, f) > 0; d++) {
+    cr_assert_lt(d, DOCS);
+    cr_assert_eq(json_int(line, "i"), d, "documents out of order: %s", line);
+    cr_assert(strstr(line, "\"text\"") == NULL, "keep_text: false kept it: %s", line);
+    size_t n = json_ints(line, "tokens", got, sizeof got / sizeof got[0]);
+    cr_assert_eq(n, nids[d], "document %d: %zu ids, the package %zu", d, n, nids[d]);
+    cr_assert_eq(json_int(line, "token_count"), (long long)n);
+    for (size_t k = 0; k < n; k++)
+      cr_assert_eq(got[k], ids[d][k], "document %d id %zu", d, k);
+  }
+  fclose(f);
+  cr_assert_eq(d, DOCS);
+
+  /* tokenize then pack_sequences: rows of 64 ids, EOS after each non-empty
+   * document, the last partial row padded with 0. */
+  size_t total = 0;
+  for (d = 0; d < DOCS; d++) total += nids[d] + 1;
+  long long *stream = malloc((total + 64) * sizeof *stream);
+  size_t ns = 0;
+  for (d = 0; d < DOCS; d++) {
+    if (!nids[d]) continue;
+    memcpy(stream + ns, ids[d], nids[d] * sizeof *stream);
+    ns += nids[d];
+    stream[ns++] = eot;
+  }
+  size_t rows = (ns + 63) / 64;
+  for (size_t k = ns; k < rows * 64; k++) stream[k] = 0;
+  char spec[2048];
+  snprintf(spec, sizeof spec,
+           "pipeline: {progress: false, summary: false}\n"
+           "ops:\n"
+           "  - name: src\n    op: read_jsonl\n    uri: corpus.jsonl\n"
+           "  - name: tok\n    op: tokenize\n    input: src\n    tokenizer: tokenizer.json\n"
+           "  - name: pack\n    op: pack_sequences\n    input: tok\n    seq_len: 64\n"
+           "    eos_id: %lld\n    num_tokens: true\n"
+           "  - name: out\n    op: write_jsonl\n    input: pack\n    uri: pack/\n",
+           eot);
+  write_str(path_of("pack.yaml"), spec);
+  r = weir("run pack.yaml");
+  cr_assert_eq(r.code, 0, "stderr: %s", r.err);
+  result_free(&r);
+  f = fopen(path_of("pack/part-00000.jsonl"), "r");
+  cr_assert_not_null(f);
+  size_t row = 0;
+  for (; getline(&line, &lc, f) > 0; row++) {
+    cr_assert_lt(row, rows);
+    cr_assert_eq(json_ints(line, "tokens", got, 64), 64, "row %zu: %s", row, line);
+    for (size_t k = 0; k < 64; k++)
+      cr_assert_eq(got[k], stream[row * 64 + k], "row %zu token %zu", row, k);
+    cr_assert_eq(json_int(line, "num_tokens"), row + 1 < rows ? 64 : (long long)(ns - row * 64));
+  }
+  fclose(f);
+  cr_assert_eq(row, rows);
+  free(stream);
+
+  /* chunk_text by tokens: windows of 16 tokens, 5 shared, as byte ranges. */
+  write_str(path_of("chunk.yaml"),
+            "pipeline: {progress: false, summary: false}\n"
+            "ops:\n"
+            "  - name: src\n    op: read_jsonl\n    uri: corpus.jsonl\n"
+            "  - name: chunks\n    op: chunk_text\n    input: src\n    method: tokens\n"
+            "    tokenizer: tokenizer.json\n    chunk_size: 16\n    overlap: 5\n"
+            "    doc_id_column: i\n    keep_columns: false\n"
+            "  - name: out\n    op: write_jsonl\n    input: chunks\n    uri: chunks/\n");
+  r = weir("run chunk.yaml");
+  cr_assert_eq(r.code, 0, "stderr: %s", r.err);
+  result_free(&r);
+  f = fopen(path_of("chunks/part-00000.jsonl"), "r");
+  cr_assert_not_null(f);
+  size_t seen[DOCS] = {0};
+  int last = -1;
+  while (getline(&line, &lc, f) > 0) {
+    d = (int)json_int(line, "doc_id");
+    cr_assert(d >= last && d < DOCS, "chunks out of document order: %s", line);
+    last = d;
+    size_t k = seen[d]++;
+    cr_assert_eq(json_int(line, "chunk_index"), (long long)k, "%s", line);
+    cr_assert_lt(2 * k + 1, nc16[d], "document %d: more chunks than the package's windows", d);
+    cr_assert_eq(json_int(line, "start"), c16[d][2 * k], "document %d chunk %zu", d, k);
+    cr_assert_eq(json_int(line, "end"), c16[d][2 * k + 1], "document %d chunk %zu", d, k);
+  }
+  fclose(f);
+  free(line);
+  for (d = 0; d < DOCS; d++) {
+    cr_assert_eq(2 * seen[d], nc16[d], "document %d: %zu chunks, the package's windows %zu", d,
+                 seen[d], nc16[d] / 2);
+    free(ids[d]);
+    free(c16[d]);
+  }
+
+  /* A tokenizer file that is not there: a bad spec (exit 2), the file and
+   * the operator named; the method without a tokenizer likewise. */
+  write_str(path_of("bad.yaml"),
+            "ops:\n"
+            "  - name: src\n    op: read_jsonl\n    uri: corpus.jsonl\n"
+            "  - name: tok\n    op: tokenize\n    input: src\n    tokenizer: nothing.json\n");
+  r = weir("run bad.yaml");
+  cr_assert_eq(r.code, 2, "stderr: %s", r.err);
+  assert_has(r.err, "nothing.json");
+  assert_has(r.err, "operator 'tok' (tokenize)");
+  result_free(&r);
+  write_str(path_of("bad2.yaml"),
+            "ops:\n"
+            "  - name: src\n    op: read_jsonl\n    uri: corpus.jsonl\n"
+            "  - name: ch\n    op: chunk_text\n    input: src\n    method: tokens\n");
+  r = weir("run bad2.yaml");
+  cr_assert_eq(r.code, 2, "stderr: %s", r.err);
+  assert_has(r.err, "method tokens needs the option tokenizer");
+  result_free(&r);
+}
+
 Test(cli, resume_keeps_complete_shards) {
   write_jsonl_rows("in.jsonl", 1000);
   write_str(path_of("spec.yaml"),

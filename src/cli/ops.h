@@ -58,6 +58,15 @@ static inline weir_op *arg_in(const weir_op_args *a) {
 /* Fills a weir_op_options from CLI_OP_OPTION_ROWS values. */
 void cli_op_options(const weir_op_args *a, weir_op_options *o);
 
+/* A tokenizer loaded from `path` (tokenizer.json, .tiktoken, .model; a
+ * tiktoken `pattern` or NULL) and held until cli_tokenizers_release(), so
+ * it outlives the pipeline that borrows it (tokenizers.c). NULL with the
+ * reason in weir_last_errmsg(). */
+const weir_tokenizer *cli_tokenizer(const char *path, const char *pattern);
+/* Frees every tokenizer cli_tokenizer() loaded; call after the pipeline is
+ * destroyed. */
+void cli_tokenizers_release(void);
+
 extern const cli_op_table cli_ops_core, cli_ops_io, cli_ops_media, cli_ops_parquet, cli_ops_text;
 
 #endif

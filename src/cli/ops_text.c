@@ -1,6 +1,6 @@
 /* Operator kinds of weir/text.h: document ids, PII redaction, language
- * id, the quality filters, exact and MinHash dedup, filter_where, sequence packing and
- * chunking. Thresholds left
+ * id, the quality filters, exact and MinHash dedup, filter_where,
+ * tokenizing, sequence packing and chunking. Thresholds left
  * out of a spec keep the library's defaults (DataTrove's), which is why
  * they are applied only when set. */
 #include "cli/ops.h"
@@ -284,13 +284,54 @@ static weir_op *build_pack(weir_pipeline *p, const weir_op_args *a, void *u) {
   return weir_pack_sequences(p, arg_in(a), &o);
 }
 
+static const weir_opt_def tokenize_opts[] = {
+  OPT_REQ("tokenizer", WEIR_OPT_STRING, "tokenizer.json, .tiktoken or SentencePiece .model file"),
+  OPT("pattern", WEIR_OPT_STRING, NULL, ".tiktoken: split regex or encoding name (cl100k_base...); unset = from the file name"),
+  OPT("column", WEIR_OPT_STRING, "text", "the text column"),
+  OPT_ENUM("on_error", "fail|skip", "fail", "a null or invalid UTF-8 text: end the run, or skip the row and count it"),
+  OPT("max_workers", WEIR_OPT_INT, "0", "most workers; 0 = the scheduler's choice"),
+  OPT("add_special", WEIR_OPT_BOOL, "true", "run the post-processor (tokenizers' add_special_tokens)"),
+  OPT("split_special", WEIR_OPT_BOOL, "false", "special tokens written in the text are ordinary text"),
+  OPT("replace_invalid", WEIR_OPT_BOOL, "false", "invalid UTF-8 reads as U+FFFD instead of being malformed"),
+  OPT("add_bos", WEIR_OPT_BOOL, "false", "prepend the BOS id"),
+  OPT("add_eos", WEIR_OPT_BOOL, "false", "append the EOS id"),
+  OPT("bos_id", WEIR_OPT_INT, "-1", "BOS id; -1 = the tokenizer's"),
+  OPT("eos_id", WEIR_OPT_INT, "-1", "EOS id; -1 = the tokenizer's"),
+  OPT("tokens_column", WEIR_OPT_STRING, "tokens", "the ids (list of int32)"),
+  OPT("count_column", WEIR_OPT_STRING, "token_count", "the number of ids; \"\" = none"),
+  OPT("keep_text", WEIR_OPT_BOOL, "true", "keep the text column"),
+};
+static weir_op *build_tokenize(weir_pipeline *p, const weir_op_args *a, void *u) {
+  (void)u;
+  const weir_tokenizer *t = cli_tokenizer(arg_s(a, "tokenizer"), arg_s(a, "pattern"));
+  if (!t) return NULL;
+  weir_tokenize_options o = WEIR_TOKENIZE_OPTIONS_INIT;
+  o.common.column = arg_s(a, "column");
+  o.common.on_error = arg_i(a, "on_error") ? WEIR_ON_ERROR_SKIP : WEIR_ON_ERROR_FAIL;
+  o.common.max_workers = (int)arg_i(a, "max_workers");
+  o.common.name = a->name;
+  o.flags = (arg_i(a, "add_special") ? WEIR_TOKENIZE_ADD_SPECIAL : 0u) |
+            (arg_i(a, "split_special") ? WEIR_TOKENIZE_SPLIT_SPECIAL : 0u) |
+            (arg_i(a, "replace_invalid") ? WEIR_TOKENIZE_REPLACE_INVALID : 0u);
+  o.add_bos = (int)arg_i(a, "add_bos");
+  o.add_eos = (int)arg_i(a, "add_eos");
+  o.bos_id = given(a, "bos_id") ? arg_i(a, "bos_id") : -1;
+  o.eos_id = given(a, "eos_id") ? arg_i(a, "eos_id") : -1;
+  o.tokens_column = arg_s(a, "tokens_column");
+  o.count_column = arg_s(a, "count_column");
+  o.keep_text = given(a, "keep_text") ? (int)arg_i(a, "keep_text") : 1;
+  return weir_tokenize(p, arg_in(a), t, &o);
+}
+
 static const weir_opt_def chunk_opts[] = {
   OPT("column", WEIR_OPT_STRING, "text", "the text column"),
   OPT_ENUM("on_error", "fail|skip", "fail", "a null or invalid UTF-8 text: end the run, or skip the row and count it"),
   OPT("max_workers", WEIR_OPT_INT, "0", "most workers; 0 = the scheduler's choice"),
-  OPT_ENUM("method", "paragraphs|sentences|chars|markdown", "paragraphs", "how documents are cut"),
-  OPT("chunk_size", WEIR_OPT_INT, "0", "code points per chunk at most; 0 = 1000"),
-  OPT("overlap", WEIR_OPT_INT, "-1", "chars: code points shared by neighbouring chunks; -1 = none"),
+  OPT_ENUM("method", "paragraphs|sentences|chars|markdown|tokens", "paragraphs", "how documents are cut"),
+  OPT("chunk_size", WEIR_OPT_INT, "0", "code points (tokens: tokens) per chunk at most; 0 = 1000 (tokens: 128)"),
+  OPT("overlap", WEIR_OPT_INT, "-1", "chars, tokens: shared by neighbouring chunks; -1 = none (tokens: 30)"),
+  OPT("tokenizer", WEIR_OPT_STRING, NULL, "method tokens: tokenizer.json, .tiktoken or .model file"),
+  OPT("pattern", WEIR_OPT_STRING, NULL, "method tokens, .tiktoken: split regex or encoding name"),
   OPT("doc_id_column", WEIR_OPT_STRING, "doc_id", "the input's document id column (else ordinals)"),
   OPT("keep_columns", WEIR_OPT_BOOL, "true", "repeat the document's other columns on its chunks"),
 };
@@ -302,8 +343,15 @@ static weir_op *build_chunk(weir_pipeline *p, const weir_op_args *a, void *u) {
   o.common.max_workers = (int)arg_i(a, "max_workers");
   o.common.name = a->name;
   static const int methods[] = {WEIR_CHUNK_PARAGRAPHS, WEIR_CHUNK_SENTENCES, WEIR_CHUNK_CHARS,
-                                WEIR_CHUNK_MARKDOWN};
+                                WEIR_CHUNK_MARKDOWN, WEIR_CHUNK_TOKENS};
   o.method = methods[arg_i(a, "method")];
+  if (o.method == WEIR_CHUNK_TOKENS) {
+    if (!arg_s(a, "tokenizer")) {
+      weir_set_last_errmsg("method tokens needs the option tokenizer (a tokenizer file)");
+      return NULL;
+    }
+    if (!(o.tokenizer = cli_tokenizer(arg_s(a, "tokenizer"), arg_s(a, "pattern")))) return NULL;
+  }
   o.chunk_size = (size_t)arg_i(a, "chunk_size");
   o.overlap = given(a, "overlap") ? (long)arg_i(a, "overlap") : -1;
   o.doc_id_column = arg_s(a, "doc_id_column");
@@ -332,6 +380,8 @@ static const weir_op_kind kinds[] = {
        WEIR_KIND_TRANSFORM, 1, 1, minhash_opts, build_minhash),
   KIND("filter_where", "keep the rows an expression holds for", WEIR_KIND_TRANSFORM, 1, 1,
        where_opts, build_where),
+  KIND("tokenize", "token ids of the text (tokenizer.json, tiktoken, SentencePiece) as `tokens` and `token_count`",
+       WEIR_KIND_TRANSFORM, 1, 1, tokenize_opts, build_tokenize),
   KIND("pack_sequences", "documents' token lists, EOS between, in rows of exactly seq_len tokens",
        WEIR_KIND_TRANSFORM, 1, 1, pack_opts, build_pack),
   KIND("chunk_text", "RAG chunks (paragraphs, sentences, characters, Markdown sections) with their byte ranges",

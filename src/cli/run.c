@@ -11,6 +11,7 @@
 #include "cli/cli.h"
 #include "cli/http.h"
 #include "cli/monitor.h"
+#include "cli/ops.h"
 #include "cli/spec.h"
 
 typedef struct run_args {
@@ -258,6 +259,7 @@ int cmd_run(int argc, char **argv) {
   if (rc != WEIR_OK) {
     fprintf(stderr, "%s\n", err);
     int code = rc == WEIR_EINVAL ? EXIT_BAD_SPEC : EXIT_RUN_FAILED;
+    cli_tokenizers_release(); /* spec_build destroyed the pipeline */
     monitor_destroy(&r->mon);
     free(r);
     spec_free(&s);
@@ -323,6 +325,7 @@ int cmd_run(int argc, char **argv) {
 out:
   uv_loop_close(&r->loop);
   weir_pipeline_destroy(r->p);
+  cli_tokenizers_release(); /* borrowed by the pipeline's text operators */
   monitor_destroy(&r->mon);
   free(r);
   spec_free(&s);

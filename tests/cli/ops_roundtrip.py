@@ -31,7 +31,8 @@ for want in ["read_jsonl", "read_csv", "read_text", "read_binary", "read_blocks"
              "read_audio", "read_images", "image_resize", "write_video", "read_parquet",
              "write_parquet", "text_doc_id", "text_pii_redact", "text_lang_id",
              "text_quality_gopher", "text_quality_gopher_repetition", "text_quality_c4",
-             "text_quality_fineweb", "dedup_exact", "filter_where", "test_counter"]:
+             "text_quality_fineweb", "dedup_exact", "filter_where", "tokenize", "pack_sequences",
+             "chunk_text", "test_counter"]:
     if want not in names:
         failures.append(f"`weir ops --json` lacks {want}")
 
