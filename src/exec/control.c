@@ -10,6 +10,7 @@
 #include "exec/autoscale_policy.h"
 #include "exec/exec_internal.h"
 #include "exec/gpu_backend.h"
+#include "exec/tick_clocks.h"
 #include "weir/error.h"
 
 /* Seconds between two decisions: long enough to measure a few tasks, short
@@ -55,9 +56,22 @@ static double gpu_budget(const weir_pipeline *p) {
   return g ? g->device_count() : 0;
 }
 
+/* A total measured without the lock can dip below the last one for a
+ * tick (a worker that exited between the copy and the read counts in
+ * neither); the mark stays where it was and the next window sees the
+ * whole difference. */
+static double since_mark(double total, double *mark) {
+  if (total <= *mark)
+    return 0;
+  double d = total - *mark;
+  *mark = total;
+  return d;
+}
+
 /* One decision over the window since the last one, for every operator
- * (the arrays are sized by the operator count, so none is left out). */
-static void decide(weir_pipeline *p, double now) {
+ * (the arrays are sized by the operator count, so none is left out), from
+ * the workers' clocks read just before. */
+static void decide(weir_pipeline *p, double now, const weir__tick_clocks *clocks) {
   size_t cap = p->nops ? p->nops : 1;
   weir__policy_op *pol = calloc(cap, sizeof *pol);
   weir_op **who = calloc(cap, sizeof *who);
@@ -78,8 +92,6 @@ static void decide(weir_pipeline *p, double now) {
       continue;
     double busy = op->st.busy_seconds + (op->busy * now - op->busy_start_sum);
     double blocked = op->st.blocked_seconds + (op->emit_waiting * now - op->wait_start_sum);
-    double cpu = weir__op_cpu(op);
-    double runq = weir__op_runq(op);
     weir__policy_op *q = &pol[n];
     memset(q, 0, sizeof *q);
     q->name = op->name;
@@ -94,8 +106,9 @@ static void decide(weir_pipeline *p, double now) {
     q->workers = op->target;
     q->busy_seconds = busy - op->ctl_busy;
     q->blocked_seconds = blocked - op->ctl_blocked;
-    q->cpu_seconds = cpu - op->ctl_cpu;
-    q->runq_seconds = runq - op->ctl_runq;
+    /* An op added to the graph since the copy has no clocks yet. */
+    q->cpu_seconds = i < clocks->nops ? since_mark(clocks->cpu[i], &op->ctl_cpu) : 0;
+    q->runq_seconds = i < clocks->nops ? since_mark(clocks->runq[i], &op->ctl_runq) : 0;
     if (q->blocked_seconds > q->busy_seconds)
       q->blocked_seconds = q->busy_seconds;
     double fb = op->q.max_blocks ? (double)op->q.blocks / (double)op->q.max_blocks : 0;
@@ -127,8 +140,6 @@ static void decide(weir_pipeline *p, double now) {
     q->since_move = op->ctl_since_move;
     op->ctl_busy = busy;
     op->ctl_blocked = blocked;
-    op->ctl_cpu = cpu;
-    op->ctl_runq = runq;
     who[n++] = op;
   }
   if (n == 0 || window <= 0) {
@@ -175,20 +186,34 @@ static void decide(weir_pipeline *p, double now) {
   free(d);
 }
 
+static int decision_due(const weir_pipeline *p, double now) {
+  if (p->opts.fixed_pools || atomic_load(&p->ending) || p->done)
+    return 0;
+  double last = p->ctl_last ? p->ctl_last : p->t_start;
+  return now - last >= CONTROL_PERIOD;
+}
+
 void weir__control_tick(weir_pipeline *p) {
   double now = weir__now();
+  weir__tick_clocks clocks = {0};
   pthread_mutex_lock(&p->mu);
   /* A safety net under memory pressure: waiters on the budget re-check
    * their condition at least every tick. */
   if (p->budget_waiters)
     pthread_cond_broadcast(&p->cv_budget);
-  if (!p->opts.fixed_pools && !atomic_load(&p->ending) && !p->done) {
-    if (p->ctl_last == 0)
-      p->ctl_last = p->t_start;
-    if (now - p->ctl_last >= CONTROL_PERIOD)
-      decide(p, now);
-  }
+  int due = decision_due(p, now) && weir__tick_clocks_copy(p, &clocks) == WEIR_OK;
   pthread_mutex_unlock(&p->mu);
+  if (due) {
+    weir__tick_clocks_read(&clocks);
+    pthread_mutex_lock(&p->mu);
+    if (decision_due(p, now)) {
+      if (p->ctl_last == 0)
+        p->ctl_last = p->t_start;
+      decide(p, now, &clocks);
+    }
+    pthread_mutex_unlock(&p->mu);
+    weir__tick_clocks_free(&clocks);
+  }
   for (size_t i = 0; i < p->nops; i++)
     if (p->ops[i]->active)
       keep_pool(p, p->ops[i]);

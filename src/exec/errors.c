@@ -19,6 +19,13 @@ static void error_store(weir_pipeline *p, int err, const char *msg) {
   p->errcode = err;
 }
 
+/* The one reader for everything else in weir: the message is read where
+ * the code is (a failure is final within a run, and a new run clears both
+ * before it starts), so its text never changes under a reader. */
+const char *weir_pipeline_errmsg(const weir_pipeline *p) {
+  return p ? p->errmsg : "no pipeline";
+}
+
 void weir__error_clear(weir_pipeline *p) {
   pthread_mutex_lock(&p->mu);
   error_store(p, WEIR_OK, "");

@@ -319,10 +319,9 @@ void weir__pipeline_free_shell(weir_pipeline *p);
 double weir__now(void);
 double weir__thread_cpu(void);
 double weir__op_cpu(const weir_op *op);
-/* Seconds every worker the op has had waited in the run queue (under
- * p->mu), from schedstat.c: the calling thread's id, and the run-queue
- * time of thread `tid` (0: the caller), 0 where the kernel does not say. */
-double weir__op_runq(const weir_op *op);
+/* From schedstat.c: the calling thread's id, and the seconds thread `tid`
+ * (0: the caller) has waited in the run queue, 0 where the kernel does
+ * not say. The control tick reads them without p->mu (tick_clocks.h). */
 int weir__thread_id(void);
 double weir__thread_runq(int tid);
 

@@ -321,7 +321,7 @@ int weir_pipeline_iter(weir_pipeline *p, weir_op *out, const weir_iter_options *
     return weir__call_fail(p, WEIR_EINVAL, "weir_pipeline_iter: NULL it (where the iterator goes)");
   if (!out) {
     weir__op_fail(p, p->errcode ? p->errcode : WEIR_EINVAL,
-                  "iterator: no output operator (an earlier call failed: %s)", p->errmsg);
+                  "iterator: no output operator (an earlier call failed: %s)", weir_pipeline_errmsg(p));
     return WEIR_EINVAL;
   }
   weir_iter_options def = WEIR_ITER_OPTIONS_INIT;
@@ -477,7 +477,7 @@ typedef struct iter_stream {
 } iter_stream;
 
 static int iter_stream_fail(iter_stream *s, int rc) {
-  const char *m = s->it && s->it->p ? s->it->p->errmsg : "";
+  const char *m = s->it && s->it->p ? weir_pipeline_errmsg(s->it->p) : "";
   snprintf(s->err, sizeof s->err, "%s", m && m[0] ? m : weir_strerror(rc));
   return rc == WEIR_ENOMEM ? ENOMEM : EIO;
 }

@@ -197,10 +197,6 @@ void weir_pipeline_destroy(weir_pipeline *p) {
     weir__pipeline_free_shell(p);
 }
 
-const char *weir_pipeline_errmsg(const weir_pipeline *p) {
-  return p ? p->errmsg : "no pipeline";
-}
-
 int weir_pipeline_errcode(const weir_pipeline *p) { return p ? p->errcode : WEIR_EINVAL; }
 
 static int add_consumer(weir_op *in, weir_op *op) {
@@ -329,7 +325,7 @@ weir_op *weir_map_batches(weir_pipeline *p, weir_op *in, const char *name,
   if (!in)
     return weir__op_fail(p, p->errcode ? p->errcode : WEIR_EINVAL,
                          "map_batches '%s': no input (an earlier call failed: %s)",
-                         name ? name : "?", p->errmsg);
+                         name ? name : "?", weir_pipeline_errmsg(p));
   if (!fn)
     return weir__op_fail(p, WEIR_EINVAL, "map_batches '%s': no function", name ? name : "?");
   weir_op *op = weir__op_new(p, WEIR__OP_MAP, name ? name : "map_batches", &in, 1, opts, 0);
@@ -347,7 +343,7 @@ weir_op *weir_add_op(weir_pipeline *p, weir_op *in, const weir_op_def *def,
   const char *name = def && def->name ? def->name : "op";
   if (!in)
     return weir__op_fail(p, p->errcode ? p->errcode : WEIR_EINVAL,
-                         "operator '%s': no input (an earlier call failed: %s)", name, p->errmsg);
+                         "operator '%s': no input (an earlier call failed: %s)", name, weir_pipeline_errmsg(p));
   if (!def || !def->process)
     return weir__op_fail(p, WEIR_EINVAL, "operator '%s': no process callback", name);
   if (def->version != WEIR_OP_DEF_VERSION)
@@ -366,7 +362,7 @@ weir_op *weir_repartition(weir_pipeline *p, weir_op *in, size_t rows_per_block) 
     return weir__op_fail(NULL, WEIR_EINVAL, "%s: NULL pipeline", "repartition");
   if (!in)
     return weir__op_fail(p, p->errcode ? p->errcode : WEIR_EINVAL,
-                         "repartition: no input (an earlier call failed: %s)", p->errmsg);
+                         "repartition: no input (an earlier call failed: %s)", weir_pipeline_errmsg(p));
   if (rows_per_block == 0)
     return weir__op_fail(p, WEIR_EINVAL, "repartition: rows_per_block is 0");
   weir_op_options o = WEIR_OP_OPTIONS_INIT;
@@ -381,7 +377,7 @@ weir_op *weir_limit(weir_pipeline *p, weir_op *in, uint64_t rows) {
     return weir__op_fail(NULL, WEIR_EINVAL, "%s: NULL pipeline", "limit");
   if (!in)
     return weir__op_fail(p, p->errcode ? p->errcode : WEIR_EINVAL,
-                         "limit: no input (an earlier call failed: %s)", p->errmsg);
+                         "limit: no input (an earlier call failed: %s)", weir_pipeline_errmsg(p));
   weir_op_options o = WEIR_OP_OPTIONS_INIT;
   o.min_workers = o.max_workers = 1;
   o.num_cpus = 0;
@@ -399,7 +395,7 @@ weir_op *weir_union(weir_pipeline *p, weir_op *const *ins, size_t n) {
   for (size_t i = 0; i < n; i++)
     if (!ins[i])
       return weir__op_fail(p, p->errcode ? p->errcode : WEIR_EINVAL,
-                           "union: input %zu is NULL (an earlier call failed: %s)", i, p->errmsg);
+                           "union: input %zu is NULL (an earlier call failed: %s)", i, weir_pipeline_errmsg(p));
   for (size_t i = 0; i < n; i++)
     for (size_t j = i + 1; j < n; j++)
       if (ins[i] == ins[j])

@@ -204,7 +204,7 @@ int weir_pipeline_stats_json(const weir_pipeline *p, char **json) {
   /* Why a run failed, next to its status (the text of weir_pipeline_errmsg
    * for the run's error; "" after a success). */
   fprintf(f, ", \"message\": ");
-  json_str(f, p->status != WEIR_OK ? p->errmsg : "");
+  json_str(f, p->status != WEIR_OK ? weir_pipeline_errmsg(p) : "");
   fprintf(f, "}, \"operators\": [");
   for (size_t i = 0; i < p->nops; i++) {
     weir_op_stats s;
@@ -371,7 +371,7 @@ static void status_text(const weir_pipeline *p, char *buf, size_t n) {
       snprintf(buf, n, "success");
     return;
   }
-  const char *e = p->errmsg, *q = NULL;
+  const char *e = weir_pipeline_errmsg(p), *q = NULL;
   if (strncmp(e, "operator '", 10) == 0)
     q = strchr(e + 10, '\'');
   if (q)

@@ -40,16 +40,6 @@ double weir__op_cpu(const weir_op *op) {
   return cpu;
 }
 
-double weir__op_runq(const weir_op *op) {
-  double runq = op->runq_exited;
-  for (const weir__worker *w = op->workers; w; w = w->next) {
-    int tid = atomic_load(&w->tid);
-    if (!w->exited && tid > 0)
-      runq += weir__thread_runq(tid);
-  }
-  return runq;
-}
-
 enum { T_EXIT = 0, T_EXIT_FINISH, T_SOURCE, T_BLOCK };
 
 typedef struct task {
@@ -784,6 +774,10 @@ static void *worker_main(void *arg) {
     gpu_drain(op, w, &ctx, "a GPU call in flight: ");
   worker_destroy(op, w);
   net->set_current(NULL);
+  /* The thread's own clocks, read before the lock (system calls); the
+   * tick counts a worker either live or exited, never both, as both
+   * change together under the lock below. */
+  double cpu_used = weir__thread_cpu(), runq_waited = weir__thread_runq(0);
   pthread_mutex_lock(&p->mu);
   /* The pool's counts: every worker that leaves was counted live (and,
    * when it retires, retiring) when it came; none is busy as it leaves. */
@@ -792,8 +786,8 @@ static void *worker_main(void *arg) {
                  op->name, op->live, op->retiring, p->live_workers);
   if (t.retire)
     op->retiring--;
-  op->cpu_exited += weir__thread_cpu();
-  op->runq_exited += weir__thread_runq(0);
+  op->cpu_exited += cpu_used;
+  op->runq_exited += runq_waited;
   op->live--;
   p->live_workers--;
   WEIR_INVARIANT(op->busy <= op->live, "operator '%s': %d busy workers of %d live", op->name,
