@@ -493,7 +493,7 @@ enum {
   WEIR_DEDUP_NORM_NONE = 1   /* the bytes as they are                      */
 };
 
-#define WEIR_DEDUP_EXACT_OPTIONS_VERSION 1
+#define WEIR_DEDUP_EXACT_OPTIONS_VERSION 2
 /* Drops rows whose key was seen before, keeping the first occurrence in
  * input order. The operator keeps its input in the order of the read tasks
  * (preserve_order) and decides in one worker, so the rows kept are the
@@ -524,8 +524,25 @@ enum {
  * `dup_of_column`): null for a first occurrence, else the input ordinal
  * (0-based position among the rows the operator received) of the first
  * row with the same key. A null or invalid UTF-8 text (a STRING key column
- * when normalising) is malformed (common.on_error). The priority mode
- * (keep the row with the highest value of a column) is not provided. */
+ * when normalising) is malformed (common.on_error).
+ *
+ * Priority mode (`priority_column` set, options version 2): among the rows
+ * with the same key the operator keeps the one with the highest value of
+ * `priority_column` (INT32, INT64, FLOAT32 or FLOAT64; the lowest with
+ * `priority_lowest` = 1) instead of the first. Ties go to the first in
+ * input order; a null priority loses to any value (all-null keys keep
+ * their first row); -0.0 equals 0.0; a NaN priority is malformed
+ * (common.on_error). The result is SQL's ROW_NUMBER() OVER (PARTITION BY
+ * key ORDER BY priority DESC NULLS LAST, input ordinal) = 1. A later row
+ * can replace the row kept so far, so this mode is a barrier: it holds
+ * its input until the input ends, then emits the rows kept in input order.
+ * The held rows count in the pipeline's memory budget as bytes in flight
+ * and go to a spill file once held bytes would pass three quarters of it
+ * (unless no_spill); the best (priority, ordinal) per key lives in a table
+ * of `memory_limit` bytes (32 bytes a key) that spills sorted runs merged
+ * at the end, plus one bit per row for the decision. In annotate mode
+ * `dup_of` is null for the row kept and otherwise the ordinal of the row
+ * its key keeps (which may come later in the input). */
 typedef struct weir_dedup_exact_options {
   unsigned version;
   weir_text_common common;   /* column: the text column (when key_columns
@@ -539,9 +556,15 @@ typedef struct weir_dedup_exact_options {
   size_t      memory_limit;  /* bytes of the seen-key table; 0 = a quarter
                                 of the pipeline's memory budget           */
   const char *dup_of_column; /* NULL = "dup_of"                           */
+  /* Version 2. */
+  const char *priority_column; /* NULL = keep the first occurrence; else
+                                  keep the row with the highest value of
+                                  this column (see above)                 */
+  int         priority_lowest; /* 1 = the lowest value wins instead       */
 } weir_dedup_exact_options;
 #define WEIR_DEDUP_EXACT_OPTIONS_INIT \
-  { WEIR_DEDUP_EXACT_OPTIONS_VERSION, WEIR_TEXT_COMMON_INIT, NULL, 0, WEIR_DEDUP_NORM_DPK, 0, NULL }
+  { WEIR_DEDUP_EXACT_OPTIONS_VERSION, WEIR_TEXT_COMMON_INIT, NULL, 0, WEIR_DEDUP_NORM_DPK, 0, \
+    NULL, NULL, 0 }
 WEIR_EXTERN weir_op *weir_dedup_exact(weir_pipeline *p, weir_op *in,
                                       const weir_dedup_exact_options *o);
 
@@ -836,7 +859,12 @@ enum {
  * (band-partitioned: band b's keys only ever meet band b's, so a
  * distributed runtime can send each band's records to the rank that owns
  * it and union the resulting pairs); half for held rows, past which rows
- * go to a spill file (the pipeline's spill folder) in input order. Pass 2
+ * go to a spill file (the pipeline's spill folder) in input order. The
+ * rows held in memory also count in the pipeline's memory budget as bytes
+ * in flight (weir_pipeline_stats' bytes_in_flight; "parked": they wait for
+ * the end of the input), so sources slow down for them, and they go to
+ * the spill file as well once held bytes would pass three quarters of the
+ * budget (unless the pipeline's no_spill is set). Pass 2
  * needs 4 bytes per row for union-find (at most 2^32 - 1 rows), 8 more for
  * KEEP_LONGEST / KEEP_SMALLEST_ID, and one read buffer per run of a band.
  *

@@ -198,6 +198,8 @@ static const weir_opt_def dedup_opts[] = {
   OPT_ENUM("normalize", "dpk|none", "dpk", "DPK ededup's normalisation of string keys, or the bytes as they are"),
   OPT("memory_limit", WEIR_OPT_SIZE, "0", "bytes of the seen-key table before it spills; 0 = a quarter of the budget"),
   OPT("dup_of_column", WEIR_OPT_STRING, "dup_of", "annotate mode: the column naming the first occurrence"),
+  OPT("priority_column", WEIR_OPT_STRING, NULL, "keep the row with the highest value of this column instead of the first (holds rows to the end)"),
+  OPT("priority_lowest", WEIR_OPT_BOOL, "false", "with priority_column: the lowest value wins"),
 };
 static weir_op *build_dedup(weir_pipeline *p, const weir_op_args *a, void *u) {
   (void)u;
@@ -211,6 +213,8 @@ static weir_op *build_dedup(weir_pipeline *p, const weir_op_args *a, void *u) {
   o.normalize = arg_i(a, "normalize") ? WEIR_DEDUP_NORM_NONE : WEIR_DEDUP_NORM_DPK;
   o.memory_limit = (size_t)arg_i(a, "memory_limit");
   o.dup_of_column = arg_s(a, "dup_of_column");
+  o.priority_column = arg_s(a, "priority_column");
+  o.priority_lowest = (int)arg_i(a, "priority_lowest");
   return weir_dedup_exact(p, arg_in(a), &o);
 }
 

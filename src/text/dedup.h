@@ -31,4 +31,30 @@ const char *weir__seen_errmsg(const weir__seen *s);
 uint64_t weir__seen_spilled_bytes(const weir__seen *s);
 uint64_t weir__seen_runs(const weir__seen *s);
 
+/* The best row of each key, for weir_dedup_exact's priority mode: an
+ * open-addressing table of (key, priority, ordinal) keeping, per key, the
+ * row with the highest encoded priority (a null priority loses to any
+ * value; ties: the smaller ordinal, the first seen). Past `limit` bytes
+ * the table is sorted by key and appended to an unlinked spill file as a
+ * run. weir__prio_finish merges the table and the runs, key by key, into
+ * a bitmap of the winning ordinals (one bit per row). */
+typedef struct weir__prio weir__prio;
+int  weir__prio_create(size_t limit, const char *spill_dir, weir__prio **out);
+void weir__prio_destroy(weir__prio *t);
+/* Row `ord` (ascending from call to call) with key `key` and encoded
+ * priority `prio` (`has` 0: null). WEIR_OK or a negative WEIR_E*. */
+int  weir__prio_offer(weir__prio *t, const uint64_t key[2], int has, uint64_t prio,
+                      uint64_t ord);
+/* Decides, over rows [0, nrows). With `lookup`, weir__prio_winner then
+ * answers for every key offered (a weir__seen of the winners when the
+ * table spilled). */
+int  weir__prio_finish(weir__prio *t, uint64_t nrows, int lookup);
+/* 1 when row `ord` is the one its key keeps. */
+int  weir__prio_kept(const weir__prio *t, uint64_t ord);
+/* The ordinal of the row `key` keeps, into *ord; WEIR_OK or < 0. */
+int  weir__prio_winner(weir__prio *t, const uint64_t key[2], uint64_t *ord);
+const char *weir__prio_errmsg(const weir__prio *t);
+uint64_t weir__prio_spilled_bytes(const weir__prio *t);
+uint64_t weir__prio_runs(const weir__prio *t);
+
 #endif /* WEIR_TEXT_DEDUP_H */

@@ -17,6 +17,7 @@
 #include "exec/exec_internal.h"
 #include "io/spill.h"
 #include "text/minhash.h"
+#include "text/held.h"
 #include "text/text_internal.h"
 #include "weir/error.h"
 
@@ -31,17 +32,14 @@ typedef struct mh_cfg {
   weir_minhash_options o;
   char *column, *name, *signame, *id_column, *work_dir;
   weir__mh_params pm;
-  size_t key_limit, row_limit;
+  size_t key_limit;
   const char *spill_dir;            /* the pipeline's, borrowed */
   int resume;                       /* pass 1 is on disk (work_dir) */
   uint64_t resume_rows;
   char *resume_state;               /* the manifest's run list */
   /* The barrier's run state. */
   weir__mh_store *store;
-  weir_block **held;
-  size_t nheld, held_cap, held_bytes;
-  weir__spill *spill;
-  uint64_t spilled_rows;
+  weir__held held;                  /* the rows, counted in the budget */
   uint64_t n, nosig;
   int64_t *score;
   size_t score_cap;
@@ -60,14 +58,8 @@ typedef struct mh_cfg {
 static void run_reset(mh_cfg *c) {
   weir__mh_store_destroy(c->store);
   c->store = NULL;
-  for (size_t i = 0; i < c->nheld; i++)
-    weir_block_unref(&c->held[i]);
-  free(c->held);
-  c->held = NULL;
-  c->nheld = c->held_cap = c->held_bytes = 0;
-  weir__spill_destroy(c->spill);
-  c->spill = NULL;
-  c->spilled_rows = c->n = c->nosig = 0;
+  weir__held_clear(&c->held);
+  c->n = c->nosig = 0;
   free(c->score);
   c->score = NULL;
   c->score_cap = 0;
@@ -375,36 +367,14 @@ static void count_spill(mh_cfg *c, weir_ctx *ctx, uint64_t bytes, uint64_t runs)
   (void)c;
 }
 
+/* Rows are held in memory while both the operator's half of memory_limit
+ * and the executor's budget allow (weir__held), then on disk. */
 static int hold(mh_cfg *c, weir_block *b, weir_ctx *ctx) {
-  size_t bytes = weir_block_nbytes(b);
-  if (!c->spill && c->held_bytes + bytes <= c->row_limit) {
-    if (c->nheld == c->held_cap) {
-      size_t nc = c->held_cap ? 2 * c->held_cap : 64;
-      weir_block **nh = realloc(c->held, nc * sizeof *nh);
-      if (!nh)
-        return WEIR_ENOMEM;
-      c->held = nh;
-      c->held_cap = nc;
-    }
-    c->held[c->nheld++] = weir_block_ref(b);
-    c->held_bytes += bytes;
-    return WEIR_OK;
-  }
-  char err[512] = "";
-  if (!c->spill && weir__spill_create(&c->spill, c->spill_dir, err, sizeof err)) {
-    weir_ctx_set_errmsg(ctx, "cannot hold rows on disk: %s", err);
-    return WEIR_EIO;
-  }
-  uint64_t d0 = weir__spill_disk_bytes(c->spill);
-  if (weir__spill_push(c->spill, b)) {
-    weir_ctx_set_errmsg(ctx, "holding rows on disk: %s", weir__spill_errmsg(c->spill));
-    return WEIR_EIO;
-  }
-  uint64_t d1 = weir__spill_disk_bytes(c->spill);
-  count_spill(c, ctx, d1 > d0 ? d1 - d0 : 0, 1);
-  c->spilled_rows += weir_block_num_rows(b);
-  weir_ctx_count(ctx, "held_rows_spilled", weir_block_num_rows(b));
-  return WEIR_OK;
+  uint64_t spilled = c->held.rows_spilled;
+  int rc = weir__held_push(&c->held, b, ctx);
+  if (!rc && c->held.rows_spilled > spilled)
+    weir_ctx_count(ctx, "held_rows_spilled", c->held.rows_spilled - spilled);
+  return rc;
 }
 
 /* The value KEEP_LONGEST / KEEP_SMALLEST_ID compare (higher wins). */
@@ -803,26 +773,13 @@ static int bar_finish(void *state, weir_emit *emit, weir_ctx *ctx) {
   weir_ctx_log(ctx, WEIR_LOG_INFO, "pass 2 of 2: %llu candidate pairs, %llu clusters; emitting "
                "rows", (unsigned long long)c->pairs, (unsigned long long)clusters);
   uint64_t base = 0, dups = 0;
-  for (size_t i = 0; i < c->nheld; i++) {
-    weir_block *b = c->held[i];
-    c->held[i] = NULL;
-    size_t r = weir_block_num_rows(b);
-    rc = emit_rows(c, b, base, emit, ctx, &dups);
-    weir_block_unref(&b);
-    if (rc)
-      return rc;
-    base += r;
-  }
-  c->nheld = 0;
-  while (c->spill) {
+  for (;;) {
     weir_block *b = NULL;
-    rc = weir__spill_pop(c->spill, &b);
+    rc = weir__held_pop(&c->held, ctx, &b);
     if (rc == WEIR_EOF)
       break;
-    if (rc) {
-      weir_ctx_set_errmsg(ctx, "reading held rows back: %s", weir__spill_errmsg(c->spill));
+    if (rc)
       return rc;
-    }
     size_t r = weir_block_num_rows(b);
     rc = emit_rows(c, b, base, emit, ctx, &dups);
     weir_block_unref(&b);
@@ -951,8 +908,9 @@ weir_op *weir_dedup_minhash(weir_pipeline *p, weir_op *in, const weir_minhash_op
   c->o.work_dir = c->work_dir;
   size_t limit = d.memory_limit ? d.memory_limit : p->budget / 4;
   c->key_limit = limit / 2;
-  c->row_limit = limit - limit / 2;
+  c->held.limit = limit - limit / 2;
   c->spill_dir = p->opts.spill_dir;
+  c->held.spill_dir = c->spill_dir;
   if (c->work_dir) {
     char why[4600];
     int r = check_resume(c, why, sizeof why);
