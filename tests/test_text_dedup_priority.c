@@ -443,3 +443,41 @@ Test(dedup_priority, options) {
   cr_assert_eq(n, 1);
   cr_assert_eq(kept[0], 0);
 }
+
+/* MinHash holds every row until its input ends: those rows count in the
+ * pipeline's budget, so with a 2 MiB budget (and MinHash's own limit far
+ * above it) they go to disk once they would pass three quarters of it.
+ * Rows of one word have no signature and are held all the same. */
+Test(dedup_priority, minhash_held_rows_count_in_the_budget) {
+  gen();
+  weir_pipeline_options po = WEIR_PIPELINE_OPTIONS_INIT;
+  po.spill_dir = tmpdir;
+  po.memory_budget = (size_t)2 << 20;
+  weir_pipeline *p;
+  cr_assert_eq(weir_pipeline_create(&p, &po), WEIR_OK);
+  weir_op *src = weir_source(p, "rows", NTASKS, read_task, NULL, NULL);
+  weir_minhash_options mo = WEIR_MINHASH_OPTIONS_INIT;
+  mo.common.column = "k";
+  mo.memory_limit = (size_t)256 << 20;
+  weir_op *mh = weir_dedup_minhash(p, src, &mo);
+  cr_assert_not_null(mh, "%s", weir_pipeline_errmsg(p));
+  weir_iter *it;
+  cr_assert_eq(weir_pipeline_iter(p, mh, NULL, &it), WEIR_OK);
+  size_t n = 0;
+  weir_block *b;
+  int rc;
+  while ((rc = weir_iter_next(it, &b)) == WEIR_OK) {
+    weir_column ci;
+    weir_block_column(b, (size_t)weir_block_column_index(b, "i"), &ci);
+    for (size_t k = 0; k < ci.length; k++, n++)
+      cr_assert_eq(((const int64_t *)ci.data)[k], (int64_t)n, "rows out of order at %zu", n);
+    weir_block_unref(&b);
+  }
+  weir_iter_destroy(it);
+  cr_assert_eq(rc, WEIR_EOF, "%s", weir_pipeline_errmsg(p));
+  cr_assert_eq(n, NROWS);
+  int last = weir_pipeline_num_ops(p) - 1;
+  uint64_t held = counter(p, last, "held_rows_spilled");
+  cr_assert_gt(held, 0, "no held row went to disk: MinHash's rows are outside the budget");
+  weir_pipeline_destroy(p);
+}
