@@ -1,5 +1,5 @@
-/* weir/dist.h in one process: rank 0 of 1, WEIR_DIST=mpi refused by a
- * one-process build, weir_repartition_by_key as a hash repartition, and
+/* weir/dist.h in one process: rank 0 of 1, WEIR_DIST=mpi refused in a
+ * process mpirun did not start, weir_repartition_by_key as a hash repartition, and
  * weir_streaming_split as n consumers of one run. */
 #include <criterion/criterion.h>
 #include <math.h>
@@ -18,7 +18,7 @@ Test(dist, one_process_is_rank_0_of_1) {
   cr_assert_eq(weir_dist_size(), 1);
 }
 
-Test(dist, mpi_asked_of_a_one_process_build_is_refused) {
+Test(dist, mpi_asked_outside_mpirun_is_refused) {
   weir_pipeline *p = NULL;
   setenv("WEIR_DIST", "mpi", 1);
   cr_assert_eq(weir_pipeline_create(&p, NULL), WEIR_ENOTSUP);

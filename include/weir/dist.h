@@ -1,14 +1,41 @@
 /* Distribution: the operators whose meaning spans processes, and the
  * rank and size a program runs as.
  *
- * In one process (the only mode this build runs) each call has its local
- * meaning, stated with it: rank 0 of 1, a hash repartition inside the
- * process, n iterators over one run. A program written against them runs
- * unchanged when weir runs it on several ranks. WEIR_DIST=mpi in the
- * environment asks for MPI ranks; this build runs in one process only,
- * so weir_pipeline_create() refuses it (WEIR_ENOTSUP, saying so) rather
- * than let every rank run the whole pipeline and write everything N
- * times. */
+ * A program runs on N MPI ranks, unchanged, when it is started with
+ * `mpirun -np N prog` (or mpiexec, or srun) and WEIR_DIST=mpi is in its
+ * environment, or when its pipelines set the `dist` option to
+ * WEIR_DIST_MPI (weir/pipeline.h). Every rank builds and runs the same
+ * pipelines in the same order; weir decides who does what:
+ *  - read tasks (files, byte ranges, Parquet row groups, the tasks of
+ *    weir_source) are handed out by a coordinator on rank 0 as ranks ask
+ *    for them, in shares that shrink as the tasks run out, so a slow rank
+ *    takes fewer; a source whose tasks are few may leave a rank none;
+ *  - each rank writes its own shards, named after it: a folder output's
+ *    shards are part-rRRRRR-NNNNN<suffix> on rank RRRRR, a file or named
+ *    shards get -rRRRRR after their stem; resume is refused (which rows a
+ *    rank writes depends on the tasks it was handed);
+ *  - the operators after a source run on the rank that read the rows;
+ *    those below say what they do across ranks. weir_limit, the dedup
+ *    operators and weir_pipeline_iter act on the rank's own rows.
+ * A rank that fails tells the others, whose runs end with an error naming
+ * it; a rank that dies or stops answering is noticed by the others within
+ * WEIR_DIST_TIMEOUT seconds (default 6) of silence on the heartbeats, and
+ * their runs end naming it. A process whose rank saw a failure ends with
+ * exit status 1 at exit, after printing the reason, rather than wait for
+ * a dead rank in MPI_Finalize.
+ *
+ * The MPI runtime is a library of its own, libweir_mpi.so.0, loaded with
+ * dlopen() the first time a pipeline asks for MPI (from $WEIR_MPI_LIBRARY,
+ * else libweir's own folder, else the install folder), so programs that
+ * do not use MPI are not linked with it. It makes every MPI call on one
+ * communication thread of its own (MPI_THREAD_FUNNELED), which
+ * initialises MPI and finalises it at exit. Asking for MPI in a process
+ * mpirun did not start, or in a build without MPI, makes
+ * weir_pipeline_create() fail with WEIR_ENOTSUP saying which; a value of
+ * WEIR_DIST other than mpi, local or none with WEIR_EINVAL.
+ *
+ * In one process each call has its local meaning, stated with it: rank 0
+ * of 1, a hash repartition inside the process, n iterators over one run. */
 #ifndef WEIR_DIST_H
 #define WEIR_DIST_H
 
@@ -20,7 +47,9 @@
 
 WEIR_BEGIN_DECLS
 
-/* This process's rank and the number of ranks: 0 and 1 in one process. */
+/* This process's rank and the number of ranks: 0 and 1 in one process.
+ * With WEIR_DIST=mpi the first call starts MPI (as weir_pipeline_create()
+ * would), and answers 0 and 1 if that fails. Any thread. */
 WEIR_EXTERN int weir_dist_rank(void);
 WEIR_EXTERN int weir_dist_size(void);
 

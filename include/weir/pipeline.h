@@ -103,10 +103,21 @@ typedef struct weir_pipeline_options {
    * the memory budget is allowed: the run logs one warning naming the
    * operator, the row and its size, and goes on. */
   size_t   target_block_bytes;
+  /* Where the pipeline runs (weir/dist.h): WEIR_DIST_DEFAULT (0) = as the
+   * WEIR_DIST environment variable says (unset: one process),
+   * WEIR_DIST_LOCAL = one process whatever the environment says,
+   * WEIR_DIST_MPI = on the MPI ranks mpirun started, loading weir's MPI
+   * runtime (libweir_mpi) the first time. */
+  int      dist;
 } weir_pipeline_options;
 #define WEIR_PIPELINE_OPTIONS_INIT                                             \
   { WEIR_PIPELINE_OPTIONS_VERSION, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, NULL,      \
-    NULL, 0, 0, NULL, 0, 0 }
+    NULL, 0, 0, NULL, 0, 0, 0 }
+
+/* Values of weir_pipeline_options.dist. */
+#define WEIR_DIST_DEFAULT 0
+#define WEIR_DIST_LOCAL   1
+#define WEIR_DIST_MPI     2
 
 /* Creates an empty pipeline. `opts` may be NULL for the defaults; it is
  * copied. WEIR_EINVAL, with weir_last_errmsg() naming the field, for an

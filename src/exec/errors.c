@@ -8,6 +8,7 @@
 #include "core/block_internal.h"
 #include "core/redact.h"
 #include "core/check.h"
+#include "exec/dist_internal.h"
 #include "exec/exec_internal.h"
 #include "weir/error.h"
 
@@ -93,6 +94,10 @@ int weir__run_fail(weir_pipeline *p, int err, const char *fmt, ...) {
     error_store(p, err, msg);
     /* Returned to the caller with weir_pipeline_errmsg(): not printed too. */
     weir__log(p, WEIR_LOG_DEBUG, "%s", msg);
+    /* The other ranks may wait on this one (exchanges, the end): they end
+     * too, naming it. */
+    if (p->dist && err != WEIR_ECANCELED)
+      weir__dist_tell_failure(msg);
   }
   atomic_store(&p->ending, 1);
   weir__wake_all(p);

@@ -109,6 +109,8 @@ struct weir_op {
   uint64_t limit_rows;
   struct ArrowArrayStream *arrow; /* owned by a stream source */
   weir_iter_options iter_opts;   /* COLLECT */
+  int dist_local;            /* a source whose tasks every rank runs itself
+                                (an exchange's receiver), not sharded */
 
   /* Graph. */
   weir_op **ins;
@@ -164,6 +166,13 @@ struct weir_op {
 
   /* LIMIT */
   uint64_t limit_seen;
+
+  /* Sources on MPI ranks (dist.c): tasks come from the coordinator in
+   * grants; next_task runs up to grant_end, and dist_done says the
+   * coordinator has no more. One worker at a time asks (dist_asking). */
+  int dist_shard;            /* this run's tasks come from the coordinator */
+  int dist_asking, dist_done;
+  uint64_t grant_end;
 
   /* Statistics, under p->mu. */
   weir_op_stats st;
@@ -307,6 +316,11 @@ struct weir_pipeline {
    * and leaves this struct (`destroyed`) for the last iterator to free. */
   int iters;
   int destroyed;
+
+  /* On MPI ranks (dist.c): `dist` is kept across runs; dist_run numbers
+   * the current run alike on every rank. */
+  int dist;
+  uint64_t dist_run;
 };
 
 /* 1 when the run's output has received everything it will get: after
@@ -357,9 +371,9 @@ weir_op *weir__op_fail(weir_pipeline *p, int err, const char *fmt, ...)
 #endif
     ;
 
-/* WEIR_OK unless the environment asks for a distribution this build
- * cannot give (dist_local.c); the reason is the thread's last error. */
-int weir__dist_check(void);
+/* 1 when source `op` has no read task left to start (its own count in
+ * one process, the coordinator's answer on MPI ranks). Under p->mu. */
+int weir__source_exhausted(const weir_op *op);
 /* A public call failed for a bad argument: records `err` and the message
  * (which names the function and the argument) as the thread's last error
  * and, unless a run's error is there to keep, as the pipeline's. Returns

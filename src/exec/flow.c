@@ -517,11 +517,17 @@ void weir__op_close(weir_op *op) {
     pthread_cond_broadcast(&op->outs[i]->q.cv_space);
 }
 
+int weir__source_exhausted(const weir_op *op) {
+  if (op->dist_shard)
+    return op->dist_done && op->next_task >= op->grant_end;
+  return op->next_task >= op->num_tasks;
+}
+
 int weir__op_input_ended(const weir_op *op) {
   if (op->input_stopped)
     return 1;
   if (op->kind == WEIR__OP_SOURCE)
-    return op->next_task >= op->num_tasks;
+    return weir__source_exhausted(op);
   return op->producers_open == 0 && op->q.blocks == 0 && op->nacc == 0 && op->acc_spilled == 0;
 }
 

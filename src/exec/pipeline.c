@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "core/redact.h"
+#include "exec/dist_internal.h"
 #include "exec/exec_internal.h"
 #include "core/block_internal.h"
 #include "exec/budget.h"
@@ -39,7 +40,9 @@ int weir_pipeline_create(weir_pipeline **out, const weir_pipeline_options *opts)
   *out = NULL;
   /* No pipeline yet to keep the message on: it is the thread's last error
    * (weir_last_errmsg()). */
-  int drc = weir__dist_check();
+  int dist = 0;
+  int drc = weir__dist_setup(opts && opts->version == WEIR_PIPELINE_OPTIONS_VERSION
+                                 ? opts->dist : WEIR_DIST_DEFAULT, &dist);
   if (drc != WEIR_OK)
     return drc;
   if (opts) {
@@ -70,6 +73,7 @@ int weir_pipeline_create(weir_pipeline **out, const weir_pipeline_options *opts)
     return weir__set_last_error(WEIR_ENOMEM, "weir_pipeline_create: out of memory");
   weir_pipeline_options def = WEIR_PIPELINE_OPTIONS_INIT;
   p->opts = opts ? *opts : def;
+  p->dist = dist;
   long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
   p->num_cpus = p->opts.num_cpus > 0 ? p->opts.num_cpus : (ncpu > 0 ? (int)ncpu : 1);
   p->budget = p->opts.memory_budget ? p->opts.memory_budget : default_budget();

@@ -36,6 +36,7 @@ static void op_reset(weir_op *op) {
   op->limit_rows = keep.limit_rows;
   op->arrow = keep.arrow;
   op->iter_opts = keep.iter_opts;
+  op->dist_local = keep.dist_local;
   op->ins = keep.ins;
   op->nins = keep.nins;
   op->outs = keep.outs;

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "exec/dist_internal.h"
 #include "exec/exec_internal.h"
 #include "exec/net_backend.h"
 #include "weir/error.h"
@@ -174,11 +175,16 @@ int weir__run_start(weir_pipeline *p, weir_op *out) {
   if (queues == 0)
     queues = 1;
   p->unfinished = 0;
+  /* On MPI ranks, sources take their tasks from rank 0's coordinator, on
+   * channels named by this run's number. */
+  if (p->dist)
+    p->dist_run = weir__dist_new_run();
   for (size_t k = 0; k < n; k++) {
     weir_op *op = v[k];
     if (!op->active)
       continue;
     p->unfinished++;
+    op->dist_shard = p->dist && op->kind == WEIR__OP_SOURCE && !op->dist_local;
     op->q.max_blocks = op->opts.queue_max_blocks ? op->opts.queue_max_blocks
                                                 : p->opts.queue_max_blocks;
     op->q.max_bytes = op->opts.queue_max_bytes ? op->opts.queue_max_bytes

@@ -10,6 +10,7 @@
 #include "core/block_internal.h"
 #include "core/check.h"
 #include "exec/budget.h"
+#include "exec/dist_internal.h"
 #include "exec/exec_internal.h"
 #include "exec/gpu_backend.h"
 #include "exec/net_backend.h"
@@ -280,6 +281,32 @@ static int nearer_ready(const weir_op *op) {
   return 0;
 }
 
+/* On MPI ranks: the next grant of read tasks for source `op` from the
+ * coordinator on rank 0, asked without the lock (one round trip). Under
+ * p->mu; releases it meanwhile. */
+static int ask_coordinator(weir_op *op) {
+  weir_pipeline *p = op->p;
+  op->dist_asking = 1;
+  pthread_mutex_unlock(&p->mu);
+  uint64_t first = 0, count = 0;
+  char err[768] = "";
+  int rc = weir__dist_tasks(op, &first, &count, err, sizeof err);
+  pthread_mutex_lock(&p->mu);
+  op->dist_asking = 0;
+  pthread_cond_broadcast(&op->cv_work);
+  if (rc != WEIR_OK) {
+    weir__run_fail(p, rc, "operator '%s': read tasks from the coordinator: %s", op->name, err);
+    return rc;
+  }
+  if (count == 0 || first + count > op->num_tasks) {
+    op->dist_done = 1;
+  } else {
+    op->next_task = first;
+    op->grant_end = first + count;
+  }
+  return WEIR_OK;
+}
+
 /* Decides what the worker does next; waits (releasing mu) until there is
  * something. */
 static void take(weir_op *op, weir__worker *w, task *t) {
@@ -299,7 +326,20 @@ static void take(weir_op *op, weir__worker *w, task *t) {
     uint64_t ahead = (uint64_t)(op->target > 2 ? 4 * op->target : 8);
     int ordered_full = op->ordered && op->next_seq - op->release_seq >= ahead;
     if (op->kind == WEIR__OP_SOURCE) {
-      if (op->next_task >= op->num_tasks) {
+      if (op->dist_shard && !op->dist_done && op->next_task >= op->grant_end) {
+        if (op->dist_asking) { /* another worker asks for all */
+          op->work_waiters++;
+          pthread_cond_wait(&op->cv_work, &p->mu);
+          op->work_waiters--;
+          continue;
+        }
+        if (ask_coordinator(op) != WEIR_OK) {
+          t->type = T_EXIT;
+          return;
+        }
+        continue;
+      }
+      if (weir__source_exhausted(op)) {
         op->eof = 1;
         t->type = T_EXIT;
         return;

@@ -13,6 +13,7 @@
 
 #include "weir/error.h"
 #include "weir/io.h"
+#include "weir/dist.h"
 #include "core/block_internal.h"
 #include "io/codec.h"
 #include "io/reader.h"
@@ -31,6 +32,8 @@ typedef struct sink_cfg {
   char *suffix;        /* ".jsonl.zst"... */
   int single;          /* one file, no shards */
   int prefix;          /* shards are <base>-00000<suffix> */
+  char part[32];       /* a folder's shards are <part>00000<suffix>: "part-",
+                          or "part-r00003-" on MPI rank 3 of several */
   int codec;
   char *manifest;      /* local outputs: the manifest's path, else NULL */
   void *arg;           /* fmt->open_arg's */
@@ -91,7 +94,7 @@ static char *shard_uri(const sink_cfg *c, size_t k) {
     if (s) snprintf(s, n, "%s-%05zu%s", c->base, k, c->suffix);
     return s;
   }
-  snprintf(name, sizeof name, "part-%05zu%s", k, c->suffix);
+  snprintf(name, sizeof name, "%s%05zu%s", c->part, k, c->suffix);
   return weir__vfs_join(c->base, name);
 }
 
@@ -128,7 +131,12 @@ static int temp_name(const char *name, size_t *mlen) {
  * in a folder, "<stem><suffix>" for a single file, "<stem>-NNNNN<suffix>"
  * for named shards. */
 static int own_shard_name(const sink_cfg *c, const char *stem, const char *m, size_t n) {
-  if (!c->single && !c->prefix) return n > 5 && strncmp(m, "part-", 5) == 0;
+  if (!c->single && !c->prefix) {
+    /* This rank's own only: the other ranks write theirs meanwhile. */
+    size_t pl = strlen(c->part);
+    return n > pl && strncmp(m, c->part, pl) == 0 &&
+           (strcmp(c->part, "part-") || (m[pl] >= '0' && m[pl] <= '9'));
+  }
   size_t sl = strlen(stem), xl = strlen(c->suffix);
   if (n < sl + xl || strncmp(m, stem, sl) != 0 || strncmp(m + n - xl, c->suffix, xl) != 0)
     return 0;
@@ -751,6 +759,32 @@ static weir_op *make_writer_arg(weir_pipeline *p, weir_op *in, const char *uri,
   if (!c->base || !c->suffix) {
     sink_cfg_free(c);
     return weir__op_fail(p, WEIR_ENOMEM, "%s: out of memory", def->name);
+  }
+  snprintf(c->part, sizeof c->part, "part-");
+  if (p->dist && weir_dist_size() > 1) {
+    /* Each rank writes its own shards, named after it, so ranks never
+     * write the same name and a rerun gives each rank the same names. */
+    if (o->resume) {
+      sink_cfg_free(c);
+      return weir__op_fail(p, WEIR_ENOTSUP, "%s: resume on %d MPI ranks: which rows a rank "
+                           "writes depends on the read tasks it was handed, so a rank's "
+                           "earlier shards cannot be matched with its rows again; write to "
+                           "a new output", def->name, weir_dist_size());
+    }
+    int r = weir_dist_rank();
+    if (c->single || c->prefix) {
+      size_t bl = strlen(c->base) + 16;
+      char *b = malloc(bl);
+      if (!b) {
+        sink_cfg_free(c);
+        return weir__op_fail(p, WEIR_ENOMEM, "%s: out of memory", def->name);
+      }
+      snprintf(b, bl, "%s-r%05d", c->base, r);
+      free(c->base);
+      c->base = b;
+    } else {
+      snprintf(c->part, sizeof c->part, "part-r%05d-", r);
+    }
   }
   if (!weir__vfs_is_remote(c->base)) {
     c->manifest = weir__write_manifest_path(c->base, !c->single && !c->prefix, c->suffix);

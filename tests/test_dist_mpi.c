@@ -1,0 +1,278 @@
+/* weir on MPI ranks: real pipelines (tests/dist/dist_prog.c) started by
+ * mpirun on loopback with 1, 2 and 4 ranks write the same set of rows as
+ * the same program in one process; read tasks go to the rank that asks,
+ * so a slow rank takes fewer; a rank that dies or stops ends the others
+ * with an error naming it. mpirun missing fails the tests unless
+ * WEIR_TEST_ALLOW_SKIP=1. */
+#include <criterion/criterion.h>
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <weir.h>
+
+#include "servers/servers.h"
+#include "test_tmpdir.h"
+
+static void make_tmp(void) { tmpdir_make("dist-mpi"); }
+TestSuite(dist_mpi, .init = make_tmp, .fini = tmpdir_remove, .timeout = 300);
+
+static void need_mpirun(void) {
+  if (access(WEIR_TEST_MPIRUN, X_OK) != 0 && system("command -v mpirun >/dev/null 2>&1") != 0)
+    srv_missing("mpirun is missing: install openmpi-bin (Debian) to run weir's MPI tests");
+}
+
+/* Runs `cmd` through the shell; its stdout and stderr in *out (malloc'ed).
+ * Returns the exit status, or 128 + the signal. */
+static int run_cmd(const char *cmd, char **out) {
+  char full[8192];
+  snprintf(full, sizeof full, "%s 2>&1", cmd);
+  FILE *f = popen(full, "r");
+  cr_assert_not_null(f, "popen %s", cmd);
+  size_t cap = 1 << 16, len = 0;
+  char *buf = malloc(cap);
+  size_t n;
+  while ((n = fread(buf + len, 1, cap - len - 1, f)) > 0) {
+    len += n;
+    if (cap - len < 4096) buf = realloc(buf, cap *= 2);
+  }
+  buf[len] = 0;
+  int st = pclose(f);
+  *out = buf;
+  return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + (WIFSIGNALED(st) ? WTERMSIG(st) : 0);
+}
+
+/* dist_prog MODE IN OUT on `np` ranks (0: alone, without mpirun). The
+ * whole command is bounded by `timeout` so a hang fails instead. */
+static int run_prog(int np, const char *mode, const char *in, const char *outp, char **out) {
+  char cmd[4096];
+  if (np == 0)
+    snprintf(cmd, sizeof cmd, "timeout -k 5 120 %s %s '%s' '%s'", WEIR_TEST_DIST_PROG, mode,
+             in, outp);
+  else
+    snprintf(cmd, sizeof cmd,
+             "timeout -k 5 120 %s --oversubscribe --allow-run-as-root --bind-to none "
+             "--mca btl self,vader --mca btl_vader_single_copy_mechanism none -np %d "
+             "-x WEIR_DIST=mpi -x WEIR_MPI_LIBRARY='%s' %s %s '%s' '%s'",
+             WEIR_TEST_MPIRUN, np, WEIR_TEST_MPI_LIBRARY, WEIR_TEST_DIST_PROG, mode, in, outp);
+  return run_cmd(cmd, out);
+}
+
+/* The lines of every shard in folder `dir`, sorted; *n of them. Checks
+ * that on `np` > 1 ranks every shard's name carries its rank. */
+static int cmp_str(const void *a, const void *b) {
+  return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static char **read_rows(const char *dir, int np, size_t *n) {
+  DIR *d = opendir(dir);
+  cr_assert_not_null(d, "no output folder %s", dir);
+  size_t cap = 1024, k = 0;
+  char **rows = malloc(cap * sizeof *rows);
+  struct dirent *e;
+  while ((e = readdir(d)) != NULL) {
+    if (e->d_name[0] == '.') continue;
+    if (np > 1) {
+      int r = -1;
+      cr_assert_eq(sscanf(e->d_name, "part-r%5d-", &r), 1, "shard %s has no rank in its name",
+                   e->d_name);
+      cr_assert(r >= 0 && r < np, "shard %s: rank %d of %d", e->d_name, r, np);
+    }
+    char path[1024];
+    snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+    FILE *f = fopen(path, "r");
+    cr_assert_not_null(f, "%s", path);
+    char line[4096];
+    while (fgets(line, sizeof line, f)) {
+      if (k == cap) rows = realloc(rows, (cap *= 2) * sizeof *rows);
+      rows[k++] = strdup(line);
+    }
+    fclose(f);
+  }
+  closedir(d);
+  qsort(rows, k, sizeof *rows, cmp_str);
+  *n = k;
+  return rows;
+}
+
+static void free_rows(char **rows, size_t n) {
+  for (size_t i = 0; i < n; i++) free(rows[i]);
+  free(rows);
+}
+
+/* Every rank printed its line, with its rank and the size. */
+static void check_ranks(const char *out, int np) {
+  for (int r = 0; r < np; r++) {
+    char want[64];
+    snprintf(want, sizeof want, "dist rank=%d size=%d ", r, np);
+    cr_assert(strstr(out, want), "no line \"%s\" in:\n%s", want, out);
+  }
+}
+
+/* The program in one process, then on 1, 2 and 4 ranks: the same rows. */
+static void same_rows_on_ranks(const char *mode, const char *in, size_t want_rows) {
+  need_mpirun();
+  char *out = NULL;
+  char *alone = strdup(path_of("out-alone"));
+  int rc = run_prog(0, mode, in, alone, &out);
+  cr_assert_eq(rc, 0, "alone: exit %d:\n%s", rc, out);
+  free(out);
+  size_t n0;
+  char **rows0 = read_rows(alone, 0, &n0);
+  cr_assert_eq(n0, want_rows, "alone wrote %zu rows, not %zu", n0, want_rows);
+  int nps[] = {1, 2, 4};
+  for (int i = 0; i < 3; i++) {
+    char name[32];
+    snprintf(name, sizeof name, "out-np%d", nps[i]);
+    char *dir = strdup(path_of(name));
+    rc = run_prog(nps[i], mode, in, dir, &out);
+    cr_assert_eq(rc, 0, "-np %d: exit %d:\n%s", nps[i], rc, out);
+    check_ranks(out, nps[i]);
+    size_t n;
+    char **rows = read_rows(dir, nps[i], &n);
+    cr_assert_eq(n, n0, "-np %d wrote %zu rows, one process %zu:\n%s", nps[i], n, n0, out);
+    for (size_t k = 0; k < n; k++)
+      cr_assert_str_eq(rows[k], rows0[k], "-np %d: row %zu of the sorted outputs differs",
+                       nps[i], k);
+    free_rows(rows, n);
+    free(out);
+    free(dir);
+  }
+  free_rows(rows0, n0);
+  free(alone);
+}
+
+/* `files` JSONL files of `rows` rows each in folder `name`. */
+static char *make_jsonl(const char *name, int files, int rows) {
+  char *dir = strdup(path_of(name));
+  for (int f = 0; f < files; f++) {
+    char fname[64];
+    snprintf(fname, sizeof fname, "%s/in-%03d.jsonl", name, f);
+    FILE *out = fopen(path_of(fname), "w");
+    if (!out) {
+      write_str(path_of(fname), "");
+      out = fopen(path_of(fname), "w");
+    }
+    cr_assert_not_null(out);
+    for (int r = 0; r < rows; r++) {
+      int id = f * rows + r;
+      fprintf(out, "{\"id\": %d, \"text\": \"document %d of file %d\", \"score\": %g}\n", id,
+              id, f, id * 0.25);
+    }
+    fclose(out);
+  }
+  return dir;
+}
+
+Test(dist_mpi, mpi_outside_mpirun_is_refused_saying_how_to_run) {
+  setenv("WEIR_DIST", "mpi", 1);
+  unsetenv("OMPI_COMM_WORLD_SIZE");
+  unsetenv("PMIX_RANK");
+  unsetenv("PMI_RANK");
+  weir_pipeline *p = NULL;
+  cr_assert_eq(weir_pipeline_create(&p, NULL), WEIR_ENOTSUP);
+  cr_assert(strstr(weir_last_errmsg(), "mpirun"), "%s", weir_last_errmsg());
+  unsetenv("WEIR_DIST");
+  /* The option asks for it the same way. */
+  weir_pipeline_options po = WEIR_PIPELINE_OPTIONS_INIT;
+  po.dist = WEIR_DIST_MPI;
+  cr_assert_eq(weir_pipeline_create(&p, &po), WEIR_ENOTSUP);
+  po.dist = 7;
+  cr_assert_eq(weir_pipeline_create(&p, &po), WEIR_EINVAL);
+  po.dist = WEIR_DIST_LOCAL;
+  setenv("WEIR_DIST", "mpi", 1);
+  cr_assert_eq(weir_pipeline_create(&p, &po), WEIR_OK, "%s", weir_last_errmsg());
+  weir_pipeline_destroy(p);
+  unsetenv("WEIR_DIST");
+}
+
+Test(dist_mpi, jsonl_map_write_same_rows_on_1_2_4_ranks) {
+  char *in = make_jsonl("in", 16, 300);
+  same_rows_on_ranks("jsonl", in, 16 * 300);
+  free(in);
+}
+
+Test(dist_mpi, parquet_row_groups_same_rows_on_1_2_4_ranks) {
+  need_mpirun();
+  char *in = make_jsonl("in", 6, 1000);
+  char *pq = strdup(path_of("pq"));
+  char *out = NULL;
+  int rc = run_prog(0, "mkparquet", in, pq, &out);
+  cr_assert_eq(rc, 0, "making the Parquet input: exit %d:\n%s", rc, out);
+  free(out);
+  same_rows_on_ranks("parquet", pq, 6000);
+  free(pq);
+  free(in);
+}
+
+Test(dist_mpi, text_byte_ranges_same_rows_on_1_2_4_ranks) {
+  char *dir = strdup(path_of("txt"));
+  for (int f = 0; f < 3; f++) {
+    char fname[64];
+    snprintf(fname, sizeof fname, "txt/doc-%d.txt", f);
+    write_str(path_of(fname), "");
+    FILE *out = fopen(path_of(fname), "w");
+    cr_assert_not_null(out);
+    for (int r = 0; r < 2000; r++) fprintf(out, "line %d of document %d\n", r, f);
+    fclose(out);
+  }
+  same_rows_on_ranks("text", dir, 6000);
+  free(dir);
+}
+
+/* Rank 1 holds its first task until rank 0 has done 35 of the 40: with a
+ * fixed share per rank rank 0 could never get there (rank 1's 20 would
+ * wait), and rank 1 waits 60 s and fails. Handed out as asked, rank 1
+ * does what it was granted before it stalled, 5 tasks at most (the
+ * coordinator's first share of 40 for 2 ranks). */
+Test(dist_mpi, slow_rank_takes_fewer_read_tasks) {
+  need_mpirun();
+  char *mark = strdup(path_of("mark"));
+  char *dir = strdup(path_of("out-slow"));
+  char *out = NULL;
+  int rc = run_prog(2, "slow", mark, dir, &out);
+  cr_assert_eq(rc, 0, "exit %d:\n%s", rc, out);
+  unsigned long t0 = 0, t1 = 0, r0, r1;
+  const char *l0 = strstr(out, "dist rank=0 size=2 "), *l1 = strstr(out, "dist rank=1 size=2 ");
+  cr_assert(l0 && l1, "%s", out);
+  cr_assert_eq(sscanf(l0, "dist rank=0 size=2 tasks=%lu rows=%lu", &t0, &r0), 2);
+  cr_assert_eq(sscanf(l1, "dist rank=1 size=2 tasks=%lu rows=%lu", &t1, &r1), 2);
+  cr_assert_eq(t0 + t1, 40, "tasks %lu + %lu:\n%s", t0, t1, out);
+  cr_assert(t1 <= 5 && t0 >= 35, "rank 0 did %lu tasks, the slow rank 1 %lu:\n%s", t0, t1, out);
+  size_t n;
+  char **rows = read_rows(dir, 2, &n);
+  cr_assert_eq(n, 400, "%zu rows", n);
+  free_rows(rows, n);
+  free(out);
+  free(dir);
+  free(mark);
+}
+
+/* A rank that stops answering (SIGSTOP: alive, silent) ends the others
+ * through the heartbeat, with an error naming it; mpirun then ends. */
+Test(dist_mpi, stopped_rank_ends_the_others_naming_it) {
+  need_mpirun();
+  char *dir = strdup(path_of("out-stop"));
+  char *out = NULL;
+  int rc = run_prog(3, "die", "stop", dir, &out);
+  cr_assert_neq(rc, 0, "the run succeeded with a stopped rank:\n%s", out);
+  cr_assert_neq(rc, 124, "the run hung until the test's timeout:\n%s", out);
+  cr_assert(strstr(out, "rank 1 sent nothing"), "no error naming rank 1:\n%s", out);
+  free(out);
+  free(dir);
+}
+
+/* A rank killed mid-run: the others end non-zero, never hang. */
+Test(dist_mpi, killed_rank_ends_the_others) {
+  need_mpirun();
+  char *dir = strdup(path_of("out-kill"));
+  char *out = NULL;
+  int rc = run_prog(3, "die", "kill", dir, &out);
+  cr_assert_neq(rc, 0, "the run succeeded with a killed rank:\n%s", out);
+  cr_assert_neq(rc, 124, "the run hung until the test's timeout:\n%s", out);
+  cr_assert(strstr(out, "rank 1"), "nothing names rank 1:\n%s", out);
+  free(out);
+  free(dir);
+}
