@@ -276,3 +276,93 @@ Test(dist_mpi, killed_rank_ends_the_others) {
   free(out);
   free(dir);
 }
+
+/* The value of `"name":` in a JSON line, as text up to , or }. */
+static void json_field(const char *line, const char *name, char *out, size_t n) {
+  char pat[64];
+  snprintf(pat, sizeof pat, "\"%s\":", name);
+  const char *v = strstr(line, pat);
+  cr_assert_not_null(v, "no %s in %s", name, line);
+  v += strlen(pat);
+  while (*v == ' ') v++;
+  size_t k = strcspn(v, ",}");
+  snprintf(out, n, "%.*s", (int)(k < n ? k : n - 1), v);
+}
+
+/* Rows with equal keys end on one rank, and every row arrives once: on 2
+ * and 4 ranks, from a reader whose tasks any rank may have read. */
+Test(dist_mpi, repartition_by_key_sends_each_key_to_one_rank) {
+  need_mpirun();
+  char *in = strdup(path_of("kin"));
+  enum { FILES = 12, ROWS = 500, KEYS = 37 };
+  for (int f = 0; f < FILES; f++) {
+    char fname[64];
+    snprintf(fname, sizeof fname, "kin/in-%03d.jsonl", f);
+    write_str(path_of(fname), "");
+    FILE *o = fopen(path_of(fname), "w");
+    cr_assert_not_null(o);
+    for (int r = 0; r < ROWS; r++) {
+      int id = f * ROWS + r;
+      fprintf(o, "{\"id\": %d, \"key\": \"k%d\", \"pad\": \"%0*d\"}\n", id, id % KEYS, 40, id);
+    }
+    fclose(o);
+  }
+  int nps[] = {2, 4};
+  for (int t = 0; t < 2; t++) {
+    int np = nps[t];
+    char name[32];
+    snprintf(name, sizeof name, "kout-np%d", np);
+    char *dir = strdup(path_of(name));
+    char *out = NULL;
+    int rc = run_prog(np, "exchange", in, dir, &out);
+    cr_assert_eq(rc, 0, "-np %d: exit %d:\n%s", np, rc, out);
+    check_ranks(out, np);
+    int owner[KEYS];
+    for (int k = 0; k < KEYS; k++) owner[k] = -1;
+    unsigned char *seen = calloc(FILES * ROWS, 1);
+    size_t total = 0;
+    DIR *d = opendir(dir);
+    cr_assert_not_null(d);
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+      if (e->d_name[0] == '.') continue;
+      int r = -1;
+      cr_assert_eq(sscanf(e->d_name, "part-r%5d-", &r), 1, "%s", e->d_name);
+      char path[1024];
+      snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+      FILE *f = fopen(path, "r");
+      char line[512], v[64];
+      while (fgets(line, sizeof line, f)) {
+        json_field(line, "id", v, sizeof v);
+        int id = atoi(v);
+        cr_assert(id >= 0 && id < FILES * ROWS, "%s", line);
+        cr_assert_eq(seen[id], 0, "-np %d: row %d arrived twice", np, id);
+        seen[id] = 1;
+        total++;
+        json_field(line, "key", v, sizeof v);
+        int k = atoi(v + 2); /* "kNN" */
+        cr_assert(k >= 0 && k < KEYS, "%s", line);
+        cr_assert_eq(k, id % KEYS, "%s", line);
+        cr_assert(owner[k] == -1 || owner[k] == r,
+                  "-np %d: key k%d on rank %d and rank %d", np, k, owner[k], r);
+        owner[k] = r;
+      }
+      fclose(f);
+    }
+    closedir(d);
+    cr_assert_eq(total, (size_t)FILES * ROWS, "-np %d: %zu rows of %d:\n%s", np, total,
+                 FILES * ROWS, out);
+    /* Keys spread over the ranks (37 keys, fixed hash: not all on one). */
+    int ranks_used = 0;
+    for (int r = 0; r < np; r++) {
+      int has = 0;
+      for (int k = 0; k < KEYS; k++) has |= owner[k] == r;
+      ranks_used += has;
+    }
+    cr_assert_gt(ranks_used, 1, "-np %d: every key on one rank", np);
+    free(seen);
+    free(out);
+    free(dir);
+  }
+  free(in);
+}

@@ -193,6 +193,11 @@ struct weir_op {
    * gone and before the summary (weir__op_set_run_end). */
   void (*run_end)(void *, weir_op *);
   void *run_end_arg;
+  /* Runs under p->mu when the op finishes in a run, whatever ended it
+   * (weir__op_set_finished): an exchange tells the other ranks it sends
+   * nothing more. */
+  void (*finished_fn)(void *, weir_op *);
+  void *finished_arg;
   /* A reader's chunk source: its rows_out is that of the op that parses
    * its chunks into rows, so statistics count rows, not chunks
    * (weir__op_rows_of). */
@@ -230,6 +235,9 @@ size_t weir__pipeline_budget(const weir_pipeline *p);
  * workers are gone: for reports that need the whole run (per-file counts
  * of skipped rows). */
 void weir__op_set_run_end(weir_op *op, void (*fn)(void *, weir_op *), void *arg);
+/* `fn(arg, op)` runs under p->mu when the op finishes in a run (its last
+ * worker gone, or the run ending): it must not block. */
+void weir__op_set_finished(weir_op *op, void (*fn)(void *, weir_op *), void *arg);
 /* `src` (a reader's source of chunks) reports the rows `parser` made of
  * them as its rows_out. */
 void weir__op_rows_of(weir_op *src, weir_op *parser);

@@ -556,6 +556,8 @@ static void op_finished(weir_op *op) {
                  op->live, op->spawning);
   op->finished = 1;
   weir_pipeline *p = op->p;
+  if (op->finished_fn)
+    op->finished_fn(op->finished_arg, op);
   for (size_t i = 0; i < op->nouts; i++)
     consumer_producer_done(op->outs[i]);
   WEIR_INVARIANT(p->unfinished > 0 || !op->active,

@@ -148,6 +148,11 @@ void weir__op_free(weir_op *op) {
   free(op);
 }
 
+void weir__op_set_finished(weir_op *op, void (*fn)(void *, weir_op *), void *arg) {
+  op->finished_fn = fn;
+  op->finished_arg = arg;
+}
+
 void weir__op_set_run_end(weir_op *op, void (*fn)(void *, weir_op *), void *arg) {
   op->run_end = fn;
   op->run_end_arg = arg;

@@ -8,6 +8,7 @@
 
 #include "core/block_internal.h"
 #include "exec/exec_internal.h"
+#include "exec/repartition.h"
 #include "weir/dist.h"
 #include "weir/error.h"
 
@@ -84,19 +85,23 @@ int weir_partition_of(const weir_block *b, size_t index, size_t row, int partiti
   return ok ? (int)(h % (uint64_t)partitions) : -1;
 }
 
-typedef struct by_key {
-  char *column;
-  int partitions;
-} by_key;
-
 static void by_key_free(void *arg) {
-  by_key *k = arg;
+  weir__by_key *k = arg;
   free(k->column);
   free(k);
 }
 
+static int emit_piece(void *arg, weir_block *piece, int partition) {
+  (void)partition;
+  return weir_emit_block(arg, piece);
+}
+
 static int split_block(void *user, weir_block *in, weir_emit *out) {
-  const by_key *k = user;
+  return weir__split_by_key(user, in, out, emit_piece, out);
+}
+
+int weir__split_by_key(const weir__by_key *k, weir_block *in, weir_emit *out,
+                       int (*piece_fn)(void *, weir_block *, int), void *arg) {
   weir_ctx *ctx = weir_emit_ctx(out);
   int idx = weir_block_column_index(in, k->column);
   if (idx < 0) {
@@ -112,7 +117,7 @@ static int split_block(void *user, weir_block *in, weir_emit *out) {
                         "or bytes", k->column, weir_type_name(c->type));
     return WEIR_EINVAL;
   }
-  if (parts == 1 || n == 0) return weir_emit_block(out, weir_block_ref(in));
+  if (parts == 1 || n == 0) return piece_fn(arg, weir_block_ref(in), 0);
   /* A counting sort of the row indices by partition keeps each
    * partition's rows in their input order. */
   uint32_t *part = malloc(n * sizeof *part), *order = malloc(n * sizeof *order);
@@ -129,7 +134,7 @@ static int split_block(void *user, weir_block *in, weir_emit *out) {
     if (start[q] == from) continue;
     weir_block *piece = NULL;
     rc = weir_block_take(in, order + from, start[q] - from, &piece);
-    if (rc == WEIR_OK) rc = weir_emit_block(out, piece);
+    if (rc == WEIR_OK) rc = piece_fn(arg, piece, (int)q);
   }
   if (rc == WEIR_ENOMEM) weir_ctx_set_errmsg(ctx, "out of memory splitting %zu rows", n);
   free(part);
@@ -145,12 +150,14 @@ weir_op *weir_repartition_by_key(weir_pipeline *p, weir_op *in, const char *colu
     return weir__op_fail(p, WEIR_EINVAL,
                          "weir_repartition_by_key: %s", !column ? "NULL column"
                                                                 : "negative partitions");
-  by_key *k = calloc(1, sizeof *k);
+  weir__by_key *k = calloc(1, sizeof *k);
   if (!k || !(k->column = strdup(column))) {
     free(k);
     return weir__op_fail(p, WEIR_ENOMEM, "weir_repartition_by_key: out of memory");
   }
   k->partitions = partitions ? partitions : weir_dist_size();
+  if (p->dist && weir_dist_size() > 1)
+    return weir__exchange_by_key(p, in, k, by_key_free);
   weir_op *op = weir_map_batches(p, in, "repartition_by_key", split_block, k, NULL);
   if (!op) {
     by_key_free(k);

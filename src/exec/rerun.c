@@ -49,6 +49,8 @@ static void op_reset(weir_op *op) {
   op->cleanup_arg = keep.cleanup_arg;
   op->run_end = keep.run_end;
   op->run_end_arg = keep.run_end_arg;
+  op->finished_fn = keep.finished_fn;
+  op->finished_arg = keep.finished_arg;
   op->rows_of = keep.rows_of;
   op->st.name = op->name;
   pthread_cond_init(&op->cv_work, NULL);

@@ -10,6 +10,7 @@
 #include "core/mem.h"
 #include "exec/gpu_backend.h"
 #include "io/blockfile.h"
+#include "exec/block_codec.h"
 
 #define DESC_SIZE 144
 #define ALIGN 64
@@ -320,6 +321,9 @@ static int stored_bytes(const weir__column *c, uint64_t *n) {
   return 1;
 }
 
+static int parse_payload(weir__buffer *buf, const void *mem, uint64_t raw, uint64_t rows,
+                         weir_block **out, char *err, size_t errlen);
+
 int weir__bf_decode(const void *comp, size_t comp_len, uint64_t raw,
                     uint64_t rows, void *dctx, weir_block **out, char *err,
                     size_t errlen) {
@@ -353,6 +357,14 @@ int weir__bf_decode(const void *comp, size_t comp_len, uint64_t raw,
     weir__mem_free(mem);
     return WEIR_ENOMEM;
   }
+  return parse_payload(buf, mem, raw, rows, out, err, errlen);
+}
+
+/* Points the columns of a new block into the payload `mem` (`raw` bytes,
+ * held by `buf`, whose reference this takes), checking every size and
+ * offset against `raw`. */
+static int parse_payload(weir__buffer *buf, const void *mem, uint64_t raw, uint64_t rows,
+                         weir_block **out, char *err, size_t errlen) {
   const unsigned char *p = mem;
   uint64_t nc = get64(p), nrows = get64(p + 8);
   int rc = WEIR_OK;
@@ -468,3 +480,63 @@ fail:
   weir__buffer_unref(buf);
   return rc;
 }
+
+/* ---- Raw payloads: blocks between MPI ranks (exec/block_codec.h) ------- */
+
+/* The payload of `b`, uncompressed: the frame's layout without zstd, so a
+ * block crosses between processes with one copy on each side. */
+static int raw_size(const weir_block *b, size_t *raw) {
+  size_t nc = b->num_columns;
+  col_plan *plan = calloc(nc ? nc : 1, sizeof *plan);
+  if (!plan) return WEIR_ENOMEM;
+  int rc = plan_layout(b, plan, raw);
+  for (size_t i = 0; i < nc; i++) free(plan[i].rebased);
+  free(plan);
+  return rc;
+}
+
+static int raw_write(const weir_block *b, void *dst, size_t raw) {
+  size_t nc = b->num_columns, got = 0;
+  col_plan *plan = calloc(nc ? nc : 1, sizeof *plan);
+  if (!plan) return WEIR_ENOMEM;
+  weir__bytes meta = {0};
+  int rc = plan_layout(b, plan, &got);
+  if (rc == WEIR_OK && got != raw) rc = WEIR_EINVAL;
+  if (rc == WEIR_OK) rc = put_meta(b, plan, &meta);
+  if (rc == WEIR_OK) {
+    unsigned char *d = dst;
+    memset(d, 0, raw); /* the padding between buffers */
+    memcpy(d, meta.p, meta.len);
+    for (size_t i = 0; i < nc; i++) {
+      const piece *ps[3] = {&plan[i].validity, &plan[i].offsets, &plan[i].data};
+      for (int k = 0; k < 3; k++)
+        if (ps[k]->len) memcpy(d + ps[k]->off, ps[k]->p, ps[k]->len);
+    }
+  }
+  weir__bytes_free(&meta);
+  for (size_t i = 0; i < nc; i++) free(plan[i].rebased);
+  free(plan);
+  return rc;
+}
+
+static int raw_read(void *mem, size_t raw, weir__buffer_release_fn release, void *opaque,
+                    weir_block **out, char *err, size_t errlen) {
+  *out = NULL;
+  if (raw < 16) {
+    snprintf(err, errlen, "a block of %zu bytes is shorter than its head", raw);
+    if (release) release(opaque, mem, raw);
+    return WEIR_EFORMAT;
+  }
+  weir__buffer *buf = weir__buffer_wrap(mem, raw, release, opaque);
+  if (!buf) {
+    if (release) release(opaque, mem, raw);
+    return WEIR_ENOMEM;
+  }
+  uint64_t rows;
+  memcpy(&rows, (const unsigned char *)mem + 8, 8);
+  return parse_payload(buf, mem, raw, rows, out, err, errlen);
+}
+
+static const weir__block_codec codec = {raw_size, raw_write, raw_read};
+
+const weir__block_codec *weir__block_codec_get(void) { return &codec; }
