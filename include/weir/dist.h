@@ -15,8 +15,10 @@
  *    shards get -rRRRRR after their stem; resume is refused (which rows a
  *    rank writes depends on the tasks it was handed);
  *  - the operators after a source run on the rank that read the rows;
- *    those below say what they do across ranks. weir_limit, the dedup
- *    operators and weir_pipeline_iter act on the rank's own rows.
+ *    those below say what they do across ranks. weir_limit is global
+ *    (the ranks together pass its count). The dedup operators,
+ *    weir_streaming_split and weir_pipeline_iter act on the rank's own
+ *    rows: the statistics and the summary are the rank's own too.
  * A rank that fails tells the others, whose runs end with an error naming
  * it; a rank that dies or stops answering is noticed by the others within
  * WEIR_DIST_TIMEOUT seconds (default 6) of silence on the heartbeats, and

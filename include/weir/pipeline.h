@@ -319,7 +319,10 @@ WEIR_EXTERN weir_op *weir_add_op(weir_pipeline *p, weir_op *in,
 WEIR_EXTERN weir_op *weir_repartition(weir_pipeline *p, weir_op *in,
                                       size_t rows_per_block);
 /* Passes the first `rows` rows. Once satisfied no new source task starts,
- * and running ones see weir_ctx_cancelled() become true. */
+ * and running ones see weir_ctx_cancelled() become true. On MPI ranks
+ * (weir/dist.h) the count is global: the ranks together pass `rows` rows
+ * (fewer if the input has fewer), each block's share taken from rank 0 in
+ * one round trip. */
 WEIR_EXTERN weir_op *weir_limit(weir_pipeline *p, weir_op *in, uint64_t rows);
 /* Merges the streams of ins[0..n), in no particular order. */
 WEIR_EXTERN weir_op *weir_union(weir_pipeline *p, weir_op *const *ins,

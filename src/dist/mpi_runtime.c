@@ -20,7 +20,7 @@
 #define CREDITS 8  /* messages in flight per (channel, sender, receiver) */
 #define BEAT_S 0.5 /* a heartbeat to every rank this often */
 
-enum { M_TASK_REQ = 1, M_TASK_GRANT, M_DATA, M_CREDIT, M_END, M_FAIL, M_BEAT };
+enum { M_TASK_REQ = 1, M_TASK_GRANT, M_DATA, M_CREDIT, M_END, M_FAIL, M_BEAT, M_TAKE_REQ };
 
 /* Every message starts with this. */
 typedef struct hdr {
@@ -175,6 +175,29 @@ static chan *chan_get(uint64_t id) {
  * self-scheduling, a share of what is left that shrinks as it runs out
  * (at least one task), so a fast rank comes back for more, a slow one
  * takes less, and messages stay O(1) per task. */
+static coord *coord_get(uint64_t chan, uint64_t ntasks) {
+  for (coord *c = g.coords; c; c = c->next)
+    if (c->chan == chan) return c;
+  coord *c = calloc(1, sizeof *c);
+  if (!c) return NULL;
+  c->chan = chan;
+  c->ntasks = ntasks;
+  c->next = g.coords;
+  g.coords = c;
+  return c;
+}
+
+/* Up to `want` of a shared count (rank 0, under g.mu). The entry stays
+ * for the process's life: a few words per global limit and run. */
+static int coord_take(uint64_t chan, uint64_t total, uint64_t want, uint64_t *got) {
+  coord *c = coord_get(chan, total);
+  if (!c) return WEIR_ENOMEM;
+  uint64_t left = c->ntasks - c->next_task;
+  *got = want < left ? want : left;
+  c->next_task += *got;
+  return WEIR_OK;
+}
+
 static int coord_grant(uint64_t chan, uint64_t ntasks, uint64_t *first, uint64_t *count) {
   coord *c = g.coords, **pp = &g.coords;
   for (; c; pp = &c->next, c = c->next)
@@ -218,6 +241,14 @@ static void handle(void *buf, size_t len, int from) {
       set_failed("rank 0 (the coordinator) ran out of memory");
     else
       queue_msg(from, M_TASK_GRANT, h.chan, first, count, NULL, 0);
+    break;
+  }
+  case M_TAKE_REQ: {
+    uint64_t got = 0;
+    if (coord_take(h.chan, h.a, h.b, &got) != WEIR_OK)
+      set_failed("rank 0 (the coordinator) ran out of memory");
+    else
+      queue_msg(from, M_TASK_GRANT, h.chan, 0, got, NULL, 0);
     break;
   }
   case M_TASK_GRANT:
@@ -496,20 +527,24 @@ static int b_start(char *err, size_t errlen) {
 static int b_rank(void) { return g.rank; }
 static int b_size(void) { return g.size; }
 
-static int b_tasks(uint64_t chan, uint64_t ntasks, uint64_t *first, uint64_t *count,
-                   char *err, size_t errlen) {
+/* One question to the coordinator: kind M_TASK_REQ (a grant of tasks)
+ * or M_TAKE_REQ (a share of a count), answered on rank 0 itself without
+ * a message. */
+static int ask(uint32_t kind, uint64_t chan, uint64_t a, uint64_t b, uint64_t *first,
+               uint64_t *count, char *err, size_t errlen) {
   pthread_mutex_lock(&g.mu);
   int rc;
   if (g.failed) {
     rc = fail_code(err, errlen);
   } else if (g.rank == 0) {
-    rc = coord_grant(chan, ntasks, first, count);
+    *first = 0;
+    rc = kind == M_TASK_REQ ? coord_grant(chan, a, first, count) : coord_take(chan, a, b, count);
     if (rc) copy_err(err, errlen, "out of memory");
   } else {
     twait w = {.chan = chan};
     w.next = g.twaits;
     g.twaits = &w;
-    rc = queue_msg(0, M_TASK_REQ, chan, ntasks, 0, NULL, 0);
+    rc = queue_msg(0, kind, chan, a, b, NULL, 0);
     while (rc == WEIR_OK && !w.done && !g.failed) pthread_cond_wait(&g.cv, &g.mu);
     for (twait **pp = &g.twaits; *pp; pp = &(*pp)->next)
       if (*pp == &w) {
@@ -522,6 +557,17 @@ static int b_tasks(uint64_t chan, uint64_t ntasks, uint64_t *first, uint64_t *co
   }
   pthread_mutex_unlock(&g.mu);
   return rc;
+}
+
+static int b_tasks(uint64_t chan, uint64_t ntasks, uint64_t *first, uint64_t *count,
+                   char *err, size_t errlen) {
+  return ask(M_TASK_REQ, chan, ntasks, 0, first, count, err, errlen);
+}
+
+static int b_take(uint64_t chan, uint64_t total, uint64_t want, uint64_t *got, char *err,
+                  size_t errlen) {
+  uint64_t first;
+  return ask(M_TAKE_REQ, chan, total, want, &first, got, err, errlen);
 }
 
 static void *b_alloc(size_t len) {
@@ -658,7 +704,7 @@ static void b_stop(void) {
 }
 
 static const weir__dist_backend backend = {
-  WEIR__DIST_ABI, b_start, b_rank, b_size, b_tasks, b_alloc, b_release, b_send,
+  WEIR__DIST_ABI, b_start, b_rank, b_size, b_tasks, b_take, b_alloc, b_release, b_send,
   b_send_end, b_recv, b_close, b_fail, b_failed, b_stop,
 };
 

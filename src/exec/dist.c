@@ -182,6 +182,10 @@ int weir__dist_tasks(weir_op *op, uint64_t *first, uint64_t *count, char *err, s
   return backend->tasks(weir__dist_chan(op->p, op), op->num_tasks, first, count, err, n);
 }
 
+int weir__dist_take(weir_op *op, uint64_t want, uint64_t *got, char *err, size_t n) {
+  return backend->take(weir__dist_chan(op->p, op), op->limit_rows, want, got, err, n);
+}
+
 void weir__dist_tell_failure(const char *msg) {
   if (backend) backend->fail(msg);
 }

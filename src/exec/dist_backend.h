@@ -37,6 +37,11 @@ typedef struct weir__dist_backend {
    * or the failure of a rank (`err`). */
   int (*tasks)(uint64_t chan, uint64_t ntasks, uint64_t *first, uint64_t *count,
                char *err, size_t errlen);
+  /* Takes up to `want` of a count of `total` shared by every rank (a
+   * global weir_limit's rows) from the coordinator on rank 0: *got is what
+   * is granted, 0 once the count is used up. One round trip. */
+  int (*take)(uint64_t chan, uint64_t total, uint64_t want, uint64_t *got, char *err,
+              size_t errlen);
   /* A buffer for a message of `len` payload bytes; NULL when out of
    * memory. Given to send(), or released with release(). */
   void *(*alloc)(size_t len);

@@ -25,6 +25,9 @@ uint64_t weir__dist_chan(const weir_pipeline *p, const weir_op *op);
 /* The next read tasks of source `op` from the coordinator (blocks; call
  * without p->mu). */
 int weir__dist_tasks(weir_op *op, uint64_t *first, uint64_t *count, char *err, size_t n);
+/* Up to `want` rows of global limit `op`'s count from the coordinator
+ * (blocks; call without p->mu). */
+int weir__dist_take(weir_op *op, uint64_t want, uint64_t *got, char *err, size_t n);
 /* Tells the other ranks that this one's run failed with `msg`. */
 void weir__dist_tell_failure(const char *msg);
 

@@ -430,11 +430,30 @@ static int on_device(const weir_block *b) {
 static int limit_process(weir_op *op, weir_block *b, weir_emit *e) {
   weir_pipeline *p = op->p;
   size_t rows = weir_block_num_rows(b);
-  pthread_mutex_lock(&p->mu);
-  uint64_t left = op->limit_rows > op->limit_seen ? op->limit_rows - op->limit_seen : 0;
-  size_t take_rows = rows < left ? rows : (size_t)left;
-  op->limit_seen += take_rows;
-  pthread_mutex_unlock(&p->mu);
+  uint64_t left;
+  size_t take_rows;
+  if (p->dist) {
+    /* On MPI ranks the limit is global: rank 0's coordinator holds the
+     * count, and this rank takes its block's share of what is left. */
+    uint64_t got = 0;
+    char err[768] = "";
+    int rc = rows ? weir__dist_take(op, rows, &got, err, sizeof err) : WEIR_OK;
+    if (rc != WEIR_OK) {
+      weir_ctx_set_errmsg(weir_emit_ctx(e), "the global count: %s", err);
+      return rc;
+    }
+    take_rows = (size_t)got;
+    left = got < rows ? got : UINT64_MAX; /* fewer than asked: used up */
+    pthread_mutex_lock(&p->mu);
+    op->limit_seen += take_rows;
+    pthread_mutex_unlock(&p->mu);
+  } else {
+    pthread_mutex_lock(&p->mu);
+    left = op->limit_rows > op->limit_seen ? op->limit_rows - op->limit_seen : 0;
+    take_rows = rows < left ? rows : (size_t)left;
+    op->limit_seen += take_rows;
+    pthread_mutex_unlock(&p->mu);
+  }
   int rc = WEIR_OK;
   if (take_rows == rows)
     rc = weir_emit_block(e, weir_block_ref(b));

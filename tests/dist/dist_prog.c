@@ -9,6 +9,7 @@
  *   dist_prog mkparquet IN OUT   read_jsonl -> write_parquet (inputs)
  *   dist_prog exchange IN OUT    read_jsonl -> repartition_by_key("key")
  *                                -> map (counts) -> write_jsonl
+ *   dist_prog limit IN OUT       read_jsonl -> limit(1234) -> write_jsonl
  *   dist_prog slow MARK OUT      a source of 40 tasks whose rank 1 holds
  *                                its first task until rank 0 has done 35
  *   dist_prog die HOW OUT        rank 1 kills (HOW=kill) or stops
@@ -121,7 +122,8 @@ int main(int argc, char **argv) {
   }
   weir_op *src = NULL, *last = NULL, *sink = NULL;
   weir_write_options wo = WEIR_WRITE_OPTIONS_INIT;
-  if (!strcmp(mode, "jsonl") || !strcmp(mode, "mkparquet") || !strcmp(mode, "exchange")) {
+  if (!strcmp(mode, "jsonl") || !strcmp(mode, "mkparquet") || !strcmp(mode, "exchange") ||
+      !strcmp(mode, "limit")) {
     src = weir_read_jsonl(p, in, NULL);
   } else if (!strcmp(mode, "parquet")) {
     src = weir_read_parquet(p, in, NULL);
@@ -147,6 +149,8 @@ int main(int argc, char **argv) {
     last = weir_map_batches(p, src, "double", doubled, NULL, NULL);
   else if (!strcmp(mode, "text"))
     last = weir_map_batches(p, src, "count", counted, NULL, NULL);
+  else if (!strcmp(mode, "limit"))
+    last = weir_limit(p, src, 1234);
   else if (!strcmp(mode, "exchange")) {
     weir_op *rp = weir_repartition_by_key(p, src, "key", 0);
     last = rp ? weir_map_batches(p, rp, "count", counted, NULL, NULL) : NULL;
