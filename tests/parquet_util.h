@@ -15,7 +15,7 @@
 
 /* The tests' Python ($WEIR_VENV or ~/.cache/weir-venv). Missing, the test
  * fails unless WEIR_TEST_ALLOW_SKIP=1, when it is skipped. */
-static const char *pq_python(void) {
+static inline const char *pq_python(void) {
   static char path[600];
   const char *venv = getenv("WEIR_VENV");
   if (venv) snprintf(path, sizeof path, "%s/bin/python", venv);
@@ -29,7 +29,7 @@ static const char *pq_python(void) {
 }
 
 /* Runs pq_tool.py with `args`; its exit status. */
-static int pq_tool(const char *args) {
+static inline int pq_tool(const char *args) {
   char cmd[3000];
   snprintf(cmd, sizeof cmd, "'%s' '%s/tests/parquet/pq_tool.py' %s", pq_python(),
            WEIR_TEST_SOURCE_DIR, args);
@@ -66,14 +66,14 @@ static inline const char *pq_fixture(const char *name) {
   return p;
 }
 
-static weir_pipeline *pq_pipeline(void) {
+static inline weir_pipeline *pq_pipeline(void) {
   weir_pipeline *p;
   weir_pipeline_options o = {.version = WEIR_PIPELINE_OPTIONS_VERSION, .num_cpus = 2};
   cr_assert_eq(weir_pipeline_create(&p, &o), WEIR_OK);
   return p;
 }
 
-static int pq_pass(void *user, weir_block *in, weir_emit *out) {
+static inline int pq_pass(void *user, weir_block *in, weir_emit *out) {
   (void)user;
   return weir_emit_block(out, weir_block_ref(in));
 }

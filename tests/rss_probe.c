@@ -5,7 +5,7 @@
  *
  *   weir_rss_probe KIND URI BUDGET_MIB [ARG]
  *
- * KIND: jsonl csv text binary blocks video audio images (read URI);
+ * KIND: jsonl csv text binary blocks video audio images parquet (read URI);
  * shuffle (JSONL through an iterator with shuffle_buffer_rows ARG);
  * repartition (JSONL re-blocked to ARG rows); ordered (JSONL through a
  * map with preserve_order). Prints "rows=R blocks=B max_block=M
@@ -61,7 +61,9 @@ int main(int argc, char **argv) {
     ao.channels = 2;
     ao.window_seconds = 10;
     op = weir_read_audio(p, uri, &ao);
-  } else if (!strcmp(kind, "images"))
+  } else if (!strcmp(kind, "parquet"))
+    op = weir_read_parquet(p, uri, NULL);
+  else if (!strcmp(kind, "images"))
     op = weir_read_images(p, uri, NULL);
   else if (!strcmp(kind, "shuffle")) {
     op = jsonl(p, uri);

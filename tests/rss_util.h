@@ -22,7 +22,7 @@ static const size_t rss_budgets_mib[] = {16, 64, 256};
 
 /* Makes folder `dir` holding `copies` hard links to `base`, named
  * part-NN<suffix>. */
-static void rss_link_copies(const char *base, const char *dir, int copies,
+static inline void rss_link_copies(const char *base, const char *dir, int copies,
                             const char *suffix) {
   mkdir(dir, 0777);
   for (int i = 0; i < copies; i++) {
@@ -34,7 +34,7 @@ static void rss_link_copies(const char *base, const char *dir, int copies,
 }
 
 /* Runs the probe and checks rows and peak RSS; returns the peak in KiB. */
-static long rss_check(const char *kind, const char *uri, size_t budget_mib,
+static inline long rss_check(const char *kind, const char *uri, size_t budget_mib,
                       size_t arg, unsigned long long want_rows) {
   char cmd[2048];
   snprintf(cmd, sizeof cmd, "'%s/tests/weir_rss_probe' %s '%s' %zu %zu",

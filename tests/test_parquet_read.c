@@ -13,10 +13,11 @@ TestSuite(parquet_read, .init = make_tmp, .fini = tmpdir_remove, .timeout = 300)
 
 /* Reads `file` with weir, writes the rows as JSONL, and has pyarrow
  * compare them with its own reading. */
-static void same_as_pyarrow(const char *file, const char *columns) {
+static void same_as_pyarrow_rows(const char *file, const char *columns, size_t rows_per_block) {
   weir_pipeline *p = pq_pipeline();
   weir_parquet_read_options o = WEIR_PARQUET_READ_OPTIONS_INIT;
   o.columns = columns;
+  o.rows_per_block = rows_per_block;
   weir_op *r = weir_read_parquet(p, file, &o);
   cr_assert_not_null(r, "%s", weir_pipeline_errmsg(p));
   char *out = path_of("rows.jsonl");
@@ -27,6 +28,10 @@ static void same_as_pyarrow(const char *file, const char *columns) {
   char args[2000];
   snprintf(args, sizeof args, "compare '%s' '%s' %s", out, file, columns ? columns : "");
   cr_assert_eq(pq_tool(args), 0, "%s differs from pyarrow", file);
+}
+
+static void same_as_pyarrow(const char *file, const char *columns) {
+  same_as_pyarrow_rows(file, columns, 0);
 }
 
 Test(parquet_read, every_codec_page_version_and_dictionary) {
@@ -43,6 +48,35 @@ Test(parquet_read, every_codec_page_version_and_dictionary) {
 Test(parquet_read, delta_and_byte_stream_split_encodings) {
   same_as_pyarrow(pq_fixture("enc_v1.parquet"), NULL);
   same_as_pyarrow(pq_fixture("enc_v2.parquet"), NULL);
+}
+
+/* Row groups are read a block at a time, page by page: blocks of 37 rows
+ * end inside pages, and lists go on across pages and blocks. */
+Test(parquet_read, row_groups_in_many_blocks) {
+  const char *files[] = {"c_zstd_v1_dict.parquet", "c_none_v2_plain.parquet", "enc_v1.parquet",
+                         "enc_v2.parquet", "c_snappy_v1_plain.parquet"};
+  for (int i = 0; i < 5; i++) same_as_pyarrow_rows(pq_fixture(files[i]), NULL, 37);
+  same_as_pyarrow_rows(pq_fixture("big.parquet"), NULL, 99991);
+  /* Every block but a row group's last is full. */
+  weir_pipeline *p = pq_pipeline();
+  weir_parquet_read_options o = WEIR_PARQUET_READ_OPTIONS_INIT;
+  o.rows_per_block = 37;
+  weir_op *r = weir_read_parquet(p, pq_fixture("c_zstd_v1_dict.parquet"), &o);
+  weir_iter *it;
+  cr_assert_eq(weir_pipeline_iter(p, r, NULL, &it), WEIR_OK);
+  weir_block *b;
+  size_t blocks = 0, rows = 0;
+  while (weir_iter_next(it, &b) == WEIR_OK) {
+    size_t n = weir_block_num_rows(b);
+    cr_assert(n == 37 || n == 300 % 37 || n == 100 % 37, "a block of %zu rows", n);
+    rows += n;
+    blocks++;
+    weir_block_unref(&b);
+  }
+  weir_iter_destroy(it);
+  cr_assert_eq(rows, 1000);
+  cr_assert_eq(blocks, 3 * 9 + 3); /* 300-row groups: 9 blocks; the 100-row one: 3 */
+  weir_pipeline_destroy(p);
 }
 
 Test(parquet_read, int96_and_row_group_sizes) {

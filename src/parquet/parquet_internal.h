@@ -52,6 +52,21 @@ int weir__pq_read_chunk(const pq_leaf *leaf, const pq_chunk *ch, const uint8_t *
                         size_t len, int64_t rows, weir__column *col, char *err,
                         size_t errlen);
 
+/* A column chunk read a block of rows at a time, one page at a time (see
+ * read_chunk.c). Its bytes are `mem[0..chunk's total_compressed)` when
+ * `mem` is not NULL, else they come through `fetch`, which reads exactly
+ * `n` bytes at chunk offset `offset` into `buf`. */
+typedef struct pq_col pq_col;
+typedef int (*pq_fetch_fn)(void *arg, uint64_t offset, size_t n, uint8_t *buf, char *err,
+                           size_t errlen);
+int  weir__pq_col_open(const pq_leaf *leaf, const pq_chunk *ch, int64_t rows,
+                       const uint8_t *mem, pq_fetch_fn fetch, void *farg, pq_col **out);
+/* The next `rows` rows of the chunk into `col`. After the row group's
+ * last rows, checks that the chunk holds no more. Errors name the page
+ * (the caller adds file, row group and column). */
+int  weir__pq_col_take(pq_col *c, int64_t rows, weir__column *col, char *err, size_t errlen);
+void weir__pq_col_close(pq_col *c);
+
 /* Reads and parses the footer of `uri` (`size` bytes) through the URI
  * layer: the magic at both ends, the length, then the metadata. */
 struct weir__io_config;

@@ -34,6 +34,7 @@ typedef struct pq_state {
   pq_filter filter;
   int have_filter;
   size_t rows_per_block;
+  size_t block_bytes;  /* the pipeline's target block size */
   pq_hive hive;        /* partition keys from key=value folders */
 } pq_state;
 
@@ -172,45 +173,6 @@ static int chosen(const char *name, const char *cols) {
   return 0;
 }
 
-/* Decodes row group `rg` of file `f` into a block. */
-static int read_row_group(weir__reader *r, pq_state *s, size_t fi, size_t rg, weir_block **out,
-                          char *err, size_t errlen) {
-  pq_file *f = &s->files[fi];
-  const char *uri = r->objs[fi].uri;
-  const pq_row_group *g = &f->meta.rgs[rg];
-  weir_block *b = weir__block_alloc(f->nleaves, (size_t)g->num_rows);
-  if (!b) return WEIR_ENOMEM;
-  int rc = WEIR_OK;
-  uint8_t *buf = NULL;
-  for (size_t k = 0; k < f->nleaves && rc == WEIR_OK; k++) {
-    const pq_leaf *l = &f->leaves[k];
-    const pq_chunk *ch = &g->chunks[l->chunk_idx];
-    int64_t start = ch->dict_page_offset >= 0 && ch->dict_page_offset < ch->data_page_offset
-                        ? ch->dict_page_offset : ch->data_page_offset;
-    size_t len = (size_t)ch->total_compressed;
-    uint8_t *nb = realloc(buf, len ? len : 1);
-    char why[600] = "";
-    if (!nb) {
-      rc = WEIR_ENOMEM;
-      break;
-    }
-    buf = nb;
-    b->cols[k].name = strdup(l->name);
-    if (!b->cols[k].name) rc = WEIR_ENOMEM;
-    if (!rc) rc = read_range(r, uri, (uint64_t)start, len, buf, why, sizeof why);
-    if (!rc) rc = weir__pq_read_chunk(l, ch, buf, len, g->num_rows, &b->cols[k], why, sizeof why);
-    if (rc) snprintf(err, errlen, "%s: row group %zu, column '%s': %s", uri, rg, l->name, why);
-  }
-  free(buf);
-  if (rc) {
-    weir_block_unref(&b);
-    return rc;
-  }
-  weir__block_seal(b);
-  *out = b;
-  return WEIR_OK;
-}
-
 /* Keeps the filter's matching rows and drops the columns that only the
  * filter needed. */
 static int apply_filter(pq_state *s, const weir_parquet_read_options *o, weir_block **bp,
@@ -281,6 +243,115 @@ static int file_may_match(const pq_state *s, size_t fi) {
   return 1;
 }
 
+typedef struct fetch_arg {
+  const weir__reader *r;
+  const char *uri;
+  uint64_t start;      /* the chunk's first byte in the file */
+} fetch_arg;
+
+static int fetch_range(void *arg, uint64_t off, size_t n, uint8_t *buf, char *err,
+                       size_t errlen) {
+  const fetch_arg *a = arg;
+  return read_range(a->r, a->uri, a->start + off, n, buf, err, errlen);
+}
+
+/* One block of rows out: partition columns, the filter, the path. */
+static int finish_block(pq_op *po, size_t fi, weir_block **bp, char *err, size_t errlen) {
+  pq_state *s = po->s;
+  const char *uri = po->r->objs[fi].uri;
+  int rc = WEIR_OK;
+  if (s->hive.nkeys) {
+    rc = weir__pq_hive_add(&s->hive, fi, want_key, po, bp);
+    if (rc) snprintf(err, errlen, "%s: out of memory adding partition columns", uri);
+  }
+  if (!rc && s->have_filter) {
+    char why[600] = "";
+    rc = apply_filter(s, &po->o, bp, why, sizeof why);
+    if (rc) snprintf(err, errlen, "%s: %s", uri, why);
+  }
+  if (!rc && po->o.include_path && weir_block_column_index(*bp, "path") < 0) {
+    weir__colacc acc;
+    if (weir__colacc_init(&acc, "path", WEIR_TYPE_STRING)) return WEIR_ENOMEM;
+    rc = weir__path_column(&acc, uri, *bp, bp);
+    weir__colacc_free(&acc);
+  }
+  return rc;
+}
+
+/* Reads row group `rg` of file `fi` a block at a time: each column chunk
+ * is read page by page (pq_col), so a row group far larger than the
+ * memory budget streams through in blocks of about the pipeline's block
+ * size. A failure to emit (the run ending) is `*emit_rc`. */
+static int read_row_group(pq_op *po, size_t fi, size_t rg, weir_emit *out, int *emit_rc,
+                          char *err, size_t errlen) {
+  weir__reader *r = po->r;
+  pq_state *s = po->s;
+  pq_file *f = &s->files[fi];
+  const char *uri = r->objs[fi].uri;
+  const pq_row_group *g = &f->meta.rgs[rg];
+  int64_t rows = g->num_rows;
+  pq_col **cols = calloc(f->nleaves ? f->nleaves : 1, sizeof *cols);
+  fetch_arg *fa = calloc(f->nleaves ? f->nleaves : 1, sizeof *fa);
+  int rc = cols && fa ? WEIR_OK : WEIR_ENOMEM;
+  uint64_t ubytes = 0;
+  for (size_t k = 0; k < f->nleaves && !rc; k++) {
+    const pq_chunk *ch = &g->chunks[f->leaves[k].chunk_idx];
+    int64_t start = ch->dict_page_offset >= 0 && ch->dict_page_offset < ch->data_page_offset
+                        ? ch->dict_page_offset : ch->data_page_offset;
+    fa[k] = (fetch_arg){r, uri, (uint64_t)start};
+    ubytes += (uint64_t)(ch->total_uncompressed > 0 ? ch->total_uncompressed : 0);
+    rc = weir__pq_col_open(&f->leaves[k], ch, rows, NULL, fetch_range, &fa[k], &cols[k]);
+  }
+  /* Rows a block: the budget's block size over the bytes a row takes,
+   * guessed from the uncompressed sizes, then measured. */
+  int64_t step = (int64_t)s->rows_per_block;
+  if (ubytes && rows) {
+    uint64_t per_row = ubytes / (uint64_t)rows + 1, fit = s->block_bytes / per_row;
+    if ((uint64_t)step > fit) step = fit ? (int64_t)fit : 1;
+  }
+  int64_t at = 0;
+  do {
+    if (rc) break;
+    int64_t n = rows - at < step ? rows - at : step;
+    weir_block *b = weir__block_alloc(f->nleaves, (size_t)n);
+    if (!b) {
+      rc = WEIR_ENOMEM;
+      break;
+    }
+    for (size_t k = 0; k < f->nleaves && !rc; k++) {
+      const pq_leaf *l = &f->leaves[k];
+      char why[600] = "";
+      b->cols[k].name = strdup(l->name);
+      rc = b->cols[k].name ? weir__pq_col_take(cols[k], n, &b->cols[k], why, sizeof why)
+                           : WEIR_ENOMEM;
+      if (rc) snprintf(err, errlen, "%s: row group %zu, column '%s': %s", uri, rg, l->name, why);
+    }
+    if (rc) {
+      weir_block_unref(&b);
+      break;
+    }
+    weir__block_seal(b);
+    size_t nb = weir_block_nbytes(b);
+    rc = finish_block(po, fi, &b, err, errlen);
+    if (!rc) {
+      rc = weir_emit_block(out, b);
+      *emit_rc = rc;
+    } else {
+      weir_block_unref(&b);
+    }
+    at += n;
+    if (n && nb) {
+      uint64_t per_row = nb / (uint64_t)n + 1, fit = s->block_bytes / per_row;
+      step = (int64_t)s->rows_per_block;
+      if ((uint64_t)step > fit) step = fit ? (int64_t)fit : 1;
+    }
+  } while (at < rows && !rc);
+  for (size_t k = 0; cols && k < f->nleaves; k++) weir__pq_col_close(cols[k]);
+  free(cols);
+  free(fa);
+  return rc;
+}
+
 static int pq_task_fn(void *user, size_t task, weir_emit *out) {
   pq_op *po = user;
   weir__reader *r = po->r;
@@ -290,26 +361,16 @@ static int pq_task_fn(void *user, size_t task, weir_emit *out) {
   pq_file *f = &s->files[t->file];
   const char *uri = r->objs[t->file].uri;
   char err[1200] = "";
-  int rc;
-  weir_block *b = NULL;
+  int rc, emit_rc = WEIR_OK;
   if (weir_ctx_cancelled(ctx)) return WEIR_ECANCELED;
   if (f->bad) {
     rc = f->bad;
     snprintf(err, sizeof err, "%s: %s", uri, f->err);
   } else {
-    rc = read_row_group(r, s, t->file, (size_t)t->rg, &b, err, sizeof err);
-    if (!rc && s->hive.nkeys) {
-      rc = weir__pq_hive_add(&s->hive, t->file, want_key, po, &b);
-      if (rc) snprintf(err, sizeof err, "%s: out of memory adding partition columns", uri);
-    }
-    if (!rc && s->have_filter) {
-      char why[600] = "";
-      rc = apply_filter(s, &po->o, &b, why, sizeof why);
-      if (rc) snprintf(err, sizeof err, "%s: %s", uri, why);
-    }
+    rc = read_row_group(po, t->file, (size_t)t->rg, out, &emit_rc, err, sizeof err);
+    if (emit_rc) return emit_rc;
   }
   if (rc) {
-    weir_block_unref(&b);
     if (weir__reader_skips_rest(r, rc) || (r->o.on_error == WEIR_ON_ERROR_SKIP && f->bad &&
                                             rc != WEIR_ENOMEM)) {
       weir_ctx_log(ctx, WEIR_LOG_WARN, "skipping %s", err);
@@ -319,26 +380,7 @@ static int pq_task_fn(void *user, size_t task, weir_emit *out) {
     weir_ctx_set_errmsg(ctx, "%s", err);
     return rc;
   }
-  if (po->o.include_path && weir_block_column_index(b, "path") < 0) {
-    weir__colacc acc;
-    if (weir__colacc_init(&acc, "path", WEIR_TYPE_STRING)) {
-      weir_block_unref(&b);
-      return WEIR_ENOMEM;
-    }
-    weir_block *pb;
-    rc = weir__path_column(&acc, uri, b, &pb);
-    weir__colacc_free(&acc);
-    if (rc) return rc;
-    b = pb;
-  }
-  size_t rows = weir_block_num_rows(b), step = s->rows_per_block;
-  if (rows <= step) return weir_emit_block(out, b);
-  for (size_t at = 0; at < rows && rc == WEIR_OK; at += step) {
-    weir_block *part = weir__block_slice(b, at, rows - at < step ? rows - at : step);
-    rc = part ? weir_emit_block(out, part) : WEIR_ENOMEM;
-  }
-  weir_block_unref(&b);
-  return rc;
+  return WEIR_OK;
 }
 
 static void pq_op_free(void *arg) {
@@ -392,6 +434,8 @@ weir_op *weir_read_parquet(weir_pipeline *p, const char *uri,
   if (!rc && o->columns) rc = split_columns(s, o->columns, s->have_filter ? &s->filter : NULL);
   if (!rc && !o->columns && s->have_filter) s->nwant = 0; /* all columns hold the filter's */
   s->rows_per_block = o->rows_per_block ? o->rows_per_block : 65536;
+  s->block_bytes = weir_pipeline_block_bytes(p);
+  if (!s->block_bytes) s->block_bytes = (size_t)64 << 20;
   /* The listing keeps only .parquet names from a folder or prefix (no
    * _SUCCESS, .crc...): io's reader does that for the kind "parquet". */
   if (!rc) {

@@ -13,8 +13,9 @@
 #include "parquet/encodings.h"
 #include "parquet/parquet_internal.h"
 
-/* The column being filled. Rows are known in advance (the row group's),
- * so fixed-width values, offsets and the bitmap are allocated once. */
+/* The column being filled: one block's rows of the chunk. Rows are known
+ * in advance, so fixed-width values, offsets and the bitmap are allocated
+ * once. */
 typedef struct out {
   const pq_leaf *leaf;
   int64_t rows;
@@ -26,6 +27,7 @@ typedef struct out {
   uint8_t *valid;          /* rows bits, all set at first */
   size_t nulls;
   int64_t elems;           /* LIST: elements so far */
+  int64_t first;           /* the chunk's row of row 0, for messages */
 } out;
 
 static int vals_grow(out *o, size_t extra) {
@@ -160,9 +162,10 @@ static int put_elem(out *o, const pq_vals *src, size_t i) {
   return 0;
 }
 
-/* The page decoding state of one chunk. */
+/* The page decoding state of one chunk, and the data page being taken
+ * (its levels and values decoded, consumed from entry `k` on). */
 typedef struct chunk_state {
-  out o;
+  const pq_leaf *leaf;
   pq_vals dict;
   int have_dict;
   pq_vals pv;
@@ -171,6 +174,8 @@ typedef struct chunk_state {
   uint8_t *page;
   size_t page_cap;
   int64_t values_left;
+  size_t nv, k, vi;        /* entries of the page, the next one, next value */
+  int use_dict;
 } chunk_state;
 
 #define FAIL(code, ...) (snprintf(err, errlen, __VA_ARGS__), (code))
@@ -254,23 +259,25 @@ static int decode_values(chunk_state *cs, const pq_leaf *l, int enc, const uint8
   return WEIR_OK;
 }
 
-/* Scatters one page: `nv` level entries, values from `src` (through
- * `ix` when not NULL). */
-static int scatter(chunk_state *cs, size_t nv, const pq_vals *src, const uint32_t *ix,
-                   char *err, size_t errlen) {
-  out *o = &cs->o;
+/* Scatters entries of the current page from cs->k on into `o` until the
+ * page ends (0) or `o` holds its rows (1: for a list, the entry that
+ * starts the row after them is left for the next block). */
+static int scatter(chunk_state *cs, out *o, char *err, size_t errlen) {
   const pq_leaf *l = o->leaf;
-  size_t vi = 0;
+  const pq_vals *src = cs->use_dict ? &cs->dict : &cs->pv;
+  const uint32_t *ix = cs->use_dict ? cs->idx : NULL;
+  size_t k = cs->k, vi = cs->vi, nv = cs->nv;
   if (!l->is_list) {
-    if (o->row + (int64_t)nv > o->rows)
-      return FAIL(WEIR_EFORMAT, "more values than the row group's %lld rows", (long long)o->rows);
+    size_t room = (size_t)(o->rows - o->row), n = nv - k < room ? nv - k : room;
     /* The common case: no nulls, plain copies. */
     if (l->max_def == 0 && !ix && l->conv == PQC_COPY && (size_t)src->width == o->width) {
-      if (nv) memcpy(o->vals + (size_t)o->row * o->width, src->fixed, nv * o->width);
-      o->row += (int64_t)nv;
-      return WEIR_OK;
+      if (n) memcpy(o->vals + (size_t)o->row * o->width, src->fixed + vi * o->width, n * o->width);
+      o->row += (int64_t)n;
+      cs->k = k + n;
+      cs->vi = vi + n;
+      return o->row == o->rows;
     }
-    for (size_t k = 0; k < nv; k++) {
+    for (size_t e = k + n; k < e; k++) {
       if (l->max_def && cs->def[k] != (uint32_t)l->max_def) {
         set_null(o, o->row);
         if (o->offs) o->offs[o->row + 1] = (int64_t)o->vlen;
@@ -278,18 +285,24 @@ static int scatter(chunk_state *cs, size_t nv, const pq_vals *src, const uint32_
         int rc = put_flat(o, src, ix ? ix[vi] : vi);
         vi++;
         if (rc == -2) return WEIR_ENOMEM;
-        if (rc) return FAIL(WEIR_EFORMAT, "row %lld is not valid UTF-8", (long long)o->row);
+        if (rc) return FAIL(WEIR_EFORMAT, "row %lld is not valid UTF-8", (long long)(o->first + o->row));
       }
       o->row++;
     }
-    return WEIR_OK;
+    cs->k = k;
+    cs->vi = vi;
+    return o->row == o->rows;
   }
-  for (size_t k = 0; k < nv; k++) {
+  int full = 0;
+  for (; k < nv; k++) {
     uint32_t d = cs->def[k];
     if (cs->rep[k] == 0) {
+      if (o->row + 1 >= o->rows) {
+        full = 1;
+        break;
+      }
       if (o->row >= 0) o->offs[o->row + 1] = o->elems;
-      if (++o->row >= o->rows)
-        return FAIL(WEIR_EFORMAT, "more lists than the row group's %lld rows", (long long)o->rows);
+      ++o->row;
       if (d < (uint32_t)l->def_list) set_null(o, o->row);
     } else if (o->row < 0) {
       return FAIL(WEIR_EFORMAT, "the first value continues a list (repetition level %u)",
@@ -298,12 +311,14 @@ static int scatter(chunk_state *cs, size_t nv, const pq_vals *src, const uint32_
     if (d >= (uint32_t)l->def_rep) {
       if (d < (uint32_t)l->max_def)
         return FAIL(WEIR_ENOTSUP, "row %lld: a list holds a null element; weir's lists "
-                    "have no null elements", (long long)o->row);
+                    "have no null elements", (long long)(o->first + o->row));
       if (put_elem(o, src, ix ? ix[vi] : vi)) return WEIR_ENOMEM;
       vi++;
     }
   }
-  return WEIR_OK;
+  cs->k = k;
+  cs->vi = vi;
+  return full;
 }
 
 static int read_levels(const uint8_t *p, size_t len, int max, uint32_t *out, size_t n) {
@@ -313,10 +328,9 @@ static int read_levels(const uint8_t *p, size_t len, int max, uint32_t *out, siz
   }
   return weir__pq_rle_decode(p, len, weir__pq_bit_width((uint64_t)max), out, n);
 }
-
 static int do_page(chunk_state *cs, const pq_chunk *ch, const pq_page_header *h,
                    const uint8_t *body, char *err, size_t errlen) {
-  const pq_leaf *l = cs->o.leaf;
+  const pq_leaf *l = cs->leaf;
   size_t usize = (size_t)h->uncompressed_size, csize = (size_t)h->compressed_size;
   /* A size that cannot be real: no codec here expands data by more than a
    * few thousand times, so a claim beyond that is damage, not data. */
@@ -404,26 +418,164 @@ static int do_page(chunk_state *cs, const pq_chunk *ch, const pq_page_header *h,
         return FAIL(WEIR_EFORMAT, "definition level %u above the column's %d", cs->def[k], l->max_def);
       nn += cs->def[k] == (uint32_t)l->max_def;
     }
-  int use_dict;
-  rc = decode_values(cs, l, enc, vals, vlen, nn, &use_dict, err, errlen);
+  rc = decode_values(cs, l, enc, vals, vlen, nn, &cs->use_dict, err, errlen);
   if (rc) return rc;
-  return scatter(cs, nv, use_dict ? &cs->dict : &cs->pv, use_dict ? cs->idx : NULL, err, errlen);
+  cs->nv = nv;
+  cs->k = cs->vi = 0;
+  return WEIR_OK;
+}
+/* A column chunk read a block of rows at a time: its bytes come through a
+ * window of about PQ_WINDOW bytes (the whole chunk when small), and one
+ * page at a time is decompressed and decoded, so a row group far larger
+ * than memory is read within a few pages' worth of it. */
+#define PQ_WINDOW ((size_t)1 << 20)
+#define PQ_WHOLE ((size_t)4 << 20)
+/* Page headers are parsed from this many bytes first, then 4x more up to
+ * PQ_HEADER_MAX (statistics make a few large). */
+#define PQ_HEADER_TRY ((size_t)4096)
+#define PQ_HEADER_MAX ((size_t)16 << 20)
+
+struct pq_col {
+  chunk_state cs;
+  const pq_chunk *ch;
+  pq_fetch_fn fetch;
+  void *farg;
+  const uint8_t *mem;      /* all of the chunk in memory, or NULL */
+  uint64_t len;            /* the chunk's bytes */
+  uint64_t pos;            /* the chunk offset of the next page header */
+  uint8_t *win;            /* bytes [wstart, wstart + wlen) of the chunk */
+  size_t wcap, wlen;
+  uint64_t wstart;
+  int page;                /* pages read */
+  int64_t rows_left;       /* of the row group, not yet taken */
+  int64_t taken;           /* rows taken so far */
+};
+
+/* Points `*p` at bytes [pos, pos + n) of the chunk (n <= len - pos). */
+static int chunk_bytes(pq_col *c, uint64_t pos, size_t n, const uint8_t **p, char *err,
+                       size_t errlen) {
+  if (c->mem) {
+    *p = c->mem + pos;
+    return WEIR_OK;
+  }
+  if (pos >= c->wstart && pos + n <= c->wstart + c->wlen) {
+    *p = c->win + (pos - c->wstart);
+    return WEIR_OK;
+  }
+  /* Keep what the window still holds from pos on, read the rest. */
+  size_t keep = 0;
+  if (pos >= c->wstart && pos < c->wstart + c->wlen) {
+    keep = (size_t)(c->wstart + c->wlen - pos);
+    memmove(c->win, c->win + (pos - c->wstart), keep);
+  }
+  uint64_t left = c->len - pos;
+  size_t want = c->len <= PQ_WHOLE ? (size_t)left : n > PQ_WINDOW ? n : PQ_WINDOW;
+  if (want > left) want = (size_t)left;
+  if (want > c->wcap) {
+    uint8_t *w = weir__mem_realloc(c->win, want);
+    if (!w) return WEIR_ENOMEM;
+    c->win = w;
+    c->wcap = want;
+  }
+  c->wstart = pos;
+  c->wlen = keep;
+  int rc = c->fetch(c->farg, pos + keep, want - keep, c->win + keep, err, errlen);
+  if (rc) return rc;
+  c->wlen = want;
+  *p = c->win;
+  return WEIR_OK;
 }
 
-int weir__pq_read_chunk(const pq_leaf *leaf, const pq_chunk *ch, const uint8_t *buf,
-                        size_t len, int64_t rows, weir__column *col, char *err,
-                        size_t errlen) {
-  chunk_state cs;
-  memset(&cs, 0, sizeof cs);
-  out *o = &cs.o;
+/* Reads and decodes the next page (a dictionary page, or a data page that
+ * becomes the current one). */
+static int next_page(pq_col *c, char *err, size_t errlen) {
+  char why[400] = "";
+  int page = c->page;
+  if (c->pos >= c->len)
+    return FAIL(WEIR_EFORMAT, "page %d: the chunk ends with %lld values missing", page,
+                (long long)c->cs.values_left);
+  uint64_t left = c->len - c->pos;
+  pq_page_header h;
+  size_t hl = 0;
+  int rc;
+  for (size_t n = PQ_HEADER_TRY;; n *= 4) {
+    if (c->mem || n > left) n = (size_t)left;
+    if (n > PQ_HEADER_MAX) n = PQ_HEADER_MAX;
+    const uint8_t *p;
+    rc = chunk_bytes(c, c->pos, n, &p, why, sizeof why);
+    if (rc) return FAIL(rc, "page %d: %s", page, why);
+    rc = weir__pq_page_header(p, n, &h, &hl, why, sizeof why);
+    if (rc == WEIR_OK || n == left || n == PQ_HEADER_MAX) break;
+  }
+  if (rc) return FAIL(rc, "page %d: %s", page, why);
+  c->pos += hl;
+  if ((uint64_t)h.compressed_size > c->len - c->pos)
+    return FAIL(WEIR_EFORMAT, "page %d: its size (%d bytes) goes beyond the column chunk",
+                page, h.compressed_size);
+  const uint8_t *body;
+  rc = chunk_bytes(c, c->pos, (size_t)h.compressed_size, &body, why, sizeof why);
+  if (!rc) rc = do_page(&c->cs, c->ch, &h, body, why, sizeof why);
+  if (rc) return FAIL(rc, "page %d: %s", page, why);
+  c->pos += (size_t)h.compressed_size;
+  c->page++;
+  return WEIR_OK;
+}
+
+int weir__pq_col_open(const pq_leaf *leaf, const pq_chunk *ch, int64_t rows,
+                      const uint8_t *mem, pq_fetch_fn fetch, void *farg, pq_col **out) {
+  pq_col *c = calloc(1, sizeof *c);
+  if (!c) return WEIR_ENOMEM;
+  c->cs.leaf = leaf;
+  c->cs.values_left = ch->num_values;
+  c->ch = ch;
+  c->mem = mem;
+  c->fetch = fetch;
+  c->farg = farg;
+  c->len = ch->total_compressed > 0 ? (uint64_t)ch->total_compressed : 0;
+  c->rows_left = rows;
+  *out = c;
+  return WEIR_OK;
+}
+
+void weir__pq_col_close(pq_col *c) {
+  if (!c) return;
+  weir__pq_vals_free(&c->cs.dict);
+  weir__pq_vals_free(&c->cs.pv);
+  free(c->cs.def);
+  free(c->cs.rep);
+  free(c->cs.idx);
+  free(c->cs.page);
+  weir__mem_free(c->win);
+  free(c);
+}
+
+/* Gives back the memory of pages and the window once the chunk is read. */
+static void col_trim(pq_col *c) {
+  weir__mem_free(c->win);
+  c->win = NULL;
+  c->wcap = c->wlen = 0;
+  free(c->cs.page);
+  c->cs.page = NULL;
+  c->cs.page_cap = 0;
+}
+
+int weir__pq_col_take(pq_col *c, int64_t rows, weir__column *col, char *err, size_t errlen) {
+  const pq_leaf *leaf = c->cs.leaf;
+  chunk_state *cs = &c->cs;
+  out ob, *o = &ob;
+  memset(o, 0, sizeof *o);
   o->leaf = leaf;
   o->rows = rows;
+  o->first = c->taken;
   o->row = leaf->is_list ? -1 : 0;
   o->width = leaf->is_list ? weir_dtype_size(leaf->dtype)
            : leaf->type == WEIR_TYPE_BOOL ? 0
            : leaf->conv == PQC_BYTES ? 1
            : weir__column_row_bytes(&(weir__column){.type = leaf->type});
-  cs.values_left = ch->num_values;
+  if (rows > c->rows_left)
+    return FAIL(WEIR_EINVAL, "%lld rows asked of %lld left", (long long)rows,
+                (long long)c->rows_left);
+  int last = rows == c->rows_left;
   int rc = WEIR_OK;
   size_t bitmap = ((size_t)rows + 7) / 8;
   o->valid = weir__mem_alloc(bitmap ? bitmap : 1, 0);
@@ -439,35 +591,29 @@ int weir__pq_read_chunk(const pq_leaf *leaf, const pq_chunk *ch, const uint8_t *
   }
   if (!o->valid || (varlen ? !o->offs : !o->vals)) rc = WEIR_ENOMEM;
 
-  size_t pos = 0;
-  int page = 0;
-  char why[400] = "";
-  while (rc == WEIR_OK && cs.values_left > 0) {
-    if (pos >= len) {
-      rc = FAIL(WEIR_EFORMAT, "page %d: the chunk ends with %lld values missing", page,
-                (long long)cs.values_left);
+  while (rc == WEIR_OK) {
+    if (cs->k == cs->nv) {
+      /* A flat block is done with its rows; a list's last row may go on
+       * in the next page, so lists look on until a row starts. */
+      if (!leaf->is_list && o->row == rows && !last) break;
+      if (cs->values_left == 0) break;
+      rc = next_page(c, err, errlen);
+      continue;
+    }
+    char why[400] = "";
+    int full = scatter(cs, o, why, sizeof why);
+    if (full < 0) {
+      rc = FAIL(full, "page %d: %s", c->page - 1, why);
       break;
     }
-    pq_page_header h;
-    size_t hl;
-    rc = weir__pq_page_header(buf + pos, len - pos, &h, &hl, why, sizeof why);
-    if (rc) {
-      snprintf(err, errlen, "page %d: %s", page, why);
-      break;
-    }
-    pos += hl;
-    if ((size_t)h.compressed_size > len - pos) {
-      rc = FAIL(WEIR_EFORMAT, "page %d: its size (%d bytes) goes beyond the column chunk",
-                page, h.compressed_size);
-      break;
-    }
-    rc = do_page(&cs, ch, &h, buf + pos, why, sizeof why);
-    if (rc) {
-      snprintf(err, errlen, "page %d: %s", page, why);
-      break;
-    }
-    pos += (size_t)h.compressed_size;
-    page++;
+    if (!full) continue;
+    if (leaf->is_list && last)
+      rc = FAIL(WEIR_EFORMAT, "page %d: more lists than the row group's %lld rows",
+                c->page - 1, (long long)(c->taken + rows));
+    else if (!leaf->is_list && last && (cs->k < cs->nv || cs->values_left > 0))
+      rc = FAIL(WEIR_EFORMAT, "page %d: more values than the row group's %lld rows",
+                c->page - 1, (long long)(c->taken + rows));
+    break;
   }
   if (rc == WEIR_OK) {
     if (leaf->is_list) {
@@ -476,9 +622,12 @@ int weir__pq_read_chunk(const pq_leaf *leaf, const pq_chunk *ch, const uint8_t *
     }
     if (o->row != rows)
       rc = FAIL(WEIR_EFORMAT, "the column chunk holds %lld rows, the row group %lld",
-                (long long)o->row, (long long)rows);
+                (long long)(c->rows_left - rows + o->row), (long long)c->rows_left);
   }
   if (rc == WEIR_OK) {
+    c->rows_left -= rows;
+    c->taken += rows;
+    if (!c->rows_left) col_trim(c);
     col->type = leaf->type;
     col->dtype = leaf->is_list ? leaf->dtype : 0;
     col->length = (size_t)rows;
@@ -507,11 +656,17 @@ int weir__pq_read_chunk(const pq_leaf *leaf, const pq_chunk *ch, const uint8_t *
   weir__mem_free(o->vals);
   weir__mem_free(o->valid);
   weir__mem_free(o->offs);
-  weir__pq_vals_free(&cs.dict);
-  weir__pq_vals_free(&cs.pv);
-  free(cs.def);
-  free(cs.rep);
-  free(cs.idx);
-  free(cs.page);
+  return rc;
+}
+
+int weir__pq_read_chunk(const pq_leaf *leaf, const pq_chunk *ch, const uint8_t *buf,
+                        size_t len, int64_t rows, weir__column *col, char *err,
+                        size_t errlen) {
+  pq_col *c;
+  int rc = weir__pq_col_open(leaf, ch, rows, buf, NULL, NULL, &c);
+  if (rc) return rc;
+  c->len = len;
+  rc = weir__pq_col_take(c, rows, col, err, errlen);
+  weir__pq_col_close(c);
   return rc;
 }

@@ -13,6 +13,10 @@ weir reads, and pyarrow and DuckDB read back the files weir writes.
                                tree DIR equal pyarrow.dataset's reading of
                                it (partitioning="hive"), optionally only
                                COLUMNS ("-" = all) and rows of year YEAR
+  pq_tool.py huge PARQUET MIB  write ONE row group of about MIB MiB of
+                               decoded data (int64 `id`, 4 KiB strings
+                               `text`, list<int32> `tok` of 64) that ZSTD
+                               makes small on disk; print its row count
   pq_tool.py groups PARQUET    write a ZSTD file of 2 row groups (int64 `id`,
                                string `s` with nulls) and print, per row
                                group, from the data written: "ROWS ID_MIN
@@ -256,6 +260,26 @@ def check(weir_file, expected):
     return 0
 
 
+def huge(path, mib):
+    import numpy as np
+    width, ntok = 4096, 64
+    n = int(mib) * 2**20 // (8 + width + 8 + ntok * 4)
+    rng = np.random.default_rng(5)
+    base = rng.integers(97, 123, size=width * 16, dtype=np.uint8).tobytes()
+    data = (base * (n // 16 + 1))[: n * width]
+    offs = np.arange(n + 1, dtype=np.int64) * width
+    text = pa.LargeStringArray.from_buffers(n, pa.py_buffer(offs.tobytes()), pa.py_buffer(data))
+    toks = pa.ListArray.from_arrays(pa.array(np.arange(n + 1, dtype=np.int32) * ntok),
+                                    pa.array(np.arange(n * ntok, dtype=np.int32) % 50000))
+    t = pa.table({"id": pa.array(np.arange(n, dtype=np.int64)), "text": text.cast(pa.string()),
+                  "tok": toks})
+    pq.write_table(t, path, row_group_size=n, compression="zstd", use_dictionary=False)
+    md = pq.ParquetFile(path).metadata
+    assert md.num_row_groups == 1, md.num_row_groups
+    print(n)
+    return 0
+
+
 def groups(path):
     n, per = 1000, 600
     ids = [(i * 7919) % 1000 - 300 for i in range(n)]
@@ -271,6 +295,8 @@ def groups(path):
 
 if __name__ == "__main__":
     cmd = sys.argv[1]
+    if cmd == "huge":
+        sys.exit(huge(sys.argv[2], sys.argv[3]))
     if cmd == "groups":
         sys.exit(groups(sys.argv[2]))
     if cmd == "make":
