@@ -57,12 +57,20 @@ typedef struct weir_parquet_read_options {
  *   FLOAT32; DOUBLE -> FLOAT64; BYTE_ARRAY -> STRING when STRING, ENUM or
  *   JSON (checked UTF-8), else BINARY; FIXED_LEN_BYTE_ARRAY -> BINARY (UUID
  *   too: its 16 bytes), FLOAT16 -> FLOAT32; DECIMAL (any physical type) ->
- *   FLOAT64, value / 10^scale, rounded as doubles round;
+ *   FLOAT64, value / 10^scale correctly rounded (as Python's float(Decimal));
  *   LIST of a number (2- and 3-level layouts) -> LIST with the element's
  *   dtype (INT(8/16/32/64) signed or unsigned, FLOAT, DOUBLE, FLOAT16); a
- *   null list is a null row, an empty list an empty row.
- * A struct or map column, a list of strings, booleans or structs, a list
- * of lists, or a list holding a null element is refused with WEIR_ENOTSUP
+ *   null list is a null row, an empty list an empty row;
+ *   LIST of STRING/ENUM/JSON or of BOOLEAN -> STRING holding the JSON text
+ *   of the list (`["a",null,"b"]`, `[true,false]`; weir's lists hold
+ *   numbers only), as the JSONL reader keeps arrays; a null list is a
+ *   null row, a null element `null`.
+ * Time units: TIMESTAMP and TIME values stay in the file's unit (MILLIS,
+ * MICROS or NANOS; pyarrow writes seconds as MILLIS), with or without
+ * isAdjustedToUTC (both are counts since the Unix epoch; a time zone
+ * changes only how they are shown); `weir_parquet_describe` shows the unit.
+ * A struct or map column, a list of bytes or structs, a list of lists, or
+ * a list of numbers holding a null element is refused with WEIR_ENOTSUP
  * naming the column (leave it out with `columns`).
  * Encodings: PLAIN, PLAIN_DICTIONARY, RLE_DICTIONARY, RLE (levels and
  * booleans), DELTA_BINARY_PACKED, DELTA_LENGTH_BYTE_ARRAY,

@@ -20,7 +20,8 @@ enum {
   PQC_F16_F32,       /* FLOAT16 into float32 */
   PQC_DEC_I32,       /* DECIMAL into float64 */
   PQC_DEC_I64,
-  PQC_DEC_BYTES      /* big-endian two's complement bytes */
+  PQC_DEC_BYTES,     /* big-endian two's complement bytes */
+  PQC_LIST_JSON      /* a list of strings or booleans as the JSON text of an array */
 };
 
 /* One leaf column of a file as weir reads it. */

@@ -9,6 +9,7 @@
 #include "weir/error.h"
 #include "core/mem.h"
 #include "core/utf8.h"
+#include "io/json.h"
 #include "parquet/codecs.h"
 #include "parquet/encodings.h"
 #include "parquet/parquet_internal.h"
@@ -28,6 +29,8 @@ typedef struct out {
   size_t nulls;
   int64_t elems;           /* LIST: elements so far */
   int64_t first;           /* the chunk's row of row 0, for messages */
+  int row_null;            /* LIST: the open row is a null list */
+  int64_t row_elems;       /* LIST: elements of the open row */
 } out;
 
 static int vals_grow(out *o, size_t extra) {
@@ -78,6 +81,53 @@ static double be_signed(const uint8_t *p, size_t n) {
   double v = (double)(int8_t)p[0];
   for (size_t i = 1; i < n; i++) v = v * 256 + p[i];
   return v;
+}
+
+/* A DECIMAL's unscaled value (big-endian two's complement, n bytes) over
+ * 10^scale, correctly rounded as pyarrow's float(Decimal) is: its decimal
+ * digits and exponent through strtod (which needs no locale for them). */
+static double dec_bytes(const uint8_t *p, size_t n, int scale) {
+  if (!n) return 0;
+  if (n > 64 || scale < 0 || scale > 400) return be_signed(p, n) / pow10i(scale);
+  uint8_t m[64];
+  int neg = p[0] & 0x80;
+  memcpy(m, p, n);
+  if (neg) { /* the magnitude: invert and add one */
+    unsigned carry = 1;
+    for (size_t i = n; i-- > 0;) {
+      unsigned v = (uint8_t)~m[i] + carry;
+      m[i] = (uint8_t)v;
+      carry = v >> 8;
+    }
+  }
+  char digits[160], text[200];
+  size_t nd = 0, at = 0;
+  while (at < n && !m[at]) at++;
+  while (at < n) { /* divide by ten, the remainder is the next digit */
+    unsigned rem = 0;
+    for (size_t i = at; i < n; i++) {
+      unsigned cur = rem * 256 + m[i];
+      m[i] = (uint8_t)(cur / 10);
+      rem = cur % 10;
+    }
+    digits[nd++] = (char)('0' + rem);
+    while (at < n && !m[at]) at++;
+  }
+  if (!nd) return 0;
+  size_t k = 0;
+  if (neg) text[k++] = '-';
+  while (nd) text[k++] = digits[--nd];
+  snprintf(text + k, sizeof text - k, "e-%d", scale);
+  return strtod(text, NULL);
+}
+
+/* An integer DECIMAL: one rounding when both operands are exact doubles. */
+static double dec_int(int64_t x, int scale) {
+  if (scale >= 0 && scale <= 22 && x <= ((int64_t)1 << 53) && x >= -((int64_t)1 << 53))
+    return (double)x / pow10i(scale);
+  uint8_t be[8];
+  for (int i = 0; i < 8; i++) be[i] = (uint8_t)((uint64_t)x >> (56 - 8 * i));
+  return dec_bytes(be, 8, scale);
 }
 
 /* Appends value `i` of `src` as flat row o->row (fixed-width outputs were
@@ -134,11 +184,11 @@ static int put_flat(out *o, const pq_vals *src, size_t i) {
   case PQC_DEC_I64:
   case PQC_DEC_BYTES: {
     double d;
-    if (l->conv == PQC_DEC_I32) { int32_t x; memcpy(&x, v, 4); d = x; }
-    else if (l->conv == PQC_DEC_I64) { int64_t x; memcpy(&x, v, 8); d = (double)x; }
-    else if (src->width) d = be_signed(v, (size_t)src->width);
-    else d = be_signed(src->data + src->offs[i], (size_t)(src->offs[i + 1] - src->offs[i]));
-    d /= pow10i(l->scale);
+    if (l->conv == PQC_DEC_I32) { int32_t x; memcpy(&x, v, 4); d = dec_int(x, l->scale); }
+    else if (l->conv == PQC_DEC_I64) { int64_t x; memcpy(&x, v, 8); d = dec_int(x, l->scale); }
+    else if (src->width) d = dec_bytes(v, (size_t)src->width, l->scale);
+    else d = dec_bytes(src->data + src->offs[i], (size_t)(src->offs[i + 1] - src->offs[i]),
+                       l->scale);
     memcpy(o->vals + (size_t)r * 8, &d, 8);
     return 0;
   }
@@ -259,6 +309,41 @@ static int decode_values(chunk_state *cs, const pq_leaf *l, int enc, const uint8
   return WEIR_OK;
 }
 
+/* Appends `n` bytes of text to a list row written as JSON. */
+static int json_text(out *o, const char *t, size_t n) {
+  if (vals_grow(o, n)) return -2;
+  memcpy(o->vals + o->vlen, t, n);
+  o->vlen += n;
+  return 0;
+}
+
+/* Element `i` of `src` (or a null one when i is SIZE_MAX) of a list of
+ * strings or booleans, written as JSON. -1: not UTF-8; -2: no memory. */
+static int json_elem(out *o, const pq_vals *src, size_t i) {
+  if (o->row_elems++ && json_text(o, ",", 1)) return -2;
+  if (i == SIZE_MAX) return json_text(o, "null", 4);
+  if (o->leaf->phys == PQ_BOOLEAN)
+    return src->fixed[i] ? json_text(o, "true", 4) : json_text(o, "false", 5);
+  const char *v = (const char *)src->data + src->offs[i];
+  size_t n = (size_t)(src->offs[i + 1] - src->offs[i]);
+  if (weir__utf8_invalid_at(v, n) != n) return -1;
+  if (n > (SIZE_MAX - 2) / 6 || vals_grow(o, 6 * n + 2)) return -2;
+  o->vlen += weir__json_escape(v, n, (char *)o->vals + o->vlen);
+  return 0;
+}
+
+/* Ends the open list row (its offset; "]" for JSON text). */
+static int list_close(out *o) {
+  if (o->row < 0) return 0;
+  if (o->leaf->conv == PQC_LIST_JSON) {
+    if (!o->row_null && json_text(o, "]", 1)) return -2;
+    o->offs[o->row + 1] = (int64_t)o->vlen;
+  } else {
+    o->offs[o->row + 1] = o->elems;
+  }
+  return 0;
+}
+
 /* Scatters entries of the current page from cs->k on into `o` until the
  * page ends (0) or `o` holds its rows (1: for a list, the entry that
  * starts the row after them is left for the next block). */
@@ -293,7 +378,7 @@ static int scatter(chunk_state *cs, out *o, char *err, size_t errlen) {
     cs->vi = vi;
     return o->row == o->rows;
   }
-  int full = 0;
+  int full = 0, json = l->conv == PQC_LIST_JSON;
   for (; k < nv; k++) {
     uint32_t d = cs->def[k];
     if (cs->rep[k] == 0) {
@@ -301,19 +386,31 @@ static int scatter(chunk_state *cs, out *o, char *err, size_t errlen) {
         full = 1;
         break;
       }
-      if (o->row >= 0) o->offs[o->row + 1] = o->elems;
+      if (list_close(o)) return WEIR_ENOMEM;
       ++o->row;
-      if (d < (uint32_t)l->def_list) set_null(o, o->row);
+      o->row_null = d < (uint32_t)l->def_list;
+      o->row_elems = 0;
+      if (o->row_null) set_null(o, o->row);
+      else if (json && json_text(o, "[", 1)) return WEIR_ENOMEM;
     } else if (o->row < 0) {
       return FAIL(WEIR_EFORMAT, "the first value continues a list (repetition level %u)",
                   cs->rep[k]);
     }
     if (d >= (uint32_t)l->def_rep) {
-      if (d < (uint32_t)l->max_def)
-        return FAIL(WEIR_ENOTSUP, "row %lld: a list holds a null element; weir's lists "
-                    "have no null elements", (long long)(o->first + o->row));
-      if (put_elem(o, src, ix ? ix[vi] : vi)) return WEIR_ENOMEM;
-      vi++;
+      int rc;
+      if (d < (uint32_t)l->max_def) {
+        if (!json)
+          return FAIL(WEIR_ENOTSUP, "row %lld: a list holds a null element; weir's lists "
+                      "have no null elements", (long long)(o->first + o->row));
+        rc = json_elem(o, src, SIZE_MAX);
+      } else {
+        rc = json ? json_elem(o, src, ix ? ix[vi] : vi) : put_elem(o, src, ix ? ix[vi] : vi);
+        vi++;
+      }
+      if (rc == -1)
+        return FAIL(WEIR_EFORMAT, "row %lld: a list element is not valid UTF-8",
+                    (long long)(o->first + o->row));
+      if (rc) return WEIR_ENOMEM;
     }
   }
   cs->k = k;
@@ -617,7 +714,7 @@ int weir__pq_col_take(pq_col *c, int64_t rows, weir__column *col, char *err, siz
   }
   if (rc == WEIR_OK) {
     if (leaf->is_list) {
-      if (o->row >= 0) o->offs[o->row + 1] = o->elems;
+      if (list_close(o)) rc = WEIR_ENOMEM;
       o->row++;
     }
     if (o->row != rows)

@@ -195,10 +195,19 @@ int weir__pq_leaves(const pq_file_meta *m, const char *const *keep, size_t nkeep
       l->type = WEIR_TYPE_LIST;
       l->dtype = map_elem(&m->schema[l->schema_idx]);
       l->conv = PQC_COPY;
-      if (!l->dtype) {
-        snprintf(err, errlen, "column '%s' is a list of %s; weir's lists hold numbers only",
-                 e->name, m->schema[l->schema_idx].type == PQ_BYTE_ARRAY ? "strings or bytes"
-                          : m->schema[l->schema_idx].type == PQ_BOOLEAN ? "booleans"
+      const pq_schema_el *el = &m->schema[l->schema_idx];
+      if (!l->dtype && (el->type == PQ_BOOLEAN ||
+                        (el->type == PQ_BYTE_ARRAY && (el->logical == PQL_STRING ||
+                                                       el->logical == PQL_ENUM ||
+                                                       el->logical == PQL_JSON)))) {
+        /* Not a weir list (its elements are numbers): the JSON text of the
+         * array, as the JSONL reader keeps arrays; null elements are null. */
+        l->type = WEIR_TYPE_STRING;
+        l->conv = PQC_LIST_JSON;
+      } else if (!l->dtype) {
+        snprintf(err, errlen, "column '%s' is a list of %s; weir reads lists of numbers, strings "
+                 "and booleans only",
+                 e->name, m->schema[l->schema_idx].type == PQ_BYTE_ARRAY ? "bytes"
                                                                          : "that type");
         rc = WEIR_ENOTSUP;
         break;
