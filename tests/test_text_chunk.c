@@ -113,6 +113,28 @@ Test(text_chunk, sentences_exact) {
   expect(&o, s2, want2, NULL);
 }
 
+/* Abbreviations, initials and dotted shorthands do not end a sentence;
+ * the chunk size keeps every sentence apart, so a wrong cut shows. */
+Test(text_chunk, sentences_keep_abbreviations) {
+  weir_chunk_options o = WEIR_CHUNK_OPTIONS_INIT;
+  o.method = WEIR_CHUNK_SENTENCES;
+  o.chunk_size = 35;
+  const char *s = "It was a fine day. Mr. Smith met Dr. Jones at noon. They spoke e.g. German "
+                  "and Dutch. J. R. R. Tolkien wrote the books. The U.S. Army came in the "
+                  "night. (Prof. Li agreed, i.e. Ann did.) She left at 5 p.m. today.";
+  const char *want[] = {"It was a fine day.", "Mr. Smith met Dr. Jones at noon.",
+                        "They spoke e.g. German and Dutch.", "J. R. R. Tolkien wrote the books.",
+                        "The U.S. Army came in the night.", "(Prof. Li agreed, i.e. Ann did.)",
+                        "She left at 5 p.m. today.", NULL};
+  expect(&o, s, want, NULL);
+  /* Words that only look like them still end sentences: a lowercase
+   * single letter, a long word, a number, "etc". */
+  o.chunk_size = 12;
+  const char *s2 = "Plan b. Next. Elsewhere. Up 3.5. Go on etc. Done.";
+  const char *want2[] = {"Plan b.", "Next.", "Elsewhere.", "Up 3.5.", "Go on etc.", "Done.", NULL};
+  expect(&o, s2, want2, NULL);
+}
+
 Test(text_chunk, paragraphs_exact) {
   weir_chunk_options o = WEIR_CHUNK_OPTIONS_INIT;
   o.chunk_size = 30;

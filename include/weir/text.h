@@ -707,7 +707,12 @@ enum {                       /* how weir_chunk_text cuts a document        */
  *     with no overlap the chunks are an exact partition of the text.
  *   - SENTENCES: a sentence ends after . ! ? or an ellipsis (and closing
  *     quotes or brackets) followed by white space and not by a lowercase
- *     ASCII letter, after 。！？ or at a blank line. PARAGRAPHS: a
+ *     ASCII letter, after 。！？ or at a blank line. A lone '.' after an
+ *     abbreviation ends nothing: a single capital letter (an initial,
+ *     "J. Smith"), letters joined by dots ("e.g.", "i.e.", "U.S.",
+ *     "p.m."), or a title or shorthand (Mr Mrs Ms Mx Dr Prof Sr Jr St Mt
+ *     Rev Hon Gen Col Capt Lt Sgt Gov Sen Rep vs cf approx Fig Figs Vol),
+ *     so "in the U.S. The" stays one sentence. PARAGRAPHS: a
  *     paragraph ends at a blank line (a line of white space only).
  *     Consecutive units are packed into a chunk while it stays within
  *     chunk_size; a unit longer than that is cut into its sentences (a
@@ -780,6 +785,66 @@ typedef struct weir_chunk_span {
  * thread. For tests and tools. */
 WEIR_EXTERN int weir_chunk_spans(const weir_chunk_options *o, const char *text, size_t len,
                                  weir_chunk_span **spans, size_t *n, char **path_buf);
+
+/* ---- Chunking a document too long for memory ------------------------------- */
+
+/* A streaming chunker: the bytes of one document are fed in pieces of any
+ * size (a piece may end inside a UTF-8 character), and each feed returns
+ * the chunks that are now final. The chunks are exactly those
+ * weir_chunk_spans() gives for the whole text with the same options, but
+ * the stream holds only what is not decided yet: the chunk being packed,
+ * a paragraph or sentence while it is shorter than chunk_size (a longer
+ * one is cut as it arrives), a Markdown heading or fence line until its
+ * end, and a few bytes of look-back. So memory stays near a few times
+ * chunk_size plus one piece, whatever the document's length, except for
+ * one very long heading line or run of white space, which is held whole.
+ * Methods PARAGRAPHS, SENTENCES, CHARS and MARKDOWN; TOKENS is
+ * WEIR_ENOTSUP (a tokenizer's normalizer and pre-tokenizer may look at the
+ * whole text). One thread at a time. */
+typedef struct weir_chunk_stream weir_chunk_stream;
+/* `o` as for weir_chunk_spans (NULL = defaults; `common` is not used).
+ * WEIR_EINVAL for bad options (reason in weir_last_errmsg()). */
+WEIR_EXTERN int  weir_chunk_stream_create(const weir_chunk_options *o, weir_chunk_stream **out);
+WEIR_EXTERN void weir_chunk_stream_destroy(weir_chunk_stream *cs); /* accepts NULL */
+/* Feeds the next `len` bytes of the document; `last` = 1 with the final
+ * piece (len may be 0), after which the stream takes nothing more.
+ * *spans gets the *n chunks completed by this piece, in order, as byte
+ * offsets in the whole document (and heading paths, for Markdown, as
+ * ranges of weir_chunk_stream_paths()); they, and the texts below, stay
+ * valid until the next feed. WEIR_EFORMAT for invalid UTF-8 (the message
+ * names the document's byte offset), WEIR_ENOMEM; the stream is unusable
+ * after an error. */
+WEIR_EXTERN int  weir_chunk_stream_feed(weir_chunk_stream *cs, const char *data, size_t len,
+                                        int last, const weir_chunk_span **spans, size_t *n);
+/* The bytes of a chunk the last feed returned (end - start of them). */
+WEIR_EXTERN const char *weir_chunk_stream_text(const weir_chunk_stream *cs,
+                                               const weir_chunk_span *sp);
+/* The heading paths of the last feed's Markdown chunks. */
+WEIR_EXTERN const char *weir_chunk_stream_paths(const weir_chunk_stream *cs);
+/* The most bytes of the document the stream has held at once. */
+WEIR_EXTERN size_t weir_chunk_stream_max_held(const weir_chunk_stream *cs);
+
+/* A source that chunks each file of `uri` as one document, read in pieces
+ * of 1 MiB through a weir_chunk_stream, so no document is ever held whole
+ * (a file far larger than the pipeline's memory budget is fine). `uri` and
+ * `ro` as for weir_read_text (a file, folder, glob, URL, s3:// prefix;
+ * every file is taken; .zst and .gz are decompressed as a stream); one
+ * read task per file. Rows as weir_chunk_text's: `chunk`, `chunk_index`,
+ * `doc_id` (STRING: the file's URI), `start` and `end` (byte offsets in
+ * the file's text, decompressed), and `heading_path` for MARKDOWN; the
+ * chunks are those weir_chunk_spans gives for the whole file. `o` as for
+ * weir_chunk_text (NULL = defaults); common.column, doc_id_column,
+ * keep_columns and tokenizer do not apply, and WEIR_CHUNK_TOKENS is
+ * WEIR_ENOTSUP. A file that is not UTF-8 (or cannot be read) ends the run
+ * naming it and the byte offset, or with common.on_error =
+ * WEIR_ON_ERROR_SKIP the rest of that file is skipped (its chunks sent
+ * before stay) and counted. Counters "docs", "chunks"; an empty file is
+ * counted as dropped ("empty_document"). Files are chunked in parallel;
+ * with preserve_order downstream, rows come out file by file in sorted
+ * order. */
+WEIR_EXTERN weir_op *weir_chunk_files(weir_pipeline *p, const char *uri,
+                                      const weir_read_options *ro,
+                                      const weir_chunk_options *o);
 
 /* ---- Fuzzy deduplication: MinHash LSH (issue 15) ----------------------------- */
 

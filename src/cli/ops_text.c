@@ -363,6 +363,41 @@ static weir_op *build_chunk(weir_pipeline *p, const weir_op_args *a, void *u) {
   return weir_chunk_text(p, arg_in(a), &o);
 }
 
+static const weir_opt_def chunk_files_opts[] = {
+  OPT_REQ("uri", WEIR_OPT_STRING, "file, folder, glob (** recursive), http(s):// or s3:// prefix: one document a file"),
+  OPT_ENUM("on_error", "fail|skip", "fail", "a file not UTF-8 or unreadable: end the run, or skip its rest and count it"),
+  OPT_ENUM("method", "paragraphs|sentences|chars|markdown", "paragraphs", "how documents are cut"),
+  OPT("chunk_size", WEIR_OPT_INT, "0", "code points per chunk at most; 0 = 1000"),
+  OPT("overlap", WEIR_OPT_INT, "-1", "chars: code points shared by neighbouring chunks; -1 = none"),
+  OPT("max_block_bytes", WEIR_OPT_SIZE, "0", "chunk text per output block; 0 = 4 MiB (at most the pipeline's block size)"),
+  OPT("max_requests", WEIR_OPT_INT, "16", "concurrent network requests"),
+  OPT("max_retries", WEIR_OPT_INT, "5", "network retries; -1 = none"),
+  OPT("s3_endpoint", WEIR_OPT_STRING, NULL, "S3 endpoint; unset = $AWS_ENDPOINT_URL or AWS"),
+  OPT("s3_region", WEIR_OPT_STRING, NULL, "S3 region; unset = $AWS_REGION or us-east-1"),
+  OPT("s3_access_key", WEIR_OPT_STRING, NULL, "unset = $AWS_ACCESS_KEY_ID"),
+  OPT("s3_secret_key", WEIR_OPT_STRING, NULL, "unset = $AWS_SECRET_ACCESS_KEY"),
+};
+static weir_op *build_chunk_files(weir_pipeline *p, const weir_op_args *a, void *u) {
+  (void)u;
+  weir_read_options r = WEIR_READ_OPTIONS_INIT;
+  r.max_requests = (int)arg_i(a, "max_requests");
+  r.max_retries = (int)arg_i(a, "max_retries");
+  r.s3_endpoint = arg_s(a, "s3_endpoint");
+  r.s3_region = arg_s(a, "s3_region");
+  r.s3_access_key = arg_s(a, "s3_access_key");
+  r.s3_secret_key = arg_s(a, "s3_secret_key");
+  weir_chunk_options o = WEIR_CHUNK_OPTIONS_INIT;
+  o.common.on_error = arg_i(a, "on_error") ? WEIR_ON_ERROR_SKIP : WEIR_ON_ERROR_FAIL;
+  o.common.name = a->name;
+  static const int methods[] = {WEIR_CHUNK_PARAGRAPHS, WEIR_CHUNK_SENTENCES, WEIR_CHUNK_CHARS,
+                                WEIR_CHUNK_MARKDOWN};
+  o.method = methods[arg_i(a, "method")];
+  o.chunk_size = (size_t)arg_i(a, "chunk_size");
+  o.overlap = given(a, "overlap") ? (long)arg_i(a, "overlap") : -1;
+  o.max_block_bytes = (size_t)arg_i(a, "max_block_bytes");
+  return weir_chunk_files(p, arg_s(a, "uri"), &r, &o);
+}
+
 static const weir_op_kind kinds[] = {
   KIND("text_doc_id", "content hash and consecutive integer ids, in input order", WEIR_KIND_TRANSFORM,
        1, 1, doc_id_opts, build_doc_id),
@@ -390,6 +425,8 @@ static const weir_op_kind kinds[] = {
        WEIR_KIND_TRANSFORM, 1, 1, pack_opts, build_pack),
   KIND("chunk_text", "RAG chunks (paragraphs, sentences, characters, Markdown sections) with their byte ranges",
        WEIR_KIND_TRANSFORM, 1, 1, chunk_opts, build_chunk),
+  KIND("chunk_files", "RAG chunks of each file as one document, read in pieces (documents larger than memory)",
+       WEIR_KIND_SOURCE, 0, 0, chunk_files_opts, build_chunk_files),
 };
 
 const cli_op_table cli_ops_text = {kinds, sizeof kinds / sizeof kinds[0]};

@@ -45,4 +45,30 @@ int weir__chunk_push(weir__chunk_out *o, size_t start, size_t end);
 
 void weir__chunk_out_free(weir__chunk_out *out);
 
+/* ---- The pieces the streaming chunker (chunk_stream.c) shares with the
+ * in-memory one, so both cut at the same places. Positions index `s`. */
+
+/* The next sentence boundary scanning s[*pi..b) (abbreviations are looked
+ * for no further back than `lo`, the region's start): 1 with the sentence
+ * ending at *end (untrimmed) and the next starting at *next; 0 when there
+ * is none before b; -1 when deciding needs text past b (only when
+ * `final` is 0: the text goes on). *pi is where to resume (on -1: the
+ * position of the undecided candidate, which a later call rescans). */
+int weir__chunk_next_sentence(const char *s, size_t lo, size_t *pi, size_t b, int final,
+                              size_t *end, size_t *next);
+/* The same for paragraph breaks (blank lines). */
+int weir__chunk_next_paragraph(const char *s, size_t *pi, size_t b, int final, size_t *end,
+                               size_t *next);
+size_t weir__chunk_cps(const char *s, size_t a, size_t b);
+size_t weir__chunk_cp_forward(const char *s, size_t end, size_t pos, size_t k);
+size_t weir__chunk_cp_back(const char *s, size_t lo, size_t pos, size_t k);
+void weir__chunk_trim(const char *s, size_t *a, size_t *b);
+/* Markdown lines s[a..b) without their '\n': a fence opener/closer, an
+ * ATX heading (its level and text range, or 0). */
+int weir__chunk_md_fence(const char *s, size_t a, size_t b, char *ch, size_t *count,
+                         size_t *rest);
+int weir__chunk_md_heading(const char *s, size_t a, size_t b, size_t *ta, size_t *tb);
+int weir__chunk_push_path(weir__chunk_out *o, size_t start, size_t end, size_t ps, size_t pl);
+int weir__chunk_paths_put(weir__chunk_out *o, const char *p, size_t n);
+
 #endif /* WEIR_TEXT_CHUNK_H */

@@ -202,12 +202,16 @@ static int spans_add_known(spans *l, span x) {
 
 /* Whether a blank line starts at the '\n' at s[i]: the next line holds only
  * white space up to another '\n'. *after gets the position past the white
- * space that follows the break. */
-static int blank_line_at(const char *s, size_t end, size_t i, size_t *after) {
+ * space that follows the break (at most `end`). When the text may go on
+ * past `end` (final 0) and the next line reaches it, the answer is not
+ * known yet: -1. */
+static int blank_line(const char *s, size_t end, size_t i, int final, size_t *after) {
   size_t j = i + 1;
   while (j < end && (s[j] == ' ' || s[j] == '\t' || s[j] == '\r' || s[j] == '\f' || s[j] == '\v'))
     j++;
-  if (j >= end || s[j] != '\n')
+  if (j >= end)
+    return final ? 0 : -1;
+  if (s[j] != '\n')
     return 0;
   while (j < end && (s[j] == ' ' || s[j] == '\t' || s[j] == '\r' || s[j] == '\f' ||
                      s[j] == '\v' || s[j] == '\n'))
@@ -253,11 +257,47 @@ static size_t next_may_end(const char *s, size_t i, size_t b) {
   return i;
 }
 
-/* The sentences of s[a..b), trimmed, appended to `out`. */
-static int sentences(const char *s, size_t a, size_t b, spans *out) {
-  size_t us = a, i = a;
-  int rc = WEIR_OK;
-  while (i < b && !rc) {
+static int ascii_alpha(unsigned char c) { return (c | 0x20) >= 'a' && (c | 0x20) <= 'z'; }
+
+/* Titles and Latin shorthands that a period follows inside a sentence. */
+static const char *const abbreviations[] = {
+    "Mr", "Mrs", "Ms", "Mx", "Dr", "Prof", "Sr", "Jr", "St", "Mt", "Rev", "Hon", "Gen", "Col",
+    "Capt", "Lt", "Sgt", "Gov", "Sen", "Rep", "vs", "cf", "approx", "Fig", "Figs", "Vol"};
+
+/* Whether the '.' at s[i] ends an abbreviation rather than a sentence: the
+ * word before it (letters and dots back to a character that is neither,
+ * not before `lo`, at most 8 bytes) is a single capital letter (an
+ * initial: "J. Smith"), letters joined by dots ("e.g", "i.e", "U.S",
+ * "a.m"), or one of `abbreviations`. Only ASCII is looked at, and never
+ * more than 9 bytes back, so the decision needs no more of the text than
+ * the sentence scanner already holds. */
+static int abbreviation_at(const char *s, size_t lo, size_t i) {
+  size_t w = i;
+  while (w > lo && i - w < 9 && (ascii_alpha((unsigned char)s[w - 1]) || s[w - 1] == '.'))
+    w--;
+  size_t n = i - w;
+  if (n == 0 || n > 8 || (w > lo && ((unsigned char)s[w - 1] >= '0' && (unsigned char)s[w - 1] <= '9')))
+    return 0;
+  if (!ascii_alpha((unsigned char)s[w]))
+    return 0; /* ".x." or an ellipsis written with dots */
+  if (n == 1)
+    return s[w] >= 'A' && s[w] <= 'Z';
+  /* Letters joined by single dots: e.g, i.e, U.S, a.m, U.S.A */
+  int dotted = 1;
+  for (size_t k = w; k < i && dotted; k++)
+    dotted = ((k - w) % 2 == 0) ? ascii_alpha((unsigned char)s[k]) : s[k] == '.';
+  if (dotted && n % 2 == 1)
+    return 1;
+  for (size_t k = 0; k < sizeof abbreviations / sizeof *abbreviations; k++)
+    if (strlen(abbreviations[k]) == n && memcmp(abbreviations[k], s + w, n) == 0)
+      return 1;
+  return 0;
+}
+
+int weir__chunk_next_sentence(const char *s, size_t lo, size_t *pi, size_t b, int final,
+                              size_t *end, size_t *next) {
+  size_t i = *pi;
+  while (i < b) {
     i = next_may_end(s, i, b);
     if (i >= b)
       break;
@@ -265,12 +305,15 @@ static int sentences(const char *s, size_t a, size_t b, spans *out) {
     uint32_t c = cp_at(s, b, i, &nx);
     if (c == '\n') {
       size_t after;
-      if (blank_line_at(s, b, i, &after)) {
-        size_t x = us, y = i;
-        trim(s, &x, &y);
-        rc = spans_add(out, s, x, y);
-        us = i = after;
-        continue;
+      int blank = blank_line(s, b, i, final, &after);
+      if (blank < 0) {
+        *pi = i;
+        return -1;
+      }
+      if (blank) {
+        *end = i;
+        *next = *pi = after;
+        return 1;
       }
       i = nx;
       continue;
@@ -289,8 +332,14 @@ static int sentences(const char *s, size_t a, size_t b, spans *out) {
         break;
       j = k;
     }
+    if (j >= b && !final) {
+      *pi = i; /* the run, or what follows it, is not all here */
+      return -1;
+    }
     int boundary = 0;
-    if (j >= b || cjk) {
+    if (c == '.' && j == nx && abbreviation_at(s, lo, i)) {
+      boundary = 0; /* "Mr. Smith", "e.g. The", "J. R. R. Tolkien" */
+    } else if (j >= b || cjk) {
       boundary = 1;
     } else {
       size_t k;
@@ -305,16 +354,32 @@ static int sentences(const char *s, size_t a, size_t b, spans *out) {
             break;
           m = q;
         }
+        if (m >= b && !final) {
+          *pi = i;
+          return -1;
+        }
         boundary = m >= b || !(s[m] >= 'a' && s[m] <= 'z');
       }
     }
     if (boundary) {
-      size_t x = us, y = j;
-      trim(s, &x, &y);
-      rc = spans_add(out, s, x, y);
-      us = j;
+      *end = *next = *pi = j;
+      return 1;
     }
     i = j;
+  }
+  *pi = b;
+  return 0;
+}
+
+/* The sentences of s[a..b), trimmed, appended to `out`. */
+static int sentences(const char *s, size_t a, size_t b, spans *out) {
+  size_t us = a, i = a, e, nx;
+  int rc = WEIR_OK;
+  while (!rc && weir__chunk_next_sentence(s, a, &i, b, 1, &e, &nx) == 1) {
+    size_t x = us, y = e;
+    trim(s, &x, &y);
+    rc = spans_add(out, s, x, y);
+    us = nx;
   }
   if (!rc) {
     size_t x = us, y = b;
@@ -324,24 +389,40 @@ static int sentences(const char *s, size_t a, size_t b, spans *out) {
   return rc;
 }
 
-/* The paragraphs of s[a..b), trimmed, appended to `out`. */
-static int paragraphs(const char *s, size_t a, size_t b, spans *out) {
-  size_t ps = a, i = a;
-  int rc = WEIR_OK;
-  while (i < b && !rc) {
+int weir__chunk_next_paragraph(const char *s, size_t *pi, size_t b, int final, size_t *end,
+                               size_t *next) {
+  size_t i = *pi;
+  while (i < b) {
     const char *nl = memchr(s + i, '\n', b - i);
     if (!nl)
       break;
     i = (size_t)(nl - s);
     size_t after;
-    if (blank_line_at(s, b, i, &after)) {
-      size_t x = ps, y = i;
-      trim(s, &x, &y);
-      rc = spans_add(out, s, x, y);
-      ps = i = after;
-    } else {
-      i++;
+    int blank = blank_line(s, b, i, final, &after);
+    if (blank < 0) {
+      *pi = i;
+      return -1;
     }
+    if (blank) {
+      *end = i;
+      *next = *pi = after;
+      return 1;
+    }
+    i++;
+  }
+  *pi = b;
+  return 0;
+}
+
+/* The paragraphs of s[a..b), trimmed, appended to `out`. */
+static int paragraphs(const char *s, size_t a, size_t b, spans *out) {
+  size_t ps = a, i = a, e, nx;
+  int rc = WEIR_OK;
+  while (!rc && weir__chunk_next_paragraph(s, &i, b, 1, &e, &nx) == 1) {
+    size_t x = ps, y = e;
+    trim(s, &x, &y);
+    rc = spans_add(out, s, x, y);
+    ps = nx;
   }
   if (!rc) {
     size_t x = ps, y = b;
@@ -646,4 +727,28 @@ int weir__chunk_split(const weir__chunk_params *cp, weir_tokenizer_cache *cache,
   default:
     return packed(cp, s, 0, len, 1, 0, 0, out);
   }
+}
+
+/* ---- For the streaming chunker (chunk_stream.c) ------------------------------ */
+
+size_t weir__chunk_cps(const char *s, size_t a, size_t b) { return cps(s, a, b); }
+size_t weir__chunk_cp_forward(const char *s, size_t end, size_t pos, size_t k) {
+  return cp_forward(s, end, pos, k);
+}
+size_t weir__chunk_cp_back(const char *s, size_t lo, size_t pos, size_t k) {
+  return cp_back(s, lo, pos, k);
+}
+void weir__chunk_trim(const char *s, size_t *a, size_t *b) { trim(s, a, b); }
+int weir__chunk_md_fence(const char *s, size_t a, size_t b, char *ch, size_t *count,
+                         size_t *rest) {
+  return fence_of(s, (md_line){a, b}, ch, count, rest);
+}
+int weir__chunk_md_heading(const char *s, size_t a, size_t b, size_t *ta, size_t *tb) {
+  return heading_of(s, (md_line){a, b}, ta, tb);
+}
+int weir__chunk_push_path(weir__chunk_out *o, size_t start, size_t end, size_t ps, size_t pl) {
+  return push(o, start, end, ps, pl);
+}
+int weir__chunk_paths_put(weir__chunk_out *o, const char *p, size_t n) {
+  return paths_put(o, p, n);
 }
