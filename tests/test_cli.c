@@ -663,6 +663,21 @@ Test(cli, chunk_text_kind_runs) {
                   "\"start\":11,\"end\":21,\"heading_path\":\"A > B\"}\n");
   cr_assert(strstr(out, "\"doc_id\":8") == NULL, "%s", out);
   free(out);
+  /* chunk_files: each file one document, read in pieces; doc_id is its path. */
+  cr_assert_eq(mkdir(path_of("md"), 0777), 0);
+  write_str(path_of("md/a.md"), "# A\nalpha.\n## B\nbeta.");
+  write_str(path_of("files.yaml"),
+            "pipeline: {progress: false, summary: false}\n"
+            "ops:\n"
+            "  - name: chunks\n    op: chunk_files\n    uri: md/\n    method: markdown\n"
+            "  - name: out\n    op: write_jsonl\n    input: chunks\n    uri: files/\n");
+  r = weir("run files.yaml");
+  cr_assert_eq(r.code, 0, "stderr: %s", r.err);
+  result_free(&r);
+  out = slurp(path_of("files/part-00000.jsonl"));
+  assert_has(out, "{\"chunk\":\"## B\\nbeta.\",\"chunk_index\":1,\"doc_id\":\"md/a.md\","
+                  "\"start\":11,\"end\":21,\"heading_path\":\"A > B\"}\n");
+  free(out);
 }
 
 /* ---- tokenize, pack_sequences and chunk_text by tokens ----------------------- */

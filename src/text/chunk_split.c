@@ -259,10 +259,26 @@ static size_t next_may_end(const char *s, size_t i, size_t b) {
 
 static int ascii_alpha(unsigned char c) { return (c | 0x20) >= 'a' && (c | 0x20) <= 'z'; }
 
-/* Titles and Latin shorthands that a period follows inside a sentence. */
-static const char *const abbreviations[] = {
-    "Mr", "Mrs", "Ms", "Mx", "Dr", "Prof", "Sr", "Jr", "St", "Mt", "Rev", "Hon", "Gen", "Col",
-    "Capt", "Lt", "Sgt", "Gov", "Sen", "Rep", "vs", "cf", "approx", "Fig", "Figs", "Vol"};
+/* Titles and Latin shorthands that a period follows inside a sentence,
+ * with their lengths, so a lookup (at every candidate sentence end) is
+ * mostly integer compares. */
+static const struct abbr {
+  unsigned char n;
+  char s[7];
+} abbreviations[] = {
+    {2, "Mr"},  {3, "Mrs"}, {2, "Ms"},  {2, "Mx"},   {2, "Dr"},  {4, "Prof"}, {2, "Sr"},
+    {2, "Jr"},  {2, "St"},  {2, "Mt"},  {3, "Rev"},  {3, "Hon"}, {3, "Gen"},  {3, "Col"},
+    {4, "Capt"}, {2, "Lt"}, {3, "Sgt"}, {3, "Gov"},  {3, "Sen"}, {3, "Rep"},  {2, "vs"},
+    {2, "cf"},  {6, "approx"}, {3, "Fig"}, {4, "Figs"}, {3, "Vol"}};
+#define ABBR_MAX 6 /* the longest, "approx" */
+
+static int is_listed(const char *w, size_t n) {
+  for (size_t k = 0; k < sizeof abbreviations / sizeof *abbreviations; k++)
+    if (abbreviations[k].n == n && abbreviations[k].s[0] == w[0] &&
+        memcmp(abbreviations[k].s, w, n) == 0)
+      return 1;
+  return 0;
+}
 
 /* Whether the '.' at s[i] ends an abbreviation rather than a sentence: the
  * word before it (letters and dots back to a character that is neither,
@@ -276,22 +292,19 @@ static int abbreviation_at(const char *s, size_t lo, size_t i) {
   while (w > lo && i - w < 9 && (ascii_alpha((unsigned char)s[w - 1]) || s[w - 1] == '.'))
     w--;
   size_t n = i - w;
-  if (n == 0 || n > 8 || (w > lo && ((unsigned char)s[w - 1] >= '0' && (unsigned char)s[w - 1] <= '9')))
-    return 0;
-  if (!ascii_alpha((unsigned char)s[w]))
-    return 0; /* ".x." or an ellipsis written with dots */
+  if (n == 0 || n > 8 || !ascii_alpha((unsigned char)s[w]) ||
+      (w > lo && s[w - 1] >= '0' && s[w - 1] <= '9'))
+    return 0; /* no word, ".x.", a dotted ellipsis, or "5Dr" */
   if (n == 1)
     return s[w] >= 'A' && s[w] <= 'Z';
-  /* Letters joined by single dots: e.g, i.e, U.S, a.m, U.S.A */
-  int dotted = 1;
-  for (size_t k = w; k < i && dotted; k++)
-    dotted = ((k - w) % 2 == 0) ? ascii_alpha((unsigned char)s[k]) : s[k] == '.';
-  if (dotted && n % 2 == 1)
+  if (n % 2 == 1 && s[w + 1] == '.') {
+    /* Letters joined by single dots: e.g, i.e, U.S, a.m, U.S.A */
+    for (size_t k = w; k < i; k++)
+      if (((k - w) % 2 == 0) ? !ascii_alpha((unsigned char)s[k]) : s[k] != '.')
+        return 0;
     return 1;
-  for (size_t k = 0; k < sizeof abbreviations / sizeof *abbreviations; k++)
-    if (strlen(abbreviations[k]) == n && memcmp(abbreviations[k], s + w, n) == 0)
-      return 1;
-  return 0;
+  }
+  return n <= ABBR_MAX && is_listed(s + w, n);
 }
 
 int weir__chunk_next_sentence(const char *s, size_t lo, size_t *pi, size_t b, int final,
@@ -337,9 +350,7 @@ int weir__chunk_next_sentence(const char *s, size_t lo, size_t *pi, size_t b, in
       return -1;
     }
     int boundary = 0;
-    if (c == '.' && j == nx && abbreviation_at(s, lo, i)) {
-      boundary = 0; /* "Mr. Smith", "e.g. The", "J. R. R. Tolkien" */
-    } else if (j >= b || cjk) {
+    if (j >= b || cjk) {
       boundary = 1;
     } else {
       size_t k;
@@ -361,6 +372,10 @@ int weir__chunk_next_sentence(const char *s, size_t lo, size_t *pi, size_t b, in
         boundary = m >= b || !(s[m] >= 'a' && s[m] <= 'z');
       }
     }
+    /* "Mr. Smith", "e.g. The", "J. R. R. Tolkien": looked at last, as it
+     * only ever turns a boundary into none. */
+    if (boundary && c == '.' && j == nx && abbreviation_at(s, lo, i))
+      boundary = 0;
     if (boundary) {
       *end = *next = *pi = j;
       return 1;

@@ -438,8 +438,8 @@ static void compact(weir_chunk_stream *cs) {
   /* Step back to a character's first byte, so the look-back starts on one. */
   while (d > 0 && (((unsigned char)cs->buf[d]) & 0xC0) == 0x80)
     d--;
-  if (d < 4096 && d * 2 < cs->len)
-    return; /* not worth a move yet */
+  if (d == 0 || (d < 4096 && d * 2 < cs->len))
+    return; /* nothing to drop, or not worth a move yet */
   memmove(cs->buf, cs->buf + d, cs->len - d);
   cs->len -= d;
   cs->avail -= d;
