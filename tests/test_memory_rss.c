@@ -79,13 +79,16 @@ Test(memory_rss, text) { check_docs("text", FMT_TEXT, ".txt", 0, 256); }
 
 /* shuffle_buffer_rows of ten million rows of long documents is far more
  * than any of these budgets: the buffer is capped inside the budget.
- * These three stop at 64 MiB: at 256 MiB with 16 MiB rows the executor
- * lets blocks in flight pass the budget by a block or so per stage
- * (measured peaks 1.1-1.15x the bound); its admission belongs to the
- * executor redesign (issue 12). */
+ * The shuffle stops at 64 MiB: at 256 MiB with 16 MiB rows it peaked at
+ * 415 MB against a bound of 402 MB. Blocks in flight reach the budget,
+ * and the parsers' outputs being built and the copies the buffer makes
+ * when it compacts half-drawn blocks come on top; counting those is the
+ * executor's next step. Repartition and ordered output hold the bound
+ * at every budget since the read tasks wait for the schema to be
+ * inferred before reading (peaks 301-339 and 348-374 MB at 256 MiB). */
 Test(memory_rss, shuffle_buffer) { check_docs("shuffle", FMT_JSONL, ".jsonl", 10000000, 64); }
-Test(memory_rss, repartition) { check_docs("repartition", FMT_JSONL, ".jsonl", 6, 64); }
-Test(memory_rss, ordered_output) { check_docs("ordered", FMT_JSONL, ".jsonl", 0, 64); }
+Test(memory_rss, repartition) { check_docs("repartition", FMT_JSONL, ".jsonl", 6, 256); }
+Test(memory_rss, ordered_output) { check_docs("ordered", FMT_JSONL, ".jsonl", 0, 256); }
 
 /* Whole files as rows: 40 files of a quarter of the budget each. */
 Test(memory_rss, binary) {

@@ -148,14 +148,19 @@ static int compact(collect_state *s) {
   return rc;
 }
 
-/* Emits one batch of `k` rows drawn at random from the buffer. */
+/* Emits one batch of `k` rows drawn at random from the buffer. Without
+ * exact batches (batch_rows 0) it stops early at the pipeline's block
+ * size: k is then the rows of the last input block, and rows of a
+ * sixteenth of the budget each would make a batch of several times the
+ * block size, a copy outside the buffer. */
 static int draw(weir_op *op, collect_state *s, size_t k, weir_emit *out) {
   weir_block **rows = malloc(k * sizeof *rows);
   if (!rows)
     return WEIR_ENOMEM;
-  size_t freed = 0, n = 0;
+  size_t freed = 0, n = 0, drawn_bytes = 0;
+  size_t enough = s->batch ? SIZE_MAX : op->p->block_bytes;
   int rc = WEIR_OK;
-  for (; n < k; n++) {
+  for (; n < k && drawn_bytes < enough; n++) {
     size_t j = (size_t)(splitmix(&s->rng) % s->nents);
     shuf_ent e = s->ents[j];
     s->ents[j] = s->ents[--s->nents];
@@ -164,6 +169,7 @@ static int draw(weir_op *op, collect_state *s, size_t k, weir_emit *out) {
       rc = WEIR_ENOMEM;
       break;
     }
+    drawn_bytes += weir_block_nbytes(rows[n]);
     if (--s->left[e.block] == 0) {
       freed += weir_block_nbytes(s->blocks[e.block]);
       weir_block_unref(&s->blocks[e.block]);

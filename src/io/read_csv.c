@@ -562,6 +562,7 @@ weir_op *weir_read_csv(weir_pipeline *p, const char *uri,
   weir_op *src = weir__reader_op(p, "csv", "read_csv", uri, o, 0,
                                  weir__read_chunks_csv, &r);
   if (!src) return NULL;
+  r->schema_fix = csv_schema;
   weir_op_options po = {.version = WEIR_OP_OPTIONS_VERSION, .num_cpus = 1.0};
   po.max_workers = weir__reader_workers(p, r, 6);
   weir_op *parse = weir_add_op(p, src, &csv_parse_def, r, &po);

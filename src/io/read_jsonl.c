@@ -190,6 +190,7 @@ weir_op *weir_read_jsonl(weir_pipeline *p, const char *uri,
   weir_op *src = weir__reader_op(p, "jsonl", "read_jsonl", uri, o, 1,
                                  weir__read_chunks_lines, &r);
   if (!src) return NULL;
+  r->schema_fix = jsonl_schema;
   weir_op_options po = {.version = WEIR_OP_OPTIONS_VERSION, .num_cpus = 1.0};
   po.max_workers = weir__reader_workers(p, r, 6);
   weir_op *parse = weir_add_op(p, src, &jsonl_parse_def, r, &po);

@@ -322,6 +322,13 @@ int weir__reader_next_chunk(weir__chunker *ch, weir_ctx *ctx, weir__chunk *c) {
 
 static int read_chunks(weir__reader *r, size_t task, weir_emit *out, int csv) {
   weir_ctx *ctx = weir_emit_ctx(out);
+  /* The columns are inferred from the first chunks before any task reads
+   * its own: otherwise the sources fill the budget with chunks while the
+   * first parser reads the same files again to infer, and both are
+   * resident at once (64 MiB past the budget with 16 MiB rows at a
+   * 256 MiB budget). Its result is the parser's to report. */
+  if (r->schema_fix)
+    (void)weir__reader_schema_once(r, r->schema_fix);
   weir__chunker *ch;
   int rc = weir__reader_open_task(r, task, csv, ctx, &ch);
   if (!ch) return rc;

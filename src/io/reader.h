@@ -37,6 +37,10 @@ typedef struct weir__reader {
   pthread_mutex_t mu;
   int schema_done;
   int schema_rc;
+  /* The format's schema step (jsonl_schema, csv_schema), when it reads
+   * the input: the read tasks run it before their first chunk (see
+   * read_chunks in reader.c). NULL: the columns need no reading. */
+  int (*schema_fix)(struct weir__reader *r);
   char schema_err[512];
   weir__schema schema;
   int inferred;
