@@ -34,7 +34,7 @@ static void http_down(void) {
   }
 }
 
-TestSuite(media_http, .init = http_up, .fini = http_down, .timeout = 60);
+TestSuite(media_http, .init = http_up, .fini = http_down, .timeout = 240);
 
 static int collect(weir_pipeline *p, weir_op *op, weir_block **all) {
   cr_assert_not_null(op, "%s", weir_pipeline_errmsg(p));
@@ -152,7 +152,7 @@ static void s3_up(void) {
 
 static void s3_down(void) { srv_proc_stop(&s3); }
 
-TestSuite(media_s3, .init = s3_up, .fini = s3_down, .timeout = 60);
+TestSuite(media_s3, .init = s3_up, .fini = s3_down, .timeout = 240);
 
 Test(media_s3, video_and_images_written_to_s3_and_read_back) {
   weir_pipeline *p = new_pipeline();
