@@ -505,13 +505,19 @@ static int raw_write(const weir_block *b, void *dst, size_t raw) {
   if (rc == WEIR_OK) rc = put_meta(b, plan, &meta);
   if (rc == WEIR_OK) {
     unsigned char *d = dst;
-    memset(d, 0, raw); /* the padding between buffers */
     memcpy(d, meta.p, meta.len);
+    size_t pos = meta.len;
+    /* In payload order, zeroing only the padding before each buffer. */
     for (size_t i = 0; i < nc; i++) {
       const piece *ps[3] = {&plan[i].validity, &plan[i].offsets, &plan[i].data};
-      for (int k = 0; k < 3; k++)
-        if (ps[k]->len) memcpy(d + ps[k]->off, ps[k]->p, ps[k]->len);
+      for (int k = 0; k < 3; k++) {
+        if (!ps[k]->len) continue;
+        if (ps[k]->off > pos) memset(d + pos, 0, ps[k]->off - pos);
+        memcpy(d + ps[k]->off, ps[k]->p, ps[k]->len);
+        pos = ps[k]->off + ps[k]->len;
+      }
     }
+    if (raw > pos) memset(d + pos, 0, raw - pos);
   }
   weir__bytes_free(&meta);
   for (size_t i = 0; i < nc; i++) free(plan[i].rebased);
