@@ -44,6 +44,11 @@ static int run_cmd(const char *cmd, char **out) {
   return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + (WIFSIGNALED(st) ? WTERMSIG(st) : 0);
 }
 
+/* Seconds of silence after which a rank counts as failed, for the next
+ * run_prog(): generous by default, so a rank starved of CPU on a loaded
+ * machine (or under a sanitizer) is not taken for a dead one. */
+static int silence_s = 60;
+
 /* dist_prog MODE IN OUT on `np` ranks (0: alone, without mpirun). The
  * whole command is bounded by `timeout` so a hang fails instead. */
 static int run_prog(int np, const char *mode, const char *in, const char *outp, char **out) {
@@ -58,8 +63,9 @@ static int run_prog(int np, const char *mode, const char *in, const char *outp, 
              "ASAN_OPTIONS=\"${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0\" "
              "timeout -k 5 120 %s --oversubscribe --allow-run-as-root --bind-to none "
              "--mca btl self,vader --mca btl_vader_single_copy_mechanism none -np %d "
-             "-x WEIR_DIST=mpi -x WEIR_MPI_LIBRARY='%s' %s %s '%s' '%s'",
-             WEIR_TEST_MPIRUN, np, WEIR_TEST_MPI_LIBRARY, WEIR_TEST_DIST_PROG, mode, in, outp);
+             "-x WEIR_DIST=mpi -x WEIR_DIST_TIMEOUT=%d -x WEIR_MPI_LIBRARY='%s' %s %s '%s' '%s'",
+             WEIR_TEST_MPIRUN, np, silence_s, WEIR_TEST_MPI_LIBRARY, WEIR_TEST_DIST_PROG, mode,
+             in, outp);
   return run_cmd(cmd, out);
 }
 
@@ -254,9 +260,11 @@ Test(dist_mpi, slow_rank_takes_fewer_read_tasks) {
 }
 
 /* A rank that stops answering (SIGSTOP: alive, silent) ends the others
- * through the heartbeat, with an error naming it; mpirun then ends. */
+ * through the heartbeat, with an error naming it; mpirun then ends. The
+ * default silence (10 s) would do; 5 s keeps the test short. */
 Test(dist_mpi, stopped_rank_ends_the_others_naming_it) {
   need_mpirun();
+  silence_s = 5;
   char *dir = strdup(path_of("out-stop"));
   char *out = NULL;
   int rc = run_prog(3, "die", "stop", dir, &out);

@@ -21,7 +21,7 @@
  *    rows: the statistics and the summary are the rank's own too.
  * A rank that fails tells the others, whose runs end with an error naming
  * it; a rank that dies or stops answering is noticed by the others within
- * WEIR_DIST_TIMEOUT seconds (default 6) of silence on the heartbeats, and
+ * WEIR_DIST_TIMEOUT seconds (default 10) of silence on the heartbeats, and
  * their runs end naming it. A process whose rank saw a failure ends with
  * exit status 1 at exit, after printing the reason, rather than wait for
  * a dead rank in MPI_Finalize.
@@ -57,7 +57,14 @@ WEIR_EXTERN int weir_dist_size(void);
 
 /* Sends each row to the partition that owns the hash of its value in
  * `column`, streaming: rows with equal keys end in the same partition.
- * `partitions` 0 means one per rank (one in a single process). Each block
+ * `partitions` 0 means one per rank (one in a single process). On MPI
+ * ranks partition q belongs to rank q % size: a rank keeps the rows of
+ * its partitions and sends the others' to their rank as they come (one
+ * message per block piece, sent without blocking its computation; a few
+ * in flight per pair of ranks, each receiver returning a credit as it
+ * takes one, so a slow receiver slows its senders and memory stays
+ * bounded), and the returned operator emits the rank's own rows with
+ * those received, which count in its memory budget like a source's. Each block
  * out holds the rows of one partition, in their input order; blocks pass
  * unchanged when there is one partition. Keys: BOOL, INT32, INT64,
  * FLOAT32, FLOAT64 (by value: 1 and 1.0 differ, -0.0 and 0.0 do not; all

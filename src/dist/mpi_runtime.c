@@ -512,7 +512,7 @@ static void *comm_main(void *arg) {
 
 static int b_start(char *err, size_t errlen) {
   const char *t = getenv("WEIR_DIST_TIMEOUT");
-  g.timeout = t && atof(t) > 0 ? atof(t) : 6.0;
+  g.timeout = t && atof(t) > 0 ? atof(t) : 10.0;
   pthread_attr_t attr;
   pthread_attr_init(&attr);
   int prc = pthread_create(&g.thread, &attr, comm_main, NULL);
