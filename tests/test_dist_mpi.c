@@ -48,6 +48,8 @@ static int run_cmd(const char *cmd, char **out) {
  * run_prog(): generous by default, so a rank starved of CPU on a loaded
  * machine (or under a sanitizer) is not taken for a dead one. */
 static int silence_s = 60;
+/* Extra mpirun arguments for the next run_prog() ("-x VAR=value"). */
+static const char *extra_args = "";
 
 /* dist_prog MODE IN OUT on `np` ranks (0: alone, without mpirun). The
  * whole command is bounded by `timeout` so a hang fails instead. */
@@ -63,9 +65,9 @@ static int run_prog(int np, const char *mode, const char *in, const char *outp, 
              "ASAN_OPTIONS=\"${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0\" "
              "timeout -k 5 120 %s --oversubscribe --allow-run-as-root --bind-to none "
              "--mca btl self,vader --mca btl_vader_single_copy_mechanism none -np %d "
-             "-x WEIR_DIST=mpi -x WEIR_DIST_TIMEOUT=%d -x WEIR_MPI_LIBRARY='%s' %s %s '%s' '%s'",
-             WEIR_TEST_MPIRUN, np, silence_s, WEIR_TEST_MPI_LIBRARY, WEIR_TEST_DIST_PROG, mode,
-             in, outp);
+             "-x WEIR_DIST=mpi -x WEIR_DIST_TIMEOUT=%d -x WEIR_MPI_LIBRARY='%s' %s %s %s '%s' '%s'",
+             WEIR_TEST_MPIRUN, np, silence_s, WEIR_TEST_MPI_LIBRARY, extra_args,
+             WEIR_TEST_DIST_PROG, mode, in, outp);
   return run_cmd(cmd, out);
 }
 
@@ -401,5 +403,32 @@ Test(dist_mpi, limit_is_global_across_ranks) {
     free(out);
     free(dir);
   }
+  free(in);
+}
+
+static int count_of(const char *hay, const char *needle) {
+  int n = 0;
+  for (const char *q = hay; (q = strstr(q, needle)) != NULL; q++) n++;
+  return n;
+}
+
+/* With `summary` on, rank 0 logs every rank's statistics table, each under
+ * its rank; no other rank logs one. */
+Test(dist_mpi, summary_tables_are_gathered_to_rank_0) {
+  need_mpirun();
+  char *in = make_jsonl("sin", 6, 200);
+  char *dir = strdup(path_of("sout"));
+  char *out = NULL;
+  extra_args = "-x DIST_SUMMARY=1";
+  int rc = run_prog(3, "jsonl", in, dir, &out);
+  extra_args = "";
+  cr_assert_eq(rc, 0, "exit %d:\n%s", rc, out);
+  cr_assert_eq(count_of(out, "weir summary of rank 0 of 3:"), 1, "%s", out);
+  cr_assert_eq(count_of(out, "weir summary of rank 1 of 3 (gathered on rank 0):"), 1, "%s", out);
+  cr_assert_eq(count_of(out, "weir summary of rank 2 of 3 (gathered on rank 0):"), 1, "%s", out);
+  /* Three tables, each naming the pipeline's operators, and no more. */
+  cr_assert_eq(count_of(out, "double"), 3, "%s", out);
+  free(out);
+  free(dir);
   free(in);
 }

@@ -18,7 +18,8 @@
  *    those below say what they do across ranks. weir_limit is global
  *    (the ranks together pass its count). The dedup operators,
  *    weir_streaming_split and weir_pipeline_iter act on the rank's own
- *    rows: the statistics and the summary are the rank's own too.
+ *    rows, and the statistics are the rank's own; the `summary` option's
+ *    tables are gathered to rank 0, which logs each rank's.
  * A rank that fails tells the others, whose runs end with an error naming
  * it; a rank that dies or stops answering is noticed by the others within
  * WEIR_DIST_TIMEOUT seconds (default 10) of silence on the heartbeats, and

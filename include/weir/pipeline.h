@@ -61,7 +61,11 @@ typedef struct weir_pipeline_options {
                                 log_level) or on stderr; on a terminal its
                                 least useful columns are left out to fit
                                 the width. It ends with "success" or
-                                "failed: <error> in operator '<name>'"     */
+                                "failed: <error> in operator '<name>'". On
+                                MPI ranks (weir/dist.h) rank 0 logs every
+                                rank's table, each under a "weir summary
+                                of rank R of N" heading, once all ranks'
+                                runs ended; the others log none            */
   uint64_t max_errored_blocks; /* input blocks whose operator call may fail
                                 (after retries) and be skipped, counted in
                                 `skipped_blocks`; 0 = none: the first

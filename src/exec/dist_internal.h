@@ -28,6 +28,11 @@ int weir__dist_tasks(weir_op *op, uint64_t *first, uint64_t *count, char *err, s
 /* Up to `want` rows of global limit `op`'s count from the coordinator
  * (blocks; call without p->mu). */
 int weir__dist_take(weir_op *op, uint64_t want, uint64_t *got, char *err, size_t n);
+/* At the end of a run on several ranks: every rank but 0 sends `mine` to
+ * rank 0 and gets *all NULL; rank 0 waits for them all and gets every
+ * rank's text under a heading naming it (malloc'ed). Blocks rank 0 until
+ * each rank's run has ended, or one failed. */
+int weir__dist_gather_text(weir_pipeline *p, const char *mine, char **all);
 /* Tells the other ranks that this one's run failed with `msg`. */
 void weir__dist_tell_failure(const char *msg);
 

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "exec/dist_internal.h"
+#include "weir/dist.h"
 #include "exec/exec_internal.h"
 #include "exec/net_backend.h"
 #include "weir/error.h"
@@ -288,10 +289,23 @@ void weir__print_summary(weir_pipeline *p) {
   /* On a terminal the table fits its width; a log_fn or a file gets every
    * column. */
   int cols = !p->opts.log_fn && isatty(STDERR_FILENO) ? weir__term_columns() - 1 : 0;
-  if (weir__stats_table_fit(p, cols, &t) == WEIR_OK) {
-    weir__log_text(p, WEIR_LOG_INFO, t);
+  if (weir__stats_table_fit(p, cols, &t) != WEIR_OK)
+    return;
+  if (p->dist && weir_dist_size() > 1) {
+    /* On MPI ranks the tables are gathered to rank 0, which logs them all,
+     * each under its rank; the other ranks log none. */
+    char *all = NULL;
+    int rc = weir__dist_gather_text(p, t, &all);
+    if (rc == WEIR_OK && weir_dist_rank() == 0)
+      weir__log_text(p, WEIR_LOG_INFO, all);
+    else if (rc != WEIR_OK)
+      weir__log_text(p, WEIR_LOG_INFO, t); /* a rank failed: at least this one's */
+    free(all);
     free(t);
+    return;
   }
+  weir__log_text(p, WEIR_LOG_INFO, t);
+  free(t);
 }
 
 static void *sched_main(void *arg) {

@@ -115,6 +115,7 @@ int main(int argc, char **argv) {
   const char *mode = argv[1], *in = argv[2], *outp = argv[3];
   weir_pipeline_options po = WEIR_PIPELINE_OPTIONS_INIT;
   po.num_cpus = 2;
+  po.summary = getenv("DIST_SUMMARY") != NULL; /* the statistics table at the end */
   weir_pipeline *p = NULL;
   if (weir_pipeline_create(&p, &po) != WEIR_OK) {
     fprintf(stderr, "dist_prog: %s\n", weir_last_errmsg());
