@@ -111,6 +111,17 @@ WEIR_EXTERN int weir_pipeline_stats_json(const weir_pipeline *p, char **json);
  * skipped", or the error), as text; free() it. */
 WEIR_EXTERN int weir_pipeline_stats_table(const weir_pipeline *p, char **text);
 
+/* A function the scheduler calls once per control tick (every 50 ms) while
+ * a run goes on, on the scheduler's thread, with no lock of weir held:
+ * the moment a monitor takes its snapshot of the statistics, so that its
+ * readers (a dashboard's clients, say) never take the pipeline's lock
+ * themselves. It must be quick and must not block; handing the work to
+ * another thread (uv_async_send) is the usual body. Set it before the run
+ * starts (NULL clears it); WEIR_EINVAL for a NULL pipeline, and
+ * during a run. */
+typedef void (*weir_tick_fn)(void *user);
+WEIR_EXTERN int weir_pipeline_set_tick_fn(weir_pipeline *p, weir_tick_fn fn, void *user);
+
 WEIR_END_DECLS
 
 #endif /* WEIR_STATS_H */

@@ -1,16 +1,25 @@
 /* A small HTTP/1.1 server for the dashboard: every connection is a libuv
  * stream on the same loop; a request is read whole (8 KiB at most), one
- * response is written, and the connection closes. Stats are cached for a
- * tenth of a second so that many polling clients cost the pipeline one
- * snapshot, not one each. */
+ * response is written, and the connection closes. /api/stats and
+ * /metrics are served from snapshots made by http_refresh, which the
+ * command calls once per control tick of the pipeline (and at the end of
+ * the run), and only when a client asked since the last one: a request
+ * never takes the pipeline's lock, however many clients poll, and
+ * responses share the snapshot's bytes rather than copy them. Stopping
+ * is graceful: the connections already accepted (and those waiting in the
+ * listen backlog) get their answer before they close. */
 #include "cli/http.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #define REQ_MAX 8192
-#define CACHE_SECONDS 0.1
+/* How long a stopping server waits for requests that are still arriving. */
+#define STOP_GRACE_MS 2000
 /* Connections held at once; more are accepted and closed at once, so that
  * clients that never finish a request cannot pile up without bound. */
 #define MAX_CONNS 512
@@ -24,9 +33,39 @@ struct http_server {
   unsigned   live;            /* open connections */
   unsigned long long requests;
   struct conn *conns;         /* every open connection, to close on stop */
-  char      *json_cache, *metrics_cache;
-  double     json_t, metrics_t;
+  struct snap *json, *metrics;/* the latest snapshots, or NULL */
+  int        wanted;          /* a request since the last refresh */
+  uv_timer_t grace;           /* a stopping server's deadline */
+  int        grace_live;      /* `grace` is initialised and not closed */
 };
+
+/* A snapshot's text, shared by the responses that send it (all on the
+ * loop's thread, so a plain count). */
+typedef struct snap {
+  int    refs;
+  size_t len;
+  char  *text;
+} snap;
+
+static snap *snap_new(char *text) {
+  if (!text) return NULL;
+  snap *x = malloc(sizeof *x);
+  if (!x) {
+    free(text);
+    return NULL;
+  }
+  x->refs = 1;
+  x->len = strlen(text);
+  x->text = text;
+  return x;
+}
+
+static void snap_unref(snap *x) {
+  if (x && --x->refs == 0) {
+    free(x->text);
+    free(x);
+  }
+}
 
 typedef struct conn {
   uv_tcp_t     tcp;
@@ -40,16 +79,28 @@ typedef struct conn {
 typedef struct wreq {
   uv_write_t w;
   conn      *c;
-  char      *head, *body;
-  int        own_body;
+  char      *head;
+  snap      *body;            /* a shared snapshot, or NULL */
 } wreq;
 
 static void maybe_free_server(http_server *h) {
-  if (h->closing && h->live == 0 && h->tcp.data == NULL) {
-    free(h->json_cache);
-    free(h->metrics_cache);
+  if (h->closing && h->live == 0 && h->tcp.data == NULL && !h->grace_live) {
+    snap_unref(h->json);
+    snap_unref(h->metrics);
     free(h);
   }
+}
+
+static void on_grace_closed(uv_handle_t *hd) {
+  http_server *h = hd->data;
+  h->grace_live = 0;
+  maybe_free_server(h);
+}
+
+/* The last connection of a stopping server is gone: the grace timer goes. */
+static void grace_done(http_server *h) {
+  if (h->closing && h->live == 0 && h->grace_live && !uv_is_closing((uv_handle_t *)&h->grace))
+    uv_close((uv_handle_t *)&h->grace, on_grace_closed);
 }
 
 static void on_conn_closed(uv_handle_t *hd) {
@@ -60,6 +111,7 @@ static void on_conn_closed(uv_handle_t *hd) {
   if (c->next) c->next->prev = c->prev;
   h->live--;
   free(c);
+  grace_done(h);
   maybe_free_server(h);
 }
 
@@ -72,22 +124,24 @@ static void on_written(uv_write_t *w, int status) {
   wreq *r = (wreq *)w;
   conn *c = r->c;
   free(r->head);
-  if (r->own_body) free(r->body);
+  snap_unref(r->body);
   free(r);
   conn_close(c);
 }
 
+/* Writes the response; `shared` (may be NULL) is the snapshot `body` lies
+ * in, referenced until the write ends. */
 static void respond(conn *c, int code, const char *reason, const char *type, const char *body,
-                    size_t blen, int own_body, int head_only) {
+                    size_t blen, snap *shared, int head_only) {
   wreq *r = calloc(1, sizeof *r);
   char *hdr = malloc(512);
   if (!r || !hdr) {
     free(r);
     free(hdr);
-    if (own_body) free((char *)body);
     conn_close(c);
     return;
   }
+  if (shared) shared->refs++;
   int hl = snprintf(hdr, 512,
                     "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
                     "Cache-Control: no-store\r\nX-Content-Type-Options: nosniff\r\n"
@@ -97,36 +151,42 @@ static void respond(conn *c, int code, const char *reason, const char *type, con
                     code, reason, type, blen);
   r->c = c;
   r->head = hdr;
-  r->body = (char *)body;
-  r->own_body = own_body;
+  r->body = shared;
   uv_buf_t bufs[2] = {uv_buf_init(hdr, (unsigned)hl), uv_buf_init((char *)body, (unsigned)blen)};
   c->done = 1;
   if (uv_write(&r->w, (uv_stream_t *)&c->tcp, bufs, head_only || !blen ? 1 : 2, on_written) != 0) {
     free(hdr);
-    if (own_body) free((char *)body);
+    snap_unref(shared);
     free(r);
     conn_close(c);
   }
 }
 
 static void text_reply(conn *c, int code, const char *reason, const char *msg) {
-  respond(c, code, reason, "text/plain; charset=utf-8", msg, strlen(msg), 0, 0);
+  respond(c, code, reason, "text/plain; charset=utf-8", msg, strlen(msg), NULL, 0);
 }
 
-/* A snapshot shared by the requests of one tenth of a second. */
-static const char *cached(http_server *h, int metrics) {
-  double now = monitor_now();
-  char **slot = metrics ? &h->metrics_cache : &h->json_cache;
-  double *t = metrics ? &h->metrics_t : &h->json_t;
-  if (!*slot || now - *t >= CACHE_SECONDS) {
-    char *fresh = metrics ? monitor_metrics(h->m) : monitor_stats_json(h->m);
-    if (fresh) {
-      free(*slot);
-      *slot = fresh;
-      *t = now;
-    }
+void http_refresh(http_server *h, int force) {
+  if (!h || (!h->wanted && !force)) return;
+  h->wanted = 0;
+  snap *j = snap_new(monitor_stats_json(h->m));
+  snap *m = snap_new(monitor_metrics(h->m));
+  /* On failure the previous snapshot stays: a little old beats none. */
+  if (j) {
+    snap_unref(h->json);
+    h->json = j;
   }
-  return *slot;
+  if (m) {
+    snap_unref(h->metrics);
+    h->metrics = m;
+  }
+}
+
+/* The latest snapshot; the first request of a run makes one itself. */
+static snap *current(http_server *h, int metrics) {
+  h->wanted = 1;
+  if (!(metrics ? h->metrics : h->json)) http_refresh(h, 1);
+  return metrics ? h->metrics : h->json;
 }
 
 static void handle(conn *c) {
@@ -152,36 +212,26 @@ static void handle(conn *c) {
   char *q = strchr(path, '?');
   if (q) *q = '\0';
   if (strcmp(path, "/") == 0 || strcmp(path, "/index.html") == 0) {
-    respond(c, 200, "OK", "text/html; charset=utf-8", cli_dashboard_html, cli_dashboard_html_len, 0,
-            head);
-  } else if (strcmp(path, "/api/stats") == 0) {
-    const char *j = cached(h, 0);
-    if (!j) {
+    respond(c, 200, "OK", "text/html; charset=utf-8", cli_dashboard_html, cli_dashboard_html_len,
+            NULL, head);
+  } else if (strcmp(path, "/api/stats") == 0 || strcmp(path, "/metrics") == 0) {
+    int metrics = path[1] == 'm';
+    snap *x = current(h, metrics);
+    if (!x) {
       text_reply(c, 503, "Service Unavailable", "out of memory\n");
       return;
     }
-    char *copy = strdup(j);
-    if (!copy) {
-      text_reply(c, 503, "Service Unavailable", "out of memory\n");
-      return;
-    }
-    respond(c, 200, "OK", "application/json", copy, strlen(copy), 1, head);
+    respond(c, 200, "OK", metrics ? "text/plain; version=0.0.4; charset=utf-8" : "application/json",
+            x->text, x->len, x, head);
   } else if (strcmp(path, "/api/history") == 0) {
-    /* Asked once per page load: not worth a cache. */
-    char *j = monitor_history_json(h->m);
-    if (!j) {
+    /* Asked once per page load: not worth a snapshot. */
+    snap *x = snap_new(monitor_history_json(h->m));
+    if (!x) {
       text_reply(c, 503, "Service Unavailable", "out of memory\n");
       return;
     }
-    respond(c, 200, "OK", "application/json", j, strlen(j), 1, head);
-  } else if (strcmp(path, "/metrics") == 0) {
-    const char *t = cached(h, 1);
-    char *copy = t ? strdup(t) : NULL;
-    if (!copy) {
-      text_reply(c, 503, "Service Unavailable", "out of memory\n");
-      return;
-    }
-    respond(c, 200, "OK", "text/plain; version=0.0.4; charset=utf-8", copy, strlen(copy), 1, head);
+    respond(c, 200, "OK", "application/json", x->text, x->len, x, head);
+    snap_unref(x);
   } else {
     text_reply(c, 404, "Not Found", "not found: the routes are /, /api/stats, /api/history and /metrics\n");
   }
@@ -213,11 +263,9 @@ static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf) {
   }
 }
 
-static void on_connection(uv_stream_t *server, int status) {
-  http_server *h = server->data;
-  if (status < 0 || h->closing) return;
+static conn *conn_new(http_server *h) {
   conn *c = calloc(1, sizeof *c);
-  if (!c) return;
+  if (!c) return NULL;
   c->h = h;
   uv_tcp_init(h->loop, &c->tcp);
   c->tcp.data = c;
@@ -225,9 +273,48 @@ static void on_connection(uv_stream_t *server, int status) {
   if (h->conns) h->conns->prev = c;
   h->conns = c;
   h->live++;
+  return c;
+}
+
+static void on_connection(uv_stream_t *server, int status) {
+  http_server *h = server->data;
+  if (status < 0 || h->closing) return;
+  conn *c = conn_new(h);
+  if (!c) return;
   if (uv_accept(server, (uv_stream_t *)&c->tcp) != 0 || h->live > MAX_CONNS ||
       uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read) != 0)
     conn_close(c);
+}
+
+/* Accepts what waits in the listen backlog, so that closing the listener
+ * does not reset connections the kernel already completed. */
+static void drain_backlog(http_server *h) {
+  uv_os_fd_t lfd;
+  if (uv_fileno((uv_handle_t *)&h->tcp, &lfd) != 0) return;
+  for (;;) {
+    int fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd < 0) {
+      if (errno == EINTR) continue;
+      return; /* EAGAIN: empty */
+    }
+    conn *c = conn_new(h);
+    if (!c) {
+      close(fd);
+      continue;
+    }
+    if (uv_tcp_open(&c->tcp, fd) != 0) {
+      close(fd);
+      conn_close(c);
+    } else if (uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read) != 0) {
+      conn_close(c);
+    }
+  }
+}
+
+static void on_grace_end(uv_timer_t *t) {
+  http_server *h = t->data;
+  for (conn *c = h->conns; c; c = c->next) conn_close(c);
+  grace_done(h);
 }
 
 static void on_failed_closed(uv_handle_t *hd) { free(hd->data); }
@@ -304,7 +391,17 @@ static void on_server_closed(uv_handle_t *hd) {
 
 void http_stop(http_server *h) {
   if (!h) return;
+  drain_backlog(h);
   h->closing = 1;
-  for (conn *c = h->conns; c; c = c->next) conn_close(c);
   uv_close((uv_handle_t *)&h->tcp, on_server_closed);
+  /* Connections with an answer on its way close when it is written; those
+   * still sending their request get until the grace timer ends. */
+  if (h->live && uv_timer_init(h->loop, &h->grace) == 0) {
+    h->grace_live = 1;
+    h->grace.data = h;
+    uv_timer_start(&h->grace, on_grace_end, STOP_GRACE_MS, 0);
+  } else {
+    for (conn *c = h->conns; c; c = c->next)
+      if (!c->done) conn_close(c);
+  }
 }

@@ -15,9 +15,16 @@ typedef struct http_server http_server;
 http_server *http_start(uv_loop_t *loop, const char *addr, monitor *m, char *err, size_t errlen);
 /* The port it listens on. */
 int  http_port(const http_server *h);
-/* Stops listening, closes every connection and frees the server once the
- * loop has run the closes. */
+/* Stops listening (after accepting what waits in the backlog), answers
+ * the requests of the connections it has (waiting at most 2 s for those
+ * still arriving), closes them, and frees the server once the loop has
+ * run the closes. */
 void http_stop(http_server *h);
+/* Takes new snapshots of /api/stats and /metrics if a client asked for
+ * one since the last refresh, or always with `force`. The command calls it
+ * once per control tick of the pipeline (weir_pipeline_set_tick_fn) and at
+ * the end of the run; requests in between get the latest snapshot. */
+void http_refresh(http_server *h, int force);
 /* Requests served so far. */
 unsigned long long http_requests(const http_server *h);
 

@@ -132,6 +132,7 @@ typedef struct runner {
   uv_signal_t   sigint;
   uv_timer_t    linger;
   uv_timer_t    sampler;       /* history for the dashboard, every second */
+  uv_async_t    tick;          /* the pipeline's control tick, to this loop */
   http_server  *http;
   weir_pipeline *p;
   weir_op      *out;
@@ -157,6 +158,20 @@ static void close_all(runner *r) {
   if (!uv_is_closing((uv_handle_t *)&r->done)) uv_close((uv_handle_t *)&r->done, NULL);
   if (!uv_is_closing((uv_handle_t *)&r->linger)) uv_close((uv_handle_t *)&r->linger, NULL);
   if (!uv_is_closing((uv_handle_t *)&r->sampler)) uv_close((uv_handle_t *)&r->sampler, NULL);
+  if (!uv_is_closing((uv_handle_t *)&r->tick)) uv_close((uv_handle_t *)&r->tick, NULL);
+}
+
+/* The scheduler's thread, once per control tick: the snapshot is taken on
+ * this loop's thread, so the tick costs the scheduler one wake-up. The
+ * last tick comes before weir_pipeline_run returns, so before `done`. */
+static void on_pipeline_tick(void *user) {
+  runner *r = user;
+  uv_async_send(&r->tick);
+}
+
+static void on_tick(uv_async_t *h) {
+  runner *r = h->data;
+  if (r->http && !r->finished) http_refresh(r->http, 0);
 }
 
 static void on_linger_end(uv_timer_t *t) { close_all(t->data); }
@@ -175,6 +190,7 @@ static void on_done(uv_async_t *h) {
   monitor_set_state(&r->mon, state, r->rc == WEIR_OK ? NULL : weir_pipeline_errmsg(r->p));
   uv_timer_stop(&r->sampler);
   monitor_sample(&r->mon); /* the final counters */
+  http_refresh(r->http, 1); /* and the final state, for the last requests */
   if (r->http && r->linger_s > 0 && !r->interrupts) {
     fprintf(stderr, "weir: run ended; the dashboard stays up for %g s (Ctrl-C to stop)\n",
             r->linger_s);
@@ -279,6 +295,8 @@ int cmd_run(int argc, char **argv) {
   r->linger.data = r;
   uv_timer_init(&r->loop, &r->sampler);
   r->sampler.data = r;
+  uv_async_init(&r->loop, &r->tick, on_tick);
+  r->tick.data = r;
   int exit_code = EXIT_OK;
   if (a.dashboard) {
     r->http = http_start(&r->loop, a.dashboard, &r->mon, err, sizeof err);
@@ -295,6 +313,7 @@ int cmd_run(int argc, char **argv) {
     fprintf(stderr, "weir: dashboard at http://%s:%d/\n", host, http_port(r->http));
     fflush(stderr);
     uv_timer_start(&r->sampler, on_sample, 0, 1000);
+    weir_pipeline_set_tick_fn(r->p, on_pipeline_tick, r);
   }
   monitor_set_state(&r->mon, RUN_RUNNING, NULL);
   uv_thread_t th;

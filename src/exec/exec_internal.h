@@ -317,6 +317,9 @@ struct weir_pipeline {
    * together, under mu. */
   char errmsg[WEIR__ERRMSG_CAP];
   int errcode;
+  weir_tick_fn tick_fn;      /* weir_pipeline_set_tick_fn: set before a
+                                run, read by the scheduler's thread */
+  void *tick_user;
   int build_failed;   /* the last operator constructor call returned NULL */
 
   /* Iterators not yet destroyed. An iterator may outlive its pipeline:

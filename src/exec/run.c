@@ -90,7 +90,30 @@ static void on_timer(uv_timer_t *h) {
   weir__stall_tick(p);
   weir__control_tick(p);
   weir__progress_tick(p, 0);
+  /* Read under the lock (the owner may set it once the run is done),
+   * called without it. */
+  pthread_mutex_lock(&p->mu);
+  weir_tick_fn tick = p->tick_fn;
+  void *tick_user = p->tick_user;
+  pthread_mutex_unlock(&p->mu);
+  if (tick)
+    tick(tick_user);
   check_end(p);
+}
+
+int weir_pipeline_set_tick_fn(weir_pipeline *p, weir_tick_fn fn, void *user) {
+  if (!p)
+    return weir__call_fail(NULL, WEIR_EINVAL, "weir_pipeline_set_tick_fn: NULL pipeline");
+  pthread_mutex_lock(&p->mu);
+  int busy = p->started && !p->done;
+  if (!busy) {
+    p->tick_fn = fn;
+    p->tick_user = user;
+  }
+  pthread_mutex_unlock(&p->mu);
+  if (busy)
+    return weir__call_fail(p, WEIR_EINVAL, "weir_pipeline_set_tick_fn: the pipeline is running");
+  return WEIR_OK;
 }
 
 /* The scheduler's loop with its wake-up handle and its tick. On failure
