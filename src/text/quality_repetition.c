@@ -25,6 +25,8 @@ typedef struct rep_ws {
   size_t cap;
   size_t *ncp;          /* per n-gram: length in code points */
   size_t ncp_cap;
+  uint64_t *ph;         /* prefix hashes of the two layouts, and powers */
+  size_t ph_cap;
 } rep_ws;
 
 static int rep_init(const void *opts, void **ws) {
@@ -39,7 +41,21 @@ static void rep_free(void *p) {
   weir__strset_free(&w->set);
   free(w->arena);
   free(w->ncp);
+  free(w->ph);
   free(w);
+}
+
+/* Polynomial hashes of every prefix of s[0..len) into h[0..len], so the
+ * hash of any span is two multiplications (span_hash): each n-gram is then
+ * hashed in constant time instead of reading its bytes, for every n. */
+#define POLY 0x100000001b3ULL
+static void prefix_hashes(const char *s, size_t len, uint64_t *h) {
+  h[0] = 0;
+  for (size_t i = 0; i < len; i++)
+    h[i + 1] = h[i] * POLY + (unsigned char)s[i] + 1;
+}
+static uint64_t span_hash(const uint64_t *h, const uint64_t *pw, size_t a, size_t b) {
+  return weir__strhash_mix((h[b] - h[a] * pw[b - a]) ^ ((uint64_t)(b - a) << 56));
 }
 
 static int reserve(rep_ws *w, size_t bytes, size_t grams) {
@@ -155,6 +171,21 @@ static int rep_row(weir__text_call *c, size_t row, const char *s, size_t len,
   }
   sp_off[nw] = ps;
   cat_off[nw] = pc;
+  /* Prefix hashes of both layouts and the powers of POLY. */
+  size_t need = (ps + 1) + (pc + 1) + (ps + 1);
+  if (need > w->ph_cap) {
+    uint64_t *nh = realloc(w->ph, need * sizeof *nh);
+    if (!nh)
+      return WEIR_ENOMEM;
+    w->ph = nh;
+    w->ph_cap = need;
+  }
+  uint64_t *hsp = w->ph, *hcat = w->ph + ps + 1, *pw = w->ph + ps + 1 + pc + 1;
+  prefix_hashes(sp, ps, hsp);
+  prefix_hashes(cat, pc, hcat);
+  pw[0] = 1;
+  for (size_t i = 0; i < ps; i++)
+    pw[i + 1] = pw[i] * POLY;
   for (int n = 2; n <= 10; n++) {
     double *out = &m[4 + (n - 2)];
     *out = 0;
@@ -165,14 +196,16 @@ static int rep_row(weir__text_call *c, size_t row, const char *s, size_t len,
       return WEIR_ENOMEM;
     if (n <= 4) {
       /* the n words and the n - 1 spaces between them */
-      for (size_t g = 0; g < grams; g++)
-        if (weir__strset_add(&w->set, sp + sp_off[g], sp_off[g + (size_t)n] - sp_off[g] - 1) < 0)
+      for (size_t g = 0; g < grams; g++) {
+        size_t a0 = sp_off[g], b0 = sp_off[g + (size_t)n] - 1;
+        if (weir__strset_add_hashed(&w->set, sp + a0, b0 - a0, span_hash(hsp, pw, a0, b0)) < 0)
           return WEIR_ENOMEM;
+      }
       /* Counter.most_common(1): the highest count, first inserted on a tie. */
       size_t best_count = 0, best_order = 0, best_cps = 0;
       for (size_t j = 0; j < w->set.cap; j++) {
         struct weir__strent *e = &w->set.slots[j];
-        if (!e->count)
+        if (!weir__strset_live(&w->set, j))
           continue;
         if (e->count > best_count || (e->count == best_count && e->order < best_order)) {
           best_count = e->count;
@@ -184,8 +217,9 @@ static int rep_row(weir__text_call *c, size_t row, const char *s, size_t len,
     } else {
       size_t repeated = 0, idx = 0;
       while (idx < grams) {
-        long before = weir__strset_add(&w->set, cat + cat_off[idx],
-                                       cat_off[idx + (size_t)n] - cat_off[idx]);
+        size_t a0 = cat_off[idx], b0 = cat_off[idx + (size_t)n];
+        long before =
+            weir__strset_add_hashed(&w->set, cat + a0, b0 - a0, span_hash(hcat, pw, a0, b0));
         if (before < 0)
           return WEIR_ENOMEM;
         if (before > 0) {

@@ -4,6 +4,13 @@
 
 #include "text/strset.h"
 
+uint64_t weir__strhash_mix(uint64_t h) {
+  h ^= h >> 33;
+  h *= 0xff51afd7ed558ccdULL;
+  h ^= h >> 33;
+  return h;
+}
+
 uint64_t weir__strhash(const char *s, size_t len) {
   /* FNV-1a over 8-byte words, then a final mix: fast on short strings. */
   uint64_t h = 0xcbf29ce484222325ULL ^ len;
@@ -16,17 +23,15 @@ uint64_t weir__strhash(const char *s, size_t len) {
   }
   for (; i < len; i++)
     h = (h ^ (unsigned char)s[i]) * 0x100000001b3ULL;
-  h ^= h >> 33;
-  h *= 0xff51afd7ed558ccdULL;
-  h ^= h >> 33;
-  return h;
+  return weir__strhash_mix(h);
 }
 
 int weir__strset_reset(weir__strset *set, size_t expected) {
   size_t want = 16;
   while (want < expected * 2)
     want *= 2;
-  if (set->cap < want) {
+  /* A table grown by one huge document is not walked for every small one. */
+  if (set->cap < want || set->cap > 64 * want) {
     free(set->slots);
     set->slots = calloc(want, sizeof *set->slots);
     if (!set->slots) {
@@ -34,8 +39,10 @@ int weir__strset_reset(weir__strset *set, size_t expected) {
       return -1;
     }
     set->cap = want;
-  } else {
+    set->gen = 1;
+  } else if (++set->gen == 0) {
     memset(set->slots, 0, set->cap * sizeof *set->slots);
+    set->gen = 1;
   }
   set->n = 0;
   return 0;
@@ -52,11 +59,13 @@ static int grow(weir__strset *set) {
   struct weir__strent *ns = calloc(nc, sizeof *ns);
   if (!ns)
     return -1;
+  if (!set->gen)
+    set->gen = 1;
   for (size_t i = 0; i < set->cap; i++) {
-    if (!set->slots[i].count)
+    if (!weir__strset_live(set, i))
       continue;
     size_t j = set->slots[i].hash & (nc - 1);
-    while (ns[j].count)
+    while (ns[j].gen == set->gen)
       j = (j + 1) & (nc - 1);
     ns[j] = set->slots[i];
   }
@@ -66,17 +75,20 @@ static int grow(weir__strset *set) {
   return 0;
 }
 
-long weir__strset_add(weir__strset *set, const char *s, size_t len) {
-  if ((set->n + 1) * 2 > set->cap && grow(set))
+long weir__strset_add_hashed(weir__strset *set, const char *s, size_t len, uint64_t h) {
+  if (((set->n + 1) * 2 > set->cap || !set->gen) && grow(set))
     return -1;
-  uint64_t h = weir__strhash(s, len);
   size_t j = h & (set->cap - 1);
-  while (set->slots[j].count) {
+  while (weir__strset_live(set, j)) {
     struct weir__strent *e = &set->slots[j];
     if (e->hash == h && e->len == len && memcmp(e->s, s, len) == 0)
       return (long)e->count++;
     j = (j + 1) & (set->cap - 1);
   }
-  set->slots[j] = (struct weir__strent){h, s, len, 1, set->n++};
+  set->slots[j] = (struct weir__strent){h, s, len, 1, set->n++, set->gen};
   return 0;
+}
+
+long weir__strset_add(weir__strset *set, const char *s, size_t len) {
+  return weir__strset_add_hashed(set, s, len, weir__strhash(s, len));
 }
