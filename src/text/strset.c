@@ -4,13 +4,6 @@
 
 #include "text/strset.h"
 
-uint64_t weir__strhash_mix(uint64_t h) {
-  h ^= h >> 33;
-  h *= 0xff51afd7ed558ccdULL;
-  h ^= h >> 33;
-  return h;
-}
-
 uint64_t weir__strhash(const char *s, size_t len) {
   /* FNV-1a over 8-byte words, then a final mix: fast on short strings. */
   uint64_t h = 0xcbf29ce484222325ULL ^ len;

@@ -38,7 +38,13 @@ static inline int weir__strset_live(const weir__strset *set, size_t i) {
   return set->slots[i].gen == set->gen && set->slots[i].count;
 }
 uint64_t weir__strhash(const char *s, size_t len);
-/* The final mix of weir__strhash, for hashes made elsewhere. */
-uint64_t weir__strhash_mix(uint64_t h);
+/* The final mix of weir__strhash, for hashes made elsewhere (inline: the
+ * repetition filter mixes one per n-gram). */
+static inline uint64_t weir__strhash_mix(uint64_t h) {
+  h ^= h >> 33;
+  h *= 0xff51afd7ed558ccdULL;
+  h ^= h >> 33;
+  return h;
+}
 
 #endif /* WEIR_TEXT_STRSET_H */
