@@ -7,6 +7,8 @@
  *   - write with ZSTD from blocks in memory / pq.write_table, and sizes.
  *
  *   bench_parquet [MB of text, default 200] [folder, default $TMPDIR]
+ * With WEIR_BENCH_READ_ONLY=N it only reads the file with weir N times and
+ * prints the times (for profiling the reader: perf record ...). 
  * Python: $WEIR_VENV or ~/.cache/weir-venv (pyarrow, duckdb). */
 #include <stdio.h>
 #include <stdlib.h>
@@ -119,6 +121,13 @@ int main(int argc, char **argv) {
   stat(file, &st);
   printf("file %s: %.1f MB\n", file, st.st_size / 1048576.0);
 
+  const char *only = getenv("WEIR_BENCH_READ_ONLY");
+  if (only) {
+    size_t n = 0;
+    for (int rep = 0; rep < atoi(only); rep++)
+      printf("weir read: %.3f s\n", weir_read(file, NULL, NULL, NULL, &n));
+    return 0;
+  }
   /* Reading, each peer right after the other, twice; the better time. */
   double tw = 1e9, tp = 1e9, td = 1e9;
   size_t rows = 0;

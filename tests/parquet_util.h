@@ -41,7 +41,7 @@ static inline int pq_tool(const char *args) {
  * folder, then renamed into place, so parallel tests never see half of it. */
 static inline const char *pq_fixtures(void) {
   static char dir[600];
-  snprintf(dir, sizeof dir, "%s/parquet-fixtures-v3", WEIR_TEST_BINARY_DIR);
+  snprintf(dir, sizeof dir, "%s/parquet-fixtures-v4", WEIR_TEST_BINARY_DIR);
   char stamp[700];
   snprintf(stamp, sizeof stamp, "%s/big.parquet", dir);
   if (access(stamp, R_OK) == 0) return dir;

@@ -146,6 +146,24 @@ Test(parquet_read, filter_skips_row_groups_and_filters_rows) {
   weir_pipeline_destroy(p);
 }
 
+/* Files with a page index (pyarrow's write_page_index=True) read as
+ * pyarrow reads them, and filter as the same rows without one do. */
+Test(parquet_read, files_with_a_page_index) {
+  same_as_pyarrow(pq_fixture("pageidx.parquet"), NULL);
+  same_as_pyarrow_rows(pq_fixture("pageidx.parquet"), NULL, 41);
+  weir_pipeline *p = pq_pipeline();
+  weir_parquet_read_options o = WEIR_PARQUET_READ_OPTIONS_INIT;
+  o.filter = "score >= 0.45 and lang = 'fr' and score < 0.8";
+  o.columns = "id";
+  weir_block *b;
+  cr_assert_eq(pq_collect(p, weir_read_parquet(p, pq_fixture("filter_pageidx.parquet"), &o), &b),
+               WEIR_OK, "%s", weir_pipeline_errmsg(p));
+  cr_assert_eq(weir_block_num_rows(b), 200);
+  cr_assert_eq(task_count(p), 2);
+  weir_block_unref(&b);
+  weir_pipeline_destroy(p);
+}
+
 Test(parquet_read, datasets_in_folders_and_conflicts) {
   weir_pipeline *p = pq_pipeline();
   weir_parquet_read_options o = WEIR_PARQUET_READ_OPTIONS_INIT;

@@ -46,8 +46,16 @@ typedef struct weir_parquet_read_options {
  * http(s):// URL or an s3:// prefix). Each file's footer is read when the
  * op is made (the last bytes of the file, by ranged reads on remote
  * storage); then each row group is a read task, run in parallel, reading
- * only the column chunks of the chosen columns, one ranged read each.
- * Rows of a file come in file order; a block never spans row groups.
+ * only the column chunks of the chosen columns (a chunk of up to 4 MiB in
+ * one ranged read, a larger one through a 1 MiB window of ranged reads).
+ * A row group is decoded a block at a time, one page of each column at a
+ * time, in blocks of about the pipeline's block size
+ * (weir_pipeline_block_bytes(), the rows a block measured so far) and at
+ * most rows_per_block rows, so a row group far larger than the memory
+ * budget streams through within it. Rows of a file come in file order; a
+ * block never spans row groups. A file with a page index (column and
+ * offset indexes) is read like any other; the index is not used to skip
+ * pages yet.
  *
  * Columns keep their Parquet names, one per top-level field:
  *   BOOLEAN -> BOOL; INT32 -> INT32 (also INT(8/16, signed or not), DATE

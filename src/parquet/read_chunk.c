@@ -197,21 +197,6 @@ static int put_flat(out *o, const pq_vals *src, size_t i) {
   }
 }
 
-static int put_elem(out *o, const pq_vals *src, size_t i) {
-  if (vals_grow(o, o->width)) return -2;
-  const uint8_t *v = src->fixed + i * (size_t)src->width;
-  if ((size_t)src->width == o->width) {
-    memcpy(o->vals + o->vlen, v, o->width);
-  } else {
-    /* INT32 holding 8- or 16-bit integers: keep the low bytes (little
-     * endian). */
-    memcpy(o->vals + o->vlen, v, o->width);
-  }
-  o->vlen += o->width;
-  o->elems++;
-  return 0;
-}
-
 /* The page decoding state of one chunk, and the data page being taken
  * (its levels and values decoded, consumed from entry `k` on). */
 typedef struct chunk_state {
@@ -226,6 +211,13 @@ typedef struct chunk_state {
   int64_t values_left;
   size_t nv, k, vi;        /* entries of the page, the next one, next value */
   int use_dict;
+  /* PLAIN strings of a flat column are copied straight from the page
+   * (raw[raw_at..raw_len)), not decoded into pv first. */
+  const uint8_t *raw;
+  size_t raw_at, raw_len;
+  int raw_mode;
+  size_t dict_bad;         /* STRING dictionaries: the first entry that is not
+                              UTF-8 (checked once), or SIZE_MAX */
 } chunk_state;
 
 #define FAIL(code, ...) (snprintf(err, errlen, __VA_ARGS__), (code))
@@ -245,8 +237,16 @@ static int decode_values(chunk_state *cs, const pq_leaf *l, int enc, const uint8
                          size_t vlen, size_t nn, int *use_dict, char *err, size_t errlen) {
   long used = 0;
   *use_dict = 0;
+  cs->raw_mode = 0;
   switch (enc) {
   case PQ_PLAIN:
+    if (l->phys == PQ_BYTE_ARRAY && !l->is_list && l->conv == PQC_BYTES) {
+      cs->raw = v;
+      cs->raw_at = 0;
+      cs->raw_len = vlen;
+      cs->raw_mode = 1;
+      return WEIR_OK;
+    }
     used = weir__pq_plain_decode(l->phys, l->flba, v, vlen, nn, &cs->pv);
     break;
   case PQ_PLAIN_DICTIONARY:
@@ -344,6 +344,67 @@ static int list_close(out *o) {
   return 0;
 }
 
+static int dict_entry_ok(const pq_vals *d, size_t j) {
+  const char *e = (const char *)d->data + d->offs[j];
+  size_t n = (size_t)(d->offs[j + 1] - d->offs[j]);
+  return weir__utf8_invalid_at(e, n) == n;
+}
+
+/* Rows [first, last) of `o` are valid UTF-8. Their bytes are checked in
+ * one pass: the concatenation must be UTF-8 and no row may start inside a
+ * character (a continuation byte); only on failure is each row checked,
+ * to name the first bad one (*bad). */
+static int rows_utf8(const out *o, int64_t first, int64_t last, int64_t *bad) {
+  size_t a = (size_t)o->offs[first], b = (size_t)o->offs[last];
+  if (a == b) return 1;
+  int ok = weir__utf8_invalid_at((const char *)o->vals + a, b - a) == b - a;
+  for (int64_t r = first; ok && r < last; r++)
+    if (o->offs[r + 1] > o->offs[r] && (o->vals[o->offs[r]] & 0xc0) == 0x80) ok = 0;
+  if (ok) return 1;
+  for (int64_t r = first; r < last; r++) {
+    size_t n = (size_t)(o->offs[r + 1] - o->offs[r]);
+    if (weir__utf8_invalid_at((const char *)o->vals + o->offs[r], n) != n) {
+      *bad = r;
+      return 0;
+    }
+  }
+  return 1;
+}
+
+/* PLAIN strings or bytes of a flat column, `n` entries from `k`: each
+ * value is copied once, from the page into the block. */
+static int scatter_raw(chunk_state *cs, out *o, size_t k, size_t n, char *err, size_t errlen) {
+  const pq_leaf *l = o->leaf;
+  const uint8_t *p = cs->raw;
+  size_t at = cs->raw_at, len = cs->raw_len;
+  uint32_t md = (uint32_t)l->max_def;
+  int64_t row0 = o->row;
+  /* The page's bytes bound what its values add. */
+  if (vals_grow(o, len - at)) return WEIR_ENOMEM;
+  for (size_t e = k + n; k < e; k++, o->row++) {
+    if (md && cs->def[k] != md) {
+      set_null(o, o->row);
+      o->offs[o->row + 1] = (int64_t)o->vlen;
+      continue;
+    }
+    uint32_t sl;
+    if (len - at < 4) return FAIL(WEIR_EFORMAT, "values end early or are malformed (encoding 0)");
+    memcpy(&sl, p + at, 4);
+    at += 4;
+    if (sl > len - at) return FAIL(WEIR_EFORMAT, "values end early or are malformed (encoding 0)");
+    if (sl) memcpy(o->vals + o->vlen, p + at, sl);
+    o->vlen += sl;
+    at += sl;
+    o->offs[o->row + 1] = (int64_t)o->vlen;
+  }
+  cs->raw_at = at;
+  cs->k = k;
+  int64_t bad;
+  if (l->type == WEIR_TYPE_STRING && !rows_utf8(o, row0, o->row, &bad))
+    return FAIL(WEIR_EFORMAT, "row %lld is not valid UTF-8", (long long)(o->first + bad));
+  return o->row == o->rows;
+}
+
 /* Scatters entries of the current page from cs->k on into `o` until the
  * page ends (0) or `o` holds its rows (1: for a list, the entry that
  * starts the row after them is left for the next block). */
@@ -360,6 +421,49 @@ static int scatter(chunk_state *cs, out *o, char *err, size_t errlen) {
       o->row += (int64_t)n;
       cs->k = k + n;
       cs->vi = vi + n;
+      return o->row == o->rows;
+    }
+    if (cs->raw_mode) return scatter_raw(cs, o, k, n, err, errlen);
+    uint32_t md = (uint32_t)l->max_def;
+    const uint32_t *def = cs->def;
+    if (l->conv == PQC_COPY && (size_t)src->width == o->width) {
+      /* Fixed-width values with nulls, or through a dictionary. */
+      size_t w = o->width;
+      for (size_t e = k + n; k < e; k++, o->row++) {
+        if (md && def[k] != md) {
+          set_null(o, o->row);
+          continue;
+        }
+        size_t j = ix ? ix[vi] : vi;
+        vi++;
+        if (w == 8) memcpy(o->vals + (size_t)o->row * 8, src->fixed + j * 8, 8);
+        else if (w == 4) memcpy(o->vals + (size_t)o->row * 4, src->fixed + j * 4, 4);
+        else memcpy(o->vals + (size_t)o->row * w, src->fixed + j * w, w);
+      }
+      cs->k = k;
+      cs->vi = vi;
+      return o->row == o->rows;
+    }
+    if (l->conv == PQC_BYTES && ix && !src->width) {
+      /* Dictionary strings: entries were checked when the dictionary came. */
+      for (size_t e = k + n; k < e; k++, o->row++) {
+        if (md && def[k] != md) {
+          set_null(o, o->row);
+          o->offs[o->row + 1] = (int64_t)o->vlen;
+          continue;
+        }
+        uint32_t j = ix[vi++];
+        if (j == cs->dict_bad || (l->type == WEIR_TYPE_STRING && cs->dict_bad != SIZE_MAX &&
+                                  j > cs->dict_bad && !dict_entry_ok(src, j)))
+          return FAIL(WEIR_EFORMAT, "row %lld is not valid UTF-8", (long long)(o->first + o->row));
+        size_t len = (size_t)(src->offs[j + 1] - src->offs[j]);
+        if (vals_grow(o, len)) return WEIR_ENOMEM;
+        if (len) memcpy(o->vals + o->vlen, src->data + src->offs[j], len);
+        o->vlen += len;
+        o->offs[o->row + 1] = (int64_t)o->vlen;
+      }
+      cs->k = k;
+      cs->vi = vi;
       return o->row == o->rows;
     }
     for (size_t e = k + n; k < e; k++) {
@@ -379,6 +483,7 @@ static int scatter(chunk_state *cs, out *o, char *err, size_t errlen) {
     return o->row == o->rows;
   }
   int full = 0, json = l->conv == PQC_LIST_JSON;
+  size_t vi0 = vi;
   for (; k < nv; k++) {
     uint32_t d = cs->def[k];
     if (cs->rep[k] == 0) {
@@ -404,7 +509,8 @@ static int scatter(chunk_state *cs, out *o, char *err, size_t errlen) {
                       "have no null elements", (long long)(o->first + o->row));
         rc = json_elem(o, src, SIZE_MAX);
       } else {
-        rc = json ? json_elem(o, src, ix ? ix[vi] : vi) : put_elem(o, src, ix ? ix[vi] : vi);
+        rc = json ? json_elem(o, src, ix ? ix[vi] : vi) : 0;
+        if (!json) o->elems++; /* copied after the loop, all at once */
         vi++;
       }
       if (rc == -1)
@@ -412,6 +518,18 @@ static int scatter(chunk_state *cs, out *o, char *err, size_t errlen) {
                     (long long)(o->first + o->row));
       if (rc) return WEIR_ENOMEM;
     }
+  }
+  if (!json && vi > vi0) {
+    /* The elements of these rows, in order: one copy (or a gather through
+     * the dictionary, or INT32 narrowed to 8 or 16 bits: the low bytes). */
+    size_t cnt = vi - vi0, w = o->width, sw = (size_t)src->width;
+    if (vals_grow(o, cnt * w)) return WEIR_ENOMEM;
+    uint8_t *d = o->vals + o->vlen;
+    if (!ix && sw == w) memcpy(d, src->fixed + vi0 * w, cnt * w);
+    else
+      for (size_t t = 0; t < cnt; t++)
+        memcpy(d + t * w, src->fixed + (ix ? ix[vi0 + t] : vi0 + t) * sw, w);
+    o->vlen += cnt * w;
   }
   cs->k = k;
   cs->vi = vi;
@@ -463,6 +581,14 @@ static int do_page(chunk_state *cs, const pq_chunk *ch, const pq_page_header *h,
     if (weir__pq_plain_decode(l->phys, l->flba, p, len, (size_t)h->num_values, &cs->dict) < 0)
       return FAIL(WEIR_EFORMAT, "the dictionary holds fewer values than its header says");
     cs->have_dict = 1;
+    cs->dict_bad = SIZE_MAX;
+    /* A STRING dictionary's entries are checked once, not at each use. */
+    if (l->type == WEIR_TYPE_STRING && l->conv == PQC_BYTES)
+      for (size_t i = 0; i < cs->dict.n && cs->dict_bad == SIZE_MAX; i++) {
+        const char *e = (const char *)cs->dict.data + cs->dict.offs[i];
+        size_t en = (size_t)(cs->dict.offs[i + 1] - cs->dict.offs[i]);
+        if (weir__utf8_invalid_at(e, en) != en) cs->dict_bad = i;
+      }
     return WEIR_OK;
   }
   size_t nv = (size_t)h->num_values;

@@ -117,6 +117,12 @@ def make(d):
         pass
     make_hive(os.path.join(d, "hive"))
     make_types(d)
+    # The page index (column and offset indexes between the row groups and
+    # the footer), with small pages, and the filter file's data with it.
+    pq.write_table(t, os.path.join(d, "pageidx.parquet"), write_page_index=True,
+                   data_page_size=512, row_group_size=400, compression="ZSTD")
+    pq.write_table(ft, os.path.join(d, "filter_pageidx.parquet"), write_page_index=True,
+                   data_page_size=256, row_group_size=100)
     os.makedirs(os.path.join(d, "mixed"), exist_ok=True)
     pq.write_table(table(10), os.path.join(d, "mixed", "a.parquet"))
     pq.write_table(table(10).rename_columns(["x%d" % i for i in range(len(table(10).schema))]),
