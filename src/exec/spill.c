@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "core/scratch_file.h"
 #include "exec/budget.h"
 #include "exec/exec_internal.h"
 #include "exec/spill_backend.h"
@@ -21,12 +22,7 @@ int weir__spill_due(const weir_pipeline *p, size_t nb, int counted) {
 
 /* The folder spill files go to, as the store picks it, for messages. */
 static const char *spill_folder(const weir_pipeline *p) {
-  const char *d = p->opts.spill_dir;
-  if (!d)
-    d = getenv("WEIR_SPILL_DIR");
-  if (!d)
-    d = getenv("TMPDIR");
-  return d && *d ? d : "/tmp";
+  return weir__scratch_dir(p->opts.spill_dir);
 }
 
 static void spill_fail(weir_op *op, int rc, const char *detail) {

@@ -10,6 +10,7 @@
 
 #include <zstd.h>
 
+#include "core/scratch_file.h"
 #include "weir/error.h"
 #include "io/blockfile.h"
 #include "io/spill.h"
@@ -47,9 +48,7 @@ struct weir__spill {
 int weir__spill_create(weir__spill **out, const char *dir, char *err,
                        size_t errlen) {
   *out = NULL;
-  if (!dir) dir = getenv("WEIR_SPILL_DIR");
-  if (!dir) dir = getenv("TMPDIR");
-  if (!dir || !*dir) dir = "/tmp";
+  dir = weir__scratch_dir(dir);
   weir__spill *s = calloc(1, sizeof *s);
   if (!s) return WEIR_ENOMEM;
   pthread_mutex_init(&s->mu, NULL);

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "core/block_internal.h"
+#include "core/scratch_file.h"
 #include "core/utf8.h"
 #include "exec/exec_internal.h"
 #include "io/spill.h"
@@ -292,17 +293,7 @@ static int bar_init(void *user, int worker, void **state) {
       c->vfd = open(path, c->resume ? O_RDONLY | O_CLOEXEC
                                     : O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     } else {
-      const char *d = c->spill_dir;
-      if (!d || !*d)
-        d = getenv("WEIR_SPILL_DIR");
-      if (!d || !*d)
-        d = getenv("TMPDIR");
-      if (!d || !*d)
-        d = "/tmp";
-      snprintf(path, sizeof path, "%s/weir-minhash-shingles-XXXXXX", d);
-      c->vfd = mkstemp(path);
-      if (c->vfd >= 0)
-        unlink(path);
+      c->vfd = weir__scratch_file(c->spill_dir, "weir-minhash-shingles", path, sizeof path);
     }
     if (c->vfd < 0) {
       weir_set_last_errmsg("cannot open the shingle file %s: %s", path, strerror(errno));

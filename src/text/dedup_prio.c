@@ -12,6 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "core/scratch_file.h"
 #include "text/dedup.h"
 #include "weir/error.h"
 
@@ -108,21 +109,13 @@ uint64_t weir__prio_spilled_bytes(const weir__prio *t) { return t->file_end; }
 uint64_t weir__prio_runs(const weir__prio *t) { return t->nruns; }
 
 static int open_file(weir__prio *t) {
-  const char *d = t->dir;
-  if (!d || !*d)
-    d = getenv("WEIR_SPILL_DIR");
-  if (!d || !*d)
-    d = getenv("TMPDIR");
-  if (!d || !*d)
-    d = "/tmp";
   char path[4096];
-  snprintf(path, sizeof path, "%s/weir-dedup-prio-XXXXXX", d);
-  t->fd = mkstemp(path);
+  t->fd = weir__scratch_file(t->dir, "weir-dedup-prio", path, sizeof path);
   if (t->fd < 0) {
-    snprintf(t->err, sizeof t->err, "cannot make a spill file in %s: %s", d, strerror(errno));
+    snprintf(t->err, sizeof t->err, "cannot make a spill file in %s: %s",
+             weir__scratch_dir(t->dir), strerror(errno));
     return WEIR_EIO;
   }
-  unlink(path); /* gone with the process, whatever happens */
   return WEIR_OK;
 }
 

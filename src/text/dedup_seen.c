@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "core/scratch_file.h"
 #include "text/dedup.h"
 #include "weir/error.h"
 
@@ -118,21 +119,13 @@ static void bloom_add(run *r, uint64_t lo, uint64_t hi) {
 }
 
 static int open_file(weir__seen *s) {
-  const char *d = s->dir;
-  if (!d || !*d)
-    d = getenv("WEIR_SPILL_DIR");
-  if (!d || !*d)
-    d = getenv("TMPDIR");
-  if (!d || !*d)
-    d = "/tmp";
   char path[4096];
-  snprintf(path, sizeof path, "%s/weir-dedup-XXXXXX", d);
-  s->fd = mkstemp(path);
+  s->fd = weir__scratch_file(s->dir, "weir-dedup", path, sizeof path);
   if (s->fd < 0) {
-    snprintf(s->err, sizeof s->err, "cannot make a spill file in %s: %s", d, strerror(errno));
+    snprintf(s->err, sizeof s->err, "cannot make a spill file in %s: %s",
+             weir__scratch_dir(s->dir), strerror(errno));
     return WEIR_EIO;
   }
-  unlink(path); /* gone with the process, whatever happens */
   return WEIR_OK;
 }
 

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "core/scratch_file.h"
 #include "text/minhash.h"
 #include "weir/error.h"
 
@@ -92,17 +93,9 @@ static int open_band(weir__mh_store *s, int i) {
     snprintf(path, sizeof path, "%s/band_%03d.keys", s->work_dir, i);
     s->b[i].fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   } else {
-    const char *d = s->spill_dir;
-    if (!d || !*d)
-      d = getenv("WEIR_SPILL_DIR");
-    if (!d || !*d)
-      d = getenv("TMPDIR");
-    if (!d || !*d)
-      d = "/tmp";
-    snprintf(path, sizeof path, "%s/weir-minhash-band%03d-XXXXXX", d, i);
-    s->b[i].fd = mkstemp(path);
-    if (s->b[i].fd >= 0)
-      unlink(path); /* a crash leaves nothing behind */
+    char prefix[32];
+    snprintf(prefix, sizeof prefix, "weir-minhash-band%03d", i);
+    s->b[i].fd = weir__scratch_file(s->spill_dir, prefix, path, sizeof path);
   }
   if (s->b[i].fd < 0)
     return fail(s, WEIR_EIO, "cannot create the band-key file %s: %s", path, strerror(errno));
