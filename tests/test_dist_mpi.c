@@ -290,6 +290,27 @@ Test(dist_mpi, killed_rank_ends_the_others) {
   free(dir);
 }
 
+/* A rank whose run makes no progress is reported by its stall detector,
+ * which names the rank: mpirun mixes every rank's output. */
+Test(dist_mpi, stall_report_names_the_rank) {
+  need_mpirun();
+  char *mark = strdup(path_of("stall-mark"));
+  char *dir = strdup(path_of("out-stall"));
+  char *out = NULL;
+  int rc = run_prog(2, "stall", mark, dir, &out);
+  cr_assert_eq(rc, 0, "exit %d:\n%s", rc, out);
+  cr_assert(strstr(out, "rank 1 of 2 stalled: no progress for"),
+            "no stall report naming rank 1:\n%s", out);
+  cr_assert(strstr(out, "operator 'stalling' holds the pipeline"), "%s", out);
+  size_t n;
+  char **rows = read_rows(dir, 2, &n);
+  cr_assert_eq(n, 200, "%zu rows", n);
+  free_rows(rows, n);
+  free(out);
+  free(dir);
+  free(mark);
+}
+
 /* The value of `"name":` in a JSON line, as text up to , or }. */
 static void json_field(const char *line, const char *name, char *out, size_t n) {
   char pat[64];

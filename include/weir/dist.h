@@ -25,7 +25,10 @@
  * WEIR_DIST_TIMEOUT seconds (default 10) of silence on the heartbeats, and
  * their runs end naming it. A process whose rank saw a failure ends with
  * exit status 1 at exit, after printing the reason, rather than wait for
- * a dead rank in MPI_Finalize.
+ * a dead rank in MPI_Finalize. Each rank's stall detector (the
+ * `stall_seconds` option) watches its own run, and its report starts with
+ * "rank R of N stalled", so a rank that stops making progress while alive
+ * is named too.
  *
  * The MPI runtime is a library of its own, libweir_mpi.so.0, loaded with
  * dlopen() the first time a pipeline asks for MPI (from $WEIR_MPI_LIBRARY,

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "exec/exec_internal.h"
+#include "weir/dist.h"
 #include "weir/error.h"
 
 void weir__op_snapshot(const weir_op *op, weir_op_stats *out) {
@@ -529,16 +530,20 @@ void weir__stall_tick(weir_pipeline *p) {
     p->stall_since = now;
     p->stall_reported = 0;
   } else if (!p->stall_reported && now - p->stall_since >= p->opts.stall_seconds) {
-    char why[512];
+    char why[512], where[48] = "";
     stall_reason(p, why, sizeof why);
+    /* On MPI ranks every rank watches its own run: the report says which
+     * rank stalled, since mpirun interleaves all ranks' output. */
+    if (p->dist && weir_dist_size() > 1)
+      snprintf(where, sizeof where, "rank %d of %d ", weir_dist_rank(), weir_dist_size());
     p->stall_reported = 1;
     p->stalls++;
     if (p->opts.stall_is_error) {
-      weir__run_fail(p, WEIR_ESTALL, "stalled: no progress for %.1f s; %s", now - p->stall_since,
-                     why);
+      weir__run_fail(p, WEIR_ESTALL, "%sstalled: no progress for %.1f s; %s", where,
+                     now - p->stall_since, why);
     } else {
-      weir__log(p, WEIR_LOG_WARN, "stalled: no progress for %.1f s; %s", now - p->stall_since,
-                why);
+      weir__log(p, WEIR_LOG_WARN, "%sstalled: no progress for %.1f s; %s", where,
+                now - p->stall_since, why);
     }
   }
   pthread_mutex_unlock(&p->mu);

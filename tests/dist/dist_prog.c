@@ -13,7 +13,10 @@
  *   dist_prog slow MARK OUT      a source of 40 tasks whose rank 1 holds
  *                                its first task until rank 0 has done 35
  *   dist_prog die HOW OUT        rank 1 kills (HOW=kill) or stops
- *                                (HOW=stop) itself in its third task */
+ *                                (HOW=stop) itself in its third task
+ *   dist_prog stall MARK OUT     rank 1 holds its first task until its
+ *                                stall detector (1 s) has reported; rank
+ *                                0 waits for that task to start */
 #define _GNU_SOURCE
 #include <signal.h>
 #include <stdatomic.h>
@@ -95,6 +98,34 @@ static int slow_task(void *user, size_t task, weir_emit *out) {
 }
 
 static const char *how;
+static weir_pipeline *pipeline; /* the run stalling_task watches */
+
+static int stalling_task(void *user, size_t task, weir_emit *out) {
+  (void)user;
+  if (weir_dist_rank() == 0 && !exists(mark)) {
+    /* Rank 0 waits for rank 1 to hold a task, or it would do them all. */
+    for (int i = 0; i < 1200 && !exists(mark); i++) usleep(50000);
+    if (!exists(mark)) {
+      weir_ctx_set_errmsg(weir_emit_ctx(out), "rank 0 waited 60 s for rank 1 to take a task");
+      return WEIR_ESTALL;
+    }
+  }
+  if (weir_dist_rank() == 1 && atomic_fetch_add(&tasks_done, 1) == 0) {
+    FILE *f = fopen(mark, "w");
+    if (f) fclose(f);
+    /* Held, making no progress, until the stall detector has said so. */
+    weir_pipeline_stats st = {0};
+    for (int i = 0; i < 1200; i++) {
+      if (weir_pipeline_get_stats(pipeline, &st) == WEIR_OK && st.stalls > 0) break;
+      usleep(50000);
+    }
+    if (st.stalls == 0) {
+      weir_ctx_set_errmsg(weir_emit_ctx(out), "rank 1 held 60 s and no stall was reported");
+      return WEIR_ESTALL;
+    }
+  }
+  return emit_rows(task, out);
+}
 
 static int dying_task(void *user, size_t task, weir_emit *out) {
   (void)user;
@@ -116,6 +147,7 @@ int main(int argc, char **argv) {
   weir_pipeline_options po = WEIR_PIPELINE_OPTIONS_INIT;
   po.num_cpus = 2;
   po.summary = getenv("DIST_SUMMARY") != NULL; /* the statistics table at the end */
+  if (!strcmp(mode, "stall")) po.stall_seconds = 1.0;
   weir_pipeline *p = NULL;
   if (weir_pipeline_create(&p, &po) != WEIR_OK) {
     fprintf(stderr, "dist_prog: %s\n", weir_last_errmsg());
@@ -142,6 +174,12 @@ int main(int argc, char **argv) {
     weir_op_options so = WEIR_OP_OPTIONS_INIT;
     so.max_workers = 1;
     src = weir_source(p, "dying", 1500, dying_task, NULL, &so);
+  } else if (!strcmp(mode, "stall")) {
+    mark = in;
+    pipeline = p;
+    weir_op_options so = WEIR_OP_OPTIONS_INIT;
+    so.max_workers = 1;
+    src = weir_source(p, "stalling", 20, stalling_task, NULL, &so);
   } else {
     fprintf(stderr, "dist_prog: unknown mode %s\n", mode);
     return 2;
