@@ -50,14 +50,15 @@ static int run_cmd(const char *cmd, char **out) {
 static int silence_s = 60;
 /* Extra mpirun arguments for the next run_prog() ("-x VAR=value"). */
 static const char *extra_args = "";
+/* The program run_prog() starts. */
+static const char *prog = WEIR_TEST_DIST_PROG;
 
 /* dist_prog MODE IN OUT on `np` ranks (0: alone, without mpirun). The
  * whole command is bounded by `timeout` so a hang fails instead. */
 static int run_prog(int np, const char *mode, const char *in, const char *outp, char **out) {
   char cmd[4096];
   if (np == 0)
-    snprintf(cmd, sizeof cmd, "timeout -k 5 120 %s %s '%s' '%s'", WEIR_TEST_DIST_PROG, mode,
-             in, outp);
+    snprintf(cmd, sizeof cmd, "timeout -k 5 120 %s %s '%s' '%s'", prog, mode, in, outp);
   else
     /* Under AddressSanitizer the ranks keep its checks but not its leak
      * report: the MPI library does not free what it keeps until exit. */
@@ -66,8 +67,8 @@ static int run_prog(int np, const char *mode, const char *in, const char *outp, 
              "timeout -k 5 120 %s --oversubscribe --allow-run-as-root --bind-to none "
              "--mca btl self,vader --mca btl_vader_single_copy_mechanism none -np %d "
              "-x WEIR_DIST=mpi -x WEIR_DIST_TIMEOUT=%d -x WEIR_MPI_LIBRARY='%s' %s %s %s '%s' '%s'",
-             WEIR_TEST_MPIRUN, np, silence_s, WEIR_TEST_MPI_LIBRARY, extra_args,
-             WEIR_TEST_DIST_PROG, mode, in, outp);
+             WEIR_TEST_MPIRUN, np, silence_s, WEIR_TEST_MPI_LIBRARY, extra_args, prog, mode,
+             in, outp);
   return run_cmd(cmd, out);
 }
 
@@ -309,6 +310,57 @@ Test(dist_mpi, stall_report_names_the_rank) {
   free(out);
   free(dir);
   free(mark);
+}
+
+/* A program that initialised MPI itself with MPI_THREAD_MULTIPLE: weir
+ * uses that MPI (its own communicator, its own thread), the program's own
+ * collectives work beside it, and the program's MPI_Finalize stops weir
+ * first. */
+Test(dist_mpi, program_that_starts_mpi_itself_shares_it) {
+  need_mpirun();
+  char *in = make_jsonl("own-in", 4, 500);
+  char *dir = strdup(path_of("out-own"));
+  char *out = NULL;
+  prog = WEIR_TEST_OWN_INIT_PROG;
+  int rc = run_prog(2, "multiple", in, dir, &out);
+  cr_assert_eq(rc, 0, "exit %d:\n%s", rc, out);
+  unsigned long total_rows = 0;
+  for (int r = 0; r < 2; r++) {
+    char want[64];
+    snprintf(want, sizeof want, "own_init rank=%d size=2 mpi_rank=%d ", r, r);
+    const char *line = strstr(out, want);
+    cr_assert(line, "no line \"%s\" (weir's rank differs from MPI's?):\n%s", want, out);
+    unsigned long rows = 0, total = 0;
+    cr_assert_eq(sscanf(line + strlen(want), "rows=%lu total=%lu", &rows, &total), 2, "%s", out);
+    cr_assert_eq(total, 2000, "the program's own MPI_Allreduce gave %lu:\n%s", total, out);
+    total_rows += rows;
+  }
+  cr_assert_eq(total_rows, 2000, "%s", out);
+  size_t n;
+  char **rows = read_rows(dir, 2, &n);
+  cr_assert_eq(n, 2000, "%zu rows written", n);
+  free_rows(rows, n);
+  free(out);
+  free(dir);
+  free(in);
+}
+
+/* Below MPI_THREAD_MULTIPLE weir's thread may not call MPI beside the
+ * program's: refused, saying what to ask for, and the program ends
+ * cleanly. */
+Test(dist_mpi, program_mpi_below_thread_multiple_is_refused) {
+  need_mpirun();
+  char *in = make_jsonl("own-in2", 1, 10);
+  char *dir = strdup(path_of("out-own2"));
+  char *out = NULL;
+  prog = WEIR_TEST_OWN_INIT_PROG;
+  int rc = run_prog(2, "funneled", in, dir, &out);
+  cr_assert_eq(rc, 3, "exit %d:\n%s", rc, out);
+  cr_assert(strstr(out, "own_init refused: ") && strstr(out, "MPI_THREAD_MULTIPLE"),
+            "no refusal naming MPI_THREAD_MULTIPLE:\n%s", out);
+  free(out);
+  free(dir);
+  free(in);
 }
 
 /* The value of `"name":` in a JSON line, as text up to , or }. */

@@ -35,7 +35,13 @@
  * else libweir's own folder, else the install folder), so programs that
  * do not use MPI are not linked with it. It makes every MPI call on one
  * communication thread of its own (MPI_THREAD_FUNNELED), which
- * initialises MPI and finalises it at exit. Asking for MPI in a process
+ * initialises MPI and finalises it at exit. A program that initialised
+ * MPI itself keeps it: weir joins that MPI, on its own duplicate of
+ * MPI_COMM_WORLD (whose error handler it leaves alone), and stops at the
+ * start of the program's MPI_Finalize. Because weir's thread then calls
+ * MPI beside the program's, the program must have asked MPI_Init_thread
+ * for MPI_THREAD_MULTIPLE; a lower level makes weir_pipeline_create()
+ * fail with WEIR_ENOTSUP saying so. Asking for MPI in a process
  * mpirun did not start, or in a build without MPI, makes
  * weir_pipeline_create() fail with WEIR_ENOTSUP saying which; a value of
  * WEIR_DIST other than mpi, local or none with WEIR_EINVAL.

@@ -1,6 +1,8 @@
 /* libweir_mpi: the MPI runtime behind exec/dist_backend.h. One
  * communication thread makes every MPI call (init, nonblocking sends,
- * matched probes and receives, the final barrier, finalize); libweir's
+ * matched probes and receives, the final barrier, finalize), or, when the
+ * program initialised MPI itself at MPI_THREAD_MULTIPLE, all of weir's
+ * calls beside the program's, stopping in its MPI_Finalize; libweir's
  * threads talk to it through a queue of outgoing messages and the state
  * below, under one mutex. It also runs rank 0's coordinator of read tasks
  * and watches every other rank through heartbeats. */
@@ -13,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "exec/dist_backend.h"
 #include "weir/error.h"
@@ -84,6 +87,8 @@ static struct {
   pthread_t thread;
   int ready, init_rc;
   char init_err[512];
+  int adopted; /* the program initialised MPI itself, and finalises it */
+  int joined;  /* the communication thread has been joined */
   int rank, size;
   MPI_Comm comm;
   outmsg *out_head, *out_tail;
@@ -422,12 +427,82 @@ static void idle(double secs) {
   pthread_mutex_unlock(&g.mu);
 }
 
+static const char *thread_level_name(int level) {
+  switch (level) {
+  case MPI_THREAD_SINGLE: return "MPI_THREAD_SINGLE";
+  case MPI_THREAD_FUNNELED: return "MPI_THREAD_FUNNELED";
+  case MPI_THREAD_SERIALIZED: return "MPI_THREAD_SERIALIZED";
+  case MPI_THREAD_MULTIPLE: return "MPI_THREAD_MULTIPLE";
+  default: return "an unknown thread level";
+  }
+}
+
+static void b_stop(void);
+
+/* The delete callback of an attribute on MPI_COMM_SELF runs first thing
+ * in MPI_Finalize: a program that initialised MPI itself finalises it,
+ * and weir's thread must have stopped calling MPI by then. After a
+ * failure the process ends here, as at exit (exec/dist.c), rather than
+ * wait in MPI_Finalize for a rank that failed. */
+static int on_program_finalize(MPI_Comm comm, int keyval, void *value, void *extra) {
+  (void)comm, (void)keyval, (void)value, (void)extra;
+  b_stop();
+  pthread_mutex_lock(&g.mu);
+  int failed = g.failed;
+  char msg[sizeof g.fail_msg];
+  snprintf(msg, sizeof msg, "%s", g.fail_msg);
+  pthread_mutex_unlock(&g.mu);
+  if (failed) {
+    fprintf(stderr, "weir: MPI rank %d: %s\n", g.rank, msg);
+    fflush(NULL);
+    _exit(1);
+  }
+  return MPI_SUCCESS;
+}
+
+/* Joins the MPI the program started itself, if it did. Its calls may
+ * come from any thread only at MPI_THREAD_MULTIPLE: below that, weir's
+ * thread calling MPI beside the program's would break the program's
+ * promise to the library, so it is refused saying what to ask for.
+ * Returns MPI_SUCCESS and sets *provided; g.init_rc on a refusal. */
+static int init_or_adopt(int *provided) {
+  int started = 0, ended = 0;
+  MPI_Initialized(&started);
+  MPI_Finalized(&ended);
+  if (!started)
+    return MPI_Init_thread(NULL, NULL, MPI_THREAD_FUNNELED, provided);
+  g.adopted = 1;
+  MPI_Query_thread(provided);
+  if (ended) {
+    g.init_rc = WEIR_ENOTSUP;
+    snprintf(g.init_err, sizeof g.init_err, "this program has already finalised MPI");
+  } else if (*provided < MPI_THREAD_MULTIPLE) {
+    g.init_rc = WEIR_ENOTSUP;
+    snprintf(g.init_err, sizeof g.init_err,
+             "this program initialised MPI itself at %s; weir calls MPI from a thread of its "
+             "own, so such a program must ask MPI_Init_thread for MPI_THREAD_MULTIPLE (or let "
+             "weir initialise MPI)", thread_level_name(*provided));
+  } else {
+    int key = MPI_KEYVAL_INVALID;
+    if (MPI_Comm_create_keyval(MPI_COMM_NULL_COPY_FN, on_program_finalize, &key, NULL) !=
+            MPI_SUCCESS ||
+        MPI_Comm_set_attr(MPI_COMM_SELF, key, NULL) != MPI_SUCCESS) {
+      g.init_rc = WEIR_EIO;
+      snprintf(g.init_err, sizeof g.init_err,
+               "cannot hook the program's MPI_Finalize (an attribute on MPI_COMM_SELF)");
+    }
+  }
+  return MPI_SUCCESS;
+}
+
 static void *comm_main(void *arg) {
   (void)arg;
   int provided = 0;
-  int rc = MPI_Init_thread(NULL, NULL, MPI_THREAD_FUNNELED, &provided);
+  int rc = init_or_adopt(&provided);
   pthread_mutex_lock(&g.mu);
-  if (rc != MPI_SUCCESS) {
+  if (g.init_rc != WEIR_OK) {
+    /* refused above */
+  } else if (rc != MPI_SUCCESS) {
     char why[MPI_MAX_ERROR_STRING + 1];
     mpi_errtext(rc, why, sizeof why);
     g.init_rc = WEIR_EIO;
@@ -437,7 +512,8 @@ static void *comm_main(void *arg) {
     snprintf(g.init_err, sizeof g.init_err, "the MPI library grants thread level %d, below "
              "MPI_THREAD_FUNNELED, which weir's communication thread needs", provided);
   } else {
-    MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
+    /* A program's own MPI keeps its own error handler on WORLD. */
+    if (!g.adopted) MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
     MPI_Comm_dup(MPI_COMM_WORLD, &g.comm);
     MPI_Comm_set_errhandler(g.comm, MPI_ERRORS_RETURN);
     MPI_Comm_rank(g.comm, &g.rank);
@@ -503,7 +579,7 @@ static void *comm_main(void *arg) {
   }
   if (clean) {
     MPI_Comm_free(&g.comm);
-    MPI_Finalize();
+    if (!g.adopted) MPI_Finalize(); /* else the program does */
   }
   /* After a failure MPI is left as it is: finalising would wait on the
    * rank that failed. The sends still in flight are leaked with it. */
@@ -701,12 +777,15 @@ static int b_failed(char *err, size_t errlen) {
   return f;
 }
 
+/* Once: at exit, or in the program's MPI_Finalize when MPI is its. */
 static void b_stop(void) {
   pthread_mutex_lock(&g.mu);
   g.stopping = 1;
   pthread_cond_signal(&g.cv_comm);
+  int join = !g.joined;
+  g.joined = 1;
   pthread_mutex_unlock(&g.mu);
-  pthread_join(g.thread, NULL);
+  if (join) pthread_join(g.thread, NULL);
 }
 
 static const weir__dist_backend backend = {
