@@ -13,7 +13,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pthread.h>
 #include <sys/resource.h>
+#include <time.h>
+#define _POSIX_C_SOURCE_UNUSED
+#include <unistd.h>
 
 #include <weir.h>
 
@@ -24,6 +28,38 @@ static int pass(void *user, weir_block *in, weir_emit *out) {
 
 static weir_op *jsonl(weir_pipeline *p, const char *uri) {
   return weir_read_jsonl(p, uri, NULL);
+}
+
+/* With WEIR_RSS_PROBE_TRACE set, a thread samples resident memory and the
+ * bytes the budget counts, and the probe says how much memory was not
+ * counted at the peak: where to look when a budget does not hold. */
+typedef struct trace {
+  weir_pipeline *p;
+  volatile int stop;
+  long rss_kib, flight_kib;  /* at the highest RSS sample */
+} trace;
+
+static void *sample(void *arg) {
+  trace *t = arg;
+  long page_kib = sysconf(_SC_PAGESIZE) / 1024;
+  while (!t->stop) {
+    FILE *f = fopen("/proc/self/statm", "r");
+    long size = 0, res = 0;
+    if (f) {
+      if (fscanf(f, "%ld %ld", &size, &res) != 2)
+        res = 0;
+      fclose(f);
+    }
+    weir_pipeline_stats ps;
+    weir_pipeline_get_stats(t->p, &ps);
+    if (res * page_kib > t->rss_kib) {
+      t->rss_kib = res * page_kib;
+      t->flight_kib = (long)(ps.bytes_in_flight / 1024);
+    }
+    struct timespec ts = {0, 2000000};
+    nanosleep(&ts, NULL);
+  }
+  return NULL;
 }
 
 int main(int argc, char **argv) {
@@ -82,6 +118,9 @@ int main(int argc, char **argv) {
   }
   weir_iter *it = NULL;
   int rc = op ? weir_pipeline_iter(p, op, &io, &it) : WEIR_EINVAL;
+  trace tr = {p, 0, 0, 0};
+  pthread_t tid;
+  int tracing = getenv("WEIR_RSS_PROBE_TRACE") && pthread_create(&tid, NULL, sample, &tr) == 0;
   unsigned long long rows = 0, blocks = 0, max_block = 0;
   weir_block *b;
   while (rc == WEIR_OK && (rc = weir_iter_next(it, &b)) == WEIR_OK) {
@@ -90,6 +129,12 @@ int main(int argc, char **argv) {
     if (weir_block_nbytes(b) > max_block)
       max_block = weir_block_nbytes(b);
     weir_block_unref(&b);
+  }
+  if (tracing) {
+    tr.stop = 1;
+    pthread_join(tid, NULL);
+    fprintf(stderr, "trace: at the RSS peak %ld KiB, %ld KiB in flight, %ld KiB not counted\n",
+            tr.rss_kib, tr.flight_kib, tr.rss_kib - tr.flight_kib);
   }
   weir_iter_destroy(it);
   if (rc != WEIR_EOF) {

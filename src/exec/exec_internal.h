@@ -63,6 +63,8 @@ struct weir_emit {
   weir_ctx *ctx;
   const weir_block *in;      /* the call's input, or NULL */
   size_t *in_left;           /* bytes of `in` still counted in flight */
+  size_t held;               /* working bytes this call holds
+                                (weir__emit_hold); its blocks take them */
 };
 
 /* Bytes of `out` that live in buffers `in` holds too (accounting.c). */
@@ -274,6 +276,13 @@ struct weir_pipeline {
   atomic_int async_users;
 
   size_t in_flight, in_flight_peak, parked; /* parked: acc bytes */
+  /* Working bytes: memory running calls hold outside any block (a read
+   * task's buffer being filled, a parser's output being built, a decoded
+   * frame), counted in flight by weir__emit_hold. Like parked bytes they
+   * cannot hold a source back on their own. working_out: the share held
+   * by calls of operators other than sources, which the reserve for
+   * running calls' output (flow.c) already stands for. */
+  size_t working, working_out;
   uint64_t skipped_total;    /* failed blocks skipped, all ops */
   uint64_t progress_count;   /* bumps on every block moved */
 
@@ -418,6 +427,24 @@ int weir__over_budget(const weir_pipeline *p, size_t nb);
  * waiting for room. Takes `b`. Returns WEIR_ECANCELED when the run ends or
  * op's consumers closed. Called with mu held; may wait on it. */
 int weir__push_out(weir_op *op, weir_block *b);
+/* The same for a block whose memory `*held` working bytes already count
+ * (up to `carry` of them): they are given back as the block is counted,
+ * and while it waits for room the block is not counted twice. */
+int weir__push_out_carry(weir_op *op, weir_block *b, size_t carry, size_t *held);
+/* Working bytes (see weir_pipeline.working): a running call counts `n`
+ * bytes it is about to hold outside any block, so the budget sees the
+ * memory before a block carries it. With `wait`, the call first waits
+ * for room as a source's emit does (only sources may: a waiting operator
+ * holds its input, and its input may be what has to drain); without, it
+ * only counts. Never waits while nothing else is in flight, so it cannot
+ * deadlock. The blocks the call emits take the bytes over (a block of n
+ * new bytes gives back up to n); what is left goes when the call ends, or
+ * with weir__emit_unhold. Returns WEIR_ECANCELED when the run ends. Not
+ * under mu. */
+int weir__emit_hold(weir_emit *e, size_t n, int wait);
+void weir__emit_unhold(weir_emit *e, size_t n);
+/* Holds `want` in all: more, or gives back what is over (not under mu). */
+int weir__emit_hold_to(weir_emit *e, size_t want, int wait);
 void weir__enqueue(weir_op *c, weir_block *b);
 weir_block *weir__dequeue(weir_op *c);
 /* Closes `op`: its consumers need nothing more; stops producers whose

@@ -35,10 +35,11 @@ void weir__flight_add(weir_pipeline *p, size_t n) {
 }
 
 size_t weir__live_bytes(const weir_pipeline *p) {
-  /* Parked bytes are a share of those in flight. */
-  WEIR_INVARIANT(p->parked <= p->in_flight, "parked %zu bytes of only %zu in flight", p->parked,
-                 p->in_flight);
-  return p->in_flight > p->parked ? p->in_flight - p->parked : 0;
+  /* Parked and working bytes are shares of those in flight. */
+  size_t idle = p->parked + p->working;
+  WEIR_INVARIANT(idle <= p->in_flight, "parked %zu and working %zu bytes of only %zu in flight",
+                 p->parked, p->working, p->in_flight);
+  return p->in_flight > idle ? p->in_flight - idle : 0;
 }
 
 void weir__flight_sub(weir_pipeline *p, size_t n) {
@@ -88,6 +89,9 @@ static size_t reserve_room(const weir_pipeline *p, size_t nb) {
     int workers = op->target > 0 ? op->target : 1;
     room += (double)workers * (double)weir__output_estimate(op, block);
   }
+  /* Output running calls already hold as working bytes is in flight: the
+   * room it stands for is taken. */
+  room = room > (double)p->working_out ? room - (double)p->working_out : 0;
   double cap = (double)weir__budget_reserve_cap(p->budget);
   return (size_t)(room < cap ? room : cap);
 }
@@ -100,6 +104,12 @@ static size_t reserve_room(const weir_pipeline *p, size_t nb) {
  * in flight a source may go on, or the pipeline could never finish. */
 int weir__over_budget(const weir_pipeline *p, size_t nb) {
   return weir__live_bytes(p) > 0 && p->in_flight + reserve_room(p, nb) + nb > p->budget;
+}
+
+/* As weir__over_budget, for a block whose memory `carry` bytes in flight
+ * already count. */
+static int over_budget_carry(const weir_pipeline *p, size_t nb, size_t carry) {
+  return weir__live_bytes(p) > 0 && p->in_flight - carry + reserve_room(p, nb) + nb > p->budget;
 }
 
 void weir__enqueue(weir_op *c, weir_block *b) {
@@ -179,7 +189,11 @@ static void wait_end(weir_op *op, double ws) {
   op->st.blocked_seconds += weir__now() - ws;
 }
 
-int weir__push_out(weir_op *op, weir_block *b) {
+static void unhold_locked(weir_op *op, size_t *held, size_t n);
+
+int weir__push_out(weir_op *op, weir_block *b) { return weir__push_out_carry(op, b, 0, NULL); }
+
+int weir__push_out_carry(weir_op *op, weir_block *b, size_t carry, size_t *held) {
   weir_pipeline *p = op->p;
   WEIR_LOCK_HELD(&p->mu);
   size_t nb = weir_block_nbytes(b), rows = weir_block_num_rows(b);
@@ -203,7 +217,7 @@ int weir__push_out(weir_op *op, weir_block *b) {
       wait_end(op, ws);
       continue;
     }
-    if (op->kind == WEIR__OP_SOURCE && weir__over_budget(p, nb)) {
+    if (op->kind == WEIR__OP_SOURCE && over_budget_carry(p, nb, carry)) {
       double ws = wait_begin(op);
       p->budget_waiters++;
       pthread_cond_wait(&p->cv_budget, &p->mu);
@@ -213,6 +227,10 @@ int weir__push_out(weir_op *op, weir_block *b) {
     }
     break;
   }
+  /* Down before up: the block's own count replaces the working bytes
+   * that stood for it, also when it is dropped. */
+  if (carry)
+    unhold_locked(op, held, carry);
   if (rc != WEIR_OK) {
     weir_block_unref(&b);
     return rc;
@@ -407,7 +425,10 @@ int weir_emit_block(weir_emit *e, weir_block *b) {
     weir__flight_sub(p, shared);
   }
   /* Measured for weir__output_estimate. */
-  op->new_bytes_out += total > shared ? total - shared : 0;
+  size_t fresh = total > shared ? total - shared : 0;
+  op->new_bytes_out += fresh;
+  /* Working bytes the call held for this block's memory pass to it. */
+  size_t carry = e->held < fresh ? e->held : fresh;
   weir__call *c = e->call;
   if (atomic_load(&p->ending) || op->closed) {
     weir_block_unref(&b);
@@ -422,6 +443,7 @@ int weir_emit_block(weir_emit *e, weir_block *b) {
       /* Held past the budget: to disk, in its place in the held list. */
       rc = weir__spill_hold(op, c, b, &n->spill);
       weir_block_unref(&b);
+      unhold_locked(op, &e->held, carry);
       n->next = NULL;
       n->b = NULL;
       if (rc != WEIR_OK)
@@ -431,6 +453,7 @@ int weir_emit_block(weir_emit *e, weir_block *b) {
       n->b = b;
       n->spill = NULL;
       c->held_bytes += nb;
+      unhold_locked(op, &e->held, carry);
       weir__flight_add(p, nb);
       weir__park(p, nb, 0);
       rc = WEIR_OK;
@@ -450,12 +473,81 @@ int weir_emit_block(weir_emit *e, weir_block *b) {
       op->flushing = 0;
     }
     if (rc == WEIR_OK)
-      rc = weir__push_out(op, b);
+      rc = weir__push_out_carry(op, b, carry, &e->held);
     else
       weir_block_unref(&b);
   }
   pthread_mutex_unlock(&p->mu);
   return rc;
+}
+
+/* ---- Working bytes ------------------------------------------------------ */
+
+static void unhold_locked(weir_op *op, size_t *held, size_t n) {
+  weir_pipeline *p = op->p;
+  WEIR_LOCK_HELD(&p->mu);
+  if (!held || n == 0)
+    return;
+  WEIR_SUB(*held, n, "working bytes of a call");
+  WEIR_SUB(p->working, n, "working bytes");
+  if (op->kind != WEIR__OP_SOURCE)
+    WEIR_SUB(p->working_out, n, "working bytes of operators");
+  weir__flight_sub(p, n);
+}
+
+int weir__emit_hold(weir_emit *e, size_t n, int wait) {
+  if (!e || !e->op || n == 0)
+    return WEIR_OK;
+  weir_op *op = e->op;
+  weir_pipeline *p = op->p;
+  int rc = WEIR_OK;
+  pthread_mutex_lock(&p->mu);
+  /* Only a source may wait: it holds no input that others wait for. */
+  while (wait && op->kind == WEIR__OP_SOURCE) {
+    if (atomic_load(&p->ending) || op->closed) {
+      rc = WEIR_ECANCELED;
+      break;
+    }
+    if (!weir__over_budget(p, n))
+      break;
+    double ws = wait_begin(op);
+    p->budget_waiters++;
+    pthread_cond_wait(&p->cv_budget, &p->mu);
+    p->budget_waiters--;
+    wait_end(op, ws);
+  }
+  if (rc == WEIR_OK) {
+    e->held += n;
+    p->working += n;
+    if (op->kind != WEIR__OP_SOURCE)
+      p->working_out += n;
+    weir__flight_add(p, n);
+  }
+  pthread_mutex_unlock(&p->mu);
+  return rc;
+}
+
+void weir__emit_unhold(weir_emit *e, size_t n) {
+  if (!e || !e->op)
+    return;
+  if (n > e->held)
+    n = e->held;
+  if (n == 0)
+    return;
+  weir_pipeline *p = e->op->p;
+  pthread_mutex_lock(&p->mu);
+  unhold_locked(e->op, &e->held, n);
+  pthread_mutex_unlock(&p->mu);
+}
+
+int weir__emit_hold_to(weir_emit *e, size_t want, int wait) {
+  if (!e)
+    return WEIR_OK;
+  if (e->held > want) {
+    weir__emit_unhold(e, e->held - want);
+    return WEIR_OK;
+  }
+  return weir__emit_hold(e, want - e->held, wait);
 }
 
 /* ---- Closing, finishing, ending --------------------------------------- */

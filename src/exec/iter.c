@@ -176,17 +176,26 @@ static int draw(weir_op *op, collect_state *s, size_t k, weir_emit *out) {
     }
   }
   s->bytes -= freed;
-  if (rc == WEIR_OK && s->nents > 0 && s->bytes > 2 * useful_bytes(s) + 65536) {
+  size_t useful = s->nents > 0 ? useful_bytes(s) : 0;
+  if (rc == WEIR_OK && s->nents > 0 && s->bytes > 2 * useful + 65536) {
     /* Partly drawn blocks pin far more memory than the rows left in them:
-     * copy what remains into compact blocks. */
+     * copy what remains into compact blocks. The copies are counted
+     * (working bytes, never waiting) while they are made beside the
+     * blocks they replace. */
     size_t before = s->bytes;
+    weir__emit_hold(out, useful, 0);
     rc = compact(s);
+    weir__emit_unhold(out, out->held);
     if (before > s->bytes)
       freed += before - s->bytes;
     else
       park(op->p, s->bytes - before, 0);
   }
   weir_block *b = NULL;
+  /* The batch is a copy of the drawn rows, made while they are still in
+   * the buffer: counted until the batch carries its own count. */
+  if (rc == WEIR_OK)
+    weir__emit_hold(out, drawn_bytes, 0);
   if (rc == WEIR_OK)
     rc = weir_block_concat(rows, n, &b);
   for (size_t i = 0; i < n; i++)

@@ -604,10 +604,13 @@ static void run_task(weir_op *op, weir__worker *w, weir_ctx *ctx, task *t) {
   }
   size_t in_left = t->in_bytes;
   for (int attempt = 0; rc == WEIR_OK; attempt++) {
-    weir_emit e = {op, t->call, ctx, t->b, &in_left};
+    weir_emit e = {op, t->call, ctx, t->b, &in_left, 0};
     ctx->has_errmsg = 0;
     clear_thread_error();
     rc = run_call(op, w, t, &e);
+    /* Working bytes no block took (an error, a buffer kept for reuse)
+     * end with the call. */
+    weir__emit_unhold(&e, e.held);
     if (rc != WEIR_OK)
       take_thread_error(ctx);
     if (rc == WEIR_OK && op->gpu) {
@@ -723,11 +726,12 @@ static void run_finish(weir_op *op, weir__worker *w, weir_ctx *ctx) {
   double t0 = weir__now();
   op->busy_start_sum += t0;
   pthread_mutex_unlock(&p->mu);
-  weir_emit e = {op, c, ctx, NULL, NULL};
+  weir_emit e = {op, c, ctx, NULL, NULL, 0};
   ctx->has_errmsg = 0;
   clear_thread_error();
   int rc = op->kind == WEIR__OP_COLLECT ? weir__collect_finish(op, w->state, &e)
                                         : op->def.finish(w->state, &e, ctx);
+  weir__emit_unhold(&e, e.held);
   if (rc != WEIR_OK)
     take_thread_error(ctx);
   else if (op->gpu && w->gpu) {

@@ -20,6 +20,8 @@ struct weir__bufpool {
   idle *free;
   size_t nfree, max_free;
   size_t max_cap;      /* idle buffers above this are freed; 0 = any */
+  size_t idle_bytes;   /* capacity of the idle buffers */
+  size_t max_idle;     /* idle_bytes stays at most this; 0 = any */
 };
 
 /* The capacity of a buffer is remembered next to it, in a header, so the
@@ -47,6 +49,10 @@ void weir__bufpool_set_max_cap(weir__bufpool *p, size_t bytes) {
   if (p) p->max_cap = bytes;
 }
 
+void weir__bufpool_set_max_idle(weir__bufpool *p, size_t bytes) {
+  if (p) p->max_idle = bytes;
+}
+
 void weir__bufpool_release(weir__bufpool *p) {
   if (!p || atomic_fetch_sub(&p->refs, 1) != 1) return;
   for (size_t i = 0; i < p->nfree; i++) weir__mem_free(p->free[i].mem);
@@ -63,6 +69,7 @@ void *weir__bufpool_get(weir__bufpool *p, size_t size, size_t *cap) {
       if (p->free[i].cap >= size && p->free[i].cap / 2 <= size) {
         idle it = p->free[i];
         p->free[i] = p->free[--p->nfree];
+        p->idle_bytes -= it.cap;
         pthread_mutex_unlock(&p->mu);
         *cap = it.cap;
         return it.mem;
@@ -79,10 +86,12 @@ void weir__bufpool_put(weir__bufpool *p, void *mem, size_t cap) {
   if (!mem) return;
   if (p) {
     pthread_mutex_lock(&p->mu);
-    if (p->nfree < p->max_free && (!p->max_cap || cap <= p->max_cap)) {
+    if (p->nfree < p->max_free && (!p->max_cap || cap <= p->max_cap) &&
+        (!p->max_idle || p->idle_bytes + cap <= p->max_idle)) {
       p->free[p->nfree].mem = mem;
       p->free[p->nfree].cap = cap;
       p->nfree++;
+      p->idle_bytes += cap;
       mem = NULL;
     }
     pthread_mutex_unlock(&p->mu);

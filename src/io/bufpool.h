@@ -19,6 +19,10 @@ void weir__bufpool_release(weir__bufpool *p);
  * record must not leave the pool holding memory the budget does not see.
  * 0 = no limit (the default). */
 void weir__bufpool_set_max_cap(weir__bufpool *p, size_t bytes);
+/* Idle buffers are kept only while their sizes add up to at most `bytes`
+ * (0 = no limit): idle memory is outside the budget, so a reader keeps at
+ * most a block's worth of it. */
+void weir__bufpool_set_max_idle(weir__bufpool *p, size_t bytes);
 /* A buffer of at least `size` bytes (weir__mem, from the pool when one
  * fits); `*cap` gets its real size. `p` may be NULL: no pool. */
 void *weir__bufpool_get(weir__bufpool *p, size_t size, size_t *cap);

@@ -138,6 +138,10 @@ static int jsonl_process(void *state, weir_block *in, weir_emit *out,
     return WEIR_EINVAL;
   }
   const char *uri = r->objs[v.file].uri;
+  /* The columns being built are about the chunk's size: counted as
+   * working bytes (never waiting, exec_internal.h) until the blocks made
+   * of them take the count over. */
+  weir__emit_hold(out, v.len, 0);
   const char *p = v.data, *end = v.data + v.len;
   uint64_t line = v.line;
   uint64_t skipped = 0;

@@ -263,6 +263,10 @@ weir_op *weir__reader_op(weir_pipeline *p, const char *kind, const char *name,
   /* Chunk buffers come back warm for reuse, but not the ones a long record
    * grew: those would sit idle outside the budget. */
   weir__bufpool_set_max_cap(r->pool, 2 * r->chunk_bytes + 4096);
+  /* Idle buffers are memory the budget does not count: at most a block's
+   * worth (two chunks under a large budget, fewer under a small one). */
+  size_t idle = weir_pipeline_block_bytes(p), one = 2 * r->chunk_bytes + 4096;
+  weir__bufpool_set_max_idle(r->pool, idle > one ? idle : one);
   weir_op *src = weir__reader_source(p, r, name, fn);
   if (src && r_out) *r_out = r;
   return src;
@@ -334,8 +338,16 @@ static int read_chunks(weir__reader *r, size_t task, weir_emit *out, int csv) {
   if (!ch) return rc;
   size_t obj = r->tasks[task].obj;
   weir__chunk c;
-  while ((rc = weir__reader_next_chunk(ch, ctx, &c)) > 0) {
+  /* The buffer being filled is counted before it is read into (working
+   * bytes, exec_internal.h), waiting for room as the emit would: left
+   * uncounted, every reading worker's buffer came on top of a full
+   * budget. The chunk's block takes the count over. */
+  while ((rc = weir__emit_hold_to(out, r->chunk_bytes, 1)) == WEIR_OK &&
+         (rc = weir__reader_next_chunk(ch, ctx, &c)) > 0) {
     weir_block *b;
+    /* A record longer than a chunk grew the buffer: count what it is. */
+    if (c.len > out->held)
+      weir__emit_hold_to(out, c.len, 0);
     rc = weir__chunk_block(&c, obj, &b);
     if (rc == WEIR_OK) rc = weir_emit_block(out, b);
     if (rc != WEIR_OK) break;
