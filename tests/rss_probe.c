@@ -10,13 +10,13 @@
  * repartition (JSONL re-blocked to ARG rows); ordered (JSONL through a
  * map with preserve_order). Prints "rows=R blocks=B max_block=M
  * peak_kib=K" on success; exits 1 with the pipeline's message otherwise. */
+#define _POSIX_C_SOURCE 200809L /* nanosleep */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <pthread.h>
 #include <sys/resource.h>
 #include <time.h>
-#define _POSIX_C_SOURCE_UNUSED
 #include <unistd.h>
 
 #include <weir.h>

@@ -190,6 +190,7 @@ static void wait_end(weir_op *op, double ws) {
 }
 
 static void unhold_locked(weir_op *op, size_t *held, size_t n);
+static void hold_locked(weir_op *op, size_t *held, size_t n);
 
 int weir__push_out(weir_op *op, weir_block *b) { return weir__push_out_carry(op, b, 0, NULL); }
 
@@ -310,8 +311,13 @@ static int flush_held(weir_op *op, weir__call *c) {
         op->held_spilled--;
       if (rc == WEIR_OK)
         rc = weir__spill_get(op, store, &b, 1);
-      if (rc == WEIR_OK)
-        rc = weir__push_out(op, b);
+      if (rc == WEIR_OK) {
+        /* Back in memory while it may wait for room: counted from now
+         * (working bytes the queue's count takes over). */
+        size_t held = 0;
+        hold_locked(op, &held, weir_block_nbytes(b));
+        rc = weir__push_out_carry(op, b, held, &held);
+      }
       continue;
     }
     size_t nb = weir_block_nbytes(b);
@@ -495,6 +501,16 @@ static void unhold_locked(weir_op *op, size_t *held, size_t n) {
   weir__flight_sub(p, n);
 }
 
+static void hold_locked(weir_op *op, size_t *held, size_t n) {
+  weir_pipeline *p = op->p;
+  WEIR_LOCK_HELD(&p->mu);
+  *held += n;
+  p->working += n;
+  if (op->kind != WEIR__OP_SOURCE)
+    p->working_out += n;
+  weir__flight_add(p, n);
+}
+
 int weir__emit_hold(weir_emit *e, size_t n, int wait) {
   if (!e || !e->op || n == 0)
     return WEIR_OK;
@@ -516,13 +532,8 @@ int weir__emit_hold(weir_emit *e, size_t n, int wait) {
     p->budget_waiters--;
     wait_end(op, ws);
   }
-  if (rc == WEIR_OK) {
-    e->held += n;
-    p->working += n;
-    if (op->kind != WEIR__OP_SOURCE)
-      p->working_out += n;
-    weir__flight_add(p, n);
-  }
+  if (rc == WEIR_OK)
+    hold_locked(op, &e->held, n);
   pthread_mutex_unlock(&p->mu);
   return rc;
 }

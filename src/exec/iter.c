@@ -24,7 +24,8 @@ typedef struct collect_state {
   uint64_t rng;
   weir_block **blocks;   /* blocks with rows still in the buffer */
   size_t *left;          /* rows of each block still in the buffer */
-  size_t *rows0;         /* rows of each block when it came in */
+  size_t *lbytes;        /* bytes of each block's rows still in the buffer
+                            (their share of every column) */
   size_t bytes;          /* bytes of the blocks the buffer holds */
   size_t nblocks, blocks_cap;
   shuf_ent *ents;
@@ -87,17 +88,19 @@ void weir__collect_destroy(void *state) {
     weir_block_unref(&s->blocks[i]);
   free(s->blocks);
   free(s->left);
-  free(s->rows0);
+  free(s->lbytes);
   free(s->ents);
   free(s);
 }
 
-/* Bytes the rows still in the buffer would take in blocks of their own. */
+/* Bytes the rows still in the buffer would take in blocks of their own:
+ * measured per row drawn, not a share by row count (one long document
+ * among short rows is nearly all of its block). */
 static size_t useful_bytes(const collect_state *s) {
   double u = 0;
   for (size_t i = 0; i < s->nblocks; i++)
     if (s->blocks[i])
-      u += (double)weir_block_nbytes(s->blocks[i]) * (double)s->left[i] / (double)s->rows0[i];
+      u += (double)s->lbytes[i];
   return (size_t)u;
 }
 
@@ -133,7 +136,8 @@ static int compact(collect_state *s) {
     if (rc != WEIR_OK)
       continue;
     s->blocks[live] = c;
-    s->left[live] = s->rows0[live] = weir_block_num_rows(c);
+    s->left[live] = weir_block_num_rows(c);
+    s->lbytes[live] = weir_block_nbytes(c);
     bytes += weir_block_nbytes(c);
     map[i] = live++;
   }
@@ -169,7 +173,9 @@ static int draw(weir_op *op, collect_state *s, size_t k, weir_emit *out) {
       rc = WEIR_ENOMEM;
       break;
     }
-    drawn_bytes += weir_block_nbytes(rows[n]);
+    size_t rb = weir_block_nbytes(rows[n]);
+    drawn_bytes += rb;
+    s->lbytes[e.block] -= rb < s->lbytes[e.block] ? rb : s->lbytes[e.block];
     if (--s->left[e.block] == 0) {
       freed += weir_block_nbytes(s->blocks[e.block]);
       weir_block_unref(&s->blocks[e.block]);
@@ -264,10 +270,10 @@ int weir__collect_process(weir_op *op, void *state, weir_block *in, weir_emit *o
     if (!nl)
       return WEIR_ENOMEM;
     s->left = nl;
-    size_t *nr = realloc(s->rows0, cap * sizeof *nr);
+    size_t *nr = realloc(s->lbytes, cap * sizeof *nr);
     if (!nr)
       return WEIR_ENOMEM;
-    s->rows0 = nr;
+    s->lbytes = nr;
     s->blocks_cap = cap;
   }
   if (s->nents + rows > s->ents_cap) {
@@ -282,7 +288,8 @@ int weir__collect_process(weir_op *op, void *state, weir_block *in, weir_emit *o
   }
   uint32_t bi = (uint32_t)s->nblocks++;
   s->blocks[bi] = weir_block_ref(in);
-  s->left[bi] = s->rows0[bi] = rows;
+  s->left[bi] = rows;
+  s->lbytes[bi] = weir_block_nbytes(in);
   s->bytes += weir_block_nbytes(in);
   for (size_t r = 0; r < rows; r++)
     s->ents[s->nents++] = (shuf_ent){bi, (uint32_t)r};

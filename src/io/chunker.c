@@ -79,6 +79,10 @@ int weir__chunker_open(const char *uri, const weir__io_config *cfg, int codec,
 
 const char *weir__chunker_errmsg(const weir__chunker *ch) { return ch->errmsg; }
 
+size_t weir__chunker_buffer_bytes(const weir__chunker *ch) {
+  return ch && ch->buf ? ch->cap + WEIR__CHUNK_PAD : 0;
+}
+
 void weir__chunker_close(weir__chunker *ch) {
   if (!ch) return;
   weir__dstream_close(ch->d);

@@ -40,6 +40,9 @@ int weir__chunker_open(const char *uri, const weir__io_config *cfg, int codec,
  * the uri) in weir__chunker_errmsg(). */
 int weir__chunker_next(weir__chunker *ch, weir__chunk *c);
 const char *weir__chunker_errmsg(const weir__chunker *ch);
+/* The size of the buffer the next chunk is read into (it grows for a
+ * long record, and holds the start of the next record already read). */
+size_t weir__chunker_buffer_bytes(const weir__chunker *ch);
 void weir__chunker_close(weir__chunker *ch);
 
 

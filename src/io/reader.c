@@ -342,14 +342,23 @@ static int read_chunks(weir__reader *r, size_t task, weir_emit *out, int csv) {
    * bytes, exec_internal.h), waiting for room as the emit would: left
    * uncounted, every reading worker's buffer came on top of a full
    * budget. The chunk's block takes the count over. */
-  while ((rc = weir__emit_hold_to(out, r->chunk_bytes, 1)) == WEIR_OK &&
-         (rc = weir__reader_next_chunk(ch, ctx, &c)) > 0) {
+  for (;;) {
+    size_t want = weir__chunker_buffer_bytes(ch);
+    if (want < r->chunk_bytes) want = r->chunk_bytes;
+    rc = weir__emit_hold_to(out, want, 1);
+    if (rc == WEIR_OK) rc = weir__reader_next_chunk(ch, ctx, &c);
+    if (rc <= 0) break;
     weir_block *b;
-    /* A record longer than a chunk grew the buffer: count what it is. */
-    if (c.len > out->held)
-      weir__emit_hold_to(out, c.len, 0);
+    /* The chunk and the buffer the chunker goes on with (grown for a long
+     * record, or a fresh one) are both counted while the chunk's block
+     * may wait for room. */
+    size_t both = c.len + weir__chunker_buffer_bytes(ch);
+    if (both > out->held) weir__emit_hold_to(out, both, 0);
     rc = weir__chunk_block(&c, obj, &b);
     if (rc == WEIR_OK) rc = weir_emit_block(out, b);
+    /* The next buffer (the start of the next record is in it) stays
+     * counted without a gap. */
+    if (rc == WEIR_OK) rc = weir__emit_hold_to(out, weir__chunker_buffer_bytes(ch), 0);
     if (rc != WEIR_OK) break;
   }
   if (weir__reader_skips_rest(r, rc)) {
