@@ -3,17 +3,29 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include <libavutil/imgutils.h>
 #include <libavutil/pixdesc.h>
 #include <libswscale/swscale.h>
 
 #include "weir/error.h"
 #include "media/media_ffmpeg.h"
 
-int weir__image_decode(const char *path, int width, int height,
-                       uint8_t **pixels, int *w, int *h,
-                       weir__media_cancel_fn cancel, void *cancel_user,
-                       char *err, size_t errlen) {
-  *pixels = NULL;
+/* The bytes decoding holds beside the result: the decoded picture, in the
+ * decoder's pixel format when the file declares one (4 bytes a pixel
+ * when it does not). */
+static size_t picture_bytes(const AVCodecContext *dec) {
+  if (!dec || dec->width < 1 || dec->height < 1)
+    return 0;
+  int n = dec->pix_fmt != AV_PIX_FMT_NONE
+              ? av_image_get_buffer_size(dec->pix_fmt, dec->width, dec->height, 1)
+              : -1;
+  return n > 0 ? (size_t)n : (size_t)dec->width * (size_t)dec->height * 4;
+}
+
+int weir__image_decode_to(const char *path, int width, int height,
+                          const weir__image_sink *sink,
+                          weir__media_cancel_fn cancel, void *cancel_user,
+                          char *err, size_t errlen) {
   weir__media_input in;
   int rc = weir__media_open(&in, path, AVMEDIA_TYPE_VIDEO, 1, cancel,
                             cancel_user, err, errlen);
@@ -29,6 +41,16 @@ int weir__image_decode(const char *path, int width, int height,
     rc = WEIR_ENOMEM;
     goto done;
   }
+  if (sink->sizing) {
+    /* The size the file declares, before anything big is allocated: the
+     * caller may wait for room for it. */
+    int dw = width > 0 && height > 0 ? width : in.dec->width;
+    int dh = width > 0 && height > 0 ? height : in.dec->height;
+    size_t out = dw > 0 && dh > 0 ? (size_t)dw * (size_t)dh * 3 : 0;
+    rc = sink->sizing(sink->user, picture_bytes(in.dec) + out);
+    if (rc != WEIR_OK)
+      goto done;
+  }
   int got = weir__media_next_frame(&in, pkt, frame, &draining, &corrupt, path,
                                    err, errlen);
   if (got < 0) {
@@ -40,6 +62,8 @@ int weir__image_decode(const char *path, int width, int height,
     rc = WEIR_EFORMAT;
     goto done;
   }
+  /* The file is read: its packet goes before the result is made. */
+  av_packet_unref(pkt);
   int ow = width > 0 && height > 0 ? width : frame->width;
   int oh = width > 0 && height > 0 ? height : frame->height;
   if (ow < 1 || oh < 1 || ow > 32768 || oh > 32768) {
@@ -49,32 +73,64 @@ int weir__image_decode(const char *path, int width, int height,
   }
   sws = sws_getContext(frame->width, frame->height, frame->format, ow, oh,
                        AV_PIX_FMT_RGB24, SWS_BILINEAR, NULL, NULL, NULL);
-  uint8_t *px = malloc((size_t)ow * oh * 3);
-  if (!sws || !px) {
-    free(px);
+  if (!sws) {
     snprintf(err, errlen, "%s: cannot convert a %dx%d %s image", path,
              frame->width, frame->height,
              av_get_pix_fmt_name(frame->format) ?
              av_get_pix_fmt_name(frame->format) : "?");
-    rc = sws ? WEIR_ENOMEM : WEIR_EFORMAT;
+    rc = WEIR_EFORMAT;
+    goto done;
+  }
+  uint8_t *px = sink->place(sink->user, ow, oh);
+  if (!px) {
+    snprintf(err, errlen, "%s: out of memory for a %dx%d image", path, ow, oh);
+    rc = WEIR_ENOMEM;
     goto done;
   }
   AVFrame *tmp = av_frame_alloc();
   rc = tmp ? weir__media_scale(sws, frame, tmp, px, ow, oh, AV_PIX_FMT_RGB24)
            : WEIR_ENOMEM;
   av_frame_free(&tmp);
-  if (rc != WEIR_OK) {
-    free(px);
+  if (rc != WEIR_OK)
     snprintf(err, errlen, "%s: cannot convert the image", path);
-    goto done;
-  }
-  *pixels = px;
-  *w = ow;
-  *h = oh;
 done:
   sws_freeContext(sws);
   av_frame_free(&frame);
   av_packet_free(&pkt);
   weir__media_close(&in);
+  return rc;
+}
+
+/* The result of weir__image_decode: one malloc'd picture. */
+typedef struct malloc_sink {
+  uint8_t *px;
+  int w, h;
+} malloc_sink;
+
+static uint8_t *malloc_place(void *user, int w, int h) {
+  malloc_sink *m = user;
+  m->px = malloc((size_t)w * (size_t)h * 3);
+  m->w = w;
+  m->h = h;
+  return m->px;
+}
+
+int weir__image_decode(const char *path, int width, int height,
+                       uint8_t **pixels, int *w, int *h,
+                       weir__media_cancel_fn cancel, void *cancel_user,
+                       char *err, size_t errlen) {
+  malloc_sink m = {NULL, 0, 0};
+  weir__image_sink sink = {NULL, malloc_place, &m};
+  int rc = weir__image_decode_to(path, width, height, &sink, cancel,
+                                 cancel_user, err, errlen);
+  if (rc != WEIR_OK) {
+    free(m.px);
+    m.px = NULL;
+  }
+  *pixels = m.px;
+  if (m.px) {
+    *w = m.w;
+    *h = m.h;
+  }
   return rc;
 }

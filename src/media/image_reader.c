@@ -22,13 +22,61 @@ static int start_block(weir_builder *bld, int w, int h) {
   return rc;
 }
 
-static int emit(weir_builder *bld, weir_emit *out) {
+/* One read task's state: its builder, and the images in it. */
+typedef struct image_task {
+  weir_builder *bld;
+  weir_emit *out;
+  int fixed;            /* every image resized to one shape */
+  size_t built;         /* bytes of the images in the builder */
+} image_task;
+
+static int emit(image_task *t) {
+  weir_builder *bld = t->bld;
   if (weir_builder_num_columns(bld) == 0 || weir_builder_num_rows(bld, 0) == 0)
     return WEIR_OK;
   weir_block *b = NULL;
   int rc = weir_builder_finish(bld, &b);
+  t->built = 0;
   if (rc == WEIR_OK)
-    rc = weir_emit_block(out, b);
+    rc = weir_emit_block(t->out, b);
+  return rc;
+}
+
+/* Before an image is decoded: the block built so far and what decoding
+ * this one holds are counted (working bytes), waiting for room as the
+ * emit would. A 4K picture is 25 MB: left uncounted, each one decoded
+ * while the budget was full of others came on top of it. */
+static int sizing(void *user, size_t bytes) {
+  image_task *t = user;
+  return weir__emit_hold_to(t->out, t->built + bytes, 1);
+}
+
+/* The decoder writes the picture straight into the block's row. */
+static uint8_t *place(void *user, int w, int h) {
+  image_task *t = user;
+  if (!t->fixed && start_block(t->bld, w, h) != WEIR_OK)
+    return NULL;
+  void *slot = NULL;
+  if (weir_builder_append_tensor_slot(t->bld, 0, &slot) != WEIR_OK)
+    return NULL;
+  t->built += (size_t)w * (size_t)h * 3;
+  return slot;
+}
+
+/* The conversion failed after the decoder was given a row: the rows
+ * before it go out as they are, and the builder starts afresh. */
+static int drop_last_row(image_task *t, const weir_image_options *o, size_t rows) {
+  weir_block *b = NULL, *keep = NULL;
+  int rc = weir_builder_finish(t->bld, &b);
+  t->built = 0;
+  if (rc == WEIR_OK && rows > 0) {
+    rc = weir_block_slice(b, 0, rows, &keep);
+    if (rc == WEIR_OK)
+      rc = weir_emit_block(t->out, keep);
+  }
+  weir_block_unref(&b);
+  if (rc == WEIR_OK && t->fixed)
+    rc = start_block(t->bld, o->width, o->height);
   return rc;
 }
 
@@ -36,19 +84,21 @@ static int read_images_task(void *user, size_t task, weir_emit *out) {
   weir__media_source *s = user;
   weir_ctx *ctx = weir_emit_ctx(out);
   const weir_image_options *o = &s->image;
-  int fixed = o->width > 0 && o->height > 0;
   size_t first = task * s->files_per_task;
   size_t last = first + s->files_per_task;
   if (last > s->n)
     last = s->n;
-  weir_builder *bld = NULL;
-  int rc = weir_builder_create(&bld);
+  image_task t = {NULL, out, o->width > 0 && o->height > 0, 0};
+  int rc = weir_builder_create(&t.bld);
   if (rc != WEIR_OK) {
     weir_ctx_set_errmsg(ctx, "read_images: out of memory");
     return rc;
   }
-  if (fixed)
-    rc = start_block(bld, o->width, o->height);
+  if (t.fixed)
+    rc = start_block(t.bld, o->width, o->height);
+  if (rc == WEIR_OK && t.fixed)
+    rc = weir_builder_reserve(t.bld, last - first);
+  weir__image_sink sink = {sizing, place, &t};
   for (size_t i = first; rc == WEIR_OK && i < last; i++) {
     if (weir_ctx_cancelled(ctx)) {
       rc = WEIR_ECANCELED;
@@ -56,31 +106,30 @@ static int read_images_task(void *user, size_t task, weir_emit *out) {
     }
     const char *path = s->paths[i];
     char err[WEIR__MEDIA_ERRLEN] = "";
-    uint8_t *px = NULL;
-    int w = 0, h = 0;
-    int drc = weir__image_decode(path, o->width, o->height, &px, &w, &h,
-                                 weir__media_cancelled, ctx, err, sizeof err);
+    size_t rows = weir_builder_num_columns(t.bld) ? weir_builder_num_rows(t.bld, 0) : 0;
+    int drc = weir__image_decode_to(path, o->width, o->height, &sink,
+                                    weir__media_cancelled, ctx, err, sizeof err);
+    /* The decoder's own memory is gone; the block's stays counted. */
+    weir__emit_hold_to(out, t.built, 0);
     if (drc != WEIR_OK) {
-      rc = weir__media_file_failed(ctx, s->on_error, path, drc, err);
+      /* A row the decoder was given but could not fill is taken back. */
+      if (weir_builder_num_columns(t.bld) && weir_builder_num_rows(t.bld, 0) > rows)
+        rc = drop_last_row(&t, o, rows);
+      if (rc == WEIR_OK)
+        rc = weir__media_file_failed(ctx, s->on_error, path, drc, err);
       continue;
     }
-    if (!fixed)
-      rc = start_block(bld, w, h);
-    if (rc == WEIR_OK)
-      rc = weir_builder_append_tensor(bld, 0, px);
-    if (rc == WEIR_OK)
-      rc = weir_builder_append_string(bld, 1, path, strlen(path));
-    free(px);
+    rc = weir_builder_append_string(t.bld, 1, path, strlen(path));
     /* Images of their own size are a block each. */
-    if (rc == WEIR_OK && !fixed)
-      rc = emit(bld, out);
+    if (rc == WEIR_OK && !t.fixed)
+      rc = emit(&t);
     if (rc != WEIR_OK && rc != WEIR_ECANCELED)
       weir_ctx_set_errmsg(ctx, "%s: cannot build a block: %s", path,
-                          weir_builder_errmsg(bld));
+                          t.bld ? weir_builder_errmsg(t.bld) : weir_strerror(rc));
   }
-  if (rc == WEIR_OK && fixed)
-    rc = emit(bld, out);
-  weir_builder_destroy(bld);
+  if (rc == WEIR_OK && t.fixed)
+    rc = emit(&t);
+  weir_builder_destroy(t.bld);
   return rc;
 }
 

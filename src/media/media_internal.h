@@ -88,6 +88,26 @@ void weir__audio_options_fill(weir_audio_options *dst,
 
 /* ---- Images ------------------------------------------------------------ */
 
+/* Where weir__image_decode_to puts an image, so the pixels are written
+ * once, into the block that carries them. */
+typedef struct weir__image_sink {
+  /* Optional: called once the file is open, before the picture is
+   * decoded, with the bytes decoding will hold (the decoded picture and
+   * the RGB result, as the file declares them; 0 when it declares no
+   * size). Anything but WEIR_OK stops the decoding with that code. */
+  int (*sizing)(void *user, size_t bytes);
+  /* Where the [h, w, 3] RGB24 result goes; NULL: out of memory. */
+  uint8_t *(*place)(void *user, int w, int h);
+  void *user;
+} weir__image_sink;
+
+/* Decodes the first frame of the image at `path` to RGB24 into the place
+ * `sink` gives, resized to width × height when both are > 0. */
+int weir__image_decode_to(const char *path, int width, int height,
+                          const weir__image_sink *sink,
+                          weir__media_cancel_fn cancel, void *cancel_user,
+                          char *err, size_t errlen);
+
 /* Decodes the first frame of the image at `path` to RGB24, resized to
  * width × height when both are > 0. `*pixels` is malloc'd, [h, w, 3]. */
 int weir__image_decode(const char *path, int width, int height,

@@ -76,6 +76,14 @@ int weir__audio_decoder_read(weir__audio_decoder *d, size_t max_rows,
 
 void weir__audio_decoder_close(weir__audio_decoder *d) { (void)d; }
 
+int weir__image_decode_to(const char *path, int width, int height,
+                          const weir__image_sink *sink,
+                          weir__media_cancel_fn cancel, void *cancel_user,
+                          char *err, size_t errlen) {
+  (void)width, (void)height, (void)sink, (void)cancel, (void)cancel_user;
+  return absent(path, err, errlen);
+}
+
 int weir__image_decode(const char *path, int width, int height,
                        uint8_t **pixels, int *w, int *h,
                        weir__media_cancel_fn cancel, void *cancel_user,
