@@ -9,6 +9,7 @@
 #include <string.h>
 #include <weir.h>
 
+#include "exec/dist_internal.h"
 #include "test_exec_util.h"
 
 TestSuite(dist, .timeout = 120);
@@ -277,4 +278,51 @@ Test(dist, split_refuses_bad_arguments) {
   cr_assert_null(its[0]);
   cr_assert_eq(weir_streaming_split(NULL, src, 2, NULL, its), WEIR_EINVAL);
   weir_pipeline_destroy(p);
+}
+
+/* Rank 0's table of all ranks, from payloads as ranks send them (one
+ * record line per operator, then the rank's own table): past 8 ranks it
+ * shows the least and the most rows out with their ranks, and a rank
+ * that sent nothing is named and left out of the totals. */
+Test(dist, summary_of_many_ranks_shows_least_and_most) {
+  enum { N = 10 };
+  char *payloads[N] = {0};
+  for (int r = 0; r < N; r++) {
+    if (r == 7) continue; /* nothing came from rank 7 */
+    char buf[512];
+    snprintf(buf, sizeof buf,
+             "wall %.6f\nop 0 %d 0 0 0.5 read\nop %d %d 0 %d 0.25 my map\n\x1e\ntable of %d\n",
+             1.0 + r, 100 * r, 100 * r, 90 * r, 10 * r, r);
+    payloads[r] = strdup(buf);
+  }
+  char *text = NULL;
+  cr_assert_eq(weir__dist_summary_render(payloads, N, &text), WEIR_OK);
+  cr_assert(strstr(text, "weir summary of rank 7 of 10 (gathered on rank 0):\n(nothing received)"),
+            "%s", text);
+  cr_assert(strstr(text, "weir summary of rank 9 of 10 (gathered on rank 0):\ntable of 9\n"), "%s",
+            text);
+  const char *all = strstr(text, "weir summary of all 10 ranks:\n");
+  cr_assert(all, "%s", text);
+  cr_assert(strstr(all, "least out (rank)") && !strstr(all, "out r0"), "%s", all);
+  const char *line = strstr(all, "\nmy map ");
+  cr_assert(line, "%s", all);
+  unsigned long long in = 0, out = 0, dropped = 0, skipped = 0, lo = 0, hi = 0;
+  int lo_rank = -1, hi_rank = -1;
+  double cpu = 0;
+  cr_assert_eq(sscanf(line + 1, "my map %llu %llu %llu %llu %lf %llu (%d) %llu (%d)", &in, &out,
+                      &dropped, &skipped, &cpu, &lo, &lo_rank, &hi, &hi_rank),
+               9, "%s", all);
+  /* Ranks 0..9 but 7: sum of 100 r is 3800, of 90 r 3420, of 10 r 380. */
+  cr_assert_eq(in, 3800);
+  cr_assert_eq(out, 3420);
+  cr_assert_eq(dropped, 380);
+  cr_assert_float_eq(cpu, 9 * 0.25, 1e-9);
+  cr_assert_eq(lo, 0);
+  cr_assert_eq(lo_rank, 0);
+  cr_assert_eq(hi, 810);
+  cr_assert_eq(hi_rank, 9);
+  cr_assert(strstr(all, "9 of 10 ranks reported; wall 10.000 s on the slowest (rank 9)"), "%s",
+            all);
+  free(text);
+  for (int r = 0; r < N; r++) free(payloads[r]);
 }

@@ -499,8 +499,25 @@ Test(dist_mpi, summary_tables_are_gathered_to_rank_0) {
   cr_assert_eq(count_of(out, "weir summary of rank 0 of 3:"), 1, "%s", out);
   cr_assert_eq(count_of(out, "weir summary of rank 1 of 3 (gathered on rank 0):"), 1, "%s", out);
   cr_assert_eq(count_of(out, "weir summary of rank 2 of 3 (gathered on rank 0):"), 1, "%s", out);
-  /* Three tables, each naming the pipeline's operators, and no more. */
-  cr_assert_eq(count_of(out, "double"), 3, "%s", out);
+  /* Three tables, and one of all ranks, each naming the pipeline's
+   * operators, and no more. */
+  cr_assert_eq(count_of(out, "double"), 4, "%s", out);
+  const char *all = strstr(out, "weir summary of all 3 ranks:\n");
+  cr_assert(all, "no table of all ranks:\n%s", out);
+  cr_assert(strstr(all, "out r0") && strstr(all, "out r2") && !strstr(all, "out r3"), "%s", all);
+  /* The map's line: 1200 rows in and out over all ranks, and the ranks'
+   * own columns add up to them. */
+  const char *line = strstr(all, "\ndouble ");
+  cr_assert(line, "%s", all);
+  unsigned long long rows_in = 0, total = 0, d = 0, sk = 0, r0 = 0, r1 = 0, r2 = 0;
+  double cpu = 0;
+  cr_assert_eq(sscanf(line + 1, "double %llu %llu %llu %llu %lf %llu %llu %llu", &rows_in, &total, &d,
+                      &sk, &cpu, &r0, &r1, &r2),
+               8, "%s", all);
+  cr_assert_eq(rows_in, 1200, "%s", all);
+  cr_assert_eq(total, 1200, "%s", all);
+  cr_assert_eq(r0 + r1 + r2, 1200, "%s", all);
+  cr_assert(strstr(all, "3 of 3 ranks reported; wall "), "%s", all);
   free(out);
   free(dir);
   free(in);

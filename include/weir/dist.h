@@ -19,7 +19,8 @@
  *    (the ranks together pass its count). The dedup operators,
  *    weir_streaming_split and weir_pipeline_iter act on the rank's own
  *    rows, and the statistics are the rank's own; the `summary` option's
- *    tables are gathered to rank 0, which logs each rank's.
+ *    tables are gathered to rank 0, which logs each rank's, then one
+ *    table of all ranks (see weir_pipeline_options.summary).
  * A rank that fails tells the others, whose runs end with an error naming
  * it; a rank that dies or stops answering is noticed by the others within
  * WEIR_DIST_TIMEOUT seconds (default 10) of silence on the heartbeats, and

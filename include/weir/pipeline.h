@@ -65,7 +65,13 @@ typedef struct weir_pipeline_options {
                                 MPI ranks (weir/dist.h) rank 0 logs every
                                 rank's table, each under a "weir summary
                                 of rank R of N" heading, once all ranks'
-                                runs ended; the others log none            */
+                                runs ended, then "weir summary of all N
+                                ranks": per operator the rows in, rows
+                                out, dropped, skipped and CPU seconds of
+                                all ranks together, and the rows out of
+                                each rank side by side (past 8 ranks, the
+                                least and the most, with their ranks);
+                                the other ranks log none                   */
   uint64_t max_errored_blocks; /* input blocks whose operator call may fail
                                 (after retries) and be skipped, counted in
                                 `skipped_blocks`; 0 = none: the first

@@ -186,24 +186,7 @@ int weir__dist_take(weir_op *op, uint64_t want, uint64_t *got, char *err, size_t
   return backend->take(weir__dist_chan(op->p, op), op->limit_rows, want, got, err, n);
 }
 
-/* Appends `text` under a heading naming its rank. */
-static int append_rank(char **all, size_t *len, int rank, int size, const char *text,
-                       size_t n) {
-  char head[128];
-  int hn = snprintf(head, sizeof head, "weir summary of rank %d of %d%s:\n", rank, size,
-                    rank ? " (gathered on rank 0)" : "");
-  char *m = realloc(*all, *len + (size_t)hn + n + 2);
-  if (!m) return WEIR_ENOMEM;
-  memcpy(m + *len, head, (size_t)hn);
-  memcpy(m + *len + hn, text, n);
-  *len += (size_t)hn + n;
-  if (n && text[n - 1] != '\n') m[(*len)++] = '\n';
-  m[*len] = 0;
-  *all = m;
-  return WEIR_OK;
-}
-
-int weir__dist_gather_text(weir_pipeline *p, const char *mine, char **all) {
+int weir__dist_gather_text(weir_pipeline *p, const char *mine, char ***all) {
   *all = NULL;
   const weir__dist_backend *be = backend;
   int size = be->size(), rank = be->rank();
@@ -220,10 +203,9 @@ int weir__dist_gather_text(weir_pipeline *p, const char *mine, char **all) {
     be->close(chan);
     return rc;
   }
-  /* Rank 0: its own, then the others' in rank order as they come. */
+  /* Rank 0: its own, then the others' as they come. */
   char **texts = calloc((size_t)size, sizeof *texts);
-  size_t *lens = calloc((size_t)size, sizeof *lens);
-  int rc = texts && lens ? WEIR_OK : WEIR_ENOMEM;
+  int rc = texts && (texts[0] = strdup(mine)) ? WEIR_OK : WEIR_ENOMEM;
   for (;;) {
     if (rc != WEIR_OK) break;
     void *payload;
@@ -239,24 +221,22 @@ int weir__dist_gather_text(weir_pipeline *p, const char *mine, char **all) {
     if (from > 0 && from < size && !texts[from] && (texts[from] = malloc(len + 1))) {
       memcpy(texts[from], payload, len);
       texts[from][len] = 0;
-      lens[from] = len;
     }
     be->release(payload);
   }
   be->close(chan);
-  size_t total = 0;
-  if (rc == WEIR_OK) rc = append_rank(all, &total, 0, size, mine, n);
-  for (int r = 1; rc == WEIR_OK && r < size; r++)
-    rc = append_rank(all, &total, r, size, texts[r] ? texts[r] : "(nothing received)\n",
-                     texts[r] ? lens[r] : 19);
-  for (int r = 0; texts && r < size; r++) free(texts[r]);
-  free(texts);
-  free(lens);
   if (rc != WEIR_OK) {
-    free(*all);
-    *all = NULL;
+    weir__dist_free_texts(texts);
+    return rc;
   }
-  return rc;
+  *all = texts;
+  return WEIR_OK;
+}
+
+void weir__dist_free_texts(char **texts) {
+  if (!texts) return;
+  for (int r = 0; r < weir_dist_size(); r++) free(texts[r]);
+  free(texts);
 }
 
 void weir__dist_tell_failure(const char *msg) {

@@ -30,9 +30,17 @@ int weir__dist_tasks(weir_op *op, uint64_t *first, uint64_t *count, char *err, s
 int weir__dist_take(weir_op *op, uint64_t want, uint64_t *got, char *err, size_t n);
 /* At the end of a run on several ranks: every rank but 0 sends `mine` to
  * rank 0 and gets *all NULL; rank 0 waits for them all and gets every
- * rank's text under a heading naming it (malloc'ed). Blocks rank 0 until
- * each rank's run has ended, or one failed. */
-int weir__dist_gather_text(weir_pipeline *p, const char *mine, char **all);
+ * rank's text, (*all)[r] for rank r (NULL for a rank whose text did not
+ * come; free with weir__dist_free_texts()). Blocks rank 0 until each
+ * rank's run has ended, or one failed. */
+int weir__dist_gather_text(weir_pipeline *p, const char *mine, char ***all);
+void weir__dist_free_texts(char **texts);
+/* The `summary` option on ranks (dist_summary.c): what a rank sends
+ * rank 0 (its counters and its `table`, malloc'ed in *out), and on rank 0
+ * the text to log from every rank's payload (payloads[r] NULL for a rank
+ * that sent none): each rank's table, then one of all ranks. */
+int weir__dist_summary_payload(const weir_pipeline *p, const char *table, char **out);
+int weir__dist_summary_render(char *const *payloads, int size, char **out);
 /* Tells the other ranks that this one's run failed with `msg`. */
 void weir__dist_tell_failure(const char *msg);
 

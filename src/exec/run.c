@@ -316,14 +316,18 @@ void weir__print_summary(weir_pipeline *p) {
     return;
   if (p->dist && weir_dist_size() > 1) {
     /* On MPI ranks the tables are gathered to rank 0, which logs them all,
-     * each under its rank; the other ranks log none. */
-    char *all = NULL;
-    int rc = weir__dist_gather_text(p, t, &all);
-    if (rc == WEIR_OK && weir_dist_rank() == 0)
-      weir__log_text(p, WEIR_LOG_INFO, all);
+     * each under its rank, and one of all ranks; the other ranks log none. */
+    char *payload = NULL, **all = NULL, *text = NULL;
+    int rc = weir__dist_summary_payload(p, t, &payload);
+    if (rc == WEIR_OK) rc = weir__dist_gather_text(p, payload, &all);
+    if (rc == WEIR_OK && all) rc = weir__dist_summary_render(all, weir_dist_size(), &text);
+    if (rc == WEIR_OK && text)
+      weir__log_text(p, WEIR_LOG_INFO, text);
     else if (rc != WEIR_OK)
       weir__log_text(p, WEIR_LOG_INFO, t); /* a rank failed: at least this one's */
-    free(all);
+    weir__dist_free_texts(all);
+    free(text);
+    free(payload);
     free(t);
     return;
   }
