@@ -497,6 +497,8 @@ static int init_or_adopt(int *provided) {
 
 static void *comm_main(void *arg) {
   (void)arg;
+  /* Named so that tools (bench_dist_scale, top -H) can find its CPU time. */
+  pthread_setname_np(pthread_self(), "weir-mpi");
   int provided = 0;
   int rc = init_or_adopt(&provided);
   pthread_mutex_lock(&g.mu);
