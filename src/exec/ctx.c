@@ -74,6 +74,12 @@ static void counter_add(weir_op *op, const char *name, uint64_t n) {
   op->ncounters++;
 }
 
+void weir__op_count(weir_op *op, const char *name, uint64_t n) {
+  pthread_mutex_lock(&op->p->mu);
+  counter_add(op, name, n);
+  pthread_mutex_unlock(&op->p->mu);
+}
+
 void weir_ctx_count(weir_ctx *ctx, const char *name, uint64_t n) {
   if (!ctx || !ctx->op || !name)
     return;

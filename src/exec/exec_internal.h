@@ -28,6 +28,14 @@ enum {
   WEIR__OP_ITERSINK    /* the iterator's ready queue: a queue, no workers */
 };
 
+/* Where a block's rows come from: the index of the one read task of the
+ * run's source whose rows it holds, or this when that is not one task (a
+ * finish's output, re-blocked input, a merge of inputs). Kept on queued
+ * and held blocks, handed to the call that takes them (weir_ctx) and to
+ * what that call emits, so that a resumed writer can map its rows back to
+ * read tasks (io/write.c). */
+#define WEIR__ORIGIN_MIXED UINT64_MAX
+
 /* Bytes of a pipeline's error message. */
 #define WEIR__ERRMSG_CAP 1024
 
@@ -55,7 +63,14 @@ struct weir_ctx {
   weir__worker *w;
   char errmsg[1024];
   int has_errmsg;
+  uint64_t origin;           /* of the call's input (WEIR__ORIGIN_MIXED) */
 };
+
+/* The read task the input of the current call came from, or
+ * WEIR__ORIGIN_MIXED. */
+static inline uint64_t weir__ctx_origin(const weir_ctx *ctx) {
+  return ctx ? ctx->origin : WEIR__ORIGIN_MIXED;
+}
 
 struct weir_emit {
   weir_op *op;
@@ -65,6 +80,7 @@ struct weir_emit {
   size_t *in_left;           /* bytes of `in` still counted in flight */
   size_t held;               /* working bytes this call holds
                                 (weir__emit_hold); its blocks take them */
+  uint64_t origin;           /* given to what the call emits */
 };
 
 /* Bytes of `out` that live in buffers `in` holds too (accounting.c). */
@@ -113,6 +129,19 @@ struct weir_op {
   weir_iter_options iter_opts;   /* COLLECT */
   int dist_local;            /* a source whose tasks every rank runs itself
                                 (an exchange's receiver), not sharded */
+  /* How its output relates to its input's read tasks, for a resumed
+   * writer that skips complete ones (weir__op_mixes_tasks): 1 = a block's
+   * output depends on that block alone, whatever its pool; -1 = it
+   * depends on other blocks too (a seen-set, a running count); 0 = judged
+   * from the options. */
+  int per_block;
+  /* Sources: a line describing read task `i` (its input and byte range),
+   * for a writer's manifest (weir__op_set_describe). */
+  int (*describe)(void *arg, size_t task, char *buf, size_t n);
+  void *describe_arg;
+  /* Runs as a run starts, before any worker (weir__op_set_run_begin). */
+  int (*run_begin)(void *arg, weir_op *op, char *err, size_t errlen);
+  void *run_begin_arg;
 
   /* Graph. */
   weir_op **ins;
@@ -162,6 +191,10 @@ struct weir_op {
 
   /* Order and calls. */
   uint64_t next_task;        /* sources: next task index to start */
+  unsigned char *skip_tasks; /* sources: tasks not to run (1 each), set by
+                                a resumed writer's run_begin; freed by
+                                weir__op_drain */
+  uint64_t tasks_skipped;
   uint64_t next_seq;         /* next call sequence number */
   uint64_t release_seq;      /* the call whose outputs may flow now */
   weir__call *calls;         /* calls not yet released, by seq */
@@ -243,6 +276,25 @@ void weir__op_set_finished(weir_op *op, void (*fn)(void *, weir_op *), void *arg
 /* `src` (a reader's source of chunks) reports the rows `parser` made of
  * them as its rows_out. */
 void weir__op_rows_of(weir_op *src, weir_op *parser);
+
+/* Marks how `op`'s output relates to its input's read tasks (see
+ * weir_op.per_block): 1 per block, -1 mixing. */
+void weir__op_set_per_block(weir_op *op, int per_block);
+/* 1 when `op`, upstream of a resumed writer, may carry rows of one read
+ * task into the output of another, or cut them apart from their task
+ * (stateful or barrier operators, re-blocking, limits, merges); then the
+ * writer cannot skip read tasks. `why` says which. */
+int weir__op_mixes_tasks(const weir_op *op, char *why, size_t n);
+/* Adds `n` to `op`'s named counter `name` (weir_ctx_count without a
+ * call). Takes p->mu. */
+void weir__op_count(weir_op *op, const char *name, uint64_t n);
+/* A source's description of its read tasks (for a writer's manifest). */
+void weir__op_set_describe(weir_op *op, int (*fn)(void *, size_t, char *, size_t), void *arg);
+/* `fn(arg, op, err, errlen)` runs on the thread that starts a run, before
+ * any worker starts and without p->mu; a failure (its code, `err` its
+ * message) ends the run before it starts. */
+void weir__op_set_run_begin(weir_op *op, int (*fn)(void *, weir_op *, char *, size_t),
+                            void *arg);
 
 /* Ties `arg` to the op's lifetime: `fn(arg)` runs when the pipeline frees
  * the op, after its workers are gone. */
@@ -426,11 +478,12 @@ int weir__over_budget(const weir_pipeline *p, size_t nb);
 /* Puts `b` into every active consumer of `op` (or drops it at a sink),
  * waiting for room. Takes `b`. Returns WEIR_ECANCELED when the run ends or
  * op's consumers closed. Called with mu held; may wait on it. */
-int weir__push_out(weir_op *op, weir_block *b);
+int weir__push_out(weir_op *op, weir_block *b, uint64_t origin);
 /* The same for a block whose memory `*held` working bytes already count
  * (up to `carry` of them): they are given back as the block is counted,
  * and while it waits for room the block is not counted twice. */
-int weir__push_out_carry(weir_op *op, weir_block *b, size_t carry, size_t *held);
+int weir__push_out_carry(weir_op *op, weir_block *b, uint64_t origin, size_t carry,
+                         size_t *held);
 /* Working bytes (see weir_pipeline.working): a running call counts `n`
  * bytes it is about to hold outside any block, so the budget sees the
  * memory before a block carries it. With `wait`, the call first waits
@@ -445,8 +498,10 @@ int weir__emit_hold(weir_emit *e, size_t n, int wait);
 void weir__emit_unhold(weir_emit *e, size_t n);
 /* Holds `want` in all: more, or gives back what is over (not under mu). */
 int weir__emit_hold_to(weir_emit *e, size_t want, int wait);
-void weir__enqueue(weir_op *c, weir_block *b);
+void weir__enqueue(weir_op *c, weir_block *b, uint64_t origin);
 weir_block *weir__dequeue(weir_op *c);
+/* weir__dequeue, with the block's origin in `*origin`. */
+weir_block *weir__dequeue_origin(weir_op *c, uint64_t *origin);
 /* Closes `op`: its consumers need nothing more; stops producers whose
  * consumers are all closed. */
 void weir__op_close(weir_op *op);

@@ -112,7 +112,7 @@ static int over_budget_carry(const weir_pipeline *p, size_t nb, size_t carry) {
   return weir__live_bytes(p) > 0 && p->in_flight - carry + reserve_room(p, nb) + nb > p->budget;
 }
 
-void weir__enqueue(weir_op *c, weir_block *b) {
+void weir__enqueue(weir_op *c, weir_block *b, uint64_t origin) {
   WEIR_LOCK_HELD(&c->p->mu);
   weir__qnode *n = malloc(sizeof *n);
   size_t nb = weir_block_nbytes(b);
@@ -124,6 +124,8 @@ void weir__enqueue(weir_op *c, weir_block *b) {
   }
   n->next = NULL;
   n->b = b;
+  n->spill = NULL;
+  n->origin = origin;
   if (c->q.tail)
     c->q.tail->next = n;
   else
@@ -144,7 +146,9 @@ void weir__enqueue(weir_op *c, weir_block *b) {
 
 /* Takes the head of the queue; the bytes stay in flight (now held by the
  * taker), so the caller subtracts them when it is done with the block. */
-weir_block *weir__dequeue(weir_op *c) {
+weir_block *weir__dequeue(weir_op *c) { return weir__dequeue_origin(c, NULL); }
+
+weir_block *weir__dequeue_origin(weir_op *c, uint64_t *origin) {
   WEIR_LOCK_HELD(&c->p->mu);
   weir__qnode *n = c->q.head;
   weir__queue_check(&c->q, c->name);
@@ -154,6 +158,8 @@ weir_block *weir__dequeue(weir_op *c) {
   if (!c->q.head)
     c->q.tail = NULL;
   weir_block *b = n->b;
+  if (origin)
+    *origin = n->origin;
   free(n);
   size_t nb = weir_block_nbytes(b);
   c->q.blocks--;
@@ -192,9 +198,12 @@ static void wait_end(weir_op *op, double ws) {
 static void unhold_locked(weir_op *op, size_t *held, size_t n);
 static void hold_locked(weir_op *op, size_t *held, size_t n);
 
-int weir__push_out(weir_op *op, weir_block *b) { return weir__push_out_carry(op, b, 0, NULL); }
+int weir__push_out(weir_op *op, weir_block *b, uint64_t origin) {
+  return weir__push_out_carry(op, b, origin, 0, NULL);
+}
 
-int weir__push_out_carry(weir_op *op, weir_block *b, size_t carry, size_t *held) {
+int weir__push_out_carry(weir_op *op, weir_block *b, uint64_t origin, size_t carry,
+                         size_t *held) {
   weir_pipeline *p = op->p;
   WEIR_LOCK_HELD(&p->mu);
   size_t nb = weir_block_nbytes(b), rows = weir_block_num_rows(b);
@@ -247,12 +256,12 @@ int weir__push_out_carry(weir_op *op, weir_block *b, size_t carry, size_t *held)
     if (!c->active || c->input_stopped)
       continue;
     if (first)
-      weir__enqueue(c, weir_block_ref(b));
+      weir__enqueue(c, weir_block_ref(b), origin);
     else
       first = c;
   }
   if (first)
-    weir__enqueue(first, b); /* the last reference moves in */
+    weir__enqueue(first, b, origin); /* the last reference moves in */
   else
     weir_block_unref(&b); /* a sink: the run drops its output */
   return WEIR_OK;
@@ -303,6 +312,7 @@ static int flush_held(weir_op *op, weir__call *c) {
       c->held_tail = NULL;
     weir_block *b = n->b;
     void *store = n->spill;
+    uint64_t origin = n->origin;
     free(n);
     if (!b) {
       /* Spilled: it comes back from disk, not counted in flight until the
@@ -316,7 +326,7 @@ static int flush_held(weir_op *op, weir__call *c) {
          * (working bytes the queue's count takes over). */
         size_t held = 0;
         hold_locked(op, &held, weir_block_nbytes(b));
-        rc = weir__push_out_carry(op, b, held, &held);
+        rc = weir__push_out_carry(op, b, origin, held, &held);
       }
       continue;
     }
@@ -325,7 +335,7 @@ static int flush_held(weir_op *op, weir__call *c) {
     weir__park(op->p, 0, nb);
     weir__flight_sub(op->p, nb);
     if (rc == WEIR_OK)
-      rc = weir__push_out(op, b);
+      rc = weir__push_out(op, b, origin);
     else
       weir_block_unref(&b);
   }
@@ -452,12 +462,14 @@ int weir_emit_block(weir_emit *e, weir_block *b) {
       unhold_locked(op, &e->held, carry);
       n->next = NULL;
       n->b = NULL;
+      n->origin = e->origin;
       if (rc != WEIR_OK)
         free(n);
     } else {
       n->next = NULL;
       n->b = b;
       n->spill = NULL;
+      n->origin = e->origin;
       c->held_bytes += nb;
       unhold_locked(op, &e->held, carry);
       weir__flight_add(p, nb);
@@ -479,7 +491,7 @@ int weir_emit_block(weir_emit *e, weir_block *b) {
       op->flushing = 0;
     }
     if (rc == WEIR_OK)
-      rc = weir__push_out_carry(op, b, carry, &e->held);
+      rc = weir__push_out_carry(op, b, e->origin, carry, &e->held);
     else
       weir_block_unref(&b);
   }

@@ -103,6 +103,8 @@ void weir__op_drain(weir_op *op) {
   }
   op->q.head = op->q.tail = NULL;
   op->q.blocks = op->q.bytes = 0;
+  free(op->skip_tasks);
+  op->skip_tasks = NULL;
   for (size_t i = 0; i < op->nacc; i++)
     weir_block_unref(&op->acc[i]);
   free(op->acc);
@@ -161,6 +163,66 @@ void weir__op_set_run_end(weir_op *op, void (*fn)(void *, weir_op *), void *arg)
 void weir__op_rows_of(weir_op *src, weir_op *parser) {
   if (src && parser)
     src->rows_of = parser;
+}
+
+void weir__op_set_per_block(weir_op *op, int per_block) {
+  if (op)
+    op->per_block = per_block;
+}
+
+void weir__op_set_describe(weir_op *op, int (*fn)(void *, size_t, char *, size_t), void *arg) {
+  op->describe = fn;
+  op->describe_arg = arg;
+}
+
+void weir__op_set_run_begin(weir_op *op, int (*fn)(void *, weir_op *, char *, size_t),
+                            void *arg) {
+  op->run_begin = fn;
+  op->run_begin_arg = arg;
+}
+
+/* The rule a resumed writer follows (weir/io.h): an operator may sit
+ * between the read tasks and the writer only when each block it emits
+ * holds rows of the one block it was given. An operator pinned to one
+ * worker is taken to keep state across blocks (a deterministic stateful
+ * operator needs exactly one: with several, which blocks share a state
+ * would vary from run to run), as is one with a finish, which emits after
+ * seeing everything. Built-in operators say which they are. */
+int weir__op_mixes_tasks(const weir_op *op, char *why, size_t n) {
+  const char *r = NULL;
+  switch (op->kind) {
+  case WEIR__OP_SOURCE:
+    break;
+  case WEIR__OP_REPART:
+    r = "re-blocks rows across read tasks";
+    break;
+  case WEIR__OP_LIMIT:
+    r = "is a global limit";
+    break;
+  case WEIR__OP_UNION:
+    r = "merges several inputs";
+    break;
+  case WEIR__OP_COLLECT:
+  case WEIR__OP_ITERSINK:
+    r = "is an iterator stage";
+    break;
+  default:
+    if (op->nins != 1)
+      r = "has several inputs";
+    else if (op->opts.batch_rows > 0)
+      r = "re-blocks its input (batch_rows)";
+    else if (op->per_block < 0)
+      r = "keeps state across blocks (a seen-set, a count or a barrier)";
+    else if (op->per_block > 0)
+      break;
+    else if (op->kind == WEIR__OP_DEF && op->def.finish)
+      r = "has a finish, which emits after seeing every block";
+    else if (op->opts.max_workers == 1)
+      r = "runs on one worker, as an operator that keeps state across blocks must";
+  }
+  if (r && why)
+    snprintf(why, n, "operator '%s' %s", op->name, r);
+  return r != NULL;
 }
 
 void weir__op_set_cleanup(weir_op *op, void (*fn)(void *), void *arg) {

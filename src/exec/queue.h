@@ -6,6 +6,7 @@
 
 #include <pthread.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "core/check.h"
 #include "weir/block.h"
@@ -14,6 +15,8 @@ typedef struct weir__qnode {
   struct weir__qnode *next;
   weir_block *b;
   void *spill;               /* held and spilled (b NULL): its store */
+  uint64_t origin;           /* the read task it came from (exec_internal.h,
+                                WEIR__ORIGIN_MIXED) */
 } weir__qnode;
 
 /* Blocks waiting for a worker, bounded in bytes and in blocks; under the

@@ -37,6 +37,11 @@ static void op_reset(weir_op *op) {
   op->arrow = keep.arrow;
   op->iter_opts = keep.iter_opts;
   op->dist_local = keep.dist_local;
+  op->per_block = keep.per_block;
+  op->describe = keep.describe;
+  op->describe_arg = keep.describe_arg;
+  op->run_begin = keep.run_begin;
+  op->run_begin_arg = keep.run_begin_arg;
   op->ins = keep.ins;
   op->nins = keep.nins;
   op->outs = keep.outs;

@@ -239,6 +239,19 @@ int weir__run_start(weir_pipeline *p, weir_op *out) {
       weir__op_stop_input(v[k]);
     }
 
+  /* Before any worker: a resumed writer marks the read tasks it has. */
+  for (size_t k = 0; k < n; k++)
+    if (v[k]->active && v[k]->run_begin) {
+      char err[WEIR__ERRMSG_CAP] = "";
+      int brc = v[k]->run_begin(v[k]->run_begin_arg, v[k], err, sizeof err);
+      if (brc != WEIR_OK) {
+        weir__op_fail(p, brc, "operator '%s': %s", v[k]->name, err);
+        p->status = brc;
+        free(v);
+        return brc;
+      }
+    }
+
   int rrc = weir__resources_resolve(p);
   if (rrc != WEIR_OK) {
     p->status = rrc;

@@ -52,6 +52,7 @@ typedef struct task {
   weir_block **pieces;
   size_t npieces;
   size_t in_bytes;
+  uint64_t origin;           /* of its input (WEIR__ORIGIN_MIXED) */
   weir__call *call;
 } task;
 
@@ -125,7 +126,7 @@ static int form_input(weir_op *op, weir__worker *w, task *t) {
       return 0;
     if (op->gpu && !op->ordered)
       prefer_device(op, w->device);
-    t->b = weir__dequeue(op);
+    t->b = weir__dequeue_origin(op, &t->origin);
     t->in_bytes = weir_block_nbytes(t->b);
     return 1;
   }
@@ -232,6 +233,7 @@ static int form_input(weir_op *op, weir__worker *w, task *t) {
     t->npieces = 0;
     return rc != WEIR_OK ? rc : WEIR_ENOMEM;
   }
+  t->origin = WEIR__ORIGIN_MIXED; /* rows gathered across blocks */
   if (p->budget_waiters)
     pthread_cond_broadcast(&p->cv_budget);
   return 1;
@@ -339,6 +341,14 @@ static void take(weir_op *op, weir__worker *w, task *t) {
         }
         continue;
       }
+      /* Tasks a resumed writer has in complete shards already. */
+      while (op->skip_tasks && op->next_task < op->num_tasks && op->skip_tasks[op->next_task] &&
+             (!op->dist_shard || op->next_task < op->grant_end)) {
+        op->next_task++;
+        op->tasks_skipped++;
+      }
+      if (op->dist_shard && !op->dist_done && op->next_task >= op->grant_end)
+        continue;
       if (weir__source_exhausted(op)) {
         op->eof = 1;
         t->type = T_EXIT;
@@ -366,6 +376,7 @@ static void take(weir_op *op, weir__worker *w, task *t) {
       }
       t->type = T_SOURCE;
       t->task_index = op->next_task++;
+      t->origin = t->task_index;
       break;
     }
     if (op->kind == WEIR__OP_LIMIT && op->limit_seen >= op->limit_rows)
@@ -604,7 +615,8 @@ static void run_task(weir_op *op, weir__worker *w, weir_ctx *ctx, task *t) {
   }
   size_t in_left = t->in_bytes;
   for (int attempt = 0; rc == WEIR_OK; attempt++) {
-    weir_emit e = {op, t->call, ctx, t->b, &in_left, 0};
+    weir_emit e = {op, t->call, ctx, t->b, &in_left, 0, t->origin};
+    ctx->origin = t->origin;
     ctx->has_errmsg = 0;
     clear_thread_error();
     rc = run_call(op, w, t, &e);
@@ -726,7 +738,8 @@ static void run_finish(weir_op *op, weir__worker *w, weir_ctx *ctx) {
   double t0 = weir__now();
   op->busy_start_sum += t0;
   pthread_mutex_unlock(&p->mu);
-  weir_emit e = {op, c, ctx, NULL, NULL, 0};
+  weir_emit e = {op, c, ctx, NULL, NULL, 0, WEIR__ORIGIN_MIXED};
+  ctx->origin = WEIR__ORIGIN_MIXED;
   ctx->has_errmsg = 0;
   clear_thread_error();
   int rc = op->kind == WEIR__OP_COLLECT ? weir__collect_finish(op, w->state, &e)

@@ -199,5 +199,6 @@ weir_op *weir_read_jsonl(weir_pipeline *p, const char *uri,
   po.max_workers = weir__reader_workers(p, r, 6);
   weir_op *parse = weir_add_op(p, src, &jsonl_parse_def, r, &po);
   weir__op_rows_of(src, parse);
+  weir__op_set_per_block(parse, 1); /* a chunk's rows, whatever its pool */
   return parse;
 }

@@ -7,6 +7,7 @@
 
 #include "weir/error.h"
 #include "core/block_internal.h"
+#include "core/redact.h"
 #include "io/codec.h"
 #include "io/reader.h"
 #include "exec/exec_internal.h"
@@ -224,6 +225,31 @@ int weir__reader_create(weir__reader **out, const char *kind, const char *uri,
   return WEIR_OK;
 }
 
+/* A read task for a writer's manifest: its input (a URL's query string,
+ * which presigned URLs change, left out), the input's size, and its byte
+ * range. */
+static int describe_task(void *arg, size_t task, char *buf, size_t n) {
+  const weir__reader *r = arg;
+  if (task >= r->ntasks)
+    return WEIR_EINVAL;
+  const weir__read_task *t = &r->tasks[task];
+  const weir__object *o = &r->objs[t->obj];
+  int k = snprintf(buf, n, "%s", o->uri);
+  if (k < 0 || (size_t)k >= n)
+    return WEIR_ENOMEM;
+  if (weir__vfs_is_remote(buf))
+    weir__redact_urls(buf, n);
+  size_t len = strlen(buf);
+  char range[48];
+  if (t->length == UINT64_MAX)
+    snprintf(range, sizeof range, "all");
+  else
+    snprintf(range, sizeof range, "%llu+%llu", (unsigned long long)t->offset,
+             (unsigned long long)t->length);
+  k = snprintf(buf + len, n - len, " size %llu range %s", (unsigned long long)o->size, range);
+  return k < 0 || (size_t)k >= n - len ? WEIR_ENOMEM : WEIR_OK;
+}
+
 weir_op *weir__reader_source(weir_pipeline *p, weir__reader *r,
                              const char *name, weir_read_fn fn) {
   weir_op_options so = {.version = WEIR_OP_OPTIONS_VERSION, .num_cpus = 1.0};
@@ -234,6 +260,7 @@ weir_op *weir__reader_source(weir_pipeline *p, weir__reader *r,
     return NULL;
   }
   weir__op_set_cleanup(op, weir__reader_free, r);
+  weir__op_set_describe(op, describe_task, r);
   weir__reader_watch(r, op);
   return op;
 }

@@ -2,7 +2,17 @@
  * and weir_write_blocks: a single-worker, order-preserving sink that cuts
  * its input into shards deterministically, writes each under a temporary
  * name, renames it when complete, and on resume skips the rows of shards
- * that already exist. */
+ * that already exist, and the read tasks whose rows are all in them.
+ *
+ * Skipping read tasks (see weir_write_options.resume in weir/io.h): where
+ * every operator between the one source and the writer keeps a block's
+ * rows with their read task (weir__op_mixes_tasks), each block reaching
+ * the writer comes from one read task (weir__ctx_origin), in task order.
+ * The writer then knows which rows each task gave, and records a task in
+ * the manifest once all its rows are in complete shards. A resumed run
+ * tells the source not to run the recorded tasks whose shards all still
+ * exist, and moves its row count past their rows, so every other row
+ * lands in the shard it would have in a clean run. */
 #include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,7 +45,20 @@ typedef struct sink_cfg {
   char part[32];       /* a folder's shards are <part>00000<suffix>: "part-",
                           or "part-r00003-" on MPI rank 3 of several */
   int codec;
-  char *manifest;      /* local outputs: the manifest's path, else NULL */
+  char *manifest;      /* the manifest's path */
+  char *listing;       /* the inputs' listing for the manifest, or NULL */
+  weir_op *source;     /* the source whose read tasks map to rows, or NULL */
+  char why_not[320];   /* when NULL: why (for the log line) */
+  char *uri;           /* as given, for messages */
+  /* Run state, set by plan() as a run begins. */
+  size_t ntasks;
+  uint64_t *rec_first, *rec_rows; /* the manifest's task records */
+  uint64_t *first, *rows;         /* this run's: where each task's rows went */
+  unsigned char *skip;            /* tasks this run does not read */
+  size_t nskip;
+  int tracking;                   /* this run maps rows to tasks */
+  uint64_t done_rows;             /* resume by bytes, single file: rows */
+  size_t done_shards;             /* [0, done_rows) in shards [0, done_shards) */
   void *arg;           /* fmt->open_arg's */
   void (*free_arg)(void *);
   weir_op_def enc_def, sink_def;
@@ -66,6 +89,18 @@ typedef struct sink {
   void *cctx, *dctx;
   weir_block *decoded;  /* the current frame's block, once split */
   weir__bytes buf;
+  /* Read tasks (c->tracking): the open one, tasks [0, closed) whose rows
+   * are all known, and [0, recorded) recorded as complete. */
+  uint64_t cur_task;
+  int has_cur;
+  size_t closed, recorded;
+  uint64_t pos_end;     /* the global row after the last one written */
+  uint64_t front;       /* by bytes: rows [0, front) are in complete shards */
+  int single_done;
+  unsigned char *shard_state; /* by rows: 0 unknown, 1 complete, 2 not */
+  size_t nshard_state;
+  double saved_at;      /* when the manifest was last written */
+  int unsaved;          /* records not written yet */
   char err[768];
 } sink;
 
@@ -75,6 +110,13 @@ static void sink_cfg_free(void *p) {
   free(c->base);
   free(c->suffix);
   free(c->manifest);
+  free(c->listing);
+  free(c->uri);
+  free(c->rec_first);
+  free(c->rec_rows);
+  free(c->first);
+  free(c->rows);
+  free(c->skip);
   weir__io_config_free_s3(&c->cfg); /* c->o's S3 strings point at these */
   if (c->free_arg) c->free_arg(c->arg);
   free(c);
@@ -167,7 +209,11 @@ static void clean_temporaries(const sink_cfg *c) {
   struct dirent *e;
   while ((e = readdir(d)) != NULL) {
     size_t mlen;
-    if (temp_name(e->d_name, &mlen) && own_shard_name(c, stem, e->d_name + 1, mlen)) {
+    const char *mf = strrchr(c->manifest, '/');
+    mf = mf ? mf + 1 : c->manifest;
+    if (temp_name(e->d_name, &mlen) &&
+        (own_shard_name(c, stem, e->d_name + 1, mlen) ||
+         (strlen(mf) == mlen && strncmp(e->d_name + 1, mf, mlen) == 0))) {
       char *p = weir__vfs_join(dir, e->d_name);
       if (p) unlink(p);
       free(p);
@@ -180,50 +226,334 @@ static void clean_temporaries(const sink_cfg *c) {
 static weir__write_shape shape_of(const sink_cfg *c) {
   weir__write_shape w = {c->fmt->name, c->suffix,
                          c->single ? "file" : c->prefix ? "named shards" : "folder",
-                         c->o.shard_rows, c->o.shard_bytes};
+                         c->o.shard_rows, c->o.shard_bytes, c->listing};
   return w;
+}
+
+/* ---- Read tasks and the manifest ------------------------------------- */
+
+/* The "task" lines of the manifest: tasks [0, recorded) as this run found
+ * them, and beyond, the ones it skipped (their shards exist, as recorded). */
+static char *task_lines(const sink_cfg *c, size_t recorded) {
+  size_t cap = 64 + (c->ntasks ? c->ntasks : 1) * 8, len = 0;
+  char *t = malloc(cap);
+  if (!t) return NULL;
+  t[0] = '\0';
+  for (size_t i = 0; c->tracking && i < c->ntasks; i++) {
+    uint64_t f, r;
+    if (i < recorded) f = c->first[i], r = c->rows[i];
+    else if (c->skip && c->skip[i]) f = c->rec_first[i], r = c->rec_rows[i];
+    else continue;
+    if (cap - len < 80) {
+      char *n = realloc(t, cap * 2);
+      if (!n) {
+        free(t);
+        return NULL;
+      }
+      t = n;
+      cap *= 2;
+    }
+    len += (size_t)snprintf(t + len, cap - len, "task %zu %llu %llu\n", i,
+                            (unsigned long long)f, (unsigned long long)r);
+  }
+  return t;
+}
+
+static int save_manifest(const sink_cfg *c, size_t recorded, char *err, size_t errlen) {
+  char *tasks = task_lines(c, recorded);
+  if (!tasks) return WEIR_ENOMEM;
+  weir__write_shape w = shape_of(c);
+  int rc = weir__write_manifest_save(c->manifest, &c->cfg, &w, tasks, err, errlen);
+  free(tasks);
+  return rc;
+}
+
+/* Shard k exists (an earlier run's, on resume). */
+static int shard_exists(const sink_cfg *c, size_t k, int *yes, char *err, size_t errlen) {
+  char *u = shard_uri(c, k);
+  if (!u) return WEIR_ENOMEM;
+  int e = weir__vfs_exists(u, &c->cfg);
+  free(u);
+  if (e < 0) {
+    snprintf(err, errlen, "cannot check for shard %zu", k);
+    return e;
+  }
+  *yes = e;
+  return WEIR_OK;
+}
+
+/* Resume by bytes or into one file: the rows of the complete shards at the
+ * head of the output (they are counted: a shard's rows are known only by
+ * reading it). */
+static int count_done(sink_cfg *c, char *err, size_t errlen) {
+  c->done_rows = 0;
+  c->done_shards = 0;
+  if (!c->o.resume || (!c->single && c->o.shard_rows)) return WEIR_OK;
+  if (c->single) {
+    int yes;
+    int rc = shard_exists(c, 0, &yes, err, errlen);
+    if (rc) return rc;
+    if (yes) c->done_rows = UINT64_MAX, c->done_shards = 1;
+    return WEIR_OK;
+  }
+  for (;;) {
+    int yes;
+    int rc = shard_exists(c, c->done_shards, &yes, err, errlen);
+    if (rc) return rc;
+    if (!yes) break;
+    char *u = shard_uri(c, c->done_shards);
+    uint64_t rows = 0;
+    char why[512] = "";
+    rc = u ? c->fmt->count_rows(u, &c->cfg, &rows, why, sizeof why) : WEIR_ENOMEM;
+    free(u);
+    if (rc) {
+      snprintf(err, errlen, "resume: cannot count the rows of shard %zu: %s", c->done_shards,
+               why);
+      return rc;
+    }
+    c->done_rows += rows;
+    c->done_shards++;
+  }
+  return WEIR_OK;
+}
+
+/* 1 when rows [a, b) of an earlier run are all in shards that exist. */
+static int rows_kept(sink_cfg *c, uint64_t a, uint64_t b, int *yes, char *err, size_t errlen) {
+  *yes = 1;
+  if (a >= b) return WEIR_OK;
+  if (c->single || !c->o.shard_rows) {
+    *yes = b <= c->done_rows;
+    return WEIR_OK;
+  }
+  for (uint64_t k = a / c->o.shard_rows; k <= (b - 1) / c->o.shard_rows && *yes; k++) {
+    int rc = shard_exists(c, (size_t)k, yes, err, errlen);
+    if (rc) return rc;
+  }
+  return WEIR_OK;
+}
+
+static void plan_free(sink_cfg *c) {
+  free(c->rec_first);
+  free(c->rec_rows);
+  free(c->first);
+  free(c->rows);
+  free(c->skip);
+  c->rec_first = c->rec_rows = c->first = c->rows = NULL;
+  c->skip = NULL;
+  c->nskip = 0;
+  c->tracking = 0;
+}
+
+/* As a run begins, before any worker: checks the manifest again, counts
+ * what an earlier run left, picks the read tasks not to run, and writes
+ * the manifest before the first shard (every shard on disk was cut as it
+ * says). */
+static int plan(void *arg, weir_op *op, char *err, size_t errlen) {
+  sink_cfg *c = arg;
+  weir_pipeline *p = op->p;
+  plan_free(c);
+  char *text = NULL;
+  int rc = weir__write_manifest_load(c->manifest, &c->cfg, &text, err, errlen);
+  weir__write_shape w = shape_of(c);
+  if (rc == WEIR_OK && c->o.resume)
+    rc = weir__write_manifest_check(text, c->manifest, &w, c->uri, err, errlen);
+  if (rc == WEIR_OK) rc = count_done(c, err, errlen);
+  if (rc == WEIR_OK && c->source && c->source->active) {
+    c->ntasks = c->source->num_tasks;
+    size_t n = c->ntasks ? c->ntasks : 1;
+    c->rec_first = malloc(n * sizeof *c->rec_first);
+    c->rec_rows = malloc(n * sizeof *c->rec_rows);
+    c->first = calloc(n, sizeof *c->first);
+    c->rows = calloc(n, sizeof *c->rows);
+    c->skip = calloc(n, 1);
+    if (!c->rec_first || !c->rec_rows || !c->first || !c->rows || !c->skip) rc = WEIR_ENOMEM;
+    else c->tracking = 1;
+  }
+  if (rc == WEIR_OK && c->tracking) {
+    /* Records count only on resume: without it, the shards on disk are
+     * about to be written again. */
+    weir__write_manifest_tasks(c->o.resume ? text : NULL, c->ntasks, c->rec_first,
+                               c->rec_rows);
+    for (size_t i = 0; i < c->ntasks && rc == WEIR_OK; i++) {
+      if (c->rec_rows[i] == UINT64_MAX) continue;
+      int yes;
+      rc = rows_kept(c, c->rec_first[i], c->rec_first[i] + c->rec_rows[i], &yes, err, errlen);
+      if (rc == WEIR_OK && yes) {
+        c->skip[i] = 1;
+        c->nskip++;
+      }
+    }
+  }
+  free(text);
+  if (rc == WEIR_OK) rc = save_manifest(c, 0, err, errlen);
+  if (rc != WEIR_OK) {
+    plan_free(c);
+    return rc;
+  }
+  if (c->o.resume && !c->tracking)
+    weir__log(p, WEIR_LOG_INFO, "%s: resume: every read task is read again, because %s; "
+              "rows already in complete shards are not written again", op->name,
+              c->why_not[0] ? c->why_not : "no source's read tasks map to its rows");
+  if (c->nskip) {
+    /* The source owns the list now; it is freed with its run state. */
+    unsigned char *give = malloc(c->ntasks);
+    if (!give) {
+      plan_free(c);
+      return WEIR_ENOMEM;
+    }
+    memcpy(give, c->skip, c->ntasks);
+    free(c->source->skip_tasks);
+    c->source->skip_tasks = give;
+    weir__op_count(c->source, "resume_skipped_tasks", c->nskip);
+  }
+  if (c->o.resume && c->tracking)
+    weir__log(p, WEIR_LOG_INFO, "%s: resume: %zu of %zu read tasks of '%s' have all their "
+              "rows in complete shards and are not read again", op->name, c->nskip,
+              c->ntasks, c->source->name);
+  return WEIR_OK;
+}
+
+/* Whether shard k is complete: written by this run, or on resume there
+ * from an earlier one. */
+static int shard_complete(sink *s, size_t k, int *yes) {
+  if (k >= s->nshard_state) {
+    size_t n = s->nshard_state ? s->nshard_state : 64;
+    while (n <= k) n *= 2;
+    unsigned char *st = realloc(s->shard_state, n);
+    if (!st) return WEIR_ENOMEM;
+    memset(st + s->nshard_state, 0, n - s->nshard_state);
+    s->shard_state = st;
+    s->nshard_state = n;
+  }
+  if (s->shard_state[k] == 0) {
+    int e = 0;
+    if (s->c->o.resume) {
+      int rc = shard_exists(s->c, k, &e, s->err, sizeof s->err);
+      if (rc) return rc;
+    }
+    s->shard_state[k] = e ? 1 : 2;
+  }
+  *yes = s->shard_state[k] == 1;
+  return WEIR_OK;
+}
+
+/* 1 in *yes when rows [a, b) are all in complete shards now. */
+static int rows_complete(sink *s, uint64_t a, uint64_t b, int *yes) {
+  const sink_cfg *c = s->c;
+  *yes = 1;
+  if (a >= b) return WEIR_OK;
+  if (c->single) {
+    *yes = s->single_done || c->done_rows == UINT64_MAX;
+    return WEIR_OK;
+  }
+  if (!c->o.shard_rows) {
+    *yes = b <= s->front;
+    return WEIR_OK;
+  }
+  for (uint64_t k = a / c->o.shard_rows; k <= (b - 1) / c->o.shard_rows && *yes; k++) {
+    int rc = shard_complete(s, (size_t)k, yes);
+    if (rc) return rc;
+  }
+  return WEIR_OK;
+}
+
+/* Records the closed tasks whose rows are all in complete shards, in task
+ * order; writes the manifest when there are new ones. */
+static int record_ready(sink *s, int force) {
+  sink_cfg *c = s->c;
+  size_t before = s->recorded;
+  while (s->recorded < s->closed) {
+    size_t i = s->recorded;
+    int yes;
+    int rc = rows_complete(s, c->first[i], c->first[i] + c->rows[i], &yes);
+    if (rc) return rc;
+    if (!yes) break;
+    s->recorded++;
+  }
+  if (s->recorded == before && !(force && s->unsaved)) return WEIR_OK;
+  /* Each write holds every record: with many tasks, at most one a second
+   * (what a crash loses meanwhile is read again, never wrong). */
+  double now = weir__now();
+  if (!force && c->ntasks > 4096 && now - s->saved_at < 1.0) {
+    s->unsaved = 1;
+    return WEIR_OK;
+  }
+  s->saved_at = now;
+  s->unsaved = 0;
+  return save_manifest(c, s->recorded, s->err, sizeof s->err);
+}
+
+/* A task's rows differ from the earlier run's record: the rows already in
+ * shards would not be the ones this run would put there. */
+static int differs(sink *s, size_t i, const char *what, uint64_t now, uint64_t then) {
+  snprintf(s->err, sizeof s->err,
+           "resume: read task %zu of '%s' %s %llu now but %llu in the run that wrote "
+           "the output: the pipeline does not give the rows it gave then (resume needs "
+           "the same input, options and operators); write the output again without resume",
+           i, s->c->source->name, what, (unsigned long long)now, (unsigned long long)then);
+  return WEIR_EINVAL;
+}
+
+/* The open task (if any) and tasks [closed, upto) are done: a skipped
+ * task's rows are the earlier run's; one not skipped that sent no block
+ * gave none. */
+static int close_tasks(sink *s, size_t upto) {
+  sink_cfg *c = s->c;
+  if (s->has_cur) {
+    size_t i = (size_t)s->cur_task;
+    c->rows[i] = s->row - c->first[i];
+    if (c->rec_rows[i] != UINT64_MAX && c->rows[i] != c->rec_rows[i])
+      return differs(s, i, "gives rows:", c->rows[i], c->rec_rows[i]);
+    s->closed = i + 1;
+    s->has_cur = 0;
+  }
+  for (size_t i = s->closed; i < upto; i++) {
+    c->first[i] = s->row;
+    if (c->skip[i]) {
+      c->rows[i] = c->rec_rows[i];
+      s->row += c->rec_rows[i];
+    } else {
+      c->rows[i] = 0;
+      if (c->rec_rows[i] != UINT64_MAX && c->rec_rows[i] != 0)
+        return differs(s, i, "gives rows:", 0, c->rec_rows[i]);
+    }
+  }
+  if (upto > s->closed) s->closed = upto;
+  return WEIR_OK;
+}
+
+/* A block of read task `o` reaches the writer. */
+static int on_origin(sink *s, uint64_t o) {
+  sink_cfg *c = s->c;
+  if (s->has_cur && o == s->cur_task) return WEIR_OK;
+  if (o == WEIR__ORIGIN_MIXED || o >= c->ntasks || o < s->closed ||
+      (s->has_cur && o < s->cur_task)) {
+    if (c->nskip) {
+      snprintf(s->err, sizeof s->err, "internal: resume skips read tasks, but a block of %s "
+               "reached the writer", o == WEIR__ORIGIN_MIXED ? "no one read task"
+               : "a read task out of order");
+      return WEIR_EINVAL;
+    }
+    c->tracking = 0; /* nothing skipped: the rows are still right */
+    return WEIR_OK;
+  }
+  int rc = close_tasks(s, (size_t)o);
+  if (rc) return rc;
+  c->first[o] = s->row;
+  if (c->rec_first[o] != UINT64_MAX && c->rec_first[o] != s->row)
+    return differs(s, (size_t)o, "starts at row", s->row, c->rec_first[o]);
+  s->cur_task = o;
+  s->has_cur = 1;
+  return WEIR_OK;
 }
 
 static int begin_run(sink *s) {
   s->begun = 1;
   clean_temporaries(s->c);
-  if (s->c->manifest) {
-    /* Before the first shard: every shard on disk was cut as it says. */
-    weir__write_shape w = shape_of(s->c);
-    int rc = weir__write_manifest_save(s->c->manifest, &w, s->err, sizeof s->err);
-    if (rc) return rc;
-  }
   s->known_shard = SIZE_MAX;
-  if (!s->c->o.resume) return WEIR_OK;
-  if (s->c->single) {
-    int yes;
-    int rc = exists(s, 0, &yes);
-    if (rc) return rc;
-    if (yes) s->done_rows = UINT64_MAX, s->done_shards = 1;
-    return WEIR_OK;
-  }
-  if (s->c->o.shard_rows) return WEIR_OK; /* checked shard by shard */
-  /* Shards cut by bytes: count the rows of those already complete. */
-  for (;;) {
-    int yes;
-    int rc = exists(s, s->done_shards, &yes);
-    if (rc) return rc;
-    if (!yes) break;
-    char *u = shard_uri(s->c, s->done_shards);
-    uint64_t rows = 0;
-    char err[512] = "";
-    rc = u ? s->c->fmt->count_rows(u, &s->c->cfg, &rows, err, sizeof err)
-           : WEIR_ENOMEM;
-    free(u);
-    if (rc) {
-      snprintf(s->err, sizeof s->err,
-               "resume: cannot count the rows of shard %zu: %s",
-               s->done_shards, err);
-      return rc;
-    }
-    s->done_rows += rows;
-    s->done_shards++;
-  }
+  s->done_rows = s->c->done_rows;
+  s->done_shards = s->c->done_shards;
+  s->front = s->c->o.resume && !s->c->single ? s->c->done_rows : 0;
   return WEIR_OK;
 }
 
@@ -275,6 +605,9 @@ static int open_shard(sink *s, const char *head) {
   return put(s, s->header, strlen(s->header));
 }
 
+static int shard_complete(sink *s, size_t k, int *yes);
+static int record_ready(sink *s, int force);
+
 static int close_shard(sink *s) {
   int rc = WEIR_OK;
   if (!s->c->fmt->text) {
@@ -299,7 +632,20 @@ static int close_shard(sink *s) {
   s->cur = NULL;
   free(s->cur_uri);
   s->cur_uri = NULL;
+  if (rc == WEIR_OK && s->c->tracking) {
+    /* Complete now: the tasks whose rows it ends may be recorded. */
+    if (s->c->single) {
+      s->single_done = 1;
+    } else if (s->c->o.shard_rows) {
+      int yes;
+      rc = shard_complete(s, s->shard, &yes);
+      if (rc == WEIR_OK) s->shard_state[s->shard] = 1;
+    } else {
+      s->front = s->pos_end;
+    }
+  }
   s->shard++;
+  if (rc == WEIR_OK && s->c->tracking) rc = record_ready(s, 0);
   return rc;
 }
 
@@ -343,6 +689,7 @@ static void sink_destroy(void *state) {
   free(s->frame_rows);
   free(s->frame_meta);
   free(s->frame_meta_len);
+  free(s->shard_state);
   ZSTD_freeCCtx(s->cctx);
   ZSTD_freeDCtx(s->dctx);
   free(s);
@@ -463,6 +810,12 @@ static int sink_process(void *state, weir_block *e, weir_emit *out,
   s->err[0] = 0;
   weir_block_unref(&s->decoded);
   if (!s->begun && (rc = begin_run(s)) != WEIR_OK) return fail(s, ctx, rc);
+  if (c->tracking) {
+    size_t closed = s->closed;
+    rc = on_origin(s, weir__ctx_origin(ctx));
+    if (rc == WEIR_OK && c->tracking && s->closed > closed) rc = record_ready(s, 0);
+    if (rc != WEIR_OK) return fail(s, ctx, rc);
+  }
   const char *head = c->fmt->text ? e->cols[0].name : "";
   size_t n = rows_of(s, e), r = 0;
   while (r < n) {
@@ -506,6 +859,7 @@ static int sink_process(void *state, weir_block *e, weir_emit *out,
     if ((rc = put_rows(s, e, r, m)) != WEIR_OK) return fail(s, ctx, rc);
     r += m;
     s->in_shard += m;
+    s->pos_end = s->row + r;
     int full = !c->single &&
                ((c->o.shard_rows && s->in_shard >= c->o.shard_rows) ||
                 (c->o.shard_bytes && shard_pos(s) >= c->o.shard_bytes));
@@ -523,11 +877,15 @@ static int sink_finish(void *state, weir_emit *out, weir_ctx *ctx) {
   int rc = WEIR_OK;
   s->err[0] = 0;
   if (!s->begun && (rc = begin_run(s)) != WEIR_OK) return fail(s, ctx, rc);
+  /* Every task has sent its rows: the ones after the last block gave none
+   * (or were skipped). */
+  if (c->tracking && (rc = close_tasks(s, c->ntasks)) != WEIR_OK) return fail(s, ctx, rc);
   if (!s->cur && c->single && !(c->o.resume && s->done_shards)) {
     /* A single-file output exists even without rows. */
     if ((rc = open_shard(s, "")) != WEIR_OK) return fail(s, ctx, rc);
   }
   if (s->cur && (rc = close_shard(s)) != WEIR_OK) return fail(s, ctx, rc);
+  if (c->tracking && (rc = record_ready(s, 1)) != WEIR_OK) return fail(s, ctx, rc);
   if (!c->o.resume && !weir__vfs_is_remote(c->base)) {
     /* Shards of an earlier run (longer, of another compression, or of the
      * other layout) are not part of this output. */
@@ -659,6 +1017,89 @@ static const char *refusal(const char *uri, const char *stem, const weir__fmt *f
   return NULL;
 }
 
+/* Appends the listing of source `op` to `*buf`: its task count, and each
+ * task's description when it has one. */
+static int list_source(const weir_op *op, char **buf, size_t *len, size_t *cap) {
+  char line[2400];
+  for (size_t i = 0; i <= op->num_tasks; i++) {
+    int k;
+    if (i == 0) {
+      k = snprintf(line, sizeof line, "source %s tasks %zu\n", op->name, op->num_tasks);
+    } else {
+      if (!op->describe) break;
+      char d[2200];
+      if (op->describe(op->describe_arg, i - 1, d, sizeof d) != WEIR_OK) d[0] = '\0';
+      k = snprintf(line, sizeof line, "input %zu %s\n", i - 1, d);
+    }
+    if (k < 0) return WEIR_EINVAL;
+    size_t n = strlen(line);
+    if (*cap - *len <= n) {
+      size_t nc = (*cap + n) * 2;
+      char *nb = realloc(*buf, nc);
+      if (!nb) return WEIR_ENOMEM;
+      *buf = nb;
+      *cap = nc;
+    }
+    memcpy(*buf + *len, line, n + 1);
+    *len += n;
+  }
+  return WEIR_OK;
+}
+
+/* What lies upstream of the writer: the listing of every source (in the
+ * order they are met from the writer), and the one source whose read
+ * tasks a resume may skip, when every operator on the way keeps rows with
+ * their read task (else why not, in c->why_not). */
+static int upstream(sink_cfg *c, weir_op *in) {
+  weir_op *stack[64], *seen[64];
+  size_t ns = 0, nseen = 0, len = 0, cap = 256;
+  char *buf = malloc(cap);
+  if (!buf) return WEIR_ENOMEM;
+  buf[0] = '\0';
+  stack[ns++] = in;
+  int rc = WEIR_OK, too_many = 0;
+  while (ns > 0 && rc == WEIR_OK) {
+    weir_op *op = stack[--ns];
+    int dup = 0;
+    for (size_t i = 0; i < nseen; i++) dup |= seen[i] == op;
+    if (dup) continue;
+    if (nseen == 64) {
+      too_many = 1;
+      break;
+    }
+    seen[nseen++] = op;
+    if (op->kind == WEIR__OP_SOURCE) rc = list_source(op, &buf, &len, &cap);
+    for (size_t i = 0; i < op->nins && !too_many; i++) {
+      if (ns == 64) too_many = 1;
+      else stack[ns++] = op->ins[i];
+    }
+  }
+  if (rc != WEIR_OK || too_many) {
+    free(buf);
+    if (rc != WEIR_OK) return rc;
+    buf = NULL; /* a graph too large to list: not recorded, not compared */
+  }
+  c->listing = buf;
+  /* The chain from the writer up to its source. */
+  c->source = NULL;
+  c->why_not[0] = '\0';
+  for (weir_op *op = in; op;) {
+    if (op->kind == WEIR__OP_SOURCE) {
+      if (op->arrow)
+        snprintf(c->why_not, sizeof c->why_not, "source '%s' reads an Arrow stream, which "
+                 "has no read tasks to skip", op->name);
+      else if (op->dist_local)
+        snprintf(c->why_not, sizeof c->why_not, "source '%s' receives an exchange", op->name);
+      else
+        c->source = op;
+      break;
+    }
+    if (weir__op_mixes_tasks(op, c->why_not, sizeof c->why_not)) break;
+    op = op->ins[0];
+  }
+  return WEIR_OK;
+}
+
 /* Frees a writer's format argument on a path that fails before the
  * writer owns it. */
 static weir_op *drop_arg(void *arg, void (*free_arg)(void *), weir_op *r) {
@@ -786,18 +1227,28 @@ static weir_op *make_writer_arg(weir_pipeline *p, weir_op *in, const char *uri,
       snprintf(c->part, sizeof c->part, "part-r%05d-", r);
     }
   }
-  if (!weir__vfs_is_remote(c->base)) {
-    c->manifest = weir__write_manifest_path(c->base, !c->single && !c->prefix, c->suffix);
-    if (!c->manifest) {
-      sink_cfg_free(c);
-      return weir__op_fail(p, WEIR_ENOMEM, "%s: out of memory", def->name);
-    }
-    char merr[1536];
+  c->manifest = weir__write_manifest_path(c->base, !c->single && !c->prefix, c->suffix);
+  c->uri = strdup(uri);
+  if (!c->manifest || !c->uri || upstream(c, in) != WEIR_OK) {
+    sink_cfg_free(c);
+    return weir__op_fail(p, WEIR_ENOMEM, "%s: out of memory", def->name);
+  }
+  if (p->dist && weir_dist_size() > 1) {
+    c->source = NULL; /* a rank sees the tasks the coordinator hands it */
+    snprintf(c->why_not, sizeof c->why_not, "it runs on MPI ranks");
+  }
+  if (c->o.resume) {
+    /* Refused here already, before anything runs (the run checks again). */
+    char merr[1536] = "";
+    char *text = NULL;
     weir__write_shape w = shape_of(c);
-    if (c->o.resume &&
-        weir__write_manifest_check(c->manifest, &w, uri, merr, sizeof merr) != WEIR_OK) {
+    int mrc = weir__write_manifest_load(c->manifest, &c->cfg, &text, merr, sizeof merr);
+    if (mrc == WEIR_OK)
+      mrc = weir__write_manifest_check(text, c->manifest, &w, uri, merr, sizeof merr);
+    free(text);
+    if (mrc != WEIR_OK) {
       sink_cfg_free(c);
-      return weir__op_fail(p, WEIR_EINVAL, "%s: %s", def->name, merr);
+      return weir__op_fail(p, mrc, "%s: %s", def->name, merr);
     }
   }
   /* Serialising runs on parallel workers, in order; then one worker
@@ -819,6 +1270,8 @@ static weir_op *make_writer_arg(weir_pipeline *p, weir_op *in, const char *uri,
     return NULL;
   }
   weir__op_set_cleanup(op, sink_cfg_free, c);
+  weir__op_set_per_block(enc, 1); /* a block's bytes, whatever its pool */
+  weir__op_set_run_begin(op, plan, c);
   return op;
 }
 

@@ -402,6 +402,7 @@ weir_op *weir_chunk_text(weir_pipeline *p, weir_op *in, const weir_chunk_options
     return NULL;
   }
   weir__op_set_cleanup(num, cfg_free, c);
+  weir__op_set_per_block(num, -1); /* numbers count on across read tasks */
   weir_op_def def = {WEIR_OP_DEF_VERSION, c->name, ck_init, ck_process, NULL, ck_destroy};
   weir_op_options oo = WEIR_OP_OPTIONS_INIT;
   oo.max_workers = d.common.max_workers;

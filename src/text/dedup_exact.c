@@ -625,5 +625,6 @@ weir_op *weir_dedup_exact(weir_pipeline *p, weir_op *in, const weir_dedup_exact_
     return NULL;
   }
   weir__op_set_cleanup(op, cfg_free, c);
+  weir__op_set_per_block(op, -1); /* its seen-set spans read tasks */
   return op;
 }

@@ -186,5 +186,6 @@ weir_op *weir_text_doc_id(weir_pipeline *p, weir_op *in, const weir_doc_id_optio
     return NULL;
   }
   weir__op_set_cleanup(op, cfg_free, c);
+  weir__op_set_per_block(op, -1); /* ids count on across read tasks */
   return op;
 }

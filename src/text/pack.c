@@ -367,5 +367,6 @@ weir_op *weir_pack_sequences(weir_pipeline *p, weir_op *in, const weir_pack_opti
     return NULL;
   }
   weir__op_set_cleanup(op, cfg_free, c);
+  weir__op_set_per_block(op, -1); /* a partial row crosses blocks */
   return op;
 }

@@ -215,6 +215,12 @@ int weir__net_list_opts(const char *uri, const weir__net_options *o,
                : kl == 0 || t.key[kl - 1] == '/' || key[kl] == '/';
       /* Keys ending in '/' are folder markers some tools create. */
       if (want && key[strlen(key) - 1] == '/' && all[i].size == 0) want = 0;
+      /* Under a prefix, hidden names (a part starting with '.': a
+       * writer's manifest, temporaries) are skipped, as in a local folder. */
+      if (want && exact < 0) {
+        const char *rest = key + kl + (key[kl] == '/');
+        if (rest[0] == '.' || strstr(rest, "/.")) want = 0;
+      }
       if (want) all[keep++] = all[i];
       else free(all[i].uri);
     }
