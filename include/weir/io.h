@@ -84,7 +84,9 @@ typedef struct weir_write_options {
                                    0 = no limit */
   uint64_t    shard_bytes;      /* ... or this many bytes; 0 = no limit */
   int         resume;           /* 1 = keep complete shards of an earlier
-                                   run and skip writing them again */
+                                   run and skip writing them again, and
+                                   skip reading the read tasks whose rows
+                                   are all in them (see weir_write_jsonl) */
   int         compression_level; /* zstd level; 0 = 3 */
   const char *s3_endpoint;
   const char *s3_region;
@@ -133,7 +135,9 @@ enum {
  * of inputs: a file (local or remote) whose name ends in ".urls", one
  * input a line (URL, s3:// key or prefix, path), blank lines and '#'
  * comments skipped, read in the list's order and taken as given (no
- * filter by suffix), its entries resolved (a HEAD each) concurrently. HTTP cannot be listed: a glob or a folder URL
+ * filter by suffix), its entries resolved (a HEAD each) concurrently.
+ * Hidden names (a part starting with '.': writers' manifests and
+ * temporaries) are skipped under a folder or an s3:// prefix. HTTP cannot be listed: a glob or a folder URL
  * over http(s) is refused with a message saying so. From a
  * folder or prefix, a reader takes the files whose suffix fits its format,
  * plain or with .zst/.zstd/.gz: JSONL .jsonl, .ndjson, .json; CSV .csv,
@@ -201,7 +205,53 @@ WEIR_EXTERN weir_op *weir_read_blocks(weir_pipeline *p, const char *uri, const w
  * part-NNNNN<suffix> of the format this run did not write, whatever its
  * compression; for a file name f<suffix>, the one file or the shards
  * f-NNNNN<suffix> of the other layout and shards beyond this run's count.
- * Only names of these patterns are removed; other files stay. A file name
+ * Only names of these patterns are removed; other files stay.
+ *
+ * The manifest. Every output (local, s3:// or http(s)) has a hidden one
+ * beside its shards: "<folder>/.weir-write-manifest", or
+ * ".<name>.weir-write-manifest" beside a file name; written before the
+ * first shard and again as shards complete, each time as a whole (a
+ * temporary renamed, or one upload). It holds the options that shape the
+ * shards (format, compression suffix, layout, shard_rows, shard_bytes),
+ * the input listing (each source upstream, its number of read tasks and,
+ * for weir's readers, each task's input with its size and byte range; a
+ * URL's query string, which presigned URLs change, is left out), and the
+ * read tasks whose rows are all in complete shards, with the rows they
+ * gave. A resume whose options or listing differ is refused with
+ * WEIR_EINVAL by the writer's constructor, naming each differing option
+ * with both values, or the first listing line that differs.
+ *
+ * Resume skips work. When every operator between the writer and its one
+ * source keeps each block's rows with the read task they came from, a
+ * resumed run does not run the read tasks the manifest records whose
+ * shards all still exist: their rows are neither read nor computed again,
+ * and the rows of the other tasks land in the shards they would have in a
+ * clean run, so the output is byte for byte a clean run's. The source's
+ * named counter "resume_skipped_tasks" (weir_pipeline_op_counter) says
+ * how many, and an INFO line "resume: K of N read tasks of '<source>'
+ * have all their rows in complete shards and are not read again". A task
+ * is recorded only once all its rows are in complete shards, so a crash
+ * at any point leaves a manifest that is exact, at worst behind; a task
+ * is skipped only while every shard that holds its rows exists (with
+ * shard_bytes, while they are in the complete shards at the head of the
+ * output). A task that now gives other rows than recorded ends the run
+ * with WEIR_EINVAL (resume needs a deterministic pipeline).
+ *
+ * Where rows of one read task could end in the output of another, a
+ * resume reads every task again (today's rows still skip the complete
+ * shards) and logs at INFO "resume: every read task is read again,
+ * because <why>". That is the case with: weir_repartition, a batch_rows
+ * re-blocking, weir_limit, weir_union or any operator with several
+ * inputs; an operator with a finish (a barrier: MinHash dedup, packing);
+ * an operator pinned to one worker (max_workers = 1), which is what an
+ * operator that keeps state across blocks needs to be deterministic
+ * (exact dedup's seen-set, doc ids, running counts; weir's readers and
+ * encoders are known to be per block whatever their pool); an Arrow
+ * stream source; and MPI ranks (where resume is refused). An operator of
+ * your own that keeps state across blocks must therefore run on one
+ * worker, or resume may skip tasks whose rows its state needed.
+ *
+ * A file name
  * with another format's suffix (write_jsonl to "x.csv"), or a
  * `compression` that contradicts the file name's suffix, is refused
  * (WEIR_EINVAL) rather than read as a folder or ignored. A writer runs as two ops: `encode_<format>` turns

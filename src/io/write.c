@@ -317,8 +317,11 @@ static int count_done(sink_cfg *c, char *err, size_t errlen) {
   return WEIR_OK;
 }
 
-/* 1 when rows [a, b) of an earlier run are all in shards that exist. */
-static int rows_kept(sink_cfg *c, uint64_t a, uint64_t b, int *yes, char *err, size_t errlen) {
+/* 1 when rows [a, b) of an earlier run are all in shards that exist.
+ * `last`/`last_yes` remember the last shard asked about: consecutive
+ * tasks often share one, and on S3 each question is a request. */
+static int rows_kept(sink_cfg *c, uint64_t a, uint64_t b, int *yes, uint64_t *last,
+                     int *last_yes, char *err, size_t errlen) {
   *yes = 1;
   if (a >= b) return WEIR_OK;
   if (c->single || !c->o.shard_rows) {
@@ -326,8 +329,12 @@ static int rows_kept(sink_cfg *c, uint64_t a, uint64_t b, int *yes, char *err, s
     return WEIR_OK;
   }
   for (uint64_t k = a / c->o.shard_rows; k <= (b - 1) / c->o.shard_rows && *yes; k++) {
-    int rc = shard_exists(c, (size_t)k, yes, err, errlen);
-    if (rc) return rc;
+    if (k != *last) {
+      int rc = shard_exists(c, (size_t)k, last_yes, err, errlen);
+      if (rc) return rc;
+      *last = k;
+    }
+    *yes = *last_yes;
   }
   return WEIR_OK;
 }
@@ -374,10 +381,13 @@ static int plan(void *arg, weir_op *op, char *err, size_t errlen) {
      * about to be written again. */
     weir__write_manifest_tasks(c->o.resume ? text : NULL, c->ntasks, c->rec_first,
                                c->rec_rows);
+    uint64_t last = UINT64_MAX;
+    int last_yes = 0;
     for (size_t i = 0; i < c->ntasks && rc == WEIR_OK; i++) {
       if (c->rec_rows[i] == UINT64_MAX) continue;
       int yes;
-      rc = rows_kept(c, c->rec_first[i], c->rec_first[i] + c->rec_rows[i], &yes, err, errlen);
+      rc = rows_kept(c, c->rec_first[i], c->rec_first[i] + c->rec_rows[i], &yes, &last,
+                     &last_yes, err, errlen);
       if (rc == WEIR_OK && yes) {
         c->skip[i] = 1;
         c->nskip++;
@@ -450,7 +460,9 @@ static int rows_complete(sink *s, uint64_t a, uint64_t b, int *yes) {
     *yes = b <= s->front;
     return WEIR_OK;
   }
-  for (uint64_t k = a / c->o.shard_rows; k <= (b - 1) / c->o.shard_rows && *yes; k++) {
+  /* From the last: while a task is being written, its last shard is the
+   * one not complete yet, so the answer comes at once. */
+  for (uint64_t k = (b - 1) / c->o.shard_rows + 1; k-- > a / c->o.shard_rows && *yes;) {
     int rc = shard_complete(s, (size_t)k, yes);
     if (rc) return rc;
   }
