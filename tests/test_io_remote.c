@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <weir.h>
 
 #include "io/net/net.h"
@@ -229,6 +230,28 @@ static void write_s3_counted(const char *uri, size_t tasks, s3_run *r) {
 /* Resume skips work on S3 as it does locally (issue 21): the manifest is
  * an object beside the shards, one missing shard makes the resume run its
  * read task alone, and another task count is refused. */
+/* Runs `call` on a boto3 S3 client `c` of moto's server (boto3 comes with
+ * moto's environment). */
+static void boto3(const char *call) {
+  char why[512];
+  char *py = srv_venv_bin("python", why, sizeof why);
+  if (!py) srv_missing(why);
+  char cmd[4096];
+  snprintf(cmd, sizeof cmd,
+           "'%s' -c \"import boto3, json; c = boto3.client('s3', endpoint_url='%s', "
+           "aws_access_key_id='%s', aws_secret_access_key='%s', region_name='us-east-1'); "
+           "%s\"",
+           py, srv.url, srv.access_key, srv.secret_key, call);
+  free(py);
+  cr_assert_eq(system(cmd), 0, "%s", cmd);
+}
+
+static void s3_delete(const char *key) {
+  char call[512];
+  snprintf(call, sizeof call, "c.delete_object(Bucket='test', Key='%s')", key);
+  boto3(call);
+}
+
 Test(io_remote_s3, resume_skips_complete_read_tasks) {
   const char *uri = "s3://test/out/skip";
   s3_run r;
@@ -244,18 +267,7 @@ Test(io_remote_s3, resume_skips_complete_read_tasks) {
   cr_assert_eq(r.tasks, 0, "every shard is there: nothing to read (%llu)",
                (unsigned long long)r.tasks);
 
-  /* Shard 4 goes (boto3, from moto's environment). */
-  char why[512];
-  char *py = srv_venv_bin("python", why, sizeof why);
-  if (!py) srv_missing(why);
-  char cmd[2048];
-  snprintf(cmd, sizeof cmd,
-           "'%s' -c \"import boto3; boto3.client('s3', endpoint_url='%s', "
-           "aws_access_key_id='%s', aws_secret_access_key='%s', region_name='us-east-1')"
-           ".delete_object(Bucket='test', Key='out/skip/part-00004.jsonl.zst')\"",
-           py, srv.url, srv.access_key, srv.secret_key);
-  free(py);
-  cr_assert_eq(system(cmd), 0, "%s", cmd);
+  s3_delete("out/skip/part-00004.jsonl.zst");
   cr_assert_eq(weir__vfs_exists("s3://test/out/skip/part-00004.jsonl.zst", &cfg), 0);
 
   write_s3_counted(uri, 10, &r);
@@ -272,4 +284,55 @@ Test(io_remote_s3, resume_skips_complete_read_tasks) {
   cr_assert_eq(r.rc, WEIR_EINVAL, "%s", r.err);
   cr_assert(strstr(r.err, "input listing") && strstr(r.err, "source gen tasks 10"), "%s",
             r.err);
+}
+
+/* nginx with WebDAV uploads, serving `www`. */
+static void dav_up(void) {
+  char why[512];
+  srv_need_curl();
+  www = srv_tmpdir("dav");
+  cr_assert(www);
+  if (srv_nginx_start_conf(&srv, www, NULL, NULL,
+                           "dav_methods PUT DELETE; create_full_put_path on;", why,
+                           sizeof why) != 0)
+    srv_missing(why);
+}
+
+TestSuite(io_remote_dav, .init = dav_up, .fini = down, .timeout = 90);
+
+/* An HTTP output resumes like the others (issue 21): its manifest is a
+ * resource beside the shards, a missing shard makes the resume run its
+ * read task alone, and the output equals a clean one. */
+Test(io_remote_dav, http_output_resume_skips_complete_read_tasks) {
+  char uri[512];
+  snprintf(uri, sizeof uri, "%s/out", srv.url);
+  s3_run r;
+  write_s3_counted(uri, 6, &r);
+  cr_assert_eq(r.rc, WEIR_OK, "%s", r.err);
+  cr_assert_eq(r.tasks, 6);
+  char path[1024];
+  snprintf(path, sizeof path, "%s/out/.weir-write-manifest", www);
+  cr_assert_eq(access(path, F_OK), 0, "the manifest was uploaded beside the shards");
+  snprintf(path, sizeof path, "%s/out/part-00002.jsonl.zst", www);
+  cr_assert_eq(unlink(path), 0);
+
+  write_s3_counted(uri, 6, &r);
+  cr_assert_eq(r.rc, WEIR_OK, "%s", r.err);
+  cr_assert_eq(r.tasks, 1, "read %llu tasks", (unsigned long long)r.tasks);
+  cr_assert_eq(r.skipped, 5);
+  cr_assert_eq(access(path, F_OK), 0, "the missing shard is back");
+  weir_pipeline *p;
+  weir_pipeline_create(&p, NULL);
+  char glob[600];
+  snprintf(glob, sizeof glob, "%s/out/*.jsonl.zst", www);
+  weir_block *b = collect(p, weir_read_jsonl(p, glob, NULL));
+  weir_pipeline_destroy(p);
+  cr_assert_not_null(b);
+  cr_assert_eq(weir_block_num_rows(b), 600);
+  for (size_t i = 0; i < 600; i++) cr_assert_eq(id_at(b, i), (int64_t)i);
+  weir_block_unref(&b);
+
+  write_s3_counted(uri, 7, &r);
+  cr_assert_eq(r.rc, WEIR_EINVAL, "%s", r.err);
+  cr_assert(strstr(r.err, "input listing"), "%s", r.err);
 }

@@ -50,7 +50,7 @@ typedef struct sink_cfg {
   weir_op *source;     /* the source whose read tasks map to rows, or NULL */
   char why_not[320];   /* when NULL: why (for the log line) */
   char *uri;           /* as given, for messages */
-  /* Run state, set by plan() as a run begins. */
+  /* Run state: plan_resume() and run_begin(). */
   size_t ntasks;
   uint64_t *rec_first, *rec_rows; /* the manifest's task records */
   uint64_t *first, *rows;         /* this run's: where each task's rows went */
@@ -59,6 +59,9 @@ typedef struct sink_cfg {
   int tracking;                   /* this run maps rows to tasks */
   uint64_t done_rows;             /* resume by bytes, single file: rows */
   size_t done_shards;             /* [0, done_rows) in shards [0, done_shards) */
+  int counted;                    /* done_rows counted already */
+  int planned;                    /* plan_resume ran for the next run */
+  int ranked;                     /* on MPI ranks: others write beside it */
   void *arg;           /* fmt->open_arg's */
   void (*free_arg)(void *);
   weir_op_def enc_def, sink_def;
@@ -211,9 +214,10 @@ static void clean_temporaries(const sink_cfg *c) {
     size_t mlen;
     const char *mf = strrchr(c->manifest, '/');
     mf = mf ? mf + 1 : c->manifest;
+    /* The manifest's own, unless other ranks write theirs meanwhile. */
     if (temp_name(e->d_name, &mlen) &&
         (own_shard_name(c, stem, e->d_name + 1, mlen) ||
-         (strlen(mf) == mlen && strncmp(e->d_name + 1, mf, mlen) == 0))) {
+         (!c->ranked && strlen(mf) == mlen && strncmp(e->d_name + 1, mf, mlen) == 0))) {
       char *p = weir__vfs_join(dir, e->d_name);
       if (p) unlink(p);
       free(p);
@@ -351,36 +355,38 @@ static void plan_free(sink_cfg *c) {
   c->tracking = 0;
 }
 
-/* As a run begins, before any worker: checks the manifest again, counts
- * what an earlier run left, picks the read tasks not to run, and writes
- * the manifest before the first shard (every shard on disk was cut as it
- * says). */
-static int plan(void *arg, weir_op *op, char *err, size_t errlen) {
-  sink_cfg *c = arg;
-  weir_pipeline *p = op->p;
-  plan_free(c);
+/* Allocates the run's task arrays (records unknown, nothing skipped). */
+static int plan_alloc(sink_cfg *c) {
+  c->ntasks = c->source->num_tasks;
+  size_t n = c->ntasks ? c->ntasks : 1;
+  c->rec_first = malloc(n * sizeof *c->rec_first);
+  c->rec_rows = malloc(n * sizeof *c->rec_rows);
+  c->first = calloc(n, sizeof *c->first);
+  c->rows = calloc(n, sizeof *c->rows);
+  c->skip = calloc(n, 1);
+  if (!c->rec_first || !c->rec_rows || !c->first || !c->rows || !c->skip) {
+    plan_free(c);
+    return WEIR_ENOMEM;
+  }
+  for (size_t i = 0; i < n; i++) c->rec_first[i] = c->rec_rows[i] = UINT64_MAX;
+  c->tracking = 1;
+  return WEIR_OK;
+}
+
+/* A resume, when the writer is made (on the caller's thread, like the
+ * readers' listings: a run's own requests go through its loop): checks
+ * the manifest, counts what an earlier run left, and picks the read tasks
+ * not to run. WEIR_EINVAL with `err` when the manifest refuses. */
+static int plan_resume(sink_cfg *c, char *err, size_t errlen) {
   char *text = NULL;
   int rc = weir__write_manifest_load(c->manifest, &c->cfg, &text, err, errlen);
   weir__write_shape w = shape_of(c);
-  if (rc == WEIR_OK && c->o.resume)
-    rc = weir__write_manifest_check(text, c->manifest, &w, c->uri, err, errlen);
+  if (rc == WEIR_OK) rc = weir__write_manifest_check(text, c->manifest, &w, c->uri, err, errlen);
   if (rc == WEIR_OK) rc = count_done(c, err, errlen);
-  if (rc == WEIR_OK && c->source && c->source->active) {
-    c->ntasks = c->source->num_tasks;
-    size_t n = c->ntasks ? c->ntasks : 1;
-    c->rec_first = malloc(n * sizeof *c->rec_first);
-    c->rec_rows = malloc(n * sizeof *c->rec_rows);
-    c->first = calloc(n, sizeof *c->first);
-    c->rows = calloc(n, sizeof *c->rows);
-    c->skip = calloc(n, 1);
-    if (!c->rec_first || !c->rec_rows || !c->first || !c->rows || !c->skip) rc = WEIR_ENOMEM;
-    else c->tracking = 1;
-  }
+  if (rc == WEIR_OK) c->counted = 1;
+  if (rc == WEIR_OK && c->source) rc = plan_alloc(c);
   if (rc == WEIR_OK && c->tracking) {
-    /* Records count only on resume: without it, the shards on disk are
-     * about to be written again. */
-    weir__write_manifest_tasks(c->o.resume ? text : NULL, c->ntasks, c->rec_first,
-                               c->rec_rows);
+    weir__write_manifest_tasks(text, c->ntasks, c->rec_first, c->rec_rows);
     uint64_t last = UINT64_MAX;
     int last_yes = 0;
     for (size_t i = 0; i < c->ntasks && rc == WEIR_OK; i++) {
@@ -395,11 +401,24 @@ static int plan(void *arg, weir_op *op, char *err, size_t errlen) {
     }
   }
   free(text);
-  if (rc == WEIR_OK) rc = save_manifest(c, 0, err, errlen);
-  if (rc != WEIR_OK) {
+  if (rc != WEIR_OK) plan_free(c);
+  c->planned = rc == WEIR_OK;
+  return rc;
+}
+
+/* As a run begins, before any worker (no I/O here): hands the source the
+ * read tasks the plan skips, or for a run without one (no resume, or a
+ * second run of the pipeline) starts mapping rows to tasks afresh. */
+static int run_begin(void *arg, weir_op *op, char *err, size_t errlen) {
+  (void)err, (void)errlen;
+  sink_cfg *c = arg;
+  weir_pipeline *p = op->p;
+  if (!c->planned) {
     plan_free(c);
-    return rc;
+    c->counted = 0;
+    if (c->source && c->source->active && plan_alloc(c) != WEIR_OK) return WEIR_ENOMEM;
   }
+  c->planned = 0; /* used once: a later run checks the output again */
   if (c->o.resume && !c->tracking)
     weir__log(p, WEIR_LOG_INFO, "%s: resume: every read task is read again, because %s; "
               "rows already in complete shards are not written again", op->name,
@@ -407,10 +426,7 @@ static int plan(void *arg, weir_op *op, char *err, size_t errlen) {
   if (c->nskip) {
     /* The source owns the list now; it is freed with its run state. */
     unsigned char *give = malloc(c->ntasks);
-    if (!give) {
-      plan_free(c);
-      return WEIR_ENOMEM;
-    }
+    if (!give) return WEIR_ENOMEM;
     memcpy(give, c->skip, c->ntasks);
     free(c->source->skip_tasks);
     c->source->skip_tasks = give;
@@ -562,6 +578,10 @@ static int on_origin(sink *s, uint64_t o) {
 static int begin_run(sink *s) {
   s->begun = 1;
   clean_temporaries(s->c);
+  /* Before the first shard: every shard on disk was cut as it says. */
+  int rc = save_manifest(s->c, 0, s->err, sizeof s->err);
+  if (rc == WEIR_OK && !s->c->counted) rc = count_done(s->c, s->err, sizeof s->err);
+  if (rc) return rc;
   s->known_shard = SIZE_MAX;
   s->done_rows = s->c->done_rows;
   s->done_shards = s->c->done_shards;
@@ -1246,18 +1266,14 @@ static weir_op *make_writer_arg(weir_pipeline *p, weir_op *in, const char *uri,
     return weir__op_fail(p, WEIR_ENOMEM, "%s: out of memory", def->name);
   }
   if (p->dist && weir_dist_size() > 1) {
+    c->ranked = 1;
     c->source = NULL; /* a rank sees the tasks the coordinator hands it */
     snprintf(c->why_not, sizeof c->why_not, "it runs on MPI ranks");
   }
   if (c->o.resume) {
-    /* Refused here already, before anything runs (the run checks again). */
+    /* Refused here, before anything runs. */
     char merr[1536] = "";
-    char *text = NULL;
-    weir__write_shape w = shape_of(c);
-    int mrc = weir__write_manifest_load(c->manifest, &c->cfg, &text, merr, sizeof merr);
-    if (mrc == WEIR_OK)
-      mrc = weir__write_manifest_check(text, c->manifest, &w, uri, merr, sizeof merr);
-    free(text);
+    int mrc = plan_resume(c, merr, sizeof merr);
     if (mrc != WEIR_OK) {
       sink_cfg_free(c);
       return weir__op_fail(p, mrc, "%s: %s", def->name, merr);
@@ -1283,7 +1299,7 @@ static weir_op *make_writer_arg(weir_pipeline *p, weir_op *in, const char *uri,
   }
   weir__op_set_cleanup(op, sink_cfg_free, c);
   weir__op_set_per_block(enc, 1); /* a block's bytes, whatever its pool */
-  weir__op_set_run_begin(op, plan, c);
+  weir__op_set_run_begin(op, run_begin, c);
   return op;
 }
 

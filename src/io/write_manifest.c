@@ -36,7 +36,8 @@ int weir__write_manifest_load(const char *path, const weir__io_config *cfg, char
   if (e == 0)
     return WEIR_OK; /* none: an output weir wrote before manifests, or none yet */
   if (e < 0) {
-    snprintf(err, errlen, "cannot check for the output's manifest %s", path);
+    snprintf(err, errlen, "cannot check for the output's manifest %s: %s", path,
+             weir_strerror(e));
     return e;
   }
   weir__rstream *s;

@@ -179,9 +179,13 @@ static inline pid_t srv_spawn(char *const argv[], const char *log) {
 
 /* nginx serving `www` (a folder) on a free port. Returns 0, or -1 with the
  * reason in `why` (e.g. nginx is not installed). */
-static inline int srv_nginx_start_ex(srv_proc *s, const char *www,
-                                     const char *cert, const char *key,
-                                     char *why, size_t whylen) {
+/* nginx serving `www`, with `extra` (directives, or "") in its server
+ * block: "dav_methods PUT DELETE; create_full_put_path on;" makes it take
+ * uploads. */
+static inline int srv_nginx_start_conf(srv_proc *s, const char *www,
+                                       const char *cert, const char *key,
+                                       const char *extra, char *why,
+                                       size_t whylen) {
   memset(s, 0, sizeof *s);
   srv_no_proxy();
   char *nginx = srv_which("nginx");
@@ -209,13 +213,13 @@ static inline int srv_nginx_start_ex(srv_proc *s, const char *www,
              "  scgi_temp_path %s/scgi;\n"
              "  sendfile on;\n"
              "  keepalive_requests 100000;\n"
-             "  server { listen 127.0.0.1:%d%s; root %s;%s%s%s%s%s }\n"
+             "  server { listen 127.0.0.1:%d%s; root %s;%s%s%s%s%s %s }\n"
              "}\n",
              geteuid() == 0 ? "user root;\n" : "", s->dir, s->dir, s->dir,
              s->dir, s->dir, s->dir, s->dir, s->port, cert ? " ssl" : "",
              www, cert ? " ssl_certificate " : "", cert ? cert : "",
              cert ? "; ssl_certificate_key " : "", cert ? key : "",
-             cert ? ";" : "");
+             cert ? ";" : "", extra ? extra : "");
     snprintf(path, sizeof path, "%s/nginx.conf", s->dir);
     srv_write_file(path, conf, strlen(conf));
     char log[1024];
@@ -234,6 +238,12 @@ static inline int srv_nginx_start_ex(srv_proc *s, const char *www,
   free(nginx);
   snprintf(why, whylen, "nginx did not start (see %s/error.log)", s->dir);
   return -1;
+}
+
+static inline int srv_nginx_start_ex(srv_proc *s, const char *www,
+                                     const char *cert, const char *key,
+                                     char *why, size_t whylen) {
+  return srv_nginx_start_conf(s, www, cert, key, "", why, whylen);
 }
 
 static inline int srv_nginx_start(srv_proc *s, const char *www, char *why,
