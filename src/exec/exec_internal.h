@@ -194,7 +194,6 @@ struct weir_op {
   unsigned char *skip_tasks; /* sources: tasks not to run (1 each), set by
                                 a resumed writer's run_begin; freed by
                                 weir__op_drain */
-  uint64_t tasks_skipped;
   uint64_t next_seq;         /* next call sequence number */
   uint64_t release_seq;      /* the call whose outputs may flow now */
   weir__call *calls;         /* calls not yet released, by seq */

@@ -343,10 +343,8 @@ static void take(weir_op *op, weir__worker *w, task *t) {
       }
       /* Tasks a resumed writer has in complete shards already. */
       while (op->skip_tasks && op->next_task < op->num_tasks && op->skip_tasks[op->next_task] &&
-             (!op->dist_shard || op->next_task < op->grant_end)) {
+             (!op->dist_shard || op->next_task < op->grant_end))
         op->next_task++;
-        op->tasks_skipped++;
-      }
       if (op->dist_shard && !op->dist_done && op->next_task >= op->grant_end)
         continue;
       if (weir__source_exhausted(op)) {
