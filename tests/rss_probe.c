@@ -8,8 +8,12 @@
  * KIND: jsonl csv text binary blocks video audio images parquet (read URI);
  * shuffle (JSONL through an iterator with shuffle_buffer_rows ARG);
  * repartition (JSONL re-blocked to ARG rows); ordered (JSONL through a
- * map with preserve_order). Prints "rows=R blocks=B max_block=M
- * peak_kib=K" on success; exits 1 with the pipeline's message otherwise. */
+ * map with preserve_order); dedup and dedup_priority (JSONL through
+ * weir_dedup_exact keep-first, or by the highest "p", with its own
+ * memory_limit ARG MiB). Prints "rows=R blocks=B max_block=M
+ * peak_kib=K" on success, then for dedup " spilled=S isum=X" (the spilled
+ * bytes of the dedup operator, and the sum of the kept rows' "i");
+ * exits 1 with the pipeline's message otherwise. */
 #define _POSIX_C_SOURCE 200809L /* nanosleep */
 #include <stdio.h>
 #include <stdlib.h>
@@ -78,6 +82,8 @@ int main(int argc, char **argv) {
     return 1;
   weir_iter_options io = WEIR_ITER_OPTIONS_INIT;
   weir_op *op = NULL;
+  int dedup = 0;
+  unsigned long long isum = 0;
   if (!strcmp(kind, "jsonl"))
     op = jsonl(p, uri);
   else if (!strcmp(kind, "csv"))
@@ -107,7 +113,14 @@ int main(int argc, char **argv) {
     io.seed = 7;
   } else if (!strcmp(kind, "repartition"))
     op = weir_repartition(p, jsonl(p, uri), arg);
-  else if (!strcmp(kind, "ordered")) {
+  else if (!strcmp(kind, "dedup") || !strcmp(kind, "dedup_priority")) {
+    weir_dedup_exact_options o = WEIR_DEDUP_EXACT_OPTIONS_INIT;
+    o.memory_limit = arg << 20;
+    if (!strcmp(kind, "dedup_priority"))
+      o.priority_column = "p";
+    op = weir_dedup_exact(p, jsonl(p, uri), &o);
+    dedup = op != NULL;
+  } else if (!strcmp(kind, "ordered")) {
     weir_op_options oo = WEIR_OP_OPTIONS_INIT;
     oo.preserve_order = 1;
     oo.min_workers = 2;
@@ -128,6 +141,13 @@ int main(int argc, char **argv) {
     blocks++;
     if (weir_block_nbytes(b) > max_block)
       max_block = weir_block_nbytes(b);
+    int ci = dedup ? weir_block_column_index(b, "i") : -1;
+    if (ci >= 0) {
+      weir_column c;
+      weir_block_column(b, (size_t)ci, &c);
+      for (size_t k = 0; k < c.length; k++)
+        isum += (unsigned long long)((const int64_t *)c.data)[k];
+    }
     weir_block_unref(&b);
   }
   if (tracing) {
@@ -144,6 +164,12 @@ int main(int argc, char **argv) {
   }
   weir_pipeline_stats ps;
   weir_pipeline_get_stats(p, &ps);
+  unsigned long long spilled = 0;
+  for (int i = 0; dedup && i < weir_pipeline_num_ops(p); i++) {
+    weir_op_stats st;
+    if (weir_pipeline_op_stats(p, i, &st) == WEIR_OK && !strcmp(st.name, "dedup_exact"))
+      spilled = st.spilled_bytes;
+  }
   if (getenv("WEIR_RSS_PROBE_STATS")) {
     char *t = NULL;
     if (weir_pipeline_stats_table(p, &t) == WEIR_OK)
@@ -153,7 +179,10 @@ int main(int argc, char **argv) {
   weir_pipeline_destroy(p);
   struct rusage ru;
   getrusage(RUSAGE_SELF, &ru);
-  printf("rows=%llu blocks=%llu max_block=%llu in_flight_peak=%zu peak_kib=%ld\n",
+  printf("rows=%llu blocks=%llu max_block=%llu in_flight_peak=%zu peak_kib=%ld",
          rows, blocks, max_block, ps.bytes_in_flight_peak, ru.ru_maxrss);
+  if (dedup)
+    printf(" spilled=%llu isum=%llu", spilled, isum);
+  printf("\n");
   return 0;
 }

@@ -515,3 +515,132 @@ Test(text_dedup, chunked_normalisation_matches_reference) {
     weir_free(norm);
   }
 }
+
+/* ---- The key tables in the pipeline's memory budget ----------------------- */
+
+/* Row i has key "doc <(i * 7919) % NB_KEYS>": the first NB_KEYS rows have
+ * every key once (7919 is prime to NB_KEYS), the rest repeat them. Its
+ * priority is (i * 31) % 7. */
+#define NB_KEYS 200000
+#define NB_ROWS 260000
+#define NB_TASKS 13
+
+static int read_budget_task(void *user, size_t task, weir_emit *out) {
+  (void)user;
+  size_t per = NB_ROWS / NB_TASKS;
+  for (size_t s = task * per; s < (task + 1) * per; s += 5000) {
+    weir_builder *b;
+    cr_assert_eq(weir_builder_create(&b), WEIR_OK);
+    weir_builder_add_column(b, "text", WEIR_TYPE_STRING);
+    weir_builder_add_column(b, "i", WEIR_TYPE_INT64);
+    weir_builder_add_column(b, "p", WEIR_TYPE_INT64);
+    for (size_t i = s; i < s + 5000; i++) {
+      char t[32];
+      int n = snprintf(t, sizeof t, "doc %zu", (i * 7919) % NB_KEYS);
+      weir_builder_append_string(b, 0, t, (size_t)n);
+      weir_builder_append_int64(b, 1, (int64_t)i);
+      weir_builder_append_int64(b, 2, (int64_t)((i * 31) % 7));
+    }
+    weir_block *blk;
+    cr_assert_eq(weir_builder_finish(b, &blk), WEIR_OK);
+    weir_builder_destroy(b);
+    int rc = weir_emit_block(out, blk);
+    if (rc)
+      return rc;
+  }
+  return WEIR_OK;
+}
+
+/* Runs dedup at `budget` with its own memory_limit far above it; checks
+ * the rows kept are `want` (0/1 per row) in input order; returns the
+ * spilled bytes, and the runs and peak bytes in flight through the
+ * pointers. */
+static uint64_t run_budget(size_t budget, const weir_dedup_exact_options *o, const uint8_t *want,
+                           uint64_t *runs, size_t *flight_peak) {
+  weir_pipeline_options po = WEIR_PIPELINE_OPTIONS_INIT;
+  po.spill_dir = tmpdir;
+  po.memory_budget = budget;
+  weir_pipeline *p;
+  cr_assert_eq(weir_pipeline_create(&p, &po), WEIR_OK);
+  weir_op *src = weir_source(p, "keys", NB_TASKS, read_budget_task, NULL, NULL);
+  weir_op *dd = weir_dedup_exact(p, src, o);
+  cr_assert_not_null(dd, "%s", weir_pipeline_errmsg(p));
+  weir_iter *it;
+  cr_assert_eq(weir_pipeline_iter(p, dd, NULL, &it), WEIR_OK);
+  size_t next = 0, n = 0;
+  weir_block *b;
+  int rc;
+  while ((rc = weir_iter_next(it, &b)) == WEIR_OK) {
+    weir_column ci;
+    weir_block_column(b, (size_t)weir_block_column_index(b, "i"), &ci);
+    for (size_t k = 0; k < ci.length; k++, n++) {
+      while (next < NB_ROWS && !want[next])
+        next++;
+      cr_assert_eq(((const int64_t *)ci.data)[k], (int64_t)next,
+                   "output row %zu is row %lld, the reference keeps row %zu", n,
+                   (long long)((const int64_t *)ci.data)[k], next);
+      next++;
+    }
+    weir_block_unref(&b);
+  }
+  weir_iter_destroy(it);
+  cr_assert_eq(rc, WEIR_EOF, "%s", weir_pipeline_errmsg(p));
+  size_t nwant = 0;
+  for (size_t i = 0; i < NB_ROWS; i++)
+    nwant += want[i];
+  cr_assert_eq(n, nwant, "kept %zu rows, the reference %zu", n, nwant);
+  weir_op_stats st;
+  cr_assert_eq(weir_pipeline_op_stats(p, 1, &st), WEIR_OK);
+  *runs = counter(p, 1, "spilled_runs");
+  weir_pipeline_stats ps;
+  cr_assert_eq(weir_pipeline_get_stats(p, &ps), WEIR_OK);
+  *flight_peak = ps.bytes_in_flight_peak;
+  weir_pipeline_destroy(p);
+  return st.spilled_bytes;
+}
+
+/* The seen keys of 200,000 keys would take a 6 MiB table (24 bytes a key,
+ * at most three quarters full) and the best rows per key 8 MiB; with a
+ * 4 MiB pipeline budget and the operator's own limit at 1 GiB, the tables
+ * count in the budget, stop growing when it is short and spill sorted
+ * runs instead, and the rows kept are still the reference's (keep-first:
+ * the first 200,000 rows; priority: the highest p per key, ties to the
+ * first). Before the tables counted, nothing spilled here. */
+Test(text_dedup, key_tables_count_in_the_budget) {
+  static uint8_t want[NB_ROWS];
+  for (size_t i = 0; i < NB_ROWS; i++)
+    want[i] = i < NB_KEYS;
+  weir_dedup_exact_options o = WEIR_DEDUP_EXACT_OPTIONS_INIT;
+  o.memory_limit = (size_t)1 << 30;
+  uint64_t runs;
+  size_t peak;
+  size_t budget = (size_t)4 << 20;
+  uint64_t spilled = run_budget(budget, &o, want, &runs, &peak);
+  cr_assert_gt(spilled, 0, "keep-first: the seen keys never spilled under a 4 MiB budget");
+  cr_assert_gt(runs, 1);
+  /* The table (65,536 keys to start with) was counted in flight. */
+  cr_assert_geq(peak, (size_t)65536 * 24, "bytes in flight peaked at %zu", peak);
+  /* With a budget it fits in, the same rows and no spill. */
+  uint64_t big = run_budget((size_t)256 << 20, &o, want, &runs, &peak);
+  cr_assert_eq(big, 0);
+  cr_assert_eq(runs, 0);
+
+  /* Priority: the reference in C, by key. */
+  int64_t *best = malloc(NB_KEYS * sizeof *best);
+  for (size_t k = 0; k < NB_KEYS; k++)
+    best[k] = -1;
+  for (size_t i = 0; i < NB_ROWS; i++) {
+    size_t k = (i * 7919) % NB_KEYS;
+    if (best[k] < 0 || (i * 31) % 7 > ((size_t)best[k] * 31) % 7)
+      best[k] = (int64_t)i;
+  }
+  memset(want, 0, sizeof want);
+  for (size_t k = 0; k < NB_KEYS; k++)
+    want[best[k]] = 1;
+  free(best);
+  o.priority_column = "p";
+  spilled = run_budget(budget, &o, want, &runs, &peak);
+  cr_assert_gt(runs, 1, "priority: the table of best rows never spilled under a 4 MiB budget");
+  cr_assert_gt(spilled, 0);
+  cr_assert_geq(peak, (size_t)65536 * 32, "bytes in flight peaked at %zu", peak);
+}

@@ -1,7 +1,8 @@
 /* Exact deduplication's priority mode: the rows kept against DuckDB's
  * ROW_NUMBER() OVER (PARTITION BY key ORDER BY priority DESC NULLS LAST,
  * i) = 1 on generated rows with many ties and nulls (ties: the first seen
- * wins), highest and lowest, int64 and float64 priorities, with the
+ * wins), highest and lowest, int64, float64 and string priorities (strings
+ * bytewise, many sharing their first 8 bytes), with the
  * priority table and the held rows spilling or not, 1 or 4 workers
  * upstream; annotate mode's dup_of; the held rows counted in the
  * pipeline's bytes in flight; malformed priorities and bad options. */
@@ -29,8 +30,20 @@ typedef struct row {
   char k[16];
   int64_t p;
   double f;
-  int p_null, f_null;
+  int p_null, f_null, s_null;
+  const char *s;
 } row;
+
+/* String priorities: ties, prefixes of each other, strings equal in their
+ * first 8 bytes and different after, bytes above 0x7f (unsigned order),
+ * the empty string. */
+static const char *const SPOOL[] = {
+    "", "a", "ab", "abcdefgh", "abcdefghi", "abcdefgh\xc3\xa9", "abcdefgg~", "abcdefgi",
+    "2024-05-17T10:00:00", "2024-05-17T10:00:01", "2024-05-17T09:59:59", "2024-05-17T10:00",
+    "2024-05-17", "\xc3\xa9t\xc3\xa9", "Z", "zz", "z", "~", "0", "00", "000000000",
+    "0000000001", "abcdefghijklmnopqrstuvwxyz0123456789", "abcdefghijklmnopqrstuvwxyz012345678",
+    "abcdefghijklmnopqrstuvwxyz0123456788", "\xe2\x82\xac" "100", "\xe2\x82\xac" "99"};
+#define NSPOOL (sizeof SPOOL / sizeof SPOOL[0])
 static row R[NROWS];
 
 static uint64_t rng;
@@ -49,6 +62,8 @@ static void gen(void) {
     R[i].p_null = rnd(10) == 0;
     R[i].f = ((double)rnd(2001) - 1000.0) / 8.0; /* exact in binary */
     R[i].f_null = rnd(20) == 0;
+    R[i].s = SPOOL[rnd(NSPOOL)];
+    R[i].s_null = rnd(15) == 0;
   }
 }
 
@@ -66,6 +81,11 @@ static void write_jsonl(const char *path) {
       fputs("null", f);
     else
       fprintf(f, "%.17g", R[i].f);
+    fputs(", \"s\": ", f);
+    if (R[i].s_null)
+      fputs("null", f);
+    else
+      fprintf(f, "\"%s\"", R[i].s); /* no quote or backslash in SPOOL */
     fputs("}\n", f);
   }
   fclose(f);
@@ -108,6 +128,7 @@ static int read_task(void *user, size_t task, weir_emit *out) {
     weir_builder_add_column(b, "k", WEIR_TYPE_STRING);
     weir_builder_add_column(b, "p", WEIR_TYPE_INT64);
     weir_builder_add_column(b, "f", WEIR_TYPE_FLOAT64);
+    weir_builder_add_column(b, "s", WEIR_TYPE_STRING);
     for (size_t i = s; i < s + PER_BLOCK; i++) {
       weir_builder_append_int64(b, 0, (int64_t)i);
       weir_builder_append_string(b, 1, R[i].k, strlen(R[i].k));
@@ -119,6 +140,10 @@ static int read_task(void *user, size_t task, weir_emit *out) {
         weir_builder_append_null(b, 3);
       else
         weir_builder_append_float64(b, 3, R[i].f);
+      if (R[i].s_null)
+        weir_builder_append_null(b, 4);
+      else
+        weir_builder_append_string(b, 4, R[i].s, strlen(R[i].s));
     }
     weir_block *blk;
     cr_assert_eq(weir_builder_finish(b, &blk), WEIR_OK);
@@ -258,6 +283,33 @@ Test(dedup_priority, lowest_float64_equals_duckdb) {
   check_kept(want, nwant, "lowest f, spilling");
 }
 
+/* String priorities compare bytewise, like DuckDB's VARCHAR: highest and
+ * lowest, in memory and with the table spilling (a 64 KiB limit: whole
+ * strings go to the file with the runs and are read back when the merge
+ * finds two entries of a key that tie on their first 8 bytes). */
+Test(dedup_priority, string_priority_equals_duckdb) {
+  gen();
+  const char *key[] = {"k"};
+  weir_dedup_exact_options o = WEIR_DEDUP_EXACT_OPTIONS_INIT;
+  o.key_columns = key;
+  o.num_key_columns = 1;
+  o.normalize = WEIR_DEDUP_NORM_NONE;
+  o.priority_column = "s";
+  for (int lowest = 0; lowest < 2; lowest++) {
+    size_t nwant = reference("s", lowest ? "asc" : "desc", want);
+    cr_assert_gt(nwant, 5000);
+    o.priority_lowest = lowest;
+    o.memory_limit = 0;
+    run(2, (size_t)256 << 20, &o);
+    check_kept(want, nwant, lowest ? "lowest string" : "highest string");
+    cr_assert_eq(RES.runs, 0);
+    o.memory_limit = 64 << 10;
+    run(4, (size_t)2 << 20, &o);
+    check_kept(want, nwant, lowest ? "lowest string, spilling" : "highest string, spilling");
+    cr_assert_gt(RES.runs, 5, "only %llu runs", (unsigned long long)RES.runs);
+  }
+}
+
 Test(dedup_priority, annotate_names_the_row_kept) {
   gen();
   size_t nwant = reference("p", "desc", want);
@@ -309,6 +361,7 @@ static int read_small(void *user, size_t task, weir_emit *out) {
   weir_builder_add_column(b, "text", WEIR_TYPE_STRING);
   weir_builder_add_column(b, "score", WEIR_TYPE_FLOAT64);
   weir_builder_add_column(b, "name", WEIR_TYPE_STRING);
+  weir_builder_add_column(b, "flag", WEIR_TYPE_BOOL);
   for (size_t i = 0; i < S.n; i++) {
     weir_builder_append_string(b, 0, S.k[i], strlen(S.k[i]));
     if (S.null[i])
@@ -317,6 +370,7 @@ static int read_small(void *user, size_t task, weir_emit *out) {
       weir_builder_append_float64(b, 1, S.f[i]);
     char id[2] = {(char)('0' + i), 0};
     weir_builder_append_string(b, 2, id, 1); /* tells rows apart */
+    weir_builder_append_bool(b, 3, (int)(i & 1));
   }
   weir_block *blk;
   cr_assert_eq(weir_builder_finish(b, &blk), WEIR_OK);
@@ -404,12 +458,20 @@ Test(dedup_priority, malformed_priorities) {
   cr_assert_eq(rc, WEIR_EOF, "%s", msg);
   cr_assert_eq(n, 2);
   cr_assert_eq(skipped, 1);
-  /* A string priority, and a missing one, end the run naming the column. */
+  /* A string priority ranks bytewise: "1" beats "0" for key "a". */
   o.common.on_error = WEIR_ON_ERROR_FAIL;
   o.priority_column = "name";
+  n = run_small(&o, kept, &rc, msg, &skipped);
+  cr_assert_eq(rc, WEIR_EOF, "%s", msg);
+  cr_assert_eq(n, 2);
+  cr_assert_eq(kept[0], 1);
+  cr_assert_eq(kept[1], 2);
+  /* A priority of another type, and a missing one, end the run naming
+   * the column. */
+  o.priority_column = "flag";
   run_small(&o, kept, &rc, msg, &skipped);
   cr_assert_eq(rc, WEIR_EINVAL);
-  cr_assert(strstr(msg, "priority column 'name'") && strstr(msg, "string"), "%s", msg);
+  cr_assert(strstr(msg, "priority column 'flag'") && strstr(msg, "bool"), "%s", msg);
   o.priority_column = "nope";
   run_small(&o, kept, &rc, msg, &skipped);
   cr_assert_eq(rc, WEIR_ENOTFOUND);

@@ -515,7 +515,14 @@ enum {
  * and only a Bloom filter (10 bits per key) and a sparse index (16 bytes
  * per 64 keys) of each run stay in memory: about 1.5 bytes per spilled
  * key. A key not in the table is looked up in the runs whose Bloom filter
- * may hold it, by one read of the file.
+ * may hold it, by one read of the file. The table, filters and indexes
+ * also count in the pipeline's memory budget as bytes in flight (parked,
+ * like held rows): the table doubles only while in-flight bytes stay
+ * within the budget and parked ones within three quarters of it, so under
+ * a budget shorter than `memory_limit` it spills its runs earlier (and
+ * shrinks after a spill while the budget is over), and with no_spill it
+ * grows to `memory_limit` as before. The counted bytes are given back
+ * when the operator finishes.
  *
  * Statistics (the operator's counters): "dropped:duplicate" (and
  * dropped_rows) in filter mode, "duplicates" in both modes, "unique",
@@ -528,19 +535,24 @@ enum {
  *
  * Priority mode (`priority_column` set, options version 2): among the rows
  * with the same key the operator keeps the one with the highest value of
- * `priority_column` (INT32, INT64, FLOAT32 or FLOAT64; the lowest with
- * `priority_lowest` = 1) instead of the first. Ties go to the first in
- * input order; a null priority loses to any value (all-null keys keep
- * their first row); -0.0 equals 0.0; a NaN priority is malformed
- * (common.on_error). The result is SQL's ROW_NUMBER() OVER (PARTITION BY
+ * `priority_column` (INT32, INT64, FLOAT32, FLOAT64, or STRING or BINARY
+ * compared bytewise as unsigned bytes, a shorter string that is a prefix
+ * of a longer one being lower, as memcmp and SQL's binary collation; the
+ * lowest with `priority_lowest` = 1) instead of the first. Ties go to the
+ * first in input order; a null priority loses to any value (all-null keys
+ * keep their first row); -0.0 equals 0.0; a NaN priority, or a string of
+ * 4 GiB or more, is malformed (common.on_error); a priority column whose
+ * type changes between blocks ends the run (WEIR_EINVAL). The result is SQL's ROW_NUMBER() OVER (PARTITION BY
  * key ORDER BY priority DESC NULLS LAST, input ordinal) = 1. A later row
  * can replace the row kept so far, so this mode is a barrier: it holds
  * its input until the input ends, then emits the rows kept in input order.
  * The held rows count in the pipeline's memory budget as bytes in flight
  * and go to a spill file once held bytes would pass three quarters of it
  * (unless no_spill); the best (priority, ordinal) per key lives in a table
- * of `memory_limit` bytes (32 bytes a key) that spills sorted runs merged
- * at the end, plus one bit per row for the decision. In annotate mode
+ * of `memory_limit` bytes (40 bytes a key; with string priorities half the
+ * limit, the other half an arena of the strings longer than 8 bytes) that
+ * spills sorted runs merged at the end, plus one bit per row for the
+ * decision; like the seen keys, it counts in the pipeline's budget. In annotate mode
  * `dup_of` is null for the row kept and otherwise the ordinal of the row
  * its key keeps (which may come later in the input). */
 typedef struct weir_dedup_exact_options {

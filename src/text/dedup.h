@@ -6,6 +6,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "text/table_mem.h"
+
 /* Appends the DPK ededup normalisation of s[0..len) (valid UTF-8) to
  * *buf (realloc'd, *cap its size), setting *out_len. WEIR_OK or
  * WEIR_ENOMEM. */
@@ -18,9 +20,11 @@ void weir__xxh128(const void *data, size_t len, uint64_t h[2]);
  * is sorted and appended as a run to an unlinked file in `spill_dir`
  * (NULL = $WEIR_SPILL_DIR, $TMPDIR, /tmp), with a Bloom filter and a
  * sparse index of each run kept in memory. Keys are unique across the
- * table and the runs. */
+ * table and the runs. Its memory counts in `mem` (NULL = nowhere): the
+ * table grows only while the budget has room, else it spills earlier. */
 typedef struct weir__seen weir__seen;
-int  weir__seen_create(size_t limit, const char *spill_dir, weir__seen **out);
+int  weir__seen_create(size_t limit, const char *spill_dir, weir__tabmem *mem,
+                       weir__seen **out);
 void weir__seen_destroy(weir__seen *s);
 /* Looks `key` up: seen before gives 1 and its ordinal in *first; else
  * it is added with ordinal `ord` and 0 is returned. A negative WEIR_E*
@@ -37,14 +41,24 @@ uint64_t weir__seen_runs(const weir__seen *s);
  * value; ties: the smaller ordinal, the first seen). Past `limit` bytes
  * the table is sorted by key and appended to an unlinked spill file as a
  * run. weir__prio_finish merges the table and the runs, key by key, into
- * a bitmap of the winning ordinals (one bit per row). */
+ * a bitmap of the winning ordinals (one bit per row). Its memory (table,
+ * merge buffers, bitmap) counts in `mem` (NULL = nowhere), as for
+ * weir__seen. */
 typedef struct weir__prio weir__prio;
-int  weir__prio_create(size_t limit, const char *spill_dir, weir__prio **out);
+int  weir__prio_create(size_t limit, const char *spill_dir, weir__tabmem *mem,
+                       weir__prio **out);
 void weir__prio_destroy(weir__prio *t);
 /* Row `ord` (ascending from call to call) with key `key` and encoded
  * priority `prio` (`has` 0: null). WEIR_OK or a negative WEIR_E*. */
 int  weir__prio_offer(weir__prio *t, const uint64_t key[2], int has, uint64_t prio,
                       uint64_t ord);
+/* Makes the table compare string priorities bytewise (the lowest wins
+ * with `lowest`), offered with weir__prio_offer_str; before any offer. */
+int  weir__prio_strings(weir__prio *t, int lowest);
+/* weir__prio_offer for a string priority s[0..len) (s NULL: a null;
+ * len < 2^32). The string is copied when kept. */
+int  weir__prio_offer_str(weir__prio *t, const uint64_t key[2], const char *s, size_t len,
+                          uint64_t ord);
 /* Decides, over rows [0, nrows). With `lookup`, weir__prio_winner then
  * answers for every key offered (a weir__seen of the winners when the
  * table spilled). */

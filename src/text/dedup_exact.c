@@ -17,6 +17,7 @@
 #include "exec/exec_internal.h"
 #include "text/dedup.h"
 #include "text/held.h"
+#include "text/table_mem.h"
 #include "text/text_internal.h"
 #include "weir/error.h"
 
@@ -38,13 +39,16 @@ typedef struct dx_cfg {
   char *prio_col;         /* NULL = keep the first */
   weir__prio *prio;
   weir__held held;
+  int prio_type;          /* the priority column's type in this run; 0 = none yet */
   uint64_t bad;           /* malformed rows skipped */
+  weir__tabmem tm;        /* the key tables' bytes in the pipeline's budget */
 } dx_cfg;
 
 static void cfg_free(void *arg) {
   dx_cfg *c = arg;
   if (!c)
     return;
+  c->tm.closed = 1; /* the pipeline is going: count nothing */
   weir__seen_destroy(c->seen);
   weir__prio_destroy(c->prio);
   weir__held_clear(&c->held);
@@ -60,18 +64,34 @@ static void cfg_free(void *arg) {
   free(c);
 }
 
+/* The operator finished in a run (under the pipeline's lock), whatever
+ * ended it: the key tables count no more in its bytes in flight. */
+static void dx_finished(void *arg, weir_op *op) {
+  (void)op;
+  weir__tabmem_close_locked(&((dx_cfg *)arg)->tm);
+}
+
 /* A run starts with an empty set of seen keys. */
 static int dx_init(void *user, int worker, void **state) {
   (void)worker;
   dx_cfg *c = user;
+  /* The last run's tables were counted in its own bytes in flight, which
+   * this run starts at zero. */
+  pthread_mutex_lock(&c->tm.p->mu);
+  c->tm.closed = 1;
+  pthread_mutex_unlock(&c->tm.p->mu);
   weir__seen_destroy(c->seen);
   weir__prio_destroy(c->prio);
   weir__held_clear(&c->held);
   c->seen = NULL;
   c->prio = NULL;
   c->ord = c->bad = 0;
-  int rc = c->prio_col ? weir__prio_create(c->limit, c->spill_dir, &c->prio)
-                       : weir__seen_create(c->limit, c->spill_dir, &c->seen);
+  c->prio_type = 0;
+  pthread_mutex_lock(&c->tm.p->mu);
+  weir__tabmem_open(&c->tm);
+  pthread_mutex_unlock(&c->tm.p->mu);
+  int rc = c->prio_col ? weir__prio_create(c->limit, c->spill_dir, &c->tm, &c->prio)
+                       : weir__seen_create(c->limit, c->spill_dir, &c->tm, &c->seen);
   if (rc) {
     weir_set_last_errmsg("out of memory for the table of %s keys", c->prio_col ? "priority" : "seen");
     return rc;
@@ -230,19 +250,50 @@ static int bind_cols(dx_cfg *c, weir_block *in, weir_ctx *ctx, weir_column *cols
     return WEIR_ENOTFOUND;
   }
   weir_block_column(in, (size_t)ci, pc);
-  if (!fixed_width(pc->type)) {
-    weir_ctx_set_errmsg(ctx, "priority column '%s' is %s, not int32, int64, float32 or float64",
-                        c->prio_col, weir_type_name(pc->type));
+  int str = pc->type == WEIR_TYPE_STRING || pc->type == WEIR_TYPE_BINARY;
+  if (!fixed_width(pc->type) && !str) {
+    weir_ctx_set_errmsg(ctx, "priority column '%s' is %s, not int32, int64, float32, float64, "
+                        "string or binary", c->prio_col, weir_type_name(pc->type));
     return WEIR_EINVAL;
+  }
+  if (c->prio_type && c->prio_type != pc->type) {
+    /* Values of two types cannot be ranked against each other. */
+    weir_ctx_set_errmsg(ctx, "priority column '%s' is %s in this block but was %s before",
+                        c->prio_col, weir_type_name(pc->type), weir_type_name(c->prio_type));
+    return WEIR_EINVAL;
+  }
+  if (!c->prio_type && c->prio) {
+    c->prio_type = pc->type;
+    if (str)
+      weir__prio_strings(c->prio, c->o.priority_lowest);
   }
   return WEIR_OK;
 }
 
+static int is_str(const weir_column *pc) {
+  return pc->type == WEIR_TYPE_STRING || pc->type == WEIR_TYPE_BINARY;
+}
+
+/* A string priority's bytes (NULL for a null): compared bytewise, whole. */
+static const char *prio_str_at(const weir_column *pc, size_t i, size_t *len) {
+  if (pc->validity && !weir__bit_get(pc->validity, i))
+    return NULL;
+  *len = (size_t)(pc->offsets[i + 1] - pc->offsets[i]);
+  /* A column of empty strings may have no data buffer: "" is no null. */
+  return pc->data ? (const char *)pc->data + pc->offsets[i] : "";
+}
+
 /* The priority of row i, encoded so that a larger unsigned value wins
- * (inverted for priority_lowest): 1 with *enc, 0 for a null, -1 for NaN. */
+ * (inverted for priority_lowest): 1 with *enc, 0 for a null, -1 for NaN
+ * or a string of 4 GiB or more. */
 static int prio_at(const dx_cfg *c, const weir_column *pc, size_t i, uint64_t *enc) {
   if (!valid_at(pc, i))
     return 0;
+  if (is_str(pc)) {
+    size_t len;
+    prio_str_at(pc, i, &len);
+    return len > UINT32_MAX ? -1 : 1;
+  }
   uint64_t u;
   if (pc->type == WEIR_TYPE_INT32 || pc->type == WEIR_TYPE_INT64) {
     int64_t v = pc->type == WEIR_TYPE_INT32 ? ((const int32_t *)pc->data)[i]
@@ -349,7 +400,7 @@ static int prio_process(dx_cfg *c, weir_block *in, const weir_column *cols,
     if (!why) {
       has = prio_at(c, pc, i, &enc);
       if (has < 0) {
-        why = "the priority is NaN";
+        why = is_str(pc) ? "the priority is 4 GiB or longer" : "the priority is NaN";
         col = c->prio_col;
       }
     }
@@ -363,7 +414,14 @@ static int prio_process(dx_cfg *c, weir_block *in, const weir_column *cols,
     }
     uint64_t h[2];
     rc = row_key(c, cols, i, h);
-    if (!rc && (rc = weir__prio_offer(c->prio, h, has, enc, ord)) < 0)
+    if (!rc && is_str(pc)) {
+      size_t len = 0;
+      const char *sv = prio_str_at(pc, i, &len);
+      rc = weir__prio_offer_str(c->prio, h, sv, len, ord);
+    } else if (!rc) {
+      rc = weir__prio_offer(c->prio, h, has, enc, ord);
+    }
+    if (rc < 0)
       weir_ctx_set_errmsg(ctx, "%s", weir__prio_errmsg(c->prio));
     if (rc)
       break;
@@ -400,8 +458,13 @@ static int prio_process(dx_cfg *c, weir_block *in, const weir_column *cols,
  * in input order. Malformed rows (skipped) are found again the same way. */
 static int dx_finish(void *state, weir_emit *emit, weir_ctx *ctx) {
   dx_cfg *c = state;
-  if (!c->prio_col)
+  if (!c->prio_col) {
+    /* Keep-first decided every row as it came: the seen keys can go, and
+     * their memory back to the pipeline's budget. */
+    weir__seen_destroy(c->seen);
+    c->seen = NULL;
     return WEIR_OK;
+  }
   int annotate = c->o.common.mode == WEIR_TEXT_ANNOTATE;
   int rc = weir__prio_finish(c->prio, c->ord, annotate);
   if (rc) {
@@ -466,6 +529,8 @@ static int dx_finish(void *state, weir_emit *emit, weir_ctx *ctx) {
   free(dup);
   if (rc)
     return rc;
+  weir__prio_destroy(c->prio);
+  c->prio = NULL;
   weir_ctx_count(ctx, "duplicates", dups_all);
   weir_ctx_count(ctx, "unique", c->ord - c->bad - dups_all);
   return WEIR_OK;
@@ -611,8 +676,9 @@ weir_op *weir_dedup_exact(weir_pipeline *p, weir_op *in, const weir_dedup_exact_
   c->limit = d.memory_limit ? d.memory_limit : p->budget / 4;
   c->spill_dir = p->opts.spill_dir;
   c->held.spill_dir = c->spill_dir;
-  weir_op_def def = {WEIR_OP_DEF_VERSION, c->name, dx_init, dx_process,
-                     c->prio_col ? dx_finish : NULL, NULL};
+  c->tm.p = p;
+  c->tm.closed = 1;
+  weir_op_def def = {WEIR_OP_DEF_VERSION, c->name, dx_init, dx_process, dx_finish, NULL};
   weir_op_options oo = WEIR_OP_OPTIONS_INIT;
   /* One worker on ordered input: keep-first is input order, and a call is
    * never retried (its keys are already in the set). */
@@ -626,5 +692,6 @@ weir_op *weir_dedup_exact(weir_pipeline *p, weir_op *in, const weir_dedup_exact_
   }
   weir__op_set_cleanup(op, cfg_free, c);
   weir__op_set_per_block(op, -1); /* its seen-set spans read tasks */
+  weir__op_set_finished(op, dx_finished, c);
   return op;
 }

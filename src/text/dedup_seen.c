@@ -4,7 +4,11 @@
  * file as a run. Each run keeps in memory a Bloom filter (10 bits per key,
  * 7 probes: about 1% false positives) and a sparse index (the first key of
  * every 64), so a key absent from the table costs a few bit tests per run
- * and, for the runs that may hold it, one pread of at most 64 entries. */
+ * and, for the runs that may hold it, one pread of at most 64 entries.
+ * The table, filters and indexes count in the pipeline's memory budget
+ * (text/table_mem.h): the table doubles only while the budget has room,
+ * spills a run when it has not, and shrinks after a spill while the
+ * budget is over. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +17,7 @@
 
 #include "core/scratch_file.h"
 #include "text/dedup.h"
+#include "text/table_mem.h"
 #include "weir/error.h"
 
 typedef struct entry {
@@ -22,6 +27,7 @@ typedef struct entry {
 
 #define STRIDE 64  /* keys per sparse-index step */
 #define BLOOM_K 7
+#define MINCAP 1024 /* the smallest table, whatever the limit and budget */
 
 typedef struct run {
   uint64_t off, n;     /* entries at byte `off` of the file */
@@ -41,7 +47,22 @@ struct weir__seen {
   const char *dir;
   char err[512];
   entry *scratch;      /* one sparse step read back */
+  weir__tabmem *mem;   /* where its bytes are counted; NULL = nowhere */
+  size_t counted;      /* bytes it counted there */
 };
+
+/* Counts n bytes in the budget (see weir__tabmem_take): 1 when done. */
+static int take(weir__seen *s, size_t n, int force) {
+  if (!weir__tabmem_take(s->mem, n, force))
+    return 0;
+  s->counted += n;
+  return 1;
+}
+
+static void give(weir__seen *s, size_t n) {
+  weir__tabmem_give(s->mem, n);
+  s->counted -= n;
+}
 
 static int key_cmp(const entry *a, uint64_t lo, uint64_t hi) {
   if (a->hi != hi)
@@ -56,16 +77,21 @@ static int entry_cmp(const void *x, const void *y) {
   return key_cmp(x, b->lo, b->hi);
 }
 
-int weir__seen_create(size_t limit, const char *spill_dir, weir__seen **out) {
+int weir__seen_create(size_t limit, const char *spill_dir, weir__tabmem *mem, weir__seen **out) {
   weir__seen *s = calloc(1, sizeof *s);
   if (!s)
     return WEIR_ENOMEM;
+  s->mem = mem;
   /* The table starts small and doubles up to the limit, so a small
    * corpus does not touch memory it does not need. */
-  size_t maxcap = 1024; /* the smallest table, whatever the limit */
+  size_t maxcap = MINCAP;
   while (maxcap * 2 * sizeof(entry) <= limit)
     maxcap *= 2;
   size_t cap = maxcap < 65536 ? maxcap : 65536;
+  if (!take(s, cap * sizeof(entry), 0)) {
+    cap = MINCAP; /* the budget is short already: start at the least */
+    take(s, cap * sizeof(entry), 1);
+  }
   s->maxcap = maxcap;
   s->cap = cap;
   s->max_fill = cap - cap / 4;
@@ -93,6 +119,7 @@ void weir__seen_destroy(weir__seen *s) {
   free(s->scratch);
   if (s->fd >= 0)
     close(s->fd);
+  give(s, s->counted);
   free(s);
 }
 
@@ -181,6 +208,8 @@ static int spill(weir__seen *s) {
     free(r.index);
     return WEIR_ENOMEM;
   }
+  /* What stays in memory of a run: it cannot go anywhere else. */
+  take(s, bits / 8 + (nidx ? nidx : 1) * sizeof *r.index, 1);
   for (size_t i = 0; i < n; i++) {
     bloom_add(&r, s->tab[i].lo, s->tab[i].hi);
     if (i % STRIDE == 0)
@@ -194,17 +223,40 @@ static int spill(weir__seen *s) {
   }
   s->file_end += n * sizeof *s->tab;
   s->runs[s->nruns++] = r;
-  memset(s->tab, 0, s->cap * sizeof *s->tab);
   s->count = 0;
+  /* Empty now: while the budget is over, give half of it back. */
+  size_t cap = s->cap;
+  while (cap > MINCAP && weir__tabmem_over(s->mem)) {
+    give(s, cap / 2 * sizeof(entry));
+    cap /= 2;
+  }
+  if (cap < s->cap) {
+    entry *nt = calloc(cap, sizeof *nt);
+    if (!nt) {
+      snprintf(s->err, sizeof s->err, "out of memory shrinking the table of seen keys");
+      return WEIR_ENOMEM;
+    }
+    free(s->tab);
+    s->tab = nt;
+    s->cap = cap;
+    s->max_fill = cap - cap / 4;
+  } else {
+    memset(s->tab, 0, s->cap * sizeof *s->tab);
+  }
   return WEIR_OK;
 }
 
-/* Doubles the table (it is below the limit). */
+/* Doubles the table (it is below the limit) when the budget has room for
+ * the new one beside the old; 1 when it has not. */
 static int grow(weir__seen *s) {
   size_t nc = s->cap * 2, mask = nc - 1;
+  if (!take(s, nc * sizeof(entry), 0))
+    return 1;
   entry *nt = calloc(nc, sizeof *nt);
-  if (!nt)
+  if (!nt) {
+    give(s, nc * sizeof(entry));
     return WEIR_ENOMEM;
+  }
   for (size_t k = 0; k < s->cap; k++) {
     entry *e = &s->tab[k];
     if (!e->first1)
@@ -215,6 +267,7 @@ static int grow(weir__seen *s) {
     nt[i] = *e;
   }
   free(s->tab);
+  give(s, s->cap * sizeof(entry));
   s->tab = nt;
   s->cap = nc;
   s->max_fill = nc - nc / 4;
