@@ -9,9 +9,20 @@
  * by CPU seconds.
  *
  *   bench_minhash [pairs, default 2000] [singles, default 2000]
+ *   bench_minhash --whole PAIRS SINGLES [BUDGET MiB, default 1024] [CPUS, default 2]
+ *
+ * --whole: the whole fuzzy dedup of a corpus of 2 x PAIRS + SINGLES
+ * documents (~2 KB each), read JSONL -> weir_dedup_minhash -> write JSONL
+ * in one pipeline of CPUS slots under a BUDGET memory budget (wall, CPU
+ * seconds, peak RSS), against DataTrove's whole local pipeline on as many
+ * worker processes (bench/minhash_datatrove_whole.py: signatures, buckets,
+ * cluster, filter + JSONL writer) on the same corpus, and the share of
+ * DataTrove's removals weir removes too. WEIR_BENCH_NO_PEER=1 runs weir
+ * alone (DataTrove needs about 4 CPU ms a document here).
  *
  * WEIR_DATATROVE_PYTHON (or $WEIR_VENV-datatrove) names DataTrove's Python;
  * without it only weir's figures are printed. */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -110,7 +121,145 @@ static char **load_texts(const char *path, size_t *n, size_t *bytes) {
   return t;
 }
 
+static long peak_rss_kib(void) {
+  struct rusage ru;
+  getrusage(RUSAGE_SELF, &ru);
+  return ru.ru_maxrss;
+}
+
+/* The "id" of each row of the JSONL files under `dir` into kept[line]
+ * (id = 1000000 - line, as tests/text/minhash_corpus.py writes it). */
+static size_t mark_kept(const char *dir, uint8_t *kept, size_t n) {
+  char cmd[1200];
+  snprintf(cmd, sizeof cmd, "cat '%s'/*.jsonl", dir);
+  FILE *f = popen(cmd, "r");
+  if (!f)
+    return 0;
+  char *line = NULL;
+  size_t cap = 0, rows = 0;
+  while (getline(&line, &cap, f) > 0) {
+    char *k = strstr(line, "\"id\":");
+    if (!k)
+      continue;
+    long long id = strtoll(k + 5, NULL, 10), at = 1000000 - id;
+    if (at >= 0 && (size_t)at < n) {
+      kept[at] = 1;
+      rows++;
+    }
+  }
+  free(line);
+  pclose(f);
+  return rows;
+}
+
+static int run_whole(int pairs, int singles, size_t budget_mib, int cpus) {
+  char corpus[512], cmd[4096];
+  snprintf(corpus, sizeof corpus, "/tmp/weir-bench-minhash-%d-%d.jsonl", pairs, singles);
+  if (access(corpus, R_OK) != 0) {
+    printf("generating %s (Python; minutes for a million documents)\n", corpus);
+    fflush(stdout);
+    snprintf(cmd, sizeof cmd, "python3 '%s/tests/text/minhash_corpus.py' '%s' '%s.pairs' %d %d 5",
+             WEIR_SOURCE_DIR, corpus, corpus, pairs, singles);
+    if (system(cmd) != 0) {
+      fprintf(stderr, "bench_minhash: %s failed\n", cmd);
+      return 1;
+    }
+  }
+  size_t n = 2 * (size_t)pairs + (size_t)singles + 4; /* + the generator's 4 short texts */
+  printf("corpus: %zu documents (%s)\n", n, corpus);
+  printf("machine: 2 cores shared with other engineers' builds and tests: wall times depend "
+         "on their load; CPU seconds less so\n");
+  const char *out = "/tmp/weir-bench-minhash-whole-out";
+  snprintf(cmd, sizeof cmd, "rm -rf '%s'", out);
+  if (system(cmd) != 0)
+    return 1;
+  weir_pipeline_options po = WEIR_PIPELINE_OPTIONS_INIT;
+  po.num_cpus = cpus;
+  po.memory_budget = budget_mib << 20;
+  weir_pipeline *p;
+  if (weir_pipeline_create(&p, &po))
+    return 1;
+  weir_op *src = weir_read_jsonl(p, corpus, NULL);
+  weir_op *d = weir_dedup_minhash(p, src, NULL);
+  weir_op *w = weir_write_jsonl(p, d, out, NULL);
+  double t0 = now(), c0 = cpu_process();
+  int rc = weir_pipeline_run(p, w);
+  double wall = now() - t0, cpu = cpu_process() - c0;
+  if (rc) {
+    fprintf(stderr, "bench_minhash: %s\n", weir_pipeline_errmsg(p));
+    return 1;
+  }
+  uint64_t dups = 0, spilled = 0;
+  for (int i = 0; i < weir_pipeline_num_ops(p); i++) {
+    weir_op_stats st;
+    weir_pipeline_op_stats(p, i, &st);
+    if (strcmp(st.name, "dedup_minhash") == 0) {
+      weir_pipeline_op_counter(p, i, "duplicates", &dups);
+      spilled = st.spilled_bytes;
+    }
+  }
+  weir_pipeline_stats ps;
+  weir_pipeline_get_stats(p, &ps);
+  weir_pipeline_destroy(p);
+  printf("weir whole dedup, %d CPU slots, %zu MiB budget: %.2f s wall (%.0f documents/s), "
+         "%.2f CPU s (%.0f documents per CPU second); peak RSS %.0f MiB, in flight peak %.0f "
+         "MiB, %.0f MiB spilled; %llu removed\n",
+         cpus, budget_mib, wall, (double)n / wall, cpu, (double)n / cpu,
+         (double)peak_rss_kib() / 1024.0, (double)ps.bytes_in_flight_peak / 1048576.0,
+         (double)spilled / 1048576.0, (unsigned long long)dups);
+  fflush(stdout);
+  const char *py = dt_python();
+  const char *nopeer = getenv("WEIR_BENCH_NO_PEER");
+  if (!py || (nopeer && *nopeer && strcmp(nopeer, "0"))) {
+    printf("DataTrove: %s\n", py ? "not run (WEIR_BENCH_NO_PEER)" : "no environment (run "
+           ".ci/setup or set WEIR_DATATROVE_PYTHON)");
+    return 0;
+  }
+  snprintf(cmd, sizeof cmd, "'%s' '%s/bench/minhash_datatrove_whole.py' '%s' "
+           "/tmp/weir-bench-dt-whole /tmp/weir-bench-dt-whole.removed %d 2>/dev/null",
+           py, WEIR_SOURCE_DIR, corpus, cpus);
+  FILE *pf = popen(cmd, "r");
+  if (!pf)
+    return 1;
+  char lbuf[1024];
+  double dt_wall = -1, dt_cpu = -1;
+  while (fgets(lbuf, sizeof lbuf, pf)) {
+    if (strncmp(lbuf, "datatrove_stage ", 16) == 0)
+      printf("  DataTrove %s", lbuf + 16);
+    sscanf(lbuf, "datatrove_whole wall %lf cpu %lf", &dt_wall, &dt_cpu);
+  }
+  if (pclose(pf) != 0 || dt_wall <= 0) {
+    fprintf(stderr, "bench_minhash: %s failed\n", cmd);
+    return 1;
+  }
+  printf("DataTrove whole local pipeline, %d workers: %.2f s wall (%.0f documents/s), %.2f CPU "
+         "s (%.0f documents per CPU second)\n", cpus, dt_wall, (double)n / dt_wall, dt_cpu,
+         (double)n / dt_cpu);
+  printf("weir / DataTrove: %.1fx by wall time, %.1fx by CPU seconds\n", dt_wall / wall,
+         dt_cpu / cpu);
+  /* Agreement: DataTrove's removals that weir removes too. */
+  uint8_t *kept = calloc(n, 1);
+  mark_kept(out, kept, n);
+  FILE *r = fopen("/tmp/weir-bench-dt-whole.removed", "r");
+  size_t dt_removed = 0, both = 0;
+  long long line;
+  while (r && fscanf(r, "%lld", &line) == 1)
+    if (line >= 0 && (size_t)line < n) {
+      dt_removed++;
+      both += !kept[line];
+    }
+  if (r)
+    fclose(r);
+  free(kept);
+  printf("DataTrove removed %zu; weir removed %.2f%% of those\n", dt_removed,
+         dt_removed ? 100.0 * (double)both / (double)dt_removed : 0);
+  return 0;
+}
+
 int main(int argc, char **argv) {
+  if (argc > 1 && strcmp(argv[1], "--whole") == 0)
+    return run_whole(argc > 2 ? atoi(argv[2]) : 10000, argc > 3 ? atoi(argv[3]) : 80000,
+                     argc > 4 ? (size_t)atol(argv[4]) : 1024, argc > 5 ? atoi(argv[5]) : 2);
   int pairs = argc > 1 ? atoi(argv[1]) : 2000, singles = argc > 2 ? atoi(argv[2]) : 2000;
   char corpus[512], cmd[4096];
   snprintf(corpus, sizeof corpus, "/tmp/weir-bench-minhash-%d-%d.jsonl", pairs, singles);
