@@ -6,10 +6,11 @@
  * chunk size, abbreviations, Markdown headings and fences, white-space
  * runs, CJK); a document of 48 MiB fed in 64 KiB pieces gives the same
  * chunks while the stream never holds more than 1 MiB of it; invalid
- * UTF-8 is reported at its document offset; TOKENS is refused. The
- * weir_chunk_files source over a folder (a 24 MiB file, the same file
- * zstd-compressed, an empty one, one not UTF-8) in a pipeline whose budget
- * is 4 MiB gives the in-memory chunks of each file. */
+ * UTF-8 is reported at its document offset (token windows are checked in
+ * test_text_chunk_stream_tokens). The weir_chunk_files source over a
+ * folder (a 24 MiB file, the same file zstd-compressed, an empty one, one
+ * not UTF-8) in a pipeline whose budget is 4 MiB gives the in-memory
+ * chunks of each file, by paragraphs and by token windows. */
 #include <criterion/criterion.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -301,15 +302,33 @@ Test(text_chunk_stream, chunk_files_reads_each_file_in_pieces) {
   f = fopen(path_of("docs/empty.txt"), "wb");
   fclose(f);
 
-  weir_chunk_options o = WEIR_CHUNK_OPTIONS_INIT;
-  o.chunk_size = 1500;
-  weir_chunk_span *want;
-  size_t nw;
-  cr_assert_eq(weir_chunk_spans(&o, t.s, t.n, &want, &nw, NULL), WEIR_OK);
+  /* A tokenizer of bytes (a tiktoken rank file of the 256 bytes, cl100k's
+   * split pattern), for token windows. */
+  f = fopen(path_of("bytes.tiktoken"), "w");
+  cr_assert_not_null(f);
+  static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  for (int i = 0; i < 256; i++)
+    fprintf(f, "%c%c== %d\n", b64[i >> 2], b64[(i & 3) << 4], i);
+  fclose(f);
+  weir_tokenizer *tok;
+  cr_assert_eq(weir_tokenizer_load(path_of("bytes.tiktoken"), &tok), WEIR_OK, "%s",
+               weir_last_errmsg());
 
   weir_pipeline_options po = WEIR_PIPELINE_OPTIONS_INIT;
   po.memory_budget = 4u << 20;
   weir_pipeline *p;
+  weir_chunk_options o = WEIR_CHUNK_OPTIONS_INIT;
+  for (int method = 0; method < 2; method++) {
+  o = (weir_chunk_options)WEIR_CHUNK_OPTIONS_INIT;
+  o.chunk_size = 1500;
+  if (method) {
+    o.method = WEIR_CHUNK_TOKENS;
+    o.tokenizer = tok;
+    o.chunk_size = 0; /* 128 tokens, 30 shared */
+  }
+  weir_chunk_span *want;
+  size_t nw;
+  cr_assert_eq(weir_chunk_spans(&o, t.s, t.n, &want, &nw, NULL), WEIR_OK);
   cr_assert_eq(weir_pipeline_create(&p, &po), WEIR_OK);
   weir_op *src = weir_chunk_files(p, path_of("docs"), NULL, &o);
   cr_assert_not_null(src, "%s", weir_pipeline_errmsg(p));
@@ -361,6 +380,9 @@ Test(text_chunk_stream, chunk_files_reads_each_file_in_pieces) {
   cr_assert_eq(v, 2 * nw);
   weir_pipeline_destroy(p);
   weir_free(want);
+  }
+  o = (weir_chunk_options)WEIR_CHUNK_OPTIONS_INIT;
+  o.chunk_size = 1500;
 
   /* A file that is not UTF-8 ends the run naming it and the offset; with
    * on_error skip the rest of it is skipped and counted. */
@@ -383,13 +405,13 @@ Test(text_chunk_stream, chunk_files_reads_each_file_in_pieces) {
     }
     weir_pipeline_destroy(p);
   }
-  /* Tokens are not streamed. */
+  /* Token windows need a tokenizer. */
   cr_assert_eq(weir_pipeline_create(&p, &po), WEIR_OK);
   weir_chunk_options ot = WEIR_CHUNK_OPTIONS_INIT;
   ot.method = WEIR_CHUNK_TOKENS;
-  ot.tokenizer = (const weir_tokenizer *)&ot; /* never used: refused first */
   cr_assert_null(weir_chunk_files(p, path_of("docs"), NULL, &ot));
-  cr_assert_eq(weir_pipeline_errcode(p), WEIR_ENOTSUP);
+  cr_assert_eq(weir_pipeline_errcode(p), WEIR_EINVAL);
   weir_pipeline_destroy(p);
+  weir_tokenizer_free(tok);
   free(t.s);
 }

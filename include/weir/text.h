@@ -810,9 +810,27 @@ WEIR_EXTERN int weir_chunk_spans(const weir_chunk_options *o, const char *text, 
  * end, and a few bytes of look-back. So memory stays near a few times
  * chunk_size plus one piece, whatever the document's length, except for
  * one very long heading line or run of white space, which is held whole.
- * Methods PARAGRAPHS, SENTENCES, CHARS and MARKDOWN; TOKENS is
- * WEIR_ENOTSUP (a tokenizer's normalizer and pre-tokenizer may look at the
- * whole text). One thread at a time. */
+ * All methods. With TOKENS the text is encoded in parts, each ending
+ * before a space between an ASCII letter or digit and an ASCII letter
+ * ("a b"), where the tokenizer provably merges nothing: its normalizers
+ * are NFC/NFD/NFKC/NFKD, Lowercase, StripAccents, BertNormalizer,
+ * right-only Strip or literal Replace patterns without ASCII letters,
+ * digits or spaces; one of its pre-tokenizers cuts there (WhitespaceSplit,
+ * Whitespace, Bert, Metaspace with split, Split on " ", or the split
+ * regexes of GPT-2, p50k, cl100k, o200k, Llama 3 or Qwen 2, isolated) and
+ * the others split by character classes; and no added token with a space
+ * or lstrip/rstrip starts near the cut. Then the windows are exactly
+ * those of the whole text, and the stream holds the text of the window
+ * being filled and what follows the last such cut. Where no cut is
+ * proven (SentencePiece models, tokenizers without a splitting
+ * pre-tokenizer such as Llama 2's, Prepend, Precompiled or regex Replace
+ * normalizers, other split regexes, or 4 MiB of text without an "a b"),
+ * up to 4 MiB is held; past that a part is cut anyway after the last
+ * space that follows a non-space (else at a character boundary), so
+ * memory stays bounded and the ids equal the whole text's except where
+ * the tokenizer would have merged across that cut. A document shorter
+ * than 4 MiB always gives the whole text's windows. One thread at a
+ * time. */
 typedef struct weir_chunk_stream weir_chunk_stream;
 /* `o` as for weir_chunk_spans (NULL = defaults; `common` is not used).
  * WEIR_EINVAL for bad options (reason in weir_last_errmsg()). */
@@ -845,9 +863,10 @@ WEIR_EXTERN size_t weir_chunk_stream_max_held(const weir_chunk_stream *cs);
  * `doc_id` (STRING: the file's URI), `start` and `end` (byte offsets in
  * the file's text, decompressed), and `heading_path` for MARKDOWN; the
  * chunks are those weir_chunk_spans gives for the whole file. `o` as for
- * weir_chunk_text (NULL = defaults); common.column, doc_id_column,
- * keep_columns and tokenizer do not apply, and WEIR_CHUNK_TOKENS is
- * WEIR_ENOTSUP. A file that is not UTF-8 (or cannot be read) ends the run
+ * weir_chunk_text (NULL = defaults); common.column, doc_id_column and
+ * keep_columns do not apply; WEIR_CHUNK_TOKENS windows are streamed as
+ * weir_chunk_stream streams them (`tokenizer` must outlive the pipeline).
+ * A file that is not UTF-8 (or cannot be read) ends the run
  * naming it and the byte offset, or with common.on_error =
  * WEIR_ON_ERROR_SKIP the rest of that file is skipped (its chunks sent
  * before stay) and counted. Counters "docs", "chunks"; an empty file is

@@ -366,9 +366,11 @@ static weir_op *build_chunk(weir_pipeline *p, const weir_op_args *a, void *u) {
 static const weir_opt_def chunk_files_opts[] = {
   OPT_REQ("uri", WEIR_OPT_STRING, "file, folder, glob (** recursive), http(s):// or s3:// prefix: one document a file"),
   OPT_ENUM("on_error", "fail|skip", "fail", "a file not UTF-8 or unreadable: end the run, or skip its rest and count it"),
-  OPT_ENUM("method", "paragraphs|sentences|chars|markdown", "paragraphs", "how documents are cut"),
-  OPT("chunk_size", WEIR_OPT_INT, "0", "code points per chunk at most; 0 = 1000"),
-  OPT("overlap", WEIR_OPT_INT, "-1", "chars: code points shared by neighbouring chunks; -1 = none"),
+  OPT_ENUM("method", "paragraphs|sentences|chars|markdown|tokens", "paragraphs", "how documents are cut"),
+  OPT("chunk_size", WEIR_OPT_INT, "0", "code points (tokens: tokens) per chunk at most; 0 = 1000 (tokens: 128)"),
+  OPT("overlap", WEIR_OPT_INT, "-1", "chars, tokens: shared by neighbouring chunks; -1 = none (tokens: 30)"),
+  OPT("tokenizer", WEIR_OPT_STRING, NULL, "method tokens: tokenizer.json, .tiktoken or .model file"),
+  OPT("pattern", WEIR_OPT_STRING, NULL, "method tokens, .tiktoken: split regex or encoding name"),
   OPT("max_block_bytes", WEIR_OPT_SIZE, "0", "chunk text per output block; 0 = 4 MiB (at most the pipeline's block size)"),
   OPT("max_requests", WEIR_OPT_INT, "16", "concurrent network requests"),
   OPT("max_retries", WEIR_OPT_INT, "5", "network retries; -1 = none"),
@@ -390,8 +392,15 @@ static weir_op *build_chunk_files(weir_pipeline *p, const weir_op_args *a, void 
   o.common.on_error = arg_i(a, "on_error") ? WEIR_ON_ERROR_SKIP : WEIR_ON_ERROR_FAIL;
   o.common.name = a->name;
   static const int methods[] = {WEIR_CHUNK_PARAGRAPHS, WEIR_CHUNK_SENTENCES, WEIR_CHUNK_CHARS,
-                                WEIR_CHUNK_MARKDOWN};
+                                WEIR_CHUNK_MARKDOWN, WEIR_CHUNK_TOKENS};
   o.method = methods[arg_i(a, "method")];
+  if (o.method == WEIR_CHUNK_TOKENS) {
+    if (!arg_s(a, "tokenizer")) {
+      weir_set_last_errmsg("method tokens needs the option tokenizer (a tokenizer file)");
+      return NULL;
+    }
+    if (!(o.tokenizer = cli_tokenizer(arg_s(a, "tokenizer"), arg_s(a, "pattern")))) return NULL;
+  }
   o.chunk_size = (size_t)arg_i(a, "chunk_size");
   o.overlap = given(a, "overlap") ? (long)arg_i(a, "overlap") : -1;
   o.max_block_bytes = (size_t)arg_i(a, "max_block_bytes");

@@ -157,11 +157,6 @@ weir_op *weir_chunk_files(weir_pipeline *p, const char *uri, const weir_read_opt
   weir__chunk_params cp;
   if (weir__chunk_params_from(&d, &cp, why, sizeof why))
     return weir__text_fail(p, WEIR_EINVAL, "weir_chunk_files: %s", why);
-  if (cp.method == WEIR_CHUNK_TOKENS)
-    return weir__text_fail(p, WEIR_ENOTSUP, "weir_chunk_files: method WEIR_CHUNK_TOKENS is not "
-                           "streamed (a tokenizer's normalizer and pre-tokenizer may look at "
-                           "the whole text); read the files with weir_read_binary and use "
-                           "weir_chunk_text");
   if (d.common.on_error != WEIR_ON_ERROR_FAIL && d.common.on_error != WEIR_ON_ERROR_SKIP)
     return weir__text_fail(p, WEIR_EINVAL, "weir_chunk_files: on_error %d is not a "
                            "WEIR_ON_ERROR_* value", d.common.on_error);
@@ -172,7 +167,6 @@ weir_op *weir_chunk_files(weir_pipeline *p, const char *uri, const weir_read_opt
   c->o.common.name = NULL;
   c->o.common.column = NULL;
   c->o.doc_id_column = NULL;
-  c->o.tokenizer = NULL;
   c->max_bytes = d.max_block_bytes ? d.max_block_bytes : (size_t)4 << 20;
   if (c->max_bytes > weir_pipeline_block_bytes(p))
     c->max_bytes = weir_pipeline_block_bytes(p);

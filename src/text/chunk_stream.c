@@ -18,6 +18,7 @@
 #include "core/block_internal.h"
 #include "core/utf8.h"
 #include "text/chunk.h"
+#include "text/chunk_stream_tokens.h"
 #include "text/text_internal.h"
 #include "weir/error.h"
 
@@ -51,6 +52,9 @@ struct weir_chunk_stream {
 
   /* CHARS: where the next chunk starts. */
   size_t ca;
+
+  /* TOKENS (chunk_stream_tokens.c). */
+  weir__tokwin *tw;
 
   /* PARAGRAPHS (also a Markdown section's body). */
   size_t pu, pscan;     /* the paragraph's start; where scanning resumes  */
@@ -410,6 +414,11 @@ static size_t live_from(const weir_chunk_stream *cs) {
   case WEIR_CHUNK_CHARS:
     LIVE(cs->ca);
     break;
+  case WEIR_CHUNK_TOKENS: {
+    uint64_t l = weir__tokwin_live(cs->tw);
+    LIVE(l > cs->base ? (size_t)(l - cs->base) : 0);
+    break;
+  }
   case WEIR_CHUNK_MARKDOWN:
     LIVE(cs->mplain ? cs->mscan : cs->mpos);
     /* fall through */
@@ -475,14 +484,19 @@ int weir_chunk_stream_create(const weir_chunk_options *o, weir_chunk_stream **ou
   weir__chunk_params cp;
   if (weir__chunk_params_from(o, &cp, why, sizeof why))
     return weir__set_last_error(WEIR_EINVAL, "weir_chunk_stream_create: %s", why);
-  if (cp.method == WEIR_CHUNK_TOKENS)
-    return weir__set_last_error(WEIR_ENOTSUP, "weir_chunk_stream_create: method "
-                                "WEIR_CHUNK_TOKENS is not streamed (a tokenizer's "
-                                "normalizer and pre-tokenizer may look at the whole text)");
   weir_chunk_stream *cs = calloc(1, sizeof *cs);
   if (!cs)
     return weir__set_last_error(WEIR_ENOMEM, "weir_chunk_stream_create: out of memory");
   cs->cp = cp;
+  if (cp.method == WEIR_CHUNK_TOKENS) {
+    int rc = weir__tokwin_create(&cp, &cs->tw);
+    if (rc) {
+      free(cs);
+      return rc == WEIR_ENOMEM
+                 ? weir__set_last_error(rc, "weir_chunk_stream_create: out of memory")
+                 : rc;
+    }
+  }
   *out = cs;
   return WEIR_OK;
 }
@@ -491,6 +505,7 @@ void weir_chunk_stream_destroy(weir_chunk_stream *cs) {
   if (!cs)
     return;
   free(cs->buf);
+  weir__tokwin_destroy(cs->tw);
   weir__chunk_out_free(&cs->out);
   for (int k = 0; k < 6; k++)
     free(cs->head[k]);
@@ -549,6 +564,9 @@ int weir_chunk_stream_feed(weir_chunk_stream *cs, const char *data, size_t len, 
     break;
   case WEIR_CHUNK_SENTENCES:
     rc = sent_advance(cs, &cs->ss, cs->avail, cs->final);
+    break;
+  case WEIR_CHUNK_TOKENS:
+    rc = weir__tokwin_advance(cs->tw, cs->buf, cs->base, cs->avail, cs->final, &cs->out);
     break;
   case WEIR_CHUNK_MARKDOWN:
     rc = md_advance(cs, cs->avail, cs->final);

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "text/tokenizer/stream.h"
 #include "text/tokenizer/tok.h"
 #include "text/tokenizer/uni.h"
 #include "weir/error.h"
@@ -391,16 +392,17 @@ int weir_tokenizer_encode_cached(const weir_tokenizer *t, weir_tokenizer_cache *
   } else {
     size_t at = 0, ms, me, which;
     int pass = (flags & WEIR_TOKENIZE_SPLIT_SPECIAL) ? 2 : 0;
+    int cont = (flags & WEIR__TOKENIZE_CONTINUES) != 0;
     rc = WEIR_OK;
     while (!rc && t->nadded && weir__tok_added_next(t, src, slen, at, pass, &ms, &me, &which)) {
       if (ms > at)
-        rc = encode_text(t, c, src + at, ms - at, at, flags, at == 0);
+        rc = encode_text(t, c, src + at, ms - at, at, flags, at == 0 && !cont);
       if (!rc)
         rc = weir__tok_out_push(c, t->added[which].id, ms, me);
       at = me;
     }
     if (!rc && at < slen)
-      rc = encode_text(t, c, src + at, slen - at, at, flags, at == 0);
+      rc = encode_text(t, c, src + at, slen - at, at, flags, at == 0 && !cont);
     if (!rc && (flags & WEIR_TOKENIZE_ADD_SPECIAL) && t->post.present) {
       /* The template around the sequence: ids before $A at the front,
        * after it at the end. */

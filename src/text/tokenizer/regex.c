@@ -152,5 +152,7 @@ int weir__tok_regex_add(weir_tokenizer *t, const char *pat, size_t len, const ch
   }
   t->re = nr;
   t->re[t->nre] = re;
+  if (t->nre < 64 && weir__tok_regex_space_cut(pat, len))
+    t->re_space_cut |= (uint64_t)1 << t->nre;
   return (int)t->nre++;
 }

@@ -158,6 +158,7 @@ struct weir_tokenizer {
   int has_decoder;
   pcre2_code **re;
   size_t nre;
+  uint64_t re_space_cut;     /* bit i: t->re[i] is a split regex known to cut before " x" (stream_cut.c) */
   int simple_re;             /* the pre-tokenizer chain is this one regex, isolated; -1 */
   int32_t bos, eos, pad, unk_tok;
   struct weir__spm *spm;     /* SentencePiece (spm.cc) */
@@ -293,6 +294,12 @@ int weir__tok_tmp_reserve(weir_tokenizer_cache *c, size_t n);
 /* decode.c */
 int weir__tok_decode_hf(const weir_tokenizer *t, const int32_t *ids, size_t n, int skip_special,
                         char **out, size_t *len);
+
+/* stream_cut.c: where a text may be cut so that its pieces encode to
+ * the ids of the whole (weir_chunk_stream by tokens). */
+/* 1 when the pattern (as written in tokenizer.json or for tiktoken) is one
+ * of the split regexes whose cut before " x" stream_cut.c proves. */
+int weir__tok_regex_space_cut(const char *pat, size_t len);
 
 /* output (encode.c) */
 int weir__tok_out_push(weir_tokenizer_cache *c, int32_t id, size_t s, size_t e);
