@@ -318,6 +318,8 @@ Test(text_chunk_stream, chunk_files_reads_each_file_in_pieces) {
   po.memory_budget = 4u << 20;
   weir_pipeline *p;
   weir_chunk_options o = WEIR_CHUNK_OPTIONS_INIT;
+  weir_op *src;
+  int rc;
   for (int method = 0; method < 2; method++) {
   o = (weir_chunk_options)WEIR_CHUNK_OPTIONS_INIT;
   o.chunk_size = 1500;
@@ -330,13 +332,12 @@ Test(text_chunk_stream, chunk_files_reads_each_file_in_pieces) {
   size_t nw;
   cr_assert_eq(weir_chunk_spans(&o, t.s, t.n, &want, &nw, NULL), WEIR_OK);
   cr_assert_eq(weir_pipeline_create(&p, &po), WEIR_OK);
-  weir_op *src = weir_chunk_files(p, path_of("docs"), NULL, &o);
+  src = weir_chunk_files(p, path_of("docs"), NULL, &o);
   cr_assert_not_null(src, "%s", weir_pipeline_errmsg(p));
   weir_iter *it;
   cr_assert_eq(weir_pipeline_iter(p, src, NULL, &it), WEIR_OK);
   doc_rows plain = {0}, zst = {0};
   weir_block *b;
-  int rc;
   while ((rc = weir_iter_next(it, &b)) == WEIR_OK) {
     weir_column ch, ci, id, st, en;
     weir_block_column(b, (size_t)weir_block_column_index(b, "chunk"), &ch);

@@ -10,10 +10,10 @@
  * sizes and four piece sizes. Tokenizers for which no cut is proven
  * (Llama-2-style BPE with no pre-tokenizer, a regex Replace normalizer,
  * custom split regexes, SentencePiece) hold the text up to 4 MiB, so the
- * same documents give the same windows there too. A 48 MiB document in
+ * same documents give the same windows there too. A 16 MiB document in
  * 64 KiB pieces gives the whole text's windows while the stream holds at
- * most 1 MiB of it; text with no provable cut (CJK only), or a tokenizer
- * with none, is held to about 4 MiB and no more. */
+ * most 1 MiB of it; text with no provable cut (9 MiB of CJK), or a
+ * tokenizer with none, is held to about 4 MiB and no more. */
 #include <criterion/criterion.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -245,7 +245,7 @@ Test(text_chunk_stream_tokens, equal_to_the_whole_text_on_random_pieces) {
   cr_assert_gt(windows, 100000);
 }
 
-/* A document of 48 MiB in 64 KiB pieces: the whole text's windows, the
+/* A document of 16 MiB in 64 KiB pieces: the whole text's windows, the
  * stream holding at most 1 MiB. Text without a provable cut, and a
  * tokenizer with none, are held to about 4 MiB (plus a piece). */
 Test(text_chunk_stream_tokens, a_large_document_is_held_in_bounded_memory) {
@@ -254,24 +254,24 @@ Test(text_chunk_stream_tokens, a_large_document_is_held_in_bounded_memory) {
   rs = 48;
   text t = {0};
   put(&t, "", 0);
-  while (t.n < (48u << 20))
+  while (t.n < (16u << 20))
     gen(&t, 4000);
   weir_chunk_options o = WEIR_CHUNK_OPTIONS_INIT;
   o.method = WEIR_CHUNK_TOKENS;
-  static const char *const exact[] = {"o200k.json", "bert.json"};
+  static const char *const exact[] = {"o200k.json"};
   for (size_t k = 0; k < sizeof exact / sizeof *exact; k++) {
     weir_tokenizer *tok = load(exact[k]);
     o.tokenizer = tok;
     size_t held = 0;
     size_t nw = check_equal(&o, t.s, t.n, pick_64k, exact[k], &held);
-    cr_assert_gt(nw, 100000);
+    cr_assert_gt(nw, 50000);
     cr_assert_leq(held, (size_t)1 << 20, "%s: the stream held %zu bytes", exact[k], held);
     weir_tokenizer_free(tok);
   }
-  /* 12 MiB of CJK: no "a b" to cut at. */
+  /* 9 MiB of CJK: no "a b" to cut at. */
   text cjk = {0};
   put(&cjk, "", 0);
-  while (cjk.n < (12u << 20))
+  while (cjk.n < (9u << 20))
     put(&cjk, "日本語の中文字。", strlen("日本語の中文字。"));
   static const char *const bounded[] = {"o200k.json", "llama2.json"};
   for (size_t k = 0; k < sizeof bounded / sizeof *bounded; k++) {

@@ -32,21 +32,33 @@ static size_t cps(const char *s, size_t a, size_t b) {
   return (b - a) - cont;
 }
 
-static int ascii8(const char *s, size_t i) {
+/* The characters that start in s[i..i+8): the bytes that are not
+ * continuation bytes. */
+static unsigned leads8(const char *s, size_t i) {
   uint64_t w;
   memcpy(&w, s + i, 8);
-  return !(w & 0x8080808080808080ull);
+  uint64_t m = (w & 0x8080808080808080ull & ((~w & 0x4040404040404040ull) << 1)) >> 7;
+  return 8u - (unsigned)((m * 0x0101010101010101ull) >> 56); /* 8 less the flags' sum */
 }
 
-/* The byte position k code points after `pos`, at most `end`. */
+/* The byte position k code points after `pos` (a character's first byte),
+ * at most `end`. Eight bytes at a time while they start no more than k
+ * characters (ASCII or not); the continuation bytes of the last one may
+ * run past the eight and are skipped after. */
 static size_t cp_forward(const char *s, size_t end, size_t pos, size_t k) {
   while (k && pos < end) {
-    /* Runs of ASCII eight bytes at a time. */
-    while (k >= 8 && pos + 8 <= end && ascii8(s, pos)) {
+    while (pos + 8 <= end) {
+      unsigned n = leads8(s, pos);
+      if (n > k)
+        break;
       pos += 8;
-      k -= 8;
+      k -= n;
+      while (pos < end && is_cont((unsigned char)s[pos]))
+        pos++;
+      if (!k)
+        return pos;
     }
-    if (!k || pos >= end)
+    if (pos >= end)
       break;
     pos++;
     while (pos < end && is_cont((unsigned char)s[pos]))
@@ -56,14 +68,20 @@ static size_t cp_forward(const char *s, size_t end, size_t pos, size_t k) {
   return pos;
 }
 
-/* The byte position k code points before `pos`, at least `lo`. */
+/* The byte position k code points before `pos` (a character's first byte
+ * or the end), at least `lo`. Eight bytes at a time while they start fewer
+ * than k characters: a character cut by the word's start is counted when
+ * its first byte is reached. */
 static size_t cp_back(const char *s, size_t lo, size_t pos, size_t k) {
   while (k && pos > lo) {
-    while (k >= 8 && pos >= lo + 8 && ascii8(s, pos - 8)) {
+    while (pos >= lo + 8) {
+      unsigned n = leads8(s, pos - 8);
+      if (n >= k)
+        break;
       pos -= 8;
-      k -= 8;
+      k -= n;
     }
-    if (!k || pos <= lo)
+    if (pos <= lo)
       break;
     pos--;
     while (pos > lo && is_cont((unsigned char)s[pos]))

@@ -12,7 +12,6 @@
  * character boundary): memory stays bounded, and the ids equal the whole
  * text's except where the tokenizer would have merged across that cut. */
 #include <stdint.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
