@@ -824,12 +824,12 @@ WEIR_EXTERN int weir_chunk_spans(const weir_chunk_options *o, const char *text, 
  * being filled and what follows the last such cut. Where no cut is
  * proven (SentencePiece models, tokenizers without a splitting
  * pre-tokenizer such as Llama 2's, Prepend, Precompiled or regex Replace
- * normalizers, other split regexes, or 4 MiB of text without an "a b"),
- * up to 4 MiB is held; past that a part is cut anyway after the last
+ * normalizers, other split regexes, or 1 MiB of text without an "a b"),
+ * up to 1 MiB is held; past that a part is cut anyway after the last
  * space that follows a non-space (else at a character boundary), so
  * memory stays bounded and the ids equal the whole text's except where
  * the tokenizer would have merged across that cut. A document shorter
- * than 4 MiB always gives the whole text's windows. One thread at a
+ * than 1 MiB always gives the whole text's windows. One thread at a
  * time. */
 typedef struct weir_chunk_stream weir_chunk_stream;
 /* `o` as for weir_chunk_spans (NULL = defaults; `common` is not used).

@@ -6,11 +6,12 @@
  *
  * Held: the text from the next window's first token (fewer than
  * chunk_size tokens back) to the end, and the offsets of those tokens.
- * When no cut is proven for HOLD_MAX bytes (a tokenizer without a
- * splitting pre-tokenizer, or text with no "a b" in it), the part is cut
- * anyway after the last space that follows a non-space (else at a
- * character boundary): memory stays bounded, and the ids equal the whole
- * text's except where the tokenizer would have merged across that cut. */
+ * When no cut is proven for WEIR__TOKWIN_HOLD_MAX (1 MiB) bytes (a
+ * tokenizer without a splitting pre-tokenizer, or text with no "a b" in
+ * it), the part is cut anyway after the last space that follows a
+ * non-space (else at a character boundary): memory stays bounded, and the
+ * ids equal the whole text's except where the tokenizer would have merged
+ * across that cut. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,8 +29,8 @@ struct weir__tokwin {
   uint64_t cut;       /* document offset: the text before it is encoded   */
   uint64_t scan;      /* cut candidates before this offset were judged   */
   uint64_t best;      /* the last proven cut (> cut), else 0              */
-  uint64_t *off;      /* [start, end) of the tokens from the next window  */
-  size_t n, cap;
+  uint64_t *off;      /* [start, end) of the tokens not emitted past      */
+  size_t i0, n, cap;  /* the next window starts at token i0 of n          */
   size_t forced;      /* cuts made past HOLD_MAX without a proof          */
 };
 
@@ -66,8 +67,8 @@ uint64_t weir__tokwin_live(const weir__tokwin *w) {
   /* The cut judge looks back up to plan.window bytes. */
   uint64_t back = w->plan.window + 4;
   uint64_t m = w->cut > back ? w->cut - back : 0;
-  if (w->n && w->off[0] < m)
-    m = w->off[0];
+  if (w->i0 < w->n && w->off[2 * w->i0] < m)
+    m = w->off[2 * w->i0];
   return m;
 }
 
@@ -83,6 +84,12 @@ static int encode_part(weir__tokwin *w, const char *buf, uint64_t base, uint64_t
                                        flags, &ids, &offs, &n);
   if (rc)
     return rc;
+  if (w->i0) {
+    /* Drop the tokens emitted past (once per part: no quadratic moves). */
+    memmove(w->off, w->off + 2 * w->i0, 2 * (w->n - w->i0) * sizeof *w->off);
+    w->n -= w->i0;
+    w->i0 = 0;
+  }
   if (w->n + n > w->cap) {
     size_t nc = w->cap ? w->cap : 256;
     while (nc < w->n + n)
@@ -140,16 +147,17 @@ int weir__tokwin_advance(weir__tokwin *w, const char *buf, uint64_t base, size_t
   }
   /* Windows, as weir__chunk_tokens cuts them: [i, i + size) every step,
    * the last one the first that reaches the end. */
-  while (w->n > w->size || (fin && w->n)) {
-    size_t j = w->n < w->size ? w->n : w->size;
+  while (w->n - w->i0 > w->size || (fin && w->n > w->i0)) {
+    const uint64_t *o = w->off + 2 * w->i0;
+    size_t left = w->n - w->i0, j = left < w->size ? left : w->size;
     uint64_t a = UINT64_MAX, b = 0;
     for (size_t k = 0; k < j; k++) {
-      if (w->off[2 * k] == w->off[2 * k + 1])
+      if (o[2 * k] == o[2 * k + 1])
         continue;
-      if (w->off[2 * k] < a)
-        a = w->off[2 * k];
-      if (w->off[2 * k + 1] > b)
-        b = w->off[2 * k + 1];
+      if (o[2 * k] < a)
+        a = o[2 * k];
+      if (o[2 * k + 1] > b)
+        b = o[2 * k + 1];
     }
     if (a < b) {
       size_t x = (size_t)(a - base), y = (size_t)(b - base);
@@ -161,12 +169,11 @@ int weir__tokwin_advance(weir__tokwin *w, const char *buf, uint64_t base, size_t
       if (rc)
         return rc;
     }
-    if (j == w->n) {
-      w->n = 0;
+    if (j == left) {
+      w->i0 = w->n = 0;
       break;
     }
-    memmove(w->off, w->off + 2 * w->step, 2 * (w->n - w->step) * sizeof *w->off);
-    w->n -= w->step;
+    w->i0 += w->step;
   }
   return WEIR_OK;
 }

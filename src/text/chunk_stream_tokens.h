@@ -9,7 +9,7 @@
 
 /* Text held with no proven cut before one is made anyway (documented in
  * weir/text.h). */
-#define WEIR__TOKWIN_HOLD_MAX ((uint64_t)4 << 20)
+#define WEIR__TOKWIN_HOLD_MAX ((uint64_t)1 << 20)
 
 typedef struct weir__tokwin weir__tokwin;
 
