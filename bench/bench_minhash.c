@@ -10,6 +10,7 @@
  *
  *   bench_minhash [pairs, default 2000] [singles, default 2000]
  *   bench_minhash --whole PAIRS SINGLES [BUDGET MiB, default 1024] [CPUS, default 2]
+ *                 [COPIES, default 1]
  *
  * --whole: the whole fuzzy dedup of a corpus of 2 x PAIRS + SINGLES
  * documents (~2 KB each), read JSONL -> weir_dedup_minhash -> write JSONL
@@ -17,7 +18,10 @@
  * seconds, peak RSS), against DataTrove's whole local pipeline on as many
  * worker processes (bench/minhash_datatrove_whole.py: signatures, buckets,
  * cluster, filter + JSONL writer) on the same corpus, and the share of
- * DataTrove's removals weir removes too. WEIR_BENCH_NO_PEER=1 runs weir
+ * DataTrove's removals weir removes too. With COPIES > 1 the corpus is
+ * COPIES copies of that one, each with its words changed by a bijection
+ * (bench/minhash_corpus_copies.py: a million documents in a minute, where
+ * the generator takes an hour here). WEIR_BENCH_NO_PEER=1 runs weir
  * alone (DataTrove needs about 4 CPU ms a document here).
  *
  * WEIR_DATATROVE_PYTHON (or $WEIR_VENV-datatrove) names DataTrove's Python;
@@ -152,20 +156,42 @@ static size_t mark_kept(const char *dir, uint8_t *kept, size_t n) {
   return rows;
 }
 
-static int run_whole(int pairs, int singles, size_t budget_mib, int cpus) {
-  char corpus[512], cmd[4096];
-  snprintf(corpus, sizeof corpus, "/tmp/weir-bench-minhash-%d-%d.jsonl", pairs, singles);
-  if (access(corpus, R_OK) != 0) {
-    printf("generating %s (Python; minutes for a million documents)\n", corpus);
-    fflush(stdout);
-    snprintf(cmd, sizeof cmd, "python3 '%s/tests/text/minhash_corpus.py' '%s' '%s.pairs' %d %d 5",
-             WEIR_SOURCE_DIR, corpus, corpus, pairs, singles);
+static int run_whole(int pairs, int singles, size_t budget_mib, int cpus, int copies) {
+  char corpus[512], base[512], cmd[4096];
+  snprintf(base, sizeof base, "/tmp/weir-bench-minhash-%d-%d.jsonl", pairs, singles);
+  if (copies > 1)
+    snprintf(corpus, sizeof corpus, "/tmp/weir-bench-minhash-%d-%d-x%d.jsonl", pairs, singles,
+             copies);
+  else
+    snprintf(corpus, sizeof corpus, "%s", base);
+  if (copies > 1 && access(corpus, R_OK) != 0 && access(base, R_OK) == 0) {
+    snprintf(cmd, sizeof cmd, "python3 '%s/bench/minhash_corpus_copies.py' '%s' '%s' %d",
+             WEIR_SOURCE_DIR, base, corpus, copies);
     if (system(cmd) != 0) {
       fprintf(stderr, "bench_minhash: %s failed\n", cmd);
       return 1;
     }
   }
-  size_t n = 2 * (size_t)pairs + (size_t)singles + 4; /* + the generator's 4 short texts */
+  if (access(corpus, R_OK) != 0) {
+    printf("generating %s (Python; minutes for a million documents)\n", corpus);
+    fflush(stdout);
+    snprintf(cmd, sizeof cmd, "python3 '%s/tests/text/minhash_corpus.py' '%s' '%s.pairs' %d %d 5",
+             WEIR_SOURCE_DIR, base, base, pairs, singles);
+    if (system(cmd) != 0) {
+      fprintf(stderr, "bench_minhash: %s failed\n", cmd);
+      return 1;
+    }
+    if (copies > 1) {
+      snprintf(cmd, sizeof cmd, "python3 '%s/bench/minhash_corpus_copies.py' '%s' '%s' %d",
+               WEIR_SOURCE_DIR, base, corpus, copies);
+      if (system(cmd) != 0) {
+        fprintf(stderr, "bench_minhash: %s failed\n", cmd);
+        return 1;
+      }
+    }
+  }
+  /* + the generator's 4 short texts, per copy */
+  size_t n = (2 * (size_t)pairs + (size_t)singles + 4) * (size_t)(copies > 1 ? copies : 1);
   printf("corpus: %zu documents (%s)\n", n, corpus);
   printf("machine: 2 cores shared with other engineers' builds and tests: wall times depend "
          "on their load; CPU seconds less so\n");
@@ -259,7 +285,8 @@ static int run_whole(int pairs, int singles, size_t budget_mib, int cpus) {
 int main(int argc, char **argv) {
   if (argc > 1 && strcmp(argv[1], "--whole") == 0)
     return run_whole(argc > 2 ? atoi(argv[2]) : 10000, argc > 3 ? atoi(argv[3]) : 80000,
-                     argc > 4 ? (size_t)atol(argv[4]) : 1024, argc > 5 ? atoi(argv[5]) : 2);
+                     argc > 4 ? (size_t)atol(argv[4]) : 1024, argc > 5 ? atoi(argv[5]) : 2,
+                     argc > 6 ? atoi(argv[6]) : 1);
   int pairs = argc > 1 ? atoi(argv[1]) : 2000, singles = argc > 2 ? atoi(argv[2]) : 2000;
   char corpus[512], cmd[4096];
   snprintf(corpus, sizeof corpus, "/tmp/weir-bench-minhash-%d-%d.jsonl", pairs, singles);
