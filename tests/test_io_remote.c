@@ -22,7 +22,11 @@ static void nginx_up(void) {
   srv_need_curl();
   www = srv_tmpdir("www");
   cr_assert(www);
-  if (srv_nginx_start(&srv, www, why, sizeof why) != 0) srv_missing(why);
+  /* WebDAV uploads too, for the HTTP output's test. */
+  if (srv_nginx_start_conf(&srv, www, NULL, NULL,
+                           "dav_methods PUT DELETE; create_full_put_path on;", why,
+                           sizeof why) != 0)
+    srv_missing(why);
 }
 
 static void s3_up(void) {
@@ -286,24 +290,11 @@ Test(io_remote_s3, resume_skips_complete_read_tasks) {
             r.err);
 }
 
-/* nginx with WebDAV uploads, serving `www`. */
-static void dav_up(void) {
-  char why[512];
-  srv_need_curl();
-  www = srv_tmpdir("dav");
-  cr_assert(www);
-  if (srv_nginx_start_conf(&srv, www, NULL, NULL,
-                           "dav_methods PUT DELETE; create_full_put_path on;", why,
-                           sizeof why) != 0)
-    srv_missing(why);
-}
-
-TestSuite(io_remote_dav, .init = dav_up, .fini = down, .timeout = 90);
 
 /* An HTTP output resumes like the others (issue 21): its manifest is a
  * resource beside the shards, a missing shard makes the resume run its
  * read task alone, and the output equals a clean one. */
-Test(io_remote_dav, http_output_resume_skips_complete_read_tasks) {
+Test(io_remote_http, http_output_resume_skips_complete_read_tasks) {
   char uri[512];
   snprintf(uri, sizeof uri, "%s/out", srv.url);
   s3_run r;
