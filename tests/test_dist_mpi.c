@@ -312,6 +312,34 @@ Test(dist_mpi, stall_report_names_the_rank) {
   free(mark);
 }
 
+/* Progress on ranks: only rank 0 shows it, and it counts every rank's
+ * rows (rank 0 holds its first task until it sees 100 rows it did not
+ * make). */
+Test(dist_mpi, progress_is_shown_by_rank_0_with_every_ranks_rows) {
+  need_mpirun();
+  char *dir = strdup(path_of("out-progress"));
+  char *out = NULL;
+  int rc = run_prog(2, "progress", "-", dir, &out);
+  cr_assert_eq(rc, 0, "exit %d:\n%s", rc, out);
+  size_t lines = 0, of_all = 0;
+  for (const char *q = out; (q = strstr(q, "log: weir progress")) != NULL; q++) {
+    lines++;
+    const char *eol = strchr(q, '\n');
+    const char *all = strstr(q, ", all 2 ranks (");
+    if (all && (!eol || all < eol)) of_all++;
+  }
+  cr_assert(lines > 0, "no progress:\n%s", out);
+  cr_assert_eq(of_all, lines, "%zu of %zu progress lines are not rank 0's of all ranks:\n%s",
+               lines - of_all, lines, out);
+  cr_assert(strstr(out, ", all 2 ranks (1 other reporting)"), "%s", out);
+  size_t n;
+  char **rows = read_rows(dir, 2, &n);
+  cr_assert_eq(n, 4000, "%zu rows", n);
+  free_rows(rows, n);
+  free(out);
+  free(dir);
+}
+
 /* A program that initialised MPI itself with MPI_THREAD_MULTIPLE: weir
  * uses that MPI (its own communicator, its own thread), the program's own
  * collectives work beside it, and the program's MPI_Finalize stops weir

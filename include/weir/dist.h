@@ -20,7 +20,9 @@
  *    weir_streaming_split and weir_pipeline_iter act on the rank's own
  *    rows, and the statistics are the rank's own; the `summary` option's
  *    tables are gathered to rank 0, which logs each rank's, then one
- *    table of all ranks (see weir_pipeline_options.summary).
+ *    table of all ranks (see weir_pipeline_options.summary); the
+ *    `progress` option's display is rank 0's alone, with every rank's
+ *    counts.
  * A rank that fails tells the others, whose runs end with an error naming
  * it; a rank that dies or stops answering is noticed by the others within
  * WEIR_DIST_TIMEOUT seconds (default 10) of silence on the heartbeats, and

@@ -54,7 +54,12 @@ typedef struct weir_pipeline_options {
                                 "weir progress" line every
                                 progress_interval otherwise, and always
                                 through log_fn (at WEIR_LOG_INFO) when one
-                                is set                                      */
+                                is set. On MPI ranks (weir/dist.h) rank 0
+                                alone shows it, counting every rank's rows
+                                and read tasks as last reported (each rank
+                                reports with its heartbeat, every half
+                                second; the summary has the exact final
+                                counts)                                     */
   int      summary;          /* 1 = the statistics table at the end of a
                                 run, one log line per table line, through
                                 log_fn (at WEIR_LOG_INFO, whatever

@@ -80,6 +80,13 @@ typedef struct coord {
   int ends; /* ranks told "no more" */
 } coord;
 
+/* A rank's progress report: opaque bytes of run `run`. */
+typedef struct report {
+  uint64_t run;
+  void *data;
+  size_t len;
+} report;
+
 static struct {
   pthread_mutex_t mu;
   pthread_cond_t cv;      /* waiters: answers, credits, data, failure */
@@ -100,6 +107,9 @@ static struct {
   chan *chans;
   twait *twaits;
   coord *coords;
+  /* Progress: this rank's latest report, sent to rank 0 with each
+   * heartbeat, and on rank 0 every rank's latest (rank 0's own unused). */
+  report mine, *theirs;
 } g = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER,
        .cv_comm = PTHREAD_COND_INITIALIZER};
 
@@ -301,6 +311,17 @@ static void handle(void *buf, size_t len, int from) {
                (const char *)buf + HDR_SPACE);
     break;
   case M_BEAT:
+    /* A beat to rank 0 may carry the sender's progress (chan: its run). */
+    if (len > HDR_SPACE && g.theirs && from > 0 && from < g.size) {
+      report *r = &g.theirs[from];
+      void *d = realloc(r->data, len - HDR_SPACE);
+      if (d) {
+        memcpy(d, (char *)buf + HDR_SPACE, len - HDR_SPACE);
+        r->data = d;
+        r->len = len - HDR_SPACE;
+        r->run = h.chan;
+      }
+    }
     break;
   default:
     set_failed("rank %d sent a message of unknown kind %u", from, h.kind);
@@ -325,8 +346,16 @@ static int pump(double *last_beat, sent **inflight) {
   double t = now();
   if (t - *last_beat >= BEAT_S) {
     *last_beat = t;
-    for (int r = 0; r < g.size; r++)
-      if (r != g.rank) queue_msg(r, M_BEAT, 0, 0, 0, NULL, 0);
+    for (int r = 0; r < g.size; r++) {
+      if (r == g.rank) continue;
+      void *buf = NULL;
+      size_t n = 0;
+      if (r == 0 && g.mine.len && (buf = malloc(HDR_SPACE + g.mine.len))) {
+        memcpy((char *)buf + HDR_SPACE, g.mine.data, g.mine.len);
+        n = g.mine.len;
+      }
+      queue_msg(r, M_BEAT, buf ? g.mine.run : 0, 0, 0, buf, n);
+    }
   }
   outmsg *out = g.out_head;
   g.out_head = g.out_tail = NULL;
@@ -495,6 +524,16 @@ static int init_or_adopt(int *provided) {
   return MPI_SUCCESS;
 }
 
+/* The final barrier failed: the process must not end as if all went
+ * well, and the exit path (exec/dist.c) says why. */
+static void final_barrier_failed(const char *call, int rc) {
+  char why[MPI_MAX_ERROR_STRING + 1];
+  mpi_errtext(rc, why, sizeof why);
+  pthread_mutex_lock(&g.mu);
+  set_failed("rank %d: the final barrier (%s) failed: %s", g.rank, call, why);
+  pthread_mutex_unlock(&g.mu);
+}
+
 static void *comm_main(void *arg) {
   (void)arg;
   /* Named so that tools (bench_dist_scale, top -H) can find its CPU time. */
@@ -521,7 +560,8 @@ static void *comm_main(void *arg) {
     MPI_Comm_rank(g.comm, &g.rank);
     MPI_Comm_size(g.comm, &g.size);
     g.heard = calloc((size_t)g.size, sizeof *g.heard);
-    if (!g.heard) {
+    if (g.rank == 0) g.theirs = calloc((size_t)g.size, sizeof *g.theirs);
+    if (!g.heard || (g.rank == 0 && !g.theirs)) {
       g.init_rc = WEIR_ENOMEM;
       snprintf(g.init_err, sizeof g.init_err, "out of memory");
     }
@@ -556,12 +596,20 @@ static void *comm_main(void *arg) {
     if (stopping && !in_barrier) {
       /* Every rank comes here once its program is done; until all have,
        * rank 0 keeps handing out tasks and every rank keeps beating. */
-      if (MPI_Ibarrier(g.comm, &barrier) != MPI_SUCCESS) break;
+      int rc = MPI_Ibarrier(g.comm, &barrier);
+      if (rc != MPI_SUCCESS) {
+        final_barrier_failed("MPI_Ibarrier", rc);
+        break;
+      }
       in_barrier = 1;
     }
     if (in_barrier) {
       int flag = 0;
-      if (MPI_Test(&barrier, &flag, MPI_STATUS_IGNORE) != MPI_SUCCESS) break;
+      int rc = MPI_Test(&barrier, &flag, MPI_STATUS_IGNORE);
+      if (rc != MPI_SUCCESS) {
+        final_barrier_failed("MPI_Test", rc);
+        break;
+      }
       if (flag && !inflight) {
         clean = 1;
         break;
@@ -779,6 +827,32 @@ static int b_failed(char *err, size_t errlen) {
   return f;
 }
 
+static void b_report(uint64_t run, const void *data, size_t len) {
+  pthread_mutex_lock(&g.mu);
+  void *d = len ? realloc(g.mine.data, len) : g.mine.data;
+  if (d) {
+    if (len) memcpy(d, data, len);
+    g.mine.data = d;
+    g.mine.len = len;
+    g.mine.run = run;
+  }
+  pthread_mutex_unlock(&g.mu);
+}
+
+static int b_reports(uint64_t run, void (*each)(void *user, int rank, const void *data,
+                                                 size_t len),
+                     void *user) {
+  int n = 0;
+  pthread_mutex_lock(&g.mu);
+  for (int r = 1; g.theirs && r < g.size; r++)
+    if (g.theirs[r].run == run && g.theirs[r].len) {
+      each(user, r, g.theirs[r].data, g.theirs[r].len);
+      n++;
+    }
+  pthread_mutex_unlock(&g.mu);
+  return n;
+}
+
 /* Once: at exit, or in the program's MPI_Finalize when MPI is its. */
 static void b_stop(void) {
   pthread_mutex_lock(&g.mu);
@@ -792,7 +866,7 @@ static void b_stop(void) {
 
 static const weir__dist_backend backend = {
   WEIR__DIST_ABI, b_start, b_rank, b_size, b_tasks, b_take, b_alloc, b_release, b_send,
-  b_send_end, b_recv, b_close, b_fail, b_failed, b_stop,
+  b_send_end, b_recv, b_close, b_fail, b_failed, b_stop, b_report, b_reports,
 };
 
 __attribute__((visibility("default"))) const weir__dist_backend *weir_mpi_backend_v1(void);

@@ -8,7 +8,9 @@
  *
  * Every MPI call is made on the runtime's one communication thread, which
  * initialises MPI (MPI_THREAD_FUNNELED is all it needs), feeds it from
- * queues, and finalises it. The calls below are made by libweir's threads
+ * queues, and finalises it; or, when the program initialised MPI itself
+ * at MPI_THREAD_MULTIPLE, uses it beside the program and stops in the
+ * program's MPI_Finalize. The calls below are made by libweir's threads
  * (workers, the scheduler, the application's): they queue messages for
  * the communication thread and wait on its answers, never calling MPI.
  *
@@ -22,7 +24,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define WEIR__DIST_ABI 1
+#define WEIR__DIST_ABI 2
 
 typedef struct weir__dist_backend {
   int abi; /* WEIR__DIST_ABI */
@@ -74,6 +76,14 @@ typedef struct weir__dist_backend {
    * meanwhile), then finalises MPI and ends the thread. After a failure
    * it ends without finalising, so it never waits on a dead rank. */
   void (*stop)(void);
+  /* Progress: report() keeps `len` bytes as this rank's latest progress
+   * of run `run` (copied), sent to rank 0 with the next heartbeat, so at
+   * most every half second. On rank 0, reports() calls `each` with every
+   * other rank's latest report of run `run` (under the runtime's lock: it
+   * must only copy) and returns how many it had. */
+  void (*report)(uint64_t run, const void *data, size_t len);
+  int (*reports)(uint64_t run, void (*each)(void *user, int rank, const void *data, size_t len),
+                 void *user);
 } weir__dist_backend;
 
 typedef const weir__dist_backend *(*weir__dist_backend_fn)(void);

@@ -360,6 +360,8 @@ struct weir_pipeline {
    * how many of them are on screen now; under progress.c's lock. */
   char *progress_block;
   int progress_block_lines, progress_lines;
+  /* On MPI ranks, the other ranks' progress (progress_ranks.c). */
+  struct weir__rank_progress *rank_progress;
 
   /* Iterator statistics. */
   double iter_blocked;
@@ -551,6 +553,17 @@ void weir__op_resources_free(weir_op *op);
 /* Progress (progress.c). */
 void weir__progress_tick(weir_pipeline *p, int final);
 void weir__progress_free(weir_pipeline *p);
+/* Progress on MPI ranks (progress_ranks.c). Under p->mu, each tick: a rank
+ * other than 0 reports its counts and gets 1 (it shows no progress); rank
+ * 0 takes in the others' latest and gets 0, as does a single process. */
+typedef struct weir__rank_progress weir__rank_progress;
+int weir__progress_ranks_tick(weir_pipeline *p);
+/* Operator p->ops[i]'s counts, the other ranks' latest added on rank 0. */
+void weir__progress_ranks_counts(const weir_pipeline *p, size_t i, uint64_t *rows_in,
+                                 uint64_t *rows_out, uint64_t *tasks);
+/* How many other ranks reported, and (*ranks) how many ranks there are. */
+int weir__progress_ranks_heard(const weir_pipeline *p, int *ranks);
+void weir__rank_progress_free(weir_pipeline *p);
 /* Writes one line on stderr above the live progress block, if one is
  * drawn (`p` may be NULL). */
 void weir__term_write_line(weir_pipeline *p, const char *line);

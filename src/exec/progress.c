@@ -72,18 +72,37 @@ static void fit(char *s, int cols) {
 
 /* The rows an operator has produced; for the run's output, which emits
  * nothing (a writer), the rows it has taken in, i.e. written. */
-static uint64_t op_rows(const weir_op *op, int *written) {
-  *written = op->p->out == op && op->st.rows_out == 0 && op->st.rows_in > 0;
-  return *written ? op->st.rows_in : op->st.rows_out;
+static uint64_t op_rows(const weir_pipeline *p, size_t i, int *written) {
+  uint64_t in, out, tasks;
+  weir__progress_ranks_counts(p, i, &in, &out, &tasks);
+  *written = p->out == p->ops[i] && out == 0 && in > 0;
+  return *written ? in : out;
+}
+
+/* Read tasks done by operator i (on every rank, on rank 0 of MPI ranks). */
+static uint64_t op_tasks(const weir_pipeline *p, size_t i) {
+  uint64_t in, out, tasks;
+  weir__progress_ranks_counts(p, i, &in, &out, &tasks);
+  return tasks;
+}
+
+/* ", all 3 ranks (2 others reporting)" on rank 0 of MPI ranks; "" otherwise. */
+static void ranks_note(const weir_pipeline *p, char *buf, size_t n) {
+  int ranks, heard = weir__progress_ranks_heard(p, &ranks);
+  buf[0] = '\0';
+  if (ranks > 1 && p->rank_progress)
+    snprintf(buf, n, ", all %d ranks (%d other%s reporting)", ranks, heard,
+             heard == 1 ? "" : "s");
 }
 
 /* Updates the smoothed rate: an exponential average whose weight follows
  * the time since the last reading, so irregular ticks weigh fairly. */
-static void update_rate(weir_op *op, double dt) {
+static void update_rate(weir_pipeline *p, size_t i, double dt) {
+  weir_op *op = p->ops[i];
   if (dt <= 0)
     return;
   int written;
-  uint64_t rows = op_rows(op, &written);
+  uint64_t rows = op_rows(p, i, &written);
   double inst = (double)(rows - op->last_progress_rows) / dt;
   double a = dt >= RATE_WINDOW ? 1.0 : dt / RATE_WINDOW;
   op->progress_rate = op->progress_rated ? op->progress_rate + a * (inst - op->progress_rate) : inst;
@@ -94,15 +113,16 @@ static void update_rate(weir_op *op, double dt) {
 /* One operator's line: rows so far, smoothed rows/s, read tasks done of
  * the total with an estimate of the time left (sources), the input queue,
  * and the workers busy of those running. */
-static void op_line(weir_pipeline *p, weir_op *op, double now, char *buf, size_t n) {
+static void op_line(weir_pipeline *p, size_t i, double now, char *buf, size_t n) {
+  weir_op *op = p->ops[i];
   int written;
-  uint64_t rows = op_rows(op, &written);
+  uint64_t rows = op_rows(p, i, &written);
   int k = snprintf(buf, n, "%-14.14s %10llu rows%s %9.0f/s", op->name, (unsigned long long)rows,
                    written ? " written" : "", op->progress_rate);
   if (k < 0 || (size_t)k >= n)
     return;
   if (op->kind == WEIR__OP_SOURCE && op->num_tasks > 0) {
-    uint64_t done = op->st.tasks;
+    uint64_t done = op_tasks(p, i);
     k += snprintf(buf + k, n - k, "  tasks %llu/%zu", (unsigned long long)done, op->num_tasks);
     if (!op->finished && done > 0 && done < op->num_tasks && (size_t)k < n) {
       char eta[32];
@@ -131,7 +151,7 @@ static int compose_block(weir_pipeline *p, double now, int cols, char *out, size
     weir_op *op = p->ops[i];
     if (!op->active)
       continue;
-    op_line(p, op, now, line, sizeof line);
+    op_line(p, i, now, line, sizeof line);
     fit(line, cols);
     int k = snprintf(out + len, n - len, "%s\n", line);
     if (k < 0 || (size_t)k >= n - len)
@@ -139,10 +159,11 @@ static int compose_block(weir_pipeline *p, double now, int cols, char *out, size
     len += (size_t)k;
     lines++;
   }
-  char fl[32], el[32];
+  char fl[32], el[32], rk[96];
   human_bytes(fl, sizeof fl, (double)p->in_flight);
   human_seconds(el, sizeof el, now - p->t_start);
-  snprintf(line, sizeof line, "%s elapsed, %s in flight", el, fl);
+  ranks_note(p, rk, sizeof rk);
+  snprintf(line, sizeof line, "%s elapsed, %s in flight%s%s", el, fl, rk[0] ? " here" : "", rk);
   fit(line, cols);
   int k = snprintf(out + len, n - len, "%s\n", line);
   if (k > 0 && (size_t)k < n - len)
@@ -181,19 +202,21 @@ void weir__term_write_line(weir_pipeline *p, const char *line) {
 }
 
 static void plain_line(weir_pipeline *p, double now, char *buf, size_t n) {
-  char fl[32];
+  char fl[32], rk[96];
   human_bytes(fl, sizeof fl, (double)p->in_flight);
-  int k = snprintf(buf, n, "weir progress %.1f s, %s in flight:", now - p->t_start, fl);
+  ranks_note(p, rk, sizeof rk);
+  int k = snprintf(buf, n, "weir progress %.1f s, %s in flight%s%s:", now - p->t_start, fl,
+                   rk[0] ? " here" : "", rk);
   for (size_t i = 0; i < p->nops && k >= 0 && (size_t)k < n; i++) {
     weir_op *op = p->ops[i];
     if (!op->active)
       continue;
     int written;
-    uint64_t rows = op_rows(op, &written);
+    uint64_t rows = op_rows(p, i, &written);
     k += snprintf(buf + k, n - k, " %s %llu rows%s (%.0f/s", op->name, (unsigned long long)rows,
                   written ? " written" : "", op->progress_rate);
     if ((size_t)k < n && op->kind == WEIR__OP_SOURCE && op->num_tasks > 0)
-      k += snprintf(buf + k, n - k, ", tasks %llu/%zu", (unsigned long long)op->st.tasks,
+      k += snprintf(buf + k, n - k, ", tasks %llu/%zu", (unsigned long long)op_tasks(p, i),
                     op->num_tasks);
     if ((size_t)k < n)
       k += snprintf(buf + k, n - k, ", %d workers%s)%s", op->live, op->finished ? ", done" : "",
@@ -212,11 +235,15 @@ void weir__progress_tick(weir_pipeline *p, int final) {
      * lines, never as terminal redraws. */
     p->progress_tty = !p->opts.log_fn && isatty(STDERR_FILENO);
   }
+  if (weir__progress_ranks_tick(p)) { /* an MPI rank but 0: rank 0 shows it */
+    pthread_mutex_unlock(&p->mu);
+    return;
+  }
   double dt = now - p->last_progress_t;
   if (dt >= 0.1 || final) {
     for (size_t i = 0; i < p->nops; i++)
       if (p->ops[i]->active)
-        update_rate(p->ops[i], dt);
+        update_rate(p, i, dt);
     p->last_progress_t = now;
   }
   int due = final || (p->progress_tty ? now - p->last_progress_line >= 0.2
@@ -258,4 +285,5 @@ void weir__progress_tick(weir_pipeline *p, int final) {
 void weir__progress_free(weir_pipeline *p) {
   free(p->progress_block);
   p->progress_block = NULL;
+  weir__rank_progress_free(p);
 }

@@ -16,7 +16,11 @@
  *                                (HOW=stop) itself in its third task
  *   dist_prog stall MARK OUT     rank 1 holds its first task until its
  *                                stall detector (1 s) has reported; rank
- *                                0 waits for that task to start */
+ *                                0 waits for that task to start
+ *   dist_prog progress - OUT     progress every 0.2 s through a log_fn
+ *                                that prints it; rank 0 holds its first
+ *                                task until its progress shows 100 rows
+ *                                that other ranks made */
 #define _GNU_SOURCE
 #include <signal.h>
 #include <stdatomic.h>
@@ -138,6 +142,35 @@ static int dying_task(void *user, size_t task, weir_emit *out) {
   return emit_rows(task, out);
 }
 
+/* Progress lines, printed; rank 0 notes the most rows its progress has
+ * shown from the source "tasks" while it made none itself. */
+static atomic_ulong progress_rows;
+
+static void print_log(void *user, int level, const char *msg) {
+  (void)user, (void)level;
+  fprintf(stderr, "log: %s\n", msg);
+  const char *q = strstr(msg, " tasks ");
+  unsigned long rows;
+  if (strncmp(msg, "weir progress", 13) == 0 && q && sscanf(q, " tasks %lu rows", &rows) == 1 &&
+      rows > atomic_load(&progress_rows))
+    atomic_store(&progress_rows, rows);
+}
+
+static int progress_task(void *user, size_t task, weir_emit *out) {
+  (void)user;
+  if (weir_dist_rank() == 0 && atomic_fetch_add(&tasks_done, 1) == 0) {
+    /* Held, having made nothing, until progress counts others' rows. */
+    for (int i = 0; i < 1200 && atomic_load(&progress_rows) < 100; i++) usleep(50000);
+    if (atomic_load(&progress_rows) < 100) {
+      weir_ctx_set_errmsg(weir_emit_ctx(out), "rank 0's progress never showed the others' rows");
+      return WEIR_ESTALL;
+    }
+  } else if (weir_dist_rank() != 0) {
+    usleep(20000); /* so the run lasts a few heartbeats */
+  }
+  return emit_rows(task, out);
+}
+
 int main(int argc, char **argv) {
   if (argc != 4) {
     fprintf(stderr, "usage: dist_prog MODE IN OUT\n");
@@ -148,6 +181,11 @@ int main(int argc, char **argv) {
   po.num_cpus = 2;
   po.summary = getenv("DIST_SUMMARY") != NULL; /* the statistics table at the end */
   if (!strcmp(mode, "stall")) po.stall_seconds = 1.0;
+  if (!strcmp(mode, "progress")) {
+    po.progress = 1;
+    po.progress_interval = 0.2;
+    po.log_fn = print_log;
+  }
   weir_pipeline *p = NULL;
   if (weir_pipeline_create(&p, &po) != WEIR_OK) {
     fprintf(stderr, "dist_prog: %s\n", weir_last_errmsg());
@@ -174,6 +212,10 @@ int main(int argc, char **argv) {
     weir_op_options so = WEIR_OP_OPTIONS_INIT;
     so.max_workers = 1;
     src = weir_source(p, "dying", 1500, dying_task, NULL, &so);
+  } else if (!strcmp(mode, "progress")) {
+    weir_op_options so = WEIR_OP_OPTIONS_INIT;
+    so.max_workers = 1;
+    src = weir_source(p, "tasks", 400, progress_task, NULL, &so);
   } else if (!strcmp(mode, "stall")) {
     mark = in;
     pipeline = p;
