@@ -470,6 +470,10 @@ static int csv_process(void *state, weir_block *in, weir_emit *out,
     weir_ctx_set_errmsg(ctx, "input is not a chunk of CSV records");
     return WEIR_EINVAL;
   }
+  /* The columns being built are about the chunk's size: counted as
+   * working bytes (never waiting, exec_internal.h) until the blocks made
+   * of them take the count over. */
+  weir__emit_hold(out, v.len, 0);
   const char *uri = r->objs[v.file].uri;
   const int *map;
   size_t nfields;

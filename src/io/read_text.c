@@ -9,6 +9,7 @@
 #include "core/block_internal.h"
 #include "core/utf8.h"
 #include "core/mem.h"
+#include "exec/exec_internal.h"
 #include "io/chunker.h"
 #include "io/codec.h"
 #include "io/colacc.h"
@@ -26,7 +27,17 @@ static int text_task(void *user, size_t task, weir_emit *out) {
   weir__colacc_init(&path, "path", WEIR_TYPE_STRING);
   uint64_t skipped = 0;
   weir__chunk c;
-  while ((rc = weir__reader_next_chunk(ch, ctx, &c)) > 0) {
+  for (;;) {
+    /* The buffer being read into, then the chunk, the lines copied out of
+     * it and the buffer the chunker goes on with, are counted as working
+     * bytes (exec_internal.h) until the blocks take the count over; the
+     * task waits for room before it reads. */
+    size_t want = weir__chunker_buffer_bytes(ch);
+    if (want < r->chunk_bytes) want = r->chunk_bytes;
+    rc = weir__emit_hold_to(out, want, 1);
+    if (rc == WEIR_OK) rc = weir__reader_next_chunk(ch, ctx, &c);
+    if (rc <= 0) break;
+    weir__emit_hold_to(out, 2 * c.len + weir__chunker_buffer_bytes(ch), 0);
     const char *p = c.buf->data, *end = p + c.len;
     /* Most chunks are valid UTF-8 throughout: check once, and line by line
      * only when not. */

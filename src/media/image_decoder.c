@@ -27,8 +27,7 @@ int weir__image_decode_to(const char *path, int width, int height,
                           weir__media_cancel_fn cancel, void *cancel_user,
                           char *err, size_t errlen) {
   weir__media_input in;
-  int rc = weir__media_open(&in, path, AVMEDIA_TYPE_VIDEO, 1, cancel,
-                            cancel_user, err, errlen);
+  int rc = weir__media_open_still(&in, path, cancel, cancel_user, err, errlen);
   if (rc != WEIR_OK)
     return rc;
   AVPacket *pkt = av_packet_alloc();
@@ -47,7 +46,7 @@ int weir__image_decode_to(const char *path, int width, int height,
     int dw = width > 0 && height > 0 ? width : in.dec->width;
     int dh = width > 0 && height > 0 ? height : in.dec->height;
     size_t out = dw > 0 && dh > 0 ? (size_t)dw * (size_t)dh * 3 : 0;
-    rc = sink->sizing(sink->user, picture_bytes(in.dec) + out);
+    rc = sink->sizing(sink->user, out ? picture_bytes(in.dec) + out : 0, 0);
     if (rc != WEIR_OK)
       goto done;
   }
@@ -70,6 +69,13 @@ int weir__image_decode_to(const char *path, int width, int height,
     snprintf(err, errlen, "%s: bad image size %dx%d", path, ow, oh);
     rc = WEIR_EFORMAT;
     goto done;
+  }
+  if (sink->sizing) {
+    int n = av_image_get_buffer_size(frame->format, frame->width, frame->height, 1);
+    size_t pic = n > 0 ? (size_t)n : (size_t)frame->width * (size_t)frame->height * 4;
+    rc = sink->sizing(sink->user, pic + (size_t)ow * (size_t)oh * 3, 1);
+    if (rc != WEIR_OK)
+      goto done;
   }
   sws = sws_getContext(frame->width, frame->height, frame->format, ow, oh,
                        AV_PIX_FMT_RGB24, SWS_BILINEAR, NULL, NULL, NULL);

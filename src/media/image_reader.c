@@ -28,6 +28,7 @@ typedef struct image_task {
   weir_emit *out;
   int fixed;            /* every image resized to one shape */
   size_t built;         /* bytes of the images in the builder */
+  size_t last;          /* what decoding the last image held */
 } image_task;
 
 static int emit(image_task *t) {
@@ -42,13 +43,19 @@ static int emit(image_task *t) {
   return rc;
 }
 
-/* Before an image is decoded: the block built so far and what decoding
- * this one holds are counted (working bytes), waiting for room as the
- * emit would. A 4K picture is 25 MB: left uncounted, each one decoded
- * while the budget was full of others came on top of it. */
-static int sizing(void *user, size_t bytes) {
+/* The block built so far and what decoding an image holds are counted
+ * (working bytes): a 4K picture is 25 MB, and left uncounted each one
+ * decoded while the budget was full of others came on top of it. Before
+ * decoding, the task waits for room as the emit would, for the size the
+ * file declares or else the last image's (a folder's images tend to be
+ * alike); once decoded, the real size is counted. */
+static int sizing(void *user, size_t bytes, int decoded) {
   image_task *t = user;
-  return weir__emit_hold_to(t->out, t->built + bytes, 1);
+  if (decoded) {
+    t->last = bytes;
+    return weir__emit_hold_to(t->out, t->built + bytes, 0);
+  }
+  return weir__emit_hold_to(t->out, t->built + (bytes ? bytes : t->last), 1);
 }
 
 /* The decoder writes the picture straight into the block's row. */
@@ -88,7 +95,7 @@ static int read_images_task(void *user, size_t task, weir_emit *out) {
   size_t last = first + s->files_per_task;
   if (last > s->n)
     last = s->n;
-  image_task t = {NULL, out, o->width > 0 && o->height > 0, 0};
+  image_task t = {NULL, out, o->width > 0 && o->height > 0, 0, 0};
   int rc = weir_builder_create(&t.bld);
   if (rc != WEIR_OK) {
     weir_ctx_set_errmsg(ctx, "read_images: out of memory");

@@ -140,9 +140,25 @@ void weir__media_quiet_logs(void) { pthread_once(&quiet_once, quiet_logs_once); 
 
 static double declared_seconds(weir__media_input *in, const AVStream *st);
 
+static int open_input(weir__media_input *in, const char *path, int type,
+                      int threads, int probe, weir__media_cancel_fn cancel,
+                      void *cancel_user, char *err, size_t errlen);
+
 int weir__media_open(weir__media_input *in, const char *path, int type,
                      int threads, weir__media_cancel_fn cancel,
                      void *cancel_user, char *err, size_t errlen) {
+  return open_input(in, path, type, threads, 1, cancel, cancel_user, err, errlen);
+}
+
+int weir__media_open_still(weir__media_input *in, const char *path,
+                           weir__media_cancel_fn cancel, void *cancel_user,
+                           char *err, size_t errlen) {
+  return open_input(in, path, AVMEDIA_TYPE_VIDEO, 1, 0, cancel, cancel_user, err, errlen);
+}
+
+static int open_input(weir__media_input *in, const char *path, int type,
+                      int threads, int probe, weir__media_cancel_fn cancel,
+                      void *cancel_user, char *err, size_t errlen) {
   const char *kind = type == AVMEDIA_TYPE_AUDIO ? "audio" : "video";
   memset(in, 0, sizeof *in);
   in->stream = -1;
@@ -193,7 +209,15 @@ int weir__media_open(weir__media_input *in, const char *path, int type,
     weir__media_close(in);
     return ret == AVERROR_EXIT ? WEIR_ECANCELED : WEIR_EFORMAT;
   }
-  ret = avformat_find_stream_info(in->fmt, NULL);
+  /* Probing decodes a picture to learn its size, and that picture stays
+   * in the probing decoder's pool until the input is closed: for a still
+   * image whose codec the demuxer already named, a second copy of the
+   * whole image for nothing. */
+  int named = in->fmt->nb_streams > 0;
+  for (unsigned i = 0; i < in->fmt->nb_streams; i++)
+    if (in->fmt->streams[i]->codecpar->codec_id == AV_CODEC_ID_NONE)
+      named = 0;
+  ret = probe || !named ? avformat_find_stream_info(in->fmt, NULL) : 0;
   if (ret < 0) {
     snprintf(err, errlen, "%s: cannot read stream information: %s", path,
              av_err2str(ret));

@@ -45,6 +45,11 @@ int weir__media_short_of_declared(const weir__media_input *in, double got,
 int weir__media_open(weir__media_input *in, const char *path, int type,
                      int threads, weir__media_cancel_fn cancel,
                      void *cancel_user, char *err, size_t errlen);
+/* The same for a still image: no probing decode when the demuxer names
+ * the codec (the decoder learns the size from the picture itself). */
+int weir__media_open_still(weir__media_input *in, const char *path,
+                           weir__media_cancel_fn cancel, void *cancel_user,
+                           char *err, size_t errlen);
 void weir__media_close(weir__media_input *in);
 
 /* For a stream that ended before its decoder gave anything: WEIR_EFORMAT,

@@ -91,11 +91,12 @@ void weir__audio_options_fill(weir_audio_options *dst,
 /* Where weir__image_decode_to puts an image, so the pixels are written
  * once, into the block that carries them. */
 typedef struct weir__image_sink {
-  /* Optional: called once the file is open, before the picture is
-   * decoded, with the bytes decoding will hold (the decoded picture and
-   * the RGB result, as the file declares them; 0 when it declares no
-   * size). Anything but WEIR_OK stops the decoding with that code. */
-  int (*sizing)(void *user, size_t bytes);
+  /* Optional: the bytes decoding holds (the decoded picture and the RGB
+   * result). Called once the file is open, before the picture is decoded,
+   * with `decoded` 0 and the size the file declares (0 when it declares
+   * none), then with `decoded` 1 and the real size. Anything but WEIR_OK
+   * stops the decoding with that code. */
+  int (*sizing)(void *user, size_t bytes, int decoded);
   /* Where the [h, w, 3] RGB24 result goes; NULL: out of memory. */
   uint8_t *(*place)(void *user, int w, int h);
   void *user;
