@@ -22,6 +22,52 @@ static size_t picture_bytes(const AVCodecContext *dec) {
   return n > 0 ? (size_t)n : (size_t)dec->width * (size_t)dec->height * 4;
 }
 
+/* Rows converted at a time when the size is kept: a multiple of every
+ * chroma subsampling (at most 4 rows). */
+#define BAND_ROWS 64
+
+/* Converts `f` to packed RGB24 at `px` without resizing, in bands of
+ * BAND_ROWS rows: libswscale writes into a padded frame (weir__media_scale),
+ * and a padded copy of a whole 4K picture was 25 MB more held at once. */
+static int convert_banded(const AVFrame *f, uint8_t *px) {
+  const AVPixFmtDescriptor *desc = av_pix_fmt_desc_get(f->format);
+  if (!desc)
+    return WEIR_EFORMAT;
+  AVFrame *band = av_frame_alloc(), *tmp = av_frame_alloc();
+  struct SwsContext *sws = NULL;
+  int rc = band && tmp ? WEIR_OK : WEIR_ENOMEM;
+  for (int y = 0; rc == WEIR_OK && y < f->height; y += BAND_ROWS) {
+    int bh = f->height - y < BAND_ROWS ? f->height - y : BAND_ROWS;
+    sws = sws_getCachedContext(sws, f->width, bh, f->format, f->width, bh,
+                               AV_PIX_FMT_RGB24, SWS_BILINEAR, NULL, NULL, NULL);
+    if (!sws) {
+      rc = WEIR_EFORMAT;
+      break;
+    }
+    band->format = f->format;
+    band->width = f->width;
+    band->height = bh;
+    band->color_range = f->color_range;
+    band->colorspace = f->colorspace;
+    for (int i = 0; i < AV_NUM_DATA_POINTERS; i++) {
+      band->data[i] = f->data[i];
+      band->linesize[i] = f->linesize[i];
+      if (!f->data[i] || ((desc->flags & AV_PIX_FMT_FLAG_PAL) && i == 1))
+        continue; /* a palette is not rows */
+      int chroma = (i == 1 || i == 2) && !(desc->flags & AV_PIX_FMT_FLAG_RGB);
+      int row = chroma ? y >> desc->log2_chroma_h : y;
+      band->data[i] = f->data[i] + (ptrdiff_t)row * f->linesize[i];
+    }
+    rc = weir__media_scale(sws, band, tmp, px + (size_t)y * (size_t)f->width * 3,
+                           f->width, bh, AV_PIX_FMT_RGB24);
+  }
+  sws_freeContext(sws);
+  av_frame_free(&tmp);
+  /* Its pointers are borrowed from `f`; it owns no buffer. */
+  av_frame_free(&band);
+  return rc;
+}
+
 int weir__image_decode_to(const char *path, int width, int height,
                           const weir__image_sink *sink,
                           weir__media_cancel_fn cancel, void *cancel_user,
@@ -77,9 +123,11 @@ int weir__image_decode_to(const char *path, int width, int height,
     if (rc != WEIR_OK)
       goto done;
   }
-  sws = sws_getContext(frame->width, frame->height, frame->format, ow, oh,
-                       AV_PIX_FMT_RGB24, SWS_BILINEAR, NULL, NULL, NULL);
-  if (!sws) {
+  int same = ow == frame->width && oh == frame->height;
+  if (!same)
+    sws = sws_getContext(frame->width, frame->height, frame->format, ow, oh,
+                         AV_PIX_FMT_RGB24, SWS_BILINEAR, NULL, NULL, NULL);
+  if (!same && !sws) {
     snprintf(err, errlen, "%s: cannot convert a %dx%d %s image", path,
              frame->width, frame->height,
              av_get_pix_fmt_name(frame->format) ?
@@ -93,10 +141,14 @@ int weir__image_decode_to(const char *path, int width, int height,
     rc = WEIR_ENOMEM;
     goto done;
   }
-  AVFrame *tmp = av_frame_alloc();
-  rc = tmp ? weir__media_scale(sws, frame, tmp, px, ow, oh, AV_PIX_FMT_RGB24)
-           : WEIR_ENOMEM;
-  av_frame_free(&tmp);
+  if (same) {
+    rc = convert_banded(frame, px);
+  } else {
+    AVFrame *tmp = av_frame_alloc();
+    rc = tmp ? weir__media_scale(sws, frame, tmp, px, ow, oh, AV_PIX_FMT_RGB24)
+             : WEIR_ENOMEM;
+    av_frame_free(&tmp);
+  }
   if (rc != WEIR_OK)
     snprintf(err, errlen, "%s: cannot convert the image", path);
 done:
