@@ -4,11 +4,11 @@
  * whose totals add the ranks' counters and whose last columns put the
  * rows each rank emitted side by side, so an uneven share shows at a
  * glance. */
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/text_buf.h"
 #include "exec/dist_internal.h"
 #include "exec/exec_internal.h"
 #include "weir/error.h"
@@ -28,46 +28,11 @@ typedef struct op_record {
   char name[128];
 } op_record;
 
-/* A growing text. */
-typedef struct text {
-  char *s;
-  size_t len, cap;
-  int rc;
-} text;
-
-static void add(text *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void add(text *t, const char *fmt, ...) {
-  if (t->rc != WEIR_OK) return;
-  for (;;) {
-    va_list ap;
-    va_start(ap, fmt);
-    size_t room = t->cap - t->len;
-    int n = vsnprintf(t->s ? t->s + t->len : NULL, t->s ? room : 0, fmt, ap);
-    va_end(ap);
-    if (n < 0) {
-      t->rc = WEIR_EINVAL;
-      return;
-    }
-    if (t->s && (size_t)n < room) {
-      t->len += (size_t)n;
-      return;
-    }
-    size_t cap = t->cap ? t->cap : 1024;
-    while (cap - t->len <= (size_t)n) cap *= 2;
-    char *m = realloc(t->s, cap);
-    if (!m) {
-      t->rc = WEIR_ENOMEM;
-      return;
-    }
-    t->s = m;
-    t->cap = cap;
-  }
-}
-
 int weir__dist_summary_payload(const weir_pipeline *p, const char *table, char **out) {
-  text t = {0};
+  weir__text t = {0};
   weir_pipeline_stats ps;
-  if (weir_pipeline_get_stats(p, &ps) == WEIR_OK) add(&t, "wall %.6f\n", ps.wall_seconds);
+  if (weir_pipeline_get_stats(p, &ps) == WEIR_OK)
+    weir__text_put(&t, "wall %.6f\n", ps.wall_seconds);
   int n = weir_pipeline_num_ops(p);
   for (int i = 0; i < n; i++) {
     weir_op_stats st;
@@ -76,16 +41,16 @@ int weir__dist_summary_payload(const weir_pipeline *p, const char *table, char *
     snprintf(name, sizeof name, "%s", st.name ? st.name : "?");
     for (char *c = name; *c; c++)
       if (*c == '\n' || *c == '\x1e') *c = ' ';
-    add(&t, "op %llu %llu %llu %llu %.6f %s\n", (unsigned long long)st.rows_in,
+    weir__text_put(&t, "op %llu %llu %llu %llu %.6f %s\n", (unsigned long long)st.rows_in,
         (unsigned long long)st.rows_out, (unsigned long long)st.skipped_rows,
         (unsigned long long)st.dropped_rows, st.cpu_seconds, name);
   }
-  add(&t, "%s%s", RECORD_END, table);
-  if (t.rc != WEIR_OK) {
-    free(t.s);
-    return t.rc;
+  weir__text_put(&t, "%s%s", RECORD_END, table);
+  if (t.oom) {
+    free(t.p);
+    return WEIR_ENOMEM;
   }
-  *out = t.s;
+  *out = t.p;
   return WEIR_OK;
 }
 
@@ -132,20 +97,21 @@ static int parse_part(const char *payload, rank_part *rp) {
   return WEIR_OK;
 }
 
-static void add_rank_table(text *t, int rank, int size, const char *table) {
-  add(t, "weir summary of rank %d of %d%s:\n", rank, size, rank ? " (gathered on rank 0)" : "");
+static void add_rank_table(weir__text *t, int rank, int size, const char *table) {
+  weir__text_put(t, "weir summary of rank %d of %d%s:\n", rank, size,
+                 rank ? " (gathered on rank 0)" : "");
   if (!table) {
-    add(t, "(nothing received)\n");
+    weir__text_put(t, "(nothing received)\n");
     return;
   }
   size_t n = strlen(table);
-  add(t, "%s%s", table, n && table[n - 1] == '\n' ? "" : "\n");
+  weir__text_put(t, "%s%s", table, n && table[n - 1] == '\n' ? "" : "\n");
 }
 
 /* The table of all ranks: operators in the order of rank 0's record
  * (every rank builds the same pipeline; a rank whose operator at that
  * place has another name is left out of that line's totals). */
-static void add_all_ranks(text *t, const rank_part *parts, int size) {
+static void add_all_ranks(weir__text *t, const rank_part *parts, int size) {
   const rank_part *ref = NULL;
   for (int r = 0; r < size && !ref; r++)
     if (parts[r].nops) ref = &parts[r];
@@ -156,19 +122,19 @@ static void add_all_ranks(text *t, const rank_part *parts, int size) {
     if (parts[r].wall > parts[slowest].wall) slowest = r;
   }
   int per_rank = size <= RANK_COLUMNS;
-  add(t, "weir summary of all %d ranks:\n", size);
-  add(t, "%-16s %12s %12s %10s %10s %9s", "operator", "rows in", "rows out", "dropped",
+  weir__text_put(t, "weir summary of all %d ranks:\n", size);
+  weir__text_put(t, "%-16s %12s %12s %10s %10s %9s", "operator", "rows in", "rows out", "dropped",
       "skipped", "cpu s");
   if (per_rank) {
     for (int r = 0; r < size; r++) {
       char h[32];
       snprintf(h, sizeof h, "out r%d", r);
-      add(t, " %10s", h);
+      weir__text_put(t, " %10s", h);
     }
   } else {
-    add(t, " %18s %18s", "least out (rank)", "most out (rank)");
+    weir__text_put(t, " %18s %18s", "least out (rank)", "most out (rank)");
   }
-  add(t, "\n");
+  weir__text_put(t, "\n");
   for (int i = 0; i < ref->nops; i++) {
     const char *name = ref->ops[i].name;
     unsigned long long in = 0, out = 0, dropped = 0, skipped = 0;
@@ -182,23 +148,25 @@ static void add_all_ranks(text *t, const rank_part *parts, int size) {
       if (lo < 0 || o->rows_out < parts[lo].ops[i].rows_out) lo = r;
       if (hi < 0 || o->rows_out > parts[hi].ops[i].rows_out) hi = r;
     }
-    add(t, "%-16.16s %12llu %12llu %10llu %10llu %9.3f", name, in, out, dropped, skipped, cpu);
+    weir__text_put(t, "%-16.16s %12llu %12llu %10llu %10llu %9.3f", name, in, out, dropped,
+                   skipped, cpu);
     if (per_rank) {
       for (int r = 0; r < size; r++) {
         if (i < parts[r].nops && !strcmp(parts[r].ops[i].name, name))
-          add(t, " %10llu", parts[r].ops[i].rows_out);
+          weir__text_put(t, " %10llu", parts[r].ops[i].rows_out);
         else
-          add(t, " %10s", "-");
+          weir__text_put(t, " %10s", "-");
       }
     } else if (lo >= 0) {
       char a[32], b[32];
       snprintf(a, sizeof a, "%llu (%d)", parts[lo].ops[i].rows_out, lo);
       snprintf(b, sizeof b, "%llu (%d)", parts[hi].ops[i].rows_out, hi);
-      add(t, " %18s %18s", a, b);
+      weir__text_put(t, " %18s %18s", a, b);
     }
-    add(t, "\n");
+    weir__text_put(t, "\n");
   }
-  add(t, "%d of %d ranks reported; wall %.3f s on the slowest (rank %d)\n", reported, size,
+  weir__text_put(t, "%d of %d ranks reported; wall %.3f s on the slowest (rank %d)\n", reported,
+                 size,
       parts[slowest].wall, slowest);
 }
 
@@ -208,16 +176,16 @@ int weir__dist_summary_render(char *const *payloads, int size, char **out) {
   if (!parts) return WEIR_ENOMEM;
   int rc = WEIR_OK;
   for (int r = 0; r < size && rc == WEIR_OK; r++) rc = parse_part(payloads[r], &parts[r]);
-  text t = {0};
+  weir__text t = {0};
   for (int r = 0; r < size && rc == WEIR_OK; r++) add_rank_table(&t, r, size, parts[r].table);
   if (rc == WEIR_OK) add_all_ranks(&t, parts, size);
   for (int r = 0; r < size; r++) free(parts[r].ops);
   free(parts);
-  if (rc == WEIR_OK) rc = t.rc;
+  if (rc == WEIR_OK && t.oom) rc = WEIR_ENOMEM;
   if (rc != WEIR_OK) {
-    free(t.s);
+    free(t.p);
     return rc;
   }
-  *out = t.s;
+  *out = t.p;
   return WEIR_OK;
 }

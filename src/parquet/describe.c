@@ -12,43 +12,11 @@
 #include "weir/error.h"
 #include "weir/parquet.h"
 #include "io/vfs.h"
+#include "core/text_buf.h"
 #include "parquet/parquet_internal.h"
 
 /* Longest string or bytes statistic shown, in bytes; the rest is "...". */
 #define SHOWN_BYTES 32
-
-typedef struct text {
-  char *p;
-  size_t len, cap;
-  int oom;
-} text;
-
-static void put(text *t, const char *fmt, ...) {
-  if (t->oom) return;
-  for (;;) {
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(t->p ? t->p + t->len : NULL, t->p ? t->cap - t->len : 0, fmt, ap);
-    va_end(ap);
-    if (n < 0) {
-      t->oom = 1;
-      return;
-    }
-    if (t->p && t->len + (size_t)n < t->cap) {
-      t->len += (size_t)n;
-      return;
-    }
-    size_t cap = t->cap ? t->cap : 1024;
-    while (cap <= t->len + (size_t)n) cap *= 2;
-    char *np = realloc(t->p, cap);
-    if (!np) {
-      t->oom = 1;
-      return;
-    }
-    t->p = np;
-    t->cap = cap;
-  }
-}
 
 static const char *physical_name(int type) {
   static const char *names[] = {"BOOLEAN", "INT32", "INT64", "INT96", "FLOAT",
@@ -77,21 +45,23 @@ static const char *encoding_name(int e) {
   }
 }
 
-static void put_logical(text *t, const pq_schema_el *e) {
+static void put_logical(weir__text *t, const pq_schema_el *e) {
   static const char *units[] = {"MILLIS", "MICROS", "NANOS"};
   const char *unit = e->unit >= 0 && e->unit <= 2 ? units[e->unit] : "?";
   switch (e->logical) {
-  case PQL_STRING: put(t, " STRING"); break;
-  case PQL_ENUM: put(t, " ENUM"); break;
-  case PQL_JSON: put(t, " JSON"); break;
-  case PQL_BSON: put(t, " BSON"); break;
-  case PQL_UUID: put(t, " UUID"); break;
-  case PQL_FLOAT16: put(t, " FLOAT16"); break;
-  case PQL_DATE: put(t, " DATE"); break;
-  case PQL_TIME: put(t, " TIME(%s)", unit); break;
-  case PQL_TIMESTAMP: put(t, " TIMESTAMP(%s)", unit); break;
-  case PQL_DECIMAL: put(t, " DECIMAL(%d, %d)", e->precision, e->scale); break;
-  case PQL_INT: put(t, " INT(%d, %s)", e->int_bits, e->int_signed ? "signed" : "unsigned"); break;
+  case PQL_STRING: weir__text_put(t, " STRING"); break;
+  case PQL_ENUM: weir__text_put(t, " ENUM"); break;
+  case PQL_JSON: weir__text_put(t, " JSON"); break;
+  case PQL_BSON: weir__text_put(t, " BSON"); break;
+  case PQL_UUID: weir__text_put(t, " UUID"); break;
+  case PQL_FLOAT16: weir__text_put(t, " FLOAT16"); break;
+  case PQL_DATE: weir__text_put(t, " DATE"); break;
+  case PQL_TIME: weir__text_put(t, " TIME(%s)", unit); break;
+  case PQL_TIMESTAMP: weir__text_put(t, " TIMESTAMP(%s)", unit); break;
+  case PQL_DECIMAL: weir__text_put(t, " DECIMAL(%d, %d)", e->precision, e->scale); break;
+  case PQL_INT:
+    weir__text_put(t, " INT(%d, %s)", e->int_bits, e->int_signed ? "signed" : "unsigned");
+    break;
   default: break;
   }
 }
@@ -106,84 +76,87 @@ static int is_unsigned(const pq_schema_el *e) {
 
 /* One min or max value in the column's own terms; bytes of a length the
  * type does not allow are shown as hex. */
-static void put_value(text *t, int phys, const pq_schema_el *e, const uint8_t *v, size_t n) {
+static void put_value(weir__text *t, int phys, const pq_schema_el *e, const uint8_t *v,
+                      size_t n) {
   if (phys == PQ_BOOLEAN && n == 1) {
-    put(t, "%s", v[0] ? "true" : "false");
+    weir__text_put(t, "%s", v[0] ? "true" : "false");
   } else if (phys == PQ_INT32 && n == 4) {
     int32_t x;
     memcpy(&x, v, 4);
-    if (is_unsigned(e)) put(t, "%" PRIu32, (uint32_t)x);
-    else put(t, "%" PRId32, x);
+    if (is_unsigned(e)) weir__text_put(t, "%" PRIu32, (uint32_t)x);
+    else weir__text_put(t, "%" PRId32, x);
   } else if (phys == PQ_INT64 && n == 8) {
     int64_t x;
     memcpy(&x, v, 8);
-    if (is_unsigned(e)) put(t, "%" PRIu64, (uint64_t)x);
-    else put(t, "%" PRId64, x);
+    if (is_unsigned(e)) weir__text_put(t, "%" PRIu64, (uint64_t)x);
+    else weir__text_put(t, "%" PRId64, x);
   } else if (phys == PQ_FLOAT && n == 4) {
     float x;
     memcpy(&x, v, 4);
-    put(t, "%.9g", (double)x);
+    weir__text_put(t, "%.9g", (double)x);
   } else if (phys == PQ_DOUBLE && n == 8) {
     double x;
     memcpy(&x, v, 8);
-    put(t, "%.17g", x);
+    weir__text_put(t, "%.17g", x);
   } else if (phys == PQ_BYTE_ARRAY && is_text(e)) {
     size_t shown = n < SHOWN_BYTES ? n : SHOWN_BYTES;
     /* Do not cut a UTF-8 sequence in half. */
     while (shown < n && shown > 0 && (v[shown] & 0xC0) == 0x80) shown--;
-    put(t, "\"");
+    weir__text_put(t, "\"");
     for (size_t i = 0; i < shown; i++) {
-      if (v[i] == '"' || v[i] == '\\') put(t, "\\%c", v[i]);
-      else if (v[i] < 0x20 || v[i] == 0x7f) put(t, "\\x%02x", v[i]);
-      else put(t, "%c", v[i]);
+      if (v[i] == '"' || v[i] == '\\') weir__text_put(t, "\\%c", v[i]);
+      else if (v[i] < 0x20 || v[i] == 0x7f) weir__text_put(t, "\\x%02x", v[i]);
+      else weir__text_put(t, "%c", v[i]);
     }
-    put(t, "\"%s", shown < n ? "..." : "");
+    weir__text_put(t, "\"%s", shown < n ? "..." : "");
   } else {
     size_t shown = n < SHOWN_BYTES ? n : SHOWN_BYTES;
-    put(t, "0x");
-    for (size_t i = 0; i < shown; i++) put(t, "%02x", v[i]);
-    if (shown < n) put(t, "... (%zu bytes)", n);
+    weir__text_put(t, "0x");
+    for (size_t i = 0; i < shown; i++) weir__text_put(t, "%02x", v[i]);
+    if (shown < n) weir__text_put(t, "... (%zu bytes)", n);
   }
 }
 
-static void put_chunk(text *t, const pq_chunk *ch, const pq_schema_el *leaf) {
-  put(t, "  ");
-  for (size_t k = 0; k < ch->path_len; k++) put(t, "%s%s", k ? "." : "", ch->path[k]);
-  if (!ch->path_len) put(t, "?");
-  put(t, ": %s", physical_name(ch->type));
+static void put_chunk(weir__text *t, const pq_chunk *ch, const pq_schema_el *leaf) {
+  weir__text_put(t, "  ");
+  for (size_t k = 0; k < ch->path_len; k++) weir__text_put(t, "%s%s", k ? "." : "", ch->path[k]);
+  if (!ch->path_len) weir__text_put(t, "?");
+  weir__text_put(t, ": %s", physical_name(ch->type));
   if (leaf) put_logical(t, leaf);
-  put(t, "  codec: %s  values: %" PRId64 "  compressed: %" PRId64 " B  uncompressed: %" PRId64
-         " B\n",
-      codec_name(ch->codec), ch->num_values, ch->total_compressed, ch->total_uncompressed);
-  put(t, "    encodings:");
+  weir__text_put(t,
+                 "  codec: %s  values: %" PRId64 "  compressed: %" PRId64
+                 " B  uncompressed: %" PRId64 " B\n",
+                 codec_name(ch->codec), ch->num_values, ch->total_compressed,
+                 ch->total_uncompressed);
+  weir__text_put(t, "    encodings:");
   int any = 0;
   for (int e = 0; e < 32; e++) {
     if (!(ch->encodings >> e & 1u)) continue;
     const char *name = encoding_name(e);
-    if (name) put(t, " %s", name);
-    else put(t, " %d", e);
+    if (name) weir__text_put(t, " %s", name);
+    else weir__text_put(t, " %d", e);
     any = 1;
   }
-  put(t, "%s\n", any ? "" : " (not listed)");
+  weir__text_put(t, "%s\n", any ? "" : " (not listed)");
   const pq_stats *s = &ch->stats;
   if (!s->min && !s->max && s->null_count < 0) {
-    put(t, "    statistics: none\n");
+    weir__text_put(t, "    statistics: none\n");
     return;
   }
-  put(t, "    statistics:");
-  if (s->null_count >= 0) put(t, " nulls: %" PRId64, s->null_count);
+  weir__text_put(t, "    statistics:");
+  if (s->null_count >= 0) weir__text_put(t, " nulls: %" PRId64, s->null_count);
   if (s->min) {
-    put(t, "  min: ");
+    weir__text_put(t, "  min: ");
     put_value(t, ch->type, leaf, s->min, s->min_len);
   }
   if (s->max) {
-    put(t, "  max: ");
+    weir__text_put(t, "  max: ");
     put_value(t, ch->type, leaf, s->max, s->max_len);
   }
-  put(t, "\n");
+  weir__text_put(t, "\n");
 }
 
-static void describe(text *t, const pq_file_meta *m) {
+static void describe(weir__text *t, const pq_file_meta *m) {
   /* Column chunks follow the schema's leaves in order. */
   size_t nleaves = 0;
   for (size_t i = 0; i < m->nschema; i++) nleaves += m->schema[i].has_type != 0;
@@ -194,8 +167,9 @@ static void describe(text *t, const pq_file_meta *m) {
   }
   for (size_t i = 0, k = 0; i < m->nschema; i++)
     if (m->schema[i].has_type) leaves[k++] = &m->schema[i];
-  put(t, "created_by: %s\n", m->created_by ? m->created_by : "(not recorded)");
-  put(t, "rows: %" PRId64 "  row groups: %zu  leaf columns: %zu\n", m->num_rows, m->nrgs, nleaves);
+  weir__text_put(t, "created_by: %s\n", m->created_by ? m->created_by : "(not recorded)");
+  weir__text_put(t, "rows: %" PRId64 "  row groups: %zu  leaf columns: %zu\n", m->num_rows,
+                 m->nrgs, nleaves);
   for (size_t r = 0; r < m->nrgs; r++) {
     const pq_row_group *g = &m->rgs[r];
     int64_t compressed = 0, uncompressed = 0;
@@ -203,9 +177,10 @@ static void describe(text *t, const pq_file_meta *m) {
       compressed += g->chunks[c].total_compressed;
       uncompressed += g->chunks[c].total_uncompressed;
     }
-    put(t, "row group %zu: rows: %" PRId64 "  compressed: %" PRId64 " B  uncompressed: %" PRId64
-           " B\n",
-        r, g->num_rows, compressed, uncompressed);
+    weir__text_put(t,
+                   "row group %zu: rows: %" PRId64 "  compressed: %" PRId64
+                   " B  uncompressed: %" PRId64 " B\n",
+                   r, g->num_rows, compressed, uncompressed);
     for (size_t c = 0; c < g->nchunks; c++)
       put_chunk(t, &g->chunks[c], c < nleaves ? leaves[c] : NULL);
   }
@@ -252,7 +227,7 @@ int weir_parquet_describe(const char *uri, const weir_parquet_read_options *o, c
     return rc;
   }
   weir__vfs_list_free(objs, n);
-  text t = {0};
+  weir__text t = {0};
   describe(&t, &m);
   weir__pq_meta_free(&m);
   if (t.oom) {
